@@ -1,0 +1,1 @@
+"""The coordinator: the Jupyter server extension that owns the store, the events and the watcher."""

@@ -1,0 +1,57 @@
+"""The event bus: typed events fanned out to every connected WebSocket client.
+
+Publishers call `publish` on the event loop; the event is serialised once and written to each
+subscriber. Subscribers are callables taking the JSON text (WebSocket handlers) so a slow or
+closed client never blocks the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+Subscriber = Callable[[str], None]
+
+log = logging.getLogger(__name__)
+
+
+class EventBus:
+    def __init__(self) -> None:
+        self._subscribers: set[Subscriber] = set()
+        self._queues: set[asyncio.Queue[dict[str, Any]]] = set()
+
+    @property
+    def client_count(self) -> int:
+        return len(self._subscribers)
+
+    def subscribe(self, subscriber: Subscriber) -> None:
+        self._subscribers.add(subscriber)
+
+    def unsubscribe(self, subscriber: Subscriber) -> None:
+        self._subscribers.discard(subscriber)
+
+    def queue(self) -> asyncio.Queue[dict[str, Any]]:
+        """An in-process subscription (for server-side consumers such as the indexer)."""
+        q: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=10_000)
+        self._queues.add(q)
+        return q
+
+    def drop_queue(self, q: asyncio.Queue[dict[str, Any]]) -> None:
+        self._queues.discard(q)
+
+    def publish(self, event: dict[str, Any]) -> None:
+        message = json.dumps(event)
+        for subscriber in list(self._subscribers):
+            try:
+                subscriber(message)
+            except Exception:  # a broken client must not stop the fan-out
+                log.debug("dropping a failed event subscriber", exc_info=True)
+                self._subscribers.discard(subscriber)
+        for q in list(self._queues):
+            try:
+                q.put_nowait(event)
+            except asyncio.QueueFull:
+                log.warning("event queue full; dropping %s", event.get("type"))

@@ -1,0 +1,234 @@
+"""HTTP and WebSocket handlers: translate HTTP <-> manager calls, nothing more.
+
+Every verb is `@web.authenticated` + `@authorized` with a `jupyter_workspace:*` resource; the
+WebSocket is `@ws_authenticated` and authorized by hand (the decorator needs a verb). Domain
+errors become `{"error": message}` with their 4xx status in `write_error`; anything unexpected
+is a 500 whose body never carries a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Any
+
+from jupyter_server.auth.decorator import authorized, ws_authenticated
+from jupyter_server.base.handlers import APIHandler, JupyterHandler
+from jupyter_server.base.websocket import WebSocketMixin
+from jupyter_server.extension.handler import ExtensionHandlerMixin
+from jupyter_server.utils import ensure_async
+from tornado import web, websocket
+
+from .. import __version__, protocol
+from . import fields
+from .errors import BadRequest, TooLarge, WorkspaceError
+
+if TYPE_CHECKING:
+    from .app import WorkspaceApp
+
+ID = r"(?P<record_id>[^/]+)"
+
+
+class WorkspaceHandler(ExtensionHandlerMixin, APIHandler):
+    auth_resource = "jupyter_workspace"
+
+    @property
+    def workspace(self) -> WorkspaceApp:
+        return self.extensionapp  # type: ignore[return-value]
+
+    @property
+    def origin(self) -> str | None:
+        value = self.request.headers.get(protocol.CLIENT_HEADER)
+        return value[:64] if value else None
+
+    def json_body(self) -> dict[str, Any]:
+        """The request body as a JSON object, or a 4xx that says what is wrong with it."""
+        body = self.request.body or b""
+        limit = self.workspace.limits.max_body_bytes
+        if len(body) > limit:
+            raise TooLarge(f"request body is {len(body)} bytes; the limit is {limit}")
+        if not body.strip():
+            raise BadRequest("request body must be a JSON object")
+        try:
+            data = json.loads(body.decode("utf-8"))
+        except UnicodeDecodeError:
+            raise BadRequest("request body is not valid UTF-8") from None
+        except ValueError as e:
+            raise BadRequest(f"request body is not valid JSON: {e}") from None
+        if not isinstance(data, dict):
+            raise BadRequest("request body must be a JSON object")
+        return data
+
+    def reply(self, data: Any, status: int = 200) -> None:
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps(data))
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        body: dict[str, Any]
+        if isinstance(exc, WorkspaceError):
+            body = {"error": exc.message, **exc.extra}
+        elif isinstance(exc, web.HTTPError) and status_code < 500:
+            message = exc.log_message % exc.args if exc.log_message else None
+            body = {"error": message or exc.reason or HTTPStatus(status_code).phrase}
+        elif status_code < 500:
+            body = {"error": HTTPStatus(status_code).phrase}
+        else:
+            body = {"error": "internal error in jupyter-workspace; see the server log"}
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps(body))
+
+    def log_exception(self, typ, value, tb) -> None:  # type: ignore[no-untyped-def]
+        if isinstance(value, WorkspaceError):
+            self.log.info("%s %s -> %d: %s", self.request.method, self.request.path,
+                          value.status, value.message)
+            return
+        super().log_exception(typ, value, tb)
+
+    def send_error(self, status_code: int = 500, **kwargs: Any) -> None:
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        if isinstance(exc, WorkspaceError):
+            status_code = exc.status
+        super().send_error(status_code, **kwargs)
+
+
+class StatusHandler(WorkspaceHandler):
+    auth_resource = "jupyter_workspace:status"
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        self.reply(await self.workspace.status())
+
+
+class NotesHandler(WorkspaceHandler):
+    auth_resource = "jupyter_workspace:notes"
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        notes = await self.workspace.notes.list(self.get_query_argument("q", None))
+        self.reply({"notes": notes})
+
+    @web.authenticated
+    @authorized
+    async def post(self) -> None:
+        note = await self.workspace.notes.create(self.json_body(), self.origin)
+        self.reply(note, 201)
+
+
+class NoteHandler(WorkspaceHandler):
+    auth_resource = "jupyter_workspace:notes"
+
+    @web.authenticated
+    @authorized
+    async def get(self, record_id: str) -> None:
+        self.reply(await self.workspace.notes.get(fields.record_id(record_id, "note")))
+
+    @web.authenticated
+    @authorized
+    async def patch(self, record_id: str) -> None:
+        note_id = fields.record_id(record_id, "note")
+        self.reply(await self.workspace.notes.update(note_id, self.json_body(), self.origin))
+
+    @web.authenticated
+    @authorized
+    async def delete(self, record_id: str) -> None:
+        await self.workspace.notes.delete(fields.record_id(record_id, "note"), self.origin)
+        self.set_status(204)
+        self.finish()
+
+
+class TasksHandler(WorkspaceHandler):
+    auth_resource = "jupyter_workspace:tasks"
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        tasks = await self.workspace.tasks.list(
+            self.get_query_argument("status", "all"), self.get_query_argument("q", None)
+        )
+        self.reply({"tasks": tasks})
+
+    @web.authenticated
+    @authorized
+    async def post(self) -> None:
+        task = await self.workspace.tasks.create(self.json_body(), self.origin)
+        self.reply(task, 201)
+
+
+class TaskHandler(WorkspaceHandler):
+    auth_resource = "jupyter_workspace:tasks"
+
+    @web.authenticated
+    @authorized
+    async def get(self, record_id: str) -> None:
+        self.reply(await self.workspace.tasks.get(fields.record_id(record_id, "task")))
+
+    @web.authenticated
+    @authorized
+    async def patch(self, record_id: str) -> None:
+        task_id = fields.record_id(record_id, "task")
+        self.reply(await self.workspace.tasks.update(task_id, self.json_body(), self.origin))
+
+    @web.authenticated
+    @authorized
+    async def delete(self, record_id: str) -> None:
+        await self.workspace.tasks.delete(fields.record_id(record_id, "task"), self.origin)
+        self.set_status(204)
+        self.finish()
+
+
+class EventsHandler(
+    ExtensionHandlerMixin, WebSocketMixin, JupyterHandler, websocket.WebSocketHandler
+):
+    """`WS /workspace/api/events`: every workspace event, as JSON text frames."""
+
+    auth_resource = "jupyter_workspace:events"
+
+    def set_default_headers(self) -> None:
+        """JupyterHandler's default headers make no sense on a WebSocket upgrade."""
+
+    @ws_authenticated
+    async def get(self, *args: Any, **kwargs: Any) -> None:
+        allowed = await ensure_async(
+            self.authorizer.is_authorized(self, self.current_user, "read", self.auth_resource)
+        )
+        if not allowed:
+            raise web.HTTPError(403)
+        await super().get(*args, **kwargs)
+
+    def open(self, *args: Any, **kwargs: Any) -> None:
+        super().open(*args, **kwargs)
+        bus = self.extensionapp.bus  # type: ignore[attr-defined]
+        bus.subscribe(self._send)
+        self._send(json.dumps({
+            "type": protocol.HELLO,
+            "server_version": __version__,
+            "client_count": bus.client_count,
+        }))
+
+    def _send(self, message: str) -> None:
+        self.write_message(message)
+
+    def on_message(self, message: str | bytes) -> None:
+        try:
+            data = json.loads(message)
+        except ValueError:
+            return
+        if isinstance(data, dict) and data.get("type") == "ping":
+            self._send(json.dumps({"type": protocol.PONG}))
+
+    def on_close(self) -> None:
+        self.extensionapp.bus.unsubscribe(self._send)  # type: ignore[attr-defined]
+
+
+default_handlers = [
+    (r"/workspace/api/status", StatusHandler),
+    (r"/workspace/api/notes", NotesHandler),
+    (rf"/workspace/api/notes/{ID}", NoteHandler),
+    (r"/workspace/api/tasks", TasksHandler),
+    (rf"/workspace/api/tasks/{ID}", TaskHandler),
+    (r"/workspace/api/events", EventsHandler),
+]

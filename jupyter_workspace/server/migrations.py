@@ -1,0 +1,58 @@
+"""Numbered schema migrations for the workspace database.
+
+`PRAGMA user_version` holds the number of the last migration applied. Migrations are only
+ever appended: never edit one that has shipped.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: list[str] = [
+    # 1: notes and tasks
+    """
+    CREATE TABLE notes (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        title TEXT NOT NULL,
+        body TEXT NOT NULL DEFAULT '',
+        revision INTEGER NOT NULL DEFAULT 1,
+        created TEXT NOT NULL,
+        updated TEXT NOT NULL
+    );
+    CREATE INDEX notes_updated ON notes(updated);
+    CREATE TABLE tasks (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        title TEXT NOT NULL,
+        done INTEGER NOT NULL DEFAULT 0 CHECK (done IN (0, 1)),
+        priority TEXT NOT NULL DEFAULT 'normal'
+            CHECK (priority IN ('low', 'normal', 'high', 'urgent')),
+        due TEXT,
+        source_path TEXT,
+        source_line INTEGER CHECK (source_line IS NULL OR source_line >= 1),
+        revision INTEGER NOT NULL DEFAULT 1,
+        created TEXT NOT NULL,
+        updated TEXT NOT NULL,
+        completed TEXT
+    );
+    CREATE INDEX tasks_done ON tasks(done);
+    """,
+    # 2: full-text filter over notes (external-content FTS5 kept in step by triggers)
+    """
+    CREATE VIRTUAL TABLE notes_fts USING fts5(
+        title, body, content='notes', content_rowid='id', tokenize='unicode61'
+    );
+    INSERT INTO notes_fts(rowid, title, body) SELECT id, title, body FROM notes;
+    CREATE TRIGGER notes_ai AFTER INSERT ON notes BEGIN
+        INSERT INTO notes_fts(rowid, title, body) VALUES (new.id, new.title, new.body);
+    END;
+    CREATE TRIGGER notes_ad AFTER DELETE ON notes BEGIN
+        INSERT INTO notes_fts(notes_fts, rowid, title, body)
+            VALUES ('delete', old.id, old.title, old.body);
+    END;
+    CREATE TRIGGER notes_au AFTER UPDATE OF title, body ON notes BEGIN
+        INSERT INTO notes_fts(notes_fts, rowid, title, body)
+            VALUES ('delete', old.id, old.title, old.body);
+        INSERT INTO notes_fts(rowid, title, body) VALUES (new.id, new.title, new.body);
+    END;
+    """,
+]
+
+SCHEMA_VERSION = len(MIGRATIONS)
