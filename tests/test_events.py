@@ -6,7 +6,8 @@ import json
 
 async def test_note_events_reach_every_client(api, events):
     first, second = await events(), await events()
-    _, note = await api("POST", "notes", {"title": "shared"}, headers={"X-Workspace-Client": "tab-a"})
+    _, note = await api("POST", "notes", {"title": "shared"},
+                        headers={"X-Workspace-Client": "tab-a"})
     for client in (first, second):
         event = await client.next("note.created")
         assert event["note"] == note and event["origin"] == "tab-a"

@@ -29,6 +29,7 @@ class WorkspaceApp(ExtensionApp):
     name = "jupyter_workspace"
     description = "An AI-augmented engineering workspace inside JupyterLab."
     app_version = __version__
+    version = __version__
     extension_url = "/lab"
     load_other_extensions = True
 

@@ -1,0 +1,70 @@
+"""`jupyter workspace PATH`: JupyterLab on PATH with the workspace loaded, state under PATH."""
+
+import json
+import os
+import socket
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def get(url: str, token: str) -> tuple[int, bytes]:
+    request = urllib.request.Request(url, headers={"Authorization": f"token {token}"})
+    with urllib.request.urlopen(request, timeout=5) as response:
+        return response.status, response.read()
+
+
+@pytest.fixture
+def served(tmp_path):
+    root = tmp_path / "project"
+    root.mkdir()
+    port, token = free_port(), "cli-test-token"
+    proc = subprocess.Popen(
+        ["jupyter", "workspace", str(root),
+         f"--ServerApp.port={port}", "--ServerApp.ip=127.0.0.1", f"--ServerApp.token={token}",
+         "--ServerApp.open_browser=False", "--ServerApp.allow_root=True"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=tmp_path,
+        env={**os.environ, "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime")},
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            get(f"{base}/api/status", token)
+            break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                pytest.fail("server did not start:\n" + proc.stdout.read().decode()[-3000:])
+            time.sleep(0.1)
+    yield root, base, token
+    proc.terminate()
+    try:
+        proc.wait(15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def test_serves_jupyterlab_and_the_workspace_on_path(served):
+    root, base, token = served
+    status, body = get(f"{base}/workspace/api/status", token)
+    data = json.loads(body)
+    assert status == 200
+    assert Path(data["root_dir"]) == root.resolve()
+    assert Path(data["state_dir"]) == root.resolve() / ".jupyter-workspace"
+    assert (root / ".jupyter-workspace" / "workspace.sqlite").is_file()
+    status, page = get(f"{base}/lab", token)
+    assert status == 200 and b"jupyter-config-data" in page
+    # the prebuilt labextension is served to JupyterLab
+    status, body = get(f"{base}/lab/api/extensions", token)
+    names = [ext["name"] for ext in json.loads(body)]
+    assert "jupyter-workspace" in names
