@@ -16,7 +16,7 @@ app = ServerApp.instance()
 app.initialize(argv=[
     "--ServerApp.root_dir=" + sys.argv[1], "--ServerApp.port=0", "--ServerApp.open_browser=False",
     "--ServerApp.allow_root=True", "--ServerApp.token=t",
-    '--ServerApp.jpserver_extensions={"jupyter_workspace": True}',
+    "--ServerApp.jpserver_extensions=jupyter_workspace=True",
 ])
 
 async def report():
