@@ -25,3 +25,33 @@ PRIORITIES: Final = ("low", "normal", "high", "urgent")
 CLIENT_HEADER: Final = "X-Workspace-Client"
 
 API_PREFIX: Final = "/workspace/api"
+
+SIDECAR_STATE: Final = "sidecar.state"
+CHAT_STARTED: Final = "chat.started"
+CHAT_TOKEN: Final = "chat.token"
+CHAT_DONE: Final = "chat.done"
+CHAT_ERROR: Final = "chat.error"
+CONVERSATION_UPDATED: Final = "conversation.updated"
+CONVERSATION_DELETED: Final = "conversation.deleted"
+
+# Sidecar states, as the supervisor reports them.
+SIDECAR_STATES: Final = ("stopped", "starting", "ready", "restarting", "degraded")
+
+# How the coordinator launches the sidecar: the bearer token travels in the environment (never
+# on the command line, where `ps` shows it); the sidecar prints one line with its port.
+SIDECAR_TOKEN_ENV: Final = "JUPYTER_WORKSPACE_SIDECAR_TOKEN"
+SIDECAR_PARENT_ENV: Final = "JUPYTER_WORKSPACE_SIDECAR_PARENT"
+SIDECAR_READY_LINE: Final = "JUPYTER_WORKSPACE_SIDECAR_LISTENING"
+
+# Kinds of chat errors, so that panels and magics can say what to do about each.
+ERROR_KINDS: Final = (
+    "unreachable",  # no LLM server answered at the configured address
+    "auth",  # the provider refused the key
+    "rate_limit",
+    "not_found",  # unknown model
+    "bad_request",
+    "timeout",
+    "cancelled",
+    "sidecar",  # the AI sidecar died or is unavailable
+    "other",
+)
