@@ -19,7 +19,9 @@ def jp_server_config(jp_root_dir):
             # Refuse any handler that forgot its auth decorator.
             "allow_unauthenticated_access": False,
         },
-        "WorkspaceApp": {"watch_debounce": 0.1, "sqlite_synchronous": "NORMAL"},
+        # The AI sidecar is started only by the tests about it (tests/test_chat.py, ...).
+        "WorkspaceApp": {"watch_debounce": 0.1, "sqlite_synchronous": "NORMAL",
+                         "sidecar_enabled": False},
     }
 
 

@@ -6,19 +6,23 @@ with pip, the extension is also enabled in any `jupyter lab` / `jupyter server`.
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 from typing import Any
 
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Bool, Enum, Float, Int, Unicode, default
+from traitlets import Bool, Enum, Float, Int, List, Unicode, default, validate
 
 from .. import __version__
 from . import handlers
+from .chat import ChatManager, LLMConfig
 from .events import EventBus
 from .fields import Limits
 from .ignore import IgnoreRules
 from .notes import NotesManager
 from .store import Store
+from .supervisor import Supervisor
 from .tasks import TasksManager
 from .watcher import FileWatcher
 
@@ -58,6 +62,68 @@ class WorkspaceApp(ExtensionApp):
         but may lose the last commits on power loss (never on a process crash).""",
     )
 
+    llm_model = Unicode(
+        config=True,
+        help="""The chat model, in litellm form: 'ollama_chat/llama3.2' (default, Ollama on
+        localhost), 'openai/gpt-4o-mini', 'anthropic/claude-3-5-haiku-latest',
+        'gemini/gemini-2.0-flash', or 'openai/<name>' with llm_api_base for any
+        OpenAI-compatible server. Environment: JUPYTER_WORKSPACE_LLM_MODEL.""",
+    )
+    llm_api_base = Unicode(
+        config=True,
+        help="""Base URL of the LLM server; empty for the provider's default (Ollama models:
+        http://127.0.0.1:11434). Environment: JUPYTER_WORKSPACE_LLM_API_BASE.""",
+    )
+    llm_api_key = Unicode(
+        config=True,
+        help="""API key for the LLM provider, if it is not in the provider's own environment
+        variable (OPENAI_API_KEY, ANTHROPIC_API_KEY, GEMINI_API_KEY, ...). Server-side only:
+        never sent to the browser, logged or stored. Environment: JUPYTER_WORKSPACE_LLM_API_KEY.""",
+    )
+    llm_timeout = Float(120.0, config=True, help="Seconds to wait for the LLM to answer.")
+    sidecar_enabled = Bool(
+        True, config=True, help="Start the AI sidecar (chat, search). Off: degraded mode."
+    )
+    sidecar_command = List(
+        Unicode(),
+        config=True,
+        help="The command that starts the AI sidecar (default: this Python, -m "
+        "jupyter_workspace.sidecar).",
+    )
+    sidecar_backoff = List(
+        Float(),
+        [1.0, 2.0, 4.0],
+        config=True,
+        help="Seconds to wait before each restart of a failed sidecar; after the last, the "
+        "sidecar stays down (degraded) until a user restarts it.",
+    )
+    sidecar_health_interval = Float(5.0, config=True, help="Seconds between health checks.")
+    sidecar_start_timeout = Float(
+        120.0, config=True, help="Seconds the sidecar may take to become ready."
+    )
+
+    @default("llm_model")
+    def _llm_model_default(self) -> str:
+        return os.environ.get("JUPYTER_WORKSPACE_LLM_MODEL", "ollama_chat/llama3.2")
+
+    @default("llm_api_base")
+    def _llm_api_base_default(self) -> str:
+        return os.environ.get("JUPYTER_WORKSPACE_LLM_API_BASE", "")
+
+    @default("llm_api_key")
+    def _llm_api_key_default(self) -> str:
+        return os.environ.get("JUPYTER_WORKSPACE_LLM_API_KEY", "")
+
+    @default("sidecar_command")
+    def _sidecar_command_default(self) -> list[str]:
+        return [sys.executable, "-m", "jupyter_workspace.sidecar"]
+
+    @validate("sidecar_backoff")
+    def _check_backoff(self, proposal: Any) -> list[float]:
+        if any(delay < 0 for delay in proposal["value"]):
+            raise ValueError("sidecar_backoff delays must be >= 0")
+        return proposal["value"]
+
     @default("default_url")
     def _default_url_default(self) -> str:
         return "/lab"
@@ -82,16 +148,36 @@ class WorkspaceApp(ExtensionApp):
         self.tasks = TasksManager(self.store, self.bus, self.limits, self.root_dir)
         self.rules = IgnoreRules(self.root_dir, self.state_path)
         self.watcher = FileWatcher(self.root_dir, self.rules, self.bus, self.watch_debounce)
+        sidecar_env = {"JUPYTER_WORKSPACE_LLM_API_KEY": self.llm_api_key} if self.llm_api_key \
+            else {}
+        self.supervisor = Supervisor(
+            list(self.sidecar_command),
+            self.bus.publish,
+            env=sidecar_env,
+            cwd=str(self.root_dir),
+            backoff=tuple(self.sidecar_backoff),
+            health_interval=self.sidecar_health_interval,
+            start_timeout=self.sidecar_start_timeout,
+            logger=self.log,
+        )
+        self.llm = LLMConfig(self.llm_model, self.llm_api_base, self.llm_timeout)
+        self.chat = ChatManager(self.store, self.bus, self.supervisor, self.llm, self.limits)
         self.log.info("jupyter-workspace %s: state in %s", __version__, self.state_path)
 
     def initialize_handlers(self) -> None:
         self.handlers.extend(handlers.default_handlers)
 
     async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
+        if self.sidecar_enabled:
+            self.supervisor.start()
+        else:
+            self.supervisor.error = "the AI sidecar is switched off (WorkspaceApp.sidecar_enabled)"
         if self.watch_files:
             await self.watcher.start()
 
     async def stop_extension(self) -> None:
+        await self.chat.stop()
+        await self.supervisor.stop()
         await self.watcher.stop()
         self.store.close()
 
@@ -111,6 +197,8 @@ class WorkspaceApp(ExtensionApp):
             },
             "watcher": {"running": self.watcher.running, "error": self.watcher.error},
             "clients": self.bus.client_count,
+            "sidecar": self.supervisor.describe(),
+            "llm": {"model": self.llm.model, "api_base": self.llm.resolve(None, None)[1]},
             "limits": {
                 "max_body_bytes": self.limits.max_body_bytes,
                 "max_title_chars": self.limits.max_title_chars,

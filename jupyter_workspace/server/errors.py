@@ -30,3 +30,9 @@ class Conflict(WorkspaceError):
 
 class TooLarge(WorkspaceError):
     status = 413
+
+
+class Unavailable(WorkspaceError):
+    """An AI feature was asked for while the sidecar is not ready (degraded mode)."""
+
+    status = 503

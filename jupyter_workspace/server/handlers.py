@@ -180,6 +180,67 @@ class TaskHandler(WorkspaceHandler):
         self.finish()
 
 
+class SidecarRestartHandler(WorkspaceHandler):
+    auth_resource = "jupyter_workspace:sidecar"
+
+    @web.authenticated
+    @authorized
+    async def post(self) -> None:
+        await self.workspace.supervisor.restart()
+        self.reply({"sidecar": self.workspace.supervisor.describe()}, 202)
+
+
+class ChatHandler(WorkspaceHandler):
+    auth_resource = "jupyter_workspace:chat"
+
+    @web.authenticated
+    @authorized
+    async def post(self) -> None:
+        self.reply(await self.workspace.chat.send(self.json_body(), self.origin), 202)
+
+
+class ChatCancelHandler(WorkspaceHandler):
+    auth_resource = "jupyter_workspace:chat"
+
+    @web.authenticated
+    @authorized
+    async def post(self, stream_id: str) -> None:
+        await self.workspace.chat.cancel(stream_id)
+        self.reply({"cancelled": True})
+
+
+class ConversationsHandler(WorkspaceHandler):
+    auth_resource = "jupyter_workspace:chat"
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        self.reply({"conversations": await self.workspace.chat.conversations()})
+
+
+class ConversationHandler(WorkspaceHandler):
+    auth_resource = "jupyter_workspace:chat"
+
+    @web.authenticated
+    @authorized
+    async def get(self, record_id: str) -> None:
+        cid = fields.record_id(record_id, "conversation")
+        self.reply(await self.workspace.chat.conversation(cid))
+
+    @web.authenticated
+    @authorized
+    async def patch(self, record_id: str) -> None:
+        cid = fields.record_id(record_id, "conversation")
+        self.reply(await self.workspace.chat.rename(cid, self.json_body()))
+
+    @web.authenticated
+    @authorized
+    async def delete(self, record_id: str) -> None:
+        await self.workspace.chat.delete(fields.record_id(record_id, "conversation"))
+        self.set_status(204)
+        self.finish()
+
+
 class EventsHandler(
     ExtensionHandlerMixin, WebSocketMixin, JupyterHandler, websocket.WebSocketHandler
 ):
@@ -230,5 +291,10 @@ default_handlers = [
     (rf"/workspace/api/notes/{ID}", NoteHandler),
     (r"/workspace/api/tasks", TasksHandler),
     (rf"/workspace/api/tasks/{ID}", TaskHandler),
+    (r"/workspace/api/sidecar/restart", SidecarRestartHandler),
+    (r"/workspace/api/chat", ChatHandler),
+    (r"/workspace/api/chat/(?P<stream_id>[^/]+)/cancel", ChatCancelHandler),
+    (r"/workspace/api/conversations", ConversationsHandler),
+    (rf"/workspace/api/conversations/{ID}", ConversationHandler),
     (r"/workspace/api/events", EventsHandler),
 ]

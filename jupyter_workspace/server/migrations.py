@@ -53,6 +53,27 @@ MIGRATIONS: list[str] = [
         INSERT INTO notes_fts(rowid, title, body) VALUES (new.id, new.title, new.body);
     END;
     """,
+    # 3: chat conversations and their messages
+    """
+    CREATE TABLE conversations (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        title TEXT NOT NULL,
+        created TEXT NOT NULL,
+        updated TEXT NOT NULL
+    );
+    CREATE TABLE messages (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        conversation_id INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+        role TEXT NOT NULL CHECK (role IN ('user', 'assistant')),
+        content TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'complete'
+            CHECK (status IN ('complete', 'partial', 'error')),
+        error TEXT,
+        model TEXT,
+        created TEXT NOT NULL
+    );
+    CREATE INDEX messages_conversation ON messages(conversation_id, id);
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

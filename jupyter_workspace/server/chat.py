@@ -1,0 +1,290 @@
+"""Chat: conversations in SQLite, answers streamed from the sidecar and relayed as events.
+
+Flow: persist the user's message → ask the sidecar (`POST /chat`, SSE) → publish each piece as
+a `chat.token` event → persist the answer when the stream ends: `complete`, `partial` (stopped)
+or `error` (with whatever text had arrived). Every stream ends with exactly one `chat.done` or
+`chat.error` event, whatever happens to the sidecar.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import secrets
+import sqlite3
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from .. import protocol
+from . import fields
+from .errors import BadRequest, Conflict, NotFound, Unavailable
+from .events import EventBus
+from .sidecar_client import SidecarGone
+from .store import Store
+from .supervisor import Supervisor
+
+MAX_MESSAGE_CHARS = 100_000
+MAX_CONTEXT_CHARS = 24_000
+_MODEL = re.compile(r"[A-Za-z0-9_.:/@+\-]{1,200}")
+OLLAMA_DEFAULT = "http://127.0.0.1:11434"
+SYSTEM_PROMPT = (
+    "You are the assistant of jupyter-workspace, an engineering workspace in JupyterLab. "
+    "Answer precisely and concisely in Markdown; put code in fenced blocks with a language."
+)
+
+
+@dataclass(frozen=True)
+class LLMConfig:
+    model: str
+    api_base: str
+    timeout: float = 120.0
+
+    def resolve(self, model: str | None, api_base: str | None) -> tuple[str, str | None]:
+        """The model and address for one request: the request's overrides, else the config."""
+        chosen = model or self.model
+        base = api_base if api_base is not None else self.api_base
+        if not base and chosen.startswith(("ollama/", "ollama_chat/")):
+            base = OLLAMA_DEFAULT
+        return chosen, (base or None)
+
+
+def _message(row: sqlite3.Row) -> dict[str, Any]:
+    return {key: row[key] for key in
+            ("id", "conversation_id", "role", "content", "status", "error", "model", "created")}
+
+
+class ChatManager:
+    def __init__(self, store: Store, bus: EventBus, supervisor: Supervisor, config: LLMConfig,
+                 limits: fields.Limits) -> None:
+        self.store = store
+        self.bus = bus
+        self.supervisor = supervisor
+        self.config = config
+        self.limits = limits
+        self._streams: dict[str, tuple[int, asyncio.Task[None]]] = {}
+
+    # -- conversations -------------------------------------------------------------------------
+    def _conversation(self, row: sqlite3.Row) -> dict[str, Any]:
+        streaming = next((sid for sid, (cid, _) in self._streams.items() if cid == row["id"]),
+                         None)
+        return {"id": row["id"], "title": row["title"], "created": row["created"],
+                "updated": row["updated"], "streaming": streaming}
+
+    async def conversations(self) -> list[dict[str, Any]]:
+        rows = await self.store.run(lambda conn: conn.execute(
+            "SELECT * FROM conversations ORDER BY updated DESC, id DESC").fetchall())
+        return [self._conversation(row) for row in rows]
+
+    async def conversation(self, conversation_id: int) -> dict[str, Any]:
+        def read(conn: sqlite3.Connection) -> tuple[sqlite3.Row, list[sqlite3.Row]]:
+            row = _load_conversation(conn, conversation_id)
+            messages = conn.execute(
+                "SELECT * FROM messages WHERE conversation_id = ? ORDER BY id",
+                (conversation_id,)).fetchall()
+            return row, messages
+
+        row, messages = await self.store.run(read)
+        return {**self._conversation(row), "messages": [_message(m) for m in messages]}
+
+    async def rename(self, conversation_id: int, data: dict[str, Any]) -> dict[str, Any]:
+        fields.reject_unknown(data, {"title"}, "conversation")
+        title = fields.title(data.get("title"), self.limits)
+
+        def write(conn: sqlite3.Connection) -> sqlite3.Row:
+            _load_conversation(conn, conversation_id)
+            conn.execute("UPDATE conversations SET title = ?, updated = ? WHERE id = ?",
+                         (title, fields.now(), conversation_id))
+            return _load_conversation(conn, conversation_id)
+
+        conversation = self._conversation(await self.store.run(write))
+        self.bus.publish({"type": protocol.CONVERSATION_UPDATED, "conversation": conversation})
+        return conversation
+
+    async def delete(self, conversation_id: int) -> None:
+        for stream_id, (cid, _) in list(self._streams.items()):
+            if cid == conversation_id:
+                await self.cancel(stream_id)
+
+        def remove(conn: sqlite3.Connection) -> None:
+            if conn.execute("DELETE FROM conversations WHERE id = ?",
+                            (conversation_id,)).rowcount == 0:
+                raise NotFound(f"unknown conversation id: {conversation_id}")
+
+        await self.store.run(remove)
+        self.bus.publish({"type": protocol.CONVERSATION_DELETED, "id": conversation_id})
+
+    # -- asking --------------------------------------------------------------------------------
+    def _require_sidecar(self) -> None:
+        sidecar = self.supervisor.describe()
+        if sidecar["state"] != "ready" or self.supervisor.client is None:
+            reason = sidecar["error"] or "it is not ready yet"
+            raise Unavailable(f"AI sidecar unavailable ({sidecar['state']}): {reason}",
+                              sidecar=sidecar)
+
+    def _overrides(self, data: dict[str, Any]) -> tuple[str | None, str | None]:
+        model = data.get("model")
+        if model is not None and (not isinstance(model, str) or not _MODEL.fullmatch(model)):
+            raise BadRequest("'model' must be a litellm model name such as "
+                             "'ollama_chat/llama3.2' or 'openai/gpt-4o-mini'")
+        api_base = data.get("api_base")
+        if api_base is not None:
+            api_base = fields.text(api_base, "api_base", max_chars=500, strip=True)
+            parts = urlsplit(api_base)
+            if api_base and (parts.scheme not in ("http", "https") or not parts.netloc):
+                raise BadRequest("'api_base' must be an http(s) URL, e.g. http://127.0.0.1:11434")
+        return model or None, api_base
+
+    async def send(self, data: dict[str, Any], origin: str | None = None) -> dict[str, Any]:
+        fields.reject_unknown(data, {"message", "conversation_id", "model", "api_base", "retry"},
+                              "chat request")
+        retry = fields.boolean(data.get("retry", False), "retry")
+        conversation_id = data.get("conversation_id")
+        if conversation_id is not None:
+            conversation_id = fields.integer(conversation_id, "conversation_id", minimum=1)
+        if retry:
+            if conversation_id is None:
+                raise BadRequest("'retry' needs the 'conversation_id' to retry")
+            if "message" in data:
+                raise BadRequest("'retry' re-asks the last question: send no 'message'")
+            text = None
+        else:
+            text = fields.text(data.get("message"), "message", max_chars=MAX_MESSAGE_CHARS)
+            if not text.strip():
+                raise BadRequest("'message' must not be empty")
+        model, api_base = self.config.resolve(*self._overrides(data))
+        if conversation_id is not None and any(
+                cid == conversation_id for cid, _ in self._streams.values()):
+            raise Conflict(f"conversation {conversation_id} is still answering; stop it first")
+        self._require_sidecar()
+
+        def write(conn: sqlite3.Connection) -> tuple[sqlite3.Row, sqlite3.Row, list[dict]]:
+            stamp = fields.now()
+            cid = conversation_id
+            if cid is None:
+                title = " ".join((text or "").split())[:60] or "New chat"
+                cid = conn.execute(
+                    "INSERT INTO conversations(title, created, updated) VALUES (?, ?, ?)",
+                    (title, stamp, stamp)).lastrowid
+            else:
+                _load_conversation(conn, cid)
+            if retry:
+                asked = conn.execute(
+                    "SELECT * FROM messages WHERE conversation_id = ? AND role = 'user' "
+                    "ORDER BY id DESC LIMIT 1", (cid,)).fetchone()
+                if asked is None:
+                    raise BadRequest(f"conversation {cid} has no question to retry")
+                conn.execute("DELETE FROM messages WHERE conversation_id = ? AND id > ?",
+                             (cid, asked["id"]))
+            else:
+                new_id = conn.execute(
+                    "INSERT INTO messages(conversation_id, role, content, created) "
+                    "VALUES (?, 'user', ?, ?)", (cid, text, stamp)).lastrowid
+                asked = conn.execute("SELECT * FROM messages WHERE id = ?", (new_id,)).fetchone()
+            conn.execute("UPDATE conversations SET updated = ? WHERE id = ?", (stamp, cid))
+            history = conn.execute(
+                "SELECT role, content FROM messages WHERE conversation_id = ? AND id <= ? "
+                "AND content != '' ORDER BY id", (cid, asked["id"])).fetchall()
+            return _load_conversation(conn, cid), asked, [dict(h) for h in history]
+
+        conversation_row, asked, history = await self.store.run(write)
+        stream_id = secrets.token_hex(8)
+        cid = conversation_row["id"]
+        payload = {"model": model, "api_base": api_base, "timeout": self.config.timeout,
+                   "messages": _prompt(history)}
+        task = asyncio.ensure_future(self._relay(stream_id, cid, model, payload))
+        self._streams[stream_id] = (cid, task)
+        task.add_done_callback(lambda _: self._streams.pop(stream_id, None))
+        conversation = self._conversation(conversation_row)
+        user_message = _message(asked)
+        self.bus.publish({"type": protocol.CHAT_STARTED, "conversation_id": cid,
+                          "stream_id": stream_id, "message": user_message, "origin": origin,
+                          "conversation": conversation})
+        return {"conversation": conversation, "message": user_message, "stream_id": stream_id}
+
+    async def cancel(self, stream_id: str) -> None:
+        entry = self._streams.get(stream_id)
+        if entry is None:
+            raise NotFound(f"unknown or finished chat stream: {stream_id[:40]}")
+        task = entry[1]
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    async def stop(self) -> None:
+        """Server shutdown: stop every stream, keeping what has arrived."""
+        for stream_id in list(self._streams):
+            with contextlib.suppress(NotFound):
+                await self.cancel(stream_id)
+
+    async def _relay(self, stream_id: str, cid: int, model: str, payload: dict) -> None:
+        pieces: list[str] = []
+        status, error, kind = "error", None, None
+        base = {"conversation_id": cid, "stream_id": stream_id}
+        try:
+            client = self.supervisor.client
+            if client is None:
+                raise SidecarGone("the AI sidecar is not running")
+            async for event in client.stream("/chat", payload):
+                if event.get("type") == "token":
+                    pieces.append(event["text"])
+                    self.bus.publish({"type": protocol.CHAT_TOKEN, **base, "text": event["text"]})
+                elif event.get("type") == "done":
+                    status = "complete"
+                    break
+                elif event.get("type") == "error":
+                    error, kind = event.get("message"), event.get("kind", "other")
+                    break
+            else:
+                error, kind = "the AI sidecar stopped while answering", "sidecar"
+        except SidecarGone as e:
+            error, kind = f"{e}; it is being restarted", "sidecar"
+        except asyncio.CancelledError:
+            status, kind = "partial", "cancelled"
+        except Exception as e:  # noqa: BLE001 - a stream must always end with an event
+            error, kind = f"chat relay failed: {type(e).__name__}", "other"
+        if status == "error" and error is None:
+            error = "the answer ended without a result"
+        message = await self._store_answer(cid, "".join(pieces), status, error, model)
+        if status == "error":
+            self.bus.publish({"type": protocol.CHAT_ERROR, **base, "error": error, "kind": kind,
+                              "message": message})
+        else:
+            self.bus.publish({"type": protocol.CHAT_DONE, **base, "message": message,
+                              "cancelled": kind == "cancelled"})
+
+    async def _store_answer(self, cid: int, text: str, status: str, error: str | None,
+                            model: str) -> dict[str, Any] | None:
+        def write(conn: sqlite3.Connection) -> dict[str, Any] | None:
+            if conn.execute("SELECT 1 FROM conversations WHERE id = ?", (cid,)).fetchone() is None:
+                return None  # deleted while answering
+            stamp = fields.now()
+            new_id = conn.execute(
+                "INSERT INTO messages(conversation_id, role, content, status, error, model, "
+                "created) VALUES (?, 'assistant', ?, ?, ?, ?, ?)",
+                (cid, text, status, error, model, stamp)).lastrowid
+            conn.execute("UPDATE conversations SET updated = ? WHERE id = ?", (stamp, cid))
+            return _message(conn.execute("SELECT * FROM messages WHERE id = ?",
+                                         (new_id,)).fetchone())
+
+        return await self.store.run(write)
+
+
+def _prompt(history: list[dict[str, str]]) -> list[dict[str, str]]:
+    """The system prompt and as much recent history as fits the context budget."""
+    kept: list[dict[str, str]] = []
+    budget = MAX_CONTEXT_CHARS
+    for item in reversed(history):
+        if budget - len(item["content"]) < 0 and kept:
+            break
+        kept.append({"role": item["role"], "content": item["content"][-MAX_CONTEXT_CHARS:]})
+        budget -= len(item["content"])
+    return [{"role": "system", "content": SYSTEM_PROMPT}, *reversed(kept)]
+
+
+def _load_conversation(conn: sqlite3.Connection, conversation_id: int) -> sqlite3.Row:
+    row = conn.execute("SELECT * FROM conversations WHERE id = ?", (conversation_id,)).fetchone()
+    if row is None:
+        raise NotFound(f"unknown conversation id: {conversation_id}")
+    return row

@@ -1,0 +1,140 @@
+"""The sidecar's HTTP server: loopback only, every request checked for the launch token."""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import os
+import platform
+import time
+from typing import Any
+
+from tornado import web
+from tornado.iostream import StreamClosedError
+
+from .. import __version__
+from . import llm
+
+MAX_BODY = 8 * 1024 * 1024
+
+
+class SidecarState:
+    """What the handlers share: the token, the start time, and the loading of heavy modules."""
+
+    def __init__(self, token: str) -> None:
+        self.token = token
+        self.started = time.monotonic()
+        self.versions: dict[str, str] = {"jupyter_workspace": __version__,
+                                         "python": platform.python_version()}
+        self.loaded: asyncio.Future[None] | None = None
+        self.load_error: str | None = None
+
+    async def load(self) -> None:
+        """Import the heavy modules off the loop; the server answers /health meanwhile."""
+        loop = asyncio.get_running_loop()
+        try:
+            self.versions["litellm"] = await loop.run_in_executor(None, llm.load)
+        except Exception as e:  # noqa: BLE001
+            self.load_error = f"cannot load litellm: {e}"
+            raise
+
+    @property
+    def state(self) -> str:
+        if self.loaded is None or not self.loaded.done():
+            return "loading"
+        return "failed" if self.load_error else "ready"
+
+
+class SidecarHandler(web.RequestHandler):
+    state: SidecarState
+
+    def initialize(self, state: SidecarState) -> None:
+        self.state = state
+
+    def prepare(self) -> None:
+        given = self.request.headers.get("Authorization", "").encode()
+        expected = f"Bearer {self.state.token}".encode()
+        if not hmac.compare_digest(given, expected):
+            self.set_status(401)
+            self.finish({"error": "missing or wrong bearer token"})
+            return
+        if len(self.request.body or b"") > MAX_BODY:
+            self.set_status(413)
+            self.finish({"error": "request too large"})
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        self.finish({"error": self._reason})
+
+    def json_body(self) -> dict[str, Any]:
+        try:
+            data = json.loads(self.request.body or b"")
+        except ValueError:
+            raise web.HTTPError(400, reason="body is not JSON") from None
+        if not isinstance(data, dict):
+            raise web.HTTPError(400, reason="body must be a JSON object")
+        return data
+
+
+class HealthHandler(SidecarHandler):
+    def get(self) -> None:
+        self.finish({
+            "state": self.state.state,
+            "error": self.state.load_error,
+            "pid": os.getpid(),
+            "uptime": round(time.monotonic() - self.state.started, 3),
+            "versions": self.state.versions,
+            "models": {"llm": "litellm" in self.state.versions},
+        })
+
+
+class ChatHandler(SidecarHandler):
+    """POST /chat: the answer as Server-Sent Events; a closed connection cancels the request."""
+
+    _task: asyncio.Task[None] | None = None
+
+    async def post(self) -> None:
+        request = self.json_body()
+        messages = request.get("messages")
+        if not isinstance(request.get("model"), str) or not isinstance(messages, list):
+            raise web.HTTPError(400, reason="'model' (string) and 'messages' (list) are required")
+        assert self.state.loaded is not None
+        await self.state.loaded
+        self.set_header("Content-Type", "text/event-stream")
+        self.set_header("Cache-Control", "no-cache")
+        self._task = asyncio.ensure_future(self._relay(request))
+        try:
+            await self._task
+        except asyncio.CancelledError:
+            pass  # the coordinator hung up: the provider request is closed already
+        finally:
+            self._task = None
+
+    async def _relay(self, request: dict[str, Any]) -> None:
+        try:
+            await self._send({"type": "start"})
+            async for text in llm.stream_chat(request):
+                await self._send({"type": "token", "text": text})
+            await self._send({"type": "done", "finish_reason": "stop"})
+        except llm.ChatError as e:
+            await self._send({"type": "error", "kind": e.kind, "message": e.message})
+        except StreamClosedError:
+            return
+        self.finish()
+
+    async def _send(self, event: dict[str, Any]) -> None:
+        self.write(f"data: {json.dumps(event)}\n\n")
+        await self.flush()
+
+    def on_connection_close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+
+
+def make_app(state: SidecarState) -> web.Application:
+    routes = [(r"/health", HealthHandler), (r"/chat", ChatHandler)]
+    return web.Application(
+        [(pattern, handler, {"state": state}) for pattern, handler in routes],
+        # no default "Server" header detail, no debug pages
+        debug=False,
+    )

@@ -1,0 +1,223 @@
+"""Fixtures for the browser tests: a real `jupyter lab` process and headless Chromium.
+
+The server runs in a temporary folder with its own config, settings and workspaces
+directories, so the tests never read or change the developer's JupyterLab state.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+playwright_sync = pytest.importorskip("playwright.sync_api")
+
+ARTIFACTS = Path(__file__).parent / "artifacts"
+# The labextension as built from this checkout (`jlpm build` in labextension/ writes it).
+BUILT_LABEXTENSION = Path(__file__).resolve().parents[2] / "jupyter_workspace" / "labextension"
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+STARTUP_TIMEOUT_S = 60
+
+
+@dataclass
+class LabServer:
+    """A running `jupyter lab`: where it listens and what it serves."""
+
+    url: str
+    token: str
+    root: Path
+    log: Path
+
+    def lab_url(self, reset: bool = True) -> str:
+        return f"{self.url}/lab?{'reset&' if reset else ''}token={self.token}"
+
+    def api(self, method: str, path: str, body: object | None = None) -> object:
+        """Call the workspace REST API directly (to set up or check state)."""
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(
+            f"{self.url}/workspace/api/{path}",
+            data=data,
+            method=method,
+            headers={"Authorization": f"token {self.token}", "Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 (loopback)
+            text = response.read().decode()
+        return json.loads(text) if text else None
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _write_settings(settings_dir: Path) -> None:
+    """Switch off JupyterLab's news and update checks: their pop-ups cover the UI."""
+    apputils = settings_dir / "@jupyterlab" / "apputils-extension"
+    apputils.mkdir(parents=True, exist_ok=True)
+    (apputils / "notification.jupyterlab-settings").write_text(
+        json.dumps({"fetchNews": "false", "checkForUpdates": False})
+    )
+    (apputils / "themes.jupyterlab-settings").write_text(json.dumps({"theme": "JupyterLab Light"}))
+
+
+def _wait_until_up(server: LabServer, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    last_error: Exception | None = None
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            break
+        try:
+            request = urllib.request.Request(
+                f"{server.url}/api/status", headers={"Authorization": f"token {server.token}"}
+            )
+            with urllib.request.urlopen(request, timeout=2):  # noqa: S310 (loopback)
+                pass
+            server.api("GET", "status")
+            return
+        except (urllib.error.URLError, ConnectionError, OSError) as error:
+            last_error = error
+            time.sleep(0.25)
+    log_tail = server.log.read_text(errors="replace")[-4000:] if server.log.exists() else ""
+    raise RuntimeError(
+        f"jupyter lab did not answer /api/status and /workspace/api/status "
+        f"within {STARTUP_TIMEOUT_S}s (last error: {last_error}); log tail:\n{log_tail}"
+    )
+
+
+# pytest-jupyter's autouse fixtures set up and close an asyncio loop around every test,
+# which collides with the loop Playwright's sync API keeps running. These tests start no
+# in-process server, so both are replaced by no-ops here.
+@pytest.fixture
+def jp_asyncio_loop() -> None:
+    return None
+
+
+@pytest.fixture
+def jp_server_cleanup() -> None:
+    return None
+
+
+@pytest.fixture(scope="module")
+def lab_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
+    """`jupyter lab` with the workspace extension, serving an empty folder (`.root`)."""
+    base = tmp_path_factory.mktemp("lab")
+    root = base / "project"
+    root.mkdir()
+    _write_settings(base / "settings")
+    for name in ("config", "workspaces", "runtime"):
+        (base / name).mkdir()
+
+    port = _free_port()
+    token = secrets.token_hex(16)
+    server = LabServer(url=f"http://127.0.0.1:{port}", token=token, root=root, log=base / "lab.log")
+    env = {
+        **os.environ,
+        "JUPYTER_CONFIG_DIR": str(base / "config"),
+        "JUPYTERLAB_SETTINGS_DIR": str(base / "settings"),
+        "JUPYTERLAB_WORKSPACES_DIR": str(base / "workspaces"),
+        "JUPYTER_RUNTIME_DIR": str(base / "runtime"),
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "jupyterlab",
+        "--no-browser",
+        "--ServerApp.open_browser=False",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={port}",
+        "--ServerApp.port_retries=0",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={root}",
+        '--ServerApp.jpserver_extensions={"jupyter_workspace": True}',
+    ]
+    if (BUILT_LABEXTENSION / "package.json").exists():
+        # Serve this checkout's build ahead of any installed copy, so a rebuilt frontend is
+        # tested without reinstalling the package.
+        extensions = base / "labextensions"
+        extensions.mkdir()
+        (extensions / "jupyter-workspace").symlink_to(BUILT_LABEXTENSION, target_is_directory=True)
+        command.append(f"--LabApp.extra_labextensions_path={extensions}")
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        command.append("--allow-root")
+
+    with server.log.open("wb") as log:
+        process = subprocess.Popen(  # noqa: S603 (fixed command)
+            command, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+    try:
+        _wait_until_up(server, process)
+        yield server
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no Chromium at {CHROMIUM} (./dev test installs Debian's chromium)")
+    with playwright_sync.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
+    """Keep each phase's report on the test item, so fixtures can see a failure."""
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
+
+
+@pytest.fixture
+def context(browser, request: pytest.FixtureRequest) -> Iterator[object]:
+    """A fresh browser context (cookies, storage); screenshots of its pages on failure."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    context.set_default_timeout(15_000)
+    yield context
+    report = getattr(request.node, "report_call", None)
+    if report is not None and report.failed:
+        ARTIFACTS.mkdir(exist_ok=True)
+        for index, page in enumerate(context.pages):
+            path = ARTIFACTS / f"{request.node.name}-page{index + 1}.png"
+            try:
+                page.screenshot(path=str(path))
+            except Exception as error:  # noqa: BLE001 (the test failure matters more)
+                print(f"could not save {path}: {error}")
+    context.close()
+
+
+@pytest.fixture
+def lab_log(lab_server: LabServer, request: pytest.FixtureRequest) -> Iterator[None]:
+    """Print the server log's tail when a test fails."""
+    yield
+    report = getattr(request.node, "report_call", None)
+    if report is not None and report.failed:
+        print(lab_server.log.read_text(errors="replace")[-3000:])

@@ -1,0 +1,44 @@
+"""Helpers for the tests that run the real AI sidecar against the fake LLM server."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+SIDECAR_READY_TIMEOUT = 90.0
+
+
+async def until(predicate, timeout: float = 30.0, interval: float = 0.05) -> Any:  # noqa: ANN001
+    """Poll `predicate()` (sync or async) until it returns something truthy."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if asyncio.iscoroutine(value):
+            value = await value
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"condition not met within {timeout}s")
+        await asyncio.sleep(interval)
+
+
+async def sidecar_ready(api, timeout: float = SIDECAR_READY_TIMEOUT) -> dict[str, Any]:  # noqa: ANN001
+    async def ready():
+        _, status = await api("GET", "status")
+        return status["sidecar"] if status["sidecar"]["state"] == "ready" else None
+
+    return await until(ready, timeout, interval=0.1)
+
+
+async def answer(client, stream_id: str, timeout: float = 30.0) -> tuple[list[str], dict]:  # noqa: ANN001
+    """Collect one stream's tokens until its chat.done / chat.error event."""
+    tokens: list[str] = []
+    while True:
+        event = await client.next(timeout=timeout)
+        if event.get("stream_id") != stream_id:
+            continue
+        if event["type"] == "chat.token":
+            tokens.append(event["text"])
+        elif event["type"] in ("chat.done", "chat.error"):
+            return tokens, event
