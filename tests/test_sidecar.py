@@ -1,5 +1,6 @@
 """The sidecar's supervision with a real process: crashes, backoff, degraded mode, restarts."""
 
+import contextlib
 import json
 import os
 import signal
@@ -143,10 +144,8 @@ async def test_a_hung_sidecar_fails_its_health_checks_and_is_replaced(
         while second["pid"] == first["pid"]:
             second = await sidecar_ready(api, timeout=60)
     finally:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(first["pid"], signal.SIGKILL)
-        except ProcessLookupError:
-            pass
     assert any("health check" in (s["error"] or "") for _, s in state_log)
 
 
