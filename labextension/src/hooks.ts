@@ -1,0 +1,23 @@
+import { ISignal } from '@lumino/signaling';
+import * as React from 'react';
+
+/** Render again whenever `signal` fires. */
+export function useRerenderOn(signal: ISignal<unknown, unknown>): void {
+  const [, setTick] = React.useState(0);
+  React.useEffect(() => {
+    const slot = (): void => setTick(tick => tick + 1);
+    signal.connect(slot);
+    return () => {
+      signal.disconnect(slot);
+    };
+  }, [signal]);
+}
+
+/** Render again every `interval` ms, so relative times stay right. */
+export function useClock(interval = 60000): void {
+  const [, setTick] = React.useState(0);
+  React.useEffect(() => {
+    const timer = window.setInterval(() => setTick(tick => tick + 1), interval);
+    return () => window.clearInterval(timer);
+  }, [interval]);
+}

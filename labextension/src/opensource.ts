@@ -1,0 +1,83 @@
+/**
+ * Open a task's file in JupyterLab's text editor at the task's line.
+ */
+import { EditorView } from '@codemirror/view';
+import { JupyterFrontEnd } from '@jupyterlab/application';
+import { CodeEditor } from '@jupyterlab/codeeditor';
+import { PageConfig, URLExt } from '@jupyterlab/coreutils';
+import { IDocumentManager } from '@jupyterlab/docmanager';
+import { Widget } from '@lumino/widgets';
+
+import { ISource } from './api';
+
+/** The widget factory of JupyterLab's file editor. */
+const EDITOR_FACTORY = 'Editor';
+
+/** A URL that opens the file in JupyterLab, for the link's `href`. */
+export function sourceHref(source: ISource): string {
+  return URLExt.join(
+    PageConfig.getBaseUrl(),
+    'lab/tree',
+    URLExt.encodeParts(source.path)
+  );
+}
+
+/**
+ * Open `source.path` in the file editor, put the cursor at the start of
+ * `source.line` and scroll it into view.
+ *
+ * @throws Error when the file does not exist or cannot be opened as text
+ */
+export async function openSource(
+  app: JupyterFrontEnd,
+  docManager: IDocumentManager,
+  source: ISource
+): Promise<void> {
+  try {
+    await docManager.services.contents.get(source.path, { content: false });
+  } catch {
+    throw new Error(`File not found: ${source.path}`);
+  }
+  const widget = docManager.openOrReveal(source.path, EDITOR_FACTORY);
+  if (!widget) {
+    throw new Error(`Cannot open ${source.path} in the editor.`);
+  }
+  app.shell.activateById(widget.id);
+  await widget.context.ready;
+  await widget.revealed;
+
+  const editor = (widget.content as Widget & { editor?: CodeEditor.IEditor })
+    .editor;
+  if (!editor) {
+    return;
+  }
+  if (source.line) {
+    const last = Math.max(0, editor.lineCount - 1);
+    const position = { line: Math.min(source.line - 1, last), column: 0 };
+    editor.setCursorPosition(position);
+    centerLine(editor, position.line);
+    // The editor may lay out once more after it is shown: center again then.
+    requestAnimationFrame(() => {
+      if (!widget.isDisposed) {
+        centerLine(editor, position.line);
+      }
+    });
+  }
+  editor.focus();
+}
+
+/**
+ * Scroll a line to the middle of the editor, so it has context above and
+ * below; falls back to the generic "scroll into view" for other editors.
+ */
+function centerLine(editor: CodeEditor.IEditor, line: number): void {
+  const view = (editor as CodeEditor.IEditor & { editor?: unknown }).editor;
+  if (view instanceof EditorView) {
+    const from = view.state.doc.line(line + 1).from;
+    view.dispatch({
+      effects: EditorView.scrollIntoView(from, { y: 'center' })
+    });
+  } else {
+    editor.revealPosition({ line, column: 0 });
+  }
+}

@@ -1,0 +1,263 @@
+/**
+ * The state of the Tasks panel: the list and its status filter.
+ */
+import { IDisposable } from '@lumino/disposable';
+import { ISignal, Signal } from '@lumino/signaling';
+
+import {
+  ITask,
+  ITaskChanges,
+  ITaskFields,
+  Priority,
+  TaskStatus,
+  createTask,
+  deleteTask,
+  listTasks,
+  updateTask
+} from './api';
+import { WorkspaceEvent, WorkspaceEvents } from './events';
+import { WorkspaceRequestError, errorMessage } from './request';
+
+const PRIORITY_RANK: Record<Priority, number> = {
+  urgent: 0,
+  high: 1,
+  normal: 2,
+  low: 3
+};
+
+/**
+ * The server's order: open first, then priority (urgent first), due date
+ * (none last), id.
+ */
+export function compareTasks(a: ITask, b: ITask): number {
+  if (a.done !== b.done) {
+    return a.done ? 1 : -1;
+  }
+  const rank = PRIORITY_RANK[a.priority] - PRIORITY_RANK[b.priority];
+  if (rank !== 0) {
+    return rank;
+  }
+  if (a.due !== b.due) {
+    if (a.due === null) {
+      return 1;
+    }
+    if (b.due === null) {
+      return -1;
+    }
+    return a.due < b.due ? -1 : 1;
+  }
+  return a.id - b.id;
+}
+
+function matches(task: ITask, status: TaskStatus): boolean {
+  return status === 'all' || (status === 'done') === task.done;
+}
+
+export class TasksModel implements IDisposable {
+  constructor(options: TasksModel.IOptions) {
+    this._events = options.events;
+    this._events.received.connect(this._onEvent, this);
+    this._events.connected.connect(() => void this.refresh(), this);
+  }
+
+  get tasks(): ReadonlyArray<ITask> {
+    return this._tasks;
+  }
+
+  get status(): TaskStatus {
+    return this._status;
+  }
+
+  get loading(): boolean {
+    return this._loading;
+  }
+
+  get error(): string {
+    return this._error;
+  }
+
+  get changed(): ISignal<this, void> {
+    return this._changed;
+  }
+
+  get isDisposed(): boolean {
+    return this._isDisposed;
+  }
+
+  setStatus(status: TaskStatus): void {
+    if (status === this._status) {
+      return;
+    }
+    this._status = status;
+    this._keep.clear();
+    this._tasks = this._tasks.filter(task => matches(task, status));
+    this._emit();
+    void this.refresh();
+  }
+
+  async refresh(): Promise<void> {
+    const generation = ++this._generation;
+    // Events that arrive while the list is on its way may be newer than it.
+    this._replay = [];
+    try {
+      const tasks = await listTasks(this._status);
+      if (generation === this._generation && !this._isDisposed) {
+        const replay = this._replay ?? [];
+        this._replay = null;
+        this._keep.clear();
+        this._tasks = tasks;
+        this._loading = false;
+        replay.forEach(event => this._apply(event));
+        this._emit();
+      }
+    } catch (error) {
+      if (generation === this._generation) {
+        this._replay = null;
+      }
+      this._loading = false;
+      this._fail(error);
+    }
+  }
+
+  /** Add a task; resolves to it, or to null after showing the error. */
+  async add(fields: ITaskFields & { title: string }): Promise<ITask | null> {
+    try {
+      const task = await createTask(fields);
+      this._upsert(task);
+      return task;
+    } catch (error) {
+      this._fail(error);
+      return null;
+    }
+  }
+
+  /**
+   * Change some fields of a task.
+   *
+   * Only the changed fields are sent, without a base revision: two tabs
+   * editing different fields of one task must not conflict, and for the same
+   * field the last edit wins, as it would on paper.
+   */
+  async update(id: number, changes: ITaskChanges): Promise<ITask | null> {
+    if (changes.done === true || changes.done === false) {
+      // A task ticked off here stays in view (struck through) until the next
+      // refresh, so it does not vanish from under the pointer.
+      this._keep.add(id);
+    }
+    // Show the change at once; the server's answer (a higher revision)
+    // replaces it, a failure puts the old task back.
+    const before = this._tasks.find(t => t.id === id);
+    if (before) {
+      const { base_revision: _, ...fields } = changes;
+      this._upsert({ ...before, ...fields }, true);
+    }
+    try {
+      const task = await updateTask(id, changes);
+      this._upsert(task);
+      return task;
+    } catch (error) {
+      if (before) {
+        this._upsert(before, true);
+      }
+      this._fail(error);
+      if (error instanceof WorkspaceRequestError && error.status === 404) {
+        this._remove(id);
+      }
+      return null;
+    }
+  }
+
+  async remove(id: number): Promise<void> {
+    try {
+      await deleteTask(id);
+      this._remove(id);
+    } catch (error) {
+      this._fail(error);
+    }
+  }
+
+  dismissError(): void {
+    this._error = '';
+    this._emit();
+  }
+
+  dispose(): void {
+    if (this._isDisposed) {
+      return;
+    }
+    this._isDisposed = true;
+    Signal.clearData(this);
+  }
+
+  private _onEvent(_: WorkspaceEvents, event: WorkspaceEvent): void {
+    this._replay?.push(event);
+    this._apply(event);
+  }
+
+  private _apply(event: WorkspaceEvent): void {
+    switch (event.type) {
+      case 'task.created':
+      case 'task.updated':
+        this._upsert(event.task);
+        break;
+      case 'task.deleted':
+        this._remove(event.id);
+        break;
+      default:
+        break;
+    }
+  }
+
+  /** Put a task in the list; an older revision is ignored unless forced. */
+  private _upsert(task: ITask, force = false): void {
+    const existing = this._tasks.find(t => t.id === task.id);
+    if (!force && existing && existing.revision > task.revision) {
+      return;
+    }
+    const others = this._tasks.filter(t => t.id !== task.id);
+    this._tasks =
+      matches(task, this._status) || this._keep.has(task.id)
+        ? [...others, task].sort(compareTasks)
+        : others;
+    this._emit();
+  }
+
+  private _remove(id: number): void {
+    const tasks = this._tasks.filter(t => t.id !== id);
+    if (tasks.length !== this._tasks.length) {
+      this._tasks = tasks;
+      this._emit();
+    }
+  }
+
+  private _fail(error: unknown): void {
+    if (this._isDisposed) {
+      return;
+    }
+    this._error = errorMessage(error);
+    this._emit();
+  }
+
+  private _emit(): void {
+    if (!this._isDisposed) {
+      this._changed.emit(undefined);
+    }
+  }
+
+  private _events: WorkspaceEvents;
+  private _tasks: ITask[] = [];
+  private _status: TaskStatus = 'open';
+  private _loading = true;
+  private _error = '';
+  private _generation = 0;
+  private _keep = new Set<number>();
+  private _replay: WorkspaceEvent[] | null = null;
+  private _isDisposed = false;
+  private _changed = new Signal<this, void>(this);
+}
+
+export namespace TasksModel {
+  export interface IOptions {
+    events: WorkspaceEvents;
+  }
+}
