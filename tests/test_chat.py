@@ -1,5 +1,7 @@
 """Chat end to end: REST → coordinator → real sidecar (litellm) → fake LLM server → events."""
 
+import json
+
 import pytest
 
 from .chat_helpers import answer, sidecar_ready, until
@@ -72,6 +74,11 @@ async def test_streams_an_answer_and_keeps_the_conversation(ready, api, events, 
     assert roles == ["system", "user", "assistant", "user"]
     _, listed = await api("GET", "conversations")
     assert [c["id"] for c in listed["conversations"]] == [cid]
+
+    # the key never reaches the browser
+    _, status = await api("GET", "status")
+    assert status["llm"] == {"model": "openai/fake-model", "api_base": fake_llm.url + "/v1"}
+    assert FAKE_KEY not in json.dumps([status, listed, conversation])
 
 
 async def test_ollama_chat_ndjson(ready, api, events, fake_llm):
