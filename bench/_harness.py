@@ -6,9 +6,11 @@ own folder, which Python puts first on `sys.path` when run as `python3 bench/ben
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import contextlib
 import http.client
+import json
 import os
 import secrets
 import shutil
@@ -19,6 +21,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 HOST = "127.0.0.1"
 _live: set[Server] = set()
@@ -67,6 +70,60 @@ def get_status(port: int, path: str, token: str, timeout: float = 1.0) -> int | 
         return None
     finally:
         conn.close()
+
+
+class HttpClient:
+    """Sequential HTTP/1.1 requests over one keep-alive connection (asyncio streams)."""
+
+    def __init__(self, port: int, token: str) -> None:
+        self.port = port
+        self.token = token
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+        self.connections = 0
+
+    async def _connect(self) -> None:
+        self.reader, self.writer = await asyncio.open_connection(HOST, self.port)
+        self.connections += 1
+
+    async def request(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+        if self.writer is None:
+            await self._connect()
+        assert self.reader is not None and self.writer is not None
+        payload = b"" if body is None else json.dumps(body).encode()
+        head = (f"{method} {path} HTTP/1.1\r\nHost: {HOST}:{self.port}\r\n"
+                f"Authorization: token {self.token}\r\nAccept: application/json\r\n")
+        if method != "GET":
+            head += f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n"
+        self.writer.write(head.encode() + b"\r\n" + payload)
+        status_line = await self.reader.readline()
+        if not status_line:
+            raise ConnectionError("server closed the connection")
+        status = int(status_line.split()[1])
+        headers: dict[str, str] = {}
+        while (line := await self.reader.readline()) not in (b"\r\n", b"\n", b""):
+            name, _, value = line.decode("latin-1").partition(":")
+            headers[name.strip().lower()] = value.strip()
+        if headers.get("transfer-encoding", "").lower() == "chunked":
+            data = b""
+            while True:
+                size = int((await self.reader.readline()).split(b";")[0], 16)
+                chunk = await self.reader.readexactly(size + 2)
+                if size == 0:
+                    break
+                data += chunk[:-2]
+        else:
+            data = await self.reader.readexactly(int(headers.get("content-length", "0")))
+        if headers.get("connection", "").lower() == "close":
+            await self.close()
+        return status, (json.loads(data) if data else None)
+
+    async def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            with contextlib.suppress(OSError):
+                await self.writer.wait_closed()
+        self.reader = self.writer = None
 
 
 class Server:

@@ -101,7 +101,7 @@ async def test_stop_cancels_down_to_the_provider_and_keeps_the_partial_answer(
     _, sent = await api("POST", "chat", {"message": "write a lot"})
     received = []
     while len(received) < 3:
-        event = await client.next("chat.token")
+        event = await client.next("chat.token", timeout=20)
         received.append(event["text"])
     status, _ = await api("POST", f"chat/{sent['stream_id']}/cancel", {})
     assert status == 200

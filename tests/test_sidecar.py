@@ -75,7 +75,7 @@ async def test_kill_9_mid_stream_errors_the_stream_and_restarts_with_backoff(
     fake_llm.delay = 0.02
     client = await events()
     _, sent = await api("POST", "chat", {"message": "stream for a while"})
-    await client.next("chat.token")
+    await client.next("chat.token", timeout=20)
     os.kill(first["pid"], signal.SIGKILL)
 
     tokens, end = await answer(client, sent["stream_id"], timeout=15)
