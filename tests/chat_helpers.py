@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 SIDECAR_READY_TIMEOUT = 90.0
+FAKE_KEY = "sk-fake-key-for-tests-0123456789"
 
 
 async def until(predicate, timeout: float = 30.0, interval: float = 0.05) -> Any:  # noqa: ANN001

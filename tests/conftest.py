@@ -64,6 +64,16 @@ def api(jp_fetch):
     return call
 
 
+@pytest.fixture
+def fake_llm():
+    """A fake OpenAI/Ollama-compatible LLM server on 127.0.0.1 (tests/fake_llm.py)."""
+    from .fake_llm import FakeLLM
+
+    fake = FakeLLM().start()
+    yield fake
+    fake.stop()
+
+
 class EventClient:
     """A WebSocket client of /workspace/api/events that collects the events it gets."""
 

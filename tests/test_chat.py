@@ -4,17 +4,7 @@ import json
 
 import pytest
 
-from .chat_helpers import answer, sidecar_ready, until
-from .fake_llm import FakeLLM
-
-FAKE_KEY = "sk-fake-key-for-tests-0123456789"
-
-
-@pytest.fixture
-def fake_llm():
-    fake = FakeLLM().start()
-    yield fake
-    fake.stop()
+from .chat_helpers import FAKE_KEY, answer, sidecar_ready, until
 
 
 @pytest.fixture
