@@ -55,3 +55,10 @@ ERROR_KINDS: Final = (
     "sidecar",  # the AI sidecar died or is unavailable
     "other",
 )
+
+# The index's configuration, passed to the sidecar in its environment.
+INDEX_URI_ENV: Final = "JUPYTER_WORKSPACE_INDEX_URI"
+MODEL_CACHE_ENV: Final = "JUPYTER_WORKSPACE_MODEL_CACHE"
+EMBEDDING_MODEL_ENV: Final = "JUPYTER_WORKSPACE_EMBEDDING_MODEL"
+EMBEDDING_BACKEND_ENV: Final = "JUPYTER_WORKSPACE_EMBEDDING_BACKEND"
+INDEX_PROGRESS: Final = "index.progress"

@@ -14,13 +14,16 @@ from typing import Any
 from jupyter_server.extension.application import ExtensionApp
 from traitlets import Bool, Enum, Float, Int, List, Unicode, default, validate
 
-from .. import __version__
+from .. import __version__, protocol
 from . import handlers
+from .catalog import Catalog
 from .chat import ChatManager, LLMConfig
 from .events import EventBus
 from .fields import Limits
 from .ignore import IgnoreRules
+from .indexer import Indexer
 from .notes import NotesManager
+from .search import SearchManager
 from .store import Store
 from .supervisor import Supervisor
 from .tasks import TasksManager
@@ -102,6 +105,29 @@ class WorkspaceApp(ExtensionApp):
         120.0, config=True, help="Seconds the sidecar may take to become ready."
     )
 
+    index_enabled = Bool(
+        True, config=True, help="Index the served folder for search (in the AI sidecar)."
+    )
+    index_uri = Unicode(
+        "",
+        config=True,
+        help="""Where the LanceDB index lives: a folder (default: index/ in the state dir) or
+        a LanceDB URI such as s3://bucket/path.""",
+    )
+    embedding_model = Unicode(
+        "all-MiniLM-L6-v2",
+        config=True,
+        help="The embedding model (the bundled all-MiniLM-L6-v2 works offline).",
+    )
+    embedding_backend = Unicode(
+        "auto",
+        config=True,
+        help="How to run the embedding model: auto (fastest available), onnx-int8, torch.",
+    )
+    index_max_file_bytes = Int(
+        2 * 1024 * 1024, config=True, help="Files larger than this are not indexed."
+    )
+
     @default("llm_model")
     def _llm_model_default(self) -> str:
         return os.environ.get("JUPYTER_WORKSPACE_LLM_MODEL", "ollama_chat/llama3.2")
@@ -150,6 +176,13 @@ class WorkspaceApp(ExtensionApp):
         self.watcher = FileWatcher(self.root_dir, self.rules, self.bus, self.watch_debounce)
         sidecar_env = {"JUPYTER_WORKSPACE_LLM_API_KEY": self.llm_api_key} if self.llm_api_key \
             else {}
+        if self.index_enabled:
+            sidecar_env.update({
+                protocol.INDEX_URI_ENV: self.index_uri or str(self.state_path / "index"),
+                protocol.MODEL_CACHE_ENV: str(self.state_path / "models"),
+                protocol.EMBEDDING_MODEL_ENV: self.embedding_model,
+                protocol.EMBEDDING_BACKEND_ENV: self.embedding_backend,
+            })
         self.supervisor = Supervisor(
             list(self.sidecar_command),
             self.bus.publish,
@@ -162,6 +195,10 @@ class WorkspaceApp(ExtensionApp):
         )
         self.llm = LLMConfig(self.llm_model, self.llm_api_base, self.llm_timeout)
         self.chat = ChatManager(self.store, self.bus, self.supervisor, self.llm, self.limits)
+        self.search = SearchManager(self.supervisor)
+        self.catalog = Catalog(self.store)
+        self.indexer = Indexer(self.root_dir, self.rules, self.catalog, self.bus,
+                               self.supervisor, self.index_max_file_bytes, logger=self.log)
         self.log.info("jupyter-workspace %s: state in %s", __version__, self.state_path)
 
     def initialize_handlers(self) -> None:
@@ -170,18 +207,27 @@ class WorkspaceApp(ExtensionApp):
     async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
         if self.sidecar_enabled:
             self.supervisor.start()
+            if self.index_enabled:
+                self.indexer.start()
         else:
             self.supervisor.error = "the AI sidecar is switched off (WorkspaceApp.sidecar_enabled)"
         if self.watch_files:
             await self.watcher.start()
 
     async def stop_extension(self) -> None:
+        await self.indexer.stop()
         await self.chat.stop()
         await self.supervisor.stop()
         await self.watcher.stop()
         self.store.close()
 
     # -- status --------------------------------------------------------------------------------
+    async def index_status(self) -> dict[str, Any]:
+        status = await self.indexer.status()
+        if not (self.sidecar_enabled and self.index_enabled):
+            status["state"] = "off"
+        return status
+
     async def status(self) -> dict[str, Any]:
         journal_mode = await self.store.run(
             lambda conn: conn.execute("PRAGMA journal_mode").fetchone()[0]
@@ -198,6 +244,7 @@ class WorkspaceApp(ExtensionApp):
             "watcher": {"running": self.watcher.running, "error": self.watcher.error},
             "clients": self.bus.client_count,
             "sidecar": self.supervisor.describe(),
+            "index": await self.index_status(),
             "llm": {"model": self.llm.model, "api_base": self.llm.resolve(None, None)[1]},
             "limits": {
                 "max_body_bytes": self.limits.max_body_bytes,

@@ -241,6 +241,26 @@ class ConversationHandler(WorkspaceHandler):
         self.finish()
 
 
+class SearchHandler(WorkspaceHandler):
+    auth_resource = "jupyter_workspace:search"
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        args = {name: self.get_query_argument(name, None)
+                for name in ("q", "k", "mode", "lang", "kind", "path")}
+        self.reply(await self.workspace.search.search(args))
+
+
+class IndexStatusHandler(WorkspaceHandler):
+    auth_resource = "jupyter_workspace:search"
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        self.reply(await self.workspace.index_status())
+
+
 class EventsHandler(
     ExtensionHandlerMixin, WebSocketMixin, JupyterHandler, websocket.WebSocketHandler
 ):
@@ -296,5 +316,7 @@ default_handlers = [
     (r"/workspace/api/chat/(?P<stream_id>[^/]+)/cancel", ChatCancelHandler),
     (r"/workspace/api/conversations", ConversationsHandler),
     (rf"/workspace/api/conversations/{ID}", ConversationHandler),
+    (r"/workspace/api/search", SearchHandler),
+    (r"/workspace/api/index", IndexStatusHandler),
     (r"/workspace/api/events", EventsHandler),
 ]

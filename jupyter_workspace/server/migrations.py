@@ -74,6 +74,23 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX messages_conversation ON messages(conversation_id, id);
     """,
+    # 4: the index catalog: what the sidecar's index holds, and the durable indexing queue
+    """
+    CREATE TABLE files (
+        path TEXT PRIMARY KEY,
+        hash TEXT,
+        size INTEGER,
+        mtime REAL,
+        language TEXT,
+        chunks INTEGER NOT NULL DEFAULT 0,
+        state TEXT NOT NULL
+            CHECK (state IN ('pending', 'indexed', 'skipped', 'error', 'deleting')),
+        reason TEXT,
+        indexed_at TEXT
+    );
+    CREATE INDEX files_state ON files(state);
+    CREATE TABLE index_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -13,6 +13,15 @@ class SidecarGone(Exception):
     """The sidecar stopped answering (crashed, killed, or restarting)."""
 
 
+class SidecarRefused(Exception):
+    """The sidecar answered, but with an error (e.g. its index is not loaded)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
 class SidecarClient:
     def __init__(self, port: int, token: str) -> None:
         self.base = f"http://127.0.0.1:{port}"
@@ -31,6 +40,22 @@ class SidecarClient:
             return response.json()
         except (httpx.HTTPError, ValueError) as e:
             raise SidecarGone(f"health check failed: {e!r}") from None
+
+    async def call(self, method: str, path: str, payload: dict[str, Any] | None = None,
+                   timeout: float = 300.0) -> dict[str, Any]:
+        """A JSON request; `SidecarGone` if the sidecar is down, `SidecarRefused` on a 4xx/5xx."""
+        try:
+            response = await self._http.request(method, path, json=payload, timeout=timeout)
+        except httpx.HTTPError as e:
+            raise SidecarGone(f"the AI sidecar did not answer ({type(e).__name__})") from None
+        try:
+            data = response.json()
+        except ValueError:
+            data = {}
+        if response.status_code >= 400:
+            raise SidecarRefused(response.status_code,
+                                 str(data.get("error") or response.reason_phrase))
+        return data
 
     async def stream(self, path: str, payload: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
         """POST `payload` and yield the SSE events; leaving the loop closes the request."""

@@ -35,6 +35,7 @@ async def serve(token: str, parent_pid: int) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     state.loaded = asyncio.ensure_future(state.load())
+    state.index_loaded = asyncio.ensure_future(state.load_index())
     while not stop.is_set():
         if not parent_alive(parent_pid):
             break

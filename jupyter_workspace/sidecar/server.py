@@ -8,6 +8,7 @@ import json
 import os
 import platform
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from tornado import web
@@ -15,6 +16,7 @@ from tornado.iostream import StreamClosedError
 
 from .. import __version__
 from . import llm
+from .indexing import IndexService
 
 MAX_BODY = 8 * 1024 * 1024
 
@@ -29,6 +31,15 @@ class SidecarState:
                                          "python": platform.python_version()}
         self.loaded: asyncio.Future[None] | None = None
         self.load_error: str | None = None
+        # The index loads after the LLM layer: chat works while the model still loads.
+        self.index = IndexService.from_environment()
+        self.index_loaded: asyncio.Future[None] | None = None
+        self.index_error: str | None = None
+        self.index_info: dict[str, Any] = {}
+        # one writer thread (indexing), one reader thread (search): searches never wait for a
+        # whole indexing batch
+        self.writer = ThreadPoolExecutor(1, thread_name_prefix="index-writer")
+        self.reader = ThreadPoolExecutor(1, thread_name_prefix="index-reader")
 
     async def load(self) -> None:
         """Import the heavy modules off the loop; the server answers /health meanwhile."""
@@ -38,6 +49,26 @@ class SidecarState:
         except Exception as e:  # noqa: BLE001
             self.load_error = f"cannot load litellm: {e}"
             raise
+
+    async def load_index(self) -> None:
+        if self.index is None:
+            return
+        assert self.loaded is not None
+        await asyncio.wait([self.loaded])
+        try:
+            self.index_info = await asyncio.get_running_loop().run_in_executor(
+                self.writer, self.index.load)
+        except Exception as e:  # noqa: BLE001 - chat keeps working without the index
+            self.index_error = f"cannot load the index: {type(e).__name__}: {e}"
+            raise
+
+    @property
+    def index_state(self) -> str:
+        if self.index is None:
+            return "off"
+        if self.index_loaded is None or not self.index_loaded.done():
+            return "loading"
+        return "failed" if self.index_error else "ready"
 
     @property
     def state(self) -> str:
@@ -84,7 +115,10 @@ class HealthHandler(SidecarHandler):
             "pid": os.getpid(),
             "uptime": round(time.monotonic() - self.state.started, 3),
             "versions": self.state.versions,
-            "models": {"llm": "litellm" in self.state.versions},
+            "models": {"llm": "litellm" in self.state.versions,
+                       "embedding": self.state.index_info.get("model_id")},
+            "index": {"state": self.state.index_state, "error": self.state.index_error,
+                      **self.state.index_info},
         })
 
 
@@ -131,8 +165,60 @@ class ChatHandler(SidecarHandler):
             self._task.cancel()
 
 
+class IndexHandler(SidecarHandler):
+    """The index operations: all JSON in, JSON out, run on the index threads."""
+
+    async def ready_index(self) -> IndexService:
+        if self.state.index is None:
+            raise web.HTTPError(503, reason="the index is not configured")
+        if self.state.index_loaded is not None:
+            await asyncio.wait([self.state.index_loaded])
+        if self.state.index_error:
+            raise web.HTTPError(503, reason=self.state.index_error)
+        return self.state.index
+
+    async def run(self, pool: ThreadPoolExecutor, fn: Any, *args: Any) -> None:
+        try:
+            result = await asyncio.get_running_loop().run_in_executor(pool, fn, *args)
+        except (ValueError, KeyError, TypeError) as e:
+            raise web.HTTPError(400, reason=f"bad index request: {e}") from None
+        self.finish(result)
+
+
+class IndexFilesHandler(IndexHandler):
+    async def post(self) -> None:
+        service = await self.ready_index()
+        files = self.json_body().get("files")
+        if not isinstance(files, list):
+            raise web.HTTPError(400, reason="'files' must be a list")
+        await self.run(self.state.writer, service.index_files, files)
+
+
+class IndexDeleteHandler(IndexHandler):
+    async def post(self) -> None:
+        service = await self.ready_index()
+        paths = self.json_body().get("paths")
+        if not isinstance(paths, list):
+            raise web.HTTPError(400, reason="'paths' must be a list")
+        await self.run(self.state.writer, service.delete, paths)
+
+
+class IndexStatsHandler(IndexHandler):
+    async def get(self) -> None:
+        service = await self.ready_index()
+        await self.run(self.state.reader, service.stats)
+
+
+class SearchHandler(IndexHandler):
+    async def post(self) -> None:
+        service = await self.ready_index()
+        await self.run(self.state.reader, service.search, self.json_body())
+
+
 def make_app(state: SidecarState) -> web.Application:
-    routes = [(r"/health", HealthHandler), (r"/chat", ChatHandler)]
+    routes = [(r"/health", HealthHandler), (r"/chat", ChatHandler),
+              (r"/index", IndexStatsHandler), (r"/index/files", IndexFilesHandler),
+              (r"/index/delete", IndexDeleteHandler), (r"/search", SearchHandler)]
     return web.Application(
         [(pattern, handler, {"state": state}) for pattern, handler in routes],
         # no default "Server" header detail, no debug pages

@@ -120,7 +120,19 @@ def jp_server_cleanup() -> None:
 
 
 @pytest.fixture(scope="module")
-def lab_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
+def lab_server_args() -> list[str]:
+    """Extra `jupyter lab` command-line arguments for this module's server.
+
+    A test module overrides this fixture to configure its server, e.g.
+    `["--WorkspaceApp.llm_model=openai/fake-model", ...]`.
+    """
+    return []
+
+
+@pytest.fixture(scope="module")
+def lab_server(
+    tmp_path_factory: pytest.TempPathFactory, lab_server_args: list[str]
+) -> Iterator[LabServer]:
     """`jupyter lab` with the workspace extension, serving an empty folder (`.root`)."""
     base = tmp_path_factory.mktemp("lab")
     root = base / "project"
@@ -161,6 +173,7 @@ def lab_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
         command.append(f"--LabApp.extra_labextensions_path={extensions}")
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         command.append("--allow-root")
+    command.extend(lab_server_args)
 
     with server.log.open("wb") as log:
         process = subprocess.Popen(  # noqa: S603 (fixed command)

@@ -1,0 +1,253 @@
+"""The index catalog: path → content hash, size, mtime, language, chunks, state.
+
+It is also the indexing queue: rows in state `pending` wait to be (re)indexed, rows in state
+`deleting` wait to leave the index. Both survive a crash of the sidecar or of the server, so
+indexing resumes where it stopped. An unchanged file (same size and mtime, or same hash) is
+never sent to the sidecar again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import fields
+from .ignore import IgnoreRules
+from .store import Store
+
+BINARY_PROBE = 8192
+MAX_REPLACEMENT_SHARE = 0.01  # more undecodable bytes than this: not a text file
+
+
+@dataclass
+class Observed:
+    """What the file system says about one path right now."""
+
+    path: str
+    size: int | None = None  # None: the file is gone
+    mtime: float | None = None
+    skip: str | None = None  # why it is not indexed (too large, binary, ...)
+
+
+@dataclass
+class Content:
+    path: str
+    text: str | None
+    hash: str | None
+    size: int
+    mtime: float
+    skip: str | None = None
+
+
+def read_text(root: Path, rel: str, max_bytes: int) -> Content:
+    """Read a file for indexing: bounded, binary-checked, decoded (blocking)."""
+    full = root / rel
+    try:
+        stat = full.stat()
+        if stat.st_size > max_bytes:
+            return Content(rel, None, None, stat.st_size, stat.st_mtime,
+                           f"larger than the {max_bytes // (1024 * 1024)} MB limit")
+        with full.open("rb") as f:
+            data = f.read(max_bytes + 1)
+    except OSError as e:
+        return Content(rel, None, None, 0, 0.0, f"cannot read: {e.strerror or e}")
+    digest = hashlib.blake2b(data, digest_size=16).hexdigest()
+    if b"\x00" in data[:BINARY_PROBE]:
+        return Content(rel, None, digest, stat.st_size, stat.st_mtime, "binary file")
+    text = data.decode("utf-8", errors="replace")
+    if "\ufffd" in text:
+        bad = text.count("\ufffd")
+        if bad > max(1, len(text) * MAX_REPLACEMENT_SHARE):
+            return Content(rel, None, digest, stat.st_size, stat.st_mtime,
+                           "not UTF-8 text (too many undecodable bytes)")
+    return Content(rel, text, digest, stat.st_size, stat.st_mtime)
+
+
+def scan(root: Path, rules: IgnoreRules, max_bytes: int) -> dict[str, Observed]:
+    """Every indexable file under root with its size and mtime (blocking; no contents read).
+
+    Symlinks to directories are not followed (no loops); a symlinked file counts only if it
+    resolves inside the root.
+    """
+    root = root.resolve()
+    seen: dict[str, Observed] = {}
+    for directory, dirnames, filenames in os.walk(root, followlinks=False, onerror=None):
+        rel_dir = os.path.relpath(directory, root)
+        rel_dir = "" if rel_dir == "." else rel_dir.replace(os.sep, "/")
+        dirnames[:] = sorted(d for d in dirnames
+                             if not rules.ignored(f"{rel_dir}/{d}".lstrip("/")))
+        for name in filenames:
+            rel = f"{rel_dir}/{name}".lstrip("/")
+            if rules.ignored(rel):
+                continue
+            full = Path(directory) / name
+            try:
+                if full.is_symlink() and not full.resolve().is_relative_to(root):
+                    continue
+                stat = full.stat()
+            except (OSError, RuntimeError):
+                continue
+            if not os.path.isfile(full):
+                continue
+            skip = None
+            if stat.st_size > max_bytes:
+                skip = f"larger than the {max_bytes // (1024 * 1024)} MB limit"
+            seen[rel] = Observed(rel, stat.st_size, stat.st_mtime, skip)
+    return seen
+
+
+class Catalog:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    async def reconcile(self, observed: dict[str, Observed]) -> dict[str, int]:
+        """Compare a full scan with the catalog: new/changed → pending, gone → deleting."""
+
+        def write(conn: sqlite3.Connection) -> dict[str, int]:
+            known = {row["path"]: row for row in conn.execute(
+                "SELECT path, size, mtime, state FROM files")}
+            counts = {"new": 0, "changed": 0, "gone": 0, "unchanged": 0}
+            for path, seen in observed.items():
+                row = known.pop(path, None)
+                if seen.skip:
+                    conn.execute(
+                        "INSERT INTO files(path, size, mtime, state, reason) "
+                        "VALUES (?, ?, ?, 'skipped', ?) ON CONFLICT(path) DO UPDATE SET "
+                        "size = excluded.size, mtime = excluded.mtime, state = CASE WHEN "
+                        "files.chunks > 0 THEN 'deleting' ELSE 'skipped' END, "
+                        "reason = excluded.reason", (path, seen.size, seen.mtime, seen.skip))
+                    continue
+                if row is None:
+                    counts["new"] += 1
+                    conn.execute("INSERT INTO files(path, size, mtime, state) "
+                                 "VALUES (?, ?, ?, 'pending')", (path, seen.size, seen.mtime))
+                elif row["size"] != seen.size or row["mtime"] != seen.mtime or \
+                        row["state"] == "deleting":
+                    counts["changed"] += 1
+                    conn.execute("UPDATE files SET state = 'pending' WHERE path = ?", (path,))
+                else:
+                    counts["unchanged"] += 1
+            for path in known:
+                counts["gone"] += 1
+                conn.execute("UPDATE files SET state = 'deleting' WHERE path = ?", (path,))
+            return counts
+
+        return await self.store.run(write)
+
+    async def mark_changed(self, path: str) -> None:
+        await self.store.run(lambda conn: conn.execute(
+            "INSERT INTO files(path, state) VALUES (?, 'pending') "
+            "ON CONFLICT(path) DO UPDATE SET state = 'pending'", (path,)))
+
+    async def mark_deleted(self, path: str, directory: bool = False) -> int:
+        def write(conn: sqlite3.Connection) -> int:
+            if directory:
+                prefix = path.rstrip("/") + "/"
+                escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+                return conn.execute("UPDATE files SET state = 'deleting' WHERE path LIKE ? "
+                                    "ESCAPE '\\'", (escaped + "%",)).rowcount
+            return conn.execute("UPDATE files SET state = 'deleting' WHERE path = ?",
+                                (path,)).rowcount
+
+        return await self.store.run(write)
+
+    async def mark_deleted_many(self, paths: list[str]) -> None:
+        await self.store.run(lambda conn: conn.executemany(
+            "UPDATE files SET state = 'deleting' WHERE path = ?", [(p,) for p in paths]))
+
+    async def take(self, state: str, limit: int) -> list[str]:
+        return await self.store.run(lambda conn: [row[0] for row in conn.execute(
+            "SELECT path FROM files WHERE state = ? ORDER BY path LIMIT ?", (state, limit))])
+
+    async def record(self, results: list[dict[str, Any]], contents: dict[str, Content]) -> None:
+        """Store what the sidecar did with a batch (and why files were skipped)."""
+
+        def write(conn: sqlite3.Connection) -> None:
+            stamp = fields.now()
+            for result in results:
+                content = contents[result["path"]]
+                state = "error" if result.get("error") else "indexed"
+                conn.execute(
+                    "UPDATE files SET hash = ?, size = ?, mtime = ?, language = ?, chunks = ?, "
+                    "state = ?, reason = ?, indexed_at = ? WHERE path = ?",
+                    (content.hash, content.size, content.mtime, result.get("language"),
+                     result.get("chunks", 0), state, result.get("error"), stamp,
+                     result["path"]))
+
+        await self.store.run(write)
+
+    async def unchanged(self, content: Content) -> bool:
+        """Same bytes as what was indexed: only refresh size/mtime (no re-embedding)."""
+
+        def check(conn: sqlite3.Connection) -> bool:
+            row = conn.execute("SELECT hash, chunks FROM files WHERE path = ?",
+                               (content.path,)).fetchone()
+            if row is None or row["hash"] != content.hash or content.hash is None:
+                return False
+            conn.execute("UPDATE files SET size = ?, mtime = ?, state = 'indexed' "
+                         "WHERE path = ?", (content.size, content.mtime, content.path))
+            return True
+
+        return await self.store.run(check)
+
+    async def skip(self, content: Content) -> bool:
+        """Record why a file is not indexed; True if it had chunks that must now go."""
+
+        def write(conn: sqlite3.Connection) -> bool:
+            row = conn.execute("SELECT chunks FROM files WHERE path = ?",
+                               (content.path,)).fetchone()
+            had = bool(row and row["chunks"])
+            conn.execute(
+                "UPDATE files SET hash = ?, size = ?, mtime = ?, chunks = 0, state = 'skipped', "
+                "reason = ?, indexed_at = ? WHERE path = ?",
+                (content.hash, content.size, content.mtime, content.skip, fields.now(),
+                 content.path))
+            return had
+
+        return await self.store.run(write)
+
+    async def forget(self, paths: list[str]) -> None:
+        await self.store.run(lambda conn: conn.executemany(
+            "DELETE FROM files WHERE path = ? AND state = 'deleting'", [(p,) for p in paths]))
+
+    async def requeue_all(self) -> None:
+        await self.store.run(lambda conn: conn.execute(
+            "UPDATE files SET state = 'pending' WHERE state IN ('indexed', 'error')"))
+
+    async def summary(self) -> dict[str, int]:
+        def read(conn: sqlite3.Connection) -> dict[str, int]:
+            counts = {row[0]: row[1] for row in conn.execute(
+                "SELECT state, count(*) FROM files GROUP BY state")}
+            chunks = conn.execute("SELECT coalesce(sum(chunks), 0) FROM files "
+                                  "WHERE state = 'indexed'").fetchone()[0]
+            return {"indexed": counts.get("indexed", 0), "pending": counts.get("pending", 0),
+                    "skipped": counts.get("skipped", 0), "error": counts.get("error", 0),
+                    "deleting": counts.get("deleting", 0), "chunks": chunks}
+
+        return await self.store.run(read)
+
+    async def meta(self, key: str) -> str | None:
+        row = await self.store.run(lambda conn: conn.execute(
+            "SELECT value FROM index_meta WHERE key = ?", (key,)).fetchone())
+        return row[0] if row else None
+
+    async def set_meta(self, key: str, value: str) -> None:
+        await self.store.run(lambda conn: conn.execute(
+            "INSERT INTO index_meta(key, value) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value)))
+
+    async def files(self, state: str | None = None, limit: int = 500) -> list[dict[str, Any]]:
+        def read(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+            sql = "SELECT * FROM files"
+            params: tuple[Any, ...] = ()
+            if state:
+                sql += " WHERE state = ?"
+                params = (state,)
+            sql += " ORDER BY path LIMIT ?"
+            return [dict(row) for row in conn.execute(sql, (*params, limit))]
+
+        return await self.store.run(read)

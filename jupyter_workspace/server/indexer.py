@@ -1,0 +1,210 @@
+"""The indexer: keeps the sidecar's index in step with the served folder.
+
+Start-up scan and watcher events update the catalog (the durable queue); this loop sends
+pending files to the sidecar in batches, records the outcome, removes deleted files, and
+publishes `index.progress` events. If the sidecar goes away it waits and resumes: nothing is
+lost, since the queue lives in SQLite.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+from .. import protocol
+from .catalog import Catalog, Content, read_text, scan
+from .events import EventBus
+from .ignore import IgnoreRules
+from .sidecar_client import SidecarGone, SidecarRefused
+from .supervisor import Supervisor
+
+log = logging.getLogger(__name__)
+
+BATCH_FILES = 16
+BATCH_BYTES = 512 * 1024
+
+
+class Indexer:
+    def __init__(self, root: Path, rules: IgnoreRules, catalog: Catalog, bus: EventBus,
+                 supervisor: Supervisor, max_file_bytes: int, logger: logging.Logger | None
+                 = None) -> None:
+        self.root = root.resolve()
+        self.rules = rules
+        self.catalog = catalog
+        self.bus = bus
+        self.supervisor = supervisor
+        self.max_file_bytes = max_file_bytes
+        self.log = logger or log
+        self.state = "starting"  # starting | waiting | scanning | indexing | idle | failed
+        self.error: str | None = None
+        self.model_id: str | None = None
+        self.rate = 0.0  # chunks/s of the last batch
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._events: asyncio.Queue[dict[str, Any]] | None = None
+        self._listener: asyncio.Task[None] | None = None
+        self._last_progress = 0.0
+        self.files_done = 0  # files indexed by this run of the loop (progress)
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    def start(self) -> None:
+        self._events = self.bus.queue()
+        self._listener = asyncio.ensure_future(self._listen())
+        self._task = asyncio.ensure_future(self._run())
+
+    async def stop(self) -> None:
+        for task in (self._task, self._listener):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+        if self._events is not None:
+            self.bus.drop_queue(self._events)
+
+    async def status(self) -> dict[str, Any]:
+        summary = await self.catalog.summary()
+        total = summary["indexed"] + summary["pending"] + summary["error"]
+        return {
+            "state": self.state, "error": self.error, "model_id": self.model_id,
+            "files_total": total, "files_indexed": summary["indexed"],
+            "files_pending": summary["pending"], "files_skipped": summary["skipped"],
+            "files_error": summary["error"], "files_deleting": summary["deleting"],
+            "chunks": summary["chunks"], "chunks_per_s": round(self.rate, 1),
+        }
+
+    # -- events from the watcher ---------------------------------------------------------------
+    async def _listen(self) -> None:
+        assert self._events is not None
+        while True:
+            event = await self._events.get()
+            kind = event.get("type")
+            try:
+                if kind == protocol.FILE_CHANGED:
+                    await self.catalog.mark_changed(event["path"])
+                elif kind == protocol.FILE_DELETED:
+                    await self.catalog.mark_deleted(event["path"], bool(event.get("directory")))
+                else:
+                    continue
+            except Exception:  # noqa: BLE001 - a bad event never stops the listener
+                self.log.exception("index: cannot queue %s", event)
+                continue
+            self._wake.set()
+
+    # -- the loop ------------------------------------------------------------------------------
+    async def _set(self, state: str, force: bool = False) -> None:
+        changed = state != self.state
+        self.state = state
+        now = time.monotonic()
+        if changed or force or now - self._last_progress >= 0.5:
+            self._last_progress = now
+            self.bus.publish({"type": protocol.INDEX_PROGRESS, **(await self.status())})
+
+    async def _run(self) -> None:
+        scanned = False
+        while True:
+            try:
+                client = await self._sidecar()
+                if not scanned:
+                    await self._set("scanning")
+                    observed = await asyncio.get_running_loop().run_in_executor(
+                        None, scan, self.root, self.rules, self.max_file_bytes)
+                    counts = await self.catalog.reconcile(observed)
+                    self.log.info("index scan: %s", counts)
+                    scanned = True
+                worked = await self._delete_batch(client) or await self._index_batch(client)
+                if worked:
+                    continue
+                await self._set("idle", force=self.state != "idle")
+                self._wake.clear()
+                await self._wake.wait()
+            except (SidecarGone, SidecarRefused) as e:
+                self.error = str(e)
+                await self._set("waiting")
+                await asyncio.sleep(1.0)
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:  # noqa: BLE001 - keep indexing alive, say what happened
+                self.log.exception("index loop failed")
+                self.error = f"{type(e).__name__}: {e}"
+                await self._set("failed")
+                await asyncio.sleep(5.0)
+
+    async def _sidecar(self) -> Any:
+        """The sidecar client once its index is loaded; checks the model it was built with."""
+        while True:
+            client = self.supervisor.client
+            if self.supervisor.state == "ready" and client is not None:
+                health = await client.health()
+                index = health.get("index", {})
+                if index.get("state") == "ready":
+                    await self._check_model(index.get("model_id"))
+                    self.error = None
+                    return client
+                if index.get("state") in ("failed", "off"):
+                    self.error = index.get("error") or "the index is switched off"
+                    await self._set("failed")
+            await self._set("waiting")
+            await asyncio.sleep(0.5)
+
+    async def _check_model(self, model_id: str | None) -> None:
+        if model_id is None or model_id == self.model_id:
+            return
+        previous = await self.catalog.meta("model_id")
+        if previous is not None and previous != model_id:
+            self.log.info("embedding model changed (%s -> %s): re-indexing", previous, model_id)
+            await self.catalog.requeue_all()
+        await self.catalog.set_meta("model_id", model_id)
+        self.model_id = model_id
+
+    async def _delete_batch(self, client: Any) -> bool:
+        paths = await self.catalog.take("deleting", 500)
+        if not paths:
+            return False
+        await client.call("POST", "/index/delete", {"paths": paths})
+        await self.catalog.forget(paths)
+        await self._set(self.state)
+        return True
+
+    async def _index_batch(self, client: Any) -> bool:
+        paths = await self.catalog.take("pending", BATCH_FILES)
+        if not paths:
+            return False
+        await self._set("indexing")
+        loop = asyncio.get_running_loop()
+        contents: dict[str, Content] = {}
+        to_send: list[dict[str, Any]] = []
+        gone: list[str] = []
+        size = 0
+        for path in paths:
+            content = await loop.run_in_executor(None, read_text, self.root, path,
+                                                 self.max_file_bytes)
+            if content.text is None and content.skip and content.skip.startswith("cannot read"):
+                gone.append(path)  # deleted since it was queued
+                continue
+            if content.skip:
+                if await self.catalog.skip(content):
+                    gone.append(path)
+                continue
+            if await self.catalog.unchanged(content):
+                continue
+            if to_send and size + content.size > BATCH_BYTES:
+                break  # the rest stays pending for the next batch
+            contents[path] = content
+            to_send.append({"path": path, "text": content.text})
+            size += content.size
+        if gone:
+            await self.catalog.mark_deleted_many(gone)
+        if to_send:
+            started = time.monotonic()
+            answer = await client.call("POST", "/index/files", {"files": to_send})
+            elapsed = max(time.monotonic() - started, 1e-6)
+            self.rate = answer.get("chunks", 0) / elapsed
+            await self.catalog.record(answer["files"], contents)
+            self.files_done += len(answer["files"])
+        await self._set("indexing")
+        return True
+

@@ -1,0 +1,76 @@
+"""Search: validate the query, ask the sidecar's index, return hits with file:line."""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+
+from . import fields
+from .errors import BadRequest, Unavailable
+from .sidecar_client import SidecarGone, SidecarRefused
+from .supervisor import Supervisor
+
+MODES = ("hybrid", "vector", "text")
+MAX_QUERY_CHARS = 1000
+MAX_K = 100
+_NAME = re.compile(r"[A-Za-z0-9_+#.\-]{1,40}")
+
+
+def parse_query(args: dict[str, str | None]) -> dict[str, Any]:
+    """The search request from URL parameters, or a BadRequest saying what is wrong."""
+    q = args.get("q")
+    if q is None or not q.strip():
+        raise BadRequest("'q' is required: what to search for")
+    q = fields.text(q, "q", max_chars=MAX_QUERY_CHARS, strip=True)
+    k_raw = args.get("k") or "10"
+    if not k_raw.isdigit() or not 1 <= int(k_raw) <= MAX_K:
+        raise BadRequest(f"'k' must be a whole number from 1 to {MAX_K}")
+    mode = args.get("mode") or "hybrid"
+    if mode not in MODES:
+        raise BadRequest(f"'mode' must be one of {', '.join(MODES)}")
+    request: dict[str, Any] = {"q": q, "k": int(k_raw), "mode": mode}
+    for name, key in (("lang", "language"), ("kind", "kind")):
+        value = args.get(name)
+        if value:
+            if not _NAME.fullmatch(value):
+                raise BadRequest(f"'{name}' must be a language or kind name such as 'python'")
+            request[key] = value
+    path = args.get("path")
+    if path:
+        path = fields.text(path, "path", max_chars=500, strip=True)
+        if path.startswith("/") or ".." in path.split("/"):
+            raise BadRequest("'path' is a glob relative to the served root, e.g. src/**/*.c")
+        request["path"] = path
+    return request
+
+
+class SearchManager:
+    def __init__(self, supervisor: Supervisor) -> None:
+        self.supervisor = supervisor
+
+    async def search(self, args: dict[str, str | None]) -> dict[str, Any]:
+        request = parse_query(args)
+        started = time.monotonic()
+        results = await self.raw(request)
+        for hit in results:
+            hit.pop("text", None)
+        return {"results": results, "query": request,
+                "took_ms": round((time.monotonic() - started) * 1000, 1)}
+
+    async def raw(self, request: dict[str, Any]) -> list[dict[str, Any]]:
+        """Hits with their full chunk text (for grounding chat)."""
+        client = self.supervisor.client
+        if self.supervisor.state != "ready" or client is None:
+            raise Unavailable(f"search unavailable: the AI sidecar is {self.supervisor.state}"
+                              + (f" ({self.supervisor.error})" if self.supervisor.error else ""),
+                              sidecar=self.supervisor.describe())
+        try:
+            answer = await client.call("POST", "/search", request, timeout=30)
+        except SidecarRefused as e:
+            if e.status == 400:
+                raise BadRequest(e.message) from None
+            raise Unavailable(f"search unavailable: {e.message}") from None
+        except SidecarGone as e:
+            raise Unavailable(f"search unavailable: {e}") from None
+        return answer.get("results", [])
