@@ -194,8 +194,9 @@ class WorkspaceApp(ExtensionApp):
             logger=self.log,
         )
         self.llm = LLMConfig(self.llm_model, self.llm_api_base, self.llm_timeout)
-        self.chat = ChatManager(self.store, self.bus, self.supervisor, self.llm, self.limits)
         self.search = SearchManager(self.supervisor)
+        self.chat = ChatManager(self.store, self.bus, self.supervisor, self.llm, self.limits,
+                                self.search if self.index_enabled else None)
         self.catalog = Catalog(self.store)
         self.indexer = Indexer(self.root_dir, self.rules, self.catalog, self.bus,
                                self.supervisor, self.index_max_file_bytes, logger=self.log)

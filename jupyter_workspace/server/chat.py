@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import re
 import secrets
 import sqlite3
@@ -18,14 +19,17 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .. import protocol
-from . import fields
+from . import fields, grounding
 from .errors import BadRequest, Conflict, NotFound, Unavailable
 from .events import EventBus
+from .search import SearchManager
 from .sidecar_client import SidecarGone
 from .store import Store
 from .supervisor import Supervisor
 
 MAX_MESSAGE_CHARS = 100_000
+# provider failures after which the retrieved passages are given as the answer
+RETRIEVAL_ONLY_KINDS = ("unreachable", "auth", "not_found", "timeout", "rate_limit")
 MAX_CONTEXT_CHARS = 24_000
 _MODEL = re.compile(r"[A-Za-z0-9_.:/@+\-]{1,200}")
 OLLAMA_DEFAULT = "http://127.0.0.1:11434"
@@ -51,13 +55,16 @@ class LLMConfig:
 
 
 def _message(row: sqlite3.Row) -> dict[str, Any]:
-    return {key: row[key] for key in
-            ("id", "conversation_id", "role", "content", "status", "error", "model", "created")}
+    message = {key: row[key] for key in ("id", "conversation_id", "role", "content", "status",
+                                         "error", "model", "created", "mode")}
+    message["sources"] = json.loads(row["sources"]) if row["sources"] else []
+    return message
 
 
 class ChatManager:
     def __init__(self, store: Store, bus: EventBus, supervisor: Supervisor, config: LLMConfig,
-                 limits: fields.Limits) -> None:
+                 limits: fields.Limits, search: SearchManager | None = None) -> None:
+        self.search = search  # None: answers are not grounded in the workspace
         self.store = store
         self.bus = bus
         self.supervisor = supervisor
@@ -193,7 +200,8 @@ class ChatManager:
         cid = conversation_row["id"]
         payload = {"model": model, "api_base": api_base, "timeout": self.config.timeout,
                    "messages": _prompt(history)}
-        task = asyncio.ensure_future(self._relay(stream_id, cid, model, payload))
+        question = history[-1]["content"] if history else ""
+        task = asyncio.ensure_future(self._relay(stream_id, cid, model, payload, question))
         self._streams[stream_id] = (cid, task)
         task.add_done_callback(lambda _: self._streams.pop(stream_id, None))
         conversation = self._conversation(conversation_row)
@@ -218,11 +226,24 @@ class ChatManager:
             with contextlib.suppress(NotFound):
                 await self.cancel(stream_id)
 
-    async def _relay(self, stream_id: str, cid: int, model: str, payload: dict) -> None:
+    async def _relay(self, stream_id: str, cid: int, model: str, payload: dict,
+                     question: str) -> None:
         pieces: list[str] = []
         status, error, kind = "error", None, None
         base = {"conversation_id": cid, "stream_id": stream_id}
+        hits: list[dict[str, Any]] = []
+        mode = None
         try:
+            if self.search is not None:
+                hits = await grounding.retrieve(self.search, question)
+            if hits:
+                mode = "grounded"
+                messages = payload["messages"]
+                payload = {**payload, "messages": [*messages[:-1],
+                                                   grounding.context_message(hits),
+                                                   messages[-1]]}
+                self.bus.publish({"type": protocol.CHAT_CONTEXT, **base,
+                                  "sources": [grounding.source_of(h) for h in hits]})
             client = self.supervisor.client
             if client is None:
                 raise SidecarGone("the AI sidecar is not running")
@@ -246,7 +267,13 @@ class ChatManager:
             error, kind = f"chat relay failed: {type(e).__name__}", "other"
         if status == "error" and error is None:
             error = "the answer ended without a result"
-        message = await self._store_answer(cid, "".join(pieces), status, error, model)
+        text = "".join(pieces)
+        if status == "error" and hits and not text and kind in RETRIEVAL_ONLY_KINDS:
+            # No model answered: the passages are the answer, and it says so.
+            text, status, mode = grounding.retrieval_only_answer(hits, error), "complete", \
+                "retrieval-only"
+        sources = [grounding.source_of(h) for h in hits]
+        message = await self._store_answer(cid, text, status, error, model, sources, mode)
         if status == "error":
             self.bus.publish({"type": protocol.CHAT_ERROR, **base, "error": error, "kind": kind,
                               "message": message})
@@ -255,15 +282,17 @@ class ChatManager:
                               "cancelled": kind == "cancelled"})
 
     async def _store_answer(self, cid: int, text: str, status: str, error: str | None,
-                            model: str) -> dict[str, Any] | None:
+                            model: str, sources: list[dict[str, Any]],
+                            mode: str | None) -> dict[str, Any] | None:
         def write(conn: sqlite3.Connection) -> dict[str, Any] | None:
             if conn.execute("SELECT 1 FROM conversations WHERE id = ?", (cid,)).fetchone() is None:
                 return None  # deleted while answering
             stamp = fields.now()
             new_id = conn.execute(
                 "INSERT INTO messages(conversation_id, role, content, status, error, model, "
-                "created) VALUES (?, 'assistant', ?, ?, ?, ?, ?)",
-                (cid, text, status, error, model, stamp)).lastrowid
+                "created, sources, mode) VALUES (?, 'assistant', ?, ?, ?, ?, ?, ?, ?)",
+                (cid, text, status, error, model, stamp,
+                 json.dumps(sources) if sources else None, mode)).lastrowid
             conn.execute("UPDATE conversations SET updated = ? WHERE id = ?", (stamp, cid))
             return _message(conn.execute("SELECT * FROM messages WHERE id = ?",
                                          (new_id,)).fetchone())

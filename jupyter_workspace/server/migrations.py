@@ -91,6 +91,11 @@ MIGRATIONS: list[str] = [
     CREATE INDEX files_state ON files(state);
     CREATE TABLE index_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     """,
+    # 5: grounded answers: the passages an answer drew on, and how it was made
+    """
+    ALTER TABLE messages ADD COLUMN sources TEXT;
+    ALTER TABLE messages ADD COLUMN mode TEXT;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
