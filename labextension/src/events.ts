@@ -7,6 +7,12 @@ import { IDisposable } from '@lumino/disposable';
 import { ISignal, Signal } from '@lumino/signaling';
 
 import type { INote, ITask } from './api';
+import type {
+  ChatErrorKind,
+  IChatMessage,
+  IConversation,
+  ISidecarState
+} from './chatapi';
 import { API_PREFIX, serverSettings } from './request';
 
 /** The events the coordinator sends (docs/api.md, "Events"). */
@@ -25,6 +31,39 @@ export type WorkspaceEvent =
     }
   | { type: 'task.deleted'; id: number; origin?: string | null }
   | { type: 'file.changed' | 'file.deleted'; path: string }
+  | { type: 'sidecar.state'; sidecar: ISidecarState }
+  | {
+      type: 'chat.started';
+      conversation_id: number;
+      stream_id: string;
+      message: IChatMessage;
+      conversation?: IConversation;
+      origin?: string | null;
+    }
+  | {
+      type: 'chat.token';
+      conversation_id: number;
+      stream_id: string;
+      text: string;
+    }
+  | {
+      type: 'chat.done';
+      conversation_id: number;
+      stream_id: string;
+      /** `null` when the conversation was deleted while answering. */
+      message: IChatMessage | null;
+      cancelled?: boolean;
+    }
+  | {
+      type: 'chat.error';
+      conversation_id: number;
+      stream_id: string;
+      error: string;
+      kind: ChatErrorKind;
+      message: IChatMessage | null;
+    }
+  | { type: 'conversation.updated'; conversation: IConversation }
+  | { type: 'conversation.deleted'; id: number }
   | { type: 'pong' };
 
 export type ConnectionState = 'connecting' | 'open' | 'closed';

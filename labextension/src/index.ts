@@ -6,15 +6,23 @@ import {
 } from '@jupyterlab/application';
 import { ICommandPalette } from '@jupyterlab/apputils';
 import { IDocumentManager } from '@jupyterlab/docmanager';
+import { IEditorTracker } from '@jupyterlab/fileeditor';
+import { INotebookTracker } from '@jupyterlab/notebook';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
+import { IStatusBar } from '@jupyterlab/statusbar';
 
 import { ISource } from './api';
+import { ChatModel } from './chatmodel';
+import { CHAT_ID, ChatPanel, focusChatInput } from './chatview';
+import { EditorBridge, quoteSelection } from './editorbridge';
 import { WorkspaceEvents } from './events';
 import { NotesModel } from './notesmodel';
 import { openSource } from './opensource';
 import { setServerSettings } from './request';
 import { SIDEBAR_ID, WorkspaceSidebar } from './sidebar';
+import { SidecarModel } from './sidecarmodel';
+import { SidecarNotifier, createSidecarStatusItem } from './sidecarstatus';
 import { TasksModel } from './tasksmodel';
 
 const PLUGIN_ID = 'jupyter-workspace:plugin';
@@ -23,16 +31,28 @@ namespace CommandIDs {
   export const open = 'workspace:open';
   export const newNote = 'workspace:new-note';
   export const newTask = 'workspace:new-task';
+  export const openChat = 'workspace:open-chat';
+  export const askSelection = 'workspace:ask-selection';
+  export const restartSidecar = 'workspace:restart-sidecar';
 }
 
 const PALETTE_CATEGORY = 'Workspace';
 
 const plugin: JupyterFrontEndPlugin<void> = {
   id: PLUGIN_ID,
-  description: 'Notes and tasks for the served folder, in the left sidebar.',
+  description:
+    'Notes and tasks for the served folder (left sidebar) and the AI chat (right sidebar).',
   autoStart: true,
   requires: [IRenderMimeRegistry, IDocumentManager],
-  optional: [ICommandPalette, ILayoutRestorer, ISettingRegistry, ILabShell],
+  optional: [
+    ICommandPalette,
+    ILayoutRestorer,
+    ISettingRegistry,
+    ILabShell,
+    IStatusBar,
+    INotebookTracker,
+    IEditorTracker
+  ],
   activate: (
     app: JupyterFrontEnd,
     rendermime: IRenderMimeRegistry,
@@ -40,7 +60,10 @@ const plugin: JupyterFrontEndPlugin<void> = {
     palette: ICommandPalette | null,
     restorer: ILayoutRestorer | null,
     settingRegistry: ISettingRegistry | null,
-    labShell: ILabShell | null
+    labShell: ILabShell | null,
+    statusBar: IStatusBar | null,
+    notebooks: INotebookTracker | null,
+    editors: IEditorTracker | null
   ): void => {
     setServerSettings(app.serviceManager.serverSettings);
 
@@ -57,8 +80,44 @@ const plugin: JupyterFrontEndPlugin<void> = {
     app.shell.add(sidebar, 'left', { rank: 350 });
     restorer?.add(sidebar, SIDEBAR_ID);
 
+    // The AI chat in the right sidebar, the sidecar's state in the status bar.
+    const sidecar = new SidecarModel({ events });
+    const chat = new ChatModel({ events, sidecar });
+    const bridge = new EditorBridge(app, notebooks, editors);
+    const chatPanel = new ChatPanel({
+      model: chat,
+      events,
+      rendermime,
+      codeActions: {
+        insert: (code: string) => {
+          const problem = bridge.insert(code);
+          if (problem) {
+            chat.showNotice(problem);
+          }
+          return problem;
+        }
+      }
+    });
+    app.shell.add(chatPanel, 'right', { rank: 650 });
+    restorer?.add(chatPanel, CHAT_ID);
+
+    const showChat = () => {
+      app.shell.activateById(chatPanel.id);
+    };
+    if (statusBar) {
+      statusBar.registerStatusItem('jupyter-workspace:sidecar-status', {
+        item: createSidecarStatusItem(sidecar, showChat),
+        align: 'left',
+        rank: 50
+      });
+    }
+    // Lives as long as the page: a notification while the sidecar is degraded.
+    new SidecarNotifier(sidecar);
+
     void notes.refresh();
     void tasks.refresh();
+    void sidecar.refresh();
+    void chat.refresh();
     events.connect();
 
     // Save the open note when the sidebar is hidden or the page goes away.
@@ -105,11 +164,57 @@ const plugin: JupyterFrontEndPlugin<void> = {
         await sidebar.focusNewTask();
       }
     });
+    app.commands.addCommand(CommandIDs.openChat, {
+      label: 'Workspace: Open Chat',
+      caption: 'Show the Workspace Chat (right sidebar)',
+      icon: args => (args.isPalette ? undefined : chatPanel.title.icon),
+      execute: () => {
+        showChat();
+        focusChatInput();
+      }
+    });
+    app.commands.addCommand(CommandIDs.askSelection, {
+      label: 'Workspace: Ask About Selection',
+      caption:
+        'Put the selected code (or the active notebook cell) into the chat input',
+      execute: () => {
+        const selection = bridge.selection();
+        showChat();
+        if (selection) {
+          chat.appendToInput(quoteSelection(selection));
+        } else {
+          chat.showNotice(
+            'Nothing to ask about: select some code in a notebook cell or a file editor first.'
+          );
+        }
+        focusChatInput();
+      }
+    });
+    app.commands.addCommand(CommandIDs.restartSidecar, {
+      label: 'Workspace: Restart AI Sidecar',
+      caption:
+        'Restart the AI sidecar (leaves degraded mode; its retries start again)',
+      execute: () => sidecar.restart()
+    });
+    app.contextMenu.addItem({
+      command: CommandIDs.askSelection,
+      selector: '.jp-FileEditor',
+      rank: 20
+    });
+    app.contextMenu.addItem({
+      command: CommandIDs.askSelection,
+      selector: '.jp-Notebook .jp-Cell',
+      rank: 20
+    });
+
     if (palette) {
       for (const command of [
         CommandIDs.open,
         CommandIDs.newNote,
-        CommandIDs.newTask
+        CommandIDs.newTask,
+        CommandIDs.openChat,
+        CommandIDs.askSelection,
+        CommandIDs.restartSidecar
       ]) {
         palette.addItem({ command, category: PALETTE_CATEGORY });
       }
@@ -124,6 +229,12 @@ const plugin: JupyterFrontEndPlugin<void> = {
             if (typeof delay === 'number') {
               notes.autosaveDelay = delay;
             }
+            const model = settings.get('llmModel').composite;
+            const apiBase = settings.get('llmApiBase').composite;
+            chat.overrides = {
+              model: typeof model === 'string' ? model : '',
+              apiBase: typeof apiBase === 'string' ? apiBase : ''
+            };
           };
           apply();
           settings.changed.connect(apply);

@@ -7,6 +7,20 @@ const MIME_TYPE = 'text/markdown';
 /** Quiet time after typing before the preview renders again. */
 const RENDER_DELAY_MS = 150;
 
+/**
+ * Detach (when still in the page) and dispose a renderer without throwing.
+ *
+ * Lumino refuses to detach a widget whose node has left the page already,
+ * which is where React leaves it when a passive effect's clean-up runs.
+ */
+export function disposeRenderer(renderer: Widget): void {
+  if (renderer.isAttached && !renderer.node.isConnected) {
+    renderer.node.remove();
+    renderer.clearFlag(Widget.Flag.IsAttached);
+  }
+  renderer.dispose();
+}
+
 export interface IMarkdownPreviewProps {
   rendermime: IRenderMimeRegistry;
   source: string;
@@ -26,7 +40,8 @@ export function MarkdownPreview(props: IMarkdownPreviewProps): JSX.Element {
     Widget & { renderModel(model: MimeModel): Promise<void> }
   >();
 
-  React.useEffect(() => {
+  // A layout effect, so the clean-up runs while the host is still in the page.
+  React.useLayoutEffect(() => {
     const widget = rendermime.createRenderer(MIME_TYPE);
     renderer.current = widget;
     if (host.current) {
@@ -34,7 +49,7 @@ export function MarkdownPreview(props: IMarkdownPreviewProps): JSX.Element {
     }
     return () => {
       renderer.current = undefined;
-      widget.dispose();
+      disposeRenderer(widget);
     };
   }, [rendermime]);
 

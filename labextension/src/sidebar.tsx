@@ -23,7 +23,9 @@ export const workspaceIcon = new LabIcon({
 });
 
 /** The socket's state, shown while live updates are not flowing. */
-function ConnectionStatus(props: { events: WorkspaceEvents }): JSX.Element {
+export function ConnectionStatus(props: {
+  events: WorkspaceEvents;
+}): JSX.Element {
   const { events } = props;
   useRerenderOn(events.stateChanged);
   const state: ConnectionState = events.state;

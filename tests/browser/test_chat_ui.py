@@ -201,9 +201,8 @@ def test_answer_streams_in_with_code_buttons_stop_and_retry(context, lab_server,
     # Retry replaces the stopped answer.
     llm.tokens, llm.delay = ["A ", "shorter ", "story."], 0.0
     page.locator(".jp-Workspace-chatRetry").click()
-    expect(page.locator(f'{ANSWER}[data-status="complete"]', has_text="A shorter story.")).to_have_count(
-        1, timeout=15_000
-    )
+    shorter = page.locator(f'{ANSWER}[data-status="complete"]', has_text="A shorter story.")
+    expect(shorter).to_have_count(1, timeout=15_000)
     expect(partial).to_have_count(0)
     expect(page.locator(ANSWER)).to_have_count(2)
 
@@ -216,9 +215,7 @@ def test_answer_streams_in_with_code_buttons_stop_and_retry(context, lab_server,
     assert "sk-test-key" not in error.inner_text()
     llm.fail = None
     error.locator(".jp-Workspace-chatRetry").click()
-    expect(page.locator(f'{ANSWER}[data-status="complete"]', has_text="A shorter story.")).to_have_count(
-        2, timeout=15_000
-    )
+    expect(shorter).to_have_count(2, timeout=15_000)
     expect(page.locator(f'{ANSWER}[data-status="error"]')).to_have_count(0)
 
 
@@ -353,4 +350,4 @@ def test_status_item_degraded_notification_and_restart(
     expect(page.locator(".jp-Workspace-chatSendError")).to_have_count(0)
     page.locator(".jp-Workspace-chatSend").click()
     expect(page.locator(f'{ANSWER}[data-status="complete"]')).to_contain_text("Hello, world!")
-    assert sidecar_state(lab_server)["restarts"] == 0
+    assert sidecar_state(lab_server)["pid"] != ready["pid"]
