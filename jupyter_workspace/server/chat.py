@@ -56,7 +56,8 @@ class LLMConfig:
 
 def _message(row: sqlite3.Row) -> dict[str, Any]:
     message = {key: row[key] for key in ("id", "conversation_id", "role", "content", "status",
-                                         "error", "model", "created", "mode")}
+                                         "error", "error_kind", "model", "created",
+                                         "mode")}
     message["sources"] = json.loads(row["sources"]) if row["sources"] else []
     return message
 
@@ -273,7 +274,8 @@ class ChatManager:
             text, status, mode = grounding.retrieval_only_answer(hits, error), "complete", \
                 "retrieval-only"
         sources = [grounding.source_of(h) for h in hits]
-        message = await self._store_answer(cid, text, status, error, model, sources, mode)
+        message = await self._store_answer(cid, text, status, error, model, sources, mode,
+                                           kind if error else None)
         if status == "error":
             self.bus.publish({"type": protocol.CHAT_ERROR, **base, "error": error, "kind": kind,
                               "message": message})
@@ -282,17 +284,18 @@ class ChatManager:
                               "cancelled": kind == "cancelled"})
 
     async def _store_answer(self, cid: int, text: str, status: str, error: str | None,
-                            model: str, sources: list[dict[str, Any]],
-                            mode: str | None) -> dict[str, Any] | None:
+                            model: str, sources: list[dict[str, Any]], mode: str | None,
+                            error_kind: str | None) -> dict[str, Any] | None:
         def write(conn: sqlite3.Connection) -> dict[str, Any] | None:
             if conn.execute("SELECT 1 FROM conversations WHERE id = ?", (cid,)).fetchone() is None:
                 return None  # deleted while answering
             stamp = fields.now()
             new_id = conn.execute(
                 "INSERT INTO messages(conversation_id, role, content, status, error, model, "
-                "created, sources, mode) VALUES (?, 'assistant', ?, ?, ?, ?, ?, ?, ?)",
+                "created, sources, mode, error_kind) "
+                "VALUES (?, 'assistant', ?, ?, ?, ?, ?, ?, ?, ?)",
                 (cid, text, status, error, model, stamp,
-                 json.dumps(sources) if sources else None, mode)).lastrowid
+                 json.dumps(sources) if sources else None, mode, error_kind)).lastrowid
             conn.execute("UPDATE conversations SET updated = ? WHERE id = ?", (stamp, cid))
             return _message(conn.execute("SELECT * FROM messages WHERE id = ?",
                                          (new_id,)).fetchone())

@@ -95,6 +95,7 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE messages ADD COLUMN sources TEXT;
     ALTER TABLE messages ADD COLUMN mode TEXT;
+    ALTER TABLE messages ADD COLUMN error_kind TEXT;
     """,
 ]
 
