@@ -124,6 +124,12 @@ class WorkspaceApp(ExtensionApp):
         config=True,
         help="How to run the embedding model: auto (fastest available), onnx-int8, torch.",
     )
+    model_cache_dir = Unicode(
+        "",
+        config=True,
+        help="""Where converted embedding models are cached (built once, shared by every
+        workspace of this user). Default: ~/.cache/jupyter-workspace/models.""",
+    )
     index_max_file_bytes = Int(
         2 * 1024 * 1024, config=True, help="Files larger than this are not indexed."
     )
@@ -179,10 +185,11 @@ class WorkspaceApp(ExtensionApp):
         if self.index_enabled:
             sidecar_env.update({
                 protocol.INDEX_URI_ENV: self.index_uri or str(self.state_path / "index"),
-                protocol.MODEL_CACHE_ENV: str(self.state_path / "models"),
                 protocol.EMBEDDING_MODEL_ENV: self.embedding_model,
                 protocol.EMBEDDING_BACKEND_ENV: self.embedding_backend,
             })
+            if self.model_cache_dir:
+                sidecar_env[protocol.MODEL_CACHE_ENV] = self.model_cache_dir
         self.supervisor = Supervisor(
             list(self.sidecar_command),
             self.bus.publish,

@@ -159,6 +159,13 @@ class ChunkIndex:
     def paths(self) -> set[str]:
         return set(self._by_path)
 
+    def known_vectors(self, path: str) -> dict[tuple[str, str, str], np.ndarray]:
+        """The vectors already stored for `path`, by (kind, symbol, text): an edit re-embeds
+        only the chunks it changed."""
+        with self._lock:
+            return {(self._rows[i]["kind"], self._rows[i]["symbol"], self._rows[i]["text"]):
+                    self._vectors[i] for i in self._by_path.get(path, [])}
+
     def replace(self, path: str, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
         """Make `chunks` the whole content of `path` in the index (an upsert by path)."""
         with self._lock:

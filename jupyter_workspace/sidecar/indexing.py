@@ -12,6 +12,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from .. import protocol
 from .chunker import Chunk, chunk_file, language_of
 from .index import MODES, ChunkIndex, Filters
@@ -73,17 +75,31 @@ class IndexService:
                                 "error": f"chunking failed: {e}"})
                 continue
             pending.append((path, language, chunks))
-        texts = [c.embedding_text() for _, _, chunks in pending for c in chunks]
-        vectors = self.embedder.embed(texts) if texts else None
-        self.embed_calls += len(texts)
-        offset = 0
+        # Reuse the vectors of chunks that did not change; embed the rest in one batch.
+        plans: list[tuple[str, str, list[Chunk], list[Any]]] = []
+        texts: list[str] = []
         for path, language, chunks in pending:
-            part = vectors[offset:offset + len(chunks)] if vectors is not None else None
-            offset += len(chunks)
-            self.index.replace(path, chunks, part if part is not None else _empty(self))
+            known = self.index.known_vectors(path)
+            slots: list[Any] = []
+            for chunk in chunks:
+                vector = known.get((chunk.kind, chunk.symbol, chunk.text))
+                if vector is None:
+                    slots.append(len(texts))
+                    texts.append(chunk.embedding_text())
+                else:
+                    slots.append(vector)
+            plans.append((path, language, chunks, slots))
+        fresh = self.embedder.embed(texts) if texts else None
+        self.embed_calls += len(texts)
+        total = 0
+        for path, language, chunks, slots in plans:
+            rows = [fresh[slot] if isinstance(slot, int) else slot for slot in slots]
+            vectors = np.stack(rows).astype(np.float32) if rows else _empty(self)
+            self.index.replace(path, chunks, vectors)
+            total += len(chunks)
             results.append({"path": path, "language": language, "chunks": len(chunks),
                             "error": None})
-        return {"files": results, "chunks": len(texts),
+        return {"files": results, "chunks": total, "embedded": len(texts),
                 "seconds": round(time.monotonic() - started, 4)}
 
     def delete(self, paths: list[str]) -> dict[str, Any]:
@@ -107,6 +123,4 @@ class IndexService:
 
 
 def _empty(service: IndexService) -> Any:
-    import numpy as np
-
     return np.zeros((0, service.embedder.dim), dtype=np.float32)

@@ -1,0 +1,178 @@
+"""The workspace index end to end: real watcher, real sidecar, real model, real LanceDB."""
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from .chat_helpers import FAKE_KEY, sidecar_ready, until
+
+FIXTURES = Path(__file__).parent / "fixtures" / "code"
+INDEX_TIMEOUT = 180
+
+
+@pytest.fixture
+def jp_server_config(jp_server_config, jp_root_dir):
+    for f in FIXTURES.iterdir():
+        shutil.copy(f, jp_root_dir / f.name)
+    (jp_root_dir / "src").mkdir()
+    (jp_root_dir / "src" / "guidance.c").write_text(
+        "/* Guidance law */\nfloat proportional_navigation(float los_rate, float closing)\n"
+        "{\n    return 3.0f * closing * los_rate;\n}\n")
+    config = dict(jp_server_config)
+    config["WorkspaceApp"] = {**config["WorkspaceApp"], "sidecar_enabled": True,
+                              "index_enabled": True, "llm_model": "openai/none",
+                              "llm_api_key": FAKE_KEY}
+    return config
+
+
+@pytest.fixture
+def indexed(jp_serverapp, api):
+    """`await indexed()`: start the extension and wait until every file is indexed."""
+
+    async def start(expect_files: int | None = None):
+        await jp_serverapp._post_start()
+        await sidecar_ready(api)
+
+        async def idle():
+            _, status = await api("GET", "index")
+            done = status["state"] == "idle" and status["files_pending"] == 0
+            if expect_files is not None:
+                done = done and status["files_indexed"] == expect_files
+            return status if done else None
+
+        return await until(idle, timeout=INDEX_TIMEOUT, interval=0.2)
+
+    return start
+
+
+async def search(api, **params):
+    status, data = await api("GET", "search", params={k: str(v) for k, v in params.items()})
+    assert status == 200, data
+    return data["results"]
+
+
+async def test_indexes_the_folder_and_finds_code_by_meaning_and_by_words(indexed, api):
+    status = await indexed(expect_files=8)
+    assert status["chunks"] >= 25 and status["files_error"] == 0
+    hits = await search(api, q="length of a quaternion vector")
+    top = hits[0]
+    assert (top["path"], top["symbol"], top["start_line"], top["end_line"]) == (
+        "attitude.py", "quaternion_norm", 21, 23)
+    assert top["kind"] == "function" and top["language"] == "python"
+    assert "quaternion_norm" in top["snippet"] and top["score"] > 0
+    words = await search(api, q="proportional_navigation", mode="text")
+    assert words[0]["path"] == "src/guidance.c" and words[0]["start_line"] == 2
+    meaning = await search(api, q="orbital period from the semi-major axis", mode="vector")
+    assert meaning[0]["symbol"] == "orbit.period"
+
+
+async def test_filters(indexed, api):
+    await indexed(expect_files=8)
+    only_c = await search(api, q="controller", lang="c", k=20)
+    assert only_c and {h["language"] for h in only_c} == {"c"}
+    in_src = await search(api, q="navigation", path="src/**", k=20)
+    assert in_src and {h["path"] for h in in_src} == {"src/guidance.c"}
+    methods = await search(api, q="update the estimate", kind="method", k=20)
+    assert methods and {h["kind"] for h in methods} == {"method"}
+
+
+async def test_edits_and_deletes_follow_the_files(indexed, api, jp_root_dir, workspace):
+    await indexed(expect_files=8)
+    stats_before = await workspace.supervisor.client.call("GET", "/index")
+    target = jp_root_dir / "src" / "guidance.c"
+    target.write_text(target.read_text() + "\nint reaction_wheel_desaturation(void)\n"
+                      "{\n    return 0;\n}\n")
+
+    async def findable():
+        hits = await search(api, q="reaction_wheel_desaturation", mode="text")
+        return hits and hits[0]["symbol"] == "reaction_wheel_desaturation" and hits[0]
+
+    hit = await until(findable, timeout=60, interval=0.3)
+    assert (hit["path"], hit["start_line"], hit["end_line"]) == ("src/guidance.c", 7, 10)
+    stats_after = await workspace.supervisor.client.call("GET", "/index")
+    # only the new function was embedded: not the other seven files, not the unchanged chunks
+    assert stats_after["embedded"] - stats_before["embedded"] == 1
+
+    target.unlink()
+
+    async def gone():
+        hits = await search(api, q="reaction_wheel_desaturation proportional_navigation",
+                            mode="text")
+        return all(h["path"] != "src/guidance.c" for h in hits)
+
+    assert await until(gone, timeout=60, interval=0.3)
+    _, status = await api("GET", "index")
+    assert status["files_indexed"] == 7
+
+
+async def test_bad_files_are_skipped_with_a_reason(indexed, api, jp_root_dir, workspace):
+    with open(jp_root_dir / "huge.log", "wb") as f:
+        f.truncate(50 * 1024 * 1024)  # a 50 MB log file
+    (jp_root_dir / "blob.dat").write_bytes(b"\x00\x01\x02" * 1000)
+    (jp_root_dir / "latin1.txt").write_bytes("caf\xe9 ".encode("latin-1") * 400)
+    (jp_root_dir / "loop").mkdir()
+    os.symlink(jp_root_dir / "loop", jp_root_dir / "loop" / "again")
+    await indexed()
+    skipped = {f["path"]: f["reason"] for f in await workspace.catalog.files("skipped")}
+    assert "MB limit" in skipped["huge.log"]
+    assert skipped["blob.dat"] == "binary file"
+    assert "not UTF-8" in skipped["latin1.txt"]
+    _, status = await api("GET", "index")
+    assert status["files_indexed"] == 8 and status["files_skipped"] == 3
+
+
+@pytest.mark.parametrize("params,says", [
+    ({}, "'q' is required"),
+    ({"q": "   "}, "'q' is required"),
+    ({"q": "x" * 1001}, "too long"),
+    ({"q": "pid", "k": "0"}, "'k'"),
+    ({"q": "pid", "k": "abc"}, "'k'"),
+    ({"q": "pid", "mode": "fuzzy"}, "'mode'"),
+    ({"q": "pid", "lang": "c; DROP TABLE"}, "'lang'"),
+    ({"q": "pid", "path": "../etc/*"}, "'path'"),
+    ({"q": "pid", "path": "/etc/*"}, "'path'"),
+])
+async def test_bad_queries_are_400(api, params, says):
+    status, data = await api("GET", "search", params=params)
+    assert status == 400 and says in data["error"], data
+
+
+async def test_search_without_the_sidecar_is_503(api):
+    status, data = await api("GET", "search", params={"q": "pid"})
+    assert status == 503 and "search unavailable" in data["error"]
+
+
+async def test_chat_is_grounded_in_the_index(indexed, api, events, fake_llm, workspace):
+    workspace.chat.config = workspace.llm.__class__(
+        "openai/fake-model", fake_llm.url + "/v1", 20.0)
+    await indexed(expect_files=8)
+    client = await events()
+    question = "How is the orbital period computed in @orbit.f90?"
+    _, sent = await api("POST", "chat", {"message": question})
+    context = await client.next("chat.context", timeout=30)
+    assert context["stream_id"] == sent["stream_id"]
+    assert any(s["path"] == "orbit.f90" and s["symbol"] == "orbit.period"
+               for s in context["sources"])
+    done = await client.next("chat.done", timeout=30)
+    assert done["message"]["mode"] == "grounded"
+    assert done["message"]["sources"] == context["sources"]
+    prompt = fake_llm.requests[-1]["body"]["messages"]
+    grounding = next(m["content"] for m in prompt if "Passages from the user's workspace"
+                     in m["content"])
+    assert "orbit.f90:5-9" in grounding and "sqrt(a**3 / mu)" in grounding
+    assert prompt[-1] == {"role": "user", "content": question}
+
+
+async def test_without_an_llm_the_passages_are_the_answer(indexed, api, events, workspace):
+    workspace.chat.config = workspace.llm.__class__(
+        "ollama_chat/llama3.2", "http://127.0.0.1:9", 20.0)
+    await indexed(expect_files=8)
+    client = await events()
+    _, sent = await api("POST", "chat", {"message": "where is the PID controller clamped?"})
+    done = await client.next("chat.done", timeout=60)
+    message = done["message"]
+    assert message["mode"] == "retrieval-only" and message["status"] == "complete"
+    assert message["content"].startswith("**Retrieval-only answer**")
+    assert "[pid.c:10]" in message["content"] and message["error"]
