@@ -176,3 +176,28 @@ async def test_without_an_llm_the_passages_are_the_answer(indexed, api, events, 
     assert message["mode"] == "retrieval-only" and message["status"] == "complete"
     assert message["content"].startswith("**Retrieval-only answer**")
     assert "[pid.c:10]" in message["content"] and message["error"]
+
+
+async def test_indexing_resumes_after_the_sidecar_is_killed(jp_serverapp, api, events,
+                                                            jp_root_dir, workspace):
+    for i in range(40):  # enough work that the kill lands mid-way
+        (jp_root_dir / f"mod{i}.py").write_text(
+            "\n\n".join(f"def handler_{i}_{j}(x):\n    return x * {j}\n" for j in range(15)))
+    client = await events()
+    await jp_serverapp._post_start()
+    first = await sidecar_ready(api)
+    progress = await client.next("index.progress", timeout=120)
+    while progress["state"] != "indexing" or progress["files_indexed"] == 0:
+        progress = await client.next("index.progress", timeout=120)
+    os.kill(first["pid"], 9)
+
+    async def done():
+        _, status = await api("GET", "index")
+        return status if status["state"] == "idle" and status["files_pending"] == 0 else None
+
+    status = await until(done, timeout=INDEX_TIMEOUT, interval=0.3)
+    assert status["files_indexed"] == 48 and status["files_error"] == 0
+    _, sidecar = await api("GET", "status")
+    assert sidecar["sidecar"]["restarts"] == 1
+    hits = await search(api, q="handler_39_14", mode="text")
+    assert hits[0]["symbol"] == "handler_39_14"
