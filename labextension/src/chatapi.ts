@@ -3,6 +3,7 @@
  * sidecar's state (docs/api.md, "The AI sidecar and chat").
  */
 import { requestAPI } from './request';
+import type { ISourceRef } from './searchapi';
 
 export type SidecarStateName =
   'starting' | 'ready' | 'restarting' | 'degraded' | 'stopped';
@@ -35,6 +36,12 @@ export interface IConversation {
 
 export type MessageStatus = 'complete' | 'partial' | 'error';
 
+/**
+ * How an answer was made: from the workspace's passages, from the passages
+ * alone because no model answered, or `null` (no index, or no passage found).
+ */
+export type AnswerMode = 'grounded' | 'retrieval-only';
+
 export interface IChatMessage {
   id: number;
   conversation_id: number;
@@ -44,6 +51,11 @@ export interface IChatMessage {
   error: string | null;
   model: string | null;
   created: string;
+  /** The passages the answer was given (`[]` when none; absent from old servers). */
+  sources?: ISourceRef[] | null;
+  mode?: AnswerMode | null;
+  /** The kind of a failed answer, else `null`. */
+  error_kind?: ChatErrorKind | null;
 }
 
 export interface IConversationWithMessages extends IConversation {
@@ -171,10 +183,10 @@ export async function cancelChat(streamId: string): Promise<void> {
 }
 
 /**
- * The kind of a stored error answer.
+ * The kind of an error answer stored before messages carried `error_kind`.
  *
- * Live `chat.error` events carry the kind; a message loaded from history has
- * only the text, whose wording the sidecar fixes per kind.
+ * Only a fallback for such old rows: the stored `error_kind` (or the live
+ * `chat.error` event's `kind`) is used whenever there is one.
  */
 export function guessErrorKind(error: string | null): ChatErrorKind {
   const text = (error ?? '').toLowerCase();

@@ -4,14 +4,18 @@
  *
  * While an answer streams in, renders are throttled: at most one every
  * RENDER_INTERVAL_MS, the latest text last. Fenced code blocks get Copy and
- * Insert buttons after each render.
+ * Insert buttons after each render, and `[path:line]` citations become links
+ * that open the file at the line.
  */
 import { Clipboard } from '@jupyterlab/apputils';
 import { IRenderMimeRegistry, MimeModel } from '@jupyterlab/rendermime';
 import { Widget } from '@lumino/widgets';
 import * as React from 'react';
 
+import { ISource } from './api';
 import { disposeRenderer } from './markdownpreview';
+import { sourceHref } from './opensource';
+import { ISourceRef } from './searchapi';
 
 const MIME_TYPE = 'text/markdown';
 
@@ -31,11 +35,21 @@ export interface ICodeActions {
   insert(code: string): string | null;
 }
 
+/** What turns `[path:line]` citations of an answer into links. */
+export interface ICitations {
+  /** The answer's passages: their paths are linked whatever they look like. */
+  sources: ReadonlyArray<ISourceRef>;
+  /** Open a cited file at its line. */
+  open: (source: ISource) => void;
+}
+
 export interface IChatMarkdownProps {
   rendermime: IRenderMimeRegistry;
   source: string;
   /** Copy / Insert buttons on fenced code blocks (answers only). */
   codeActions?: ICodeActions;
+  /** Links for `[path:line]` / `[path:start-end]` citations (answers only). */
+  citations?: ICitations;
   /** Called after each render (the height may have changed). */
   onRendered?: () => void;
 }
@@ -119,6 +133,118 @@ function decorateCodeBlocks(
   });
 }
 
+/** A bracketed group that may hold citations: `[a.py:3]`, `[a.py:3-9; b.c:4]`. */
+const CITATION_GROUP = /\[([^[\]\n]{1,400})\]/g;
+
+/** One citation inside a group: `path:line` or `path:start-end`. */
+const CITATION = /^([^\s:[\]]+):(\d{1,7})(?:\s*[-–]\s*(\d{1,7}))?$/;
+
+/** A relative file path with an extension: `orbit.f90`, `src/nav/kalman.cpp`. */
+const RELATIVE_PATH = /^[\w@+.-][\w@+./-]*\.[A-Za-z0-9_]{1,12}$/;
+
+/** Elements whose text is never turned into citation links. */
+const NO_CITATIONS = 'a, pre, code, kbd, samp, script, style, textarea';
+
+/** The cited path as a root-relative path to open, or `null` when it is not one. */
+function citedPath(
+  raw: string,
+  sources: ReadonlyArray<ISourceRef>
+): string | null {
+  const path = raw.replace(/^(?:\.\/)+/, '');
+  if (sources.some(source => source.path === path)) {
+    return path;
+  }
+  const segments = path.split('/');
+  if (
+    !RELATIVE_PATH.test(path) ||
+    segments.some(segment => segment === '' || segment === '..')
+  ) {
+    return null;
+  }
+  return path;
+}
+
+function citationLink(text: string, path: string, line: number): HTMLElement {
+  const link = document.createElement('a');
+  link.className = 'jp-Workspace-citation';
+  link.href = sourceHref({ path });
+  link.dataset.path = path;
+  link.dataset.line = String(line);
+  link.title = `Open ${path} at line ${line} (Ctrl/⌘-click: in a new browser tab)`;
+  link.textContent = text;
+  return link;
+}
+
+/**
+ * The text split into strings and citation links, or `null` when it cites
+ * nothing. Only text is produced: nothing from the answer becomes markup.
+ */
+function splitCitations(
+  text: string,
+  sources: ReadonlyArray<ISourceRef>
+): Array<string | HTMLElement> | null {
+  const parts: Array<string | HTMLElement> = [];
+  let last = 0;
+  let found = false;
+  CITATION_GROUP.lastIndex = 0;
+  for (
+    let group = CITATION_GROUP.exec(text);
+    group;
+    group = CITATION_GROUP.exec(text)
+  ) {
+    // Every item of the group must be a citation: `[see a.py:3]` is not one.
+    const pieces = group[1].split(/(\s*[,;]\s*)/);
+    const links: Array<string | HTMLElement> = [];
+    let ok = true;
+    pieces.forEach((piece, i) => {
+      if (!ok || i % 2 === 1) {
+        links.push(piece);
+        return;
+      }
+      const match = CITATION.exec(piece.trim());
+      const path = match ? citedPath(match[1], sources) : null;
+      const line = match ? Number(match[2]) : 0;
+      if (!path || line < 1) {
+        ok = false;
+        return;
+      }
+      links.push(citationLink(piece.trim(), path, line));
+    });
+    if (!ok) {
+      continue;
+    }
+    found = true;
+    parts.push(text.slice(last, group.index), '[', ...links, ']');
+    last = group.index + group[0].length;
+  }
+  if (!found) {
+    return null;
+  }
+  parts.push(text.slice(last));
+  return parts.filter(part => part !== '');
+}
+
+/** Turn the citations in a rendered answer's text into links. */
+function linkCitations(
+  host: HTMLElement,
+  sources: ReadonlyArray<ISourceRef>
+): void {
+  const walker = document.createTreeWalker(host, NodeFilter.SHOW_TEXT);
+  const nodes: Text[] = [];
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const text = node as Text;
+    if (text.data.includes('[') && !text.parentElement?.closest(NO_CITATIONS)) {
+      nodes.push(text);
+    }
+  }
+  for (const node of nodes) {
+    const parts = splitCitations(node.data, sources);
+    if (parts) {
+      node.replaceWith(...parts);
+    }
+  }
+}
+
 export function ChatMarkdown(props: IChatMarkdownProps): JSX.Element {
   const { rendermime, source } = props;
   const host = React.useRef<HTMLDivElement>(null);
@@ -148,6 +274,10 @@ export function ChatMarkdown(props: IChatMarkdownProps): JSX.Element {
       );
       if (!renderer.isDisposed && latest.current.codeActions) {
         decorateCodeBlocks(renderer.node, () => latest.current.codeActions);
+      }
+      const citations = latest.current.citations;
+      if (!renderer.isDisposed && citations) {
+        linkCitations(renderer.node, citations.sources);
       }
     } catch (error) {
       console.error(
@@ -197,6 +327,56 @@ export function ChatMarkdown(props: IChatMarkdownProps): JSX.Element {
     state.current.pending = source;
     schedule();
   }, [source, rendermime, schedule]);
+
+  // New sources may make more citations linkable: render again.
+  const sourceKey = (props.citations?.sources ?? [])
+    .map(s => `${s.path}:${s.start_line}`)
+    .join('\n');
+  const firstSources = React.useRef(true);
+  React.useEffect(() => {
+    if (firstSources.current) {
+      firstSources.current = false;
+      return;
+    }
+    state.current.pending = latest.current.source;
+    schedule();
+  }, [sourceKey, schedule]);
+
+  // A click on a citation opens the file at the line (a modified click
+  // keeps the browser's behaviour: the link's lab/tree URL in a new tab).
+  React.useEffect(() => {
+    const node = host.current;
+    if (!node) {
+      return;
+    }
+    const onClick = (event: MouseEvent) => {
+      const target = event.target as Element | null;
+      const link = target?.closest?.<HTMLAnchorElement>(
+        'a.jp-Workspace-citation'
+      );
+      const citations = latest.current.citations;
+      if (!link || !node.contains(link) || !citations) {
+        return;
+      }
+      if (
+        event.button !== 0 ||
+        event.ctrlKey ||
+        event.metaKey ||
+        event.shiftKey ||
+        event.altKey
+      ) {
+        return;
+      }
+      event.preventDefault();
+      const path = link.dataset.path ?? '';
+      const line = Number(link.dataset.line);
+      if (path) {
+        citations.open({ path, line: line > 0 ? line : null });
+      }
+    };
+    node.addEventListener('click', onClick);
+    return () => node.removeEventListener('click', onClick);
+  }, []);
 
   return <div className="jp-Workspace-chatMarkdown" ref={host} />;
 }

@@ -28,6 +28,7 @@ import {
 } from './chatapi';
 import { WorkspaceEvent, WorkspaceEvents } from './events';
 import { WorkspaceRequestError, errorMessage } from './request';
+import { ISourceRef } from './searchapi';
 import { SidecarModel } from './sidecarmodel';
 
 /** The shortest time between two re-renders of a growing answer, in ms. */
@@ -43,13 +44,18 @@ export interface IStream {
   joinedLate: boolean;
   /** True once Stop was pressed, until the stream ends. */
   stopping: boolean;
+  /** The passages the answer is grounded on (`chat.context`), `null` until known. */
+  sources: ISourceRef[] | null;
 }
 
 /** What this tab knows about a stored answer beyond its fields. */
 export interface IMessageInfo {
   /** The answer was stopped by a user (a `partial` may also be a broken stream). */
   stopped?: boolean;
-  /** The error kind, from the `chat.error` event (or guessed from the text). */
+  /**
+   * The error kind: the stored `error_kind`, else the `chat.error` event's,
+   * else (old rows only) guessed from the text.
+   */
   kind?: ChatErrorKind;
 }
 
@@ -160,8 +166,10 @@ export class ChatModel implements IDisposable {
   /** What this tab knows about a stored answer (stopped, error kind). */
   infoOf(message: IChatMessage): IMessageInfo {
     const info = this._info.get(message.id) ?? {};
-    if (message.status === 'error' && !info.kind) {
-      return { ...info, kind: guessErrorKind(message.error) };
+    if (message.status === 'error') {
+      const kind =
+        message.error_kind ?? info.kind ?? guessErrorKind(message.error);
+      return { ...info, kind };
     }
     return info;
   }
@@ -299,6 +307,12 @@ export class ChatModel implements IDisposable {
   /** Show a short message in the panel (e.g. "no editor to insert into"). */
   showNotice(text: string): void {
     this._notice = text;
+    this._emit();
+  }
+
+  /** Show an error in the panel's banner (e.g. a cited file is missing). */
+  showError(text: string): void {
+    this._error = text;
     this._emit();
   }
 
@@ -440,6 +454,19 @@ export class ChatModel implements IDisposable {
         this._toMessages(event);
         this._emit();
         break;
+      case 'chat.context': {
+        // Published before the first token, so nothing was missed yet.
+        const stream = this._ensureStream(
+          event.stream_id,
+          event.conversation_id,
+          false
+        );
+        stream.sources = event.sources;
+        if (stream.conversationId === this._currentId) {
+          this._emit();
+        }
+        break;
+      }
       case 'chat.token': {
         let stream = this._streams.get(event.stream_id);
         if (!stream) {
@@ -554,7 +581,14 @@ export class ChatModel implements IDisposable {
     let stream = this._streams.get(id);
     if (this._finished.has(id)) {
       // A late echo of an answer that has ended: not tracked.
-      return { id, conversationId, text: '', joinedLate, stopping: false };
+      return {
+        id,
+        conversationId,
+        text: '',
+        joinedLate,
+        stopping: false,
+        sources: null
+      };
     }
     if (!stream) {
       stream = {
@@ -562,7 +596,8 @@ export class ChatModel implements IDisposable {
         conversationId,
         text: '',
         joinedLate,
-        stopping: false
+        stopping: false,
+        sources: null
       };
       this._streams.set(id, stream);
     }

@@ -16,6 +16,7 @@ import {
 import * as React from 'react';
 
 import chatSvg from '../style/icons/chat.svg';
+import { ISource } from './api';
 import { Banner } from './banner';
 import {
   ChatErrorKind,
@@ -23,10 +24,13 @@ import {
   IConversation,
   ILLMConfig
 } from './chatapi';
-import { ChatMarkdown, ICodeActions } from './chatmarkdown';
+import { ChatMarkdown, ICitations, ICodeActions } from './chatmarkdown';
 import { ChatModel, IStream } from './chatmodel';
 import { WorkspaceEvents } from './events';
 import { useClock, useRerenderOn } from './hooks';
+import { sourceHref } from './opensource';
+import { errorMessage } from './request';
+import { ISourceRef, formatRange } from './searchapi';
 import { ConnectionStatus } from './sidebar';
 import { SidecarModel } from './sidecarmodel';
 
@@ -88,11 +92,21 @@ export interface IChatViewProps {
   events: WorkspaceEvents;
   rendermime: IRenderMimeRegistry;
   codeActions: ICodeActions;
+  /** Opens a file at a line; rejects with a message for the user. */
+  openSource: (source: ISource) => Promise<void>;
 }
 
 /** The whole panel. */
 export function ChatView(props: IChatViewProps): JSX.Element {
   const { model, events, rendermime, codeActions } = props;
+  const openSource = React.useCallback(
+    (source: ISource) => {
+      props.openSource(source).catch(reason => {
+        model.showError(errorMessage(reason));
+      });
+    },
+    [props.openSource, model]
+  );
   useRerenderOn(model.changed);
   const [listOpen, setListOpen] = React.useState(true);
   const conversations = model.conversations;
@@ -156,6 +170,7 @@ export function ChatView(props: IChatViewProps): JSX.Element {
         model={model}
         rendermime={rendermime}
         codeActions={codeActions}
+        openSource={openSource}
       />
       <Composer model={model} sidecar={model.sidecar} />
     </div>
@@ -335,13 +350,14 @@ interface IMessageListProps {
   model: ChatModel;
   rendermime: IRenderMimeRegistry;
   codeActions: ICodeActions;
+  openSource: (source: ISource) => void;
 }
 
 /** Distance from the bottom (px) within which the list follows new text. */
 const STICK_PX = 48;
 
 function MessageList(props: IMessageListProps): JSX.Element {
-  const { model, rendermime, codeActions } = props;
+  const { model, rendermime, codeActions, openSource } = props;
   const list = React.useRef<HTMLDivElement>(null);
   const stick = React.useRef(true);
   const messages = model.messages;
@@ -398,6 +414,7 @@ function MessageList(props: IMessageListProps): JSX.Element {
           model={model}
           rendermime={rendermime}
           codeActions={codeActions}
+          openSource={openSource}
           onRendered={follow}
           retry={
             message === last && message.role === 'assistant' && !stream
@@ -411,6 +428,7 @@ function MessageList(props: IMessageListProps): JSX.Element {
           stream={stream}
           rendermime={rendermime}
           codeActions={codeActions}
+          openSource={openSource}
           onRendered={follow}
         />
       )}
@@ -441,19 +459,102 @@ function RetryButton(props: {
   );
 }
 
+/** The passages of an answer without repeats, in their order. */
+function uniqueSources(
+  sources: ReadonlyArray<ISourceRef> | null | undefined
+): ISourceRef[] {
+  const seen = new Set<string>();
+  return (sources ?? []).filter(source => {
+    const key = `${source.path}:${source.start_line}:${source.end_line}`;
+    if (seen.has(key)) {
+      return false;
+    }
+    seen.add(key);
+    return true;
+  });
+}
+
+/** The citation links of an answer, stable while its sources are. */
+function useCitations(
+  sources: ReadonlyArray<ISourceRef>,
+  open: (source: ISource) => void
+): ICitations {
+  return React.useMemo(() => ({ sources, open }), [sources, open]);
+}
+
+/** An answer's passages as chips: `path:start-end · symbol`, click to open. */
+function SourceChips(props: {
+  sources: ReadonlyArray<ISourceRef>;
+  onOpen: (source: ISource) => void;
+}): JSX.Element | null {
+  const { sources, onOpen } = props;
+  if (sources.length === 0) {
+    return null;
+  }
+  return (
+    <div className="jp-Workspace-chatSources" role="group" aria-label="Sources">
+      <span className="jp-Workspace-chatSourcesLabel">Sources</span>
+      {sources.map(source => {
+        const where = formatRange(source);
+        return (
+          <a
+            key={`${source.path}:${source.start_line}:${source.end_line}`}
+            className="jp-Workspace-chatSource"
+            data-path={source.path}
+            data-line={source.start_line}
+            href={sourceHref({ path: source.path })}
+            title={`Open ${source.path} at line ${source.start_line}${
+              source.kind ? ` (${source.kind})` : ''
+            }`}
+            onClick={event => {
+              if (
+                event.button !== 0 ||
+                event.ctrlKey ||
+                event.metaKey ||
+                event.shiftKey
+              ) {
+                return; // let the browser open a new tab
+              }
+              event.preventDefault();
+              onOpen({ path: source.path, line: source.start_line });
+            }}
+          >
+            <span className="jp-Workspace-chatSourceWhere">{where}</span>
+            {source.symbol && (
+              <span className="jp-Workspace-chatSourceSymbol">
+                {' · '}
+                {source.symbol}
+              </span>
+            )}
+          </a>
+        );
+      })}
+    </div>
+  );
+}
+
 interface IMessageViewProps {
   message: IChatMessage;
   model: ChatModel;
   rendermime: IRenderMimeRegistry;
   codeActions: ICodeActions;
+  openSource: (source: ISource) => void;
   onRendered: () => void;
   retry: { enabled: boolean; onRetry: () => void } | null;
 }
 
 function MessageView(props: IMessageViewProps): JSX.Element {
-  const { message, model, rendermime, codeActions, onRendered, retry } = props;
+  const { message, model, rendermime, codeActions, openSource, onRendered } =
+    props;
+  const { retry } = props;
   const info = model.infoOf(message);
   const isAnswer = message.role === 'assistant';
+  const sources = React.useMemo(
+    () => (isAnswer ? uniqueSources(message.sources) : []),
+    [isAnswer, message.sources]
+  );
+  const citations = useCitations(sources, openSource);
+  const retrievalOnly = isAnswer && message.mode === 'retrieval-only';
   const retryButton = retry ? (
     <RetryButton enabled={retry.enabled} onRetry={retry.onRetry} />
   ) : null;
@@ -469,6 +570,14 @@ function MessageView(props: IMessageViewProps): JSX.Element {
         <span className="jp-Workspace-chatAuthor">
           {isAnswer ? 'Assistant' : 'You'}
         </span>
+        {isAnswer && message.mode === 'grounded' && (
+          <span
+            className="jp-Workspace-chatGrounded"
+            title="Answered from passages of this workspace"
+          >
+            grounded
+          </span>
+        )}
         {isAnswer && message.model && (
           <span className="jp-Workspace-chatModel">{message.model}</span>
         )}
@@ -480,14 +589,28 @@ function MessageView(props: IMessageViewProps): JSX.Element {
           {Time.formatHuman(message.created)}
         </time>
       </header>
+      {retrievalOnly && (
+        <div className="jp-Workspace-retrievalOnly" role="note">
+          <span className="jp-Workspace-retrievalOnlyLabel">
+            Retrieval only — no language model answered
+          </span>
+          {message.error && (
+            <span className="jp-Workspace-retrievalOnlyReason">
+              {message.error}
+            </span>
+          )}
+        </div>
+      )}
       {message.content && (
         <ChatMarkdown
           rendermime={rendermime}
           source={message.content}
           codeActions={isAnswer ? codeActions : undefined}
+          citations={isAnswer ? citations : undefined}
           onRendered={onRendered}
         />
       )}
+      {isAnswer && <SourceChips sources={sources} onOpen={openSource} />}
       {message.status === 'partial' && (
         <div className="jp-Workspace-chatStopped" role="note">
           {info.stopped
@@ -541,11 +664,17 @@ interface IStreamingViewProps {
   stream: IStream;
   rendermime: IRenderMimeRegistry;
   codeActions: ICodeActions;
+  openSource: (source: ISource) => void;
   onRendered: () => void;
 }
 
 function StreamingView(props: IStreamingViewProps): JSX.Element {
-  const { stream, rendermime, codeActions, onRendered } = props;
+  const { stream, rendermime, codeActions, openSource, onRendered } = props;
+  const sources = React.useMemo(
+    () => uniqueSources(stream.sources),
+    [stream.sources]
+  );
+  const citations = useCitations(sources, openSource);
   return (
     <article
       className="jp-Workspace-chatMessage jp-mod-assistant jp-mod-streaming"
@@ -571,6 +700,7 @@ function StreamingView(props: IStreamingViewProps): JSX.Element {
           rendermime={rendermime}
           source={stream.text}
           codeActions={codeActions}
+          citations={citations}
           onRendered={onRendered}
         />
       ) : (
@@ -580,6 +710,7 @@ function StreamingView(props: IStreamingViewProps): JSX.Element {
           <span />
         </div>
       )}
+      <SourceChips sources={sources} onOpen={openSource} />
     </article>
   );
 }

@@ -1,6 +1,6 @@
 /**
  * The chat's way into the editors: insert code at the cursor of the active
- * notebook cell or file editor, read the selection to ask about.
+ * notebook cell or file editor, read the selection to ask about or search for.
  *
  * Both trackers are optional: without the notebook or file editor plugins
  * the chat says there is no editor.
@@ -179,6 +179,33 @@ export class EditorBridge {
       language: target.language || languageOf(target.path),
       where
     };
+  }
+
+  /**
+   * What to search for from the active editor: its selection, else the word
+   * at the cursor; `''` when there is neither.
+   */
+  searchText(): string {
+    const target = this._target();
+    if (!target) {
+      return '';
+    }
+    const { editor } = target;
+    const range = editor.getSelection();
+    const start = editor.getOffsetAt(range.start);
+    const end = editor.getOffsetAt(range.end);
+    const text = editor.model.sharedModel
+      .getSource()
+      .slice(Math.min(start, end), Math.max(start, end));
+    if (text.trim()) {
+      return text;
+    }
+    try {
+      const token = editor.getTokenAtCursor();
+      return /\w/.test(token.value) ? token.value.trim() : '';
+    } catch {
+      return '';
+    }
   }
 
   private _target(): ITarget | null {

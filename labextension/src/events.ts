@@ -14,6 +14,7 @@ import type {
   ISidecarState
 } from './chatapi';
 import { API_PREFIX, serverSettings } from './request';
+import type { IIndexStatus, ISourceRef } from './searchapi';
 
 /** The events the coordinator sends (docs/api.md, "Events"). */
 export type WorkspaceEvent =
@@ -41,6 +42,13 @@ export type WorkspaceEvent =
       origin?: string | null;
     }
   | {
+      /** The passages a grounded answer was given, before its first token. */
+      type: 'chat.context';
+      conversation_id: number;
+      stream_id: string;
+      sources: ISourceRef[];
+    }
+  | {
       type: 'chat.token';
       conversation_id: number;
       stream_id: string;
@@ -64,6 +72,7 @@ export type WorkspaceEvent =
     }
   | { type: 'conversation.updated'; conversation: IConversation }
   | { type: 'conversation.deleted'; id: number }
+  | ({ type: 'index.progress' } & IIndexStatus)
   | { type: 'pong' };
 
 export type ConnectionState = 'connecting' | 'open' | 'closed';

@@ -17,9 +17,12 @@ import { ChatModel } from './chatmodel';
 import { CHAT_ID, ChatPanel, focusChatInput } from './chatview';
 import { EditorBridge, quoteSelection } from './editorbridge';
 import { WorkspaceEvents } from './events';
+import { IndexModel } from './indexmodel';
 import { NotesModel } from './notesmodel';
 import { openSource } from './opensource';
 import { setServerSettings } from './request';
+import { MAX_QUERY_CHARS, SearchModel } from './searchmodel';
+import { SEARCH_ID, SearchPanel } from './searchview';
 import { SIDEBAR_ID, WorkspaceSidebar } from './sidebar';
 import { SidecarModel } from './sidecarmodel';
 import { SidecarNotifier, createSidecarStatusItem } from './sidecarstatus';
@@ -33,6 +36,8 @@ namespace CommandIDs {
   export const newTask = 'workspace:new-task';
   export const openChat = 'workspace:open-chat';
   export const askSelection = 'workspace:ask-selection';
+  export const openSearch = 'workspace:open-search';
+  export const searchSelection = 'workspace:search-selection';
   export const restartSidecar = 'workspace:restart-sidecar';
 }
 
@@ -41,7 +46,7 @@ const PALETTE_CATEGORY = 'Workspace';
 const plugin: JupyterFrontEndPlugin<void> = {
   id: PLUGIN_ID,
   description:
-    'Notes and tasks for the served folder (left sidebar) and the AI chat (right sidebar).',
+    'Notes, tasks and search for the served folder (left sidebar) and the AI chat (right sidebar).',
   autoStart: true,
   requires: [IRenderMimeRegistry, IDocumentManager],
   optional: [
@@ -70,15 +75,28 @@ const plugin: JupyterFrontEndPlugin<void> = {
     const events = new WorkspaceEvents(app.serviceManager.serverSettings);
     const notes = new NotesModel({ events });
     const tasks = new TasksModel({ events });
+    const open = (source: ISource) => openSource(app, docManager, source);
     const sidebar = new WorkspaceSidebar({
       events,
       notes,
       tasks,
       rendermime,
-      openSource: (source: ISource) => openSource(app, docManager, source)
+      openSource: open
     });
     app.shell.add(sidebar, 'left', { rank: 350 });
     restorer?.add(sidebar, SIDEBAR_ID);
+
+    // Search over the index, in its own left-sidebar panel.
+    const index = new IndexModel({ events });
+    const search = new SearchModel({ index });
+    const searchPanel = new SearchPanel({
+      model: search,
+      index,
+      events,
+      openSource: open
+    });
+    app.shell.add(searchPanel, 'left', { rank: 355 });
+    restorer?.add(searchPanel, SEARCH_ID);
 
     // The AI chat in the right sidebar, the sidecar's state in the status bar.
     const sidecar = new SidecarModel({ events });
@@ -88,6 +106,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
       model: chat,
       events,
       rendermime,
+      openSource: open,
       codeActions: {
         insert: (code: string) => {
           const problem = bridge.insert(code);
@@ -118,6 +137,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
     void tasks.refresh();
     void sidecar.refresh();
     void chat.refresh();
+    void index.refresh();
     events.connect();
 
     // Save the open note when the sidebar is hidden or the page goes away.
@@ -190,6 +210,32 @@ const plugin: JupyterFrontEndPlugin<void> = {
         focusChatInput();
       }
     });
+    app.commands.addCommand(CommandIDs.openSearch, {
+      label: 'Workspace: Open Search',
+      caption: 'Show the Workspace Search panel (code and docs of the folder)',
+      icon: args => (args.isPalette ? undefined : searchPanel.title.icon),
+      execute: async () => {
+        app.shell.activateById(searchPanel.id);
+        await searchPanel.focusInput();
+      }
+    });
+    app.commands.addCommand(CommandIDs.searchSelection, {
+      label: 'Workspace: Search for Selection',
+      caption:
+        'Search the workspace for the selected text (or the word at the cursor)',
+      execute: async () => {
+        const text = bridge
+          .searchText()
+          .replace(/\s+/g, ' ')
+          .trim()
+          .slice(0, MAX_QUERY_CHARS);
+        app.shell.activateById(searchPanel.id);
+        if (text) {
+          search.searchFor(text);
+        }
+        await searchPanel.focusInput();
+      }
+    });
     app.commands.addCommand(CommandIDs.restartSidecar, {
       label: 'Workspace: Restart AI Sidecar',
       caption:
@@ -206,6 +252,16 @@ const plugin: JupyterFrontEndPlugin<void> = {
       selector: '.jp-Notebook .jp-Cell',
       rank: 20
     });
+    app.contextMenu.addItem({
+      command: CommandIDs.searchSelection,
+      selector: '.jp-FileEditor',
+      rank: 21
+    });
+    app.contextMenu.addItem({
+      command: CommandIDs.searchSelection,
+      selector: '.jp-Notebook .jp-Cell',
+      rank: 21
+    });
 
     if (palette) {
       for (const command of [
@@ -214,6 +270,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
         CommandIDs.newTask,
         CommandIDs.openChat,
         CommandIDs.askSelection,
+        CommandIDs.openSearch,
+        CommandIDs.searchSelection,
         CommandIDs.restartSidecar
       ]) {
         palette.addItem({ command, category: PALETTE_CATEGORY });

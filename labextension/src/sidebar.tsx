@@ -54,7 +54,7 @@ export function ConnectionStatus(props: {
  * command palette, for one, re-activates the widget it was opened from when
  * it closes. Focusing after two frames keeps that from taking focus back.
  */
-function afterPendingActivation(): Promise<void> {
+export function afterPendingActivation(): Promise<void> {
   return new Promise(resolve =>
     requestAnimationFrame(() => requestAnimationFrame(() => resolve()))
   );
