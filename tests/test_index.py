@@ -201,3 +201,30 @@ async def test_indexing_resumes_after_the_sidecar_is_killed(jp_serverapp, api, e
     assert sidecar["sidecar"]["restarts"] == 1
     hits = await search(api, q="handler_39_14", mode="text")
     assert hits[0]["symbol"] == "handler_39_14"
+
+
+async def test_notes_are_searchable_too(indexed, api):
+    _, note = await api("POST", "notes", {"title": "Thermal vacuum test plan",
+                                          "body": "Bake-out at 60 C for 48 hours."})
+    await indexed()
+
+    async def found():
+        hits = await search(api, q="bake-out duration", k=5)
+        return next((h for h in hits if h["path"] == f"@notes/{note['id']}"), None)
+
+    hit = await until(found, timeout=60, interval=0.3)
+    assert hit["language"] == "markdown"
+    await api("PATCH", f"notes/{note['id']}", {"body": "Outgassing at 80 C."})
+
+    async def updated():
+        hits = await search(api, q="outgassing", mode="text", k=5)
+        return any(h["path"] == f"@notes/{note['id']}" for h in hits)
+
+    assert await until(updated, timeout=60, interval=0.3)
+    await api("DELETE", f"notes/{note['id']}")
+
+    async def gone():
+        hits = await search(api, q="outgassing", mode="text", k=5)
+        return all(h["path"] != f"@notes/{note['id']}" for h in hits)
+
+    assert await until(gone, timeout=60, interval=0.3)

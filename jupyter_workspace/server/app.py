@@ -206,7 +206,8 @@ class WorkspaceApp(ExtensionApp):
                                 self.search if self.index_enabled else None)
         self.catalog = Catalog(self.store)
         self.indexer = Indexer(self.root_dir, self.rules, self.catalog, self.bus,
-                               self.supervisor, self.index_max_file_bytes, logger=self.log)
+                               self.supervisor, self.index_max_file_bytes, logger=self.log,
+                               notes=self.notes)
         self.log.info("jupyter-workspace %s: state in %s", __version__, self.state_path)
 
     def initialize_handlers(self) -> None:

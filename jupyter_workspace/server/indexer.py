@@ -10,20 +10,24 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import time
 from pathlib import Path
 from typing import Any
 
 from .. import protocol
-from .catalog import Catalog, Content, read_text, scan
+from .catalog import Catalog, Content, Observed, read_text, scan
+from .errors import NotFound
 from .events import EventBus
 from .ignore import IgnoreRules
+from .notes import NotesManager
 from .sidecar_client import SidecarGone, SidecarRefused
 from .supervisor import Supervisor
 
 log = logging.getLogger(__name__)
 
+NOTES_PREFIX = "@notes/"  # the workspace's own notes are indexed as `@notes/<id>`
 BATCH_FILES = 16
 BATCH_BYTES = 512 * 1024
 
@@ -31,7 +35,8 @@ BATCH_BYTES = 512 * 1024
 class Indexer:
     def __init__(self, root: Path, rules: IgnoreRules, catalog: Catalog, bus: EventBus,
                  supervisor: Supervisor, max_file_bytes: int, logger: logging.Logger | None
-                 = None) -> None:
+                 = None, notes: NotesManager | None = None) -> None:
+        self.notes = notes
         self.root = root.resolve()
         self.rules = rules
         self.catalog = catalog
@@ -83,7 +88,11 @@ class Indexer:
             event = await self._events.get()
             kind = event.get("type")
             try:
-                if kind == protocol.FILE_CHANGED:
+                if kind in (protocol.NOTE_CREATED, protocol.NOTE_UPDATED):
+                    await self.catalog.mark_changed(f"{NOTES_PREFIX}{event['note']['id']}")
+                elif kind == protocol.NOTE_DELETED:
+                    await self.catalog.mark_deleted(f"{NOTES_PREFIX}{event['id']}")
+                elif kind == protocol.FILE_CHANGED:
                     await self.catalog.mark_changed(event["path"])
                 elif kind == protocol.FILE_DELETED:
                     await self.catalog.mark_deleted(event["path"], bool(event.get("directory")))
@@ -112,6 +121,7 @@ class Indexer:
                     await self._set("scanning")
                     observed = await asyncio.get_running_loop().run_in_executor(
                         None, scan, self.root, self.rules, self.max_file_bytes)
+                    observed.update(await self._observe_notes())
                     counts = await self.catalog.reconcile(observed)
                     self.log.info("index scan: %s", counts)
                     scanned = True
@@ -132,6 +142,25 @@ class Indexer:
                 self.error = f"{type(e).__name__}: {e}"
                 await self._set("failed")
                 await asyncio.sleep(5.0)
+
+    async def _observe_notes(self) -> dict[str, Observed]:
+        """Notes take part in the scan like files: the revision stands in for the mtime."""
+        if self.notes is None:
+            return {}
+        return {f"{NOTES_PREFIX}{n['id']}": Observed(f"{NOTES_PREFIX}{n['id']}",
+                                                    len(n["body"]), float(n["revision"]))
+                for n in await self.notes.list()}
+
+    async def _read_note(self, path: str) -> Content:
+        try:
+            note = await self.notes.get(int(path[len(NOTES_PREFIX):])) if self.notes else None
+        except (NotFound, ValueError):
+            note = None
+        if note is None:
+            return Content(path, None, None, 0, 0.0, "cannot read: the note was deleted")
+        text = f"# {note['title']}\n\n{note['body']}"
+        digest = hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+        return Content(path, text, digest, len(note["body"]), float(note["revision"]))
 
     async def _sidecar(self) -> Any:
         """The sidecar client once its index is loaded; checks the model it was built with."""
@@ -180,8 +209,11 @@ class Indexer:
         gone: list[str] = []
         size = 0
         for path in paths:
-            content = await loop.run_in_executor(None, read_text, self.root, path,
-                                                 self.max_file_bytes)
+            if path.startswith(NOTES_PREFIX):
+                content = await self._read_note(path)
+            else:
+                content = await loop.run_in_executor(None, read_text, self.root, path,
+                                                     self.max_file_bytes)
             if content.text is None and content.skip and content.skip.startswith("cannot read"):
                 gone.append(path)  # deleted since it was queued
                 continue
@@ -194,7 +226,10 @@ class Indexer:
             if to_send and size + content.size > BATCH_BYTES:
                 break  # the rest stays pending for the next batch
             contents[path] = content
-            to_send.append({"path": path, "text": content.text})
+            item = {"path": path, "text": content.text}
+            if path.startswith(NOTES_PREFIX):
+                item["language"] = "markdown"
+            to_send.append(item)
             size += content.size
         if gone:
             await self.catalog.mark_deleted_many(gone)
