@@ -75,7 +75,16 @@ const plugin: JupyterFrontEndPlugin<void> = {
     const events = new WorkspaceEvents(app.serviceManager.serverSettings);
     const notes = new NotesModel({ events });
     const tasks = new TasksModel({ events });
-    const open = (source: ISource) => openSource(app, docManager, source);
+    // Search hits and chat sources name notes as `@notes/<id>`: those open in the sidebar.
+    const open = async (source: ISource): Promise<void> => {
+      const note = /^@notes\/(\d+)$/.exec(source.path);
+      if (!note) {
+        return openSource(app, docManager, source);
+      }
+      app.shell.activateById(sidebar.id);
+      sidebar.showNotes();
+      await notes.open(Number(note[1]));
+    };
     const sidebar = new WorkspaceSidebar({
       events,
       notes,

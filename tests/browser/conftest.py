@@ -15,7 +15,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -130,13 +130,28 @@ def lab_server_args() -> list[str]:
 
 
 @pytest.fixture(scope="module")
+def lab_server_seed() -> Callable[[Path], None] | None:
+    """Fills the served folder before the server starts (so the first index scan sees it).
+
+    A test module overrides this fixture to return a function of the root folder, e.g.
+    one that copies `tests/fixtures/code/*` into it. `None`: the folder starts empty.
+    """
+    return None
+
+
+@pytest.fixture(scope="module")
 def lab_server(
-    tmp_path_factory: pytest.TempPathFactory, lab_server_args: list[str]
+    tmp_path_factory: pytest.TempPathFactory,
+    lab_server_args: list[str],
+    lab_server_seed: Callable[[Path], None] | None,
 ) -> Iterator[LabServer]:
-    """`jupyter lab` with the workspace extension, serving an empty folder (`.root`)."""
+    """`jupyter lab` with the workspace extension, serving a folder (`.root`), empty unless
+    `lab_server_seed` fills it."""
     base = tmp_path_factory.mktemp("lab")
     root = base / "project"
     root.mkdir()
+    if lab_server_seed is not None:
+        lab_server_seed(root)
     _write_settings(base / "settings")
     for name in ("config", "workspaces", "runtime"):
         (base / name).mkdir()

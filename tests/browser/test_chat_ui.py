@@ -60,6 +60,10 @@ def lab_server_args(fake_llm: FakeLLM, sidecar_marker: Path) -> list[str]:
     # extension the LabApp parser does not know, so its options are deferred, and a
     # `[0.2,0.2,0.2]` literal would arrive as one string item.
     return [
+        # No index: these tests are about the chat itself. With passages found, an
+        # unreachable LLM gives a retrieval-only answer instead of an error (see
+        # test_search_ui.py for grounded answers).
+        "--WorkspaceApp.index_enabled=False",
         "--WorkspaceApp.llm_model=openai/fake-model",
         f"--WorkspaceApp.llm_api_base={fake_llm.url}/v1",
         "--WorkspaceApp.llm_api_key=sk-test-key",

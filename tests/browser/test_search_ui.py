@@ -1,0 +1,331 @@
+"""The Search panel, the index's progress and grounded chat answers (source chips, citation
+links, retrieval-only answers), in headless Chromium against a real `jupyter lab` whose
+real AI sidecar indexes tests/fixtures/code and talks to a fake LLM (tests/fake_llm.py).
+
+Selectors are the stable DOM hooks documented in labextension/README.md.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.fake_llm import FakeLLM
+
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("lab_log")]
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "code"
+SEARCH_TAB = 'li[data-id="jupyter-workspace:search"]'
+CHAT_TAB = 'li[data-id="jupyter-workspace:chat"]'
+ANSWER = '.jp-Workspace-chatMessage[data-role="assistant"]'
+QUESTION = '.jp-Workspace-chatMessage[data-role="user"]'
+# The embedding model loads in a few seconds, but this may be a slow 2-core machine.
+INDEX_TIMEOUT_S = 180
+HIT = ".jp-Workspace-searchHit"
+
+
+@pytest.fixture(scope="module")
+def fake_llm() -> Iterator[FakeLLM]:
+    fake = FakeLLM().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture(scope="module")
+def lab_server_seed() -> Callable[[Path], None]:
+    def seed(root: Path) -> None:
+        for source in FIXTURES.iterdir():
+            if source.is_file():
+                shutil.copy(source, root / source.name)
+
+    return seed
+
+
+@pytest.fixture(scope="module")
+def lab_server_args(fake_llm: FakeLLM) -> list[str]:
+    return [
+        "--WorkspaceApp.index_enabled=True",
+        "--WorkspaceApp.sidecar_enabled=True",
+        "--WorkspaceApp.llm_model=openai/fake-model",
+        f"--WorkspaceApp.llm_api_base={fake_llm.url}/v1",
+        "--WorkspaceApp.llm_api_key=sk-test",
+        "--WorkspaceApp.sidecar_health_interval=0.5",
+    ]
+
+
+@pytest.fixture
+def llm(fake_llm: FakeLLM) -> Iterator[FakeLLM]:
+    """The fake LLM, put back to a short, healthy answer after each test."""
+    yield fake_llm
+    fake_llm.tokens, fake_llm.delay, fake_llm.fail = ["Hello", ",", " world", "!"], 0.0, None
+
+
+@pytest.fixture(scope="module")
+def indexed(lab_server) -> dict:
+    """Wait until the sidecar is ready and the index has taken in the seeded files."""
+    deadline = time.monotonic() + INDEX_TIMEOUT_S
+    status: dict = {}
+    while time.monotonic() < deadline:
+        status = lab_server.api("GET", "index")
+        sidecar = lab_server.api("GET", "status")["sidecar"]
+        if (sidecar["state"] == "ready" and status["state"] == "idle"
+                and status["files_indexed"] > 0 and status["files_pending"] == 0):
+            return status
+        time.sleep(0.5)
+    raise AssertionError(f"index not ready after {INDEX_TIMEOUT_S}s: {status}")
+
+
+def open_lab(page: Page, server, path: str = "") -> None:
+    route = f"/lab/tree/{path}" if path else "/lab"
+    page.goto(f"{server.url}{route}?reset&token={server.token}")
+    expect(page.locator("#jupyterlab-splash")).to_have_count(0, timeout=60_000)
+    page.locator(SEARCH_TAB).wait_for(timeout=30_000)
+    # The restored layout activates (and focuses) its main-area widget: let that happen
+    # before typing anywhere.
+    page.locator(".jp-FileEditor" if path else ".jp-Launcher").first.wait_for(timeout=30_000)
+
+
+def open_panel(page: Page, tab_selector: str, panel_selector: str) -> None:
+    """Show a sidebar panel (a click on its tab when it is not the current one)."""
+    tab = page.locator(tab_selector)
+    panel = page.locator(panel_selector)
+    for _ in range(20):
+        if panel.is_visible():
+            return
+        if "lm-mod-current" not in (tab.get_attribute("class") or ""):
+            tab.click()
+        page.wait_for_timeout(250)
+    expect(panel).to_be_visible()
+
+
+def open_search(page: Page) -> None:
+    open_panel(page, SEARCH_TAB, ".jp-Workspace-search")
+
+
+def expect_cursor_at(page: Page, line: int) -> None:
+    """The status bar reports the editor's cursor position."""
+    expect(page.get_by_text(re.compile(rf"^Ln {line}, Col 1$"))).to_be_visible()
+
+
+def editor_tab(page: Page, name: str):
+    return page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab.lm-mod-current", has_text=name)
+
+
+def test_search_panel_finds_filters_and_opens_hits(context, lab_server, indexed) -> None:
+    page = context.new_page()
+    open_lab(page, lab_server)
+    open_search(page)
+
+    status = page.locator(".jp-Workspace-indexStatus")
+    expect(status).to_have_attribute("data-state", "idle")
+    expect(status).to_contain_text(
+        f"Index up to date · {indexed['files_indexed']} files, "
+        f"{indexed['chunks']:,} chunks"
+    )
+    expect(page.locator(".jp-Workspace-searchEmpty")).to_have_attribute("data-reason", "idle")
+
+    # Type-ahead: the hits for the whole query, grouped by file.
+    search_input = page.locator(".jp-Workspace-searchInput")
+    search_input.click()
+    expect(search_input).to_be_focused()
+    search_input.press_sequentially("length of a quaternion", delay=25)
+    hit = page.locator(f'{HIT}[data-path="attitude.py"][data-line="21"]')
+    expect(hit).to_contain_text("quaternion_norm")
+    expect(hit.locator(".jp-Workspace-kindBadge")).to_have_text("function")
+    expect(hit).to_contain_text("21–23")
+    expect(hit.locator(".jp-Workspace-searchSnippet")).to_contain_text(
+        "return math.sqrt(sum(c * c for c in q))"
+    )
+    group = page.locator('.jp-Workspace-searchFile[data-path="attitude.py"]')
+    expect(group.locator(".jp-Workspace-searchFileCount")).to_have_text(
+        str(group.locator(HIT).count())
+    )
+    # The best hit comes first.
+    expect(page.locator(HIT).first).to_have_attribute("data-path", "attitude.py")
+    expect(page.locator(HIT).first).to_have_attribute("data-line", "21")
+    expect(page.locator(".jp-Workspace-searchSummary")).to_contain_text("results in")
+
+    hit.click()
+    expect(editor_tab(page, "attitude.py")).to_be_visible()
+    expect_cursor_at(page, 21)
+
+    # The language filter narrows the hits to Fortran files.
+    page.locator(".jp-Workspace-searchLanguage").select_option("fortran")
+    expect(page.locator(f"{HIT}:not([data-path$='.f90'])")).to_have_count(0)
+    expect(page.locator(f'{HIT}[data-path="orbit.f90"]').first).to_be_visible()
+    expect(page.locator(".jp-Workspace-searchFile")).to_have_count(1)
+
+    # Keyboard: arrow down to the first hit, Enter opens it at its line.
+    search_input.click()
+    search_input.press("ArrowDown")
+    first = page.locator(f"{HIT}.jp-mod-active")
+    expect(first).to_have_count(1)
+    line = int(first.get_attribute("data-line") or "0")
+    search_input.press("Enter")
+    expect(editor_tab(page, "orbit.f90")).to_be_visible()
+    expect_cursor_at(page, line)
+
+    # No results for a kind the Fortran file does not have; the filters can be cleared.
+    page.locator(".jp-Workspace-searchKind").select_option("class")
+    empty = page.locator('.jp-Workspace-searchEmpty[data-reason="none"]')
+    expect(empty).to_contain_text("No results")
+    empty.locator(".jp-Workspace-clearFilters").click()
+    expect(page.locator(".jp-Workspace-searchLanguage")).to_have_value("")
+    expect(page.locator(f'{HIT}[data-path="attitude.py"][data-line="21"]')).to_be_visible()
+
+    # A bad path glob: the server's 400 message is shown.
+    page.locator(".jp-Workspace-searchPath").fill("../elsewhere/*")
+    error = page.locator('.jp-Workspace-searchError[data-status="400"]')
+    expect(error).to_contain_text("'path' is a glob relative to the served root")
+    expect(page.locator(HIT)).to_have_count(0)
+    page.locator(".jp-Workspace-searchPath").fill("*.py")
+    expect(error).to_have_count(0)
+    expect(page.locator(f"{HIT}:not([data-path$='.py'])")).to_have_count(0)
+    expect(page.locator(f'{HIT}[data-path="attitude.py"]').first).to_be_visible()
+
+
+def test_search_for_selection_from_the_editor_context_menu(
+    context, lab_server, indexed
+) -> None:
+    page = context.new_page()
+    open_lab(page, lab_server, "orbit.f90")
+    content = page.locator(".jp-FileEditor .cm-content")
+    expect(content).to_contain_text("subroutine propagate")
+    # Where the word is on screen: double-click selects it, right-click opens the menu.
+    box = page.evaluate(
+        """() => {
+            const root = document.querySelector('.jp-FileEditor .cm-content');
+            const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+            for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+                const at = node.data.indexOf('propagate');
+                if (at >= 0) {
+                    const range = document.createRange();
+                    range.setStart(node, at);
+                    range.setEnd(node, at + 'propagate'.length);
+                    const r = range.getBoundingClientRect();
+                    return {x: r.x + r.width / 2, y: r.y + r.height / 2};
+                }
+            }
+            return null;
+        }"""
+    )
+    assert box is not None
+    page.mouse.dblclick(box["x"], box["y"])
+    page.mouse.click(box["x"], box["y"], button="right")
+    page.locator(".lm-Menu-itemLabel", has_text="Workspace: Search for Selection").click()
+
+    search_input = page.locator(".jp-Workspace-searchInput")
+    expect(page.locator(".jp-Workspace-search")).to_be_visible()
+    expect(search_input).to_have_value("propagate")
+    expect(search_input).to_be_focused()
+    hit = page.locator(f'{HIT}[data-path="orbit.f90"][data-line="11"]')
+    expect(hit).to_contain_text("propagate")
+
+
+def ask(page: Page, question: str) -> None:
+    chat_input = page.locator(".jp-Workspace-chatInput")
+    chat_input.fill(question)
+    chat_input.press("Enter")
+    expect(chat_input).to_have_value("")
+    expect(page.locator(QUESTION, has_text=question)).to_have_count(1)
+
+
+def test_grounded_answer_shows_sources_and_citation_links(
+    context, lab_server, indexed, llm
+) -> None:
+    llm.tokens = [
+        "The period ", "is computed by ", "`period` ", "[orbit.f90:5]", " from ",
+        "Kepler's law [orbit.f90:5-9]. ",
+        "Not files: [../secret.py:1], [/etc/passwd:2], [step:3].",
+    ]
+    llm.delay = 0.25  # ~1.5 s: long enough to see the sources while it streams
+    page = context.new_page()
+    open_lab(page, lab_server)
+    open_panel(page, CHAT_TAB, ".jp-Workspace-chat")
+    expect(page.locator(".jp-Workspace-sidecarStatus")).to_have_attribute("data-state", "ready")
+
+    ask(page, "How is the orbital period computed in @orbit.f90?")
+    # The sources arrive (chat.context) before the answer is complete.
+    page.wait_for_function(
+        """() => {
+            const m = document.querySelector(
+                '.jp-Workspace-chatMessage[data-role="assistant"][data-status="streaming"]');
+            return !!(m && m.querySelector('.jp-Workspace-chatSource[data-path="orbit.f90"]'));
+        }""",
+        timeout=30_000,
+    )
+    answer = page.locator(f'{ANSWER}[data-status="complete"]')
+    expect(answer).to_have_count(1, timeout=30_000)
+    expect(answer).to_contain_text("Not files:")
+    chip = answer.locator('.jp-Workspace-chatSource[data-path="orbit.f90"][data-line="5"]')
+    expect(chip).to_have_count(1)
+    expect(chip).to_have_text("orbit.f90:5-9 · orbit.period")
+    expect(answer.locator(".jp-Workspace-retrievalOnly")).to_have_count(0)
+
+    # Citations in the text are links; what is not a workspace path stays text.
+    citations = answer.locator(".jp-Workspace-citation")
+    expect(citations).to_have_count(2)
+    expect(citations.nth(0)).to_have_text("orbit.f90:5")
+    expect(citations.nth(1)).to_have_text("orbit.f90:5-9")
+    expect(answer.locator('.jp-Workspace-citation[data-path*="secret"]')).to_have_count(0)
+    expect(answer.locator('.jp-Workspace-citation[data-path*="passwd"]')).to_have_count(0)
+    expect(answer).to_contain_text("[../secret.py:1], [/etc/passwd:2], [step:3]")
+    # The model saw the passages.
+    prompt = llm.requests[-1]["body"]["messages"]
+    assert any("orbit.f90:5-9" in m["content"] for m in prompt)
+
+    citations.nth(0).click()
+    expect(editor_tab(page, "orbit.f90")).to_be_visible()
+    expect_cursor_at(page, 5)
+
+    # A chip opens its passage too (another file, another line).
+    chips = answer.locator(".jp-Workspace-chatSource:not([data-path='orbit.f90'])")
+    if chips.count() > 0:
+        other = chips.first
+        path = other.get_attribute("data-path") or ""
+        line = int(other.get_attribute("data-line") or "0")
+        other.click()
+        expect(editor_tab(page, Path(path).name)).to_be_visible()
+        expect_cursor_at(page, line)
+
+    # Loaded from history (a new tab), the sources and links are still there.
+    conversation_id = page.locator(
+        ".jp-Workspace-conversationItem.jp-mod-selected"
+    ).get_attribute("data-id")
+    second = context.new_page()
+    open_lab(second, lab_server)
+    open_panel(second, CHAT_TAB, ".jp-Workspace-chat")
+    second.locator(f'.jp-Workspace-conversationItem[data-id="{conversation_id}"] '
+                   ".jp-Workspace-conversationOpen").click()
+    stored = second.locator(f'{ANSWER}[data-status="complete"]')
+    expect(
+        stored.locator('.jp-Workspace-chatSource[data-path="orbit.f90"][data-line="5"]')
+    ).to_have_count(1)
+    expect(stored.locator(".jp-Workspace-citation")).to_have_count(2)
+
+
+def test_retrieval_only_answer_is_labelled(context, lab_server, indexed, llm) -> None:
+    llm.fail = (401, "Incorrect API key provided")
+    page = context.new_page()
+    open_lab(page, lab_server)
+    open_panel(page, CHAT_TAB, ".jp-Workspace-chat")
+    ask(page, "Where is the zero quaternion handled?")
+    answer = page.locator(f'{ANSWER}[data-status="complete"]')
+    expect(answer).to_have_count(1, timeout=30_000)
+    label = answer.locator(".jp-Workspace-retrievalOnly")
+    expect(label).to_contain_text("Retrieval only — no language model answered")
+    expect(answer.locator(".jp-Workspace-chatError")).to_have_count(0)
+    # The passages are listed as [path:line] links, and as chips.
+    link = answer.locator('.jp-Workspace-citation[data-path="attitude.py"]').first
+    expect(link).to_be_visible()
+    expect(answer.locator('.jp-Workspace-chatSource[data-path="attitude.py"]').first).to_be_visible()
+    line = int(link.get_attribute("data-line") or "0")
+    link.click()
+    expect(editor_tab(page, "attitude.py")).to_be_visible()
+    expect_cursor_at(page, line)
