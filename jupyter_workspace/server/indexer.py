@@ -54,6 +54,7 @@ class Indexer:
         self._listener: asyncio.Task[None] | None = None
         self._last_progress = 0.0
         self.files_done = 0  # files indexed by this run of the loop (progress)
+        self._dirty = False  # written to the index since its last optimize
 
     # -- lifecycle -----------------------------------------------------------------------------
     def start(self) -> None:
@@ -127,7 +128,11 @@ class Indexer:
                     scanned = True
                 worked = await self._delete_batch(client) or await self._index_batch(client)
                 if worked:
+                    self._dirty = True
                     continue
+                if self._dirty:  # the queue just emptied: compact the index's new fragments
+                    await client.call("POST", "/index/optimize", {}, timeout=600)
+                    self._dirty = False
                 await self._set("idle", force=self.state != "idle")
                 self._wake.clear()
                 await self._wake.wait()

@@ -102,6 +102,15 @@ class IndexService:
         return {"files": results, "chunks": total, "embedded": len(texts),
                 "seconds": round(time.monotonic() - started, 4)}
 
+    def optimize(self) -> dict[str, Any]:
+        """Fold the rows written since the last call into the full-text index and compact the
+        table: every write adds a fragment, and a full-text query over many unindexed
+        fragments gets slow (bench/README.md: ~1 s at 100k rows in 200 fragments, 5 ms after)."""
+        assert self.index is not None
+        started = time.monotonic()
+        self.index.optimize()
+        return {"seconds": round(time.monotonic() - started, 3)}
+
     def delete(self, paths: list[str]) -> dict[str, Any]:
         assert self.index is not None
         self.index.delete(paths)

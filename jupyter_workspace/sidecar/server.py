@@ -203,6 +203,12 @@ class IndexDeleteHandler(IndexHandler):
         await self.run(self.state.writer, service.delete, paths)
 
 
+class IndexOptimizeHandler(IndexHandler):
+    async def post(self) -> None:
+        service = await self.ready_index()
+        await self.run(self.state.writer, service.optimize)
+
+
 class IndexStatsHandler(IndexHandler):
     async def get(self) -> None:
         service = await self.ready_index()
@@ -218,7 +224,8 @@ class SearchHandler(IndexHandler):
 def make_app(state: SidecarState) -> web.Application:
     routes = [(r"/health", HealthHandler), (r"/chat", ChatHandler),
               (r"/index", IndexStatsHandler), (r"/index/files", IndexFilesHandler),
-              (r"/index/delete", IndexDeleteHandler), (r"/search", SearchHandler)]
+              (r"/index/delete", IndexDeleteHandler), (r"/index/optimize", IndexOptimizeHandler),
+              (r"/search", SearchHandler)]
     return web.Application(
         [(pattern, handler, {"state": state}) for pattern, handler in routes],
         # no default "Server" header detail, no debug pages
