@@ -15,7 +15,9 @@ to the client can be measured exactly.
               SSE, read with the coordinator's own SidecarClient) -> litellm -> the fake
      full     POST /workspace/api/chat on a real `jupyter server` (its own supervised sidecar,
               configured with --WorkspaceApp.llm_*; search indexing off) until `chat.token` /
-              `chat.done` arrive on the browser-facing WebSocket /workspace/api/events
+              `chat.done` arrive on the browser-facing WebSocket /workspace/api/events; this
+              includes the coordinator's grounding step (POST /search to its sidecar, refused
+              there while indexing is off)
    `sidecar - litellm` is the sidecar's layer; `full - sidecar` the coordinator's (its REST
    POST and SQLite writes, the SSE read, the event bus and the WebSocket) plus this client's
    WebSocket reading. Added ms/token = (full total - litellm total) / N on the medians.
