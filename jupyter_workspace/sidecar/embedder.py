@@ -60,7 +60,7 @@ DEFAULT_MODEL = "all-MiniLM-L6-v2"
 BACKENDS = ("auto", "onnx-int8", "onnx-fp32", "torch", "litellm:<model>")
 # Bump when the export / fusion / quantization recipe changes: it is part of the cache key.
 # If a change alters the vectors, change the backend's model_id too, so indexes are rebuilt.
-RECIPE = 1
+RECIPE = 2  # 2: layer 0 FFN output kept fp32
 API_BASE_ENV = "JUPYTER_WORKSPACE_EMBEDDING_API_BASE"
 THREADS_ENV = "JUPYTER_WORKSPACE_EMBED_THREADS"
 MAX_WORKERS = 8
