@@ -53,7 +53,6 @@ class Indexer:
         self._events: asyncio.Queue[dict[str, Any]] | None = None
         self._listener: asyncio.Task[None] | None = None
         self._last_progress = 0.0
-        self.files_done = 0  # files indexed by this run of the loop (progress)
         self._dirty = False  # written to the index since its last optimize
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -244,7 +243,6 @@ class Indexer:
             elapsed = max(time.monotonic() - started, 1e-6)
             self.rate = answer.get("chunks", 0) / elapsed
             await self.catalog.record(answer["files"], contents)
-            self.files_done += len(answer["files"])
         await self._set("indexing")
         return True
 

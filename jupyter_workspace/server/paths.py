@@ -36,10 +36,3 @@ def confine(root: Path, raw: object, name: str = "path") -> str:
         raise BadRequest(f"'{name}' must name a file inside the served root")
     return relative
 
-
-def relative_to_root(root: Path, absolute: str | Path) -> str | None:
-    """Root-relative POSIX form of an absolute path under `root`, or None if outside."""
-    try:
-        return Path(absolute).relative_to(root).as_posix()
-    except ValueError:
-        return None

@@ -1,19 +1,18 @@
 /**
  * The state of the Notes panel: the list, the filter and the open note.
  */
-import { IDisposable } from '@lumino/disposable';
-import { ISignal, Signal } from '@lumino/signaling';
-
 import { INote, createNote, deleteNote, getNote, listNotes } from './api';
 import { WorkspaceEvent, WorkspaceEvents } from './events';
 import { NoteDraft } from './notedraft';
-import { CLIENT_ID, WorkspaceRequestError, errorMessage } from './request';
+import { PanelModel } from './panelmodel';
+import { CLIENT_ID, WorkspaceRequestError } from './request';
 
 /** Quiet time after typing in the filter box before asking the server. */
 const FILTER_DELAY_MS = 250;
 
-export class NotesModel implements IDisposable {
+export class NotesModel extends PanelModel {
   constructor(options: NotesModel.IOptions) {
+    super();
     this._events = options.events;
     this._autosaveDelay = options.autosaveDelay ?? 500;
     this._events.received.connect(this._onEvent, this);
@@ -39,22 +38,9 @@ export class NotesModel implements IDisposable {
     return this._loading;
   }
 
-  /** The last failed request's message, shown until dismissed. */
-  get error(): string {
-    return this._error;
-  }
-
   /** Something the user should know that is not an error. */
   get notice(): string {
     return this._notice;
-  }
-
-  get changed(): ISignal<this, void> {
-    return this._changed;
-  }
-
-  get isDisposed(): boolean {
-    return this._isDisposed;
   }
 
   set autosaveDelay(value: number) {
@@ -158,11 +144,6 @@ export class NotesModel implements IDisposable {
     }
   }
 
-  dismissError(): void {
-    this._error = '';
-    this._emit();
-  }
-
   dismissNotice(): void {
     this._notice = '';
     this._emit();
@@ -172,10 +153,9 @@ export class NotesModel implements IDisposable {
     if (this._isDisposed) {
       return;
     }
-    this._isDisposed = true;
     window.clearTimeout(this._filterTimer);
     this._draft?.dispose();
-    Signal.clearData(this);
+    super.dispose();
   }
 
   private async _openNote(note: INote, fresh = false): Promise<void> {
@@ -281,33 +261,16 @@ export class NotesModel implements IDisposable {
     }
   }
 
-  private _fail(error: unknown): void {
-    if (this._isDisposed) {
-      return;
-    }
-    this._error = errorMessage(error);
-    this._emit();
-  }
-
-  private _emit(): void {
-    if (!this._isDisposed) {
-      this._changed.emit(undefined);
-    }
-  }
-
   private _events: WorkspaceEvents;
   private _autosaveDelay: number;
   private _notes: INote[] = [];
   private _query = '';
   private _draft: NoteDraft | null = null;
   private _loading = true;
-  private _error = '';
   private _notice = '';
   private _filterTimer: number | undefined = undefined;
   private _listGeneration = 0;
   private _replay: WorkspaceEvent[] | null = null;
-  private _isDisposed = false;
-  private _changed = new Signal<this, void>(this);
 }
 
 export namespace NotesModel {

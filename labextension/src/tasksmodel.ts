@@ -1,8 +1,6 @@
 /**
  * The state of the Tasks panel: the list and its status filter.
  */
-import { IDisposable } from '@lumino/disposable';
-import { ISignal, Signal } from '@lumino/signaling';
 
 import {
   ITask,
@@ -16,7 +14,8 @@ import {
   updateTask
 } from './api';
 import { WorkspaceEvent, WorkspaceEvents } from './events';
-import { WorkspaceRequestError, errorMessage } from './request';
+import { PanelModel } from './panelmodel';
+import { WorkspaceRequestError } from './request';
 
 const PRIORITY_RANK: Record<Priority, number> = {
   urgent: 0,
@@ -53,8 +52,9 @@ function matches(task: ITask, status: TaskStatus): boolean {
   return status === 'all' || (status === 'done') === task.done;
 }
 
-export class TasksModel implements IDisposable {
+export class TasksModel extends PanelModel {
   constructor(options: TasksModel.IOptions) {
+    super();
     this._events = options.events;
     this._events.received.connect(this._onEvent, this);
     this._events.connected.connect(() => void this.refresh(), this);
@@ -70,18 +70,6 @@ export class TasksModel implements IDisposable {
 
   get loading(): boolean {
     return this._loading;
-  }
-
-  get error(): string {
-    return this._error;
-  }
-
-  get changed(): ISignal<this, void> {
-    return this._changed;
-  }
-
-  get isDisposed(): boolean {
-    return this._isDisposed;
   }
 
   setStatus(status: TaskStatus): void {
@@ -176,19 +164,6 @@ export class TasksModel implements IDisposable {
     }
   }
 
-  dismissError(): void {
-    this._error = '';
-    this._emit();
-  }
-
-  dispose(): void {
-    if (this._isDisposed) {
-      return;
-    }
-    this._isDisposed = true;
-    Signal.clearData(this);
-  }
-
   private _onEvent(_: WorkspaceEvents, event: WorkspaceEvent): void {
     this._replay?.push(event);
     this._apply(event);
@@ -230,30 +205,13 @@ export class TasksModel implements IDisposable {
     }
   }
 
-  private _fail(error: unknown): void {
-    if (this._isDisposed) {
-      return;
-    }
-    this._error = errorMessage(error);
-    this._emit();
-  }
-
-  private _emit(): void {
-    if (!this._isDisposed) {
-      this._changed.emit(undefined);
-    }
-  }
-
   private _events: WorkspaceEvents;
   private _tasks: ITask[] = [];
   private _status: TaskStatus = 'open';
   private _loading = true;
-  private _error = '';
   private _generation = 0;
   private _keep = new Set<number>();
   private _replay: WorkspaceEvent[] | null = null;
-  private _isDisposed = false;
-  private _changed = new Signal<this, void>(this);
 }
 
 export namespace TasksModel {
