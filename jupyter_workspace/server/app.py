@@ -133,6 +133,13 @@ class WorkspaceApp(ExtensionApp):
     index_max_file_bytes = Int(
         2 * 1024 * 1024, config=True, help="Files larger than this are not indexed."
     )
+    index_inline_embed = Int(
+        48, config=True,
+        help="""A batch of files with at most this many new chunks is embedded before it is
+        written, so a saved file is searchable by meaning at once. A bigger batch (a cold
+        start) is written first and embedded behind: full-text search answers within seconds
+        while the vectors fill in. 0: always write first.""",
+    )
 
     @default("llm_model")
     def _llm_model_default(self) -> str:
@@ -187,6 +194,7 @@ class WorkspaceApp(ExtensionApp):
                 protocol.INDEX_URI_ENV: self.index_uri or str(self.state_path / "index"),
                 protocol.EMBEDDING_MODEL_ENV: self.embedding_model,
                 protocol.EMBEDDING_BACKEND_ENV: self.embedding_backend,
+                protocol.INLINE_EMBED_ENV: str(self.index_inline_embed),
             })
             if self.model_cache_dir:
                 sidecar_env[protocol.MODEL_CACHE_ENV] = self.model_cache_dir

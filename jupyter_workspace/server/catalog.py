@@ -13,10 +13,11 @@ import os
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
+from stat import S_ISREG
 from typing import Any
 
 from . import fields
-from .ignore import IgnoreRules
+from .ignore import IgnoreRules, Level
 from .store import Store
 
 BINARY_PROBE = 8192
@@ -71,32 +72,51 @@ def scan(root: Path, rules: IgnoreRules, max_bytes: int) -> dict[str, Observed]:
     """Every indexable file under root with its size and mtime (blocking; no contents read).
 
     Symlinks to directories are not followed (no loops); a symlinked file counts only if it
-    resolves inside the root.
+    resolves inside the root. Walks the tree with `os.scandir` carrying each directory's
+    `.gitignore` specs down (`IgnoreRules.descend`), so each `.gitignore` is looked at once and
+    each file costs one `stat`; what it keeps is what `IgnoreRules.ignored` lets through.
     """
     root = root.resolve()
+    too_large = f"larger than the {max_bytes // (1024 * 1024)} MB limit"
     seen: dict[str, Observed] = {}
-    for directory, dirnames, filenames in os.walk(root, followlinks=False, onerror=None):
-        rel_dir = os.path.relpath(directory, root)
-        rel_dir = "" if rel_dir == "." else rel_dir.replace(os.sep, "/")
-        dirnames[:] = sorted(d for d in dirnames
-                             if not rules.ignored(f"{rel_dir}/{d}".lstrip("/")))
-        for name in filenames:
-            rel = f"{rel_dir}/{name}".lstrip("/")
-            if rules.ignored(rel):
-                continue
-            full = Path(directory) / name
+    stack: list[tuple[str, Level]] = [(str(root), rules.top())]
+    while stack:
+        directory, level = stack.pop()
+        try:
+            with os.scandir(directory) as it:
+                entries = list(it)
+        except OSError:
+            continue
+        prefix = f"{level.rel}/" if level.rel else ""
+        subdirs: list[tuple[str, str]] = []
+        for entry in entries:
+            name = entry.name
             try:
-                if full.is_symlink() and not full.resolve().is_relative_to(root):
+                is_dir = entry.is_dir()
+            except OSError:
+                is_dir = False
+            if is_dir:
+                if not entry.is_symlink() and not rules.ignored_in(level, name):
+                    subdirs.append((name, entry.path))
+                continue
+            if rules.ignored_in(level, name):
+                continue
+            try:
+                if entry.is_symlink() and not Path(entry.path).resolve().is_relative_to(root):
                     continue
-                stat = full.stat()
-            except (OSError, RuntimeError):
+                stat = entry.stat()
+            except (OSError, RuntimeError):  # RuntimeError: a symlink loop
                 continue
-            if not os.path.isfile(full):
+            if not S_ISREG(stat.st_mode):
                 continue
-            skip = None
-            if stat.st_size > max_bytes:
-                skip = f"larger than the {max_bytes // (1024 * 1024)} MB limit"
+            rel = prefix + name
+            skip = too_large if stat.st_size > max_bytes else None
             seen[rel] = Observed(rel, stat.st_size, stat.st_mtime, skip)
+        # depth first, sorted (as os.walk with sorted dirnames did)
+        for name, path in sorted(subdirs, reverse=True):
+            below = rules.descend(level, name)
+            if below is not None:
+                stack.append((path, below))
     return seen
 
 

@@ -1,52 +1,91 @@
 """Which paths under the served root the workspace looks at.
 
 Skips the workspace's own state dir, `.git/`, and whatever `.gitignore` files (the root's and
-nested ones, with git's semantics via pathspec) exclude. The watcher uses it now; the indexer
-will use the same rules.
+nested ones, with git's semantics via pathspec) exclude. The watcher asks about one path at a
+time (`ignored`); the catalog's scan walks down the tree with `top`, `descend` and
+`ignored_in`, so each directory's `.gitignore` is looked at once per scan. Both go through the
+same three methods, so they cannot disagree.
 """
 
 from __future__ import annotations
 
 from pathlib import Path, PurePosixPath
+from typing import NamedTuple
 
 import pathspec
 
 ALWAYS_SKIPPED = {".git", ".hg", ".svn", ".ipynb_checkpoints", "__pycache__", "node_modules"}
 
 
+class Level(NamedTuple):
+    """A directory being looked into, with the `.gitignore` specs that apply to its entries."""
+
+    rel: str  # root-relative POSIX path, "" for the root
+    # (offset, spec) for the directory and each ancestor with a .gitignore, root first;
+    # `path[offset:]` is a root-relative path made relative to that spec's directory
+    specs: tuple[tuple[int, pathspec.PathSpec], ...]
+
+
 class IgnoreRules:
     def __init__(self, root: Path, state_dir: Path) -> None:
         self.root = root.resolve()
         self._state_rel = _relative(self.root, state_dir.resolve())
+        self._state_prefix = None if self._state_rel is None else self._state_rel + "/"
         # dir (root-relative, "" for the root) -> (mtime of its .gitignore, spec or None)
         self._specs: dict[str, tuple[float | None, pathspec.PathSpec | None]] = {}
 
     def ignored(self, rel: str) -> bool:
         """True if the root-relative POSIX path `rel` is outside what the workspace watches."""
-        path = PurePosixPath(rel)
-        parts = path.parts
+        parts = PurePosixPath(rel).parts
         if not parts:
             return False
-        if any(part in ALWAYS_SKIPPED for part in parts):
-            return True
-        if self._state_rel is not None and (
-            rel == self._state_rel or rel.startswith(self._state_rel + "/")
-        ):
-            return True
-        # Check each ancestor directory's .gitignore against the path relative to it.
-        for depth in range(len(parts)):
-            directory = "/".join(parts[:depth])
-            spec = self._spec(directory)
-            if spec is None:
-                continue
-            below = "/".join(parts[depth:])
-            if spec.match_file(below):
+        level: Level | None = self.top()
+        for name in parts[:-1]:
+            level = self.descend(level, name)
+            if level is None:
                 return True
-            # A file inside an ignored directory (pattern "build/") must be ignored too.
-            for i in range(depth + 1, len(parts)):
-                if spec.match_file("/".join(parts[depth:i]) + "/"):
-                    return True
-        return False
+        return self.ignored_in(level, parts[-1])
+
+    def top(self) -> Level:
+        """The root, as the start of a walk down the tree."""
+        return self._level("", ())
+
+    def ignored_in(self, level: Level, name: str) -> bool:
+        """True if the entry `name` of the directory `level` is ignored (file or directory)."""
+        if name in ALWAYS_SKIPPED:
+            return True
+        rel = f"{level.rel}/{name}" if level.rel else name
+        if self._in_state_dir(rel):
+            return True
+        return any(spec.match_file(rel[offset:]) for offset, spec in level.specs)
+
+    def descend(self, level: Level, name: str) -> Level | None:
+        """The subdirectory `name` of `level`, or None if everything inside it is ignored.
+
+        Doesn't decide whether the directory itself is ignored (`ignored_in` does): a pattern
+        like "build/" matches only "build/..." paths, so "build" is looked into but all it holds
+        is ignored.
+        """
+        if name in ALWAYS_SKIPPED:
+            return None
+        rel = f"{level.rel}/{name}" if level.rel else name
+        if self._in_state_dir(rel):
+            return None
+        # A file inside an ignored directory (pattern "build/") is ignored too.
+        below = rel + "/"
+        if any(spec.match_file(below[offset:]) for offset, spec in level.specs):
+            return None
+        return self._level(rel, level.specs)
+
+    def _level(self, rel: str, inherited: tuple[tuple[int, pathspec.PathSpec], ...]) -> Level:
+        spec = self._spec(rel)
+        if spec is None:
+            return Level(rel, inherited)
+        return Level(rel, (*inherited, (len(rel) + 1 if rel else 0, spec)))
+
+    def _in_state_dir(self, rel: str) -> bool:
+        return self._state_prefix is not None and (
+            rel == self._state_rel or rel.startswith(self._state_prefix))
 
     def _spec(self, directory: str) -> pathspec.PathSpec | None:
         file = self.root / directory / ".gitignore"
@@ -74,4 +113,3 @@ def _relative(root: Path, path: Path) -> str | None:
     except ValueError:
         return None
     return None if rel in ("", ".") else rel
-

@@ -44,10 +44,13 @@ class Indexer:
         self.supervisor = supervisor
         self.max_file_bytes = max_file_bytes
         self.log = logger or log
-        self.state = "starting"  # starting | waiting | scanning | indexing | idle | failed
+        # starting | waiting | scanning | indexing | embedding | idle | failed
+        self.state = "starting"
         self.error: str | None = None
         self.model_id: str | None = None
         self.rate = 0.0  # chunks/s of the last batch
+        # chunks written without vectors yet (the sidecar embeds them behind); -1: ask it
+        self.vectors_pending = -1
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._events: asyncio.Queue[dict[str, Any]] | None = None
@@ -79,6 +82,7 @@ class Indexer:
             "files_pending": summary["pending"], "files_skipped": summary["skipped"],
             "files_error": summary["error"], "files_deleting": summary["deleting"],
             "chunks": summary["chunks"], "chunks_per_s": round(self.rate, 1),
+            "vectors_pending": max(self.vectors_pending, 0),
         }
 
     # -- events from the watcher ---------------------------------------------------------------
@@ -132,11 +136,14 @@ class Indexer:
                 if self._dirty:  # the queue just emptied: compact the index's new fragments
                     await client.call("POST", "/index/optimize", {}, timeout=600)
                     self._dirty = False
+                if await self._embedding(client):
+                    continue
                 await self._set("idle", force=self.state != "idle")
                 self._wake.clear()
                 await self._wake.wait()
             except (SidecarGone, SidecarRefused) as e:
                 self.error = str(e)
+                self.vectors_pending = -1
                 await self._set("waiting")
                 await asyncio.sleep(1.0)
             except asyncio.CancelledError:
@@ -146,6 +153,21 @@ class Indexer:
                 self.error = f"{type(e).__name__}: {e}"
                 await self._set("failed")
                 await asyncio.sleep(5.0)
+
+    async def _embedding(self, client: Any) -> bool:
+        """While the sidecar still embeds chunks written text-first: say so, look again in a
+        second (or at once when a file changes). False once every chunk has its vector."""
+        if not self.vectors_pending:
+            return False
+        stats = await client.call("GET", "/index")
+        self.vectors_pending = int(stats.get("vectors_pending") or 0)
+        if not self.vectors_pending:
+            return False
+        await self._set("embedding")
+        self._wake.clear()
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), 1.0)
+        return True
 
     async def _observe_notes(self) -> dict[str, Observed]:
         """Notes take part in the scan like files: the revision stands in for the mtime."""
@@ -242,6 +264,7 @@ class Indexer:
             answer = await client.call("POST", "/index/files", {"files": to_send})
             elapsed = max(time.monotonic() - started, 1e-6)
             self.rate = answer.get("chunks", 0) / elapsed
+            self.vectors_pending = int(answer.get("vectors_pending") or 0)
             await self.catalog.record(answer["files"], contents)
         await self._set("indexing")
         return True

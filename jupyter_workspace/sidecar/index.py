@@ -5,6 +5,15 @@ answers full-text queries from its native FTS index (rows added since the index 
 searched too). Vector search runs on an in-memory float32 matrix: brute force over 100k x 384
 is a ~40 MFLOP product, milliseconds here, where LanceDB without an ANN index takes ~300 ms
 (shared/FACTS.md). Hybrid search fuses both rankings with reciprocal rank fusion.
+
+Rows can be written before their vectors exist (a zero vector: real embeddings are unit length),
+so full-text search answers while the embedder catches up; `pending()` / `fill()` are how the
+sidecar's embedding worker finds and completes them. A zero vector on disk is also how a restart
+knows which rows still wait.
+
+The mirror is slot-based: a row keeps its slot until its path is rewritten or deleted, freed
+slots are reused, and the filter columns are small-integer codes, so a write costs what it
+touches, not the size of the index.
 """
 
 from __future__ import annotations
@@ -29,6 +38,8 @@ TABLE = "chunks"
 META_FILE = "index-meta.json"
 RRF_K = 60
 MODES = ("hybrid", "vector", "text")
+CODED = ("path", "language", "kind")  # filter columns kept as integer codes
+Key = tuple[str, int, int]  # (path, start_line, end_line): how a full-text hit finds its row
 
 
 @dataclass(frozen=True)
@@ -56,22 +67,120 @@ def _sql_quote(value: str) -> str:
     return value.replace("'", "''")
 
 
+class _Mirror:
+    """Row-aligned arrays of the table in memory; slots are reused after deletes."""
+
+    def __init__(self, dim: int) -> None:
+        self.dim = dim
+        self.size = 0  # slots in use or freed: arrays are valid up to here
+        self.vectors = np.zeros((0, dim), dtype=np.float32)
+        self.live = np.zeros(0, dtype=bool)
+        self.embedded = np.zeros(0, dtype=bool)
+        self.codes = {name: np.zeros(0, dtype=np.int32) for name in CODED}
+        self.vocab: dict[str, dict[str, int]] = {name: {} for name in CODED}
+        self.chunks: list[Chunk | None] = []
+        self.free: list[int] = []
+        self.by_path: dict[str, list[int]] = {}
+        self.by_key: dict[Key, int] = {}
+        self.generation: dict[str, int] = {}  # bumped by every write of a path
+        self.pending = 0  # live rows without a vector
+
+    def _grow(self, need: int) -> None:
+        capacity = len(self.live)
+        if need <= capacity:
+            return
+        new = max(need, 2 * capacity, 1024)
+        grow = new - capacity
+        self.vectors = np.concatenate([self.vectors, np.zeros((grow, self.dim), np.float32)])
+        self.live = np.concatenate([self.live, np.zeros(grow, bool)])
+        self.embedded = np.concatenate([self.embedded, np.zeros(grow, bool)])
+        for name in CODED:
+            self.codes[name] = np.concatenate([self.codes[name], np.zeros(grow, np.int32)])
+
+    def code(self, column: str, value: str) -> int:
+        vocab = self.vocab[column]
+        found = vocab.get(value)
+        if found is None:
+            found = vocab[value] = len(vocab)
+        return found
+
+    def put(self, chunks: Sequence[Chunk], vectors: np.ndarray, embedded: np.ndarray) -> None:
+        """Add the rows of one path (whose old rows are gone)."""
+        if not chunks:
+            return
+        slots = [self.free.pop() for _ in range(min(len(self.free), len(chunks)))]
+        extra = len(chunks) - len(slots)
+        if extra:
+            self._grow(self.size + extra)
+            slots += range(self.size, self.size + extra)
+            self.size += extra
+            self.chunks.extend([None] * extra)
+        index = np.asarray(slots)
+        self.vectors[index] = vectors
+        self.live[index] = True
+        self.embedded[index] = embedded
+        self.pending += int(len(chunks) - embedded.sum())
+        path = chunks[0].path
+        for name in CODED:
+            self.codes[name][index] = [self.code(name, getattr(c, name)) for c in chunks]
+        for slot, chunk in zip(slots, chunks, strict=True):
+            self.chunks[slot] = chunk
+            self.by_key[(chunk.path, chunk.start_line, chunk.end_line)] = slot
+        self.by_path[path] = slots
+
+    def drop(self, path: str) -> None:
+        slots = self.by_path.pop(path, None)
+        self.generation[path] = self.generation.get(path, 0) + 1
+        if not slots:
+            return
+        index = np.asarray(slots)
+        self.pending -= int(len(slots) - self.embedded[index].sum())
+        self.live[index] = False
+        self.embedded[index] = False
+        self.vectors[index] = 0.0
+        for slot in slots:
+            chunk = self.chunks[slot]
+            assert chunk is not None
+            self.by_key.pop((chunk.path, chunk.start_line, chunk.end_line), None)
+            self.chunks[slot] = None
+        self.free.extend(slots)
+
+    def mask(self, filters: Filters) -> np.ndarray | None:
+        """Rows the filters admit (over [0, size)), or None when there are no filters."""
+        mask: np.ndarray | None = None
+
+        def both(a: np.ndarray | None, b: np.ndarray) -> np.ndarray:
+            return b if a is None else a & b
+
+        matcher = filters.path_matcher()
+        if matcher is not None:
+            vocab = self.vocab["path"]
+            ok = [vocab[p] for p in self.by_path if matcher.fullmatch(p)]
+            mask = both(mask, np.isin(self.codes["path"][:self.size], ok))
+        for name, value in (("language", filters.language), ("kind", filters.kind)):
+            if value:
+                code = self.vocab[name].get(value, -1)
+                mask = both(mask, self.codes[name][:self.size] == code)
+        return mask
+
+
 class ChunkIndex:
-    """One table of chunks. Thread-safe: the sidecar calls it from a worker thread."""
+    """One table of chunks. Thread-safe: the sidecar calls it from several worker threads.
+
+    `_write` serializes LanceDB writes (add, delete, optimize); `_lock` guards the mirror and is
+    held only for in-memory work, so a search never waits for a disk write. Order: `_write`
+    before `_lock`.
+    """
 
     def __init__(self, uri: str, model_id: str, dim: int) -> None:
         self.uri = uri
         self.model_id = model_id
         self.dim = dim
         self._lock = threading.RLock()
+        self._write = threading.RLock()
         self._table: Any = None
         self.rebuilt = False  # True when opening found another model's vectors and dropped them
-        # in-memory mirror, row-aligned
-        self._vectors = np.zeros((0, dim), dtype=np.float32)
-        self._rows: list[dict[str, Any]] = []
-        self._by_path: dict[str, list[int]] = {}
-        self._by_key: dict[tuple[str, int, int], int] = {}
-        self._columns: dict[str, np.ndarray] | None = None  # for filters; rebuilt after writes
+        self._m = _Mirror(dim)
         self._fts_ready = False
 
     # -- opening -------------------------------------------------------------------------------
@@ -79,7 +188,7 @@ class ChunkIndex:
         import lancedb
         import pyarrow as pa
 
-        with self._lock:
+        with self._write, self._lock:
             local = "://" not in self.uri
             if local:
                 Path(self.uri).mkdir(parents=True, exist_ok=True)
@@ -128,21 +237,19 @@ class ChunkIndex:
         columns = {name: table.column(name).to_pylist()
                    for name in ("path", "language", "kind", "symbol", "start_line", "end_line",
                                 "text")}
-        self._rows = [{name: columns[name][i] for name in columns} for i in range(n)]
         if n:
             flat = table.column("vector").combine_chunks().flatten().to_numpy()
-            self._vectors = np.ascontiguousarray(flat.reshape(n, self.dim), dtype=np.float32)
+            vectors = np.ascontiguousarray(flat.reshape(n, self.dim), dtype=np.float32)
         else:
-            self._vectors = np.zeros((0, self.dim), dtype=np.float32)
-        self._reindex_paths()
-
-    def _reindex_paths(self) -> None:
-        self._by_path = {}
-        self._by_key = {}
-        for i, row in enumerate(self._rows):
-            self._by_path.setdefault(row["path"], []).append(i)
-            self._by_key[(row["path"], row["start_line"], row["end_line"])] = i
-        self._columns = None
+            vectors = np.zeros((0, self.dim), dtype=np.float32)
+        by_path: dict[str, list[int]] = {}
+        for i, path in enumerate(columns["path"]):
+            by_path.setdefault(path, []).append(i)
+        self._m = _Mirror(self.dim)
+        embedded = np.abs(vectors).sum(axis=1) > 0 if n else np.zeros(0, bool)
+        for rows in by_path.values():
+            chunks = [Chunk(**{name: columns[name][i] for name in columns}) for i in rows]
+            self._m.put(chunks, vectors[rows], embedded[rows])
 
     def _has_fts_index(self) -> bool:
         try:
@@ -154,57 +261,100 @@ class ChunkIndex:
     # -- writing -------------------------------------------------------------------------------
     @property
     def chunk_count(self) -> int:
-        return len(self._rows)
+        return sum(len(slots) for slots in self._m.by_path.values())
+
+    @property
+    def pending_count(self) -> int:
+        """Rows whose vectors are not computed yet (full-text search finds them already)."""
+        return self._m.pending
 
     def paths(self) -> set[str]:
-        return set(self._by_path)
+        with self._lock:
+            return set(self._m.by_path)
 
     def known_vectors(self, path: str) -> dict[tuple[str, str, str], np.ndarray]:
         """The vectors already stored for `path`, by (kind, symbol, text): an edit re-embeds
         only the chunks it changed."""
         with self._lock:
-            return {(self._rows[i]["kind"], self._rows[i]["symbol"], self._rows[i]["text"]):
-                    self._vectors[i] for i in self._by_path.get(path, [])}
+            m = self._m
+            known = {}
+            for slot in m.by_path.get(path, []):
+                chunk = m.chunks[slot]
+                if chunk is not None and m.embedded[slot]:
+                    known[(chunk.kind, chunk.symbol, chunk.text)] = m.vectors[slot].copy()
+            return known
 
-    def replace(self, path: str, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
-        """Make `chunks` the whole content of `path` in the index (an upsert by path)."""
-        with self._lock:
-            self._delete_rows([path])
-            if not chunks:
-                return
-            records = [{
-                "path": c.path, "language": c.language, "kind": c.kind, "symbol": c.symbol,
-                "start_line": c.start_line, "end_line": c.end_line, "text": c.text,
-                "vector": vectors[i].tolist(),
-            } for i, c in enumerate(chunks)]
-            self._table.add(records)
-            start = len(self._rows)
-            self._rows.extend({k: v for k, v in r.items() if k != "vector"} for r in records)
-            self._vectors = np.concatenate([self._vectors, vectors.astype(np.float32)])
-            self._by_path[path] = list(range(start, start + len(records)))
-            for i, r in enumerate(records, start):
-                self._by_key[(r["path"], r["start_line"], r["end_line"])] = i
-            self._columns = None
-            if not self._fts_ready:
+    def replace(self, path: str, chunks: Sequence[Chunk], vectors: np.ndarray | None) -> None:
+        """Make `chunks` the whole content of `path` in the index (an upsert by path).
+
+        A zero row in `vectors` (or `vectors=None`) writes the chunk without a vector yet.
+        """
+        if vectors is None:
+            vectors = np.zeros((len(chunks), self.dim), dtype=np.float32)
+        vectors = np.asarray(vectors, dtype=np.float32).reshape(len(chunks), self.dim)
+        with self._write:
+            self._table_delete([path])
+            if chunks:
+                self._table.add(_records(chunks, vectors))
+            with self._lock:
+                self._m.drop(path)
+                self._m.put(chunks, vectors, np.abs(vectors).sum(axis=1) > 0)
+            if chunks and not self._fts_ready:
                 self._build_fts()
 
     def delete(self, paths: Iterable[str]) -> None:
-        with self._lock:
-            self._delete_rows(list(paths))
+        with self._write:
+            with self._lock:
+                present = [p for p in paths if p in self._m.by_path]
+            self._table_delete(present)
+            with self._lock:
+                for path in present:
+                    self._m.drop(path)
 
-    def _delete_rows(self, paths: list[str]) -> None:
-        present = [p for p in paths if p in self._by_path]
-        if not present:
-            return
-        for start in range(0, len(present), 200):
-            batch = present[start:start + 200]
-            quoted = ", ".join(f"'{_sql_quote(p)}'" for p in batch)
+    def pending(self, budget: int) -> list[tuple[str, int, list[Chunk]]]:
+        """Paths with rows that still lack vectors, with their generation and chunks: whole
+        paths, until about `budget` chunks."""
+        taken: list[tuple[str, int, list[Chunk]]] = []
+        with self._lock:
+            m = self._m
+            if not m.pending:
+                return taken
+            waiting = np.flatnonzero(m.live[:m.size] & ~m.embedded[:m.size])
+            seen: set[str] = set()
+            count = 0
+            for slot in waiting:
+                chunk = m.chunks[int(slot)]
+                if chunk is None or chunk.path in seen:
+                    continue
+                seen.add(chunk.path)
+                chunks = [m.chunks[s] for s in m.by_path[chunk.path]]
+                taken.append((chunk.path, m.generation.get(chunk.path, 0), chunks))  # type: ignore[arg-type]
+                count += len(chunks)
+                if count >= budget:
+                    break
+        return taken
+
+    def fill(self, path: str, generation: int, vectors: np.ndarray) -> bool:
+        """Store the vectors of every chunk of `path` (as `pending` listed them), unless the
+        path was written since: then the newer write wins and this one is dropped."""
+        with self._write:
+            with self._lock:
+                m = self._m
+                if m.generation.get(path, 0) != generation or path not in m.by_path:
+                    return False
+                chunks = [m.chunks[s] for s in m.by_path[path]]
+            self._table_delete([path])
+            self._table.add(_records(chunks, vectors))  # type: ignore[arg-type]
+            with self._lock:
+                self._m.drop(path)
+                self._m.put(chunks, vectors, np.ones(len(chunks), bool))  # type: ignore[arg-type]
+                self._m.generation[path] = generation  # a fill is not a new version
+        return True
+
+    def _table_delete(self, paths: list[str]) -> None:
+        for start in range(0, len(paths), 200):
+            quoted = ", ".join(f"'{_sql_quote(p)}'" for p in paths[start:start + 200])
             self._table.delete(f"path IN ({quoted})")
-        drop = {i for p in present for i in self._by_path[p]}
-        keep = [i for i in range(len(self._rows)) if i not in drop]
-        self._rows = [self._rows[i] for i in keep]
-        self._vectors = self._vectors[keep] if keep else np.zeros((0, self.dim), np.float32)
-        self._reindex_paths()
 
     def _build_fts(self) -> None:
         try:
@@ -217,7 +367,7 @@ class ChunkIndex:
 
     def optimize(self) -> None:
         """Fold new rows into the full-text index and compact (background, occasionally)."""
-        with self._lock:
+        with self._write:
             try:
                 self._table.optimize()
             except Exception as e:  # noqa: BLE001
@@ -225,15 +375,22 @@ class ChunkIndex:
 
     # -- searching -----------------------------------------------------------------------------
     def search(self, query: str, query_vector: np.ndarray | None, k: int = 10,
-               mode: str = "hybrid", filters: Filters | None = None) -> list[dict[str, Any]]:
+               mode: str = "hybrid", filters: Filters | None = None,
+               text_hits: list[Key] | None = None) -> list[dict[str, Any]]:
+        """The top `k` chunks. `text_hits` are `text_search`'s answer when the caller ran it
+        already (concurrently with embedding the query)."""
         filters = filters or Filters()
-        pool = max(50, 4 * k)
+        pool = self.pool(k)
+        if mode in ("hybrid", "text") and text_hits is None:
+            text_hits = self.text_search(query, pool, filters)
         with self._lock:
             ranked: list[list[int]] = []
             if mode in ("hybrid", "vector") and query_vector is not None:
                 ranked.append(self._vector_ranking(query_vector, pool, filters))
             if mode in ("hybrid", "text"):
-                ranked.append(self._text_ranking(query, pool, filters))
+                by_key = self._m.by_key
+                rows = [by_key[key] for key in text_hits or () if key in by_key]
+                ranked.append(rows[:pool])
             scores: dict[int, float] = {}
             for ranking in ranked:
                 for rank, row in enumerate(ranking):
@@ -241,44 +398,30 @@ class ChunkIndex:
             best = sorted(scores, key=lambda r: (-scores[r], r))[:k]
             return [self._result(row, scores[row], query) for row in best]
 
-    def _column(self, name: str) -> np.ndarray:
-        if self._columns is None:
-            self._columns = {}
-        if name not in self._columns:
-            self._columns[name] = np.array([row[name] for row in self._rows], dtype=object)
-        return self._columns[name]
-
-    def _mask(self, filters: Filters) -> np.ndarray | None:
-        mask = None
-
-        def both(a: np.ndarray | None, b: np.ndarray) -> np.ndarray:
-            return b if a is None else a & b
-
-        matcher = filters.path_matcher()
-        if matcher is not None:
-            ok_paths = [p for p in self._by_path if matcher.fullmatch(p)]
-            mask = both(mask, np.isin(self._column("path"), ok_paths))
-        if filters.language:
-            mask = both(mask, self._column("language") == filters.language)
-        if filters.kind:
-            mask = both(mask, self._column("kind") == filters.kind)
-        return mask
+    @staticmethod
+    def pool(k: int) -> int:
+        return max(50, 4 * k)
 
     def _vector_ranking(self, query_vector: np.ndarray, pool: int, filters: Filters) -> list[int]:
-        if not len(self._rows):
+        m = self._m
+        if not m.size:
             return []
-        scores = self._vectors @ query_vector.astype(np.float32)
-        mask = self._mask(filters)
+        scores = m.vectors[:m.size] @ query_vector.astype(np.float32)
+        valid = m.embedded[:m.size]
+        mask = m.mask(filters)
         if mask is not None:
-            scores = np.where(mask, scores, -np.inf)
+            valid = valid & mask
+        scores = np.where(valid, scores, -np.inf)
         pool = min(pool, len(scores))
         top = np.argpartition(-scores, pool - 1)[:pool]
         top = top[np.argsort(-scores[top])]
         return [int(i) for i in top if np.isfinite(scores[i])]
 
-    def _text_ranking(self, query: str, pool: int, filters: Filters) -> list[int]:
+    def text_search(self, query: str, pool: int, filters: Filters) -> list[Key]:
+        """Full-text hits as (path, start_line, end_line), best first. Runs without the
+        mirror's lock: LanceDB reads a consistent version of the table by itself."""
         words = re.findall(r"\w+", query)
-        if not words or not len(self._rows):
+        if not words or self._table is None:
             return []
         matcher = filters.path_matcher()
         try:
@@ -291,21 +434,22 @@ class ChunkIndex:
         except Exception as e:  # noqa: BLE001 - e.g. no FTS index yet
             log.debug("full-text search failed: %s", e)
             return []
-        rows = []
-        for hit in hits:
-            if matcher is not None and not matcher.fullmatch(hit["path"]):
-                continue
-            row = self._by_key.get((hit["path"], hit["start_line"], hit["end_line"]))
-            if row is not None:
-                rows.append(row)
-        return rows[:pool]
+        keys = [(hit["path"], hit["start_line"], hit["end_line"]) for hit in hits
+                if matcher is None or matcher.fullmatch(hit["path"])]
+        return keys[:pool]
 
     def _result(self, row: int, score: float, query: str) -> dict[str, Any]:
-        r = self._rows[row]
-        return {"path": r["path"], "start_line": r["start_line"], "end_line": r["end_line"],
-                "symbol": r["symbol"], "kind": r["kind"], "language": r["language"],
-                "snippet": snippet(r["text"], query), "score": round(score, 6),
-                "text": r["text"]}
+        c = self._m.chunks[row]
+        assert c is not None
+        return {"path": c.path, "start_line": c.start_line, "end_line": c.end_line,
+                "symbol": c.symbol, "kind": c.kind, "language": c.language,
+                "snippet": snippet(c.text, query), "score": round(score, 6), "text": c.text}
+
+
+def _records(chunks: Sequence[Chunk], vectors: np.ndarray) -> list[dict[str, Any]]:
+    return [{"path": c.path, "language": c.language, "kind": c.kind, "symbol": c.symbol,
+             "start_line": c.start_line, "end_line": c.end_line, "text": c.text,
+             "vector": vectors[i].tolist()} for i, c in enumerate(chunks)]
 
 
 def snippet(text: str, query: str, lines: int = 6) -> str:

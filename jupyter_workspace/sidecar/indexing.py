@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,12 @@ from .index import MODES, ChunkIndex, Filters
 log = logging.getLogger(__name__)
 
 MAX_FILE_CHARS = 2_000_000
+# A batch with at most this many new chunks is embedded before it is written (a save is
+# searchable by meaning at once); a bigger one is written first and embedded behind, so
+# full-text search answers within seconds of a cold start while vectors fill in.
+INLINE_EMBED = 48
+EMBED_BATCH = 64  # chunks per background embedding step
+OPTIMIZE_EVERY = 60.0  # seconds of background embedding between compactions
 
 
 class IndexService:
@@ -32,6 +40,13 @@ class IndexService:
         self.embedder: Any = None
         self.index: ChunkIndex | None = None
         self.embed_calls = 0  # texts embedded since start (tests check unchanged files cost 0)
+        self.inline_embed = INLINE_EMBED
+        self._work = threading.Condition()
+        self._worker: threading.Thread | None = None
+        self._closed = False
+        self.embed_error: str | None = None
+        # the full-text half of a hybrid search runs here while the query is embedded
+        self._text_pool = ThreadPoolExecutor(1, thread_name_prefix="index-text")
 
     @classmethod
     def from_environment(cls) -> IndexService | None:
@@ -39,9 +54,11 @@ class IndexService:
         if not uri:
             return None
         cache = os.environ.get(protocol.MODEL_CACHE_ENV)
-        return cls(uri, os.environ.get(protocol.EMBEDDING_MODEL_ENV, "all-MiniLM-L6-v2"),
-                   os.environ.get(protocol.EMBEDDING_BACKEND_ENV, "auto"),
-                   Path(cache) if cache else None)
+        service = cls(uri, os.environ.get(protocol.EMBEDDING_MODEL_ENV, "all-MiniLM-L6-v2"),
+                      os.environ.get(protocol.EMBEDDING_BACKEND_ENV, "auto"),
+                      Path(cache) if cache else None)
+        service.inline_embed = int(os.environ.get(protocol.INLINE_EMBED_ENV) or INLINE_EMBED)
+        return service
 
     def load(self) -> dict[str, Any]:
         from .embedder import load_embedder
@@ -50,13 +67,26 @@ class IndexService:
         self.embedder = load_embedder(self.model, self.backend, self.cache_dir)
         self.index = ChunkIndex(self.uri, self.embedder.model_id, self.embedder.dim)
         self.index.open()
+        self._worker = threading.Thread(target=self._embed_loop, name="index-embedder",
+                                        daemon=True)
+        self._worker.start()
         return {"model_id": self.embedder.model_id, "seconds": time.monotonic() - started,
                 "rebuilt": self.index.rebuilt}
 
-    def stats(self) -> dict[str, Any]:
+    def stats(self, paths: bool = False) -> dict[str, Any]:
         assert self.index is not None
-        return {"model_id": self.embedder.model_id, "chunks": self.index.chunk_count,
-                "paths": sorted(self.index.paths()), "embedded": self.embed_calls}
+        answer = {"model_id": self.embedder.model_id, "chunks": self.index.chunk_count,
+                  "embedded": self.embed_calls, "vectors_pending": self.index.pending_count,
+                  "embed_error": self.embed_error}
+        if paths:
+            answer["paths"] = sorted(self.index.paths())
+        return answer
+
+    def close(self) -> None:
+        with self._work:
+            self._closed = True
+            self._work.notify_all()
+        self._text_pool.shutdown(wait=False)
 
     def index_files(self, files: list[dict[str, Any]]) -> dict[str, Any]:
         """Chunk and embed a batch of files and make them their paths' whole content."""
@@ -89,18 +119,86 @@ class IndexService:
                 else:
                     slots.append(vector)
             plans.append((path, language, chunks, slots))
-        fresh = self.embedder.embed(texts) if texts else None
-        self.embed_calls += len(texts)
+        inline = len(texts) <= self.inline_embed and not self.index.pending_count
+        fresh = self._embed(texts) if texts and inline else None
         total = 0
         for path, language, chunks, slots in plans:
-            rows = [fresh[slot] if isinstance(slot, int) else slot for slot in slots]
-            vectors = np.stack(rows).astype(np.float32) if rows else _empty(self)
+            vectors = np.zeros((len(chunks), self.embedder.dim), dtype=np.float32)
+            for i, slot in enumerate(slots):
+                if not isinstance(slot, int):
+                    vectors[i] = slot
+                elif fresh is not None:
+                    vectors[i] = fresh[slot]
             self.index.replace(path, chunks, vectors)
             total += len(chunks)
             results.append({"path": path, "language": language, "chunks": len(chunks),
                             "error": None})
-        return {"files": results, "chunks": total, "embedded": len(texts),
+        if fresh is None and texts:
+            with self._work:
+                self._work.notify_all()
+        return {"files": results, "chunks": total, "embedded": len(texts) if inline else 0,
+                "vectors_pending": self.index.pending_count,
                 "seconds": round(time.monotonic() - started, 4)}
+
+    def _embed(self, texts: list[str]) -> np.ndarray:
+        vectors = self.embedder.embed(texts)
+        self.embed_calls += len(texts)
+        return vectors
+
+    # -- vectors behind the text -------------------------------------------------------------
+    def _embed_loop(self) -> None:
+        """Give vectors to the rows written without them, a few files at a time; compact the
+        table now and then (each rewrite adds a fragment) and once the backlog empties."""
+        assert self.index is not None
+        dirty_since: float | None = None  # first write since the last compaction
+        while True:
+            with self._work:
+                while not (self._closed or self.index.pending_count or dirty_since):
+                    self._work.wait(5.0)
+                if self._closed:
+                    return
+            if not self.index.pending_count:
+                self.index.optimize()
+                dirty_since = None
+                continue
+            try:
+                self._embed_step()
+                self.embed_error = None
+            except Exception as e:  # noqa: BLE001 - keep the worker alive; retry later
+                log.exception("background embedding failed")
+                self.embed_error = f"{type(e).__name__}: {e}"
+                time.sleep(5.0)
+            now = time.monotonic()
+            dirty_since = dirty_since or now
+            if now - dirty_since > OPTIMIZE_EVERY:
+                self.index.optimize()
+                dirty_since = now
+
+    def _embed_step(self) -> None:
+        assert self.index is not None
+        for path, generation, chunks in self.index.pending(EMBED_BATCH):
+            known = self.index.known_vectors(path)
+            keys = [(c.kind, c.symbol, c.text) for c in chunks]
+            missing = [i for i, key in enumerate(keys) if key not in known]
+            vectors = np.zeros((len(chunks), self.embedder.dim), dtype=np.float32)
+            if missing:
+                vectors[missing] = self._embed([chunks[i].embedding_text() for i in missing])
+            for i, key in enumerate(keys):
+                if key in known:
+                    vectors[i] = known[key]
+            self.index.fill(path, generation, vectors)
+
+    def wait_vectors(self, timeout: float) -> bool:
+        """Block until every row has its vector (benchmarks, tests); False on timeout."""
+        assert self.index is not None
+        deadline = time.monotonic() + timeout
+        with self._work:
+            while self.index.pending_count:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._work.wait(min(left, 0.2))
+        return True
 
     def optimize(self) -> dict[str, Any]:
         """Fold the rows written since the last call into the full-text index and compact the
@@ -122,14 +220,13 @@ class IndexService:
         mode = request.get("mode", "hybrid")
         if mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}")
-        vector = None
-        if mode in ("hybrid", "vector"):
-            vector = self.embedder.embed([query])[0]
         filters = Filters(path=request.get("path"), language=request.get("language"),
                           kind=request.get("kind"))
-        results = self.index.search(query, vector, int(request.get("k", 10)), mode, filters)
+        k = int(request.get("k", 10))
+        # the full-text half runs while the query is embedded (both release the GIL)
+        text = (self._text_pool.submit(self.index.text_search, query, self.index.pool(k),
+                                       filters) if mode in ("hybrid", "text") else None)
+        vector = self.embedder.embed([query])[0] if mode in ("hybrid", "vector") else None
+        hits = text.result() if text is not None else None
+        results = self.index.search(query, vector, k, mode, filters, text_hits=hits)
         return {"results": results}
-
-
-def _empty(service: IndexService) -> Any:
-    return np.zeros((0, service.embedder.dim), dtype=np.float32)

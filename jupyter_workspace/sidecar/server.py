@@ -212,7 +212,7 @@ class IndexOptimizeHandler(IndexHandler):
 class IndexStatsHandler(IndexHandler):
     async def get(self) -> None:
         service = await self.ready_index()
-        await self.run(self.state.reader, service.stats)
+        await self.run(self.state.reader, service.stats, self.get_argument("paths", "") == "1")
 
 
 class SearchHandler(IndexHandler):

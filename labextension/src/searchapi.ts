@@ -96,7 +96,14 @@ export interface ISearchAnswer {
 }
 
 export type IndexStateName =
-  'starting' | 'waiting' | 'scanning' | 'indexing' | 'idle' | 'failed' | 'off';
+  | 'starting'
+  | 'waiting'
+  | 'scanning'
+  | 'indexing'
+  | 'embedding'
+  | 'idle'
+  | 'failed'
+  | 'off';
 
 /** `GET index` and the `index.progress` event. */
 export interface IIndexStatus {
@@ -111,6 +118,8 @@ export interface IIndexStatus {
   files_deleting: number;
   chunks: number;
   chunks_per_s: number;
+  /** Chunks written text-first whose vectors the sidecar is still computing. */
+  vectors_pending: number;
 }
 
 /**

@@ -253,9 +253,13 @@ interface IResultsProps {
 function Results(props: IResultsProps): JSX.Element {
   const { model, index, onOpen, onNavigate } = props;
   useRerenderOn(index.stateChanged);
-  const building = ['starting', 'waiting', 'scanning', 'indexing'].includes(
-    index.state
-  );
+  const building = [
+    'starting',
+    'waiting',
+    'scanning',
+    'indexing',
+    'embedding'
+  ].includes(index.state);
   const error = model.error;
   const query = model.query.trim();
   const groups = model.groups;
@@ -535,6 +539,8 @@ export function indexStatusText(
           : '';
       return `Indexing ${status.files_indexed.toLocaleString()} / ${status.files_total.toLocaleString()} files${rate}`;
     }
+    case 'embedding':
+      return `Words searchable · adding meaning to ${count(status.vectors_pending, 'chunk')}…`;
     case 'idle':
       return `Index up to date · ${count(status.files_indexed, 'file')}, ${count(status.chunks, 'chunk')}`;
     case 'failed':
@@ -557,8 +563,18 @@ function IndexStatusView(props: { index: IndexModel }): JSX.Element {
       : 'unknown';
   const text = indexStatusText(status, index.requestError);
   const indexing = status?.state === 'indexing';
-  const total = Math.max(status?.files_total ?? 0, 1);
-  const done = Math.min(status?.files_indexed ?? 0, total);
+  const embedding = status?.state === 'embedding';
+  // while embedding, the bar shows the chunks with vectors out of all chunks
+  const total = Math.max(
+    (embedding ? status?.chunks : status?.files_total) ?? 0,
+    1
+  );
+  const done = Math.min(
+    (embedding
+      ? (status?.chunks ?? 0) - (status?.vectors_pending ?? 0)
+      : status?.files_indexed) ?? 0,
+    total
+  );
   const extras: string[] = [];
   if (status && status.files_skipped > 0) {
     extras.push(`${count(status.files_skipped, 'file')} skipped`);
@@ -593,11 +609,11 @@ function IndexStatusView(props: { index: IndexModel }): JSX.Element {
           </span>
         )}
       </div>
-      {indexing && (
+      {(indexing || embedding) && (
         <div
           className="jp-Workspace-indexBar"
           role="progressbar"
-          aria-label="Indexing progress"
+          aria-label={embedding ? 'Embedding progress' : 'Indexing progress'}
           aria-valuemin={0}
           aria-valuemax={total}
           aria-valuenow={done}
