@@ -235,3 +235,49 @@ async def test_notes_are_searchable_too(indexed, api):
         return all(h["path"] != f"@notes/{note['id']}" for h in hits)
 
     assert await until(gone, timeout=60, interval=0.3)
+
+
+async def test_todos_in_files_and_notes_become_tasks_that_follow_and_resolve(
+        indexed, api, jp_root_dir, events):
+    _, note = await api("POST", "notes", {"title": "Gyro review",
+                                          "body": "- [ ] Re-run the REQ-77 test by 2026-12-01\n"})
+    await indexed()
+    flight = jp_root_dir / "src" / "flight.c"
+    body = ('int gyro(void)\n{\n    const char *s = "TODO: not a task";\n'
+            "    // TODO(alice): check the gyro bias REQ-77\n    return 0;\n}\n")
+    flight.write_text(body)
+
+    async def detected():
+        _, data = await api("GET", "tasks", params={"origin": "detected", "status": "open"})
+        return {t["source"]["path"]: t for t in data["tasks"]}
+
+    async def flight_task():
+        return (await detected()).get("src/flight.c")
+
+    task = await until(flight_task, timeout=60, interval=0.3)
+    assert (task["title"], task["source"]["line"], task["detected"]["owner"]) == (
+        "check the gyro bias REQ-77", 4, "alice")
+    note_task = (await detected())[f"@notes/{note['id']}"]
+    assert note_task["detected"]["tag"] == "CHECKBOX" and note_task["due"] == "2026-12-01"
+    # the entity links the file and the note
+    _, found = await api("GET", "entities", params={"q": "req-77"})
+    [req] = found["entities"]
+    _, detail = await api("GET", f"entities/{req['id']}")
+    assert {m["source"] for m in detail["mentions"]} == {"src/flight.c", f"@notes/{note['id']}"}
+
+    await api("PATCH", f"tasks/{task['id']}", {"priority": "high"})
+    flight.write_text("/* Flight code */\n\n" + body)  # two lines above it
+
+    async def moved():
+        t = await flight_task()
+        return t if t and t["source"]["line"] == 6 else None
+
+    task = await until(moved, timeout=60, interval=0.3)
+    assert task["priority"] == "high"
+    flight.write_text(body.replace("TODO(alice)", "Done:"))
+
+    async def resolved():
+        _, t = await api("GET", f"tasks/{task['id']}")
+        return t if t["detected"]["resolved"] else None
+
+    assert (await until(resolved, timeout=60, interval=0.3))["priority"] == "high"

@@ -6,19 +6,22 @@ with pip, the extension is also enabled in any `jupyter lab` / `jupyter server`.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
 from typing import Any
 
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Bool, Enum, Float, Int, List, Unicode, default, validate
+from traitlets import Bool, Dict, Enum, Float, Int, List, Unicode, default, validate
 
 from .. import __version__, protocol
+from ..sidecar.extract import DEFAULT_PATTERNS, compile_patterns
 from . import handlers
 from .catalog import Catalog
 from .chat import ChatManager, LLMConfig
 from .events import EventBus
+from .extracted import Extracted, refine_note
 from .fields import Limits
 from .ignore import IgnoreRules
 from .indexer import Indexer
@@ -133,6 +136,13 @@ class WorkspaceApp(ExtensionApp):
     index_max_file_bytes = Int(
         2 * 1024 * 1024, config=True, help="Files larger than this are not indexed."
     )
+    entity_patterns = Dict(
+        DEFAULT_PATTERNS, config=True,
+        help="""Ids to find as entities while indexing: kind -> regular expression (Python
+        syntax), e.g. {"requirement": "\\bREQ-\\d+\\b", "part": "\\bPN-[0-9]{5}\\b"}. Kinds
+        earlier in the dict win where two match the same text. An invalid one is left out and
+        reported (log, GET entities' config_errors); the server still starts.""",
+    )
     index_inline_embed = Int(
         48, config=True,
         help="""A batch of files with at most this many new chunks is embedded before it is
@@ -189,8 +199,13 @@ class WorkspaceApp(ExtensionApp):
         self.watcher = FileWatcher(self.root_dir, self.rules, self.bus, self.watch_debounce)
         sidecar_env = {"JUPYTER_WORKSPACE_LLM_API_KEY": self.llm_api_key} if self.llm_api_key \
             else {}
+        patterns, self.config_errors = compile_patterns(self.entity_patterns)
+        for error in self.config_errors:
+            self.log.error("jupyter-workspace config: %s (WorkspaceApp.entity_patterns)", error)
         if self.index_enabled:
             sidecar_env.update({
+                protocol.ENTITY_PATTERNS_ENV: json.dumps(
+                    {kind: p.pattern for kind, p in patterns.items()}),
                 protocol.INDEX_URI_ENV: self.index_uri or str(self.state_path / "index"),
                 protocol.EMBEDDING_MODEL_ENV: self.embedding_model,
                 protocol.EMBEDDING_BACKEND_ENV: self.embedding_backend,
@@ -213,9 +228,10 @@ class WorkspaceApp(ExtensionApp):
         self.chat = ChatManager(self.store, self.bus, self.supervisor, self.llm, self.limits,
                                 self.search if self.index_enabled else None)
         self.catalog = Catalog(self.store)
+        self.extracted = Extracted(self.store, self.bus, self.max_title_chars)
         self.indexer = Indexer(self.root_dir, self.rules, self.catalog, self.bus,
                                self.supervisor, self.index_max_file_bytes, logger=self.log,
-                               notes=self.notes)
+                               notes=self.notes, extracted=self.extracted)
         self.log.info("jupyter-workspace %s: state in %s", __version__, self.state_path)
 
     def initialize_handlers(self) -> None:
@@ -237,6 +253,9 @@ class WorkspaceApp(ExtensionApp):
         await self.supervisor.stop()
         await self.watcher.stop()
         self.store.close()
+
+    async def refine_entities(self, note_id: int) -> list[dict[str, Any]]:
+        return await refine_note(await self.notes.get(note_id), self.chat, self.extracted)
 
     # -- status --------------------------------------------------------------------------------
     async def index_status(self) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 from .. import protocol
 from . import fields, grounding
-from .errors import BadRequest, Conflict, NotFound, Unavailable
+from .errors import BadGateway, BadRequest, Conflict, NotFound, Unavailable
 from .events import EventBus
 from .search import SearchManager
 from .sidecar_client import SidecarGone
@@ -226,6 +226,27 @@ class ChatManager:
         for stream_id in list(self._streams):
             with contextlib.suppress(NotFound):
                 await self.cancel(stream_id)
+
+    async def complete(self, messages: list[dict[str, str]]) -> str:
+        """One whole answer of the configured model (no conversation, no events): for tools
+        such as entity refinement. 503 without a sidecar, 502 when the model fails."""
+        self._require_sidecar()
+        model, api_base = self.config.resolve(None, None)
+        payload = {"model": model, "api_base": api_base, "timeout": self.config.timeout,
+                   "messages": messages}
+        pieces: list[str] = []
+        try:
+            async for event in self.supervisor.client.stream("/chat", payload):  # type: ignore[union-attr]
+                if event.get("type") == "token":
+                    pieces.append(event["text"])
+                elif event.get("type") == "done":
+                    return "".join(pieces)
+                elif event.get("type") == "error":
+                    raise BadGateway(f"the model failed: {event.get('message')}",
+                                     kind=event.get("kind", "other"))
+        except SidecarGone as e:
+            raise Unavailable(f"AI sidecar unavailable: {e}") from None
+        raise BadGateway("the model's answer ended without a result")
 
     async def _relay(self, stream_id: str, cid: int, model: str, payload: dict,
                      question: str) -> None:

@@ -32,6 +32,12 @@ class TooLarge(WorkspaceError):
     status = 413
 
 
+class BadGateway(WorkspaceError):
+    """The LLM behind the sidecar failed or answered something unusable."""
+
+    status = 502
+
+
 class Unavailable(WorkspaceError):
     """An AI feature was asked for while the sidecar is not ready (degraded mode)."""
 

@@ -147,7 +147,8 @@ class TasksHandler(WorkspaceHandler):
     @authorized
     async def get(self) -> None:
         tasks = await self.workspace.tasks.list(
-            self.get_query_argument("status", "all"), self.get_query_argument("q", None)
+            self.get_query_argument("status", "all"), self.get_query_argument("q", None),
+            self.get_query_argument("origin", None),
         )
         self.reply({"tasks": tasks})
 
@@ -252,6 +253,49 @@ class SearchHandler(WorkspaceHandler):
         self.reply(await self.workspace.search.search(args))
 
 
+class EntitiesHandler(WorkspaceHandler):
+    auth_resource = "jupyter_workspace:entities"
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        query = {name: self.get_query_argument(name, None)
+                 for name in ("kind", "q", "source", "limit")}
+        limit = 200
+        if query["limit"] is not None:
+            if not query["limit"].isdigit():
+                raise BadRequest("'limit' must be a whole number")
+            limit = fields.integer(int(query["limit"]), "limit", minimum=1, maximum=1000)
+        entities = await self.workspace.extracted.entities(
+            kind=fields.text(query["kind"], "kind", max_chars=64) if query["kind"] else None,
+            q=fields.text(query["q"], "q", max_chars=200) if query["q"] else None,
+            source=fields.text(query["source"], "source", max_chars=4096)
+            if query["source"] else None,
+            limit=limit)
+        self.reply({"entities": entities, "config_errors": self.workspace.config_errors})
+
+
+class EntityHandler(WorkspaceHandler):
+    auth_resource = "jupyter_workspace:entities"
+
+    @web.authenticated
+    @authorized
+    async def get(self, record_id: str) -> None:
+        self.reply(await self.workspace.extracted.entity(fields.record_id(record_id, "entity")))
+
+
+class EntityRefineHandler(WorkspaceHandler):
+    auth_resource = "jupyter_workspace:entities"
+
+    @web.authenticated
+    @authorized
+    async def post(self) -> None:
+        data = self.json_body()
+        fields.reject_unknown(data, {"note"}, "refine request")
+        note_id = fields.integer(data.get("note"), "note", minimum=1)
+        self.reply({"entities": await self.workspace.refine_entities(note_id)})
+
+
 class IndexStatusHandler(WorkspaceHandler):
     auth_resource = "jupyter_workspace:search"
 
@@ -318,5 +362,8 @@ default_handlers = [
     (rf"/workspace/api/conversations/{ID}", ConversationHandler),
     (r"/workspace/api/search", SearchHandler),
     (r"/workspace/api/index", IndexStatusHandler),
+    (r"/workspace/api/entities", EntitiesHandler),
+    (r"/workspace/api/entities/refine", EntityRefineHandler),
+    (rf"/workspace/api/entities/{ID}", EntityHandler),
     (r"/workspace/api/events", EventsHandler),
 ]

@@ -20,6 +20,7 @@ from .. import protocol
 from .catalog import Catalog, Content, Observed, read_text, scan
 from .errors import NotFound
 from .events import EventBus
+from .extracted import Extracted, note_text
 from .ignore import IgnoreRules
 from .notes import NotesManager
 from .sidecar_client import SidecarGone, SidecarRefused
@@ -35,8 +36,10 @@ BATCH_BYTES = 512 * 1024
 class Indexer:
     def __init__(self, root: Path, rules: IgnoreRules, catalog: Catalog, bus: EventBus,
                  supervisor: Supervisor, max_file_bytes: int, logger: logging.Logger | None
-                 = None, notes: NotesManager | None = None) -> None:
+                 = None, notes: NotesManager | None = None,
+                 extracted: Extracted | None = None) -> None:
         self.notes = notes
+        self.extracted = extracted
         self.root = root.resolve()
         self.rules = rules
         self.catalog = catalog
@@ -184,7 +187,7 @@ class Indexer:
             note = None
         if note is None:
             return Content(path, None, None, 0, 0.0, "cannot read: the note was deleted")
-        text = f"# {note['title']}\n\n{note['body']}"
+        text = note_text(note)
         digest = hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
         return Content(path, text, digest, len(note["body"]), float(note["revision"]))
 
@@ -220,6 +223,8 @@ class Indexer:
         if not paths:
             return False
         await client.call("POST", "/index/delete", {"paths": paths})
+        if self.extracted is not None:
+            await self.extracted.forget(paths)
         await self.catalog.forget(paths)
         await self._set(self.state)
         return True
@@ -266,6 +271,10 @@ class Indexer:
             self.rate = answer.get("chunks", 0) / elapsed
             self.vectors_pending = int(answer.get("vectors_pending") or 0)
             await self.catalog.record(answer["files"], contents)
+            if self.extracted is not None:
+                for result in answer["files"]:
+                    if not result.get("error") and "tasks" in result:
+                        await self.extracted.apply(result["path"], result)
         await self._set("indexing")
         return True
 

@@ -97,6 +97,39 @@ MIGRATIONS: list[str] = [
     ALTER TABLE messages ADD COLUMN mode TEXT;
     ALTER TABLE messages ADD COLUMN error_kind TEXT;
     """,
+    # 6: tasks detected in files and notes; entities and where they are mentioned
+    """
+    ALTER TABLE tasks ADD COLUMN origin TEXT NOT NULL DEFAULT 'user'
+        CHECK (origin IN ('user', 'detected'));
+    ALTER TABLE tasks ADD COLUMN detected_key TEXT;
+    ALTER TABLE tasks ADD COLUMN tag TEXT;
+    ALTER TABLE tasks ADD COLUMN owner TEXT;
+    ALTER TABLE tasks ADD COLUMN ref TEXT;
+    ALTER TABLE tasks ADD COLUMN snippet TEXT;
+    ALTER TABLE tasks ADD COLUMN resolved TEXT;
+    ALTER TABLE tasks ADD COLUMN detected_done INTEGER;
+    CREATE UNIQUE INDEX tasks_detected ON tasks(detected_key) WHERE detected_key IS NOT NULL;
+    CREATE INDEX tasks_source ON tasks(source_path) WHERE origin = 'detected';
+    CREATE TABLE entities (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind TEXT NOT NULL,
+        name TEXT NOT NULL,
+        key TEXT NOT NULL,
+        UNIQUE (kind, key)
+    );
+    CREATE TABLE mentions (
+        entity_id INTEGER NOT NULL REFERENCES entities(id) ON DELETE CASCADE,
+        source TEXT NOT NULL,
+        line INTEGER NOT NULL,
+        snippet TEXT NOT NULL,
+        origin TEXT NOT NULL DEFAULT 'rules' CHECK (origin IN ('rules', 'llm'))
+    );
+    CREATE INDEX mentions_entity ON mentions(entity_id);
+    CREATE INDEX mentions_source ON mentions(source, origin);
+    ALTER TABLE files ADD COLUMN detail TEXT;
+    -- files indexed before detection existed are read again (their vectors are reused)
+    UPDATE files SET hash = NULL, state = 'pending' WHERE state = 'indexed';
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -14,7 +14,8 @@ from .paths import confine
 from .store import Store
 
 _EDITABLE = {"title", "done", "priority", "due", "source"}
-_STATUSES = ("open", "done", "all")
+_STATUSES = ("open", "done", "resolved", "all")
+_ORIGINS = ("user", "detected")
 _ORDER = (
     "ORDER BY done, CASE priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 "
     "WHEN 'normal' THEN 2 ELSE 3 END, due IS NULL, due, id"
@@ -22,10 +23,14 @@ _ORDER = (
 MAX_LINE = 10_000_000
 
 
-def _task(row: sqlite3.Row) -> dict[str, Any]:
+def task_json(row: sqlite3.Row) -> dict[str, Any]:
     source = None
     if row["source_path"] is not None:
         source = {"path": row["source_path"], "line": row["source_line"]}
+    detected = None
+    if row["origin"] == "detected":
+        detected = {"tag": row["tag"], "owner": row["owner"], "ref": row["ref"],
+                    "snippet": row["snippet"], "resolved": row["resolved"]}
     return {
         "id": row["id"],
         "title": row["title"],
@@ -37,6 +42,8 @@ def _task(row: sqlite3.Row) -> dict[str, Any]:
         "created": row["created"],
         "updated": row["updated"],
         "completed": row["completed"],
+        "origin": row["origin"],
+        "detected": detected,
     }
 
 
@@ -74,12 +81,19 @@ class TasksManager:
             columns["source_path"], columns["source_line"] = self._source(data["source"])
         return columns
 
-    async def list(self, status: str = "all", q: str | None = None) -> list[dict[str, Any]]:
+    async def list(self, status: str = "all", q: str | None = None,
+                   origin: str | None = None) -> list[dict[str, Any]]:
         status = fields.choice(status, "status", _STATUSES)
         where, params = [], []
-        if status != "all":
-            where.append("done = ?")
-            params.append(1 if status == "done" else 0)
+        if status == "open":
+            where.append("done = 0 AND resolved IS NULL")
+        elif status == "done":
+            where.append("done = 1")
+        elif status == "resolved":
+            where.append("resolved IS NOT NULL")
+        if origin is not None:
+            where.append("origin = ?")
+            params.append(fields.choice(origin, "origin", _ORIGINS))
         if q:
             q = fields.text(q, "q", max_chars=1000)
             escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
@@ -89,7 +103,7 @@ class TasksManager:
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += " " + _ORDER
-        return await self.store.run(lambda conn: [_task(r) for r in conn.execute(sql, params)])
+        return await self.store.run(lambda conn: [task_json(r) for r in conn.execute(sql, params)])
 
     async def get(self, task_id: int) -> dict[str, Any]:
         return await self.store.run(lambda conn: _load(conn, task_id))
@@ -164,4 +178,4 @@ def _load(conn: sqlite3.Connection, task_id: int | None) -> dict[str, Any]:
     row = conn.execute("SELECT * FROM tasks WHERE id = ?", (task_id,)).fetchone()
     if row is None:
         raise NotFound(f"unknown task id: {task_id}")
-    return _task(row)
+    return task_json(row)

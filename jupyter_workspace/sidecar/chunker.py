@@ -250,21 +250,31 @@ def _collect(root: Any, spec: Spec) -> list[_Def]:
 
 
 # -- chunking --------------------------------------------------------------------------------
-def chunk_file(path: str, text: str, language: str | None = None) -> list[Chunk]:
-    """Chunks of one file (an empty list for an empty or whitespace-only file)."""
+def parse(text: str, language: str) -> Any | None:
+    """The tree-sitter tree of `text`, or None: no grammar, a grammar failure, or a parse that
+    is mostly errors (wrong dialect, not really this language)."""
+    parser = _parser(language)
+    if parser is None:
+        return None
+    try:
+        tree = parser.parse(text.encode("utf-8"))
+    except Exception:  # noqa: BLE001 - a grammar failure must not lose the file
+        return None
+    return None if _mostly_errors(tree.root_node, text.count("\n") + 1) else tree
+
+
+def chunk_file(path: str, text: str, language: str | None = None,
+               tree: Any = None) -> list[Chunk]:
+    """Chunks of one file (an empty list for an empty or whitespace-only file). `tree`: the
+    file's `parse()` when the caller has it already."""
     language = language or language_of(path)
     lines = text.splitlines()
     if not any(line.strip() for line in lines):
         return []
-    parser = _parser(language)
-    if parser is not None:
-        try:
-            tree = parser.parse(text.encode("utf-8"))
-        except Exception:  # noqa: BLE001 - a grammar failure must not lose the file
-            tree = None
-        if tree is not None and not _mostly_errors(tree.root_node, len(lines)):
-            defs = _collect(tree.root_node, SPECS[language])
-            return list(_chunks_of(path, language, lines, defs))
+    tree = tree if tree is not None else parse(text, language)
+    if tree is not None:
+        defs = _collect(tree.root_node, SPECS[language])
+        return list(_chunks_of(path, language, lines, defs))
     return list(fallback_chunks(path, language, lines))
 
 

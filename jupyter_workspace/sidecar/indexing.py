@@ -6,6 +6,7 @@ Configured through the environment the coordinator launches the sidecar with (se
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import threading
@@ -17,7 +18,8 @@ from typing import Any
 import numpy as np
 
 from .. import protocol
-from .chunker import Chunk, chunk_file, language_of
+from .chunker import Chunk, chunk_file, language_of, parse
+from .extract import DEFAULT_PATTERNS, extract
 from .index import MODES, ChunkIndex, Filters
 
 log = logging.getLogger(__name__)
@@ -41,6 +43,7 @@ class IndexService:
         self.index: ChunkIndex | None = None
         self.embed_calls = 0  # texts embedded since start (tests check unchanged files cost 0)
         self.inline_embed = INLINE_EMBED
+        self.patterns: dict[str, str] = dict(DEFAULT_PATTERNS)
         self._work = threading.Condition()
         self._worker: threading.Thread | None = None
         self._closed = False
@@ -58,6 +61,8 @@ class IndexService:
                       os.environ.get(protocol.EMBEDDING_BACKEND_ENV, "auto"),
                       Path(cache) if cache else None)
         service.inline_embed = int(os.environ.get(protocol.INLINE_EMBED_ENV) or INLINE_EMBED)
+        if patterns := os.environ.get(protocol.ENTITY_PATTERNS_ENV):
+            service.patterns = json.loads(patterns)
         return service
 
     def load(self) -> dict[str, Any]:
@@ -94,16 +99,19 @@ class IndexService:
         started = time.monotonic()
         results: list[dict[str, Any]] = []
         pending: list[tuple[str, str, list[Chunk]]] = []
+        found: dict[str, dict[str, Any]] = {}
         for item in files:
-            path, text = item["path"], item["text"]
+            path, text = item["path"], item["text"][:MAX_FILE_CHARS]
             language = item.get("language") or language_of(path)
             try:
-                chunks = chunk_file(path, text[:MAX_FILE_CHARS], language)
+                tree = parse(text, language)
+                chunks = chunk_file(path, text, language, tree=tree)
             except Exception as e:  # noqa: BLE001 - one bad file never stops the batch
                 log.warning("cannot chunk %s: %s", path, e)
                 results.append({"path": path, "language": language, "chunks": 0,
                                 "error": f"chunking failed: {e}"})
                 continue
+            found[path] = self._extract(path, text, language, tree)
             pending.append((path, language, chunks))
         # Reuse the vectors of chunks that did not change; embed the rest in one batch.
         plans: list[tuple[str, str, list[Chunk], list[Any]]] = []
@@ -132,13 +140,22 @@ class IndexService:
             self.index.replace(path, chunks, vectors)
             total += len(chunks)
             results.append({"path": path, "language": language, "chunks": len(chunks),
-                            "error": None})
+                            "error": None, **found[path]})
         if fresh is None and texts:
             with self._work:
                 self._work.notify_all()
         return {"files": results, "chunks": total, "embedded": len(texts) if inline else 0,
                 "vectors_pending": self.index.pending_count,
                 "seconds": round(time.monotonic() - started, 4)}
+
+    def _extract(self, path: str, text: str, language: str, tree: Any) -> dict[str, Any]:
+        """Tasks and entity mentions: never fails the file (its chunks still count)."""
+        try:
+            return extract(path, text, language, tree, self.patterns)
+        except Exception as e:  # noqa: BLE001
+            log.warning("cannot extract tasks and entities from %s: %s", path, e)
+            return {"tasks": [], "tasks_total": 0, "mentions": [],
+                    "extract_error": f"{type(e).__name__}: {e}"}
 
     def _embed(self, texts: list[str]) -> np.ndarray:
         vectors = self.embedder.embed(texts)

@@ -1,0 +1,365 @@
+"""Tasks and entities found in files and notes, by rules (no model, no network).
+
+Tasks: in code, `TODO` / `FIXME` / `HACK` / `XXX` / `BUG` as the first word of a real comment
+line. A regex finds the candidates and the file's tree-sitter parse says whether each one sits
+in a comment node (never a string or a docstring); languages without a grammar use their
+comment markers, with quotes tracked. In markdown (files and the workspace's notes): checkboxes,
+`Action:` lines, `@name will ...`, TODO at the start of a line; fenced code is skipped.
+
+Entities: people, organisations, components, files, symbols and ids from configurable patterns,
+in the comments of code and the whole text of markdown.
+
+`extract()` is pure: the sidecar calls it while indexing; the coordinator stores the answer.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+MAX_TASKS = 500  # per file: more are counted (`tasks_total`) but not kept
+MAX_MENTIONS = 2000  # per file
+MAX_LINE_CHARS = 2000  # longer lines (minified code, data) are not read
+SNIPPET_CHARS = 200
+TAGS = ("TODO", "FIXME", "HACK", "XXX", "BUG")
+DEFAULT_PATTERNS = {"requirement": r"\bREQ-\d+\b", "id": r"\b[A-Z]{2,}-\d+\b"}
+
+# -- tasks in code ---------------------------------------------------------------------------
+_TAG = re.compile(r"\b(TODO|FIXME|HACK|XXX|BUG)\b")
+# what a tag is followed by: (details), then : or - or space, then the text
+_TASK = re.compile(r"(TODO|FIXME|HACK|XXX|BUG)(?:\(([^)]{0,120})\))?(?=[\s:!,.-]|$)[\s:!,.-]*(.*)")
+_MARKERS = " \t/*#!;%-<>'"  # comment punctuation allowed before the tag on its line
+_COMMENT_TAIL = re.compile(r"\s*(?:\*/|-->)\s*$")
+# comment markers for languages without a grammar: (line markers, block open, block close)
+_FALLBACK_COMMENTS: dict[str, tuple[tuple[str, ...], str | None, str | None]] = {
+    "shell": (("#",), None, None), "yaml": (("#",), None, None), "toml": (("#",), None, None),
+    "ini": (("#", ";"), None, None), "text": (("#", "//"), None, None),
+    "matlab": (("%",), "%{", "%}"), "ada": (("--",), None, None),
+    "java": (("//",), "/*", "*/"), "go": (("//",), "/*", "*/"), "rust": (("//",), "/*", "*/"),
+    "rst": ((".. ",), None, None), "json": ((), None, None),
+}
+_DEFAULT_FALLBACK: tuple[tuple[str, ...], str | None, str | None] = (("#", "//", "--"), "/*", "*/")
+
+# -- dates, owners, references ---------------------------------------------------------------
+_ISO = re.compile(r"\b(\d{4}-\d{2}-\d{2})\b")
+_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_DUE = re.compile(r"\b(?:by|due(?: on)?|before)\s+(\d{4}-\d{2}-\d{2}|today|tomorrow|"
+                  r"(?:next\s+)?(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday))\b",
+                  re.IGNORECASE)
+_REF = re.compile(r"(?<![\w#])(#\d+|[A-Z][A-Z0-9]+-\d+)\b|(https?://\S+)")
+
+# -- tasks in markdown -----------------------------------------------------------------------
+_FENCE = re.compile(r"^\s{0,3}(```|~~~)")
+_CHECKBOX = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+\[([ xX])\]\s+(\S.*)$")
+_ACTION = re.compile(r"^\s*(?:[-*+]\s+)?(?:\*\*|__)?(?:Action(?:\s+item)?|Follow[- ]up)"
+                     r"(?:\*\*|__)?\s*:(?:\*\*|__)?\s*(\S.*)$", re.IGNORECASE)
+_WILL = re.compile(r"(?<![\w@.])@([A-Za-z][\w-]*[A-Za-z0-9])\s+will\s+(\S.*)$")
+_MD_TODO = re.compile(r"^\s*(?:[-*+]\s+)?(TODO|FIXME)\b(?:\(([^)]{0,120})\))?[\s:-]*(\S.*)$")
+
+# -- entities --------------------------------------------------------------------------------
+_PERSON = re.compile(r"(?<![\w@.])@([A-Za-z][\w-]*[A-Za-z0-9])")
+_NOT_PEOPLE = {"param", "return", "returns", "throws", "throw", "brief", "see", "note", "todo",
+               "since", "deprecated", "type", "property", "staticmethod", "classmethod",
+               "override", "example", "link", "raises", "exception", "file", "author",
+               "version", "private", "public", "internal", "inheritdoc", "dataclass", "pytest"}
+_ROLE = re.compile(r"\b(?:Owners?|Assignee|Assigned to|Authors?|Reviewers?|Lead|Attendees|"
+                   r"Participants|cc)\s*:\s*(.+)", re.IGNORECASE)
+_NAME = re.compile(r"^@?([A-Z][a-z]+(?:[ -][A-Z][a-z]+){0,2}|[a-z][\w-]+)$")
+_ORG = re.compile(r"\b((?:[A-Z][\w&.-]*\s+){1,4}(?:Inc|Corp|Corporation|Ltd|LLC|GmbH|Agency|"
+                  r"Laboratory|Laboratories|University|Institute|Administration|Foundation|"
+                  r"Consortium)\b\.?)")
+_COMPONENT = re.compile(r"\b((?:[A-Z][\w-]*\s+){0,2}[A-Z][\w-]*)\s+(?:subsystem|module|"
+                        r"component|service|board|unit|controller|driver|library)\b")
+_ARTICLE = re.compile(r"^(?:The|A|An|Our|This|That|Each|Every)\s+")
+_ACRONYM = re.compile(r"(?<![\w-])([A-Z][A-Z0-9]{2,7})(?![\w-])")
+_NOT_ACRONYMS = set(TAGS) | {t + "S" for t in TAGS} | {
+    "NOTE", "TBD", "FYI", "ASAP", "AND", "THE", "FOR", "NOT", "NULL", "TRUE", "FALSE", "NONE",
+    "EOF", "UTF", "ASCII", "ALL", "ANY", "BUT", "WARNING", "ERROR", "DEBUG", "INFO", "OK",
+    "YES", "NO", "TBC", "WIP", "NB", "IMPORTANT", "DONE", "AUTHOR", "ACTION", "ITEM", "SEE",
+    "USE", "MUST", "SHALL", "SHOULD", "MAY", "WILL", "NEVER", "ALWAYS", "ONLY", "THIS", "THAT",
+    "A", "AN", "OUR", "EACH", "EVERY",
+}
+_FILE = re.compile(r"(?<![\w/.@-])((?:[\w.-]+/)*[\w-]+(?:\.[\w-]+)*\.(?:py|pyi|c|h|cc|cpp|cxx|"
+                   r"hpp|hh|f|f90|f95|f03|for|js|mjs|ts|tsx|jsx|md|json|ya?ml|toml|ini|cfg|sh|"
+                   r"txt|rst|m|java|go|rs|ipynb|adb|ads|cmake|mk))(?![\w/-])")
+_SYMBOL = re.compile(r"`([A-Za-z_][\w]*(?:(?:\.|::)[A-Za-z_]\w*)*)(?:\(\))?`")
+
+
+@dataclass
+class _Line:
+    number: int  # 1-based
+    text: str  # the readable part of the line: its comment text in code, all of it in markdown
+
+
+def extract(path: str, text: str, language: str | None = None, tree: Any = None,
+            patterns: dict[str, str] | None = None,
+            today: dt.date | None = None) -> dict[str, Any]:
+    """The tasks and entity mentions of one file (or note, as markdown)."""
+    from .chunker import language_of, parse
+
+    language = language or language_of(path)
+    today = today or dt.date.today()
+    lines = text.splitlines()
+    if language == "markdown":
+        readable = list(_markdown_lines(lines))
+        tasks = list(_markdown_tasks(readable, today))
+    else:
+        if tree is None:
+            tree = parse(text, language)
+        readable = list(_comment_lines(lines, language, tree))
+        tasks = [t for line in readable if (t := _code_task(line, today))]
+    total = len(tasks)
+    mentions = list(_mentions(readable, compile_patterns(patterns or DEFAULT_PATTERNS)[0]))
+    for task in tasks:  # TODO(owner) names a person too
+        if task["owner"] and len(mentions) < MAX_MENTIONS:
+            mentions.append(_mention("person", task["owner"], task["line"], task["snippet"]))
+    return {"tasks": tasks[:MAX_TASKS], "tasks_total": total,
+            "mentions": _dedupe(mentions)[:MAX_MENTIONS]}
+
+
+def compile_patterns(patterns: dict[str, str]) -> tuple[dict[str, re.Pattern[str]], list[str]]:
+    """Compile the id patterns; a bad one is left out with a message saying why."""
+    compiled: dict[str, re.Pattern[str]] = {}
+    errors: list[str] = []
+    for kind, pattern in patterns.items():
+        if not isinstance(kind, str) or not re.fullmatch(r"[a-z][a-z0-9_-]{0,31}", kind):
+            errors.append(f"entity pattern name {kind!r}: use 1-32 lowercase letters, digits, "
+                          "'-' or '_'")
+            continue
+        if not isinstance(pattern, str) or not pattern or len(pattern) > 500:
+            errors.append(f"entity pattern {kind!r}: must be a non-empty string of at most "
+                          "500 characters")
+            continue
+        try:
+            compiled[kind] = re.compile(pattern)
+        except re.error as e:
+            errors.append(f"entity pattern {kind!r} is not a valid regular expression: {e}")
+    return compiled, errors
+
+
+# -- which lines are readable ----------------------------------------------------------------
+def _markdown_lines(lines: list[str]) -> Iterator[_Line]:
+    fenced = False
+    for number, line in enumerate(lines, 1):
+        if _FENCE.match(line):
+            fenced = not fenced
+            continue
+        if not fenced and len(line) <= MAX_LINE_CHARS:
+            yield _Line(number, line)
+
+
+def _comment_lines(lines: list[str], language: str, tree: Any) -> Iterator[_Line]:
+    if tree is not None and _comment_query(tree.language) is not None:
+        yield from _tree_comment_lines(lines, tree)
+    else:
+        yield from _marker_comment_lines(lines, language)
+
+
+def _tree_comment_lines(lines: list[str], tree: Any) -> Iterator[_Line]:
+    """The comment text of each line that has any, from the parse tree's comment nodes."""
+    for comment in _comments(tree):
+        first, last = comment.start_point, comment.end_point
+        for row in range(first[0], last[0] + 1):
+            if row >= len(lines) or len(lines[row]) > MAX_LINE_CHARS:
+                continue
+            line = lines[row]
+            raw = line.encode("utf-8")
+            start = first[1] if row == first[0] else 0
+            end = last[1] if row == last[0] else len(raw)
+            text = raw[start:end].decode("utf-8", errors="replace")
+            if text.strip():
+                yield _Line(row + 1, text)
+
+
+def _comments(tree: Any) -> list[Any]:
+    """The comment nodes, found by a tree-sitter query (in C, not by walking in Python)."""
+    query = _comment_query(tree.language)
+    if query is None:
+        return []
+    from tree_sitter import QueryCursor
+
+    nodes = QueryCursor(query).captures(tree.root_node).get("comment", [])
+    return sorted(nodes, key=lambda n: n.start_byte)
+
+
+@cache
+def _comment_query(language: Any) -> Any:
+    from tree_sitter import Query
+
+    try:
+        return Query(language, "(comment) @comment")
+    except Exception:  # noqa: BLE001 - a grammar without a `comment` node
+        return None
+
+
+def _marker_comment_lines(lines: list[str], language: str) -> Iterator[_Line]:
+    markers, opening, closing = _FALLBACK_COMMENTS.get(language, _DEFAULT_FALLBACK)
+    in_block = False
+    for number, line in enumerate(lines, 1):
+        if len(line) > MAX_LINE_CHARS:
+            continue
+        if in_block:
+            end = line.find(closing) if closing else -1
+            yield _Line(number, line if end < 0 else line[:end])
+            in_block = end < 0
+            continue
+        at, which = _first_marker(line, markers, opening)
+        if at < 0:
+            continue
+        if which == opening and closing:
+            end = line.find(closing, at + len(opening))
+            yield _Line(number, line[at:] if end < 0 else line[at:end])
+            in_block = end < 0
+        else:
+            yield _Line(number, line[at:])
+
+
+def _first_marker(line: str, markers: tuple[str, ...], opening: str | None) -> tuple[int, str]:
+    """Where the first comment marker outside quotes starts, and which one (-1 if none)."""
+    quote = ""
+    i = 0
+    candidates = [m for m in (*markers, opening) if m]
+    while i < len(line):
+        ch = line[i]
+        if quote:
+            if ch == "\\":
+                i += 2
+                continue
+            if ch == quote:
+                quote = ""
+        elif ch in "\"'`":
+            quote = ch
+        else:
+            for marker in candidates:
+                if line.startswith(marker, i):
+                    return i, marker
+        i += 1
+    return -1, ""
+
+
+# -- tasks -----------------------------------------------------------------------------------
+def _code_task(line: _Line, today: dt.date) -> dict[str, Any] | None:
+    match = _TAG.search(line.text)
+    if match is None or line.text[:match.start()].strip(_MARKERS):
+        return None  # no tag, or not the first word of the comment
+    found = _TASK.match(line.text, match.start())
+    if found is None:
+        return None
+    tag, details, rest = found.group(1), found.group(2), _COMMENT_TAIL.sub("", found.group(3))
+    return _task(line, tag, rest.strip() or tag, today, details=details)
+
+
+def _markdown_tasks(lines: list[_Line], today: dt.date) -> Iterator[dict[str, Any]]:
+    for line in lines:
+        if m := _CHECKBOX.match(line.text):
+            yield _task(line, "CHECKBOX", m.group(2).strip(), today, done=m.group(1) != " ")
+        elif m := _ACTION.match(line.text):
+            who = _PERSON.match(m.group(1))  # "Action: @carol to call ..."
+            yield _task(line, "ACTION", m.group(1).strip(), today,
+                        owner=who.group(1) if who else None)
+        elif m := _MD_TODO.match(line.text):
+            yield _task(line, m.group(1), m.group(3).strip(), today, details=m.group(2))
+        elif m := _WILL.search(line.text):
+            yield _task(line, "ACTION", f"{m.group(2).strip()}", today, owner=m.group(1))
+
+
+def _task(line: _Line, tag: str, text: str, today: dt.date, details: str | None = None,
+          owner: str | None = None, done: bool = False) -> dict[str, Any]:
+    due, ref = None, None
+    for item in re.split(r"[,;]", details or ""):
+        item = item.strip()
+        if not item:
+            continue
+        if _ISO.fullmatch(item):
+            due = due or _date(item, today)
+        elif _REF.fullmatch(item):
+            ref = ref or item
+        else:
+            owner = owner or item.lstrip("@")
+    if m := _DUE.search(text):
+        due = due or _date(m.group(1), today)
+    if ref is None and (m := _REF.search(text)):
+        ref = m.group(1) or m.group(2)
+    if owner is not None and not re.fullmatch(r"[\w .@-]{1,64}", owner):
+        owner = None
+    return {"line": line.number, "tag": tag, "text": text[:500], "owner": owner, "ref": ref,
+            "due": due, "done": done, "snippet": line.text.strip()[:SNIPPET_CHARS]}
+
+
+def _date(words: str, today: dt.date) -> str | None:
+    words = words.lower()
+    if _ISO.fullmatch(words):
+        try:
+            return dt.date.fromisoformat(words).isoformat()
+        except ValueError:
+            return None
+    if words == "today":
+        return today.isoformat()
+    if words == "tomorrow":
+        return (today + dt.timedelta(days=1)).isoformat()
+    name = words.split()[-1]
+    ahead = (_WEEKDAYS.index(name) - today.weekday()) % 7
+    if words.startswith("next"):
+        ahead += 7 if ahead else 7
+    return (today + dt.timedelta(days=ahead)).isoformat()
+
+
+# -- entities --------------------------------------------------------------------------------
+def _mentions(lines: list[_Line], patterns: dict[str, re.Pattern[str]]) -> Iterator[
+        dict[str, Any]]:
+    count = 0
+    for line in lines:
+        taken: list[tuple[int, int]] = []
+
+        def free(span: tuple[int, int], taken: list[tuple[int, int]] = taken) -> bool:
+            if any(a < span[1] and span[0] < b for a, b in taken):
+                return False
+            taken.append(span)
+            return True
+
+        found: list[tuple[str, str]] = []
+        for kind, pattern in patterns.items():
+            found += [(kind, m.group(0)) for m in pattern.finditer(line.text)
+                      if m.group(0) and free(m.span())]
+        found += [("file", m.group(1)) for m in _FILE.finditer(line.text) if free(m.span(1))]
+        found += [("symbol", m.group(1)) for m in _SYMBOL.finditer(line.text) if free(m.span())]
+        found += [("person", m.group(1)) for m in _PERSON.finditer(line.text)
+                  if m.group(1).lower() not in _NOT_PEOPLE and free(m.span())]
+        if m := _ROLE.search(line.text):
+            for name in re.split(r",|\band\b|;", m.group(1)):
+                if (n := _NAME.match(name.strip().rstrip("."))) and \
+                        n.group(1).lower() not in _NOT_PEOPLE:
+                    found.append(("person", n.group(1)))
+        found += [("organisation", m.group(1).strip()) for m in _ORG.finditer(line.text)
+                  if free(m.span(1))]
+        found += [("component", name) for m in _COMPONENT.finditer(line.text)
+                  if (name := _ARTICLE.sub("", m.group(1))).upper() not in _NOT_ACRONYMS
+                  and free(m.span(1))]
+        found += [("component", m.group(1)) for m in _ACRONYM.finditer(line.text)
+                  if m.group(1) not in _NOT_ACRONYMS and sum(c.isalpha() for c in m.group(1)) >= 2
+                  and free(m.span(1))]
+        snippet = line.text.strip()[:SNIPPET_CHARS]
+        for kind, name in found:
+            yield _mention(kind, name, line.number, snippet)
+            count += 1
+            if count >= MAX_MENTIONS:
+                return
+
+
+def _mention(kind: str, name: str, line: int, snippet: str) -> dict[str, Any]:
+    return {"kind": kind, "name": name.strip()[:120], "line": line, "snippet": snippet}
+
+
+def _dedupe(mentions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    seen: set[tuple[str, str, int]] = set()
+    kept = []
+    for m in mentions:
+        key = (m["kind"], m["name"].casefold(), m["line"])
+        if key not in seen:
+            seen.add(key)
+            kept.append(m)
+    return kept
