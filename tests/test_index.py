@@ -242,6 +242,7 @@ async def test_todos_in_files_and_notes_become_tasks_that_follow_and_resolve(
     _, note = await api("POST", "notes", {"title": "Gyro review",
                                           "body": "- [ ] Re-run the REQ-77 test by 2026-12-01\n"})
     await indexed()
+    (jp_root_dir / "many.py").write_text("".join(f"# TODO: item {i}\n" for i in range(600)))
     flight = jp_root_dir / "src" / "flight.c"
     body = ('int gyro(void)\n{\n    const char *s = "TODO: not a task";\n'
             "    // TODO(alice): check the gyro bias REQ-77\n    return 0;\n}\n")
@@ -258,6 +259,15 @@ async def test_todos_in_files_and_notes_become_tasks_that_follow_and_resolve(
     assert (task["title"], task["source"]["line"], task["detected"]["owner"]) == (
         "check the gyro bias REQ-77", 4, "alice")
     note_task = (await detected())[f"@notes/{note['id']}"]
+
+    async def capped():
+        _, data = await api("GET", "index/files", params={"state": "indexed"})
+        return next((f for f in data["files"] if f["path"] == "many.py"), None)
+
+    assert (await until(capped, timeout=60, interval=0.3))["detail"] == \
+        "kept 500 of 600 tasks found in this file"
+    status, data = await api("GET", "index/files", params={"state": "sideways"})
+    assert status == 400 and "state" in data["error"]
     assert note_task["detected"]["tag"] == "CHECKBOX" and note_task["due"] == "2026-12-01"
     # the entity links the file and the note
     _, found = await api("GET", "entities", params={"q": "req-77"})

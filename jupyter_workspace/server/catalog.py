@@ -193,10 +193,10 @@ class Catalog:
                 state = "error" if result.get("error") else "indexed"
                 conn.execute(
                     "UPDATE files SET hash = ?, size = ?, mtime = ?, language = ?, chunks = ?, "
-                    "state = ?, reason = ?, indexed_at = ? WHERE path = ?",
+                    "state = ?, reason = ?, indexed_at = ?, detail = ? WHERE path = ?",
                     (content.hash, content.size, content.mtime, result.get("language"),
                      result.get("chunks", 0), state, result.get("error"), stamp,
-                     result["path"]))
+                     _detail(result), result["path"]))
 
         await self.store.run(write)
 
@@ -271,3 +271,14 @@ class Catalog:
             return [dict(row) for row in conn.execute(sql, (*params, limit))]
 
         return await self.store.run(read)
+
+
+def _detail(result: dict[str, Any]) -> str | None:
+    """What indexing left out of a file that was indexed (the extractor's caps, its error)."""
+    notes = []
+    kept, total = len(result.get("tasks") or []), result.get("tasks_total") or 0
+    if total > kept:
+        notes.append(f"kept {kept} of {total} tasks found in this file")
+    if result.get("extract_error"):
+        notes.append(f"task and entity extraction failed: {result['extract_error']}")
+    return "; ".join(notes) or None

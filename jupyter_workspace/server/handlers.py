@@ -253,6 +253,23 @@ class SearchHandler(WorkspaceHandler):
         self.reply(await self.workspace.search.search(args))
 
 
+class IndexFilesHandler(WorkspaceHandler):
+    """`GET index/files?state=`: the catalog, with why files were skipped or cut short."""
+
+    auth_resource = "jupyter_workspace:search"
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        state = self.get_query_argument("state", None)
+        if state is not None:
+            state = fields.choice(state, "state", FILE_STATES)
+        self.reply({"files": await self.workspace.catalog.files(state)})
+
+
+FILE_STATES = ("pending", "indexed", "skipped", "error", "deleting")
+
+
 class EntitiesHandler(WorkspaceHandler):
     auth_resource = "jupyter_workspace:entities"
 
@@ -362,6 +379,7 @@ default_handlers = [
     (rf"/workspace/api/conversations/{ID}", ConversationHandler),
     (r"/workspace/api/search", SearchHandler),
     (r"/workspace/api/index", IndexStatusHandler),
+    (r"/workspace/api/index/files", IndexFilesHandler),
     (r"/workspace/api/entities", EntitiesHandler),
     (r"/workspace/api/entities/refine", EntityRefineHandler),
     (rf"/workspace/api/entities/{ID}", EntityHandler),

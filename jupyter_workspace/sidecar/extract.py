@@ -163,6 +163,8 @@ def _tree_comment_lines(lines: list[str], tree: Any) -> Iterator[_Line]:
     """The comment text of each line that has any, from the parse tree's comment nodes."""
     for comment in _comments(tree):
         first, last = comment.start_point, comment.end_point
+        if _in_broken_string(comment, lines):
+            continue
         for row in range(first[0], last[0] + 1):
             if row >= len(lines) or len(lines[row]) > MAX_LINE_CHARS:
                 continue
@@ -184,6 +186,20 @@ def _comments(tree: Any) -> list[Any]:
 
     nodes = QueryCursor(query).captures(tree.root_node).get("comment", [])
     return sorted(nodes, key=lambda n: n.start_byte)
+
+
+def _in_broken_string(comment: Any, lines: list[str]) -> bool:
+    """A `comment` the parser recovered from an error inside a string it could not close, as
+    in `#define MSG "/* TODO */"` (C macros are read to the `/*`)."""
+    node, depth = comment.parent, 0
+    while node is not None and depth < 4 and node.type != "ERROR":
+        node, depth = node.parent, depth + 1
+    if node is None or node.type != "ERROR":
+        return False
+    row, column = comment.start_point
+    before = lines[row].encode("utf-8")[:column].decode("utf-8", errors="replace") \
+        if row < len(lines) else ""
+    return before.replace('\\"', "").count('"') % 2 == 1
 
 
 @cache
@@ -219,7 +235,8 @@ def _marker_comment_lines(lines: list[str], language: str) -> Iterator[_Line]:
 
 
 def _first_marker(line: str, markers: tuple[str, ...], opening: str | None) -> tuple[int, str]:
-    """Where the first comment marker outside quotes starts, and which one (-1 if none)."""
+    """Where the first comment marker outside quotes starts, and which one (-1 if none). A
+    marker counts at the start of the line or after white space only."""
     quote = ""
     i = 0
     candidates = [m for m in (*markers, opening) if m]
@@ -233,7 +250,7 @@ def _first_marker(line: str, markers: tuple[str, ...], opening: str | None) -> t
                 quote = ""
         elif ch in "\"'`":
             quote = ch
-        else:
+        elif i == 0 or line[i - 1].isspace():  # `a#b`, `${1##*/}`, `http://` are no comments
             for marker in candidates:
                 if line.startswith(marker, i):
                     return i, marker
