@@ -29,6 +29,22 @@ export interface ISource {
   line?: number | null;
 }
 
+/** What indexing found in a file or note (docs/api.md, "Detected tasks"). */
+export interface IDetected {
+  /** `TODO`, `FIXME`, `HACK`, `XXX`, `BUG`, `CHECKBOX` or `ACTION`. */
+  tag: string;
+  owner: string | null;
+  /** An issue id such as `#42`. */
+  ref: string | null;
+  /** The source line as it was when last scanned. */
+  snippet: string;
+  /** When it disappeared from its source; `null` while it is still there. */
+  resolved: string | null;
+}
+
+/** Who made a task: the user, or indexing (from a comment or a note). */
+export type TaskOrigin = 'user' | 'detected';
+
 /** A task as the server stores it. */
 export interface ITask {
   id: number;
@@ -41,9 +57,16 @@ export interface ITask {
   created: string;
   updated: string;
   completed: string | null;
+  /** Missing from servers before detected tasks; read it as `user`. */
+  origin?: TaskOrigin;
+  detected?: IDetected | null;
 }
 
-export type TaskStatus = 'open' | 'done' | 'all';
+/** `open` leaves resolved detected tasks out; `resolved` lists only them. */
+export type TaskStatus = 'open' | 'done' | 'resolved' | 'all';
+
+/** The origin filter of the task list: `all` asks for both. */
+export type TaskOriginFilter = TaskOrigin | 'all';
 
 export interface INoteChanges {
   title?: string;
@@ -99,8 +122,17 @@ export async function deleteNote(id: number): Promise<void> {
   await requestAPI<void>(`notes/${id}`, { method: 'DELETE' });
 }
 
-export async function listTasks(status: TaskStatus = 'open'): Promise<ITask[]> {
-  const answer = await requestAPI<{ tasks: ITask[] }>(`tasks?status=${status}`);
+export async function listTasks(
+  status: TaskStatus = 'open',
+  origin: TaskOriginFilter = 'all'
+): Promise<ITask[]> {
+  const params = new URLSearchParams({ status });
+  if (origin !== 'all') {
+    params.set('origin', origin);
+  }
+  const answer = await requestAPI<{ tasks: ITask[] }>(
+    `tasks?${params.toString()}`
+  );
   return answer.tasks;
 }
 

@@ -14,8 +14,9 @@ import * as React from 'react';
 
 import { ISource } from './api';
 import { disposeRenderer } from './markdownpreview';
-import { sourceHref } from './opensource';
+import { isPlainClick, sourceHref } from './opensource';
 import { ISourceRef } from './searchapi';
+import { replaceTextNodes } from './textnodes';
 
 const MIME_TYPE = 'text/markdown';
 
@@ -229,20 +230,9 @@ function linkCitations(
   host: HTMLElement,
   sources: ReadonlyArray<ISourceRef>
 ): void {
-  const walker = document.createTreeWalker(host, NodeFilter.SHOW_TEXT);
-  const nodes: Text[] = [];
-  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
-    const text = node as Text;
-    if (text.data.includes('[') && !text.parentElement?.closest(NO_CITATIONS)) {
-      nodes.push(text);
-    }
-  }
-  for (const node of nodes) {
-    const parts = splitCitations(node.data, sources);
-    if (parts) {
-      node.replaceWith(...parts);
-    }
-  }
+  replaceTextNodes(host, NO_CITATIONS, text =>
+    text.includes('[') ? splitCitations(text, sources) : null
+  );
 }
 
 export function ChatMarkdown(props: IChatMarkdownProps): JSX.Element {
@@ -358,13 +348,7 @@ export function ChatMarkdown(props: IChatMarkdownProps): JSX.Element {
       if (!link || !node.contains(link) || !citations) {
         return;
       }
-      if (
-        event.button !== 0 ||
-        event.ctrlKey ||
-        event.metaKey ||
-        event.shiftKey ||
-        event.altKey
-      ) {
+      if (!isPlainClick(event)) {
         return;
       }
       event.preventDefault();

@@ -28,10 +28,10 @@ import { ChatMarkdown, ICitations, ICodeActions } from './chatmarkdown';
 import { ChatModel, IStream } from './chatmodel';
 import { WorkspaceEvents } from './events';
 import { useClock, useRerenderOn } from './hooks';
-import { sourceHref } from './opensource';
 import { errorMessage } from './request';
 import { ISourceRef, formatRange } from './searchapi';
 import { ConnectionStatus } from './sidebar';
+import { SourceLink } from './sourcelink';
 import { SidecarModel } from './sidecarmodel';
 
 export const CHAT_ID = 'jupyter-workspace:chat';
@@ -497,27 +497,14 @@ function SourceChips(props: {
       {sources.map(source => {
         const where = formatRange(source);
         return (
-          <a
+          <SourceLink
             key={`${source.path}:${source.start_line}:${source.end_line}`}
             className="jp-Workspace-chatSource"
-            data-path={source.path}
-            data-line={source.start_line}
-            href={sourceHref({ path: source.path })}
+            source={{ path: source.path, line: source.start_line }}
             title={`Open ${source.path} at line ${source.start_line}${
               source.kind ? ` (${source.kind})` : ''
             }`}
-            onClick={event => {
-              if (
-                event.button !== 0 ||
-                event.ctrlKey ||
-                event.metaKey ||
-                event.shiftKey
-              ) {
-                return; // let the browser open a new tab
-              }
-              event.preventDefault();
-              onOpen({ path: source.path, line: source.start_line });
-            }}
+            onOpen={onOpen}
           >
             <span className="jp-Workspace-chatSourceWhere">{where}</span>
             {source.symbol && (
@@ -526,7 +513,7 @@ function SourceChips(props: {
                 {source.symbol}
               </span>
             )}
-          </a>
+          </SourceLink>
         );
       })}
     </div>

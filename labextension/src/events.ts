@@ -31,6 +31,15 @@ export type WorkspaceEvent =
       origin?: string | null;
     }
   | { type: 'task.deleted'; id: number; origin?: string | null }
+  | {
+      /** A file's or note's detections were stored (counts): refetch. */
+      type: 'tasks.detected';
+      path: string;
+      created: number;
+      updated: number;
+      resolved: number;
+    }
+  | { type: 'entities.changed'; source: string }
   | { type: 'file.changed' | 'file.deleted'; path: string }
   | { type: 'sidecar.state'; sidecar: ISidecarState }
   | {

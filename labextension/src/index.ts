@@ -19,7 +19,7 @@ import { EditorBridge, quoteSelection } from './editorbridge';
 import { WorkspaceEvents } from './events';
 import { IndexModel } from './indexmodel';
 import { NotesModel } from './notesmodel';
-import { openSource } from './opensource';
+import { noteIdOf, openSource } from './opensource';
 import { setServerSettings } from './request';
 import { MAX_QUERY_CHARS, SearchModel } from './searchmodel';
 import { SEARCH_ID, SearchPanel } from './searchview';
@@ -77,13 +77,13 @@ const plugin: JupyterFrontEndPlugin<void> = {
     const tasks = new TasksModel({ events });
     // Search hits and chat sources name notes as `@notes/<id>`: those open in the sidebar.
     const open = async (source: ISource): Promise<void> => {
-      const note = /^@notes\/(\d+)$/.exec(source.path);
-      if (!note) {
+      const note = noteIdOf(source.path);
+      if (note === null) {
         return openSource(app, docManager, source);
       }
       app.shell.activateById(sidebar.id);
       sidebar.showNotes();
-      await notes.open(Number(note[1]));
+      await notes.open(note);
     };
     const sidebar = new WorkspaceSidebar({
       events,

@@ -2,6 +2,9 @@ import { IRenderMimeRegistry, MimeModel } from '@jupyterlab/rendermime';
 import { Widget } from '@lumino/widgets';
 import * as React from 'react';
 
+import { IEntity } from './entitiesapi';
+import { ENTITY_LINK_CLASS, linkEntities } from './entitylinks';
+
 const MIME_TYPE = 'text/markdown';
 
 /** Quiet time after typing before the preview renders again. */
@@ -24,18 +27,31 @@ export function disposeRenderer(renderer: Widget): void {
 export interface IMarkdownPreviewProps {
   rendermime: IRenderMimeRegistry;
   source: string;
+  /** Entities whose names become buttons in the rendered text. */
+  entities?: ReadonlyArray<IEntity>;
+  /** Called when one of those buttons is pressed. */
+  onOpenEntity?: (entity: IEntity, button: HTMLElement) => void;
 }
+
+const NO_ENTITIES: ReadonlyArray<IEntity> = [];
 
 /**
  * Renders markdown with JupyterLab's own markdown renderer.
  *
  * The model is untrusted, so the renderer passes the HTML through the
  * application's sanitizer: a note's markdown can't run script or carry
- * command-linker attributes.
+ * command-linker attributes. Entity names are linked afterwards, in the
+ * sanitized DOM's text.
  */
 export function MarkdownPreview(props: IMarkdownPreviewProps): JSX.Element {
   const { rendermime, source } = props;
+  // Render again only when the names or what they stand for change.
+  const entityKey = (props.entities ?? NO_ENTITIES)
+    .map(entity => `${entity.id}\t${entity.kind}\t${entity.name}`)
+    .join('\n');
   const host = React.useRef<HTMLDivElement>(null);
+  const latest = React.useRef(props);
+  latest.current = props;
   const renderer = React.useRef<
     Widget & { renderModel(model: MimeModel): Promise<void> }
   >();
@@ -63,12 +79,42 @@ export function MarkdownPreview(props: IMarkdownPreviewProps): JSX.Element {
         data: { [MIME_TYPE]: source },
         trusted: false
       });
-      widget.renderModel(model).catch(error => {
-        console.error('jupyter-workspace: markdown preview failed', error);
-      });
+      widget
+        .renderModel(model)
+        .then(() => {
+          const entities = latest.current.entities ?? NO_ENTITIES;
+          if (!widget.isDisposed && entities.length > 0) {
+            linkEntities(widget.node, entities);
+          }
+        })
+        .catch(error => {
+          console.error('jupyter-workspace: markdown preview failed', error);
+        });
     }, RENDER_DELAY_MS);
     return () => window.clearTimeout(timer);
-  }, [source, rendermime]);
+  }, [source, rendermime, entityKey]);
+
+  // One listener for every entity button, whichever render made it.
+  React.useEffect(() => {
+    const node = host.current;
+    if (!node) {
+      return;
+    }
+    const onClick = (event: MouseEvent) => {
+      const button = (event.target as Element | null)?.closest?.<HTMLElement>(
+        `.${ENTITY_LINK_CLASS}`
+      );
+      const { entities: known, onOpenEntity } = latest.current;
+      const id = Number(button?.dataset.entityId);
+      const entity = known?.find(item => item.id === id);
+      if (button && entity && onOpenEntity && node.contains(button)) {
+        event.preventDefault();
+        onOpenEntity(entity, button);
+      }
+    };
+    node.addEventListener('click', onClick);
+    return () => node.removeEventListener('click', onClick);
+  }, []);
 
   return (
     <div

@@ -1,7 +1,9 @@
 /**
- * The state of the Notes panel: the list, the filter and the open note.
+ * The state of the Notes panel: the list, the filter and the open note (with
+ * the entities it mentions).
  */
 import { INote, createNote, deleteNote, getNote, listNotes } from './api';
+import { NoteEntities } from './entitiesmodel';
 import { WorkspaceEvent, WorkspaceEvents } from './events';
 import { NoteDraft } from './notedraft';
 import { PanelModel } from './panelmodel';
@@ -31,6 +33,11 @@ export class NotesModel extends PanelModel {
   /** The note being edited, if any. */
   get draft(): NoteDraft | null {
     return this._draft;
+  }
+
+  /** The entities the open note mentions; `null` while none is open. */
+  get entities(): NoteEntities | null {
+    return this._entities;
   }
 
   /** True until the first list has arrived. */
@@ -155,6 +162,7 @@ export class NotesModel extends PanelModel {
     }
     window.clearTimeout(this._filterTimer);
     this._draft?.dispose();
+    this._entities?.dispose();
     super.dispose();
   }
 
@@ -176,6 +184,17 @@ export class NotesModel extends PanelModel {
   private _setDraft(draft: NoteDraft | null): void {
     if (this._draft && this._draft !== draft) {
       this._draft.dispose();
+    }
+    if (this._entities && this._entities.note !== draft?.id) {
+      this._entities.dispose();
+      this._entities = null;
+    }
+    if (draft && !this._entities) {
+      this._entities = new NoteEntities({
+        events: this._events,
+        note: draft.id
+      });
+      void this._entities.refresh();
     }
     this._draft = draft;
     this._emit();
@@ -266,6 +285,7 @@ export class NotesModel extends PanelModel {
   private _notes: INote[] = [];
   private _query = '';
   private _draft: NoteDraft | null = null;
+  private _entities: NoteEntities | null = null;
   private _loading = true;
   private _notice = '';
   private _filterTimer: number | undefined = undefined;

@@ -4,19 +4,24 @@ import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { addIcon, closeIcon, deleteIcon } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
-import { INote } from './api';
+import { INote, ISource } from './api';
 import { Banner } from './banner';
+import { IEntity } from './entitiesapi';
+import { NoteEntities } from './entitiesmodel';
+import { EntityPopover } from './entityview';
 import { useClock, useRerenderOn } from './hooks';
 import { MarkdownPreview } from './markdownpreview';
 import { NoteDraft, SaveState } from './notedraft';
 import { NotesModel } from './notesmodel';
+import { errorMessage } from './request';
+import { ISegmentedChoice, SegmentedButtons } from './segmented';
 
 export type NoteViewMode = 'edit' | 'split' | 'preview';
 
-const VIEW_MODES: ReadonlyArray<{ mode: NoteViewMode; label: string }> = [
-  { mode: 'edit', label: 'Edit' },
-  { mode: 'split', label: 'Split' },
-  { mode: 'preview', label: 'Preview' }
+const VIEW_MODES: ReadonlyArray<ISegmentedChoice<NoteViewMode>> = [
+  { value: 'edit', label: 'Edit', title: 'Edit the markdown' },
+  { value: 'split', label: 'Split', title: 'Edit beside the preview' },
+  { value: 'preview', label: 'Preview', title: 'Only the rendered note' }
 ];
 
 const SAVE_LABELS: Record<SaveState, string> = {
@@ -30,6 +35,8 @@ const SAVE_LABELS: Record<SaveState, string> = {
 export interface INotesViewProps {
   model: NotesModel;
   rendermime: IRenderMimeRegistry;
+  /** Opens a file at a line, or a note; rejects with a message for the user. */
+  onOpenSource: (source: ISource) => Promise<void>;
 }
 
 /** Ask before deleting a note; resolves to whether the user agreed. */
@@ -44,11 +51,13 @@ async function confirmDelete(title: string): Promise<boolean> {
 
 /** The Notes panel: filter, list and the open note's editor. */
 export function NotesView(props: INotesViewProps): JSX.Element {
-  const { model, rendermime } = props;
+  const { model, rendermime, onOpenSource } = props;
   useRerenderOn(model.changed);
   useClock();
   const [mode, setMode] = React.useState<NoteViewMode>('edit');
   const draft = model.draft;
+  const entities = model.entities;
+  const [openError, setOpenError] = React.useState('');
   const query = model.query.trim();
 
   const onDelete = async (note: { id: number; title: string }) => {
@@ -86,6 +95,11 @@ export function NotesView(props: INotesViewProps): JSX.Element {
           {model.error}
         </Banner>
       )}
+      {openError && (
+        <Banner kind="error" onDismiss={() => setOpenError('')}>
+          {openError}
+        </Banner>
+      )}
       {model.notice && (
         <Banner kind="info" onDismiss={() => model.dismissNotice()}>
           {model.notice}
@@ -106,15 +120,22 @@ export function NotesView(props: INotesViewProps): JSX.Element {
           </li>
         )}
       </ul>
-      {draft && (
+      {draft && entities && (
         <NoteEditor
           key={draft.id}
           draft={draft}
+          entities={entities}
           rendermime={rendermime}
           mode={mode}
           onModeChange={setMode}
           onClose={() => void model.close()}
           onDelete={() => void onDelete(draft)}
+          onOpenSource={source => {
+            setOpenError('');
+            onOpenSource(source).catch(reason =>
+              setOpenError(errorMessage(reason))
+            );
+          }}
         />
       )}
     </div>
@@ -159,17 +180,29 @@ function NoteItem(props: INoteItemProps): JSX.Element {
 
 interface INoteEditorProps {
   draft: NoteDraft;
+  /** The entities the note mentions (linked in its preview). */
+  entities: NoteEntities;
   rendermime: IRenderMimeRegistry;
   mode: NoteViewMode;
   onModeChange: (mode: NoteViewMode) => void;
   onClose: () => void;
   onDelete: () => void;
+  onOpenSource: (source: ISource) => void;
+}
+
+/** The entity popover that is open: which entity, from which button. */
+interface IOpenEntity {
+  entity: IEntity;
+  anchor: HTMLElement;
 }
 
 function NoteEditor(props: INoteEditorProps): JSX.Element {
-  const { draft, rendermime, mode, onModeChange, onClose, onDelete } = props;
+  const { draft, entities, rendermime, mode, onModeChange, onClose } = props;
   useRerenderOn(draft.changed);
+  useRerenderOn(entities.changed);
   const titleInput = React.useRef<HTMLInputElement>(null);
+  const section = React.useRef<HTMLElement>(null);
+  const [openEntity, setOpenEntity] = React.useState<IOpenEntity | null>(null);
 
   React.useEffect(() => {
     if (draft.fresh && titleInput.current) {
@@ -178,9 +211,17 @@ function NoteEditor(props: INoteEditorProps): JSX.Element {
     }
   }, [draft]);
 
+  // The popover belongs to the preview: it goes when the preview does.
+  React.useEffect(() => {
+    if (mode === 'edit') {
+      setOpenEntity(null);
+    }
+  }, [mode]);
+
   const state = draft.state;
   return (
     <section
+      ref={section}
       className="jp-Workspace-noteEditor"
       data-id={draft.id}
       aria-label="Note editor"
@@ -215,22 +256,13 @@ function NoteEditor(props: INoteEditorProps): JSX.Element {
         </button>
       </div>
       <div className="jp-Workspace-noteTools">
-        <div className="jp-Workspace-segmented" role="group" aria-label="View">
-          {VIEW_MODES.map(item => (
-            <button
-              key={item.mode}
-              type="button"
-              className={`jp-Workspace-modeButton${
-                mode === item.mode ? ' jp-mod-active' : ''
-              }`}
-              data-mode={item.mode}
-              aria-pressed={mode === item.mode}
-              onClick={() => onModeChange(item.mode)}
-            >
-              {item.label}
-            </button>
-          ))}
-        </div>
+        <SegmentedButtons
+          label="View"
+          attribute="data-mode"
+          choices={VIEW_MODES}
+          value={mode}
+          onChange={onModeChange}
+        />
         <span
           className="jp-Workspace-saveState"
           data-state={state}
@@ -242,13 +274,21 @@ function NoteEditor(props: INoteEditorProps): JSX.Element {
         <button
           type="button"
           className="jp-Workspace-deleteNote jp-Workspace-iconButton"
-          onClick={onDelete}
+          onClick={props.onDelete}
           aria-label="Delete note"
           title="Delete note"
         >
           <deleteIcon.react tag="span" />
         </button>
       </div>
+      <EntityBar
+        entities={entities}
+        onRefine={async () => {
+          // The LLM reads the stored note: store the last edits first.
+          await draft.flush();
+          await entities.refine();
+        }}
+      />
       {state === 'conflict' && (
         <Banner kind="warning">
           <span>
@@ -298,9 +338,81 @@ function NoteEditor(props: INoteEditorProps): JSX.Element {
           />
         )}
         {mode !== 'edit' && (
-          <MarkdownPreview rendermime={rendermime} source={draft.body} />
+          <MarkdownPreview
+            rendermime={rendermime}
+            source={draft.body}
+            entities={entities.entities}
+            onOpenEntity={(entity, anchor) => setOpenEntity({ entity, anchor })}
+          />
         )}
       </div>
+      {openEntity && section.current && (
+        <EntityPopover
+          key={openEntity.entity.id}
+          entity={openEntity.entity}
+          anchor={openEntity.anchor}
+          container={section.current}
+          onOpenSource={props.onOpenSource}
+          onClose={() => setOpenEntity(null)}
+        />
+      )}
     </section>
+  );
+}
+
+interface IEntityBarProps {
+  entities: NoteEntities;
+  onRefine: () => Promise<void>;
+}
+
+/** How many entities the note mentions, and the LLM refine action. */
+function EntityBar(props: IEntityBarProps): JSX.Element {
+  const { entities, onRefine } = props;
+  const count = entities.entities.length;
+  const outcome = entities.refineOutcome;
+  return (
+    <>
+      <div className="jp-Workspace-noteEntityBar">
+        <span
+          className="jp-Workspace-entityCount"
+          role="status"
+          aria-live="polite"
+          title="People, organisations, components, ids, files and symbols the note mentions; the preview links them"
+        >
+          {count === 0
+            ? 'No entities found'
+            : `${count} ${count === 1 ? 'entity' : 'entities'}`}
+        </span>
+        <button
+          type="button"
+          className="jp-Workspace-textButton jp-Workspace-refineEntities"
+          disabled={entities.refining}
+          aria-busy={entities.refining}
+          title="Ask the configured LLM which people, organisations, components and ids this note mentions"
+          onClick={() => void onRefine()}
+        >
+          {entities.refining ? 'Refining…' : 'Refine entities with the LLM'}
+        </button>
+      </div>
+      {entities.error && (
+        <Banner kind="error" onDismiss={() => entities.dismissError()}>
+          Cannot list the note's entities: {entities.error}
+        </Banner>
+      )}
+      {outcome && (
+        <div className="jp-Workspace-refineOutcome" data-ok={outcome.ok}>
+          <Banner
+            kind={outcome.ok ? 'info' : 'error'}
+            onDismiss={() => entities.dismissRefineOutcome()}
+          >
+            {outcome.ok
+              ? `Refined with the LLM: the note mentions ${outcome.found} ${
+                  outcome.found === 1 ? 'entity' : 'entities'
+                }.`
+              : outcome.message}
+          </Banner>
+        </div>
+      )}
+    </>
   );
 }

@@ -1,5 +1,8 @@
 /**
  * Open a task's file in JupyterLab's text editor at the task's line.
+ *
+ * Sources may also name a note, `@notes/<id>` (search hits, chat sources,
+ * detected tasks, entity mentions): those open in the Workspace sidebar.
  */
 import { EditorView } from '@codemirror/view';
 import { JupyterFrontEnd } from '@jupyterlab/application';
@@ -7,11 +10,20 @@ import { CodeEditor } from '@jupyterlab/codeeditor';
 import { PageConfig, URLExt } from '@jupyterlab/coreutils';
 import { IDocumentManager } from '@jupyterlab/docmanager';
 import { Widget } from '@lumino/widgets';
+import type * as React from 'react';
 
 import { ISource } from './api';
 
 /** The widget factory of JupyterLab's file editor. */
 const EDITOR_FACTORY = 'Editor';
+
+const NOTE_SOURCE = /^@notes\/(\d+)$/;
+
+/** The id of the note a `@notes/<id>` source path names; `null` for a file. */
+export function noteIdOf(path: string): number | null {
+  const match = NOTE_SOURCE.exec(path);
+  return match ? Number(match[1]) : null;
+}
 
 /** A URL that opens the file in JupyterLab, for the link's `href`. */
 export function sourceHref(source: ISource): string {
@@ -19,6 +31,20 @@ export function sourceHref(source: ISource): string {
     PageConfig.getBaseUrl(),
     'lab/tree',
     URLExt.encodeParts(source.path)
+  );
+}
+
+/**
+ * Whether a click on a source link is for the page to handle: a modified or
+ * middle click keeps the browser's behaviour (the link in a new tab).
+ */
+export function isPlainClick(event: MouseEvent | React.MouseEvent): boolean {
+  return (
+    event.button === 0 &&
+    !event.ctrlKey &&
+    !event.metaKey &&
+    !event.shiftKey &&
+    !event.altKey
   );
 }
 

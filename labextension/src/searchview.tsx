@@ -24,6 +24,7 @@ import {
 } from './searchapi';
 import { ISearchGroup, MAX_QUERY_CHARS, SearchModel } from './searchmodel';
 import { ConnectionStatus, afterPendingActivation } from './sidebar';
+import { escapeRegExp } from './textnodes';
 
 export const SEARCH_ID = 'jupyter-workspace:search';
 
@@ -489,10 +490,6 @@ function queryWords(query: string): string[] {
     .split(/[^\p{L}\p{N}_]+/u)
     .filter(word => word.length >= 3);
   return [...new Set(words)].slice(0, 20);
-}
-
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 /** The snippet with the query's words in `<mark>` (plain text, no HTML). */

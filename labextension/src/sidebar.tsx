@@ -81,7 +81,11 @@ export class WorkspaceSidebar extends SidePanel {
     this.header.addWidget(header);
 
     this._notesSection = ReactWidget.create(
-      <NotesView model={options.notes} rendermime={options.rendermime} />
+      <NotesView
+        model={options.notes}
+        rendermime={options.rendermime}
+        onOpenSource={options.openSource}
+      />
     );
     this._notesSection.addClass('jp-Workspace-section');
     this._notesSection.title.label = 'Notes';

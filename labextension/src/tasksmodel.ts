@@ -1,5 +1,5 @@
 /**
- * The state of the Tasks panel: the list and its status filter.
+ * The state of the Tasks panel: the list and its status and origin filters.
  */
 
 import {
@@ -7,6 +7,7 @@ import {
   ITaskChanges,
   ITaskFields,
   Priority,
+  TaskOriginFilter,
   TaskStatus,
   createTask,
   deleteTask,
@@ -48,8 +49,33 @@ export function compareTasks(a: ITask, b: ITask): number {
   return a.id - b.id;
 }
 
-function matches(task: ITask, status: TaskStatus): boolean {
-  return status === 'all' || (status === 'done') === task.done;
+/** Quiet time after a file's detections are stored before refetching. */
+const DETECTED_REFETCH_MS = 300;
+
+/** Whether a detected task has disappeared from its source. */
+export function isResolved(task: ITask): boolean {
+  return Boolean(task.detected?.resolved);
+}
+
+/** Whether the server would list the task under these filters. */
+function matches(
+  task: ITask,
+  status: TaskStatus,
+  origin: TaskOriginFilter
+): boolean {
+  if (origin !== 'all' && (task.origin ?? 'user') !== origin) {
+    return false;
+  }
+  switch (status) {
+    case 'open':
+      return !task.done && !isResolved(task);
+    case 'done':
+      return task.done;
+    case 'resolved':
+      return isResolved(task);
+    default:
+      return true;
+  }
 }
 
 export class TasksModel extends PanelModel {
@@ -68,19 +94,20 @@ export class TasksModel extends PanelModel {
     return this._status;
   }
 
+  get origin(): TaskOriginFilter {
+    return this._origin;
+  }
+
   get loading(): boolean {
     return this._loading;
   }
 
   setStatus(status: TaskStatus): void {
-    if (status === this._status) {
-      return;
-    }
-    this._status = status;
-    this._keep.clear();
-    this._tasks = this._tasks.filter(task => matches(task, status));
-    this._emit();
-    void this.refresh();
+    this._setFilters(status, this._origin);
+  }
+
+  setOrigin(origin: TaskOriginFilter): void {
+    this._setFilters(this._status, origin);
   }
 
   async refresh(): Promise<void> {
@@ -88,7 +115,7 @@ export class TasksModel extends PanelModel {
     // Events that arrive while the list is on its way may be newer than it.
     this._replay = [];
     try {
-      const tasks = await listTasks(this._status);
+      const tasks = await listTasks(this._status, this._origin);
       if (generation === this._generation && !this._isDisposed) {
         const replay = this._replay ?? [];
         this._replay = null;
@@ -164,7 +191,33 @@ export class TasksModel extends PanelModel {
     }
   }
 
+  dispose(): void {
+    window.clearTimeout(this._refetchTimer);
+    super.dispose();
+  }
+
+  private _setFilters(status: TaskStatus, origin: TaskOriginFilter): void {
+    if (status === this._status && origin === this._origin) {
+      return;
+    }
+    this._status = status;
+    this._origin = origin;
+    this._keep.clear();
+    this._tasks = this._tasks.filter(task => matches(task, status, origin));
+    this._emit();
+    void this.refresh();
+  }
+
   private _onEvent(_: WorkspaceEvents, event: WorkspaceEvent): void {
+    if (event.type === 'tasks.detected') {
+      // One event per scanned file, often many in a row: refetch once.
+      window.clearTimeout(this._refetchTimer);
+      this._refetchTimer = window.setTimeout(
+        () => void this.refresh(),
+        DETECTED_REFETCH_MS
+      );
+      return;
+    }
     this._replay?.push(event);
     this._apply(event);
   }
@@ -191,7 +244,7 @@ export class TasksModel extends PanelModel {
     }
     const others = this._tasks.filter(t => t.id !== task.id);
     this._tasks =
-      matches(task, this._status) || this._keep.has(task.id)
+      matches(task, this._status, this._origin) || this._keep.has(task.id)
         ? [...others, task].sort(compareTasks)
         : others;
     this._emit();
@@ -208,6 +261,8 @@ export class TasksModel extends PanelModel {
   private _events: WorkspaceEvents;
   private _tasks: ITask[] = [];
   private _status: TaskStatus = 'open';
+  private _origin: TaskOriginFilter = 'all';
+  private _refetchTimer: number | undefined = undefined;
   private _loading = true;
   private _generation = 0;
   private _keep = new Set<number>();

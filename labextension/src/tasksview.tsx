@@ -1,28 +1,54 @@
 import { Dialog, showDialog } from '@jupyterlab/apputils';
+import { Time } from '@jupyterlab/coreutils';
 import { addIcon, deleteIcon, linkIcon } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
 import {
+  IDetected,
   ISource,
   ITask,
   ITaskChanges,
   PRIORITIES,
   Priority,
+  TaskOriginFilter,
   TaskStatus,
   formatSource,
   parseSource
 } from './api';
 import { Banner } from './banner';
 import { useClock, useRerenderOn } from './hooks';
-import { sourceHref } from './opensource';
 import { errorMessage } from './request';
-import { TasksModel } from './tasksmodel';
+import { ISegmentedChoice, SegmentedButtons } from './segmented';
+import { SourceLink } from './sourcelink';
+import { TasksModel, isResolved } from './tasksmodel';
 
-const STATUS_FILTERS: ReadonlyArray<{ status: TaskStatus; label: string }> = [
-  { status: 'open', label: 'Open' },
-  { status: 'done', label: 'Done' },
-  { status: 'all', label: 'All' }
+const STATUS_FILTERS: ReadonlyArray<ISegmentedChoice<TaskStatus>> = [
+  { value: 'open', label: 'Open', title: 'Tasks still to do' },
+  { value: 'done', label: 'Done', title: 'Finished tasks' },
+  {
+    value: 'resolved',
+    label: 'Resolved',
+    title: 'Detected tasks no longer in their file or note'
+  },
+  { value: 'all', label: 'All', title: 'Every task' }
 ];
+
+const ORIGIN_FILTERS: ReadonlyArray<ISegmentedChoice<TaskOriginFilter>> = [
+  { value: 'all', label: 'All', title: 'Your tasks and detected ones' },
+  { value: 'user', label: 'Mine', title: 'Only the tasks you added' },
+  {
+    value: 'detected',
+    label: 'Detected',
+    title: 'Only tasks found in code comments and notes (TODO, checkboxes…)'
+  }
+];
+
+const EMPTY_TEXT: Record<TaskStatus, string> = {
+  open: 'No tasks.',
+  done: 'No finished tasks.',
+  resolved: 'No resolved tasks.',
+  all: 'No tasks.'
+};
 
 const PRIORITY_LABELS: Record<Priority, string> = {
   low: 'Low',
@@ -83,27 +109,23 @@ export function TasksView(props: ITasksViewProps): JSX.Element {
   return (
     <div className="jp-Workspace-tasks" aria-label="Tasks">
       <NewTaskForm model={model} onError={setLocalError} />
-      <div className="jp-Workspace-toolbar">
-        <div
-          className="jp-Workspace-segmented jp-Workspace-taskFilter"
-          role="group"
-          aria-label="Show tasks"
-        >
-          {STATUS_FILTERS.map(item => (
-            <button
-              key={item.status}
-              type="button"
-              className={`jp-Workspace-modeButton${
-                model.status === item.status ? ' jp-mod-active' : ''
-              }`}
-              data-status={item.status}
-              aria-pressed={model.status === item.status}
-              onClick={() => model.setStatus(item.status)}
-            >
-              {item.label}
-            </button>
-          ))}
-        </div>
+      <div className="jp-Workspace-toolbar jp-Workspace-taskToolbar">
+        <SegmentedButtons
+          className="jp-Workspace-taskFilter"
+          label="Show tasks"
+          attribute="data-status"
+          choices={STATUS_FILTERS}
+          value={model.status}
+          onChange={status => model.setStatus(status)}
+        />
+        <SegmentedButtons
+          className="jp-Workspace-taskOriginFilter"
+          label="Tasks from"
+          attribute="data-origin"
+          choices={ORIGIN_FILTERS}
+          value={model.origin}
+          onChange={origin => model.setOrigin(origin)}
+        />
         <span className="jp-Workspace-count" aria-live="polite">
           {model.loading ? '' : `${model.tasks.length} shown`}
         </span>
@@ -132,9 +154,7 @@ export function TasksView(props: ITasksViewProps): JSX.Element {
           />
         ))}
         {!model.loading && model.tasks.length === 0 && (
-          <li className="jp-Workspace-empty">
-            {model.status === 'done' ? 'No finished tasks.' : 'No tasks.'}
-          </li>
+          <li className="jp-Workspace-empty">{EMPTY_TEXT[model.status]}</li>
         )}
       </ul>
     </div>
@@ -286,15 +306,21 @@ function TaskItem(props: ITaskItemProps): JSX.Element {
     }
   };
 
+  const detected = task.detected ?? null;
+  const resolved = isResolved(task);
   const classes = ['jp-Workspace-taskItem', `jp-mod-priority-${task.priority}`];
   if (task.done) {
     classes.push('jp-mod-done');
+  }
+  if (resolved) {
+    classes.push('jp-mod-resolved');
   }
   return (
     <li
       className={classes.join(' ')}
       data-id={task.id}
       data-done={task.done ? 'true' : 'false'}
+      data-origin={task.origin ?? 'user'}
     >
       <div className="jp-Workspace-taskMain">
         <input
@@ -336,6 +362,7 @@ function TaskItem(props: ITaskItemProps): JSX.Element {
         </button>
       </div>
       <div className="jp-Workspace-taskMeta">
+        {detected && <DetectedMarks detected={detected} />}
         <select
           className="jp-Workspace-taskPriority jp-Workspace-select"
           aria-label="Priority"
@@ -369,39 +396,86 @@ function TaskItem(props: ITaskItemProps): JSX.Element {
         ) : (
           <>
             {task.source && (
-              <a
+              <SourceLink
                 className="jp-Workspace-taskSource"
-                href={sourceHref(task.source)}
-                title={`Open ${formatSource(task.source)} in the editor`}
-                onClick={event => {
-                  if (
-                    event.button !== 0 ||
-                    event.ctrlKey ||
-                    event.metaKey ||
-                    event.shiftKey
-                  ) {
-                    return; // let the browser open a new tab
-                  }
-                  event.preventDefault();
-                  onOpenSource(task.source as ISource);
-                }}
-              >
-                {formatSource(task.source)}
-              </a>
+                source={task.source}
+                title={`Open ${formatSource(task.source)}${
+                  detected ? ', where it was found' : ''
+                }`}
+                onOpen={onOpenSource}
+              />
             )}
-            <button
-              type="button"
-              className="jp-Workspace-editSource jp-Workspace-iconButton"
-              onClick={() => setSourceText(formatSource(task.source))}
-              aria-label={task.source ? 'Edit file link' : 'Add file link'}
-              title={task.source ? 'Edit file link' : 'Link a file and line'}
-            >
-              <linkIcon.react tag="span" />
-            </button>
+            {/* Indexing keeps a detected task's link on its line. */}
+            {!detected && (
+              <button
+                type="button"
+                className="jp-Workspace-editSource jp-Workspace-iconButton"
+                onClick={() => setSourceText(formatSource(task.source))}
+                aria-label={task.source ? 'Edit file link' : 'Add file link'}
+                title={task.source ? 'Edit file link' : 'Link a file and line'}
+              >
+                <linkIcon.react tag="span" />
+              </button>
+            )}
           </>
         )}
       </div>
+      {detected && (
+        <code className="jp-Workspace-taskSnippet" title={detected.snippet}>
+          {detected.snippet.trim()}
+        </code>
+      )}
     </li>
+  );
+}
+
+/** What a badge says about where a detected task was found. */
+function tagDescription(tag: string): string {
+  switch (tag) {
+    case 'CHECKBOX':
+      return 'Found as a checkbox in a note or markdown file';
+    case 'ACTION':
+      return 'Found as an action item in a note or markdown file';
+    default:
+      return `Found in a ${tag} code comment`;
+  }
+}
+
+/** A detected task's tag, owner, issue and whether it has gone. */
+function DetectedMarks(props: { detected: IDetected }): JSX.Element {
+  const { tag, owner, ref, resolved } = props.detected;
+  return (
+    <>
+      <span
+        className="jp-Workspace-taskTag"
+        data-tag={tag}
+        title={tagDescription(tag)}
+      >
+        {tag}
+      </span>
+      {owner && (
+        <span
+          className="jp-Workspace-taskOwner"
+          title={`Owner: ${owner}`}
+          aria-label={`Owner: ${owner}`}
+        >
+          {owner}
+        </span>
+      )}
+      {ref && (
+        <span className="jp-Workspace-taskRef" title={`Refers to ${ref}`}>
+          {ref}
+        </span>
+      )}
+      {resolved && (
+        <span
+          className="jp-Workspace-taskResolved"
+          title={`No longer in its file or note since ${Time.format(resolved)}`}
+        >
+          resolved
+        </span>
+      )}
+    </>
   );
 }
 

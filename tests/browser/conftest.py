@@ -21,6 +21,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.fake_llm import FakeLLM
+
 playwright_sync = pytest.importorskip("playwright.sync_api")
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
@@ -38,6 +40,8 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 STARTUP_TIMEOUT_S = 60
+# The embedding model loads in a few seconds, but this may be a slow 2-core machine.
+INDEX_TIMEOUT_S = 180
 
 
 @dataclass
@@ -204,6 +208,36 @@ def lab_server(
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=5)
+
+
+@pytest.fixture(scope="module")
+def fake_llm() -> Iterator[FakeLLM]:
+    """A fake OpenAI-style LLM server (tests/fake_llm.py) for this module's `jupyter lab`."""
+    fake = FakeLLM().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def llm(fake_llm: FakeLLM) -> Iterator[FakeLLM]:
+    """The fake LLM, put back to a short, healthy answer after each test."""
+    yield fake_llm
+    fake_llm.tokens, fake_llm.delay, fake_llm.fail = ["Hello", ",", " world", "!"], 0.0, None
+
+
+@pytest.fixture(scope="module")
+def indexed(lab_server) -> dict:
+    """Wait until the sidecar is ready and the index has taken in the seeded files."""
+    deadline = time.monotonic() + INDEX_TIMEOUT_S
+    status: dict = {}
+    while time.monotonic() < deadline:
+        status = lab_server.api("GET", "index")
+        sidecar = lab_server.api("GET", "status")["sidecar"]
+        if (sidecar["state"] == "ready" and status["state"] == "idle"
+                and status["files_indexed"] > 0 and status["files_pending"] == 0):
+            return status
+        time.sleep(0.5)
+    raise AssertionError(f"index not ready after {INDEX_TIMEOUT_S}s: {status}")
 
 
 @pytest.fixture(scope="module")

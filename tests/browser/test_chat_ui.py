@@ -14,7 +14,6 @@ import signal
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -35,13 +34,6 @@ if not os.path.exists({marker!r}):
     sys.exit(3)
 runpy.run_module("jupyter_workspace.sidecar", run_name="__main__")
 """
-
-
-@pytest.fixture(scope="module")
-def fake_llm() -> Iterator[FakeLLM]:
-    fake = FakeLLM().start()
-    yield fake
-    fake.stop()
 
 
 @pytest.fixture(scope="module")
@@ -72,13 +64,6 @@ def lab_server_args(fake_llm: FakeLLM, sidecar_marker: Path) -> list[str]:
         f"--WorkspaceApp.sidecar_command={wrapper}",
         "--WorkspaceApp.sidecar_health_interval=0.5",
     ]
-
-
-@pytest.fixture
-def llm(fake_llm: FakeLLM) -> Iterator[FakeLLM]:
-    """The fake LLM, put back to a short, healthy answer after each test."""
-    yield fake_llm
-    fake_llm.tokens, fake_llm.delay, fake_llm.fail = ["Hello", ",", " world", "!"], 0.0, None
 
 
 def sidecar_state(server) -> dict:

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import re
 import shutil
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -25,16 +24,7 @@ SEARCH_TAB = 'li[data-id="jupyter-workspace:search"]'
 CHAT_TAB = 'li[data-id="jupyter-workspace:chat"]'
 ANSWER = '.jp-Workspace-chatMessage[data-role="assistant"]'
 QUESTION = '.jp-Workspace-chatMessage[data-role="user"]'
-# The embedding model loads in a few seconds, but this may be a slow 2-core machine.
-INDEX_TIMEOUT_S = 180
 HIT = ".jp-Workspace-searchHit"
-
-
-@pytest.fixture(scope="module")
-def fake_llm() -> Iterator[FakeLLM]:
-    fake = FakeLLM().start()
-    yield fake
-    fake.stop()
 
 
 @pytest.fixture(scope="module")
@@ -57,28 +47,6 @@ def lab_server_args(fake_llm: FakeLLM) -> list[str]:
         "--WorkspaceApp.llm_api_key=sk-test",
         "--WorkspaceApp.sidecar_health_interval=0.5",
     ]
-
-
-@pytest.fixture
-def llm(fake_llm: FakeLLM) -> Iterator[FakeLLM]:
-    """The fake LLM, put back to a short, healthy answer after each test."""
-    yield fake_llm
-    fake_llm.tokens, fake_llm.delay, fake_llm.fail = ["Hello", ",", " world", "!"], 0.0, None
-
-
-@pytest.fixture(scope="module")
-def indexed(lab_server) -> dict:
-    """Wait until the sidecar is ready and the index has taken in the seeded files."""
-    deadline = time.monotonic() + INDEX_TIMEOUT_S
-    status: dict = {}
-    while time.monotonic() < deadline:
-        status = lab_server.api("GET", "index")
-        sidecar = lab_server.api("GET", "status")["sidecar"]
-        if (sidecar["state"] == "ready" and status["state"] == "idle"
-                and status["files_indexed"] > 0 and status["files_pending"] == 0):
-            return status
-        time.sleep(0.5)
-    raise AssertionError(f"index not ready after {INDEX_TIMEOUT_S}s: {status}")
 
 
 def open_lab(page: Page, server, path: str = "") -> None:
