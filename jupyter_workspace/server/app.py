@@ -26,6 +26,7 @@ from .fields import Limits
 from .ignore import IgnoreRules
 from .indexer import Indexer
 from .notes import NotesManager
+from .pipelines import PipelineManager
 from .search import SearchManager
 from .store import Store
 from .supervisor import Supervisor
@@ -229,6 +230,8 @@ class WorkspaceApp(ExtensionApp):
                                 self.search if self.index_enabled else None)
         self.catalog = Catalog(self.store)
         self.extracted = Extracted(self.store, self.bus, self.max_title_chars)
+        self.pipelines = PipelineManager(self.root_dir, self.store, self.bus, self.extracted,
+                                         terminals=self._terminal_manager, log=self.log)
         self.indexer = Indexer(self.root_dir, self.rules, self.catalog, self.bus,
                                self.supervisor, self.index_max_file_bytes, logger=self.log,
                                notes=self.notes, extracted=self.extracted)
@@ -244,10 +247,19 @@ class WorkspaceApp(ExtensionApp):
                 self.indexer.start()
         else:
             self.supervisor.error = "the AI sidecar is switched off (WorkspaceApp.sidecar_enabled)"
+        await self.pipelines.start()
         if self.watch_files:
             await self.watcher.start()
 
+    def _terminal_manager(self) -> Any:
+        """jupyter_server_terminals' manager, or None if this server has no terminals."""
+        settings = self.serverapp.web_app.settings if self.serverapp else {}
+        if not settings.get("terminals_available"):
+            return None
+        return settings.get("terminal_manager")
+
     async def stop_extension(self) -> None:
+        await self.pipelines.stop()
         await self.indexer.stop()
         await self.chat.stop()
         await self.supervisor.stop()

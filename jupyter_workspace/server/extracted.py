@@ -70,12 +70,25 @@ class Extracted:
         if mentions_changed:
             self.bus.publish({"type": protocol.ENTITIES_CHANGED, "source": source})
 
-    def _apply_tasks(self, conn: sqlite3.Connection, source: str,
-                     tasks: list[dict[str, Any]]) -> dict[str, int]:
+    async def apply_scope(self, scope: str, tasks: list[dict[str, Any]],
+                          resolve_missing: bool) -> dict[str, int]:
+        """Tasks found by something other than a file scan (a pipeline's failures): `scope`
+        names their finder; each task has its own `path` (or None). Without
+        `resolve_missing`, tasks not found this time stay as they are."""
+        counts = await self.store.run(
+            lambda conn: self._apply_tasks(conn, scope, tasks, resolve_missing))
+        if any(counts.values()):
+            self.bus.publish({"type": protocol.TASKS_DETECTED, "path": scope, **counts})
+        return counts
+
+    def _apply_tasks(self, conn: sqlite3.Connection, scope: str,
+                     tasks: list[dict[str, Any]], resolve_missing: bool = True) -> dict[str, int]:
+        """Make `tasks` what `scope` (a file, a note, a pipeline) has found now."""
         stamp = fields.now()
         existing = {row["detected_key"]: row for row in conn.execute(
-            "SELECT id, detected_key, source_line, snippet, resolved, detected_done, done "
-            "FROM tasks WHERE origin = 'detected' AND source_path = ?", (source,))}
+            "SELECT id, detected_key, source_path, source_line, snippet, resolved, "
+            "detected_done, done FROM tasks WHERE origin = 'detected' AND scope = ?", (scope,))}
+        source = scope
         counts = {"created": 0, "updated": 0, "resolved": 0}
         seen: Counter[tuple[str, str]] = Counter()
         keys = set()
@@ -83,20 +96,21 @@ class Extracted:
             tag, text = str(task.get("tag", "TODO"))[:16], str(task.get("text") or "").strip()
             norm = re.sub(r"\s+", " ", text).casefold()
             seen[(tag, norm)] += 1
-            key = f"{source}\x1f{tag}\x1f{norm}\x1f{seen[(tag, norm)]}"
+            path = task.get("path", source)
+            key = f"{source}\x1f{path}\x1f{tag}\x1f{norm}\x1f{seen[(tag, norm)]}"
             keys.add(key)
-            line = max(1, int(task.get("line") or 1))
+            line = max(1, int(task.get("line") or 1)) if path is not None else None
             snippet = str(task.get("snippet") or "")[:500]
             done = 1 if task.get("done") else 0
             row = existing.get(key)
             if row is None:
                 conn.execute(
                     "INSERT INTO tasks(title, done, priority, due, source_path, source_line, "
-                    "created, updated, completed, origin, detected_key, tag, owner, ref, "
-                    "snippet, detected_done) VALUES (?, ?, 'normal', ?, ?, ?, ?, ?, ?, "
-                    "'detected', ?, ?, ?, ?, ?, ?)",
+                    "created, updated, completed, origin, detected_key, scope, tag, owner, "
+                    "ref, snippet, detected_done) VALUES (?, ?, 'normal', ?, ?, ?, ?, ?, ?, "
+                    "'detected', ?, ?, ?, ?, ?, ?, ?)",
                     ((text or tag)[:self.max_title_chars], done, _iso_date(task.get("due")),
-                     source, line, stamp, stamp, stamp if done else None, key, tag,
+                     path, line, stamp, stamp, stamp if done else None, key, scope, tag,
                      _short(task.get("owner")), _short(task.get("ref")), snippet, done))
                 counts["created"] += 1
                 continue
@@ -116,7 +130,7 @@ class Extracted:
                 _update(conn, row["id"], changes, stamp)
                 counts["updated"] += 1
         for key, row in existing.items():
-            if key not in keys and row["resolved"] is None:
+            if resolve_missing and key not in keys and row["resolved"] is None:
                 _update(conn, row["id"], {"resolved": stamp}, stamp)
                 counts["resolved"] += 1
         return counts

@@ -278,11 +278,9 @@ class EntitiesHandler(WorkspaceHandler):
     async def get(self) -> None:
         query = {name: self.get_query_argument(name, None)
                  for name in ("kind", "q", "source", "limit")}
-        limit = 200
-        if query["limit"] is not None:
-            if not query["limit"].isdigit():
-                raise BadRequest("'limit' must be a whole number")
-            limit = fields.integer(int(query["limit"]), "limit", minimum=1, maximum=1000)
+        limit = _whole_number(query["limit"], "limit", 200, 1000)
+        if limit < 1:
+            raise BadRequest("'limit' must be between 1 and 1000")
         entities = await self.workspace.extracted.entities(
             kind=fields.text(query["kind"], "kind", max_chars=64) if query["kind"] else None,
             q=fields.text(query["q"], "q", max_chars=200) if query["q"] else None,
@@ -311,6 +309,92 @@ class EntityRefineHandler(WorkspaceHandler):
         fields.reject_unknown(data, {"note"}, "refine request")
         note_id = fields.integer(data.get("note"), "note", minimum=1)
         self.reply({"entities": await self.workspace.refine_entities(note_id)})
+
+
+NAME = r"(?P<name>[A-Za-z0-9][A-Za-z0-9_.-]{0,63})"
+
+
+def _whole_number(value: str | None, name: str, default: int, maximum: int) -> int:
+    if value is None:
+        return default
+    if not value.isdigit():
+        raise BadRequest(f"'{name}' must be a whole number")
+    return fields.integer(int(value), name, minimum=0, maximum=maximum)
+
+
+class PipelinesHandler(WorkspaceHandler):
+    auth_resource = "jupyter_workspace:pipelines"
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        self.reply(await self.workspace.pipelines.list())
+
+
+class PipelineRunHandler(WorkspaceHandler):
+    """Starting a run is running a command in a terminal: the `terminals` permission."""
+
+    auth_resource = "terminals"
+
+    @web.authenticated
+    @authorized
+    async def post(self, name: str) -> None:
+        data = self.json_body() if (self.request.body or b"").strip() else {}
+        fields.reject_unknown(data, {"trigger"}, "run request")
+        self.reply(await self.workspace.pipelines.run(name, data.get("trigger", "user")), 202)
+
+
+class RunsHandler(WorkspaceHandler):
+    auth_resource = "jupyter_workspace:pipelines"
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        pipeline = self.get_query_argument("pipeline", None)
+        if pipeline is not None:
+            pipeline = fields.text(pipeline, "pipeline", max_chars=64)
+        limit = _whole_number(self.get_query_argument("limit", None), "limit", 50, 500)
+        self.reply({"runs": await self.workspace.pipelines.runs(pipeline, max(limit, 1))})
+
+
+class RunHandler(WorkspaceHandler):
+    auth_resource = "jupyter_workspace:pipelines"
+
+    @web.authenticated
+    @authorized
+    async def get(self, record_id: str) -> None:
+        run_id = fields.record_id(record_id, "run")
+        self.reply(await self.workspace.pipelines.get_run(run_id, with_output=True))
+
+
+class RunOutputHandler(WorkspaceHandler):
+    auth_resource = "jupyter_workspace:pipelines"
+
+    @web.authenticated
+    @authorized
+    async def get(self, record_id: str) -> None:
+        run_id = fields.record_id(record_id, "run")
+        offset = _whole_number(self.get_query_argument("offset", None), "offset", 0, 2**53)
+        self.reply(await self.workspace.pipelines.output(run_id, offset))
+
+
+class RunStopHandler(WorkspaceHandler):
+    auth_resource = "terminals"
+
+    @web.authenticated
+    @authorized
+    async def post(self, record_id: str) -> None:
+        self.reply(await self.workspace.pipelines.stop_run(fields.record_id(record_id, "run")))
+
+
+class RunSummarizeHandler(WorkspaceHandler):
+    auth_resource = "jupyter_workspace:pipelines"
+
+    @web.authenticated
+    @authorized
+    async def post(self, record_id: str) -> None:
+        run_id = fields.record_id(record_id, "run")
+        self.reply(await self.workspace.pipelines.summarize(run_id, self.workspace.chat))
 
 
 class IndexStatusHandler(WorkspaceHandler):
@@ -380,6 +464,13 @@ default_handlers = [
     (r"/workspace/api/search", SearchHandler),
     (r"/workspace/api/index", IndexStatusHandler),
     (r"/workspace/api/index/files", IndexFilesHandler),
+    (r"/workspace/api/pipelines", PipelinesHandler),
+    (rf"/workspace/api/pipelines/{NAME}/run", PipelineRunHandler),
+    (r"/workspace/api/runs", RunsHandler),
+    (rf"/workspace/api/runs/{ID}", RunHandler),
+    (rf"/workspace/api/runs/{ID}/output", RunOutputHandler),
+    (rf"/workspace/api/runs/{ID}/stop", RunStopHandler),
+    (rf"/workspace/api/runs/{ID}/summarize", RunSummarizeHandler),
     (r"/workspace/api/entities", EntitiesHandler),
     (r"/workspace/api/entities/refine", EntityRefineHandler),
     (rf"/workspace/api/entities/{ID}", EntityHandler),

@@ -102,6 +102,7 @@ MIGRATIONS: list[str] = [
     ALTER TABLE tasks ADD COLUMN origin TEXT NOT NULL DEFAULT 'user'
         CHECK (origin IN ('user', 'detected'));
     ALTER TABLE tasks ADD COLUMN detected_key TEXT;
+    ALTER TABLE tasks ADD COLUMN scope TEXT;
     ALTER TABLE tasks ADD COLUMN tag TEXT;
     ALTER TABLE tasks ADD COLUMN owner TEXT;
     ALTER TABLE tasks ADD COLUMN ref TEXT;
@@ -109,7 +110,7 @@ MIGRATIONS: list[str] = [
     ALTER TABLE tasks ADD COLUMN resolved TEXT;
     ALTER TABLE tasks ADD COLUMN detected_done INTEGER;
     CREATE UNIQUE INDEX tasks_detected ON tasks(detected_key) WHERE detected_key IS NOT NULL;
-    CREATE INDEX tasks_source ON tasks(source_path) WHERE origin = 'detected';
+    CREATE INDEX tasks_scope ON tasks(scope) WHERE origin = 'detected';
     CREATE TABLE entities (
         id INTEGER PRIMARY KEY AUTOINCREMENT,
         kind TEXT NOT NULL,
@@ -129,6 +130,28 @@ MIGRATIONS: list[str] = [
     ALTER TABLE files ADD COLUMN detail TEXT;
     -- files indexed before detection existed are read again (their vectors are reused)
     UPDATE files SET hash = NULL, state = 'pending' WHERE state = 'indexed';
+    """,
+    # 7: pipeline runs
+    """
+    CREATE TABLE runs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        pipeline TEXT NOT NULL,
+        command TEXT NOT NULL,
+        cwd TEXT NOT NULL DEFAULT '',
+        trigger TEXT NOT NULL DEFAULT 'user',
+        status TEXT NOT NULL CHECK (status IN ('running', 'passed', 'failed', 'stopped',
+                                               'timeout', 'error', 'interrupted')),
+        exit_code INTEGER,
+        started TEXT NOT NULL,
+        ended TEXT,
+        duration REAL,
+        output_tail TEXT,
+        output_chars INTEGER NOT NULL DEFAULT 0,
+        failures TEXT,
+        summary TEXT,
+        error TEXT
+    );
+    CREATE INDEX runs_pipeline ON runs(pipeline, id);
     """,
 ]
 

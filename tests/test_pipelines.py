@@ -1,0 +1,287 @@
+"""Pipelines end to end: real PTYs (jupyter_server's terminado terminals), real gcc, pytest and
+Python; failures become tasks at the right file:line and a passing re-run resolves them."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import sys
+
+import pytest
+
+from .chat_helpers import until
+
+PY = sys.executable
+CONFIG = f"""
+[pipelines.build]
+command = "gcc -c -o /dev/null src/guidance.c"
+description = "Compile the guidance law"
+
+[pipelines.test]
+command = ["{PY}", "-m", "pytest", "-q", "-p", "no:cacheprovider", "checks"]
+timeout = 120
+
+[pipelines.trace]
+command = "{PY} sim/run.py"
+cwd = "."
+
+[pipelines.forever]
+command = "echo started; sleep 600"
+timeout = 1.5
+
+[pipelines.sleepy]
+command = "echo waiting; sleep 600"
+
+[pipelines.flood]
+command = "{PY} sim/flood.py"
+
+[pipelines.ask]
+command = "read answer; echo got-$answer"
+timeout = 30
+
+[pipelines.binary]
+command = "head -c 4000 /dev/urandom; echo; echo done"
+
+[pipelines.missing_sh]
+command = "no-such-program-xyz --version"
+
+[pipelines.missing_argv]
+command = ["no-such-program-xyz"]
+
+[pipelines.env]
+command = "echo value=$GREETING; pwd"
+cwd = "sim"
+env = {{ GREETING = "hello from the config" }}
+
+[pipelines.watched]
+command = "echo rebuilt"
+watch = ["src/*.c"]
+debounce = 0.2
+"""
+
+BAD_C = "float proportional_navigation(float los_rate, float closing)\n{\n    return 3.0f * " \
+        "closing * los_rate\n}\n"
+GOOD_C = BAD_C.replace("los_rate\n}", "los_rate;\n}")
+
+
+@pytest.fixture
+def jp_server_config(jp_server_config, jp_root_dir):
+    (jp_root_dir / "workspace.toml").write_text(CONFIG)
+    (jp_root_dir / "src").mkdir()
+    (jp_root_dir / "src" / "guidance.c").write_text(BAD_C)
+    (jp_root_dir / "checks").mkdir()
+    (jp_root_dir / "checks" / "test_orbit.py").write_text(
+        "def test_period():\n    period = 5400\n    assert period == 5500\n")
+    (jp_root_dir / "sim").mkdir()
+    (jp_root_dir / "sim" / "flood.py").write_text(
+        "import sys\nfor _ in range(30000):\n    sys.stdout.write('x' * 1023 + '\\n')\n")
+    (jp_root_dir / "sim" / "model.py").write_text("def step(x):\n    return 1 / x\n")
+    (jp_root_dir / "sim" / "run.py").write_text(
+        "import sys\nsys.path.insert(0, 'sim')\nimport model\n\nmodel.step(0)\n")
+    return jp_server_config
+
+
+@pytest.fixture
+def run(api):
+    """`await run(name)`: start a pipeline and wait for its end; returns the finished run."""
+
+    async def start_and_wait(name: str, timeout: float = 60.0, **body):
+        status, started = await api("POST", f"pipelines/{name}/run", body)
+        assert status == 202, started
+        return await finished(api, started["id"], timeout)
+
+    return start_and_wait
+
+
+async def finished(api, run_id: int, timeout: float = 60.0) -> dict:
+    async def ended():
+        _, current = await api("GET", f"runs/{run_id}")
+        return current if current["status"] != "running" else None
+
+    return await until(ended, timeout=timeout, interval=0.1)
+
+
+async def tasks_of(api, status: str = "open") -> list[dict]:
+    _, data = await api("GET", "tasks", params={"origin": "detected", "status": status})
+    return [t for t in data["tasks"] if t["detected"]["tag"] == "BUILD"]
+
+
+@pytest.mark.skipif(shutil.which("gcc") is None, reason="needs gcc")
+async def test_a_gcc_error_becomes_a_task_and_a_passing_run_resolves_it(api, run, jp_root_dir,
+                                                                          events):
+    client = await events()
+    first = await run("build")
+    assert first["status"] == "failed" and first["exit_code"] == 1
+    assert first["terminal"] is None and first["duration"] > 0
+    [failure] = [f for f in first["failures"] if f["kind"] == "compiler"]
+    assert (failure["path"], failure["line"]) == ("src/guidance.c", 3)
+    assert "expected" in failure["message"] and ";" in failure["message"]
+    started = await client.next("pipeline.run")
+    assert started["run"]["status"] == "running" and started["run"]["terminal"] == \
+        f"run_{first['id']}"
+    assert (await client.next("pipeline.run"))["run"]["status"] == "failed"
+    [task] = await tasks_of(api)
+    assert task["source"] == {"path": "src/guidance.c", "line": 3}
+    assert task["title"].startswith("build: expected")
+
+    again = await run("build")  # the same failure again: the same task, no duplicate
+    assert again["status"] == "failed"
+    assert [t["id"] for t in await tasks_of(api)] == [task["id"]]
+
+    (jp_root_dir / "src" / "guidance.c").write_text(GOOD_C)
+    fixed = await run("build")
+    assert fixed["status"] == "passed" and fixed["exit_code"] == 0 and fixed["failures"] == []
+    assert await tasks_of(api) == []
+    [resolved] = await tasks_of(api, "resolved")
+    assert resolved["id"] == task["id"]
+
+    _, history = await api("GET", "runs", params={"pipeline": "build"})
+    assert [r["status"] for r in history["runs"]] == ["passed", "failed", "failed"]
+    _, listed = await api("GET", "pipelines")
+    build = next(p for p in listed["pipelines"] if p["name"] == "build")
+    assert build["last_run"]["id"] == fixed["id"] and build["running"] is None
+    assert listed["config"] == {"path": "workspace.toml", "exists": True, "error": None}
+
+
+async def test_pytest_failure_and_python_traceback_point_at_their_lines(api, run):
+    tested = await run("test", timeout=120)
+    assert tested["status"] == "failed"
+    places = {(f["path"], f["line"]) for f in tested["failures"]}
+    assert ("checks/test_orbit.py", 3) in places
+    traced = await run("trace")
+    assert traced["status"] == "failed"
+    [failure] = traced["failures"]
+    assert (failure["path"], failure["line"], failure["kind"]) == ("sim/model.py", 2,
+                                                                    "traceback")
+    assert failure["message"] == "ZeroDivisionError: division by zero"
+    lines = {(t["source"]["path"], t["source"]["line"]) for t in await tasks_of(api)}
+    assert {("checks/test_orbit.py", 3), ("sim/model.py", 2)} <= lines
+
+
+async def test_stop_and_timeout(api, run):
+    timed_out = await run("forever", timeout=30)
+    assert timed_out["status"] == "timeout"
+    _, running = await api("POST", "pipelines/sleepy/run", {})
+    status, data = await api("POST", "pipelines/sleepy/run", {})
+    assert status == 409 and "already running" in data["error"]
+
+    async def said_waiting():
+        _, current = await api("GET", f"runs/{running['id']}")
+        return "waiting" in current["output"]
+
+    await until(said_waiting, timeout=20, interval=0.1)
+    status, stopped = await api("POST", f"runs/{running['id']}/stop")
+    assert status == 200 and stopped["status"] == "stopped"
+    status, data = await api("POST", f"runs/{running['id']}/stop")
+    assert status == 409 and "not running" in data["error"]
+
+
+async def test_a_flood_of_output_is_kept_bounded(api, run, workspace):
+    flooded = await run("flood", timeout=120)
+    assert flooded["status"] == "passed"
+    assert flooded["output_bytes"] >= 30000 * 1024
+    _, full = await api("GET", f"runs/{flooded['id']}")
+    assert full["output_truncated"] and len(full["output"]) <= 256 * 1024
+    chunk = await api("GET", f"runs/{flooded['id']}/output", params={"offset": "0"})
+    assert chunk[1]["gap"] and chunk[1]["done"]
+
+
+async def test_input_reaches_the_pty_through_the_terminal_socket(api, jp_ws_fetch):
+    _, started = await api("POST", "pipelines/ask/run", {})
+    socket = await jp_ws_fetch("terminals", "websocket", started["terminal"])
+    await socket.write_message(json.dumps(["stdin", "forty-two\r"]))
+    ended = await finished(api, started["id"])
+    socket.close()
+    assert ended["status"] == "passed"
+    _, full = await api("GET", f"runs/{started['id']}")
+    assert "got-forty-two" in full["output"]
+
+
+async def test_binary_output_env_and_cwd(api, run):
+    binary = await run("binary")
+    assert binary["status"] == "passed"
+    _, full = await api("GET", f"runs/{binary['id']}")
+    assert full["output"].rstrip().endswith("done")
+    env = await run("env")
+    _, full = await api("GET", f"runs/{env['id']}")
+    assert "value=hello from the config" in full["output"]
+    assert full["output"].replace("\r", "").rstrip().endswith("/sim")
+
+
+async def test_missing_commands_say_so(api, run):
+    via_shell = await run("missing_sh")
+    assert via_shell["status"] == "failed" and via_shell["exit_code"] == 127
+    assert via_shell["failures"][0]["message"] == "exited with code 127"
+    status, direct = await api("POST", "pipelines/missing_argv/run", {})
+    assert status == 202 and direct["status"] == "error"
+    assert "cannot start no-such-program-xyz" in direct["error"]
+
+
+async def test_a_run_whose_process_is_killed_ends_failed(api):
+    _, started = await api("POST", "pipelines/sleepy/run", {})
+
+    async def has_output():
+        _, current = await api("GET", f"runs/{started['id']}")
+        return current["output_bytes"] > 0
+
+    await until(has_output, timeout=20, interval=0.1)
+    [pid] = _terminal_pids(started["terminal"])  # the shell the PTY runs
+    os.kill(pid, signal.SIGKILL)
+    done = await finished(api, started["id"])
+    assert done["status"] == "failed" and done["exit_code"] == -9
+
+
+def _terminal_pids(name: str) -> list[int]:
+    """Processes whose environment names this run (JUPYTER_WORKSPACE_RUN)."""
+    run_id = name.split("_")[1]
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/environ", "rb") as f:
+                if f"JUPYTER_WORKSPACE_RUN={run_id}".encode() in f.read().split(b"\0"):
+                    pids.append(int(entry))
+        except OSError:
+            continue
+    return sorted(pids)[:1]
+
+
+async def test_watch_mode_reruns_on_a_matching_change(api, jp_serverapp, jp_root_dir):
+    await jp_serverapp._post_start()  # the file watcher
+    (jp_root_dir / "src" / "other.txt").write_text("not watched")
+    (jp_root_dir / "src" / "guidance.c").write_text(GOOD_C)
+
+    async def watched_run():
+        _, data = await api("GET", "runs", params={"pipeline": "watched"})
+        return data["runs"][0] if data["runs"] and data["runs"][0]["status"] != "running" \
+            else None
+
+    ran = await until(watched_run, timeout=30, interval=0.2)
+    assert ran["trigger"] == "watch" and ran["status"] == "passed"
+
+
+async def test_invalid_config_is_reported_with_its_line(api, jp_root_dir):
+    (jp_root_dir / "workspace.toml").write_text('[pipelines.build]\ncommand = "make\n')
+    status, data = await api("GET", "pipelines")
+    assert status == 200 and data["pipelines"] == []
+    assert data["config"]["error"]["line"] == 2
+    assert "not valid TOML" in data["config"]["error"]["message"]
+    status, data = await api("POST", "pipelines/build/run", {})
+    assert status == 400 and "line 2" in data["error"]
+
+
+@pytest.mark.parametrize("method, path, body, params, status, says", [
+    ("POST", "pipelines/nope/run", {}, None, 404, "no pipeline named 'nope'"),
+    ("POST", "pipelines/build/run", {"trigger": "robot"}, None, 400, "trigger"),
+    ("POST", "pipelines/build/run", {"command": "rm -rf /"}, None, 400, "command"),
+    ("GET", "runs/999", None, None, 404, "unknown run id"),
+    ("POST", "runs/999/stop", None, None, 404, "unknown run id"),
+    ("GET", "runs", None, {"limit": "many"}, 400, "limit"),
+    ("GET", "runs/1/output", None, {"offset": "-3"}, 400, "offset"),
+])
+async def test_bad_requests(api, method, path, body, params, status, says):
+    got, data = await api(method, path, body, params=params)
+    assert got == status and says in data["error"]
