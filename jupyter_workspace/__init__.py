@@ -16,4 +16,11 @@ def _jupyter_server_extension_points() -> list[dict[str, object]]:
     return [{"module": "jupyter_workspace.server.app", "app": WorkspaceApp}]
 
 
-__all__ = ["__version__"]
+def load_ipython_extension(ipython: object) -> None:
+    """`%load_ext jupyter_workspace`: the `%workspace` / `%%workspace` magics."""
+    from .kernel.magics import WorkspaceMagics
+
+    ipython.register_magics(WorkspaceMagics)  # type: ignore[attr-defined]
+
+
+__all__ = ["__version__", "load_ipython_extension"]

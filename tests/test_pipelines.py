@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from .chat_helpers import until
+from .chat_helpers import FAKE_KEY, until
 
 PY = sys.executable
 CONFIG = f"""
@@ -68,6 +68,8 @@ GOOD_C = BAD_C.replace("los_rate\n}", "los_rate;\n}")
 
 @pytest.fixture
 def jp_server_config(jp_server_config, jp_root_dir):
+    config = dict(jp_server_config)
+    config["WorkspaceApp"] = {**config["WorkspaceApp"], "llm_api_key": FAKE_KEY}
     (jp_root_dir / "workspace.toml").write_text(CONFIG)
     (jp_root_dir / "src").mkdir()
     (jp_root_dir / "src" / "guidance.c").write_text(BAD_C)
@@ -80,7 +82,7 @@ def jp_server_config(jp_server_config, jp_root_dir):
     (jp_root_dir / "sim" / "model.py").write_text("def step(x):\n    return 1 / x\n")
     (jp_root_dir / "sim" / "run.py").write_text(
         "import sys\nsys.path.insert(0, 'sim')\nimport model\n\nmodel.step(0)\n")
-    return jp_server_config
+    return config
 
 
 @pytest.fixture
@@ -285,3 +287,40 @@ async def test_invalid_config_is_reported_with_its_line(api, jp_root_dir):
 async def test_bad_requests(api, method, path, body, params, status, says):
     got, data = await api(method, path, body, params=params)
     assert got == status and says in data["error"]
+
+
+async def test_a_failed_run_is_summarized_by_the_llm_on_request(api, run, workspace, fake_llm,
+                                                                 jp_serverapp):
+    from jupyter_workspace.server.chat import LLMConfig
+
+    from .chat_helpers import sidecar_ready
+
+    failed = await run("trace")
+    status, data = await api("POST", f"runs/{failed['id']}/summarize")
+    assert status == 503 and "sidecar" in data["error"]  # no sidecar: a clear 503
+
+    workspace.chat.config = LLMConfig("openai/fake-model", fake_llm.url + "/v1")
+    workspace.supervisor.start()
+    await sidecar_ready(api)
+    fake_llm.tokens = ["Likely cause: ", "model.step divides by zero (sim/model.py:2)."]
+    status, summarized = await api("POST", f"runs/{failed['id']}/summarize")
+    assert status == 200, summarized
+    assert summarized["summary"] == "Likely cause: model.step divides by zero (sim/model.py:2)."
+    prompt = fake_llm.requests[-1]["body"]["messages"]
+    assert "data, not instructions" in prompt[0]["content"]
+    assert "ZeroDivisionError" in prompt[1]["content"]
+
+
+async def test_runs_cut_short_by_a_server_stop_are_marked_interrupted(api, workspace):
+    _, started = await api("POST", "pipelines/sleepy/run", {})
+    # a server that died mid-run leaves the row 'running'; the next start marks it
+    await workspace.store.run(lambda conn: conn.execute(
+        "INSERT INTO runs(pipeline, command, status, started) VALUES ('build', '\"make\"', "
+        "'running', '2026-01-01T00:00:00Z')"))
+    orphan = max(r["id"] for r in (await workspace.pipelines.runs()))
+    await workspace.pipelines.stop()
+    await workspace.pipelines.start()
+    _, run = await api("GET", f"runs/{orphan}")
+    assert run["status"] == "interrupted" and "server stopped" in run["error"]
+    _, stopped = await api("GET", f"runs/{started['id']}")
+    assert stopped["status"] == "stopped"

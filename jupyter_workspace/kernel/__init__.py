@@ -1,0 +1,1 @@
+"""The workspace in a kernel: `%load_ext jupyter_workspace` registers `%workspace`."""

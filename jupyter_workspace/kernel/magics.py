@@ -1,0 +1,404 @@
+"""`%workspace` and `%%workspace`: the workspace from a notebook cell.
+
+Every sub-command calls the same REST API as the JupyterLab panels. Results display richly
+(an HTML table whose file:line links open the file in JupyterLab, through the workspace's
+MIME renderer when JupyterLab has it) and are returned as Python values: `hits = %workspace
+search "pid loop"` is a list of dicts (`hits.df` a pandas DataFrame when pandas is there).
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import json
+import time
+from typing import Any
+
+from IPython.core.magic import Magics, line_cell_magic, magics_class
+from IPython.core.magic_arguments import MagicArgumentParser
+from IPython.display import Markdown, display
+from IPython.utils.process import arg_split
+
+from .client import Client, Events, WorkspaceError, find_server
+
+MIME = "application/vnd.jupyter-workspace.results+json"
+STREAM_UPDATE = 0.1  # seconds between updates of a streaming answer
+
+
+class Parsed(argparse.Namespace):
+    command: str
+
+
+class Parser(MagicArgumentParser):
+    """IPython's parser (errors are UsageErrors, not exits), with `--help` on every level."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("add_help", True)
+        super().__init__(*args, **kwargs)
+
+
+def build_parser() -> Parser:
+    parser = Parser(
+        prog="%workspace", description="The workspace (notes, tasks, search, chat, pipelines) "
+        "from a notebook. `%workspace COMMAND --help` for each command.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND",
+                                parser_class=Parser)
+    sub.add_parser("status", help="the workspace server, its AI sidecar and its index")
+    search = sub.add_parser("search", help="search the served folder by meaning and words")
+    search.add_argument("query", nargs="+", help="what to look for")
+    search.add_argument("-k", type=int, default=10, help="how many results (default 10)")
+    search.add_argument("--lang", help="only this language (python, c, cpp, fortran, ...)")
+    search.add_argument("--path", help="only paths matching this glob (src/**, *.f90)")
+    search.add_argument("--kind", help="only this kind (function, class, method, ...)")
+    search.add_argument("--mode", choices=("hybrid", "vector", "text"), default="hybrid")
+    ask = sub.add_parser("ask", help="a grounded answer, with citations, streamed")
+    ask.add_argument("question", nargs="+")
+    chat = sub.add_parser("chat", help="(cell magic) the cell is the message; streams the "
+                          "reply; interrupt the kernel to stop it")
+    chat.add_argument("--conversation", type=int, help="continue this conversation id")
+    note = sub.add_parser("note", help="notes: add | list | show").add_subparsers(
+        dest="action", metavar="ACTION", parser_class=Parser)
+    add = note.add_parser("add", help="add a note (the cell body is its text in %%workspace)")
+    add.add_argument("title", nargs="+")
+    listing = note.add_parser("list", help="list notes")
+    listing.add_argument("-q", "--query", help="only notes matching these words")
+    show = note.add_parser("show", help="show one note")
+    show.add_argument("id", type=int)
+    task = sub.add_parser("task", help="tasks: add | list | done").add_subparsers(
+        dest="action", metavar="ACTION", parser_class=Parser)
+    add = task.add_parser("add", help="add a task")
+    add.add_argument("title", nargs="+")
+    add.add_argument("--priority", choices=("low", "normal", "high", "urgent"))
+    add.add_argument("--due", help="YYYY-MM-DD")
+    listing = task.add_parser("list", help="list tasks")
+    listing.add_argument("--status", choices=("open", "done", "resolved", "all"),
+                         default="open")
+    listing.add_argument("--origin", choices=("user", "detected"))
+    done = task.add_parser("done", help="mark a task done")
+    done.add_argument("id", type=int)
+    research = sub.add_parser("research", help="queue a research job (when the workspace "
+                              "has them)")
+    research.add_argument("question", nargs="+")
+    run = sub.add_parser("run", help="run a pipeline from workspace.toml and stream its output")
+    run.add_argument("pipeline")
+    run.add_argument("--no-follow", action="store_true", help="start it and return at once")
+    index = sub.add_parser("index", help="the index: status").add_subparsers(
+        dest="action", metavar="ACTION", parser_class=Parser)
+    index.add_parser("status", help="files, chunks and state of the search index")
+    return parser
+
+
+@magics_class
+class WorkspaceMagics(Magics):
+    def __init__(self, shell: Any) -> None:
+        super().__init__(shell)
+        self.parser = build_parser()
+        self._client: Client | None = None
+
+    @property
+    def client(self) -> Client:
+        if self._client is None:
+            client = Client(find_server())
+            client.check()  # a clear message now if it has no workspace
+            self._client = client
+        return self._client
+
+    @line_cell_magic
+    def workspace(self, line: str, cell: str | None = None) -> Any:
+        """%workspace COMMAND [...]: the workspace from a notebook; --help for the commands."""
+        try:
+            args = self.parser.parse_args(arg_split(line))
+        except SystemExit:  # --help printed its text
+            return None
+        if args.command is None:
+            self.parser.print_help()
+            return None
+        try:
+            if getattr(args, "action", "") is None:
+                raise WorkspaceError(f"`%workspace {args.command}` needs an action: see "
+                                     f"`%workspace {args.command} --help`")
+            return getattr(self, f"do_{args.command}")(args, cell)
+        except WorkspaceError as e:
+            self._client = None if "no Jupyter server" in str(e) else self._client
+            display(_error_bundle(str(e)), raw=True)
+            return None
+
+    # -- commands ------------------------------------------------------------------------------
+    def do_status(self, args: Parsed, cell: str | None) -> Result:
+        status = self.client.request("GET", "status")
+        index = status.get("index", {})
+        rows = [{"what": "server", "value": f"{self.client.server.url} "
+                 f"({self.client.server.source})"},
+                {"what": "workspace", "value": f"{status['version']} on {status['root_dir']}"},
+                {"what": "AI sidecar", "value": _sidecar_text(status.get("sidecar", {}))},
+                {"what": "LLM", "value": status.get("llm", {}).get("model")},
+                {"what": "index", "value": _index_text(index)}]
+        return Result(rows, "Workspace status", ["what", "value"], raw=status)
+
+    def do_search(self, args: Parsed, cell: str | None) -> Result:
+        query = " ".join(args.query)
+        data = self.client.request("GET", "search", params={
+            "q": query, "k": args.k, "lang": args.lang, "path": args.path, "kind": args.kind,
+            "mode": args.mode})
+        hits = data["results"]
+        return Result(hits, f"{len(hits)} results for “{query}”",
+                      ["location", "symbol", "kind", "language", "score", "snippet"],
+                      link=True)
+
+    def do_ask(self, args: Parsed, cell: str | None) -> Answer:
+        return self._chat(" ".join(args.question), None)
+
+    def do_chat(self, args: Parsed, cell: str | None) -> Answer | None:
+        if not cell or not cell.strip():
+            raise WorkspaceError("%%workspace chat takes the message from the cell body: "
+                                 "write it below the magic line")
+        return self._chat(cell.strip(), args.conversation)
+
+    def do_note(self, args: Parsed, cell: str | None) -> Any:
+        if args.action == "add":
+            note = self.client.request("POST", "notes", {"title": " ".join(args.title),
+                                                         "body": (cell or "").strip()})
+            return Result([note], f"Note {note['id']} added", ["id", "title", "updated"])
+        if args.action == "list":
+            notes = self.client.request("GET", "notes", params={"q": args.query})["notes"]
+            return Result(notes, f"{len(notes)} notes", ["id", "title", "updated"])
+        note = self.client.request("GET", f"notes/{args.id}")
+        display(Markdown(f"## {note['title']}\n\n{note['body']}"))
+        return Value(note)
+
+    def do_task(self, args: Parsed, cell: str | None) -> Any:
+        columns = ["id", "done", "priority", "due", "title", "location"]
+        if args.action == "add":
+            body = {"title": " ".join(args.title)}
+            body.update({k: v for k, v in (("priority", args.priority), ("due", args.due))
+                         if v})
+            task = self.client.request("POST", "tasks", body)
+            return Result([task], f"Task {task['id']} added", columns, link=True)
+        if args.action == "list":
+            tasks = self.client.request("GET", "tasks", params={
+                "status": args.status, "origin": args.origin})["tasks"]
+            return Result(tasks, f"{len(tasks)} {args.status} tasks", columns, link=True)
+        task = self.client.request("PATCH", f"tasks/{args.id}", {"done": True})
+        return Result([task], f"Task {task['id']} done", columns, link=True)
+
+    def do_research(self, args: Parsed, cell: str | None) -> None:
+        raise WorkspaceError("research jobs are not available in this workspace yet; "
+                             "`%workspace ask` answers from the index now")
+
+    def do_index(self, args: Parsed, cell: str | None) -> Result:
+        status = self.client.request("GET", "index")
+        rows = [{"what": k, "value": v} for k, v in status.items()]
+        return Result(rows, f"Index: {_index_text(status)}", ["what", "value"], raw=status)
+
+    def do_run(self, args: Parsed, cell: str | None) -> Value:
+        run = self.client.request("POST", f"pipelines/{args.pipeline}/run",
+                                  {"trigger": "magic"})
+        if args.no_follow or run["status"] != "running":
+            return Value(run, _run_line(run))
+        offset, handle = 0, display(_status_view(f"{args.pipeline}: running…"),
+                                    display_id=True)
+        try:
+            while True:
+                chunk = self.client.request("GET", f"runs/{run['id']}/output",
+                                            params={"offset": offset})
+                if chunk["text"]:
+                    print(_plain(chunk["text"]), end="", flush=True)
+                offset = chunk["next"]
+                if chunk["done"]:
+                    break
+                time.sleep(0.2)
+        except KeyboardInterrupt:
+            self.client.request("POST", f"runs/{run['id']}/stop")
+            print("\n(interrupted: the run was stopped)")
+        run = self.client.request("GET", f"runs/{run['id']}")
+        run.pop("output", None)
+        handle.update(_status_view(_run_line(run)))
+        return Value(run, _run_line(run))
+
+    # -- chat ----------------------------------------------------------------------------------
+    def _chat(self, message: str, conversation: int | None) -> Answer:
+        client = self.client
+        handle = display(Markdown("…"), display_id=True)
+        pieces: list[str] = []
+        body: dict[str, Any] = {"message": message}
+        if conversation is not None:
+            body["conversation_id"] = conversation
+        with Events(client.server) as events:
+            started = client.request("POST", "chat", body)
+            stream = started["stream_id"]
+            sources: list[dict[str, Any]] = []
+            last = 0.0
+            try:
+                while True:
+                    event = events.get(timeout=0.5)
+                    if event is None or event.get("stream_id") != stream:
+                        continue
+                    kind = event["type"]
+                    if kind == "chat.context":
+                        sources = event["sources"]
+                    elif kind == "chat.token":
+                        pieces.append(event["text"])
+                        if time.monotonic() - last > STREAM_UPDATE:
+                            handle.update(Markdown("".join(pieces)))
+                            last = time.monotonic()
+                    elif kind in ("chat.done", "chat.error"):
+                        stored = event["message"]
+                        break
+            except KeyboardInterrupt:
+                client.request("POST", f"chat/{stream}/cancel")
+                stored = {"content": "".join(pieces), "status": "partial", "sources": sources,
+                          "error": None, "conversation_id": started["conversation"]["id"]}
+        answer = Answer(stored, started["conversation"]["id"])
+        handle.update(answer.view())
+        return answer
+
+
+# -- values and their display ----------------------------------------------------------------
+class Value(dict):
+    """A dict that displays as one line (or as itself) once, where it was made."""
+
+    def __init__(self, data: dict[str, Any], line: str | None = None) -> None:
+        super().__init__(data)
+        self._line = line
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        p.text(self._line or json.dumps(dict(self), indent=1, default=str))
+
+
+class Result(list):
+    """A list of dicts that displays as a table (file:line links open in JupyterLab)."""
+
+    def __init__(self, rows: list[dict[str, Any]], title: str, columns: list[str],
+                 link: bool = False, raw: Any = None) -> None:
+        super().__init__(rows)
+        self.title = title
+        self.columns = columns
+        self.link = link
+        self.raw = raw
+
+    @property
+    def df(self) -> Any:
+        import pandas as pd
+
+        return pd.DataFrame(list(self))
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        rows = [dict(r, location=_location(r)) for r in self]
+        bundle = {"text/html": _table_html(self.title, rows, self.columns, self.link),
+                  "text/plain": _table_text(self.title, rows, self.columns)}
+        if self.link:
+            bundle[MIME] = {"title": self.title, "columns": self.columns, "rows": rows}
+        return bundle
+
+
+class Answer(str):
+    """The answer's text (a str), with `.sources`, `.status`, `.conversation_id`. It was shown
+    while it streamed, so it does not show itself again in the cell that made it."""
+
+    def __new__(cls, message: dict[str, Any], conversation_id: int) -> Answer:
+        answer = super().__new__(cls, message.get("content") or "")
+        answer.message = message
+        answer.sources = message.get("sources") or []
+        answer.status = message.get("status")
+        answer.error = message.get("error")
+        answer.conversation_id = conversation_id
+        answer._made_in = _execution_count()
+        return answer
+
+    def view(self) -> Any:
+        text = str(self) or ""
+        if self.status == "partial":
+            text += "\n\n*(stopped)*"
+        if self.status == "error":
+            text += f"\n\n**Error:** {self.error}"
+        if self.sources:
+            text += "\n\n**Sources:** " + ", ".join(
+                f"`{s['path']}:{s['start_line']}`" for s in self.sources)
+        return Markdown(text)
+
+    def _ipython_display_(self) -> None:
+        if _execution_count() != self._made_in:
+            display(self.view())
+
+
+def _execution_count() -> int | None:
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    return getattr(shell, "execution_count", None)
+
+
+def _location(row: dict[str, Any]) -> str | None:
+    if "start_line" in row:
+        return f"{row['path']}:{row['start_line']}"
+    source = row.get("source")
+    if isinstance(source, dict) and source.get("path"):
+        return f"{source['path']}:{source['line']}" if source.get("line") else source["path"]
+    return None
+
+
+def _cell(row: dict[str, Any], column: str) -> str:
+    value = row.get(column)
+    if column == "snippet" and isinstance(value, str):
+        value = value.strip().splitlines()[0][:120] if value.strip() else ""
+    return "" if value is None else str(value)
+
+
+def _table_html(title: str, rows: list[dict[str, Any]], columns: list[str],
+                link: bool) -> str:
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
+    body = []
+    for row in rows:
+        cells = []
+        for column in columns:
+            text = html.escape(_cell(row, column))
+            if column == "location" and link and row.get("location") and \
+                    not str(row["location"]).startswith("@"):
+                path = html.escape(str(row["location"]).split(":")[0], quote=True)
+                text = f'<a href="lab/tree/{path}" target="_blank">{text}</a>'
+            cells.append(f"<td style='text-align:left'>{text}</td>")
+        body.append(f"<tr>{''.join(cells)}</tr>")
+    return (f"<div><strong>{html.escape(title)}</strong><table><thead><tr>{head}</tr></thead>"
+            f"<tbody>{''.join(body)}</tbody></table></div>")
+
+
+def _table_text(title: str, rows: list[dict[str, Any]], columns: list[str]) -> str:
+    lines = [title]
+    for row in rows:
+        lines.append("  ".join(_cell(row, c) for c in columns if _cell(row, c)))
+    return "\n".join(lines)
+
+
+def _error_bundle(message: str) -> dict[str, str]:
+    return {"text/plain": f"%workspace: {message}",
+            "text/html": "<div class='jp-RenderedText' data-mime-type='application/vnd.jupyter"
+                         f".stderr'><pre>%workspace: {html.escape(message)}</pre></div>"}
+
+
+def _status_view(text: str) -> Markdown:
+    return Markdown(f"`{text}`")
+
+
+def _sidecar_text(sidecar: dict[str, Any]) -> str:
+    text = sidecar.get("state", "?")
+    return f"{text}: {sidecar['error']}" if sidecar.get("error") else text
+
+
+def _index_text(index: dict[str, Any]) -> str:
+    state = index.get("state", "?")
+    return (f"{state}, {index.get('files_indexed', 0)} of {index.get('files_total', 0)} files, "
+            f"{index.get('chunks', 0)} chunks")
+
+
+def _run_line(run: dict[str, Any]) -> str:
+    duration = f" in {run['duration']:.1f} s" if run.get("duration") is not None else ""
+    failures = f", {len(run['failures'])} failures" if run.get("failures") else ""
+    error = f": {run['error']}" if run.get("error") else ""
+    return f"run {run['id']} of {run['pipeline']}: {run['status']}{duration}" \
+           f"{failures}{error}"
+
+
+def _plain(text: str) -> str:
+    from ..server.failures import ANSI
+
+    return ANSI.sub("", text).replace("\r\n", "\n")
