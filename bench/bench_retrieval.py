@@ -10,8 +10,7 @@ other stdlib .py files of at most 40 KB (default 150), evenly spread over the so
 (deterministic; tests, idlelib, tkinter, ... skipped). About 5,800 chunks with the defaults.
 Indexed in batches of 16 files into a fresh temporary LanceDB folder per backend, then
 `wait_vectors` (when the service has it) and, as the indexer does when its queue empties,
-`optimize`. Text and hybrid are also scored before that optimize (the index as it is while a
-scan is still running: the full-text index covers the first file only).
+`optimize`; then the searches.
 
 Queries, two sets:
 - natural: bench_embed's 35 natural-language questions; a hit answers when its path matches and
@@ -26,9 +25,13 @@ Queries, two sets:
 
 For each backend (BENCH_RETRIEVAL_BACKENDS, default "onnx-int8,torch") and mode (hybrid,
 vector, text), k=10: recall@1/@5/@10 and MRR@10 per query set and overall; the queries hybrid
-misses (not in its top 10) while another mode finds them; per-query ranks; and how much the two
-backends' result lists agree. The ONNX model comes from the usual cache
-(~/.cache/jupyter-workspace/models, built there on first use).
+misses (not in its top 10) while another mode finds them; per-query ranks; how much the two
+backends' result lists agree, and how many lists change when the same searches run again; and
+a fusion what-if: the vector and text top-50 lists that hybrid fuses (fetched through the
+public API, mode=vector / text, k=50) fused here with other reciprocal-rank-fusion constants
+than the index's 60, and with the text list weighted 2x.
+The ONNX model comes from the usual cache (~/.cache/jupyter-workspace/models, built there on
+first use).
 
 Knobs: BENCH_RETRIEVAL_BACKENDS, BENCH_RETRIEVAL_DISTRACTORS (stdlib .py files, default 150).
 Prints figures only; asserts nothing.
@@ -58,6 +61,8 @@ from jupyter_workspace.sidecar.chunker import chunk_file  # noqa: E402
 MODEL = "all-MiniLM-L6-v2"
 MODES = ("hybrid", "vector", "text")
 K = 10
+POOL = 50  # what ChunkIndex.search takes from each half for k=10: max(50, 4k)
+RRF_KS = (60, 20, 5, 1)  # 60 is the index's RRF_K
 BATCH_FILES = 16
 MAX_DISTRACTOR_BYTES = 40_000
 BACKENDS = [b.strip() for b in
@@ -205,8 +210,8 @@ def run_backend(backend: str, files: list[dict[str, str]], queries: list[Label])
     from jupyter_workspace.sidecar.indexing import IndexService
 
     folder = Path(tempfile.mkdtemp(prefix=f"bench-retrieval-{backend}-"))
+    service = IndexService(str(folder / "index"), MODEL, backend, None)  # default model cache
     try:
-        service = IndexService(str(folder / "index"), MODEL, backend, None)  # default model cache
         t = time.monotonic()
         loaded = service.load()
         load_s = time.monotonic() - t
@@ -221,15 +226,28 @@ def run_backend(backend: str, files: list[dict[str, str]], queries: list[Label])
         print(f"  {backend}: model {loaded['model_id']} loaded in {load_s:.1f} s; {len(files)} "
               f"files, {chunks} chunks indexed in {index_s:.0f} s ({chunks / index_s:.1f} "
               f"chunks/s)", flush=True)
-        before, _, before_times = run_searches(service, queries, ("hybrid", "text"))
         t = time.monotonic()
         service.optimize()
         optimize_s = time.monotonic() - t
         ranks, tops, times = run_searches(service, queries, MODES)
-        return {"ranks": ranks, "tops": tops, "times": times, "before": before,
-                "before_times": before_times, "chunks": chunks, "index_s": index_s,
+        # The same searches again on the same index: how many result lists change (ties).
+        _, again, _ = run_searches(service, queries, MODES)
+        unstable = {m: sum(a != b for a, b in zip(tops[m], again[m], strict=True))
+                    for m in MODES}
+        # The two lists hybrid fuses (`pool` = 50 for k=10), for the fusion what-if below, and
+        # the top hits of the queries no mode answers.
+        halves = {mode: [service.search({"q": q.query, "k": POOL, "mode": mode})["results"]
+                         for q in queries] for mode in ("vector", "text")}
+        missed = {i: service.search({"q": q.query, "k": 3, "mode": "hybrid"})["results"]
+                  for i, q in enumerate(queries)
+                  if all(ranks[m][i] is None for m in MODES)}
+        return {"ranks": ranks, "tops": tops, "times": times, "halves": halves,
+                "missed": missed, "unstable": unstable, "chunks": chunks, "index_s": index_s,
                 "load_s": load_s, "optimize_s": optimize_s}
     finally:
+        close = getattr(service, "close", None)  # stops the background embedder, if any
+        if close:
+            close()
         shutil.rmtree(folder, ignore_errors=True)
 
 
@@ -245,6 +263,22 @@ def mrr(ranks: list[int | None]) -> float:
 def cell(ranks: list[int | None]) -> str:
     return (f"{recall(ranks, 1):.3f} / {recall(ranks, 5):.3f} / {recall(ranks, 10):.3f} / "
             f"{mrr(ranks):.3f}")
+
+
+def fuse(vector: list[dict[str, Any]], text: list[dict[str, Any]], rrf_k: int,
+         text_weight: float = 1.0) -> list[dict[str, Any]]:
+    """Reciprocal rank fusion of the two halves' result lists, top K (ties: best single rank)."""
+    scores: dict[tuple, float] = {}
+    best: dict[tuple, int] = {}
+    hits: dict[tuple, dict[str, Any]] = {}
+    for ranking, weight in ((vector, 1.0), (text, text_weight)):
+        for rank, hit in enumerate(ranking):
+            key = (hit["path"], hit["start_line"], hit["end_line"])
+            scores[key] = scores.get(key, 0.0) + weight / (rrf_k + rank + 1)
+            best[key] = min(best.get(key, rank), rank)
+            hits[key] = hit
+    order = sorted(scores, key=lambda key: (-scores[key], best[key], key))
+    return [hits[key] for key in order[:K]]
 
 
 def fmt_rank(r: int | None) -> str:
@@ -287,13 +321,6 @@ def main() -> None:
             rows.append([backend, mode, *(cell(pick(res["ranks"][mode], g)) for g in groups)])
     print(table(["backend", "mode", *heads], rows))
 
-    print("\nBefore optimize (the full-text index covers the first indexed file only; newer "
-          "rows are searched unindexed)")
-    rows = []
-    for backend, res in results.items():
-        for mode in ("hybrid", "text"):
-            rows.append([backend, mode, *(cell(pick(res["before"][mode], g)) for g in groups)])
-    print(table(["backend", "mode", *heads], rows))
 
     print("\nIndexing and search cost")
     rows = []
@@ -302,9 +329,10 @@ def main() -> None:
                      f"{res['index_s']:.0f} ({res['chunks'] / res['index_s']:.1f} chunks/s)",
                      f"{res['optimize_s']:.2f}",
                      *(f"{1000 * median(res['times'][m]):.1f}" for m in MODES),
-                     f"{1000 * median(res['before_times']['text']):.1f}"])
+                     " / ".join(str(res["unstable"][m]) for m in MODES)])
     print(table(["backend", "chunks", "load s", "index s", "optimize s",
-                 *(f"{m} ms p50" for m in MODES), "text ms p50 before optimize"], rows))
+                 *(f"{m} ms p50" for m in MODES),
+                 f"top-{K} lists changed on a repeat (h / v / t)"], rows))
 
     if len(results) >= 2:
         (name_a, a), (name_b, b) = list(results.items())[:2]
@@ -336,6 +364,37 @@ def main() -> None:
         for i, q in worse:
             print(f"  lower [{q.group}] {q.query!r}: hybrid {fmt_rank(ranks['hybrid'][i])}, "
                   f"vector {fmt_rank(ranks['vector'][i])}, text {fmt_rank(ranks['text'][i])}")
+
+    print(f"\nFusion what-if: the same vector and text top-{POOL} lists (public API, mode=vector "
+          f"/ text, k={POOL}) fused here with other RRF constants (the index uses "
+          f"{RRF_KS[0]}); 'reproduces' = queries whose answer rank equals the real hybrid's")
+    rows = []
+    differ: dict[str, list[tuple[str, str, str]]] = {}
+    for backend, res in results.items():
+        vec, txt = res["halves"]["vector"], res["halves"]["text"]
+        for rrf_k, weight in [(k, 1.0) for k in RRF_KS] + [(RRF_KS[0], 2.0)]:
+            ranks = [rank_of(q, fuse(vec[i], txt[i], rrf_k, weight))
+                     for i, q in enumerate(queries)]
+            same = sum(a == b for a, b in zip(ranks, res["ranks"]["hybrid"], strict=True))
+            name = f"RRF k={rrf_k}" + (f", text weight {weight:g}" if weight != 1.0 else "")
+            rows.append([backend, name, *(cell(pick(ranks, g)) for g in groups),
+                         f"{same} of {len(queries)}"])
+            if rrf_k == RRF_KS[0] and weight == 1.0:
+                differ[backend] = [(q.query, fmt_rank(a), fmt_rank(b)) for q, a, b in zip(
+                    queries, ranks, res["ranks"]["hybrid"], strict=True) if a != b]
+    print(table(["backend", "fusion", *heads, "reproduces hybrid"], rows))
+    for backend, diffs in differ.items():
+        for query, mine, real in diffs:
+            print(f"  {backend}: RRF k={RRF_KS[0]} here ranks the answer {mine}, the index's "
+                  f"hybrid {real} (ties: here the better single rank first, the index the lower "
+                  f"row number): {query!r}")
+
+    for backend, res in results.items():
+        if res["missed"]:
+            print(f"\n{backend}: queries no mode answers in its top {K}; hybrid's top 3:")
+        for i, hits in res["missed"].items():
+            print(f"  {queries[i].query!r} (answer {queries[i].where()}): " + "; ".join(
+                f"{h['path']}:{h['start_line']} {h['symbol'] or h['kind']}" for h in hits))
 
     print("\nRank of the first answering hit per query (1 = top, - = not in the top 10), "
           "after optimize")

@@ -392,11 +392,17 @@ class ChunkIndex:
                 rows = [by_key[key] for key in text_hits or () if key in by_key]
                 ranked.append(rows[:pool])
             scores: dict[int, float] = {}
+            first: dict[int, int] = {}  # a row's best rank in any list: breaks score ties
             for ranking in ranked:
                 for rank, row in enumerate(ranking):
                     scores[row] = scores.get(row, 0.0) + 1.0 / (RRF_K + rank + 1)
-            best = sorted(scores, key=lambda r: (-scores[r], r))[:k]
+                    first[row] = min(first.get(row, rank), rank)
+            best = sorted(scores, key=lambda r: (-scores[r], first[r], self._sort_key(r)))[:k]
             return [self._result(row, scores[row], query) for row in best]
+
+    def _sort_key(self, row: int) -> tuple[str, int]:
+        chunk = self._m.chunks[row]
+        return (chunk.path, chunk.start_line) if chunk is not None else ("", row)
 
     @staticmethod
     def pool(k: int) -> int:
@@ -434,6 +440,8 @@ class ChunkIndex:
         except Exception as e:  # noqa: BLE001 - e.g. no FTS index yet
             log.debug("full-text search failed: %s", e)
             return []
+        # LanceDB returns equal scores in no fixed order: make it fixed
+        hits.sort(key=lambda h: (-h["_score"], h["path"], h["start_line"]))
         keys = [(hit["path"], hit["start_line"], hit["end_line"]) for hit in hits
                 if matcher is None or matcher.fullmatch(hit["path"])]
         return keys[:pool]
