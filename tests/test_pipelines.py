@@ -324,3 +324,33 @@ async def test_runs_cut_short_by_a_server_stop_are_marked_interrupted(api, works
     assert run["status"] == "interrupted" and "server stopped" in run["error"]
     _, stopped = await api("GET", f"runs/{started['id']}")
     assert stopped["status"] == "stopped"
+
+
+def _rss_mib() -> float:
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:")) / 1024
+
+
+async def test_a_terminal_socket_that_stops_reading_is_closed_not_buffered(api, jp_serverapp,
+                                                                          http_server_port):
+    """A browser that stops reading must not make the server hold the whole flood."""
+    import base64
+    import socket
+
+    _, started = await api("POST", "pipelines/flood/run", {})
+    base = jp_serverapp.base_url
+    token = jp_serverapp.identity_provider.token
+    raw = socket.create_connection(("127.0.0.1", http_server_port[-1]
+                                    if isinstance(http_server_port, tuple) else http_server_port))
+    raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    key = base64.b64encode(os.urandom(16)).decode()
+    raw.sendall((f"GET {base}terminals/websocket/{started['terminal']} HTTP/1.1\r\n"
+                 f"Host: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                 f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+                 f"Authorization: token {token}\r\n\r\n").encode())
+    before = _rss_mib()
+    ended = await finished(api, started["id"], timeout=120)  # never reading a byte
+    grown = _rss_mib() - before
+    raw.close()
+    assert ended["status"] == "passed" and ended["output_bytes"] >= 30000 * 1024
+    assert grown < 24, f"the server grew by {grown:.0f} MiB for a socket that did not read"

@@ -18,6 +18,8 @@ MAX_FAILURES = 200  # per run
 MAX_MESSAGE = 300
 ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
 
+# every format below has one of these: a line without any is not a failure line
+_MAYBE = re.compile(r":\d|Error|error|Traceback|FAILED|ERROR|\*\*\*")
 _DIAGNOSTIC = re.compile(
     r"^(?P<path>[^\s:][^:]*?):(?P<line>\d+):(?:(?P<col>\d+):)?\s*"
     r"(?P<level>(?:fatal )?error|Error|Fatal Error)\s*:?\s*(?P<msg>.*)$")
@@ -61,6 +63,10 @@ class FailureParser:
         self.dropped = 0
 
     def feed(self, raw: str) -> None:
+        # Most output lines are none of the formats: skip them before any regex (a flood of
+        # plain lines would otherwise cost ~3 µs each on the server's event loop).
+        if self._frames is None and self._fortran is None and not _MAYBE.search(raw):
+            return
         line = ANSI.sub("", raw).rstrip("\r\n")
         if self._frames is not None and self._traceback_line(line):
             return

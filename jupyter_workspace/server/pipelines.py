@@ -33,6 +33,8 @@ from .store import Store
 CONFIG_NAME = "workspace.toml"
 TAIL_CHARS = 256 * 1024  # output kept per run (memory while running, SQLite after)
 MAX_LINE_CHARS = 8192  # longer lines are cut before parsing
+REPLAY_READS = 32  # terminado reads replayed to a terminal socket that connects late
+MAX_SOCKET_BUFFER = 8 * 1024 * 1024  # bytes a terminal socket may fall behind before closing
 DEFAULT_TIMEOUT = 3600.0
 STOP_GRACE = (1.0, 2.0)  # seconds after SIGINT, then after SIGTERM, before SIGKILL
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
@@ -210,6 +212,7 @@ class RunClient:
 
     def on_pty_read(self, text: str) -> None:
         self.run.received(text)
+        self.run.drop_stalled_sockets()
 
     def on_pty_died(self) -> None:
         self.run.died()
@@ -236,6 +239,21 @@ class ActiveRun:
         self.partial = lines.pop()[-MAX_LINE_CHARS:]
         for line in lines:
             self.parser.feed(line[:MAX_LINE_CHARS])
+
+    def drop_stalled_sockets(self) -> None:
+        """A browser that stopped reading (a suspended laptop, a slow link) would make the
+        server buffer the whole flood for it: close its socket past a bound instead; it can
+        reconnect and get terminado's replay of the recent output."""
+        if self.term is None:
+            return
+        for client in list(self.term.clients):
+            stream = getattr(getattr(client, "ws_connection", None), "stream", None)
+            # bytes written but not yet sent (tornado has no public name for it)
+            pending = getattr(stream, "_total_write_index", 0) - getattr(
+                stream, "_total_write_done_index", 0)
+            if pending > MAX_SOCKET_BUFFER:  # drop the connection and what it holds at once
+                with contextlib.suppress(Exception):
+                    stream.close()
 
     def died(self) -> None:
         if self.partial:
@@ -377,6 +395,9 @@ class PipelineManager:
             await self._record(active, "error", None, error=message)
             return await self.get_run(run_id)
         active.term.clients.append(RunClient(active))
+        # terminado keeps the last 1000 reads (up to 64 KiB each) for sockets that connect
+        # late: up to 64 MB for a flood. A few suffice: the run keeps its own tail.
+        active.term.read_buffer = deque(active.term.read_buffer, maxlen=REPLAY_READS)
         self.active[run_id] = active
         active.timer = asyncio.get_running_loop().call_later(
             pipeline.timeout, lambda: asyncio.ensure_future(self._stop(active, "timeout")))
@@ -411,6 +432,9 @@ class PipelineManager:
     async def _record(self, active: ActiveRun, status: str, code: int | None,
                       error: str | None = None) -> None:
         self.active.pop(active.id, None)
+        if active.term is not None:  # break the term -> client -> run -> term cycle now
+            active.term.clients[:] = [c for c in active.term.clients
+                                      if not isinstance(c, RunClient)]
         parser = active.parser
         if status in ("failed", "timeout"):
             parser.finish(code if code is not None else -1)
@@ -434,6 +458,7 @@ class PipelineManager:
         elif failures:
             await self.extracted.apply_scope(scope, [_failure_task(f, active.pipeline.name)
                                                      for f in failures], resolve_missing=False)
+        active.term = None
         run = await self.get_run(active.id)
         self.bus.publish({"type": protocol.PIPELINE_RUN, "run": run})
         if self.log is not None:
