@@ -354,3 +354,12 @@ async def test_a_terminal_socket_that_stops_reading_is_closed_not_buffered(api, 
     raw.close()
     assert ended["status"] == "passed" and ended["output_bytes"] >= 30000 * 1024
     assert grown < 24, f"the server grew by {grown:.0f} MiB for a socket that did not read"
+
+
+async def test_a_silent_run_is_listed_with_the_users_terminals(api, jp_fetch):
+    """JupyterLab lists terminals before opening one: a run waiting for input must be there."""
+    _, started = await api("POST", "pipelines/ask/run", {})
+    response = await jp_fetch("api", "terminals")
+    names = [t["name"] for t in json.loads(response.body)]
+    assert started["terminal"] in names
+    await api("POST", f"runs/{started['id']}/stop")

@@ -19,7 +19,7 @@ MAX_MESSAGE = 300
 ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
 
 # every format below has one of these: a line without any is not a failure line
-_MAYBE = re.compile(r":\d|Error|error|Traceback|FAILED|ERROR|\*\*\*")
+_MAYBE = re.compile(r":\d|Error|Traceback|FAILED|ERROR|\*\*\*")
 _DIAGNOSTIC = re.compile(
     r"^(?P<path>[^\s:][^:]*?):(?P<line>\d+):(?:(?P<col>\d+):)?\s*"
     r"(?P<level>(?:fatal )?error|Error|Fatal Error)\s*:?\s*(?P<msg>.*)$")

@@ -387,9 +387,11 @@ class PipelineManager:
         active = ActiveRun(run_id, pipeline, FailureParser(self.root, cwd))
         active.terminal = f"run_{run_id}"
         try:
-            _, active.term = terminals.new_named_terminal(
-                name=active.terminal, shell_command=argv, cwd=str(cwd),
-                extra_env={**pipeline.env, "JUPYTER_WORKSPACE_RUN": str(run_id)})
+            # `create` (not terminado's new_named_terminal) so jupyter_server's terminal list
+            # knows it at once (last_activity), as it knows the terminals users open
+            terminals.create(name=active.terminal, shell_command=argv, cwd=str(cwd),
+                             extra_env={**pipeline.env, "JUPYTER_WORKSPACE_RUN": str(run_id)})
+            active.term = terminals.get_terminal(active.terminal)
         except Exception as e:  # noqa: BLE001 - e.g. the program does not exist
             message = f"cannot start {argv[0]}: {e}"
             await self._record(active, "error", None, error=message)
