@@ -33,7 +33,7 @@ from .store import Store
 CONFIG_NAME = "workspace.toml"
 TAIL_CHARS = 256 * 1024  # output kept per run (memory while running, SQLite after)
 MAX_LINE_CHARS = 8192  # longer lines are cut before parsing
-REPLAY_READS = 32  # terminado reads replayed to a terminal socket that connects late
+REPLAY_READS = 256  # terminado reads replayed to a terminal socket that connects late
 MAX_SOCKET_BUFFER = 8 * 1024 * 1024  # bytes a terminal socket may fall behind before closing
 DEFAULT_TIMEOUT = 3600.0
 STOP_GRACE = (1.0, 2.0)  # seconds after SIGINT, then after SIGTERM, before SIGKILL
@@ -398,7 +398,8 @@ class PipelineManager:
             return await self.get_run(run_id)
         active.term.clients.append(RunClient(active))
         # terminado keeps the last 1000 reads (up to 64 KiB each) for sockets that connect
-        # late: up to 64 MB for a flood. A few suffice: the run keeps its own tail.
+        # late: up to 64 MB for a flood. 256 (~1 MB of typical 4 KB reads) cover a run's start
+        # for a terminal opened a moment later; the run keeps its own tail.
         active.term.read_buffer = deque(active.term.read_buffer, maxlen=REPLAY_READS)
         self.active[run_id] = active
         active.timer = asyncio.get_running_loop().call_later(
