@@ -102,3 +102,19 @@ def test_watch_globs():
     assert not matcher.match("lib/a.c") and not matcher.match("src/a.cpp")
     assert not matcher.match("inc/a.h")
     assert not glob_matcher([]).match("anything")
+
+
+def test_run_output_keeps_a_bounded_tail_addressed_by_stream_offsets():
+    from jupyter_workspace.server.pipelines import Output
+
+    out = Output(limit=10)
+    for piece in ("abcd", "efgh", "ijkl", "mnop"):
+        out.write(piece)
+    assert out.total == 16 and out.text() == "ghijklmnop"[-10:] and out.start >= 0
+    text, following, gap = out.since(14)
+    assert (text, following, gap) == ("op", 16, False)
+    text, following, gap = out.since(0)
+    assert gap and text.endswith("mnop") and following == 16
+    assert out.since(16) == ("", 16, False)
+    text, following, _ = out.since(out.start, limit=3)
+    assert len(text) == 3 and following == out.start + 3

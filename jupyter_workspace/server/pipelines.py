@@ -197,9 +197,9 @@ class Output:
     def since(self, offset: int, limit: int = 65536) -> tuple[str, int, bool]:
         """(text from `offset`, the next offset, whether some of it was dropped)."""
         gap = offset < self.start
-        begin = max(offset, self.start) - self.start
-        return "".join(self.chunks)[begin:begin + limit], max(offset, self.start) + len(
-            "".join(self.chunks)[begin:begin + limit]), gap
+        begin = max(offset, self.start)
+        text = "".join(self.chunks)[begin - self.start:begin - self.start + limit]
+        return text, begin + len(text), gap
 
 
 class RunClient:
