@@ -178,3 +178,24 @@ def test_vectors_must_fit_the_chunks(tmp_path, bad):
     with pytest.raises(ValueError):
         index.replace("a.py", make_chunks(random.Random(1), "a.py", 3), bad)
     assert index.chunk_count == 0
+
+
+def test_full_text_path_filters_apply_before_the_limit(tmp_path):
+    """A folder with few rows still gets its full-text hits when many rows elsewhere match."""
+    rng = random.Random(5)
+    index = ChunkIndex(str(tmp_path / "index"), "test-model", DIM)
+    index.open()
+    for i in range(120):
+        chunks = [Chunk(f"other/f{i}.py", "python", "function", f"s{j}", 1 + 10 * j, 9 + 10 * j,
+                        f"telemetry frame decoder telemetry frame decoder {i}") for j in range(5)]
+        index.replace(chunks[0].path, chunks, np.stack([unit(rng) for _ in chunks]))
+    special = [Chunk("my_dir%/x.py", "python", "function", "decode", 1, 5,
+                     "telemetry frame decoder special")]
+    index.replace("my_dir%/x.py", special, np.stack([unit(rng)]))
+    index.optimize()
+    for glob in ("my_dir%/**", "my_dir%/x.py", "my_dir%/*.py"):
+        hits = index.search("telemetry frame decoder", None, k=5, mode="text",
+                            filters=Filters(path=glob))
+        assert [h["path"] for h in hits] == ["my_dir%/x.py"], glob
+    assert index.search("telemetry", None, k=5, mode="text",
+                        filters=Filters(path="myXdir%/**")) == []

@@ -24,6 +24,7 @@ import logging
 import re
 import threading
 from collections.abc import Iterable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,8 +49,17 @@ class Filters:
     language: str | None = None
     kind: str | None = None
 
-    def sql(self) -> str | None:
+    def sql(self, with_path_prefix: bool = False) -> str | None:
+        """The filters LanceDB can apply itself. A path glob's literal start (`src/` of
+        `src/**/*.c`) goes in as a LIKE prefix, so full-text hits are filtered before the
+        limit, not after; the glob itself is matched in Python."""
         parts = []
+        if with_path_prefix and self.path:
+            prefix = re.split(r"[*?\[]", self.path, maxsplit=1)[0]
+            if prefix:
+                escaped = _sql_quote(prefix).replace("\\", "\\\\").replace(
+                    "%", "\\%").replace("_", "\\_")
+                parts.append(f"path LIKE '{escaped}%' ESCAPE '\\'")
         if self.language:
             parts.append(f"language = '{_sql_quote(self.language)}'")
         if self.kind:
@@ -182,6 +192,7 @@ class ChunkIndex:
         self.rebuilt = False  # True when opening found another model's vectors and dropped them
         self._m = _Mirror(dim)
         self._fts_ready = False
+        self.writes_since_optimize = 0  # table commits not yet folded into the FTS index
 
     # -- opening -------------------------------------------------------------------------------
     def open(self) -> None:
@@ -296,6 +307,7 @@ class ChunkIndex:
             self._table_delete([path])
             if chunks:
                 self._table.add(_records(chunks, vectors))
+            self.writes_since_optimize += 2
             with self._lock:
                 self._m.drop(path)
                 self._m.put(chunks, vectors, np.abs(vectors).sum(axis=1) > 0)
@@ -337,19 +349,28 @@ class ChunkIndex:
     def fill(self, path: str, generation: int, vectors: np.ndarray) -> bool:
         """Store the vectors of every chunk of `path` (as `pending` listed them), unless the
         path was written since: then the newer write wins and this one is dropped."""
+        return self.fill_many([(path, generation, vectors)]) == 1
+
+    def fill_many(self, fills: list[tuple[str, int, np.ndarray]]) -> int:
+        """`fill` for several paths in one delete and one add (two table commits in all)."""
         with self._write:
             with self._lock:
                 m = self._m
-                if m.generation.get(path, 0) != generation or path not in m.by_path:
-                    return False
-                chunks = [m.chunks[s] for s in m.by_path[path]]
-            self._table_delete([path])
-            self._table.add(_records(chunks, vectors))  # type: ignore[arg-type]
+                current = [(path, generation, vectors, [m.chunks[s] for s in m.by_path[path]])
+                           for path, generation, vectors in fills
+                           if m.generation.get(path, 0) == generation and path in m.by_path]
+            if not current:
+                return 0
+            self._table_delete([path for path, _, _, _ in current])
+            self._table.add([record for _, _, vectors, chunks in current
+                             for record in _records(chunks, vectors)])
             with self._lock:
-                self._m.drop(path)
-                self._m.put(chunks, vectors, np.ones(len(chunks), bool))  # type: ignore[arg-type]
-                self._m.generation[path] = generation  # a fill is not a new version
-        return True
+                for path, generation, vectors, chunks in current:
+                    self._m.drop(path)
+                    self._m.put(chunks, vectors, np.ones(len(chunks), bool))
+                    self._m.generation[path] = generation  # a fill is not a new version
+            self.writes_since_optimize += 2
+        return len(current)
 
     def _table_delete(self, paths: list[str]) -> None:
         for start in range(0, len(paths), 200):
@@ -370,15 +391,17 @@ class ChunkIndex:
         with self._write:
             try:
                 self._table.optimize()
+                self.writes_since_optimize = 0
             except Exception as e:  # noqa: BLE001
                 log.warning("index optimize failed: %s", e)
 
     # -- searching -----------------------------------------------------------------------------
     def search(self, query: str, query_vector: np.ndarray | None, k: int = 10,
                mode: str = "hybrid", filters: Filters | None = None,
-               text_hits: list[Key] | None = None) -> list[dict[str, Any]]:
-        """The top `k` chunks. `text_hits` are `text_search`'s answer when the caller ran it
-        already (concurrently with embedding the query)."""
+               text_hits: list[Key] | Future[list[Key]] | None = None) -> list[dict[str, Any]]:
+        """The top `k` chunks. `text_hits`: `text_search`'s answer, or its future when the
+        caller runs it on another thread (it is awaited after the vector ranking, so the two
+        overlap)."""
         filters = filters or Filters()
         pool = self.pool(k)
         if mode in ("hybrid", "text") and text_hits is None:
@@ -388,6 +411,8 @@ class ChunkIndex:
             if mode in ("hybrid", "vector") and query_vector is not None:
                 ranked.append(self._vector_ranking(query_vector, pool, filters))
             if mode in ("hybrid", "text"):
+                if isinstance(text_hits, Future):
+                    text_hits = text_hits.result()
                 by_key = self._m.by_key
                 rows = [by_key[key] for key in text_hits or () if key in by_key]
                 ranked.append(rows[:pool])
@@ -432,7 +457,7 @@ class ChunkIndex:
         matcher = filters.path_matcher()
         try:
             search = self._table.search(" ".join(words), query_type="fts")
-            where = filters.sql()
+            where = filters.sql(with_path_prefix=True)
             if where:
                 search = search.where(where, prefilter=True)
             hits = search.select(["path", "start_line", "end_line", "_score"]).limit(

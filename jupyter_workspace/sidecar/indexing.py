@@ -31,6 +31,7 @@ MAX_FILE_CHARS = 2_000_000
 INLINE_EMBED = 48
 EMBED_BATCH = 64  # chunks per background embedding step
 OPTIMIZE_EVERY = 60.0  # seconds of background embedding between compactions
+OPTIMIZE_WRITES = 200  # ... or this many table commits, whichever comes first
 
 
 class IndexService:
@@ -187,23 +188,36 @@ class IndexService:
                 time.sleep(5.0)
             now = time.monotonic()
             dirty_since = dirty_since or now
-            if now - dirty_since > OPTIMIZE_EVERY:
+            # fold the new fragments into the full-text index now and then: full-text search
+            # slows with every unindexed fragment (bench/README.md)
+            if now - dirty_since > OPTIMIZE_EVERY or \
+                    self.index.writes_since_optimize >= OPTIMIZE_WRITES:
                 self.index.optimize()
                 dirty_since = now
 
     def _embed_step(self) -> None:
+        """One batch: the pending chunks of a few files embedded in one call, written back in
+        one delete + one add (per-file writes cost more than the embedding saved)."""
         assert self.index is not None
+        plans, texts = [], []
         for path, generation, chunks in self.index.pending(EMBED_BATCH):
             known = self.index.known_vectors(path)
-            keys = [(c.kind, c.symbol, c.text) for c in chunks]
-            missing = [i for i, key in enumerate(keys) if key not in known]
             vectors = np.zeros((len(chunks), self.embedder.dim), dtype=np.float32)
-            if missing:
-                vectors[missing] = self._embed([chunks[i].embedding_text() for i in missing])
-            for i, key in enumerate(keys):
-                if key in known:
-                    vectors[i] = known[key]
-            self.index.fill(path, generation, vectors)
+            slots = []
+            for i, chunk in enumerate(chunks):
+                vector = known.get((chunk.kind, chunk.symbol, chunk.text))
+                if vector is None:
+                    slots.append((i, len(texts)))
+                    texts.append(chunk.embedding_text())
+                else:
+                    vectors[i] = vector
+            plans.append((path, generation, vectors, slots))
+        fresh = self._embed(texts) if texts else None
+        for _, _, vectors, slots in plans:
+            for i, at in slots:
+                vectors[i] = fresh[at]
+        self.index.fill_many([(path, generation, vectors) for path, generation, vectors, _
+                              in plans])
 
     def wait_vectors(self, timeout: float) -> bool:
         """Block until every row has its vector (benchmarks, tests); False on timeout."""
@@ -240,10 +254,10 @@ class IndexService:
         filters = Filters(path=request.get("path"), language=request.get("language"),
                           kind=request.get("kind"))
         k = int(request.get("k", 10))
-        # the full-text half runs while the query is embedded (both release the GIL)
+        # the full-text half runs while the query is embedded and the vectors ranked (all
+        # three release the GIL)
         text = (self._text_pool.submit(self.index.text_search, query, self.index.pool(k),
                                        filters) if mode in ("hybrid", "text") else None)
         vector = self.embedder.embed([query])[0] if mode in ("hybrid", "vector") else None
-        hits = text.result() if text is not None else None
-        results = self.index.search(query, vector, k, mode, filters, text_hits=hits)
+        results = self.index.search(query, vector, k, mode, filters, text_hits=text)
         return {"results": results}
