@@ -1,14 +1,23 @@
 """The index: throughput, time to first search, re-scan, save → searchable, search latency, RSS.
 
 1. Cold index throughput on real source files (C headers of this Python's include dir and
-   stdlib .py files, copied to a temp folder): `IndexService.index_files` (chunk + embed with the
-   default backend "auto" + LanceDB write) in batches of 16 files as the indexer sends them, vs
-   plain sentence-transformers fp32 `model.encode(batch_size=32)` of the same chunks'
-   `embedding_text()`, interleaved slice by slice in one run. Then the same corpus end to end
+   stdlib .py files, copied to a temp folder): `IndexService.index_files` (chunk + LanceDB write;
+   a batch with more than `inline_embed` new chunks, or any batch while a backlog exists, is
+   written text-first with zero vectors and embedded behind by the service's "index-embedder"
+   thread) in batches of 16 files as the indexer sends them, then `wait_vectors`, vs plain
+   sentence-transformers fp32 `model.encode(batch_size=32)` of the same chunks'
+   `embedding_text()`, and vs the same service with `inline_embed` above any batch (embed,
+   then write once: the pipeline before text-first writes), interleaved slice by slice in one
+   run. The service's time is to
+   `wait_vectors` returning (and, separately, to the last `fill()`); the index_files calls alone
+   are the text-first phase (every file full-text searchable). The worker's `optimize()` after
+   the backlog empties is waited for outside the timed window. Then the same corpus end to end
    through a real `jupyter server` (`--WorkspaceApp.index_enabled=True`): spawn until
-   `GET /workspace/api/index` says "idle" with every file indexed.
+   `GET /workspace/api/index` says "idle" (every file written, every vector computed).
 2. Time to first useful search on that fresh folder (same server run): spawn until a
-   `mode=text` search returns a hit, and until a hybrid one does.
+   `mode=text` search returns a hit, until a hybrid one does, until a `mode=vector` search for
+   a natural-language description of lib/bisect.py returns anything and until its first hit is
+   that file; and when the indexer's state `embedding` is first seen, and `idle`.
 3. Re-scan of an unchanged tree of 10k small files: the coordinator's `scan` + `Catalog.reconcile`
    against an up-to-date catalog in a temp Store (what every server start does), vs a plain
    `os.walk` + `os.stat` of the same tree, interleaved; and a real server restarted on that tree
@@ -16,17 +25,22 @@
 4. Save → searchable (same server as 1/2): append a uniquely named function to a file, time until
    `GET /workspace/api/search?q=<name>&mode=text` returns it; includes the watcher's debounce.
 5. Search latency at 100k synthetic chunks (random unit vectors, generated code-like texts):
-   `IndexService.search` (query embedding + `ChunkIndex.search`), hybrid / vector / text /
-   hybrid with a language filter, vs LanceDB brute-force `table.search(vec).limit(10)`; also the
-   full-text half on a table as the indexer leaves it (FTS index built on the first file only,
-   one fragment per file write, never optimized) and the cost of one file write at 100k.
+   `IndexService.search` (query embedding concurrent with the full-text half, then
+   `ChunkIndex.search`), hybrid / vector / text / hybrid with a language filter / hybrid with a
+   path filter, vs LanceDB brute-force `table.search(vec).limit(10)`; the hybrid time step by
+   step (embedding, text_search, vector ranking, fusion + snippets) and a cProfile; the
+   full-text half on a table as text-first writes leave it before the first optimize() (FTS
+   index built on the first file only, one fragment per file write); and the cost of one file
+   write at 100k (with vectors; text-first + fill).
 6. Sidecar RSS: `python -m jupyter_workspace.sidecar` with the index on, until `/health` says the
-   index is ready; then after indexing the corpus through `POST /index/files`; plus where the
-   memory goes (RSS after each heavy import, in a separate process).
+   index is ready; then after indexing the corpus through `POST /index/files` and waiting for
+   `GET /index` to report no vectors pending; plus where the memory goes (RSS after each heavy
+   import, in a separate process).
 
 Knobs (environment): BENCH_INDEX_FILES (corpus files, default 150), BENCH_INDEX_SLICES (4),
 BENCH_INDEX_SCAN_FILES (10000), BENCH_INDEX_SCAN_ROUNDS (5), BENCH_INDEX_SAVES (20),
 BENCH_INDEX_CHUNKS (100000), BENCH_INDEX_QUERIES (200), BENCH_INDEX_LANCE_QUERIES (40),
+BENCH_INDEX_FILLS (300),
 BENCH_INDEX_ARENA_EXPERIMENT (1: also run 6 with onnxruntime's memory arena off; default 0),
 BENCH_INDEX_MAX_BYTES (largest corpus file, 4000), BENCH_INDEX_SECTIONS (e.g. "1,3,5"; default
 all; 2 and 4 run with 1's server).
@@ -52,6 +66,7 @@ import subprocess
 import sys
 import sysconfig
 import tempfile
+import threading
 import time
 import traceback
 from pathlib import Path
@@ -75,11 +90,17 @@ SAVES = int(os.environ.get("BENCH_INDEX_SAVES", "20"))
 N_CHUNKS = int(os.environ.get("BENCH_INDEX_CHUNKS", "100000"))
 N_QUERIES = int(os.environ.get("BENCH_INDEX_QUERIES", "200"))
 N_LANCE = int(os.environ.get("BENCH_INDEX_LANCE_QUERIES", "40"))
+FILLS = int(os.environ.get("BENCH_INDEX_FILLS", "300"))  # section 5: files filled between optimizes
 ARENA_EXPERIMENT = os.environ.get("BENCH_INDEX_ARENA_EXPERIMENT", "0") == "1"
 SECTIONS = {s.strip() for s in os.environ.get("BENCH_INDEX_SECTIONS", "1,2,3,4,5,6").split(",")}
 MODEL = "all-MiniLM-L6-v2"
 BATCH_FILES = 16  # what server/indexer.py sends per POST /index/files
 FIRST_QUERY = "reference count"  # for section 2: words common in the corpus
+# Section 2's search by meaning (mode=vector): a description of one corpus file in other words;
+# its first hit is that file once the file has its vectors (it is about halfway in the
+# indexer's path order, so about halfway through the embedding backlog).
+MEANING_QUERY = "keep a list in order when inserting new items"
+MEANING_TARGET = "lib/bisect.py"
 DIM = 384
 
 # -- cleanup: temp dirs and child processes, even on error / Ctrl-C / SIGTERM ------------------
@@ -245,6 +266,49 @@ class Loaded:
     texts: dict[str, str] = {}
 
 
+class Instrument:
+    """Thread-safe timers for wrapped service methods (called from the caller's thread and from
+    the service's "index-embedder" thread), and time marks to wait for."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self.spent: dict[str, float] = {}
+        self.calls: dict[str, int] = {}  # texts for embed, calls otherwise
+        self.marks: dict[str, list[tuple[float, float]]] = {}  # name -> [(start, end)]
+
+    @contextlib.contextmanager
+    def timing(self, name: str, items: int) -> Any:
+        t0 = now()
+        try:
+            yield
+        finally:
+            with self._cond:
+                self.spent[name] = self.spent.get(name, 0.0) + now() - t0
+                self.calls[name] = self.calls.get(name, 0) + items
+
+    def mark(self, name: str, started: float | None = None) -> None:
+        t = now()
+        with self._cond:
+            self.marks.setdefault(name, []).append((t if started is None else started, t))
+            self._cond.notify_all()
+
+    def last(self, name: str, default: float) -> float:
+        with self._cond:
+            got = self.marks.get(name)
+            return got[-1][1] if got else default
+
+    def wait_after(self, name: str, since: float, timeout: float) -> bool:
+        """Wait for a `name` mark that started at or after `since`; False on timeout."""
+        deadline = now() + timeout
+        with self._cond:
+            while not any(start >= since for start, _ in self.marks.get(name, [])):
+                left = deadline - now()
+                if left <= 0:
+                    return False
+                self._cond.wait(left)
+        return True
+
+
 def load_service(uri: Path) -> tuple[Any, dict[str, Any], float]:
     from jupyter_workspace.sidecar.indexing import IndexService
 
@@ -301,35 +365,83 @@ def section_throughput(res: dict[str, Any]) -> None:
     reference.encode(warm, batch_size=32, convert_to_numpy=True, normalize_embeddings=True,
                      show_progress_bar=False)
 
-    # Instrument the service: time in embed and in ChunkIndex.replace (the rest is chunking).
-    spent = {"embed": 0.0, "write": 0.0}
-    real_embed, real_replace = emb.embed, service.index.replace
+    # Instrument the service (instance attributes shadowing its methods; removed afterwards).
+    # index_files chunks, embeds inline only small batches without a backlog, and writes with
+    # ChunkIndex.replace; the "index-embedder" thread embeds behind (service._embed), rewrites
+    # rows with ChunkIndex.fill and compacts with ChunkIndex.optimize once the backlog is empty.
+    index = service.index
+    inst = Instrument()
+    real_embed, real_replace = service._embed, index.replace
+    real_fill, real_optimize = index.fill, index.optimize
 
-    def timed_embed(batch: list[str], batch_size: int = 32) -> Any:
-        t0 = now()
-        try:
-            return real_embed(batch, batch_size)
-        finally:
-            spent["embed"] += now() - t0
+    def timed_embed(batch: list[str]) -> Any:
+        where = "embed_behind" if threading.current_thread().name == "index-embedder" \
+            else "embed_inline"
+        with inst.timing(where, len(batch)):
+            return real_embed(batch)
 
     def timed_replace(*args: Any, **kw: Any) -> Any:
-        t0 = now()
-        try:
+        with inst.timing("replace", 1):
             return real_replace(*args, **kw)
-        finally:
-            spent["write"] += now() - t0
 
-    emb.embed = timed_embed
-    service.index.replace = timed_replace
+    def timed_fill(*args: Any, **kw: Any) -> Any:
+        with inst.timing("fill", 1):
+            done = real_fill(*args, **kw)
+        if not index.pending_count:
+            inst.mark("vectors_done")
+        return done
 
-    def run_service(part: list[tuple[str, Path]]) -> tuple[float, int]:
+    def timed_optimize() -> None:
         t0 = now()
+        with inst.timing("optimize", 1):
+            real_optimize()
+        inst.mark("optimize_done", started=t0)
+
+    service._embed = timed_embed
+    index.replace, index.fill, index.optimize = timed_replace, timed_fill, timed_optimize
+
+    def run_service(part: list[tuple[str, Path]]) -> dict[str, float]:
+        """index_files of the slice's files 16 at a time (text-first for big batches), then
+        wait_vectors; then, outside the timed window, wait for the worker's optimize() so it
+        does not run into the next torch slice."""
+        t0 = now()
+        calls = []
         done = 0
         for i in range(0, len(part), BATCH_FILES):
+            t1 = now()
             answer = service.index_files([{"path": rel, "text": texts[rel]}
                                           for rel, _ in part[i:i + BATCH_FILES]])
+            calls.append(now() - t1)
             done += answer["chunks"]
-        return now() - t0, done
+        t_text = now() - t0
+        if not service.wait_vectors(600):
+            raise TimeoutError(f"vectors still pending after 600 s: {index.pending_count}")
+        t_wait = now() - t0
+        # when the last fill() left no row without a vector (wait_vectors polls every 0.2 s)
+        t_vec = max(inst.last("vectors_done", t0 + t_wait), t0 + t_text) - t0
+        if not inst.wait_after("optimize_done", t0 + t_vec, 60):
+            print("[1] (no optimize() after the backlog emptied within 60 s)", flush=True)
+        return {"text": t_text, "wait": t_wait, "vectors": min(t_vec, t_wait),
+                "first_call": calls[0] if calls else 0.0, "chunks": done,
+                "quiet": now() - t0}
+
+    # The previous pipeline, for comparison: the same code with inline_embed above any batch
+    # (embed, then write each file once), on its own index, sharing the embedder.
+    from jupyter_workspace.sidecar.index import ChunkIndex
+    from jupyter_workspace.sidecar.indexing import IndexService
+    inline = IndexService(str(work / "inline"), MODEL, "auto", None)
+    inline.embedder = emb
+    inline.index = ChunkIndex(str(work / "inline"), emb.model_id, emb.dim)
+    inline.index.open()
+    inline.inline_embed = 10**9
+
+    def run_inline(part: list[tuple[str, Path]]) -> float:
+        t0 = now()
+        for i in range(0, len(part), BATCH_FILES):
+            answer = inline.index_files([{"path": rel, "text": texts[rel]}
+                                         for rel, _ in part[i:i + BATCH_FILES]])
+            assert not answer["vectors_pending"]
+        return now() - t0
 
     def run_reference(part_texts: list[str]) -> float:
         t0 = now()
@@ -340,56 +452,72 @@ def section_throughput(res: dict[str, Any]) -> None:
     n = len(sources)
     bounds = [round(i * n / SLICES) for i in range(SLICES + 1)]
     rows = []
-    svc_total = ref_total = 0.0
+    svc: dict[str, float] = {"text": 0.0, "wait": 0.0, "vectors": 0.0}
+    ref_total = inline_total = 0.0
     svc_chunks = 0
+    first_call = None
     for s in range(SLICES):
         part = sources[bounds[s]:bounds[s + 1]]
         part_texts = [c.embedding_text() for rel, _ in part for c in chunks_of[rel]]
         if s % 2 == 0:
-            t_svc, done = run_service(part)
+            out = run_service(part)
+            t_inl = run_inline(part)
             t_ref = run_reference(part_texts)
         else:
             t_ref = run_reference(part_texts)
-            t_svc, done = run_service(part)
-        svc_chunks += done
-        svc_total += t_svc
+            t_inl = run_inline(part)
+            out = run_service(part)
+        inline_total += t_inl
+        if first_call is None:
+            first_call = out["first_call"]
+        svc_chunks += int(out["chunks"])
+        for key in svc:
+            svc[key] += out[key]
         ref_total += t_ref
-        rows.append((s + 1, len(part), len(part_texts), t_svc, t_ref))
-        print(f"[1] slice {s + 1}: {len(part)} files, {len(part_texts)} chunks: IndexService "
-              f"{t_svc:.2f} s ({len(part_texts) / t_svc:.1f}/s), torch fp32 encode "
-              f"{t_ref:.2f} s ({len(part_texts) / t_ref:.1f}/s)", flush=True)
-    del emb.__dict__["embed"], service.index.__dict__["replace"]
+        rows.append((s + 1, len(part), len(part_texts), out["text"], out["vectors"],
+                     out["wait"], t_inl, t_ref))
+        print(f"[1] slice {s + 1}: {len(part)} files, {len(part_texts)} chunks: index_files "
+              f"{out['text']:.2f} s, vectors done {out['vectors']:.2f} s, wait_vectors returned "
+              f"{out['wait']:.2f} s ({len(part_texts) / out['wait']:.1f}/s), worker quiet "
+              f"{out['quiet']:.2f} s; inline pipeline {t_inl:.2f} s; torch fp32 encode "
+              f"{t_ref:.2f} s "
+              f"({len(part_texts) / t_ref:.1f}/s)", flush=True)
+    del service.__dict__["_embed"]
+    for name in ("replace", "fill", "optimize"):
+        del index.__dict__[name]
     res["slices"] = rows
-    res["svc_s"], res["ref_s"], res["svc_chunks"] = svc_total, ref_total, svc_chunks
-    res["spent"] = dict(spent)
-    res["index_chunks"] = service.index.chunk_count
+    res["svc"], res["ref_s"], res["svc_chunks"] = svc, ref_total, svc_chunks
+    res["svc_s"] = svc["wait"]
+    res["inline_s"] = inline_total
+    res["first_call_s"] = first_call
+    res["spent"], res["calls"] = dict(inst.spent), dict(inst.calls)
+    res["index_chunks"] = index.chunk_count
 
-    # The full-text half on this index as IndexService left it (FTS index built by the first
-    # replace(), one fragment per file since), then after ChunkIndex.optimize() (never called by
-    # the project's code): the same queries.
+    # The full-text half on this index as the service left it (its worker ran optimize() when
+    # the backlog emptied), then after one more ChunkIndex.optimize(): the same queries.
     from jupyter_workspace.sidecar.index import Filters
-    index = service.index
     words = ["reference count", "parse header", "socket timeout", "lock acquire", "buffer size",
              "unicode string", "error message", "thread state", "file path", "iterator"]
     res["corpus_fts_state"] = fts_state(index._table)
     before, after = [], []
     for q in words:
         t0 = now()
-        index._text_ranking(q, 50, Filters())
+        index.text_search(q, 50, Filters())
         before.append(now() - t0)
     t0 = now()
     index.optimize()
     res["corpus_optimize_s"] = now() - t0
     for q in words:
         t0 = now()
-        index._text_ranking(q, 50, Filters())
+        index.text_search(q, 50, Filters())
         after.append(now() - t0)
     res["corpus_fts"] = (before, after)
-    print(f"[1] text half on the corpus index: p50 {ms(median(before))} ms as left by "
-          f"IndexService, {ms(median(after))} ms after optimize() "
+    print(f"[1] text half on the corpus index: p50 {ms(median(before))} ms as the service left "
+          f"it ({res['corpus_fts_state']}), {ms(median(after))} ms after another optimize() "
           f"({res['corpus_optimize_s']:.2f} s)", flush=True)
 
-    # One edited file re-indexed in process (what a save costs in the sidecar), 5 times.
+    # One edited file re-indexed in process (what a save costs in the sidecar), 5 times: one
+    # new chunk, no backlog, so it is embedded inline.
     target = last_py(sources)
     text = texts[target]
     one = []
@@ -397,8 +525,11 @@ def section_throughput(res: dict[str, Any]) -> None:
         text += f"\n\ndef bench_inproc_{i}(value):\n    return value * {i}\n"
         t0 = now()
         answer = service.index_files([{"path": target, "text": text}])
-        one.append((now() - t0, answer["embedded"], answer["chunks"]))
+        one.append((now() - t0, answer["embedded"], answer["chunks"],
+                    answer["vectors_pending"]))
     res["one_file"] = (target, one)
+    service.close()  # stops the worker; the embedder stays usable for sections 5 and 6
+    inline.close()
     reference = None
     gc.collect()
     _ = np  # numpy is imported for the embedder anyway
@@ -406,6 +537,8 @@ def section_throughput(res: dict[str, Any]) -> None:
 
 # -- 1 (end to end), 2 and 4: one real server on a fresh copy of the corpus ---------------------
 def section_server(res: dict[str, Any]) -> None:
+    """Poll /workspace/api/index every 50 ms and, every 100 ms until each has its hit, a text,
+    a hybrid and a vector search: the marks are seconds from spawn."""
     sources = Loaded.sources or corpus_sources(N_FILES)
     srv = Server(extra_args=["--WorkspaceApp.index_enabled=True"])
     try:
@@ -415,10 +548,12 @@ def section_server(res: dict[str, Any]) -> None:
         api = Http(srv.port, f"token {srv.token}")
         marks: dict[str, float] = {}
         states: list[tuple[float, str]] = []
+        pending_seen: list[tuple[float, int]] = []  # (s, vectors_pending) when it changes
         deadline = srv.t_spawn + 300
         last_search = 0.0
         status: dict[str, Any] = {}
-        q = quote(FIRST_QUERY)
+        queries = {"text": (FIRST_QUERY, "text"), "hybrid": (FIRST_QUERY, "hybrid"),
+                   "vector": (MEANING_QUERY, "vector")}
         while True:
             tick = now()
             if tick > deadline:
@@ -434,37 +569,61 @@ def section_server(res: dict[str, Any]) -> None:
                     time.sleep(0.02)
                     continue
             code, st = api.request("GET", "/workspace/api/status")
+            at = now() - srv.t_spawn
+            if code == 404 and at - marks["api"] > 20:
+                raise RuntimeError("the workspace extension did not load (404 on "
+                                   f"/workspace/api/status); log:\n{srv.log_tail()}")
             if code == 200 and st["sidecar"]["state"] == "ready" and "sidecar" not in marks:
-                marks["sidecar"] = now() - srv.t_spawn
+                marks["sidecar"] = at
             status = (st or {}).get("index") or {}
             state = status.get("state", "?")
             if not states or states[-1][1] != state:
-                states.append((now() - srv.t_spawn, state))
+                states.append((at, state))
+            if state not in marks:
+                marks[state] = at  # first time seen: waiting, scanning, indexing, embedding, idle
+            pending = status.get("vectors_pending")
+            if pending is not None and (not pending_seen or pending_seen[-1][1] != pending):
+                pending_seen.append((at, pending))
             if status.get("files_indexed", 0) > 0 and "first_file" not in marks:
-                marks["first_file"] = now() - srv.t_spawn
-            if state == "idle" and status.get("files_pending") == 0 and \
-                    status.get("files_indexed", 0) + status.get("files_skipped", 0) \
-                    + status.get("files_error", 0) >= expected and "idle" not in marks:
-                marks["idle"] = now() - srv.t_spawn
+                marks["first_file"] = at
+            done = status.get("files_indexed", 0) + status.get("files_skipped", 0) \
+                + status.get("files_error", 0) >= expected and status.get("files_pending") == 0
+            if done and "written" not in marks:
+                marks["written"] = at  # every file chunked and written (text-searchable)
+            if state == "idle" and done and "all_idle" not in marks:
+                marks["all_idle"] = at
                 res["e2e_status"] = dict(status)
             if tick - last_search >= 0.1:
                 last_search = tick
-                for mode in ("text", "hybrid"):
-                    if mode in marks:
+                for key, (query, mode) in queries.items():
+                    if key in marks:
                         continue
-                    code, body = api.request("GET",
-                                             f"/workspace/api/search?q={q}&mode={mode}&k=5")
-                    if code == 200 and f"{mode}_200" not in marks:
-                        marks[f"{mode}_200"] = now() - srv.t_spawn
-                    if code == 200 and body["results"]:
-                        marks[mode] = now() - srv.t_spawn
-                        res[f"first_{mode}_hit"] = body["results"][0]["path"]
-            if all(k in marks for k in ("idle", "text", "hybrid")):
+                    code, body = api.request(
+                        "GET", f"/workspace/api/search?q={quote(query)}&mode={mode}&k=5")
+                    at = now() - srv.t_spawn
+                    if code == 200 and f"{key}_200" not in marks:
+                        marks[f"{key}_200"] = at
+                    if code != 200 or not body["results"]:
+                        continue
+                    top = body["results"][0]["path"]
+                    if f"{key}_any" not in marks:
+                        marks[f"{key}_any"] = at
+                        res[f"first_{key}_hit"] = top
+                    if key != "vector" or top == MEANING_TARGET:
+                        marks[key] = at
+                        res[f"{key}_hit"] = top
+            if "all_idle" in marks and all(k in marks for k in ("text", "hybrid")) and (
+                    "vector" in marks or now() - srv.t_spawn > marks["all_idle"] + 1.0):
                 break
             time.sleep(max(0.0, 0.05 - (now() - tick)))
-        res["marks"], res["states"] = marks, states
+        if "vector" not in marks:  # every vector is there and the top hit is still another file
+            code, body = api.request(
+                "GET", f"/workspace/api/search?q={quote(MEANING_QUERY)}&mode=vector&k=5")
+            res["vector_top_at_idle"] = [h["path"] for h in (body or {}).get("results", [])]
+        res["marks"], res["states"], res["pending_seen"] = marks, states, pending_seen
         print("[1/2] server: " + ", ".join(f"{k} {v:.2f}s" for k, v in marks.items()))
         print("[1/2] index states: " + " → ".join(f"{s}@{t:.2f}s" for t, s in states))
+        print("[1/2] vectors_pending: " + ", ".join(f"{p}@{t:.2f}s" for t, p in pending_seen))
         if "4" in SECTIONS:
             save_to_search(srv, api, sources, res)
         api.close()
@@ -620,6 +779,9 @@ def section_rescan(res: dict[str, Any]) -> None:
         body: dict[str, Any] = {}
         while now() < deadline:
             code, body = api.request("GET", "/workspace/api/index", timeout=2)
+            if code == 404 and now() - srv.t_spawn > 30:
+                raise RuntimeError("the workspace extension did not load (404 on "
+                                   f"/workspace/api/index); log:\n{srv.log_tail()}")
             if code == 200:
                 if not states or states[-1][1] != body["state"]:
                     states.append((now() - srv.t_spawn, body["state"]))
@@ -752,15 +914,19 @@ def section_search(res: dict[str, Any]) -> None:
         service.search({"q": q, "mode": "hybrid", "k": 10, "language": "c"})
     table.search(emb.embed([queries[0]])[0]).limit(10).to_list()
 
+    path_glob = "src/d7/*"  # one folder of 97: ~1% of the rows
     lat: dict[str, list[float]] = {k: [] for k in (
-        "embed", "hybrid", "vector", "text", "hybrid_lang", "lance")}
+        "embed", "hybrid", "vector", "text", "hybrid_lang", "hybrid_path", "lance")}
     hits_ok = 0
+    path_hits: list[int] = []
     lance_every = max(1, N_QUERIES // max(1, N_LANCE))
     for i, q in enumerate(queries):
-        steps: list[tuple[str, dict[str, Any]]] = [("hybrid", {"q": q, "mode": "hybrid", "k": 10}),
-                 ("vector", {"q": q, "mode": "vector", "k": 10}),
-                 ("text", {"q": q, "mode": "text", "k": 10}),
-                 ("hybrid_lang", {"q": q, "mode": "hybrid", "k": 10, "language": "c"})]
+        steps: list[tuple[str, dict[str, Any]]] = [
+            ("hybrid", {"q": q, "mode": "hybrid", "k": 10}),
+            ("vector", {"q": q, "mode": "vector", "k": 10}),
+            ("text", {"q": q, "mode": "text", "k": 10}),
+            ("hybrid_lang", {"q": q, "mode": "hybrid", "k": 10, "language": "c"}),
+            ("hybrid_path", {"q": q, "mode": "hybrid", "k": 10, "path": path_glob})]
         rng.shuffle(steps)
         for key, request in steps:
             t0 = now()
@@ -768,6 +934,8 @@ def section_search(res: dict[str, Any]) -> None:
             lat[key].append(now() - t0)
             if key == "hybrid_lang":
                 assert all(h["language"] == "c" for h in out["results"])
+            if key == "hybrid_path":
+                assert all(h["path"].startswith("src/d7/") for h in out["results"])
             if key == "text" and out["results"]:
                 hits_ok += 1
         t0 = now()
@@ -781,43 +949,96 @@ def section_search(res: dict[str, Any]) -> None:
     res["lat"] = lat
     res["text_hits"] = hits_ok
     print("[5] p50 ms: " + ", ".join(f"{k} {ms(median(v))}" for k, v in lat.items()))
+    print("[5] p95 ms: " + ", ".join(f"{k} {ms(percentile(v, 95))}" for k, v in lat.items()),
+          flush=True)
 
-    # Where the hybrid time goes: each half alone, vector half with and without the filter.
-    qv = emb.embed([queries[0]])[0]
-    from concurrent.futures import ThreadPoolExecutor
-
+    # Where the hybrid time goes, step by step on one thread (50 queries): the query embedding,
+    # the full-text half (ChunkIndex.text_search), the vector half (_vector_ranking; the bare
+    # matvec inside it), and ChunkIndex.search given the text hits (vector half + RRF fusion +
+    # snippets); fusion + snippets alone as search(mode=text) given the hits. The service runs
+    # the text half on its thread while it embeds the query.
     from jupyter_workspace.sidecar.index import Filters
-    pool = ThreadPoolExecutor(1)
-    parts: dict[str, list[float]] = {"vector_half": [], "text_half": [], "vector_half_lang": [],
-                                     "matvec": [], "both_sequential": [], "both_concurrent": []}
+    m = index._m
+    qv = emb.embed([queries[0]])[0]
+    parts: dict[str, list[float]] = {k: [] for k in (
+        "embed", "text_half", "vector_half", "matvec", "search_given_text", "fuse_snippets",
+        "sequential", "service_hybrid", "overlap_all", "vector_half_lang", "vector_half_path",
+        "mask_path", "text_half_path")}
+    from concurrent.futures import ThreadPoolExecutor
+    side = ThreadPoolExecutor(1)
+
+    def overlap_all(ix: Any, q: str) -> None:
+        """Bench-only reordering: the text half on a thread while this one embeds the query
+        AND ranks the vectors; then the fusion and snippets (search(mode=text) given the
+        hits stands in for them: 0.1 ms)."""
+        text = side.submit(ix.text_search, q, ix.pool(10), Filters())
+        vector = emb.embed([q])[0]
+        with ix._lock:
+            ix._vector_ranking(vector, ix.pool(10), Filters())
+        ix.search(q, None, 10, "text", Filters(), text_hits=text.result())
+
     for q in queries[:50]:
         t0 = now()
-        _ = index._vectors @ qv
-        parts["matvec"].append(now() - t0)
+        qv = emb.embed([q])[0]
+        t1 = now()
+        hits = index.text_search(q, index.pool(10), Filters())
+        t2 = now()
+        index.search(q, qv, 10, "hybrid", Filters(), text_hits=hits)
+        t3 = now()
+        parts["embed"].append(t1 - t0)
+        parts["text_half"].append(t2 - t1)
+        parts["search_given_text"].append(t3 - t2)
+        parts["sequential"].append(t3 - t0)
         t0 = now()
-        index._vector_ranking(qv, 50, Filters())
-        index._text_ranking(q, 50, Filters())
-        parts["both_sequential"].append(now() - t0)
-        t0 = now()  # bench-only: the text half on another thread while this one does vectors
-        pending = pool.submit(index._text_ranking, q, 50, Filters())
-        index._vector_ranking(qv, 50, Filters())
-        pending.result()
-        parts["both_concurrent"].append(now() - t0)
+        index.search(q, None, 10, "text", Filters(), text_hits=hits)
+        parts["fuse_snippets"].append(now() - t0)
         t0 = now()
         index._vector_ranking(qv, 50, Filters())
         parts["vector_half"].append(now() - t0)
         t0 = now()
-        index._text_ranking(q, 50, Filters())
-        parts["text_half"].append(now() - t0)
+        _ = m.vectors[:m.size] @ qv
+        parts["matvec"].append(now() - t0)
+        t0 = now()
+        service.search({"q": q, "mode": "hybrid", "k": 10})
+        parts["service_hybrid"].append(now() - t0)
+        t0 = now()
+        overlap_all(index, q)
+        parts["overlap_all"].append(now() - t0)
         t0 = now()
         index._vector_ranking(qv, 50, Filters(language="c"))
         parts["vector_half_lang"].append(now() - t0)
+        t0 = now()
+        index._vector_ranking(qv, 50, Filters(path=path_glob))
+        parts["vector_half_path"].append(now() - t0)
+        t0 = now()
+        m.mask(Filters(path=path_glob))
+        parts["mask_path"].append(now() - t0)
+        t0 = now()
+        path_hits.append(len(index.text_search(q, index.pool(10), Filters(path=path_glob))))
+        parts["text_half_path"].append(now() - t0)
+    side.shutdown()
     res["parts"] = parts
-    pool.shutdown()
+    res["path_text_hits"] = path_hits
+    print("[5] parts p50 ms: " + ", ".join(f"{k} {ms(median(v))}" for k, v in parts.items()),
+          flush=True)
 
-    # One file written at 100k (a save): ChunkIndex.replace of 10 chunks; then the first
-    # filtered search after it (the filter columns are rebuilt after every write).
-    writes, first_filtered = [], []
+    # cProfile of 30 hybrid IndexService.search calls (the calling thread only: the text half
+    # runs on the service's index-text thread and shows here as the wait for its result).
+    import cProfile
+    import pstats
+    prof = cProfile.Profile()
+    prof.enable()
+    for q in queries[50:80]:
+        service.search({"q": q, "mode": "hybrid", "k": 10})
+    prof.disable()
+    top = [(tt, ct, nc, f"{Path(file).name}:{fn}") for (file, _l, fn), (_cc, nc, tt, ct, _c)
+           in pstats.Stats(prof).stats.items()]
+    res["hybrid_profile"] = sorted(top, reverse=True)[:10]
+
+    # One file written at 100k (a save): ChunkIndex.replace of 10 chunks with their vectors
+    # (a small batch is embedded inline); then the first filtered search after it. Then the
+    # text-first pair the embedding worker sees: replace() with zero vectors + fill().
+    writes, first_filtered, text_first, fills = [], [], [], []
     for r in range(5):
         path = cols["path"][r * 10 * 37]
         chunks = [Chunk(path, "python", "function", f"saved_{r}_{j}", j * 5 + 1, j * 5 + 4,
@@ -829,7 +1050,19 @@ def section_search(res: dict[str, Any]) -> None:
         t0 = now()
         service.search({"q": queries[r], "mode": "hybrid", "k": 10, "language": "c"})
         first_filtered.append(now() - t0)
-    res["write_100k"] = writes
+        path = cols["path"][r * 10 * 37 + 5 * 10]
+        chunks = [Chunk(path, "python", "function", f"later_{r}_{j}", j * 5 + 1, j * 5 + 4,
+                        f"def later_{r}_{j}():\n    return {j}\n") for j in range(10)]
+        t0 = now()
+        index.replace(path, chunks, None)
+        text_first.append(now() - t0)
+        (got_path, generation, got), = index.pending(64)
+        assert got_path == path and len(got) == 10
+        t0 = now()
+        assert index.fill(path, generation, new)
+        fills.append(now() - t0)
+    assert index.pending_count == 0
+    res["write_100k"], res["write_100k_text_first"], res["fill_100k"] = writes, text_first, fills
     # Where one write's time goes at this size: cProfile of one more replace().
     import cProfile
     import pstats
@@ -845,14 +1078,67 @@ def section_search(res: dict[str, Any]) -> None:
     res["write_profile"] = sorted(top, reverse=True)[:8]
     res["first_filtered"] = first_filtered
     print(f"[5] replace(10 chunks) at {N_CHUNKS}: median {ms(median(writes))} ms; first "
-          f"filtered search after it {ms(median(first_filtered))} ms")
+          f"filtered search after it {ms(median(first_filtered))} ms; text-first replace "
+          f"{ms(median(text_first))} ms + fill {ms(median(fills))} ms", flush=True)
+
+    # Full-text recall under a narrow path filter: text_search asks LanceDB for 4 x pool hits
+    # and drops those outside the glob in Python; how many in-folder hits a search with no
+    # limit would have found (capped at the pool), for 20 queries.
+    pool_k = index.pool(10)
+    recall: list[tuple[int, int]] = []
+    matcher = Filters(path=path_glob).path_matcher()
+    assert matcher is not None
+    for q in queries[:20]:
+        got = len(index.text_search(q, pool_k, Filters(path=path_glob)))
+        words_q = " ".join(re.findall(r"\w+", q))
+        every = table.search(words_q, query_type="fts").select(["path", "_score"]).limit(N_CHUNKS) \
+            .to_list()
+        recall.append((got, min(pool_k, sum(bool(matcher.fullmatch(h["path"])) for h in every))))
+    res["path_recall"] = recall
+    print(f"[5] text hits with path={path_glob}: {sum(g for g, _ in recall)} returned of "
+          f"{sum(a for _, a in recall)} in the folder (20 queries, capped at {pool_k} each)",
+          flush=True)
+
+    # The full-text half while the embedding worker works: each fill() deletes a path's rows
+    # and appends them again as a new fragment outside the FTS index, until the next
+    # optimize() (every 60 s of embedding). FILLS text-first writes + fills of 10 chunks
+    # (~60 s of the worker at ~50 chunks/s), then the text half, then after optimize().
+    t = now()
+    for r in range(FILLS):
+        path = cols["path"][(1000 + r) * 10]
+        chunks = [Chunk(path, "python", "function", f"fill_{r}_{j}", j * 5 + 1, j * 5 + 4,
+                        f"def fill_{r}_{j}():\n    return {j}\n") for j in range(10)]
+        index.replace(path, chunks, None)
+        ((_, generation, _),) = index.pending(64)
+        index.fill(path, generation, vectors[:10].copy())
+    res["fills_s"] = now() - t
+    res["fills_fts_state"] = fts_state(table)
+    after_fills: dict[str, list[float]] = {"before": [], "after": []}
+    for q in queries[:20]:
+        t0 = now()
+        index.text_search(q, 50, Filters())
+        after_fills["before"].append(now() - t0)
+    t = now()
+    index.optimize()
+    res["fills_optimize_s"] = now() - t
+    for q in queries[:20]:
+        t0 = now()
+        index.text_search(q, 50, Filters())
+        after_fills["after"].append(now() - t0)
+    res["after_fills"] = after_fills
+    print(f"[5] {FILLS} replace(None)+fill at {N_CHUNKS} ({res['fills_s']:.1f} s, table "
+          f"{res['fills_fts_state']}): text half p50 {ms(median(after_fills['before']))} ms, "
+          f"after optimize() ({res['fills_optimize_s']:.1f} s) "
+          f"{ms(median(after_fills['after']))} ms", flush=True)
     del index, service, table
     gc.collect()
     rmtree(uri)
 
-    # (b) the table as the indexer leaves it: FTS index built by the first replace() (one small
-    # file), every later file appended as its own fragment, never optimized. Appended here in
-    # blocks (fewer fragments than one per file: a best case for this layout).
+    # (b) the table as a cold start's text-first writes leave it until the first optimize()
+    # (the embedding worker's, after 60 s of embedding or when the backlog empties, or the
+    # indexer's when its queue empties): FTS index built by the first replace() (one small
+    # file), every later file appended as its own fragment. Appended here in blocks (fewer
+    # fragments than one per file: a best case for this layout).
     uri = work / "incremental"
     index = ChunkIndex(str(uri), emb.model_id, DIM)
     index.open()
@@ -872,17 +1158,17 @@ def section_search(res: dict[str, Any]) -> None:
     incr: dict[str, list[float]] = {"text_unoptimized": [], "text_optimized": []}
     for q in queries[:10]:
         t0 = now()
-        index._text_ranking(q, 50, Filters())
+        index.text_search(q, 50, Filters())
         incr["text_unoptimized"].append(now() - t0)
     t = now()
     index.optimize()
     res["optimize_s"] = now() - t
     for q in queries[:30]:
         t0 = now()
-        index._text_ranking(q, 50, Filters())
+        index.text_search(q, 50, Filters())
         incr["text_optimized"].append(now() - t0)
     res["incr"] = incr
-    print(f"[5] FTS as the indexer leaves it ({res['incr_fragments']} fragments, index on 10 "
+    print(f"[5] FTS as text-first writes leave it ({res['incr_fragments']} fragments, index on 10 "
           f"rows): text half p50 {ms(median(incr['text_unoptimized']))} ms; after optimize() "
           f"({res['optimize_s']:.1f} s) {ms(median(incr['text_optimized']))} ms")
     del index
@@ -985,8 +1271,18 @@ def run_sidecar(argv: list[str], sources: list[tuple[str, Path]], texts: dict[st
             if code != 200:
                 raise RuntimeError(f"POST /index/files: {code} {answer}")
             chunks += answer["chunks"]
-        out["index_s"] = now() - t
+        out["index_s"] = now() - t  # every file written (text-first: full-text searchable)
         out["chunks"] = chunks
+        # ... and until the sidecar's embedding worker has given every row its vector
+        stats: dict[str, Any] = {}
+        while now() - t < 600:
+            code, stats = client.request("GET", "/index", timeout=10)
+            if code == 200 and not stats.get("vectors_pending"):
+                break
+            time.sleep(0.05)
+        else:
+            raise TimeoutError(f"vectors still pending after 600 s: {stats}")
+        out["vectors_s"] = now() - t
         time.sleep(0.5)
         out["indexed"] = proc_status(proc.pid)
         for q in ("reference count", "parse the header", "lock", "socket"):
@@ -996,7 +1292,8 @@ def run_sidecar(argv: list[str], sources: list[tuple[str, Path]], texts: dict[st
         print(f"[6] {label}: RSS listening {out['listening']:.0f} MiB, index ready "
               f"{out['ready']['VmRSS']:.0f} MiB, after {chunks} chunks "
               f"{out['indexed']['VmRSS']:.0f} MiB (peak {out['indexed']['VmHWM']:.0f}); "
-              f"indexing {out['index_s']:.1f} s", flush=True)
+              f"files written {out['index_s']:.1f} s, vectors {out['vectors_s']:.1f} s",
+              flush=True)
     finally:
         end_child(proc)
         rmtree(work)
@@ -1030,55 +1327,88 @@ def section_rss(res: dict[str, Any]) -> None:
 def report(res: dict[str, Any], errors: dict[str, str], wall: float) -> None:
     print(f"\nSummary ({wall:.0f} s; python {sys.version.split()[0]}, {os.cpu_count()} cores)")
     rows: list[list[str]] = []
+    nan = float("nan")
     if "svc_s" in res:
         chunks, files = res["chunks"], res["files"]
-        svc_rate, ref_rate = chunks / res["svc_s"], chunks / res["ref_s"]
+        svc = res["svc"]
+        svc_rate, ref_rate = chunks / svc["wait"], chunks / res["ref_s"]
         ratio = svc_rate / ref_rate
-        paired = [r[4] / r[3] for r in res["slices"]]
+        paired = [r[7] / r[5] for r in res["slices"]]
         tok = res.get("tokens")
-        rows.append(["1 cold index, IndexService (chunk+embed+LanceDB)",
-                     f"{svc_rate:.1f} chunks/s, {files / res['svc_s']:.2f} files/s "
-                     f"({files} files, {chunks} chunks, {res['svc_s']:.1f} s)", ""])
+        rows.append(["1 cold index to all vectors: index_files + wait_vectors",
+                     f"{svc_rate:.1f} chunks/s, {files / svc['wait']:.2f} files/s "
+                     f"({files} files, {chunks} chunks, {svc['wait']:.1f} s)", ""])
+        rows.append(["1 ... to the last fill() (without wait_vectors' 0.2 s polling)",
+                     f"{chunks / svc['vectors']:.1f} chunks/s ({svc['vectors']:.1f} s; ratio "
+                     f"{chunks / svc['vectors'] / ref_rate:.2f}x)", ""])
         rows.append(["1 baseline: sentence-transformers fp32 encode",
                      f"{ref_rate:.1f} chunks/s ({res['ref_s']:.1f} s)", ""])
-        rows.append(["1 ratio IndexService / fp32 encode",
+        rows.append(["1 ratio IndexService (to wait_vectors) / fp32 encode",
                      f"{ratio:.2f}x (per slice {', '.join(f'{p:.2f}' for p in paired)})",
                      "≥ 2x " + ("✓" if ratio >= 2 else "✗")])
-        sp = res["spent"]
-        rows.append(["1 IndexService time split",
-                     f"embed {sp['embed']:.1f} s, LanceDB write {sp['write']:.1f} s, chunking "
-                     f"+ rest {res['svc_s'] - sp['embed'] - sp['write']:.1f} s (chunking alone "
-                     f"{res['chunk_only_s']:.2f} s)", ""])
+        inl = res["inline_s"]
+        rows.append(["1 same code, inline_embed=∞ (embed, then write once: the previous way)",
+                     f"{chunks / inl:.1f} chunks/s ({inl:.1f} s; ratio to fp32 "
+                     f"{chunks / inl / ref_rate:.2f}x); text-first to wait_vectors takes "
+                     f"{svc['wait'] / inl:.2f}x its time", ""])
+        rows.append(["1 text-first phase: index_files calls alone (all files text-searchable)",
+                     f"{svc['text']:.2f} s = {files / svc['text']:.0f} files/s, "
+                     f"{chunks / svc['text']:.0f} chunks/s; first call (16 files, empty index) "
+                     f"{ms(res['first_call_s'])} ms", ""])
+        sp, calls = res["spent"], res["calls"]
+        rows.append(["1 time split (worker overlaps the index_files calls)",
+                     f"replace {sp.get('replace', 0):.2f} s ({calls.get('replace', 0)} files), "
+                     f"inline embed {sp.get('embed_inline', 0):.2f} s "
+                     f"({calls.get('embed_inline', 0)} texts); behind: embed "
+                     f"{sp.get('embed_behind', 0):.1f} s ({calls.get('embed_behind', 0)} texts), "
+                     f"fill {sp.get('fill', 0):.2f} s ({calls.get('fill', 0)} files), optimize "
+                     f"{sp.get('optimize', 0):.2f} s ({calls.get('optimize', 0)} calls, not in "
+                     f"the totals); chunking alone {res['chunk_only_s']:.2f} s", ""])
         if tok:
             rows.append(["1 chunk length (tokens)",
                          f"median {tok[0]:.0f}, {tok[1] * 100:.0f}% truncated at 256", ""])
         if "corpus_fts" in res:
             before, after = res["corpus_fts"]
             frags, indexed, unindexed = res["corpus_fts_state"]
-            rows.append([f"1 text half on that index ({frags} fragments, FTS "
+            rows.append([f"1 text half on that index as left ({frags} fragments, FTS "
                          f"{indexed}/{indexed + unindexed} rows)",
-                         f"p50 {ms(median(before))} ms as left → {ms(median(after))} ms after "
+                         f"p50 {ms(median(before))} ms → {ms(median(after))} ms after another "
                          f"optimize() ({res['corpus_optimize_s']:.2f} s)", ""])
         target, one = res["one_file"]
         rows.append(["1 re-index one edited file in process",
                      f"median {ms(median([o[0] for o in one]))} ms ({one[0][2]} chunks, "
-                     f"{one[0][1]} re-embedded)", ""])
+                     f"{one[0][1]} embedded inline, {one[0][3]} vectors pending after)", ""])
     if "marks" in res:
         m = res["marks"]
         st = res.get("e2e_status", {})
         t_work = next((t for t, s in res["states"] if s in ("scanning", "indexing")), 0.0)
-        rows.append(["1 end to end: spawn → index idle, all files",
-                     f"{m['idle']:.2f} s ({st.get('files_indexed')} files, {st.get('chunks')} "
-                     f"chunks; {st.get('chunks', 0) / max(1e-9, m['idle'] - t_work):.1f} chunks/s"
-                     f" from the indexer's start at {t_work:.2f} s)" if "idle" in m else "-", ""])
+        if "all_idle" in m:
+            rate = st.get("chunks", 0) / max(1e-9, m["all_idle"] - t_work)
+            rows.append(["1 end to end: spawn → idle (every file, every vector)",
+                         f"{m['all_idle']:.2f} s ({st.get('files_indexed')} files, "
+                         f"{st.get('chunks')} chunks; {rate:.1f} chunks/s from the indexer's "
+                         f"start at {t_work:.2f} s)", ""])
+        rows.append(["1 end to end: spawn → every file written (text-searchable)",
+                     f"{m.get('written', nan):.2f} s", ""])
         rows.append(["1/2 milestones (s from spawn)",
                      f"/api/status {m.get('api', 0):.2f}, sidecar ready "
-                     f"{m.get('sidecar', float('nan')):.2f}, search answers 200 "
-                     f"{m.get('text_200', float('nan')):.2f}, first file indexed "
-                     f"{m.get('first_file', float('nan')):.2f}", ""])
-        rows.append(["2 spawn → first text-search hit", f"{m.get('text', float('nan')):.2f} s", ""])
-        rows.append(["2 spawn → first hybrid-search hit",
-                     f"{m.get('hybrid', float('nan')):.2f} s", ""])
+                     f"{m.get('sidecar', nan):.2f}, search answers 200 "
+                     f"{m.get('text_200', nan):.2f}, indexer indexing "
+                     f"{m.get('indexing', nan):.2f}, first file indexed "
+                     f"{m.get('first_file', nan):.2f}", ""])
+        rows.append(["2 spawn → first text-search hit", f"{m.get('text', nan):.2f} s", ""])
+        rows.append(["2 spawn → first hybrid-search hit (any: text-first)",
+                     f"{m.get('hybrid', nan):.2f} s", ""])
+        rows.append(["2 spawn → first vector-search hit (any file)",
+                     f"{m.get('vector_any', nan):.2f} s ({res.get('first_vector_hit')})", ""])
+        rows.append([f"2 spawn → vector search finds {MEANING_TARGET} first",
+                     f"{m.get('vector', nan):.2f} s (q={MEANING_QUERY!r})"
+                     + (f"; at idle the top hits were {res['vector_top_at_idle']}"
+                        if "vector_top_at_idle" in res else ""), ""])
+        rows.append(["2 spawn → state 'embedding' first seen", f"{m.get('embedding', nan):.2f} s",
+                     ""])
+        rows.append(["2 spawn → state 'idle' (vectors done)", f"{m.get('all_idle', nan):.2f} s",
+                     ""])
     if "save" in res:
         s = res["save"]
         lat = s["lat"]
@@ -1110,8 +1440,8 @@ def report(res: dict[str, Any], errors: dict[str, str], wall: float) -> None:
         lat = res["lat"]
         names = {"embed": "query embedding alone", "hybrid": "IndexService.search hybrid",
                  "vector": "... vector", "text": "... text (no embedding)",
-                 "hybrid_lang": "... hybrid, lang=c", "lance": "baseline: embed + LanceDB "
-                 "brute-force top-10"}
+                 "hybrid_lang": "... hybrid, lang=c", "hybrid_path": "... hybrid, path=src/d7/*",
+                 "lance": "baseline: embed + LanceDB brute-force top-10"}
         for key, label in names.items():
             v = lat[key]
             p95 = percentile(v, 95)
@@ -1121,22 +1451,51 @@ def report(res: dict[str, Any], errors: dict[str, str], wall: float) -> None:
             rows.append([f"5 {label} (n={len(v)}, {N_CHUNKS} chunks)",
                          f"p50 {ms(median(v))} ms, p95 {ms(p95)} ms", goal])
         parts = res["parts"]
-        rows.append(["5 halves: vector / text / vector lang=c",
-                     " / ".join(f"{ms(median(parts[k]))}" for k in
-                                ("vector_half", "text_half", "vector_half_lang")) + " ms p50"
-                     f" (matvec alone {ms(median(parts['matvec']))} ms)", ""])
-        rows.append(["5 both halves: sequential / concurrent (bench-only)",
-                     f"p50 {ms(median(parts['both_sequential']))} / "
-                     f"{ms(median(parts['both_concurrent']))} ms, p95 "
-                     f"{ms(percentile(parts['both_sequential'], 95))} / "
-                     f"{ms(percentile(parts['both_concurrent'], 95))} ms", ""])
-        rows.append([f"5 one file write at {N_CHUNKS} chunks (replace 10 chunks)",
-                     f"median {ms(median(res['write_100k']))} ms; next filtered search "
+
+        def p50_95(key: str) -> str:
+            return f"{ms(median(parts[key]))} / {ms(percentile(parts[key], 95))}"
+
+        rows.append(["5 hybrid step by step, one thread (p50 / p95 ms)",
+                     f"embed {p50_95('embed')} + text_search {p50_95('text_half')} + "
+                     f"search(text_hits) {p50_95('search_given_text')} = sequential "
+                     f"{p50_95('sequential')}; service.search (text half concurrent with the "
+                     f"embedding) {p50_95('service_hybrid')}; bench-only: text half concurrent "
+                     f"with embedding + vector ranking {p50_95('overlap_all')}", ""])
+        rows.append(["5 inside search(text_hits) (p50 / p95 ms)",
+                     f"vector half {p50_95('vector_half')} (bare matvec {p50_95('matvec')}), "
+                     f"fusion + snippets {p50_95('fuse_snippets')}", ""])
+        rows.append(["5 filters (p50 / p95 ms)",
+                     f"vector half lang=c {p50_95('vector_half_lang')}, path "
+                     f"{p50_95('vector_half_path')}"
+                     f" (mask alone {p50_95('mask_path')}); text half path "
+                     f"{p50_95('text_half_path')}, {median(res['path_text_hits']):.0f} text hits "
+                     f"median", ""])
+        rows.append([f"5 one file write at {N_CHUNKS} chunks (replace 10 chunks with vectors)",
+                     f"median {ms(median(res['write_100k']))} ms (max "
+                     f"{ms(max(res['write_100k']))}); next filtered search "
                      f"{ms(median(res['first_filtered']))} ms", ""])
+        rows.append([f"5 text-first write + fill at {N_CHUNKS} (10 chunks)",
+                     f"replace(None) {ms(median(res['write_100k_text_first']))} ms + fill "
+                     f"{ms(median(res['fill_100k']))} ms (medians)", ""])
+        if "path_recall" in res:
+            got = sum(g for g, _ in res["path_recall"])
+            there = sum(a for _, a in res["path_recall"])
+            rows.append(["5 text hits with path=src/d7/* (20 queries)",
+                         f"{got} returned of {there} in that folder (each capped at the pool of "
+                         f"50)", ""])
+        if "after_fills" in res:
+            frags, indexed, unindexed = res["fills_fts_state"]
+            af = res["after_fills"]
+            rows.append([f"5 text half after {FILLS} fills since optimize() ({frags} frags, "
+                         f"{unindexed} rows outside FTS)",
+                         f"p50 {ms(median(af['before']))} ms, p95 "
+                         f"{ms(percentile(af['before'], 95))} ms → after optimize() "
+                         f"({res['fills_optimize_s']:.1f} s) {ms(median(af['after']))} ms "
+                         f"(the {FILLS} writes + fills took {res['fills_s']:.1f} s)", ""])
         inc = res.get("incr")
         if inc:
             frags, indexed, unindexed = res["incr_fts_state"]
-            rows.append([f"5 text half, FTS as left by writes ({frags} frags, FTS on {indexed} "
+            rows.append([f"5 text half before any optimize() ({frags} frags, FTS on {indexed} "
                          "rows)",
                          f"p50 {ms(median(inc['text_unoptimized']))} ms → after optimize() "
                          f"({res['optimize_s']:.1f} s) {ms(median(inc['text_optimized']))} ms",
@@ -1154,26 +1513,36 @@ def report(res: dict[str, Any], errors: dict[str, str], wall: float) -> None:
                      f"{ready:.0f} MiB = {ready * mb:.0f} MB (listening {sc['listening']:.0f} "
                      f"MiB; ready {sc['ready_s']:.1f} s after spawn; torch mapped: {sc['torch']})",
                      "≤ 600 MB " + ("✓" if ready * mb <= 600 else "✗")])
-        rows.append([f"6 {label} RSS after {sc['chunks']} chunks via /index/files",
+        rows.append([f"6 {label} RSS after {sc['chunks']} chunks via /index/files, vectors done",
                      f"{indexed:.0f} MiB = {indexed * mb:.0f} MB (peak {sc['indexed']['VmHWM']:.0f}"
-                     f" MiB; after 4 searches {sc['searched']['VmRSS']:.0f} MiB; indexing took "
-                     f"{sc['index_s']:.1f} s = {sc['chunks'] / sc['index_s']:.1f} chunks/s)",
+                     f" MiB; after 4 searches {sc['searched']['VmRSS']:.0f} MiB; files written "
+                     f"{sc['index_s']:.1f} s, vectors {sc['vectors_s']:.1f} s = "
+                     f"{sc['chunks'] / sc['vectors_s']:.1f} chunks/s)",
                      "≤ 600 MB " + ("✓" if indexed * mb <= 600 else "✗")])
     for key, message in errors.items():
         rows.append([f"{key} FAILED", message[:120], ""])
     if rows:
         print(table(["figure", "value", "goal"], rows))
 
+    if res.get("loadavg"):
+        print("\nLoad average (1 / 5 / 15 min) at the start → end of each section:")
+        for key, start, end in res["loadavg"]:
+            print(f"  [{key}] {start} → {end}")
     if "slices" in res:
-        print("\nSection 1 slices (IndexService vs torch, interleaved; order alternates)")
-        print(table(["slice", "files", "chunks", "IndexService s", "torch s", "ratio"],
-                    [[str(a), str(b), str(c), f"{d:.2f}", f"{e:.2f}", f"{e / d:.2f}"]
-                     for a, b, c, d, e in res["slices"]]))
+        print("\nSection 1 slices (IndexService text-first, the same with inline_embed=∞, torch; "
+              "interleaved, order alternates; text-first: index_files calls / last fill() / "
+              "wait_vectors returned, s from the slice's start; ratio = torch / wait_vectors)")
+        print(table(["slice", "files", "chunks", "index_files s", "vectors s", "wait_vectors s",
+                     "inline s", "torch s", "ratio"],
+                    [[str(a), str(b), str(c), f"{d:.2f}", f"{e:.2f}", f"{f:.2f}", f"{g:.2f}",
+                      f"{h:.2f}", f"{h / f:.2f}"] for a, b, c, d, e, f, g, h in res["slices"]]))
     if "states" in res:
         print("\nSection 1/2 index states: "
               + " → ".join(f"{s}@{t:.2f}s" for t, s in res["states"]))
+        print("vectors_pending: " + ", ".join(f"{p}@{t:.2f}s" for t, p in res["pending_seen"]))
         print(f"first hits: text {res.get('first_text_hit')}, hybrid {res.get('first_hybrid_hit')}"
-              f" (query {FIRST_QUERY!r})")
+              f" (query {FIRST_QUERY!r}); vector {res.get('first_vector_hit')} then "
+              f"{res.get('vector_hit')} (query {MEANING_QUERY!r})")
     if "scan_profile" in res:
         print("\nSection 3: cProfile of one scan (tottime, cumtime, calls, function)")
         for tt, ct, nc, name in res["scan_profile"]:
@@ -1182,6 +1551,11 @@ def report(res: dict[str, Any], errors: dict[str, str], wall: float) -> None:
         print("\n* arena off: the same sidecar started through a bench-only patch that sets "
               "onnxruntime SessionOptions.enable_cpu_mem_arena = False (run after the shipped one, "
               "not interleaved).")
+    if "hybrid_profile" in res:
+        print(f"\nSection 5: cProfile of 30 hybrid IndexService.search at {N_CHUNKS} chunks, "
+              "calling thread (tottime, cumtime, calls, function)")
+        for tt, ct, nc, name in res["hybrid_profile"]:
+            print(f"  {tt:7.3f} {ct:7.3f} {nc:8d}  {name}")
     if "write_profile" in res:
         print(f"\nSection 5: cProfile of one ChunkIndex.replace (10 chunks) at {N_CHUNKS} chunks "
               "(tottime, cumtime, calls, function)")
@@ -1214,12 +1588,16 @@ def main() -> None:
         if not wanted:
             continue
         t = now()
+        load_start = Path("/proc/loadavg").read_text().split()[:3]
         try:
             fn(res)
         except Exception as e:  # noqa: BLE001 - report, go on with the other sections
             traceback.print_exc()
             errors[key] = f"{type(e).__name__}: {e}"
-        print(f"[{key}] section took {now() - t:.1f} s", flush=True)
+        load_end = Path("/proc/loadavg").read_text().split()[:3]
+        res.setdefault("loadavg", []).append((key, " ".join(load_start), " ".join(load_end)))
+        print(f"[{key}] section took {now() - t:.1f} s; load average {' '.join(load_start)} → "
+              f"{' '.join(load_end)}", flush=True)
     report(res, errors, now() - started)
     _cleanup()
 
