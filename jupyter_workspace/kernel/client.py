@@ -192,6 +192,7 @@ class Events:
         self._thread = threading.Thread(target=self._run, name="workspace-events", daemon=True)
 
     def __enter__(self) -> Events:
+        """Connected and subscribed: the server's hello frame has arrived."""
         self._thread.start()
         if not self._ready.wait(15) or self._error is not None:
             self.close()
@@ -234,6 +235,9 @@ class Events:
             self._connection = await websocket_connect(
                 HTTPRequest(self.server.ws_url + API + "events", headers=headers,
                             connect_timeout=10))
+            # subscribed once the hello frame is here: nothing published after is missed
+            if await asyncio.wait_for(self._connection.read_message(), 12) is None:
+                raise ConnectionError("the event socket closed before its hello")
         except Exception as e:  # noqa: BLE001 - reported by __enter__
             self._error = e
             self._ready.set()

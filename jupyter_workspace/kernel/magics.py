@@ -23,6 +23,7 @@ from .client import Client, Events, WorkspaceError, find_server
 
 MIME = "application/vnd.jupyter-workspace.results+json"
 STREAM_UPDATE = 0.1  # seconds between updates of a streaming answer
+CHAT_DEADLINE = 900.0  # seconds: a stream always ends with chat.done or chat.error before
 
 
 class Parsed(argparse.Namespace):
@@ -107,7 +108,7 @@ class WorkspaceMagics(Magics):
     def workspace(self, line: str, cell: str | None = None) -> Any:
         """%workspace COMMAND [...]: the workspace from a notebook; --help for the commands."""
         try:
-            args = self.parser.parse_args(arg_split(line))
+            args = self.parser.parse_args(arg_split(line, posix=True))
         except SystemExit:  # --help printed its text
             return None
         if args.command is None:
@@ -228,8 +229,12 @@ class WorkspaceMagics(Magics):
             stream = started["stream_id"]
             sources: list[dict[str, Any]] = []
             last = 0.0
+            deadline = time.monotonic() + CHAT_DEADLINE
             try:
                 while True:
+                    if time.monotonic() > deadline:
+                        raise WorkspaceError(f"no end of the answer after {CHAT_DEADLINE:.0f} s "
+                                             "(the conversation keeps what arrived)")
                     event = events.get(timeout=0.5)
                     if event is None or event.get("stream_id") != stream:
                         continue

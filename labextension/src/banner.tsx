@@ -31,3 +31,19 @@ export function Banner(props: IBannerProps): JSX.Element {
     </div>
   );
 }
+
+export interface IErrorBannerProps {
+  /** Nothing shows while it is empty. */
+  message: string;
+  onDismiss: () => void;
+}
+
+/** A failed request's or action's message, until dismissed. */
+export function ErrorBanner(props: IErrorBannerProps): JSX.Element | null {
+  const { message, onDismiss } = props;
+  return message ? (
+    <Banner kind="error" onDismiss={onDismiss}>
+      {message}
+    </Banner>
+  ) : null;
+}

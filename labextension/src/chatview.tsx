@@ -17,7 +17,7 @@ import * as React from 'react';
 
 import chatSvg from '../style/icons/chat.svg';
 import { ISource } from './api';
-import { Banner } from './banner';
+import { Banner, ErrorBanner } from './banner';
 import {
   ChatErrorKind,
   IChatMessage,
@@ -156,11 +156,10 @@ export function ChatView(props: IChatViewProps): JSX.Element {
           />
         )}
       </section>
-      {model.error && (
-        <Banner kind="error" onDismiss={() => model.dismissError()}>
-          {model.error}
-        </Banner>
-      )}
+      <ErrorBanner
+        message={model.error}
+        onDismiss={() => model.dismissError()}
+      />
       {model.notice && (
         <Banner kind="info" onDismiss={() => model.dismissNotice()}>
           {model.notice}

@@ -10,7 +10,7 @@ import {
 } from './entitiesapi';
 import { WorkspaceEvent, WorkspaceEvents } from './events';
 import { PanelModel } from './panelmodel';
-import { WorkspaceRequestError, errorMessage } from './request';
+import { llmFailure } from './request';
 
 /** Quiet time after an `entities.changed` before refetching. */
 const REFETCH_DELAY_MS = 300;
@@ -24,16 +24,7 @@ export type RefineOutcome =
 
 /** Why a refine failed, in words that say what to do about it. */
 export function refineFailure(error: unknown): string {
-  const reason = errorMessage(error);
-  if (error instanceof WorkspaceRequestError) {
-    if (error.status === 503) {
-      return `The AI sidecar is not available, so the LLM cannot be asked now: ${reason}`;
-    }
-    if (error.status === 502) {
-      return `The language model failed or gave an answer that could not be used: ${reason}`;
-    }
-  }
-  return `Refining the entities failed: ${reason}`;
+  return llmFailure(error, 'Refining the entities failed');
 }
 
 export class NoteEntities extends PanelModel {

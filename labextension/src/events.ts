@@ -13,6 +13,7 @@ import type {
   IConversation,
   ISidecarState
 } from './chatapi';
+import type { IRun } from './pipelinesapi';
 import { API_PREFIX, serverSettings } from './request';
 import type { IIndexStatus, ISourceRef } from './searchapi';
 
@@ -82,6 +83,10 @@ export type WorkspaceEvent =
   | { type: 'conversation.updated'; conversation: IConversation }
   | { type: 'conversation.deleted'; id: number }
   | ({ type: 'index.progress' } & IIndexStatus)
+  /** A run started, ended or was summarized. */
+  | { type: 'pipeline.run'; run: IRun }
+  /** `workspace.toml` changed: refetch the pipelines. */
+  | { type: 'pipelines.changed' }
   | { type: 'pong' };
 
 export type ConnectionState = 'connecting' | 'open' | 'closed';

@@ -1,6 +1,8 @@
 import { ISignal } from '@lumino/signaling';
 import * as React from 'react';
 
+import { errorMessage } from './request';
+
 /** Render again whenever `signal` fires. */
 export function useRerenderOn(signal: ISignal<unknown, unknown>): void {
   const [, setTick] = React.useState(0);
@@ -20,4 +22,26 @@ export function useClock(interval = 60000): void {
     const timer = window.setInterval(() => setTick(tick => tick + 1), interval);
     return () => window.clearInterval(timer);
   }, [interval]);
+}
+
+/**
+ * Run a button's action, keeping its failure's message until it is
+ * dismissed or the next action starts: `[message, attempt, dismiss]`.
+ */
+export function useActionError(): [
+  string,
+  (action: () => Promise<void>) => Promise<void>,
+  () => void
+] {
+  const [message, setMessage] = React.useState('');
+  const attempt = React.useCallback(async (action: () => Promise<void>) => {
+    try {
+      setMessage('');
+      await action();
+    } catch (reason) {
+      setMessage(errorMessage(reason));
+    }
+  }, []);
+  const dismiss = React.useCallback(() => setMessage(''), []);
+  return [message, attempt, dismiss];
 }

@@ -4,13 +4,18 @@ import {
   JupyterFrontEnd,
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
-import { ICommandPalette } from '@jupyterlab/apputils';
+import {
+  ICommandPalette,
+  InputDialog,
+  Notification
+} from '@jupyterlab/apputils';
 import { IDocumentManager } from '@jupyterlab/docmanager';
 import { IEditorTracker } from '@jupyterlab/fileeditor';
 import { INotebookTracker } from '@jupyterlab/notebook';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { IStatusBar } from '@jupyterlab/statusbar';
+import { Widget } from '@lumino/widgets';
 
 import { ISource } from './api';
 import { ChatModel } from './chatmodel';
@@ -18,14 +23,20 @@ import { CHAT_ID, ChatPanel, focusChatInput } from './chatview';
 import { EditorBridge, quoteSelection } from './editorbridge';
 import { WorkspaceEvents } from './events';
 import { IndexModel } from './indexmodel';
+import { magicsLoaderPlugin } from './magicsloader';
 import { NotesModel } from './notesmodel';
 import { noteIdOf, openSource } from './opensource';
-import { setServerSettings } from './request';
+import { PipelineActions } from './pipelineactions';
+import { PipelineNotifier } from './pipelinenotifier';
+import { PipelinesModel } from './pipelinesmodel';
+import { PIPELINES_ID, PipelinesPanel } from './pipelinesview';
+import { errorMessage, setServerSettings } from './request';
 import { MAX_QUERY_CHARS, SearchModel } from './searchmodel';
 import { SEARCH_ID, SearchPanel } from './searchview';
 import { SIDEBAR_ID, WorkspaceSidebar } from './sidebar';
 import { SidecarModel } from './sidecarmodel';
 import { SidecarNotifier, createSidecarStatusItem } from './sidecarstatus';
+import { handleOpenSourceRequests } from './sourcerequest';
 import { TasksModel } from './tasksmodel';
 
 const PLUGIN_ID = 'jupyter-workspace:plugin';
@@ -39,6 +50,10 @@ namespace CommandIDs {
   export const openSearch = 'workspace:open-search';
   export const searchSelection = 'workspace:search-selection';
   export const restartSidecar = 'workspace:restart-sidecar';
+  export const openPipelines = 'workspace:open-pipelines';
+  export const runPipeline = 'workspace:run-pipeline';
+  export const editPipelines = 'workspace:edit-pipelines';
+  export const openRun = 'workspace:open-run';
 }
 
 const PALETTE_CATEGORY = 'Workspace';
@@ -46,7 +61,7 @@ const PALETTE_CATEGORY = 'Workspace';
 const plugin: JupyterFrontEndPlugin<void> = {
   id: PLUGIN_ID,
   description:
-    'Notes, tasks and search for the served folder (left sidebar) and the AI chat (right sidebar).',
+    'Notes, tasks, search and pipelines for the served folder (left sidebar) and the AI chat (right sidebar).',
   autoStart: true,
   requires: [IRenderMimeRegistry, IDocumentManager],
   optional: [
@@ -85,6 +100,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
       sidebar.showNotes();
       await notes.open(note);
     };
+    // The links of the %workspace results tables in notebook outputs (resultsview.tsx).
+    handleOpenSourceRequests(document.body, open);
     const sidebar = new WorkspaceSidebar({
       events,
       notes,
@@ -106,6 +123,25 @@ const plugin: JupyterFrontEndPlugin<void> = {
     });
     app.shell.add(searchPanel, 'left', { rank: 355 });
     restorer?.add(searchPanel, SEARCH_ID);
+
+    // Pipelines of workspace.toml, their runs in terminals and output views.
+    const pipelines = new PipelinesModel({ events });
+    const pipelineActions = new PipelineActions({
+      app,
+      docManager,
+      events,
+      model: pipelines,
+      openSource: open
+    });
+    const pipelinesPanel = new PipelinesPanel({
+      model: pipelines,
+      events,
+      actions: pipelineActions
+    });
+    app.shell.add(pipelinesPanel, 'left', { rank: 360 });
+    restorer?.add(pipelinesPanel, PIPELINES_ID);
+    // Lives as long as the page: notifications when runs fail or pass again.
+    new PipelineNotifier(pipelines, id => pipelineActions.openRun(id));
 
     // The AI chat in the right sidebar, the sidecar's state in the status bar.
     const sidecar = new SidecarModel({ events });
@@ -147,6 +183,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
     void sidecar.refresh();
     void chat.refresh();
     void index.refresh();
+    void pipelines.refresh();
     events.connect();
 
     // Save the open note when the sidebar is hidden or the page goes away.
@@ -219,15 +256,31 @@ const plugin: JupyterFrontEndPlugin<void> = {
         focusChatInput();
       }
     });
-    app.commands.addCommand(CommandIDs.openSearch, {
-      label: 'Workspace: Open Search',
-      caption: 'Show the Workspace Search panel (code and docs of the folder)',
-      icon: args => (args.isPalette ? undefined : searchPanel.title.icon),
-      execute: async () => {
-        app.shell.activateById(searchPanel.id);
-        await searchPanel.focusInput();
-      }
-    });
+    /** A command that shows a left-sidebar panel and focuses its first control. */
+    const addShowPanelCommand = (
+      id: string,
+      label: string,
+      caption: string,
+      panel: Widget,
+      focus: () => Promise<void>
+    ) => {
+      app.commands.addCommand(id, {
+        label,
+        caption,
+        icon: args => (args.isPalette ? undefined : panel.title.icon),
+        execute: async () => {
+          app.shell.activateById(panel.id);
+          await focus();
+        }
+      });
+    };
+    addShowPanelCommand(
+      CommandIDs.openSearch,
+      'Workspace: Open Search',
+      'Show the Workspace Search panel (code and docs of the folder)',
+      searchPanel,
+      () => searchPanel.focusInput()
+    );
     app.commands.addCommand(CommandIDs.searchSelection, {
       label: 'Workspace: Search for Selection',
       caption:
@@ -251,6 +304,71 @@ const plugin: JupyterFrontEndPlugin<void> = {
         'Restart the AI sidecar (leaves degraded mode; its retries start again)',
       execute: () => sidecar.restart()
     });
+    addShowPanelCommand(
+      CommandIDs.openPipelines,
+      'Workspace: Open Pipelines',
+      'Show the Pipelines panel (the commands of workspace.toml)',
+      pipelinesPanel,
+      () => pipelinesPanel.focusFirst()
+    );
+    app.commands.addCommand(CommandIDs.runPipeline, {
+      label: args =>
+        typeof args.name === 'string' && args.name
+          ? `Workspace: Run Pipeline ${args.name}`
+          : 'Workspace: Run Pipeline…',
+      caption: 'Run a pipeline of workspace.toml in a terminal',
+      execute: async args => {
+        let name = typeof args.name === 'string' ? args.name : '';
+        if (!name) {
+          await pipelines.refresh();
+          const names = pipelines.pipelines.map(p => p.name);
+          if (names.length === 0) {
+            // The panel says why: no pipelines yet, or what is wrong with the file.
+            app.shell.activateById(pipelinesPanel.id);
+            return;
+          }
+          const choice = await InputDialog.getItem({
+            title: 'Run Pipeline',
+            label: 'Pipeline',
+            items: names
+          });
+          if (!choice.button.accept || !choice.value) {
+            return;
+          }
+          name = choice.value;
+        }
+        try {
+          await pipelineActions.run(name);
+        } catch (error) {
+          // Started, but its terminal could not be shown.
+          Notification.error(errorMessage(error), { autoClose: false });
+        }
+        if (!pipelines.pipeline(name)?.running) {
+          // Not started, or over at once: the panel shows the error and the status.
+          app.shell.activateById(pipelinesPanel.id);
+        }
+      }
+    });
+    app.commands.addCommand(CommandIDs.editPipelines, {
+      label: 'Workspace: Edit Pipelines',
+      caption:
+        'Open workspace.toml in the editor (created from an example if missing)',
+      execute: () => pipelineActions.editConfig()
+    });
+    app.commands.addCommand(CommandIDs.openRun, {
+      label: args =>
+        typeof args.id === 'number'
+          ? `Workspace: Open Pipeline Run ${args.id}`
+          : 'Workspace: Open Pipeline Run',
+      caption: "Open a pipeline run's output",
+      execute: args => pipelineActions.openRun(Number(args.id))
+    });
+    restorer?.restore(pipelineActions.tracker, {
+      command: CommandIDs.openRun,
+      args: widget => ({ id: widget.content.model.id }),
+      name: widget => String(widget.content.model.id)
+    });
+
     app.contextMenu.addItem({
       command: CommandIDs.askSelection,
       selector: '.jp-FileEditor',
@@ -281,7 +399,10 @@ const plugin: JupyterFrontEndPlugin<void> = {
         CommandIDs.askSelection,
         CommandIDs.openSearch,
         CommandIDs.searchSelection,
-        CommandIDs.restartSidecar
+        CommandIDs.restartSidecar,
+        CommandIDs.openPipelines,
+        CommandIDs.runPipeline,
+        CommandIDs.editPipelines
       ]) {
         palette.addItem({ command, category: PALETTE_CATEGORY });
       }
@@ -298,6 +419,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
             }
             const model = settings.get('llmModel').composite;
             const apiBase = settings.get('llmApiBase').composite;
+            const openTerminal = settings.get('openTerminalOnRun').composite;
+            pipelineActions.openTerminalOnRun = openTerminal !== false;
             chat.overrides = {
               model: typeof model === 'string' ? model : '',
               apiBase: typeof apiBase === 'string' ? apiBase : ''
@@ -313,4 +436,4 @@ const plugin: JupyterFrontEndPlugin<void> = {
   }
 };
 
-export default plugin;
+export default [plugin, magicsLoaderPlugin];

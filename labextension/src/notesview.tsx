@@ -5,15 +5,14 @@ import { addIcon, closeIcon, deleteIcon } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
 import { INote, ISource } from './api';
-import { Banner } from './banner';
+import { Banner, ErrorBanner } from './banner';
 import { IEntity } from './entitiesapi';
 import { NoteEntities } from './entitiesmodel';
 import { EntityPopover } from './entityview';
-import { useClock, useRerenderOn } from './hooks';
+import { useActionError, useClock, useRerenderOn } from './hooks';
 import { MarkdownPreview } from './markdownpreview';
 import { NoteDraft, SaveState } from './notedraft';
 import { NotesModel } from './notesmodel';
-import { errorMessage } from './request';
 import { ISegmentedChoice, SegmentedButtons } from './segmented';
 
 export type NoteViewMode = 'edit' | 'split' | 'preview';
@@ -57,7 +56,7 @@ export function NotesView(props: INotesViewProps): JSX.Element {
   const [mode, setMode] = React.useState<NoteViewMode>('edit');
   const draft = model.draft;
   const entities = model.entities;
-  const [openError, setOpenError] = React.useState('');
+  const [openError, attempt, dismissOpenError] = useActionError();
   const query = model.query.trim();
 
   const onDelete = async (note: { id: number; title: string }) => {
@@ -90,16 +89,11 @@ export function NotesView(props: INotesViewProps): JSX.Element {
           <addIcon.react tag="span" />
         </button>
       </div>
-      {model.error && (
-        <Banner kind="error" onDismiss={() => model.dismissError()}>
-          {model.error}
-        </Banner>
-      )}
-      {openError && (
-        <Banner kind="error" onDismiss={() => setOpenError('')}>
-          {openError}
-        </Banner>
-      )}
+      <ErrorBanner
+        message={model.error}
+        onDismiss={() => model.dismissError()}
+      />
+      <ErrorBanner message={openError} onDismiss={dismissOpenError} />
       {model.notice && (
         <Banner kind="info" onDismiss={() => model.dismissNotice()}>
           {model.notice}
@@ -130,12 +124,7 @@ export function NotesView(props: INotesViewProps): JSX.Element {
           onModeChange={setMode}
           onClose={() => void model.close()}
           onDelete={() => void onDelete(draft)}
-          onOpenSource={source => {
-            setOpenError('');
-            onOpenSource(source).catch(reason =>
-              setOpenError(errorMessage(reason))
-            );
-          }}
+          onOpenSource={source => void attempt(() => onOpenSource(source))}
         />
       )}
     </div>

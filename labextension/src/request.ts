@@ -122,3 +122,22 @@ export function errorMessage(error: unknown): string {
   }
   return String(error);
 }
+
+/**
+ * Why a request that asks the language model failed (summaries, entity
+ * refinement), in words that say what to do about it.
+ *
+ * @param failed - what failed, for other errors: "Refining the entities failed"
+ */
+export function llmFailure(error: unknown, failed: string): string {
+  const reason = errorMessage(error);
+  if (error instanceof WorkspaceRequestError) {
+    if (error.status === 503) {
+      return `The AI sidecar is not available, so the LLM cannot be asked now: ${reason}`;
+    }
+    if (error.status === 502) {
+      return `The language model failed or gave an answer that could not be used: ${reason}`;
+    }
+  }
+  return `${failed}: ${reason}`;
+}
