@@ -49,8 +49,9 @@ async def in_thread(fn: Any, *args: Any, **kwargs: Any) -> Any:
 
 
 def wait_ready(client: BlockingKernelClient, timeout: float = 90) -> None:
-    """Until the kernel answers kernel_info (jupyter_client's own wait gives up when the
-    heartbeat is late, as it is on a loaded machine)."""
+    """Until the kernel answers kernel_info AND its IOPub messages reach us (jupyter_client's
+    own wait gives up when the heartbeat is late, as it is on a loaded machine; without the
+    IOPub check a cell's messages can be lost to a not yet connected subscription)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         msg_id = client.kernel_info()
@@ -58,9 +59,15 @@ def wait_ready(client: BlockingKernelClient, timeout: float = 90) -> None:
             while True:
                 reply = client.get_shell_msg(timeout=2)
                 if reply["parent_header"].get("msg_id") == msg_id:
-                    return
+                    break
+            client.get_iopub_msg(timeout=0.5)
         except queue.Empty:
             continue
+        while True:  # drain what IOPub holds from the handshake
+            try:
+                client.get_iopub_msg(timeout=0.2)
+            except queue.Empty:
+                return
     raise TimeoutError(f"the kernel did not answer within {timeout} s")
 
 
