@@ -126,6 +126,39 @@ class HttpClient:
         self.reader = self.writer = None
 
 
+class EventsClient:
+    """A browser's connection: one keep-alive HTTP client and the events WebSocket, whose
+    frames are timestamped on arrival (parse them later, so parsing never delays a stamp)."""
+
+    def __init__(self, server: Server) -> None:
+        self.server = server
+        self.http = HttpClient(server.port, server.token)
+        self.events: asyncio.Queue[tuple[float, str]] = asyncio.Queue()
+        self.ws: Any = None
+        self._reader: asyncio.Task[None] | None = None
+
+    async def open(self) -> None:
+        from tornado.websocket import websocket_connect
+
+        url = f"ws://{HOST}:{self.server.port}/workspace/api/events?token={self.server.token}"
+        self.ws = await websocket_connect(url)
+        hello = json.loads(await self.ws.read_message())
+        assert hello["type"] == "hello", hello
+        self._reader = asyncio.create_task(self._read())
+
+    async def _read(self) -> None:
+        while (msg := await self.ws.read_message()) is not None:
+            self.events.put_nowait((time.perf_counter(), msg))
+
+    async def close(self) -> None:
+        if self._reader is not None:
+            self._reader.cancel()
+            await asyncio.gather(self._reader, return_exceptions=True)
+        if self.ws is not None:
+            self.ws.close()
+        await self.http.close()
+
+
 class Server:
     """One fresh `jupyter server` in its own temp dir (root dir + runtime dir + log).
 

@@ -48,8 +48,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from _harness import HOST, HttpClient, Server, median, percentile, table
-from tornado.websocket import websocket_connect
+from _harness import HOST, EventsClient, HttpClient, Server, median, percentile, table
 
 from jupyter_workspace import protocol
 from jupyter_workspace.server.chat import SYSTEM_PROMPT
@@ -405,35 +404,8 @@ async def run_sidecar(client: SidecarClient, api_base: str) -> Run:
     return Run(t0, arrivals, end, {"start": start - t0})
 
 
-class FullPath:
+class FullPath(EventsClient):
     """A browser's view: one keep-alive HTTP connection and the events WebSocket."""
-
-    def __init__(self, server: Server) -> None:
-        self.server = server
-        self.http = HttpClient(server.port, server.token)
-        self.events: asyncio.Queue[tuple[float, str]] = asyncio.Queue()
-        self.ws: Any = None
-        self._reader: asyncio.Task[None] | None = None
-
-    async def open(self) -> None:
-        url = f"ws://{HOST}:{self.server.port}/workspace/api/events?token={self.server.token}"
-        self.ws = await websocket_connect(url)
-        hello = json.loads(await self.ws.read_message())
-        assert hello["type"] == "hello", hello
-        self._reader = asyncio.create_task(self._read())
-
-    async def _read(self) -> None:
-        # Timestamp on arrival; parse later, in run(), so parsing never delays a timestamp.
-        while (msg := await self.ws.read_message()) is not None:
-            self.events.put_nowait((time.perf_counter(), msg))
-
-    async def close(self) -> None:
-        if self._reader is not None:
-            self._reader.cancel()
-            await asyncio.gather(self._reader, return_exceptions=True)
-        if self.ws is not None:
-            self.ws.close()
-        await self.http.close()
 
     async def run(self, api_base: str | None) -> Run:
         while not self.events.empty():

@@ -63,7 +63,7 @@ import zlib
 from pathlib import Path
 from typing import Any
 
-from _harness import HOST, HttpClient, Server, median, percentile, table
+from _harness import HOST, EventsClient, Server, median, percentile, table
 from tornado.websocket import websocket_connect
 
 from jupyter_workspace import protocol
@@ -299,35 +299,12 @@ async def term_client(server: Server, name: str, hold: asyncio.Event | None) -> 
     return out
 
 
-class Coordinator:
+class Coordinator(EventsClient):
     """One server, one keep-alive HTTP client, the events WebSocket (run-end timestamps)."""
 
     def __init__(self, server: Server, big: BigFile) -> None:
-        self.server = server
+        super().__init__(server)
         self.big = big
-        self.http = HttpClient(server.port, server.token)
-        self.events: asyncio.Queue[tuple[float, str]] = asyncio.Queue()
-        self.ws: Any = None
-        self._reader: asyncio.Task[None] | None = None
-
-    async def open(self) -> None:
-        url = f"ws://{HOST}:{self.server.port}/workspace/api/events?token={self.server.token}"
-        self.ws = await websocket_connect(url)
-        hello = json.loads(await self.ws.read_message())
-        assert hello["type"] == "hello", hello
-        self._reader = asyncio.create_task(self._read())
-
-    async def _read(self) -> None:
-        while (msg := await self.ws.read_message()) is not None:
-            self.events.put_nowait((time.perf_counter(), msg))
-
-    async def close(self) -> None:
-        if self._reader is not None:
-            self._reader.cancel()
-            await asyncio.gather(self._reader, return_exceptions=True)
-        if self.ws is not None:
-            self.ws.close()
-        await self.http.close()
 
     async def _ended(self, run_id: int) -> tuple[float, dict[str, Any]]:
         while True:
