@@ -2,15 +2,16 @@
  * The search index's state as this tab knows it: `GET index` at start and
  * after every reconnection, then `index.progress` events.
  */
-import { IDisposable } from '@lumino/disposable';
 import { ISignal, Signal } from '@lumino/signaling';
 
 import { WorkspaceEvent, WorkspaceEvents } from './events';
+import { PanelModel } from './panelmodel';
 import { errorMessage } from './request';
 import { IIndexStatus, IndexStateName, getIndexStatus } from './searchapi';
 
-export class IndexModel implements IDisposable {
+export class IndexModel extends PanelModel {
   constructor(options: IndexModel.IOptions) {
+    super();
     this._events = options.events;
     this._events.received.connect(this._onEvent, this);
     this._events.connected.connect(this._onConnected, this);
@@ -31,18 +32,9 @@ export class IndexModel implements IDisposable {
     return this._requestError;
   }
 
-  /** Fires on every new status (events included). */
-  get changed(): ISignal<this, void> {
-    return this._changed;
-  }
-
   /** Fires with the new state each time it changes (not for progress). */
   get stateChanged(): ISignal<this, IndexStateName> {
     return this._stateChanged;
-  }
-
-  get isDisposed(): boolean {
-    return this._isDisposed;
   }
 
   async refresh(): Promise<void> {
@@ -56,7 +48,7 @@ export class IndexModel implements IDisposable {
     } catch (error) {
       if (generation === this._generation && !this._isDisposed) {
         this._requestError = errorMessage(error);
-        this._changed.emit(undefined);
+        this._emit();
       }
     }
   }
@@ -70,15 +62,7 @@ export class IndexModel implements IDisposable {
     if (previous !== status.state) {
       this._stateChanged.emit(status.state);
     }
-    this._changed.emit(undefined);
-  }
-
-  dispose(): void {
-    if (this._isDisposed) {
-      return;
-    }
-    this._isDisposed = true;
-    Signal.clearData(this);
+    this._emit();
   }
 
   private _onEvent(_: WorkspaceEvents, event: WorkspaceEvent): void {
@@ -100,8 +84,6 @@ export class IndexModel implements IDisposable {
   private _status: IIndexStatus | null = null;
   private _requestError = '';
   private _generation = 0;
-  private _isDisposed = false;
-  private _changed = new Signal<this, void>(this);
   private _stateChanged = new Signal<this, IndexStateName>(this);
 }
 

@@ -2,7 +2,6 @@
  * The AI sidecar's state as this tab knows it: from `GET status` at start and
  * after every reconnection, then from `sidecar.state` events.
  */
-import { IDisposable } from '@lumino/disposable';
 import { ISignal, Signal } from '@lumino/signaling';
 
 import {
@@ -12,10 +11,12 @@ import {
   restartSidecar
 } from './chatapi';
 import { WorkspaceEvent, WorkspaceEvents } from './events';
+import { PanelModel } from './panelmodel';
 import { errorMessage } from './request';
 
-export class SidecarModel implements IDisposable {
+export class SidecarModel extends PanelModel {
   constructor(options: SidecarModel.IOptions) {
+    super();
     this._events = options.events;
     this._events.received.connect(this._onEvent, this);
     this._events.connected.connect(this._onConnected, this);
@@ -77,17 +78,9 @@ export class SidecarModel implements IDisposable {
     return `AI sidecar unavailable (${sidecar.state}): ${reason}`;
   }
 
-  get changed(): ISignal<this, void> {
-    return this._changed;
-  }
-
   /** Fires with the new state each time it changes (not for repeats). */
   get stateChanged(): ISignal<this, ISidecarState> {
     return this._stateChanged;
-  }
-
-  get isDisposed(): boolean {
-    return this._isDisposed;
   }
 
   async refresh(): Promise<void> {
@@ -143,14 +136,6 @@ export class SidecarModel implements IDisposable {
     this._emit();
   }
 
-  dispose(): void {
-    if (this._isDisposed) {
-      return;
-    }
-    this._isDisposed = true;
-    Signal.clearData(this);
-  }
-
   private _onEvent(_: WorkspaceEvents, event: WorkspaceEvent): void {
     if (event.type === 'sidecar.state') {
       this.update(event.sidecar);
@@ -162,20 +147,12 @@ export class SidecarModel implements IDisposable {
     void this.refresh();
   }
 
-  private _emit(): void {
-    if (!this._isDisposed) {
-      this._changed.emit(undefined);
-    }
-  }
-
   private _events: WorkspaceEvents;
   private _sidecar: ISidecarState | null = null;
   private _llm: ILLMConfig | null = null;
   private _receivedAt = 0;
   private _requestError = '';
   private _restartPending = false;
-  private _isDisposed = false;
-  private _changed = new Signal<this, void>(this);
   private _stateChanged = new Signal<this, ISidecarState>(this);
 }
 
