@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.browser.test_search_ui import open_panel
 from tests.fake_llm import FakeLLM
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("lab_log")]
@@ -103,15 +104,7 @@ def open_lab(page: Page, server, path: str = "") -> None:
 
 def open_chat(page: Page) -> None:
     """Show the Chat panel (a click on its tab when it is not the current one)."""
-    tab = page.locator(CHAT_TAB)
-    chat = page.locator(".jp-Workspace-chat")
-    for _ in range(20):
-        if chat.is_visible():
-            return
-        if "lm-mod-current" not in (tab.get_attribute("class") or ""):
-            tab.click()
-        page.wait_for_timeout(250)
-    expect(chat).to_be_visible()
+    open_panel(page, CHAT_TAB, ".jp-Workspace-chat")
 
 
 def ask(page: Page, question: str) -> None:
