@@ -139,12 +139,14 @@ def main() -> None:
         wheel = Path(built.stdout.strip().splitlines()[-1]) if built.returncode == 0 else None
         wheel = checkout / wheel if wheel and not wheel.is_absolute() else wheel
 
+        def secs(marks: dict[str, float], key: str) -> str:
+            return f"{marks[key]:.1f} s" if key in marks else "not reached"
+
         rows = [
-            ["./dev start, first run: page usable", f"{first.get('page', float('nan')):.0f} s"],
-            ["./dev start, first run: AI sidecar ready", f"{first.get('sidecar', float('nan')):.0f} s"],
-            ["./dev start, second run: page usable", f"{second.get('page', float('nan')):.1f} s"],
-            ["./dev start, second run: AI sidecar ready",
-             f"{second.get('sidecar', float('nan')):.1f} s"],
+            ["./dev start, first run: page usable", secs(first, "page")],
+            ["./dev start, first run: AI sidecar ready", secs(first, "sidecar")],
+            ["./dev start, second run: page usable", secs(second, "page")],
+            ["./dev start, second run: AI sidecar ready", secs(second, "sidecar")],
             ["./dev test set-up before pytest (installed)",
              f"{ready.group(1) if ready else '?'} s (whole --collect-only run {collect:.1f} s)"],
             ["./dev wheel (extension reused)", f"{wheel_s:.0f} s"],

@@ -117,7 +117,7 @@ def test_dev_installs_the_missing_venv_module_with_apt(sandbox, tmp_path):
     # the fake apt-get "installs" the package by lifting the shadow
     write_fake(fakes, "apt-get", f'[ "$1" = install ] && rm -f {shadow}/ensurepip.py; exit 0')
     out = run_dev(folder, "venv", env=env)
-    version = "%d.%d" % sys.version_info[:2]
+    version = "{}.{}".format(*sys.version_info[:2])
     assert f"lacks the venv module (Debian/Ubuntu package python{version}-venv)" in out.stderr
     apt = [c for c in calls(log) if c.startswith("apt-get")]
     assert apt[0] == "apt-get update -q"
