@@ -4,6 +4,7 @@ import json
 import os
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -27,13 +28,20 @@ def get(url: str, token: str) -> tuple[int, bytes]:
 def served(tmp_path):
     root = tmp_path / "project"
     root.mkdir()
+    # a user-level `python3` kernel of another interpreter, as a user may well have
+    decoy = tmp_path / "user-data" / "kernels" / "python3"
+    decoy.mkdir(parents=True)
+    (decoy / "kernel.json").write_text(json.dumps({
+        "argv": ["/elsewhere/bin/python", "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "Python 3 (elsewhere)", "language": "python"}))
     port, token = free_port(), "cli-test-token"
     proc = subprocess.Popen(
         ["jupyter", "workspace", str(root),
          f"--ServerApp.port={port}", "--ServerApp.ip=127.0.0.1", f"--ServerApp.token={token}",
          "--ServerApp.open_browser=False", "--ServerApp.allow_root=True"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=tmp_path,
-        env={**os.environ, "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime")},
+        env={**os.environ, "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
+             "JUPYTER_DATA_DIR": str(tmp_path / "user-data")},
     )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -68,3 +76,16 @@ def test_serves_jupyterlab_and_the_workspace_on_path(served):
     status, body = get(f"{base}/lab/api/extensions", token)
     names = [ext["name"] for ext in json.loads(body)]
     assert "jupyter-workspace" in names
+
+
+def test_the_default_kernel_is_this_environments_python(served):
+    """The magics live in this environment: its Python kernel must be the Lab's default, even
+    when the user's own Jupyter data dir has another `python3` spec (a venv prefers its own)."""
+    _root, base, token = served
+    status, body = get(f"{base}/api/kernelspecs", token)
+    specs = json.loads(body)
+    assert specs["default"] == "python3"
+    argv0 = specs["kernelspecs"]["python3"]["spec"]["argv"][0]
+    # a bare "python" is replaced by the server's own interpreter when the kernel starts
+    assert argv0 in ("python", "python3") or Path(argv0).parent == Path(sys.executable).parent
+    assert specs["kernelspecs"]["python3"]["spec"]["display_name"] != "Python 3 (elsewhere)"
