@@ -53,6 +53,10 @@ def test_symbols_kinds_and_lines(name):
 def test_embedding_text_carries_path_and_symbol():
     chunk = chunk_file("nav/attitude.py", (FIXTURES / "attitude.py").read_text())[2]
     assert chunk.embedding_text().startswith("nav/attitude.py · method Estimator.update\n")
+    c = chunk_file("q.c", "int OS_QueueGetName(int id) { return id; }\n")[0]
+    # the symbol's words, which a question uses, are read too
+    assert c.embedding_text().startswith("q.c · function OS_QueueGetName (os queue get name)\n")
+    assert "queue" in c.terms().split() and "os_queuegetname" in c.terms().split()
 
 
 def test_a_long_definition_is_split_with_overlap():
@@ -63,6 +67,103 @@ def test_a_long_definition_is_split_with_overlap():
     for before, after in zip(chunks, chunks[1:], strict=False):
         assert after.start_line == before.end_line - chunker.OVERLAP + 1  # overlapping windows
         assert before.end_line - before.start_line + 1 <= chunker.MAX_LINES
+
+
+def test_windows_of_long_lines_advance_by_most_of_their_length():
+    """83 lines of ~250 characters: each window holds few lines, and must not creep forward
+    one line at a time (63-67, 64-68, ... flooded the results)."""
+    body = "\n".join(f"    x{i} = '{'w' * 240}'" for i in range(83))
+    chunks = chunk_file("long.py", f"def long_lines():\n{body}\n")
+    for before, after in zip(chunks, chunks[1:], strict=False):
+        size = before.end_line - before.start_line + 1
+        assert after.start_line - before.start_line >= max(1, size * 3 // 4), (before, after)
+    assert chunks[-1].end_line == 84
+
+
+C_DOCUMENTED = """\
+/* Copyright: a licence header, separated by a blank line. */
+
+#include <stdint.h>
+
+#define QUEUE_MAX 16
+#define QUEUE_NAME_LEN 20
+
+/**
+ * @brief Return the name of a queue given its id.
+ * @param id the queue's id
+ */
+const char *OS_QueueGetName(int id);
+
+int OS_QueueCount(void);  /* undocumented, trailing comment */
+
+/** Largest payload of a packet, in bytes. */
+#define PKT_MAX_PAYLOAD 1024
+
+/* Copy a packet, byte by byte,
+   checking the length first. */
+#define PKT_COPY(dst, src, n) \\
+    do { memcpy((dst), (src), (n)); } while (0)
+
+typedef struct {
+    int length;   /* total length */
+    char data[PKT_MAX_PAYLOAD];
+} Packet_t;
+
+typedef unsigned int Count_t;
+
+// Set the total length of a packet.
+// The length covers the header.
+void PKT_SetLength(Packet_t *p, int length)
+{
+    p->length = length;
+}
+"""
+
+
+def test_c_doc_comments_belong_to_what_they_document_and_declarations_are_named():
+    chunks = chunk_file("os/queue.h", C_DOCUMENTED, "c")
+    by_symbol = {c.symbol: c for c in chunks}
+    proto = by_symbol["OS_QueueGetName"]
+    assert (proto.kind, proto.start_line, proto.end_line) == ("declaration", 8, 12)
+    assert proto.text.startswith("/**") and "Return the name of a queue" in proto.text
+    assert by_symbol["OS_QueueCount"].kind == "declaration"
+    assert "undocumented" in by_symbol["OS_QueueCount"].text
+    macro = by_symbol["PKT_MAX_PAYLOAD"]
+    assert (macro.kind, macro.start_line, macro.end_line) == ("macro", 16, 17)
+    copy = by_symbol["PKT_COPY"]
+    assert (copy.kind, copy.start_line, copy.end_line) == ("macro", 19, 22)
+    packet = by_symbol["Packet_t"]
+    assert (packet.kind, packet.start_line, packet.end_line) == ("struct", 24, 27)
+    assert "total length" in packet.text
+    assert by_symbol["Count_t"].kind == "typedef"
+    fn = by_symbol["PKT_SetLength"]
+    assert (fn.kind, fn.start_line, fn.end_line) == ("function", 31, 36)
+    assert fn.text.startswith("// Set the total length of a packet.")
+    # what is left at file level: the licence, the include and the one-line macros, which the
+    # chunk names (no doc comment ends up in it)
+    module = [c for c in chunks if c.kind == "module"]
+    assert module and all("Return the name" not in c.text for c in module)
+    assert set(module[0].names.split()) >= {"QUEUE_MAX", "QUEUE_NAME_LEN"}
+    assert module[0].start_line == 1
+
+
+def test_leading_comments_in_python_js_ts_fortran_and_cpp():
+    py = chunk_file("a.py", "import os\n\n# Rotate the log files.\n# Keeps n of them.\n"
+                    "def rotate(n):\n    return n\n")
+    assert [(c.symbol, c.start_line) for c in py if c.kind == "function"] == [("rotate", 3)]
+    ts = chunk_file("a.ts", "const x = 1;\n\n/** Decode a packet. */\n"
+                    "export function decode(b: string): number {\n  return 1;\n}\n")
+    assert [(c.symbol, c.start_line, c.end_line) for c in ts if c.kind == "function"] == \
+        [("decode", 3, 6)]
+    f90 = chunk_file("o.f90", "module orbit\ncontains\n!> Orbital period in seconds.\n"
+                     "!! Kepler's third law.\nfunction period(a) result(t)\n  real :: a, t\n"
+                     "  t = a\nend function period\nend module orbit\n")
+    period = next(c for c in f90 if c.symbol.endswith("period"))
+    assert period.start_line == 3 and "Kepler" in period.text
+    cpp = chunk_file("k.cpp", "namespace nav {\n/// Kalman gain.\n"
+                     "double gain(double p) { return p; }\n}\n")
+    gain = next(c for c in cpp if c.symbol.endswith("gain"))
+    assert gain.start_line == 2 and gain.text.startswith("/// Kalman gain.")
 
 
 def test_other_text_falls_back_to_paragraphs():

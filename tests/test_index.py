@@ -63,7 +63,7 @@ async def test_indexes_the_folder_and_finds_code_by_meaning_and_by_words(indexed
     assert top["kind"] == "function" and top["language"] == "python"
     assert "quaternion_norm" in top["snippet"] and top["score"] > 0
     words = await search(api, q="proportional_navigation", mode="text")
-    assert words[0]["path"] == "src/guidance.c" and words[0]["start_line"] == 2
+    assert words[0]["path"] == "src/guidance.c" and words[0]["start_line"] == 1  # with its comment
     meaning = await search(api, q="orbital period from the semi-major axis", mode="vector")
     assert meaning[0]["symbol"] == "orbit.period"
 

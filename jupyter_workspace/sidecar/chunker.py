@@ -19,6 +19,8 @@ from functools import cache
 from pathlib import PurePosixPath
 from typing import Any
 
+from .terms import split_identifier, terms
+
 _FOOTER = re.compile(r"\s*[}\]);,]*\s*(end\b[\w\s]*)?\s*(//.*|!.*|#.*)?", re.IGNORECASE)
 MAX_LINES = 40  # ~256 tokens of code: what all-MiniLM-L6-v2 reads before it truncates
 MAX_CHARS = 1200
@@ -34,11 +36,28 @@ class Chunk:
     start_line: int  # 1-based, inclusive
     end_line: int  # 1-based, inclusive
     text: str
+    names: str = ""  # other names declared in the chunk (macros, typedefs, ...), space-separated
+    cell: int = -1  # a notebook's cell index (lines count from the cell's first line), else -1
+
+    def label(self) -> str:
+        return f"{self.kind} {self.symbol}".strip() if self.symbol else self.kind
 
     def embedding_text(self) -> str:
-        """What the model reads: the chunk with its path and symbol, so both are searchable."""
-        label = f"{self.kind} {self.symbol}".strip() if self.symbol else self.kind
-        return f"{self.path} · {label}\n{self.text}"
+        """What the model reads: the path, the kind and symbol with the symbol's words (a
+        name carries much of a function's meaning), then the chunk (its doc comment first)."""
+        plain = re.sub(r"[.:]+", " ", self.symbol)
+        words = " ".join(split_identifier(plain.replace(" ", "_")))
+        head = f"{self.path} · {self.label()}"
+        if words and words != " ".join(plain.lower().split()):
+            head += f" ({words})"
+        return f"{head}\n{self.text}"
+
+    def terms(self) -> str:
+        """What the full-text index reads: path, symbol (twice: a name match counts), the
+        other declared names and the text, as code-aware words (see terms.py)."""
+        symbol = " ".join(terms(self.symbol))
+        return " ".join([" ".join(terms(self.path)), symbol, symbol,
+                         " ".join(terms(self.names)), " ".join(terms(self.text))])
 
 
 # -- languages -----------------------------------------------------------------------------
@@ -148,6 +167,8 @@ class Spec:
     classes: frozenset[str] = frozenset()  # kinds whose function children are methods
     # node types that count as a definition only when this says so (JS `const f = () => ...`)
     conditional: dict[str, Callable[[Any], bool]] = field(default_factory=dict)
+    # kinds whose insides are not searched for nested definitions (a typedef's struct)
+    leaves: frozenset[str] = frozenset()
 
 
 _FUNCTION_VALUES = ("arrow_function", "function_expression", "function", "generator_function")
@@ -164,7 +185,13 @@ _JS = Spec(
                                                    in _FUNCTION_VALUES)},
 )
 _C_LIKE_DEFS = {"function_definition": "function", "struct_specifier": "struct",
-                "union_specifier": "union", "enum_specifier": "enum"}
+                "union_specifier": "union", "enum_specifier": "enum",
+                "declaration": "declaration", "preproc_function_def": "macro",
+                "preproc_def": "macro", "type_definition": "typedef"}
+# where a declaration is one of the file's own (not a local of a function body)
+_C_DECLARATION_PARENTS = frozenset({
+    "translation_unit", "preproc_if", "preproc_ifdef", "preproc_else", "preproc_elif",
+    "preproc_elifdef", "declaration_list", "linkage_specification"})
 
 
 def _has_body(node: Any) -> bool:
@@ -172,18 +199,50 @@ def _has_body(node: Any) -> bool:
     return node.child_by_field_name("body") is not None
 
 
+def _is_prototype(node: Any) -> bool:
+    """`int f(void);` at file (or namespace, extern "C") level: a function's declaration."""
+    parent = node.parent
+    if parent is None or not (parent.type in _C_DECLARATION_PARENTS or (
+            parent.type == "ERROR" and parent.parent is None)):  # a file the grammar half-parsed
+        return False
+    current = node.child_by_field_name("declarator")
+    while current is not None:
+        if current.type == "function_declarator":
+            return True
+        current = current.child_by_field_name("declarator")
+    return False
+
+
+def _is_worth_a_chunk(node: Any) -> bool:
+    """A macro gets a chunk of its own when it is documented or longer than a line; the
+    many one-line `#define X 1` stay in their module chunk, which lists their names."""
+    return node.end_point.row > node.start_point.row + 1 or _leading_comment(node) is not None
+
+
+def _typedef_kind(node: Any) -> str:
+    inner = node.child_by_field_name("type")
+    if inner is not None and inner.type in ("struct_specifier", "union_specifier",
+                                            "enum_specifier") and _has_body(inner):
+        return inner.type.split("_")[0]
+    return "typedef"
+
+
 _C_LIKE_CONDITIONS = {"struct_specifier": _has_body, "union_specifier": _has_body,
-                      "enum_specifier": _has_body, "class_specifier": _has_body}
+                      "enum_specifier": _has_body, "class_specifier": _has_body,
+                      "declaration": _is_prototype, "preproc_def": _is_worth_a_chunk,
+                      "preproc_function_def": _is_worth_a_chunk}
+_C_NAME = lambda n: _field_name(n) or _declarator_name(n)  # noqa: E731
 SPECS: dict[str, Spec] = {
     "python": Spec(defs={"function_definition": "function", "class_definition": "class",
                          "decorated_definition": "decorated"},
                    classes=frozenset({"class"})),
-    "c": Spec(defs=_C_LIKE_DEFS, name=lambda n: _field_name(n) or _declarator_name(n),
-              conditional=_C_LIKE_CONDITIONS),
+    "c": Spec(defs=_C_LIKE_DEFS, name=_C_NAME, conditional=_C_LIKE_CONDITIONS,
+              leaves=frozenset({"typedef", "declaration", "macro"})),
     "cpp": Spec(defs={**_C_LIKE_DEFS, "class_specifier": "class",
                       "namespace_definition": "namespace"},
-                name=lambda n: _field_name(n) or _declarator_name(n),
-                classes=frozenset({"class", "struct"}), conditional=_C_LIKE_CONDITIONS),
+                name=_C_NAME, classes=frozenset({"class", "struct"}),
+                conditional=_C_LIKE_CONDITIONS,
+                leaves=frozenset({"typedef", "declaration", "macro"})),
     "fortran": Spec(defs={"program": "program", "module": "module", "submodule": "module",
                           "subroutine": "subroutine", "function": "function",
                           "module_procedure": "procedure", "derived_type_definition": "type",
@@ -203,15 +262,42 @@ class _Def:
     kind: str
     symbol: str
     children: list[_Def]
+    lead: int | None = None  # first row of the doc comment above it, if any
 
     @property
     def start(self) -> int:
-        return self.node.start_point.row
+        return self.node.start_point.row if self.lead is None else self.lead
 
     @property
     def end(self) -> int:  # exclusive row
         end = self.node.end_point
-        return end.row + 1 if end.column > 0 or end.row == self.start else end.row
+        start = self.node.start_point.row
+        return end.row + 1 if end.column > 0 or end.row == start else end.row
+
+
+_COMMENTS = frozenset({"comment", "line_comment", "block_comment"})
+# nodes that wrap a definition: its doc comment sits before the wrapper
+_WRAPPERS = frozenset({"export_statement", "template_declaration", "decorated_definition",
+                       "ambient_declaration"})
+
+
+def _leading_comment(node: Any) -> int | None:
+    """The first row of the comment block right above `node` (no blank line between, not a
+    trailing comment of the line before), or None."""
+    anchor = node
+    while anchor.prev_named_sibling is None and anchor.parent is not None \
+            and anchor.parent.type in _WRAPPERS:
+        anchor = anchor.parent
+    row = anchor.start_point.row
+    lead = None
+    prev = anchor.prev_named_sibling
+    while prev is not None and prev.type in _COMMENTS and prev.end_point.row >= row - 1:
+        before = prev.prev_named_sibling
+        if before is not None and before.end_point.row == prev.start_point.row:
+            break  # `x = 1;  // note`: that comment belongs to the line it ends
+        row = lead = prev.start_point.row
+        prev = before
+    return lead
 
 
 def _collect(root: Any, spec: Spec) -> list[_Def]:
@@ -235,6 +321,8 @@ def _collect(root: Any, spec: Spec) -> list[_Def]:
             body = child.child_by_field_name("definition") or child
         else:
             name = spec.name(child)
+        if kind == "typedef":
+            kind = _typedef_kind(child)
         if kind in ("function", "procedure") and parent is not None \
                 and parent.kind in spec.classes:
             kind = "method"
@@ -242,10 +330,11 @@ def _collect(root: Any, spec: Spec) -> list[_Def]:
             symbol = f"{parent.symbol}.{name}"
         else:
             symbol = name or ""
-        definition = _Def(child, kind, symbol, [])
+        definition = _Def(child, kind, symbol, [], _leading_comment(child))
         out.append(definition)
-        stack.extend((grand, definition, definition.children)
-                     for grand in reversed(body.named_children))
+        if kind not in spec.leaves and spec.defs.get(child.type) not in spec.leaves:
+            stack.extend((grand, definition, definition.children)
+                         for grand in reversed(body.named_children))
     return top
 
 
@@ -274,7 +363,13 @@ def chunk_file(path: str, text: str, language: str | None = None,
     tree = tree if tree is not None else parse(text, language)
     if tree is not None:
         defs = _collect(tree.root_node, SPECS[language])
-        return list(_chunks_of(path, language, lines, defs))
+        source = _Source(path, language, lines, _declared_names(tree.root_node))
+        chunks = list(_chunks_of(source, defs))
+        if path.endswith(".pyi"):  # a stub declares what a .py file defines
+            for chunk in chunks:
+                if chunk.kind in ("function", "method", "class"):
+                    chunk.kind = "declaration"
+        return chunks
     return list(fallback_chunks(path, language, lines))
 
 
@@ -287,22 +382,59 @@ def _mostly_errors(root: Any, line_count: int) -> bool:
     return bad > line_count / 2
 
 
-def _chunks_of(path: str, language: str, lines: list[str], defs: list[_Def]) -> Iterator[Chunk]:
+# what declares a name at file level, and where its name is
+_NAMED = {"preproc_def": "name", "preproc_function_def": "name", "type_definition": "declarator",
+          "declaration": "declarator", "init_declarator": "declarator",
+          "variable_declarator": "name", "assignment": "left"}
+# no names are looked for inside these (locals of a function are not the file's names)
+_BODIES = frozenset({"function_definition", "compound_statement", "block", "statement_block",
+                     "class_body", "field_declaration_list", "function_body"})
+
+
+def _declared_names(root: Any) -> dict[int, list[str]]:
+    """Row -> the names declared on it outside function bodies: macros, typedefs, globals,
+    prototypes, module-level assignments. A module chunk lists the ones it holds."""
+    found: dict[int, list[str]] = {}
+    stack = list(root.named_children)
+    while stack:
+        node = stack.pop()
+        if node.type in _BODIES:
+            continue
+        field_name = _NAMED.get(node.type)
+        if field_name is not None:
+            target = node.child_by_field_name(field_name)
+            while target is not None and target.type not in (
+                    "identifier", "type_identifier", "field_identifier"):
+                target = target.child_by_field_name("declarator")
+            if target is not None:
+                found.setdefault(target.start_point.row, []).append(_text(target))
+        stack.extend(node.named_children)
+    return found
+
+
+@dataclass
+class _Source:
+    path: str
+    language: str
+    lines: list[str]
+    names: dict[int, list[str]]  # row -> names declared there (see _declared_names)
+
+
+def _chunks_of(src: _Source, defs: list[_Def]) -> Iterator[Chunk]:
     # Module-level code: the lines outside every top-level definition.
-    yield from _runs(path, language, "module", "", lines, 0, len(lines), defs)
+    yield from _runs(src, "module", "", 0, len(src.lines), defs)
     for definition in defs:
-        yield from _def_chunks(path, language, lines, definition)
+        yield from _def_chunks(src, definition)
 
 
-def _def_chunks(path: str, language: str, lines: list[str], d: _Def) -> Iterator[Chunk]:
-    yield from _runs(path, language, d.kind, d.symbol, lines, d.start, d.end, d.children,
-                     keep_footers=False)
+def _def_chunks(src: _Source, d: _Def) -> Iterator[Chunk]:
+    yield from _runs(src, d.kind, d.symbol, d.start, d.end, d.children, keep_footers=False)
     for child in d.children:
-        yield from _def_chunks(path, language, lines, child)
+        yield from _def_chunks(src, child)
 
 
-def _runs(path: str, language: str, kind: str, symbol: str, lines: list[str], start: int,
-          end: int, holes: list[_Def], keep_footers: bool = True) -> Iterator[Chunk]:
+def _runs(src: _Source, kind: str, symbol: str, start: int, end: int, holes: list[_Def],
+          keep_footers: bool = True) -> Iterator[Chunk]:
     """Chunks for rows [start, end) minus the rows of nested definitions (`holes`).
 
     A container's short runs after its header (`}`, `end module orbit`) are not worth a
@@ -313,6 +445,7 @@ def _runs(path: str, language: str, kind: str, symbol: str, lines: list[str], st
         covered.update(range(max(hole.start, start), min(hole.end, end)))
     run: list[int] = []
     first = True
+    lines = src.lines
     for row in range(start, end + 1):
         if row < end and row not in covered:
             run.append(row)
@@ -320,15 +453,17 @@ def _runs(path: str, language: str, kind: str, symbol: str, lines: list[str], st
         content = [lines[r] for r in run if lines[r].strip()]
         if content and (first or keep_footers
                         or not all(_FOOTER.fullmatch(line) for line in content)):
-            yield from _windows(path, language, kind, symbol, lines, run[0], run[-1] + 1)
+            yield from _windows(src.path, src.language, kind, symbol, lines, run[0],
+                                run[-1] + 1, src.names if kind == "module" else None)
         if run:
             first = False
         run = []
 
 
 def _windows(path: str, language: str, kind: str, symbol: str, lines: list[str], start: int,
-             end: int) -> Iterator[Chunk]:
-    """Rows [start, end) as one chunk, or as overlapping windows if over the budget."""
+             end: int, names: dict[int, list[str]] | None = None) -> Iterator[Chunk]:
+    """Rows [start, end) as one chunk, or as overlapping windows if over the budget.
+    `names`: the declared names by row, for the chunks to list."""
     while start < end and not lines[start].strip():
         start += 1
     while end > start and not lines[end - 1].strip():
@@ -346,10 +481,13 @@ def _windows(path: str, language: str, kind: str, symbol: str, lines: list[str],
         text = "\n".join(lines[first:last])
         if len(text) > MAX_CHARS * 2:  # one enormous line (minified code, data)
             text = text[: MAX_CHARS * 2]
-        yield Chunk(path, language, kind, symbol, first + 1, last, text)
+        held = " ".join(dict.fromkeys(n for r in range(first, last) for n in names.get(r, ())
+                                      if n != symbol)) if names else ""
+        yield Chunk(path, language, kind, symbol, first + 1, last, text, held)
         if last >= end:
             return
-        first = max(last - OVERLAP, first + 1)
+        # overlap a few lines, but always advance by at least three quarters of the window
+        first = last - min(OVERLAP, (last - first) // 4)
 
 
 def fallback_chunks(path: str, language: str, lines: list[str]) -> Iterator[Chunk]:

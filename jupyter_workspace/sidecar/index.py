@@ -31,14 +31,20 @@ from typing import Any
 
 import numpy as np
 
+from . import ranking
 from .chunker import Chunk
+from .terms import terms
 
 log = logging.getLogger(__name__)
 
 TABLE = "chunks"
 META_FILE = "index-meta.json"
-RRF_K = 60
+# Bump when the chunker, the terms or the table's columns change what is stored: an index of
+# another format is dropped and rebuilt (the coordinator re-sends every file).
+INDEX_FORMAT = 2
 MODES = ("hybrid", "vector", "text")
+COLUMNS = ("path", "language", "kind", "symbol", "start_line", "end_line", "text", "names",
+           "cell")
 CODED = ("path", "language", "kind")  # filter columns kept as integer codes
 Key = tuple[str, int, int]  # (path, start_line, end_line): how a full-text hit finds its row
 
@@ -94,6 +100,7 @@ class _Mirror:
         self.by_key: dict[Key, int] = {}
         self.generation: dict[str, int] = {}  # bumped by every write of a path
         self.pending = 0  # live rows without a vector
+        self.by_name: dict[str, set[int]] = {}  # lower-case symbol, short name, listed name
 
     def _grow(self, need: int) -> None:
         capacity = len(self.live)
@@ -136,6 +143,8 @@ class _Mirror:
         for slot, chunk in zip(slots, chunks, strict=True):
             self.chunks[slot] = chunk
             self.by_key[(chunk.path, chunk.start_line, chunk.end_line)] = slot
+            for name in _names_of(chunk):
+                self.by_name.setdefault(name, set()).add(slot)
         self.by_path[path] = slots
 
     def drop(self, path: str) -> None:
@@ -152,6 +161,12 @@ class _Mirror:
             chunk = self.chunks[slot]
             assert chunk is not None
             self.by_key.pop((chunk.path, chunk.start_line, chunk.end_line), None)
+            for name in _names_of(chunk):
+                holders = self.by_name.get(name)
+                if holders is not None:
+                    holders.discard(slot)
+                    if not holders:
+                        del self.by_name[name]
             self.chunks[slot] = None
         self.free.extend(slots)
 
@@ -206,25 +221,30 @@ class ChunkIndex:
             db = lancedb.connect(self.uri)
             meta = self._read_meta() if local else {}
             names = set(_table_names(db))
-            if TABLE in names and meta.get("model_id") != self.model_id:
-                log.warning("index was built with %s, now %s: rebuilding",
-                            meta.get("model_id"), self.model_id)
-                db.drop_table(TABLE)
-                names.discard(TABLE)
-                self.rebuilt = True
             if TABLE in names:
-                self._table = db.open_table(TABLE)
-            else:
+                table = db.open_table(TABLE)
+                stale = _stale_reason(meta, table, self.model_id) if local else \
+                    _stale_reason(None, table, self.model_id)
+                if stale:
+                    log.warning("the index is %s: rebuilding", stale)
+                    db.drop_table(TABLE)
+                    names.discard(TABLE)
+                    self.rebuilt = True
+                else:
+                    self._table = table
+            if TABLE not in names:
                 schema = pa.schema([
                     pa.field("path", pa.string()), pa.field("language", pa.string()),
                     pa.field("kind", pa.string()), pa.field("symbol", pa.string()),
                     pa.field("start_line", pa.int32()), pa.field("end_line", pa.int32()),
-                    pa.field("text", pa.string()),
+                    pa.field("text", pa.string()), pa.field("names", pa.string()),
+                    pa.field("cell", pa.int32()), pa.field("terms", pa.string()),
                     pa.field("vector", pa.list_(pa.float32(), self.dim)),
                 ])
                 self._table = db.create_table(TABLE, schema=schema)
             if local:
-                self._write_meta({"model_id": self.model_id, "dim": self.dim})
+                self._write_meta({"model_id": self.model_id, "dim": self.dim,
+                                  "format": INDEX_FORMAT})
             self._load_mirror()
             self._fts_ready = self._has_fts_index()
 
@@ -243,11 +263,9 @@ class ChunkIndex:
         tmp.replace(self._meta_path())
 
     def _load_mirror(self) -> None:
-        table = self._table.to_arrow()
+        table = self._table.to_arrow().drop_columns(["terms"])
         n = table.num_rows
-        columns = {name: table.column(name).to_pylist()
-                   for name in ("path", "language", "kind", "symbol", "start_line", "end_line",
-                                "text")}
+        columns = {name: table.column(name).to_pylist() for name in COLUMNS}
         if n:
             flat = table.column("vector").combine_chunks().flatten().to_numpy()
             vectors = np.ascontiguousarray(flat.reshape(n, self.dim), dtype=np.float32)
@@ -264,7 +282,7 @@ class ChunkIndex:
 
     def _has_fts_index(self) -> bool:
         try:
-            return any("text" in (getattr(ix, "columns", None) or [])
+            return any("terms" in (getattr(ix, "columns", None) or [])
                        for ix in self._table.list_indices())
         except Exception:  # noqa: BLE001
             return False
@@ -381,7 +399,11 @@ class ChunkIndex:
         try:
             from lancedb.index import FTS
 
-            self._table.create_index("text", config=FTS(), replace=True)
+            # `terms` holds code-aware words already (terms.py): split on white space only,
+            # then lower case, stemming and stop words as for English
+            self._table.create_index("terms", config=FTS(
+                base_tokenizer="whitespace", lower_case=True, stem=True,
+                remove_stop_words=True, ascii_folding=True), replace=True)
             self._fts_ready = True
         except Exception as e:  # noqa: BLE001 - full-text search degrades to vector-only
             log.warning("cannot build the full-text index: %s", e)
@@ -399,35 +421,48 @@ class ChunkIndex:
     def search(self, query: str, query_vector: np.ndarray | None, k: int = 10,
                mode: str = "hybrid", filters: Filters | None = None,
                text_hits: list[Key] | Future[list[Key]] | None = None) -> list[dict[str, Any]]:
-        """The top `k` chunks. `text_hits`: `text_search`'s answer, or its future when the
-        caller runs it on another thread (it is awaited after the vector ranking, so the two
-        overlap)."""
+        """The top `k` hits (ranking.py says how they are ordered). `text_hits`:
+        `text_search`'s answer, or its future when the caller runs it on another thread (it is
+        awaited after the vector ranking, so the two overlap)."""
         filters = filters or Filters()
         pool = self.pool(k)
         if mode in ("hybrid", "text") and text_hits is None:
             text_hits = self.text_search(query, pool, filters)
+        w_vector, w_text = ranking.weights(query) if mode == "hybrid" else (1.0, 1.0)
         with self._lock:
-            ranked: list[list[int]] = []
+            m = self._m
+            lists: list[tuple[list[int], float]] = []
             if mode in ("hybrid", "vector") and query_vector is not None:
-                ranked.append(self._vector_ranking(query_vector, pool, filters))
+                lists.append((self._vector_ranking(query_vector, pool, filters), w_vector))
             if mode in ("hybrid", "text"):
                 if isinstance(text_hits, Future):
                     text_hits = text_hits.result()
-                by_key = self._m.by_key
-                rows = [by_key[key] for key in text_hits or () if key in by_key]
-                ranked.append(rows[:pool])
-            scores: dict[int, float] = {}
-            first: dict[int, int] = {}  # a row's best rank in any list: breaks score ties
-            for ranking in ranked:
-                for rank, row in enumerate(ranking):
-                    scores[row] = scores.get(row, 0.0) + 1.0 / (RRF_K + rank + 1)
-                    first[row] = min(first.get(row, rank), rank)
-            best = sorted(scores, key=lambda r: (-scores[r], first[r], self._sort_key(r)))[:k]
-            return [self._result(row, scores[row], query) for row in best]
+                rows = [m.by_key[key] for key in text_hits or () if key in m.by_key]
+                lists.append((rows[:pool], w_text))
+            scores, best = ranking.fuse(lists)
+            mask = m.mask(filters)
 
-    def _sort_key(self, row: int) -> tuple[str, int]:
-        chunk = self._m.chunks[row]
-        return (chunk.path, chunk.start_line) if chunk is not None else ("", row)
+            def admit(row: int) -> bool:
+                return bool(m.live[row]) and (mask is None or bool(mask[row]))
+
+            def row_info(row: int) -> ranking.Row | None:
+                c = m.chunks[row]
+                return None if c is None else ranking.Row(c.path, c.kind, c.symbol,
+                                                          c.start_line, c.end_line)
+
+            def definitions_of(name: str) -> list[int]:
+                return [row for row in m.by_name.get(name.lower(), ())
+                        if (c := m.chunks[row]) is not None
+                        and c.kind in ranking.DEFINITION_KINDS
+                        and ranking.short_name(c.symbol).lower() == name.lower()]
+
+            ordered = ranking.order(
+                scores, best, row_info, lambda name: sorted(m.by_name.get(name.lower(), ())),
+                ranking.looked_up_names(query) if mode != "vector" else [], definitions_of,
+                admit)
+            groups = ranking.merge_overlaps(ordered[:pool * 2], row_info, k)
+            return [self._result(group, scores_with(scores, ordered, group), query)
+                    for group in groups]
 
     @staticmethod
     def pool(k: int) -> int:
@@ -451,12 +486,12 @@ class ChunkIndex:
     def text_search(self, query: str, pool: int, filters: Filters) -> list[Key]:
         """Full-text hits as (path, start_line, end_line), best first. Runs without the
         mirror's lock: LanceDB reads a consistent version of the table by itself."""
-        words = re.findall(r"\w+", query)
+        words = terms(query)
         if not words or self._table is None:
             return []
         matcher = filters.path_matcher()
         try:
-            search = self._table.search(" ".join(words), query_type="fts")
+            search = self._table.search(" ".join(words), query_type="fts", fts_columns="terms")
             where = filters.sql(with_path_prefix=True)
             if where:
                 search = search.where(where, prefilter=True)
@@ -471,18 +506,62 @@ class ChunkIndex:
                 if matcher is None or matcher.fullmatch(hit["path"])]
         return keys[:pool]
 
-    def _result(self, row: int, score: float, query: str) -> dict[str, Any]:
-        c = self._m.chunks[row]
-        assert c is not None
-        return {"path": c.path, "start_line": c.start_line, "end_line": c.end_line,
-                "symbol": c.symbol, "kind": c.kind, "language": c.language,
-                "snippet": snippet(c.text, query), "score": round(score, 6), "text": c.text}
+    def _result(self, group: list[int], score: float, query: str) -> dict[str, Any]:
+        """One hit: a row, or overlapping rows of one passage merged (the union of lines)."""
+        chunks = sorted((c for row in group if (c := self._m.chunks[row]) is not None),
+                        key=lambda c: c.start_line)
+        c = chunks[0]
+        lines = c.text.split("\n")
+        end = c.end_line
+        for other in chunks[1:]:
+            if other.start_line > end + 1:  # windows of one definition with a gap between
+                lines.append("⋮")
+                lines.extend(other.text.split("\n"))
+            elif other.end_line > end:
+                lines.extend(other.text.split("\n")[end - other.start_line + 1:])
+            end = max(end, other.end_line)
+        text = "\n".join(lines)
+        hit = {"path": c.path, "start_line": c.start_line, "end_line": end,
+               "symbol": c.symbol, "kind": c.kind, "language": c.language,
+               "snippet": snippet(text, query), "score": round(score, 6), "text": text}
+        if c.cell >= 0:
+            hit["cell"] = c.cell
+        return hit
+
+
+def scores_with(scores: dict[int, float], ordered: list[int], group: list[int]) -> float:
+    """A hit's score: the best fused score in its group (boosts are ordering, not score)."""
+    return max((scores.get(row, 0.0) for row in group), default=0.0)
+
+
+def _names_of(chunk: Chunk) -> set[str]:
+    """The lower-case names a chunk answers to: its symbol, the symbol's last part, and the
+    names it lists."""
+    names = {n.lower() for n in chunk.names.split()}
+    if chunk.symbol:
+        names.add(chunk.symbol.lower())
+        names.add(ranking.short_name(chunk.symbol).lower())
+    return names
 
 
 def _records(chunks: Sequence[Chunk], vectors: np.ndarray) -> list[dict[str, Any]]:
     return [{"path": c.path, "language": c.language, "kind": c.kind, "symbol": c.symbol,
              "start_line": c.start_line, "end_line": c.end_line, "text": c.text,
+             "names": c.names, "cell": c.cell, "terms": c.terms(),
              "vector": vectors[i].tolist()} for i, c in enumerate(chunks)]
+
+
+def _stale_reason(meta: dict[str, Any] | None, table: Any, model_id: str) -> str | None:
+    """Why an existing table cannot be used as it is (None: it can). `meta`: the local meta
+    file (None for a remote URI, where only the columns tell)."""
+    if meta is not None and meta.get("model_id") != model_id:
+        return f"of another model ({meta.get('model_id')}, now {model_id})"
+    if meta is not None and meta.get("format") != INDEX_FORMAT:
+        return f"of format {meta.get('format', 1)}, now {INDEX_FORMAT}"
+    missing = {*COLUMNS, "terms", "vector"} - set(table.schema.names)
+    if missing:
+        return f"missing the columns {', '.join(sorted(missing))}"
+    return None
 
 
 def snippet(text: str, query: str, lines: int = 6) -> str:

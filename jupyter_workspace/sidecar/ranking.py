@@ -1,0 +1,166 @@
+"""How hybrid search orders what the vector and full-text halves found.
+
+- **Weighted fusion.** Reciprocal rank fusion with a weight per list that depends on the
+  query: an identifier-like query (`Crypto_TC_ApplySecurity`, `getPipeName`) leans on the words,
+  a question in plain words leans on meaning. Plain RRF with equal weights lets a weak list
+  halve a strong one.
+- **Names first.** A name the query holds puts the definition of that symbol first, then its
+  declarations (prototypes, macros, typedefs), then chunks that merely list it.
+- **Declarations lead to definitions.** A hit on a prototype (whose doc comment matched)
+  brings its definition in right above it: the implementation is what the user wants to read.
+- **Sources before tests and generated code** when the scores are equal.
+- **One passage once.** Overlapping windows of one definition are merged into one hit with the
+  union of their lines.
+
+The figures behind the weights are in bench/README.md (bench_search.py), tuned on half of each
+bench's queries.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from .terms import identifiers
+
+RRF_K = 60
+# (vector, text) weights, by query shape
+WEIGHTS_IDENTIFIER = (0.6, 1.4)  # the query is (mostly) a name
+WEIGHTS_MIXED = (1.0, 1.0)  # words and a name
+WEIGHTS_QUESTION = (1.0, 0.6)  # plain words
+BOOST_DEFINITION = 1.0  # added to a fused score (whose scale is ~1/61 per list)
+BOOST_DECLARATION = 0.6
+BOOST_LISTED = 0.3
+LINK_STEP = 1e-6  # a linked definition ranks just above the declaration that found it
+TEST_FACTOR = 0.97  # tests and generated code lose ties, and a little more
+
+DEFINITION_KINDS = frozenset({
+    "function", "method", "class", "struct", "union", "enum", "interface", "type",
+    "namespace", "subroutine", "program", "procedure"})
+DECLARATION_KINDS = frozenset({"declaration", "macro", "typedef"})
+_TEST_PATH = re.compile(
+    r"(^|/)(tests?|testing|spec|__tests__|unittests?|ut)/|(^|/)(test_[^/]*|[^/]*_test\.\w+|"
+    r"[^/]*\.(test|spec)\.\w+|conftest\.py)$", re.IGNORECASE)
+_GENERATED = re.compile(r"(_pb2(_grpc)?\.py|\.min\.js|\.generated\.\w+|\.g\.\w+)$|"
+                        r"(^|/)(generated|gen|build|dist|vendor|third_party)/", re.IGNORECASE)
+
+
+def weights(query: str) -> tuple[float, float]:
+    """(vector, text) weights for this query's two lists."""
+    names = identifiers(query)
+    words = re.findall(r"\w+", query)
+    if names and len(words) <= len(names) + 2:
+        return WEIGHTS_IDENTIFIER
+    if names:
+        return WEIGHTS_MIXED
+    return WEIGHTS_QUESTION
+
+
+def looked_up_names(query: str) -> list[str]:
+    """The names to look up as symbols: the query's identifiers, or the query itself when it
+    is one word (`clamp`, `Kalman`)."""
+    names = identifiers(query)
+    words = re.findall(r"[A-Za-z_]\w*", query)
+    if not names and len(words) == 1 and len(query.strip()) == len(words[0]):
+        names = words
+    return names
+
+
+def lesser_path(path: str) -> bool:
+    """Tests and generated code: shown after the sources they test or come from."""
+    return bool(_TEST_PATH.search(path) or _GENERATED.search(path))
+
+
+def short_name(symbol: str) -> str:
+    """`nav.Kalman::gain` -> `gain`."""
+    return re.split(r"\.|::", symbol)[-1] if symbol else ""
+
+
+@dataclass
+class Row:
+    """What ranking needs to know of a candidate row."""
+
+    path: str
+    kind: str
+    symbol: str
+    start_line: int
+    end_line: int
+
+
+def fuse(lists: Iterable[tuple[list[int], float]], k: int = RRF_K) -> tuple[dict[int, float],
+                                                                         dict[int, int]]:
+    """Weighted reciprocal rank fusion: score and best single-list rank of every row."""
+    scores: dict[int, float] = {}
+    best: dict[int, int] = {}
+    for ranking, weight in lists:
+        for r, row in enumerate(ranking):
+            scores[row] = scores.get(row, 0.0) + weight / (k + r + 1)
+            best[row] = min(best.get(row, r), r)
+    return scores, best
+
+
+def order(scores: dict[int, float], best: dict[int, int], rows: Callable[[int], Row | None],
+          by_name: Callable[[str], Iterable[int]], names: list[str],
+          definitions_of: Callable[[str], Iterable[int]], admit: Callable[[int], bool]
+          ) -> list[int]:
+    """The rows best first: fused scores, plus the name boosts and declaration links, with
+    tests and generated code after. `by_name(name)`: rows whose symbol or listed names hold
+    `name` (any case); `definitions_of(name)`: rows defining `name`; `admit(row)`: the filters
+    let it through."""
+    scores = dict(scores)
+    for name in names:
+        wanted = name.lower()
+        for row in by_name(name):
+            info = rows(row)
+            if info is None or not admit(row):
+                continue
+            own = short_name(info.symbol).lower() == wanted or info.symbol.lower() == wanted
+            boost = (BOOST_DEFINITION if own and info.kind in DEFINITION_KINDS else
+                     BOOST_DECLARATION if own else BOOST_LISTED)
+            scores[row] = scores.get(row, 0.0) + boost
+            best.setdefault(row, 10_000)
+    # a declaration hit brings its definition along, just above it
+    for row, score in sorted(scores.items(), key=lambda item: -item[1])[:50]:
+        info = rows(row)
+        if info is None or info.kind not in DECLARATION_KINDS or not info.symbol:
+            continue
+        for target in definitions_of(short_name(info.symbol)):
+            if target != row and admit(target) and scores.get(target, 0.0) < score + LINK_STEP:
+                scores[target] = score + LINK_STEP
+                best[target] = min(best.get(target, 10_000), best.get(row, 10_000))
+
+    def key(row: int) -> tuple[float, int, int, str, int]:
+        info = rows(row)
+        lesser = info is not None and lesser_path(info.path)
+        score = scores[row] * (TEST_FACTOR if lesser else 1.0)
+        where = (info.path, info.start_line) if info is not None else ("", row)
+        return (-score, int(lesser), best.get(row, 10_000), *where)
+
+    return sorted(scores, key=key)
+
+
+def merge_overlaps(ranked: list[int], rows: Callable[[int], Row | None], k: int
+                   ) -> list[list[int]]:
+    """Groups of rows, best first, at most `k`: a row that overlaps (or touches) a better one
+    of the same path and symbol, or is another window of the same named definition, joins
+    its group instead of taking a place of its own."""
+    groups: list[list[int]] = []
+    spans: list[tuple[str, str, int, int]] = []
+    for row in ranked:
+        info = rows(row)
+        if info is None:
+            continue
+        whole = bool(info.symbol) and info.kind not in ("module", "section", "block")
+        for i, (path, symbol, start, end) in enumerate(spans):
+            if path == info.path and symbol == info.symbol and (
+                    whole or (info.start_line <= end + 1 and info.end_line >= start - 1)):
+                groups[i].append(row)
+                spans[i] = (path, symbol, min(start, info.start_line), max(end, info.end_line))
+                break
+        else:
+            if len(groups) == k:
+                continue
+            groups.append([row])
+            spans.append((info.path, info.symbol, info.start_line, info.end_line))
+    return groups
