@@ -1,5 +1,6 @@
 """The workspace index end to end: real watcher, real sidecar, real model, real LanceDB."""
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -291,3 +292,34 @@ async def test_todos_in_files_and_notes_become_tasks_that_follow_and_resolve(
         return t if t["detected"]["resolved"] else None
 
     assert (await until(resolved, timeout=60, interval=0.3))["priority"] == "high"
+
+
+async def test_an_index_of_another_format_is_rebuilt_and_every_file_sent_again(
+        indexed, api, workspace):
+    """The chunker or the table changed (INDEX_FORMAT): the sidecar drops the old table on
+    open, and the coordinator sends every file again, though none of them changed."""
+    await indexed(expect_files=8)
+    before = await search(api, q="proportional_navigation", mode="text")
+    assert before and before[0]["path"] == "src/guidance.c"
+    meta = workspace.state_path / "index" / "index-meta.json"
+    old = json.loads(meta.read_text())
+    meta.write_text(json.dumps({**old, "format": 1}))  # as an older release left it
+    _, status = await api("GET", "status")
+    os.kill(status["sidecar"]["pid"], 9)  # the supervisor starts a new one, which opens it
+
+    async def reopened():
+        return json.loads(meta.read_text()).get("format", 1) > 1 or None
+
+    await until(reopened, timeout=INDEX_TIMEOUT, interval=0.2)
+
+    async def found_again():
+        _, index = await api("GET", "index")
+        if index["state"] != "idle" or index["files_pending"] or index["files_indexed"] != 8:
+            return None
+        hits = await search(api, q="proportional_navigation", mode="text")
+        return hits or None
+
+    after = await until(found_again, timeout=INDEX_TIMEOUT, interval=0.3)
+    assert after[0]["path"] == "src/guidance.c"
+    meaning = await search(api, q="length of a quaternion vector", mode="vector")
+    assert meaning and meaning[0]["symbol"] == "quaternion_norm"

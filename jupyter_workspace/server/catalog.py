@@ -235,8 +235,11 @@ class Catalog:
             "DELETE FROM files WHERE path = ? AND state = 'deleting'", [(p,) for p in paths]))
 
     async def requeue_all(self) -> None:
+        """Send every file again (the index was rebuilt): forget the hashes too, or an
+        unchanged file would count as indexed already."""
         await self.store.run(lambda conn: conn.execute(
-            "UPDATE files SET state = 'pending' WHERE state IN ('indexed', 'error')"))
+            "UPDATE files SET state = 'pending', hash = NULL "
+            "WHERE state IN ('indexed', 'error')"))
 
     async def summary(self) -> dict[str, int]:
         def read(conn: sqlite3.Connection) -> dict[str, int]:

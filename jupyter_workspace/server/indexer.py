@@ -51,6 +51,8 @@ class Indexer:
         self.state = "starting"
         self.error: str | None = None
         self.model_id: str | None = None
+        self._index_id: str | None = None  # the index the catalog was filled for
+        self._rebuilt_for: int | None = None  # the sidecar pid whose rebuild was handled
         self.rate = 0.0  # chunks/s of the last batch
         # chunks written without vectors yet (the sidecar embeds them behind); -1: ask it
         self.vectors_pending = -1
@@ -103,6 +105,10 @@ class Indexer:
                     await self.catalog.mark_changed(event["path"])
                 elif kind == protocol.FILE_DELETED:
                     await self.catalog.mark_deleted(event["path"], bool(event.get("directory")))
+                elif kind == protocol.SIDECAR_STATE:
+                    # a new sidecar may have rebuilt its index: the loop looks (_check_index)
+                    if event.get("sidecar", {}).get("state") != "ready":
+                        continue
                 else:
                     continue
             except Exception:  # noqa: BLE001 - a bad event never stops the listener
@@ -199,7 +205,7 @@ class Indexer:
                 health = await client.health()
                 index = health.get("index", {})
                 if index.get("state") == "ready":
-                    await self._check_model(index.get("model_id"))
+                    await self._check_index(index, self.supervisor.pid)
                     self.error = None
                     return client
                 if index.get("state") in ("failed", "off"):
@@ -208,15 +214,24 @@ class Indexer:
             await self._set("waiting")
             await asyncio.sleep(0.5)
 
-    async def _check_model(self, model_id: str | None) -> None:
-        if model_id is None or model_id == self.model_id:
-            return
-        previous = await self.catalog.meta("model_id")
-        if previous is not None and previous != model_id:
-            self.log.info("embedding model changed (%s -> %s): re-indexing", previous, model_id)
+    async def _check_index(self, index: dict[str, Any], pid: int | None) -> None:
+        """Send every file again when the index the sidecar opened is not the one the catalog
+        was filled for: another embedding model or index format (`index_id`), or a table the
+        sidecar had to drop and start afresh (`rebuilt`, once per sidecar process)."""
+        self.model_id = index.get("model_id") or self.model_id
+        identity = index.get("index_id") or index.get("model_id")
+        if identity is not None and identity != self._index_id:
+            previous = await self.catalog.meta("index_id")
+            if previous != identity:
+                self.log.info("index changed (%s -> %s): re-indexing every file",
+                              previous, identity)
+                await self.catalog.requeue_all()
+                await self.catalog.set_meta("index_id", identity)
+            self._index_id = identity
+        if index.get("rebuilt") and pid != self._rebuilt_for:
+            self._rebuilt_for = pid
+            self.log.info("the sidecar rebuilt the index: re-indexing every file")
             await self.catalog.requeue_all()
-        await self.catalog.set_meta("model_id", model_id)
-        self.model_id = model_id
 
     async def _delete_batch(self, client: Any) -> bool:
         paths = await self.catalog.take("deleting", 500)

@@ -209,6 +209,11 @@ class ChunkIndex:
         self._fts_ready = False
         self.writes_since_optimize = 0  # table commits not yet folded into the FTS index
 
+    @property
+    def identity(self) -> str:
+        """What the coordinator's catalog must have been filled for: model and format."""
+        return f"{self.model_id}|format-{INDEX_FORMAT}"
+
     # -- opening -------------------------------------------------------------------------------
     def open(self) -> None:
         import lancedb

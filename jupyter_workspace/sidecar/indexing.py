@@ -77,7 +77,7 @@ class IndexService:
                                         daemon=True)
         self._worker.start()
         return {"model_id": self.embedder.model_id, "seconds": time.monotonic() - started,
-                "rebuilt": self.index.rebuilt}
+                "rebuilt": self.index.rebuilt, "index_id": self.index.identity}
 
     def stats(self, paths: bool = False) -> dict[str, Any]:
         assert self.index is not None
