@@ -50,12 +50,15 @@ def test_symbols_kinds_and_lines(name):
         assert c.language == language_of(name)
 
 
-def test_embedding_text_carries_path_and_symbol():
-    chunk = chunk_file("nav/attitude.py", (FIXTURES / "attitude.py").read_text())[2]
-    assert chunk.embedding_text().startswith("nav/attitude.py · method Estimator.update\n")
+def test_embedding_text_carries_the_symbol_and_its_words():
+    chunks = chunk_file("nav/attitude.py", (FIXTURES / "attitude.py").read_text())
+    assert chunks[2].embedding_text().startswith("method Estimator.update\n")
+    # a chunk without a symbol says where it is
+    assert chunks[0].embedding_text().startswith("nav/attitude.py · module\n")
     c = chunk_file("q.c", "int OS_QueueGetName(int id) { return id; }\n")[0]
     # the symbol's words, which a question uses, are read too
-    assert c.embedding_text().startswith("q.c · function OS_QueueGetName (os queue get name)\n")
+    assert c.embedding_text().startswith("function OS_QueueGetName (os queue get name)\n")
+    assert "q" in c.terms().split()  # the path's words are in the full-text column
     assert "queue" in c.terms().split() and "os_queuegetname" in c.terms().split()
 
 

@@ -43,11 +43,16 @@ class Chunk:
         return f"{self.kind} {self.symbol}".strip() if self.symbol else self.kind
 
     def embedding_text(self) -> str:
-        """What the model reads: the path, the kind and symbol with the symbol's words (a
-        name carries much of a function's meaning), then the chunk (its doc comment first)."""
+        """What the model reads: the kind and symbol with the symbol's words (a name carries
+        much of a function's meaning), then the chunk (its doc comment first). The path only
+        where there is no symbol: on named chunks its words are the same for every chunk of a
+        file and blur them (bench_search.py: MRR 0.509 -> 0.529 on Python, 0.321 -> 0.333 on
+        C, functions only); the full-text index has the path's words anyway."""
+        if not self.symbol:
+            return f"{self.path} · {self.kind}\n{self.text}"
         plain = re.sub(r"[.:]+", " ", self.symbol)
         words = " ".join(split_identifier(plain.replace(" ", "_")))
-        head = f"{self.path} · {self.label()}"
+        head = self.label()
         if words and words != " ".join(plain.lower().split()):
             head += f" ({words})"
         return f"{head}\n{self.text}"

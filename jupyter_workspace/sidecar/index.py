@@ -453,7 +453,7 @@ class ChunkIndex:
             def row_info(row: int) -> ranking.Row | None:
                 c = m.chunks[row]
                 return None if c is None else ranking.Row(c.path, c.kind, c.symbol,
-                                                          c.start_line, c.end_line)
+                                                          c.start_line, c.end_line, c.text)
 
             def definitions_of(name: str) -> list[int]:
                 return [row for row in m.by_name.get(name.lower(), ())

@@ -5,7 +5,8 @@
   a question in plain words leans on meaning. Plain RRF with equal weights lets a weak list
   halve a strong one.
 - **Names first.** A name the query holds puts the definition of that symbol first, then its
-  declarations (prototypes, macros, typedefs), then chunks that merely list it.
+  declarations (prototypes, macros, typedefs), then chunks that list it, then the other found
+  chunks that use it.
 - **Declarations lead to definitions.** A hit on a prototype (whose doc comment matched)
   brings its definition in right above it: the implementation is what the user wants to read.
 - **Sources before tests and generated code** when the scores are equal.
@@ -32,8 +33,11 @@ WEIGHTS_QUESTION = (1.0, 0.6)  # plain words
 BOOST_DEFINITION = 1.0  # added to a fused score (whose scale is ~1/61 per list)
 BOOST_DECLARATION = 0.6
 BOOST_LISTED = 0.3
+BOOST_USE = 0.1
 LINK_STEP = 1e-6  # a linked definition ranks just above the declaration that found it
-TEST_FACTOR = 0.97  # tests and generated code lose ties, and a little more
+TEST_FACTOR = 0.85  # tests and generated code lose ties, and somewhat more
+FOLD = True  # a declaration whose definition is found gives its place to it
+WINDOW_GAP = 80  # lines between two windows of one definition that still merge
 
 DEFINITION_KINDS = frozenset({
     "function", "method", "class", "struct", "union", "enum", "interface", "type",
@@ -86,11 +90,13 @@ class Row:
     symbol: str
     start_line: int
     end_line: int
+    text: str = ""
 
 
-def fuse(lists: Iterable[tuple[list[int], float]], k: int = RRF_K) -> tuple[dict[int, float],
-                                                                         dict[int, int]]:
+def fuse(lists: Iterable[tuple[list[int], float]], k: int | None = None
+         ) -> tuple[dict[int, float], dict[int, int]]:
     """Weighted reciprocal rank fusion: score and best single-list rank of every row."""
+    k = RRF_K if k is None else k
     scores: dict[int, float] = {}
     best: dict[int, int] = {}
     for ranking, weight in lists:
@@ -120,15 +126,28 @@ def order(scores: dict[int, float], best: dict[int, int], rows: Callable[[int], 
                      BOOST_DECLARATION if own else BOOST_LISTED)
             scores[row] = scores.get(row, 0.0) + boost
             best.setdefault(row, 10_000)
-    # a declaration hit brings its definition along, just above it
+    if names:  # then the chunks that use a name the query asks for
+        pattern = re.compile(r"\b(?:" + "|".join(re.escape(n) for n in names) + r")\b")
+        for row in list(scores):
+            info = rows(row)
+            if info is not None and scores[row] < BOOST_LISTED and pattern.search(info.text):
+                scores[row] += BOOST_USE
+    # a declaration hit brings its definition along, in its place: what the user wants to read
+    # is the implementation (a name the query asks for keeps its declarations listed, after)
+    asked = {name.lower() for name in names}
+    folded: set[int] = set()
     for row, score in sorted(scores.items(), key=lambda item: -item[1])[:50]:
         info = rows(row)
         if info is None or info.kind not in DECLARATION_KINDS or not info.symbol:
             continue
-        for target in definitions_of(short_name(info.symbol)):
-            if target != row and admit(target) and scores.get(target, 0.0) < score + LINK_STEP:
-                scores[target] = score + LINK_STEP
-                best[target] = min(best.get(target, 10_000), best.get(row, 10_000))
+        name = short_name(info.symbol)
+        for target in definitions_of(name):
+            if target != row and admit(target):
+                if scores.get(target, 0.0) < score + LINK_STEP:
+                    scores[target] = score + LINK_STEP
+                    best[target] = min(best.get(target, 10_000), best.get(row, 10_000))
+                if FOLD and name.lower() not in asked:
+                    folded.add(row)
 
     def key(row: int) -> tuple[float, int, int, str, int]:
         info = rows(row)
@@ -137,7 +156,7 @@ def order(scores: dict[int, float], best: dict[int, int], rows: Callable[[int], 
         where = (info.path, info.start_line) if info is not None else ("", row)
         return (-score, int(lesser), best.get(row, 10_000), *where)
 
-    return sorted(scores, key=key)
+    return sorted((row for row in scores if row not in folded), key=key)
 
 
 def merge_overlaps(ranked: list[int], rows: Callable[[int], Row | None], k: int
@@ -146,21 +165,25 @@ def merge_overlaps(ranked: list[int], rows: Callable[[int], Row | None], k: int
     of the same path and symbol, or is another window of the same named definition, joins
     its group instead of taking a place of its own."""
     groups: list[list[int]] = []
-    spans: list[tuple[str, str, int, int]] = []
+    spans: list[tuple[str, str, str, int, int]] = []
     for row in ranked:
         info = rows(row)
         if info is None:
             continue
-        whole = bool(info.symbol) and info.kind not in ("module", "section", "block")
-        for i, (path, symbol, start, end) in enumerate(spans):
-            if path == info.path and symbol == info.symbol and (
-                    whole or (info.start_line <= end + 1 and info.end_line >= start - 1)):
+        # windows of one named definition lie close together (a gap is a nested definition);
+        # the same name far away in the file is another definition (or its declaration)
+        reach = WINDOW_GAP if info.symbol and info.kind not in ("module", "section",
+                                                                "block") else 1
+        for i, (path, symbol, kind, start, end) in enumerate(spans):
+            if path == info.path and symbol == info.symbol and kind == info.kind and \
+                    info.start_line <= end + reach and info.end_line >= start - reach:
                 groups[i].append(row)
-                spans[i] = (path, symbol, min(start, info.start_line), max(end, info.end_line))
+                spans[i] = (path, symbol, kind, min(start, info.start_line),
+                            max(end, info.end_line))
                 break
         else:
             if len(groups) == k:
                 continue
             groups.append([row])
-            spans.append((info.path, info.symbol, info.start_line, info.end_line))
+            spans.append((info.path, info.symbol, info.kind, info.start_line, info.end_line))
     return groups
