@@ -199,3 +199,28 @@ def test_empty_and_blank_files_have_no_chunks():
     ("README", "text"), ("run.sh", "shell")])
 def test_language_of(path, language):
     assert language_of(path) == language
+
+
+def test_notebooks_are_chunked_by_cell_without_their_outputs():
+    import json
+
+    notebook = {
+        "metadata": {"kernelspec": {"language": "python", "name": "python3"}},
+        "nbformat": 4, "nbformat_minor": 5,
+        "cells": [
+            {"cell_type": "markdown", "source": ["# Orbit analysis\n", "The period, in seconds."]},
+            {"cell_type": "code", "source": ["def period(a):\n", "    return a ** 1.5\n"],
+             "outputs": [{"output_type": "stream", "name": "stdout",
+                          "text": ["needle_in_the_output\n"] * 500}]},
+            {"cell_type": "code", "source": "%workspace search pid",
+             "outputs": [{"output_type": "display_data",
+                          "data": {"application/json": {"results": ["needle_in_the_output"]}}}]},
+        ]}
+    chunks = chunk_file("analysis.ipynb", json.dumps(notebook, indent=1))
+    assert [(c.cell, c.language, c.kind, c.symbol, c.start_line, c.end_line) for c in chunks] == [
+        (0, "markdown", "section", "Orbit analysis", 1, 2),
+        (1, "python", "function", "period", 1, 2),
+        (2, "python", "block", "", 1, 1)]
+    assert not any("needle_in_the_output" in c.text for c in chunks)
+    # not a notebook after all: its text is still indexed
+    assert chunk_file("broken.ipynb", "{ not json\nline two\n")[0].cell == -1

@@ -3,6 +3,8 @@ definitions, one hit per passage; on a small project with the real model and Lan
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from jupyter_workspace.sidecar import ranking
@@ -164,6 +166,23 @@ LONG = "def long_loop(x):\n" + "".join(
     "    return x\n"
 
 
+NOTEBOOK = json.dumps({
+    "metadata": {"kernelspec": {"language": "python", "name": "python3"}},
+    "nbformat": 4, "nbformat_minor": 5,
+    "cells": [
+        {"cell_type": "markdown", "source": "# Orbit study\nHow long one orbit takes."},
+        {"cell_type": "code", "source": "import math\nmu = 3.986e14",
+         "outputs": []},
+        {"cell_type": "code", "source": "def orbital_period(a):\n"
+                                        "    return 2 * math.pi * math.sqrt(a ** 3 / mu)\n",
+         "outputs": [{"output_type": "stream", "name": "stdout",
+                      "text": "orbital_period orbital_period orbital_period\n" * 200}]},
+        {"cell_type": "code", "source": "%workspace search orbital period",
+         "outputs": [{"output_type": "display_data", "data": {"application/json": {
+             "results": [{"path": "x", "snippet": "orbital period of a satellite"}] * 50}}}]},
+    ]}, indent=1)
+
+
 @pytest.fixture(scope="module")
 def svc(tmp_path_factory):
     service = IndexService(str(tmp_path_factory.mktemp("rank") / "index"), "all-MiniLM-L6-v2",
@@ -176,6 +195,7 @@ def svc(tmp_path_factory):
         {"path": "lib/more.py", "text": PY_SOURCE},
         {"path": "lib/more.pyi", "text": PY_STUB},
         {"path": "lib/long.py", "text": LONG},
+        {"path": "notes/orbit.ipynb", "text": NOTEBOOK},
     ])
     assert service.wait_vectors(120)
     service.optimize()
@@ -238,3 +258,15 @@ def test_filters_hold_for_boosted_and_linked_rows(svc):
     hits = svc.search({"q": "return the name of a queue given its id", "k": 10,
                        "mode": "hybrid", "language": "python"})["results"]
     assert all(h["language"] == "python" for h in hits)
+
+
+def test_a_notebook_hit_is_a_cell_and_outputs_are_not_indexed(svc):
+    hits = search(svc, "orbital period of a satellite")
+    top = hits[0]
+    assert (top["path"], top["symbol"], top["cell"], top["start_line"], top["end_line"]) == (
+        "notes/orbit.ipynb", "orbital_period", 2, 1, 2)
+    assert all("results" not in h["text"] and "stdout" not in h["text"] for h in hits)
+    cells = {h.get("cell") for h in hits if h["path"] == "notes/orbit.ipynb"}
+    assert cells <= {0, 1, 2, 3}
+    # a file's hit has no cell
+    assert "cell" not in search(svc, "OS_QueueGetName")[0]

@@ -19,8 +19,11 @@ PASSAGES = 6
 
 
 def source_of(hit: dict[str, Any]) -> dict[str, Any]:
-    return {key: hit.get(key) for key in
-            ("path", "start_line", "end_line", "symbol", "kind", "language")}
+    source = {key: hit.get(key) for key in
+              ("path", "start_line", "end_line", "symbol", "kind", "language")}
+    if hit.get("cell") is not None:  # a notebook's cell (lines count from its start)
+        source["cell"] = hit["cell"]
+    return source
 
 
 async def retrieve(search: SearchManager, question: str) -> list[dict[str, Any]]:
@@ -35,7 +38,7 @@ async def retrieve(search: SearchManager, question: str) -> list[dict[str, Any]]
             requests.append(({"q": mention, "k": 5, "mode": "text"}, mention))
     requests.append(({"q": question[:1000], "k": PASSAGES, "mode": "hybrid"}, None))
     hits: list[dict[str, Any]] = []
-    seen: set[tuple[str, int, int]] = set()
+    seen: set[tuple[str, int | None, int, int]] = set()
     for request, symbol in requests:
         try:
             found = await search.raw(request)
@@ -44,7 +47,7 @@ async def retrieve(search: SearchManager, question: str) -> list[dict[str, Any]]
         for hit in found:
             if symbol is not None and _short_name(hit.get("symbol") or "") != symbol:
                 continue
-            key = (hit["path"], hit["start_line"], hit["end_line"])
+            key = (hit["path"], hit.get("cell"), hit["start_line"], hit["end_line"])
             if key not in seen:
                 seen.add(key)
                 hits.append(hit)
@@ -63,7 +66,8 @@ def _short_name(symbol: str) -> str:
 
 
 def _label(hit: dict[str, Any]) -> str:
-    where = f"{hit['path']}:{hit['start_line']}-{hit['end_line']}"
+    path = hit["path"] if hit.get("cell") is None else f"{hit['path']} cell {hit['cell'] + 1}"
+    where = f"{path}:{hit['start_line']}-{hit['end_line']}"
     return f"{where} ({hit['kind']} {hit['symbol']})" if hit.get("symbol") else where
 
 

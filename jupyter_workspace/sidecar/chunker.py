@@ -12,6 +12,7 @@ cannot parse, go through the line/paragraph fallback.
 from __future__ import annotations
 
 import importlib
+import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -365,6 +366,11 @@ def chunk_file(path: str, text: str, language: str | None = None,
     lines = text.splitlines()
     if not any(line.strip() for line in lines):
         return []
+    if language == "notebook":
+        cells = notebook_cells(text)
+        if cells is not None:
+            return [chunk for i, (cell_language, source) in enumerate(cells)
+                    for chunk in _cell_chunks(path, i, cell_language, source)]
     tree = tree if tree is not None else parse(text, language)
     if tree is not None:
         defs = _collect(tree.root_node, SPECS[language])
@@ -376,6 +382,47 @@ def chunk_file(path: str, text: str, language: str | None = None,
                     chunk.kind = "declaration"
         return chunks
     return list(fallback_chunks(path, language, lines))
+
+
+def notebook_cells(text: str) -> list[tuple[str, str]] | None:
+    """A notebook's cells as (language, source): code in the kernel's language, markdown as
+    markdown; outputs are left out (they are results, often huge, and a search that finds its
+    own output is no help). None when `text` is not a notebook."""
+    try:
+        notebook = json.loads(text)
+        cells = notebook["cells"]
+        meta = notebook.get("metadata") or {}
+        kernel = ((meta.get("kernelspec") or {}).get("language")
+                  or (meta.get("language_info") or {}).get("name") or "python")
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
+    if not isinstance(cells, list):
+        return None
+    found: list[tuple[str, str]] = []
+    for cell in cells:
+        if not isinstance(cell, dict):
+            found.append(("text", ""))
+            continue
+        source = cell.get("source", "")
+        if isinstance(source, list):
+            source = "".join(s for s in source if isinstance(s, str))
+        if not isinstance(source, str):
+            source = ""
+        kind = cell.get("cell_type")
+        language = (str(kernel).lower() if kind == "code" else
+                    "markdown" if kind == "markdown" else "text")
+        found.append((language if language in SPECS or language in ("markdown", "text")
+                      else "text", source))
+    return found
+
+
+def _cell_chunks(path: str, index: int, language: str, source: str) -> list[Chunk]:
+    """One cell's chunks: lines count from the cell's first line; the cell's index says which."""
+    chunks = chunk_file(path, source, language if language != "text" else "text")
+    for chunk in chunks:
+        chunk.cell = index
+        chunk.language = language
+    return chunks
 
 
 def _mostly_errors(root: Any, line_count: int) -> bool:

@@ -46,7 +46,8 @@ MODES = ("hybrid", "vector", "text")
 COLUMNS = ("path", "language", "kind", "symbol", "start_line", "end_line", "text", "names",
            "cell")
 CODED = ("path", "language", "kind")  # filter columns kept as integer codes
-Key = tuple[str, int, int]  # (path, start_line, end_line): how a full-text hit finds its row
+# (path, start_line, end_line, cell): how a full-text hit finds its row
+Key = tuple[str, int, int, int]
 
 
 @dataclass(frozen=True)
@@ -142,7 +143,7 @@ class _Mirror:
             self.codes[name][index] = [self.code(name, getattr(c, name)) for c in chunks]
         for slot, chunk in zip(slots, chunks, strict=True):
             self.chunks[slot] = chunk
-            self.by_key[(chunk.path, chunk.start_line, chunk.end_line)] = slot
+            self.by_key[_key(chunk)] = slot
             for name in _names_of(chunk):
                 self.by_name.setdefault(name, set()).add(slot)
         self.by_path[path] = slots
@@ -160,7 +161,7 @@ class _Mirror:
         for slot in slots:
             chunk = self.chunks[slot]
             assert chunk is not None
-            self.by_key.pop((chunk.path, chunk.start_line, chunk.end_line), None)
+            self.by_key.pop(_key(chunk), None)
             for name in _names_of(chunk):
                 holders = self.by_name.get(name)
                 if holders is not None:
@@ -453,7 +454,8 @@ class ChunkIndex:
             def row_info(row: int) -> ranking.Row | None:
                 c = m.chunks[row]
                 return None if c is None else ranking.Row(c.path, c.kind, c.symbol,
-                                                          c.start_line, c.end_line, c.text)
+                                                          c.start_line, c.end_line, c.text,
+                                                          c.cell)
 
             def definitions_of(name: str) -> list[int]:
                 return [row for row in m.by_name.get(name.lower(), ())
@@ -500,14 +502,14 @@ class ChunkIndex:
             where = filters.sql(with_path_prefix=True)
             if where:
                 search = search.where(where, prefilter=True)
-            hits = search.select(["path", "start_line", "end_line", "_score"]).limit(
+            hits = search.select(["path", "start_line", "end_line", "cell", "_score"]).limit(
                 pool * (4 if matcher else 1)).to_list()
         except Exception as e:  # noqa: BLE001 - e.g. no FTS index yet
             log.debug("full-text search failed: %s", e)
             return []
         # LanceDB returns equal scores in no fixed order: make it fixed
-        hits.sort(key=lambda h: (-h["_score"], h["path"], h["start_line"]))
-        keys = [(hit["path"], hit["start_line"], hit["end_line"]) for hit in hits
+        hits.sort(key=lambda h: (-h["_score"], h["path"], h["cell"], h["start_line"]))
+        keys = [(hit["path"], hit["start_line"], hit["end_line"], hit["cell"]) for hit in hits
                 if matcher is None or matcher.fullmatch(hit["path"])]
         return keys[:pool]
 
@@ -537,6 +539,10 @@ class ChunkIndex:
 def scores_with(scores: dict[int, float], ordered: list[int], group: list[int]) -> float:
     """A hit's score: the best fused score in its group (boosts are ordering, not score)."""
     return max((scores.get(row, 0.0) for row in group), default=0.0)
+
+
+def _key(chunk: Chunk) -> Key:
+    return (chunk.path, chunk.start_line, chunk.end_line, chunk.cell)
 
 
 def _names_of(chunk: Chunk) -> set[str]:

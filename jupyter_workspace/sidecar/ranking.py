@@ -91,6 +91,7 @@ class Row:
     start_line: int
     end_line: int
     text: str = ""
+    cell: int = -1
 
 
 def fuse(lists: Iterable[tuple[list[int], float]], k: int | None = None
@@ -174,8 +175,9 @@ def merge_overlaps(ranked: list[int], rows: Callable[[int], Row | None], k: int
         # the same name far away in the file is another definition (or its declaration)
         reach = WINDOW_GAP if info.symbol and info.kind not in ("module", "section",
                                                                 "block") else 1
+        place = f"{info.path}#{info.cell}"
         for i, (path, symbol, kind, start, end) in enumerate(spans):
-            if path == info.path and symbol == info.symbol and kind == info.kind and \
+            if path == place and symbol == info.symbol and kind == info.kind and \
                     info.start_line <= end + reach and info.end_line >= start - reach:
                 groups[i].append(row)
                 spans[i] = (path, symbol, kind, min(start, info.start_line),
@@ -185,5 +187,7 @@ def merge_overlaps(ranked: list[int], rows: Callable[[int], Row | None], k: int
             if len(groups) == k:
                 continue
             groups.append([row])
-            spans.append((info.path, info.symbol, info.kind, info.start_line, info.end_line))
+            # a notebook's cells count their lines each from 1: the cell is part of the place
+            spans.append((f"{info.path}#{info.cell}", info.symbol, info.kind, info.start_line,
+                          info.end_line))
     return groups

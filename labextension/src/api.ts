@@ -27,6 +27,8 @@ export const PRIORITIES: ReadonlyArray<Priority> = [
 export interface ISource {
   path: string;
   line?: number | null;
+  /** A notebook's cell index: `line` then counts from the cell's first line. */
+  cell?: number | null;
 }
 
 /** What indexing found in a file or note (docs/api.md, "Detected tasks"). */

@@ -497,9 +497,13 @@ function SourceChips(props: {
         const where = formatRange(source);
         return (
           <SourceLink
-            key={`${source.path}:${source.start_line}:${source.end_line}`}
+            key={`${source.path}:${source.cell ?? ''}:${source.start_line}:${source.end_line}`}
             className="jp-Workspace-chatSource"
-            source={{ path: source.path, line: source.start_line }}
+            source={{
+              path: source.path,
+              line: source.start_line,
+              cell: source.cell
+            }}
             title={`Open ${source.path} at line ${source.start_line}${
               source.kind ? ` (${source.kind})` : ''
             }`}

@@ -9,6 +9,7 @@ import { JupyterFrontEnd } from '@jupyterlab/application';
 import { CodeEditor } from '@jupyterlab/codeeditor';
 import { PageConfig, URLExt } from '@jupyterlab/coreutils';
 import { IDocumentManager } from '@jupyterlab/docmanager';
+import { NotebookPanel } from '@jupyterlab/notebook';
 import { Widget } from '@lumino/widgets';
 import type * as React from 'react';
 
@@ -64,6 +65,9 @@ export async function openSource(
   } catch {
     throw new Error(`File not found: ${source.path}`);
   }
+  if (typeof source.cell === 'number' && source.path.endsWith('.ipynb')) {
+    return openNotebookCell(app, docManager, source, source.cell);
+  }
   const widget = docManager.openOrReveal(source.path, EDITOR_FACTORY);
   if (!widget) {
     throw new Error(`Cannot open ${source.path} in the editor.`);
@@ -90,6 +94,46 @@ export async function openSource(
     });
   }
   editor.focus();
+}
+
+/**
+ * Open a notebook (its default view), select cell `cell` (a search hit's cell
+ * index), scroll it into view and put its cursor at `source.line`, counted from
+ * the cell's first line.
+ */
+async function openNotebookCell(
+  app: JupyterFrontEnd,
+  docManager: IDocumentManager,
+  source: ISource,
+  cell: number
+): Promise<void> {
+  const widget = docManager.openOrReveal(source.path);
+  if (!widget) {
+    throw new Error(`Cannot open ${source.path}.`);
+  }
+  app.shell.activateById(widget.id);
+  await widget.context.ready;
+  await widget.revealed;
+  if (!(widget instanceof NotebookPanel)) {
+    return;
+  }
+  const notebook = widget.content;
+  if (!notebook.widgets.length) {
+    return;
+  }
+  const index = Math.max(0, Math.min(cell, notebook.widgets.length - 1));
+  notebook.activeCellIndex = index;
+  const active = notebook.widgets[index];
+  await notebook.scrollToCell(active, 'center');
+  const editor = active.editor;
+  if (editor && source.line) {
+    const last = Math.max(0, editor.lineCount - 1);
+    editor.setCursorPosition({
+      line: Math.min(source.line - 1, last),
+      column: 0
+    });
+  }
+  active.node.focus();
 }
 
 /**

@@ -70,6 +70,8 @@ export interface ISourceRef {
   symbol: string | null;
   kind: string | null;
   language: string | null;
+  /** In a notebook: the cell's index (its lines count from the cell's first line). */
+  cell?: number;
 }
 
 /** A search hit. */
@@ -155,7 +157,11 @@ export function getIndexStatus(): Promise<IIndexStatus> {
 
 /** `path:start-end` (or `path:line` for a one-line passage). */
 export function formatRange(source: ISourceRef): string {
+  const path =
+    typeof source.cell === 'number'
+      ? `${source.path} cell ${source.cell + 1}`
+      : source.path;
   return source.end_line > source.start_line
-    ? `${source.path}:${source.start_line}-${source.end_line}`
-    : `${source.path}:${source.start_line}`;
+    ? `${path}:${source.start_line}-${source.end_line}`
+    : `${path}:${source.start_line}`;
 }

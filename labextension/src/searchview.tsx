@@ -59,7 +59,11 @@ export function SearchView(props: ISearchViewProps): JSX.Element {
   const open = async (hit: ISearchHit) => {
     try {
       setOpenError('');
-      await props.openSource({ path: hit.path, line: hit.start_line });
+      await props.openSource({
+        path: hit.path,
+        line: hit.start_line,
+        cell: hit.cell
+      });
     } catch (reason) {
       setOpenError(errorMessage(reason));
     }
@@ -433,10 +437,13 @@ interface IHitViewProps {
 
 function HitView(props: IHitViewProps): JSX.Element {
   const { hit, index, active, words } = props;
-  const lines =
+  const range =
     hit.end_line > hit.start_line
       ? `${hit.start_line}–${hit.end_line}`
       : `${hit.start_line}`;
+  // a notebook's hit counts its lines from the start of its cell
+  const lines =
+    typeof hit.cell === 'number' ? `cell ${hit.cell + 1}: ${range}` : range;
   const symbol = hit.symbol || '(top level)';
   return (
     <div
@@ -444,6 +451,7 @@ function HitView(props: IHitViewProps): JSX.Element {
       className={`jp-Workspace-searchHit${active ? ' jp-mod-active' : ''}`}
       data-path={hit.path}
       data-line={hit.start_line}
+      data-cell={hit.cell}
       role="option"
       aria-selected={active}
       aria-label={`${symbol}${hit.kind ? ` (${hit.kind})` : ''}, ${hit.path} lines ${lines}`}

@@ -7,6 +7,7 @@ Selectors are the stable DOM hooks documented in labextension/README.md.
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from collections.abc import Callable
@@ -27,12 +28,28 @@ QUESTION = '.jp-Workspace-chatMessage[data-role="user"]'
 HIT = ".jp-Workspace-searchHit"
 
 
+NOTEBOOK = {
+    "metadata": {"kernelspec": {"language": "python", "name": "python3",
+                                "display_name": "Python 3"}},
+    "nbformat": 4, "nbformat_minor": 5,
+    "cells": [
+        {"cell_type": "markdown", "metadata": {}, "source": "# Reentry study"},
+        {"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [],
+         "source": "import math\nrho0 = 1.225"},
+        {"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [],
+         "source": "# the air gets thinner with height\n"
+                   "def atmospheric_density(height_m):\n"
+                   "    return rho0 * math.exp(-height_m / 8500.0)"},
+    ]}
+
+
 @pytest.fixture(scope="module")
 def lab_server_seed() -> Callable[[Path], None]:
     def seed(root: Path) -> None:
         for source in FIXTURES.iterdir():
             if source.is_file():
                 shutil.copy(source, root / source.name)
+        (root / "study.ipynb").write_text(json.dumps(NOTEBOOK, indent=1))
 
     return seed
 
@@ -297,3 +314,23 @@ def test_retrieval_only_answer_is_labelled(context, lab_server, indexed, llm) ->
     link.click()
     expect(editor_tab(page, "attitude.py")).to_be_visible()
     expect_cursor_at(page, line)
+
+
+def test_a_notebook_hit_opens_the_notebook_at_its_cell(context, lab_server, indexed) -> None:
+    page = context.new_page()
+    open_lab(page, lab_server)
+    open_search(page)
+    search_input = page.locator(".jp-Workspace-searchInput")
+    search_input.click()
+    search_input.press_sequentially("air density at altitude", delay=20)
+    hit = page.locator(f'{HIT}[data-path="study.ipynb"][data-cell="2"]').first
+    expect(hit).to_contain_text("atmospheric_density")
+    expect(hit).to_contain_text("cell 3: 1–3")
+    hit.click()
+    notebook = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)")
+    expect(notebook).to_be_visible(timeout=30_000)
+    active = notebook.locator(".jp-Notebook .jp-Cell.jp-mod-active")
+    expect(active).to_have_count(1)
+    expect(active).to_contain_text("def atmospheric_density(height_m):")
+    cells = notebook.locator(".jp-Notebook .jp-Cell")
+    expect(cells.nth(2)).to_have_class(re.compile(r"\bjp-mod-active\b"))
