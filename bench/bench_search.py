@@ -101,6 +101,7 @@ class Bench:
     queries: list[Query]
     functions: list[tuple[str, str, int, int, int]] = field(default_factory=list)
     # (path, name, start_line, end_line, signature line) of every function: the anchors' chunks
+    subsets: dict[str, str] = field(default_factory=dict)  # label -> answer path prefix
 
 
 def _parser(language: str) -> Any:
@@ -192,7 +193,9 @@ def c_bench() -> Bench:
                         queries.append(Query(query, path, line, name))
                 continue
             stack.extend(reversed(node.named_children))
-    return Bench("C (zstd + lz4)", files, queries, functions)
+    return Bench("C (zstd + lz4)", files, queries, functions, {
+        "lz4 only (its public headers have no copy in the corpus)": "lz4/",
+        "zstd only (zstd.c, an amalgamation, holds a copy of its public headers)": "zstd/"})
 
 
 def _strip_docstrings(text: str) -> tuple[str, dict[str, str]]:
@@ -419,6 +422,13 @@ def main() -> None:
                              f"{c['r1']:.3f}", f"{c['r10']:.3f}"])
             print(table(["system", "MRR@10 tune", "MRR@10 held-out", "MRR@10 all", "R@1 all",
                          "R@10 all"], rows))
+            for label, prefix in bench.subsets.items():
+                picked = [i for i, q in enumerate(bench.queries) if q.path.startswith(prefix)]
+                sub = [[system, *(f"{v:.3f}" for v in (
+                    scores([rs[i] for i in picked])[m] for m in ("mrr", "r1", "r10")))]
+                       for system, rs in ranks.items()]
+                print(f"\n{label} ({len(picked)} queries)")
+                print(table(["system", "MRR@10", "R@1", "R@10"], sub))
             all_ranks[key] = {"queries": [q.__dict__ for q in bench.queries], "ranks": ranks}
     finally:
         shutil.rmtree(work, ignore_errors=True)
