@@ -35,7 +35,7 @@ BOOST_DECLARATION = 0.6
 BOOST_LISTED = 0.3
 BOOST_USE = 0.1
 LINK_STEP = 1e-6  # a linked definition ranks just above the declaration that found it
-TEST_FACTOR = 0.85  # tests and generated code lose ties, and somewhat more
+TEST_FACTOR = 0.7  # tests and generated code lose ties, and somewhat more
 FOLD = True  # a declaration whose definition is found gives its place to it
 WINDOW_GAP = 80  # lines between two windows of one definition that still merge
 
