@@ -847,9 +847,15 @@ def synthetic_rows(n: int, rng: random.Random, words: list[str]) -> dict[str, li
 
 
 def arrow_table(cols: dict[str, list[Any]], vectors: Any, lo: int, hi: int) -> Any:
+    """Rows as the index writes them (`ChunkIndex._records`), in one Arrow table."""
     import pyarrow as pa
 
+    from jupyter_workspace.sidecar.chunker import Chunk
+
     flat = pa.array(vectors[lo:hi].reshape(-1), type=pa.float32())
+    terms = [Chunk(*(cols[k][i] for k in ("path", "language", "kind", "symbol", "start_line",
+                                           "end_line", "text"))).terms()
+             for i in range(lo, hi)]
     return pa.table({
         "path": pa.array(cols["path"][lo:hi], pa.string()),
         "language": pa.array(cols["language"][lo:hi], pa.string()),
@@ -858,6 +864,9 @@ def arrow_table(cols: dict[str, list[Any]], vectors: Any, lo: int, hi: int) -> A
         "start_line": pa.array(cols["start_line"][lo:hi], pa.int32()),
         "end_line": pa.array(cols["end_line"][lo:hi], pa.int32()),
         "text": pa.array(cols["text"][lo:hi], pa.string()),
+        "names": pa.array([""] * (hi - lo), pa.string()),
+        "cell": pa.array([-1] * (hi - lo), pa.int32()),
+        "terms": pa.array(terms, pa.string()),
         "vector": pa.FixedSizeListArray.from_arrays(flat, DIM),
     })
 
