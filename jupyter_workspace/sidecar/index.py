@@ -426,7 +426,8 @@ class ChunkIndex:
     # -- searching -----------------------------------------------------------------------------
     def search(self, query: str, query_vector: np.ndarray | None, k: int = 10,
                mode: str = "hybrid", filters: Filters | None = None,
-               text_hits: list[Key] | Future[list[Key]] | None = None) -> list[dict[str, Any]]:
+               text_hits: list[tuple[Key, float]] | Future[list[tuple[Key, float]]] | None = None
+               ) -> list[dict[str, Any]]:
         """The top `k` hits (ranking.py says how they are ordered). `text_hits`:
         `text_search`'s answer, or its future when the caller runs it on another thread (it is
         awaited after the vector ranking, so the two overlap)."""
@@ -437,13 +438,14 @@ class ChunkIndex:
         w_vector, w_text = ranking.weights(query) if mode == "hybrid" else (1.0, 1.0)
         with self._lock:
             m = self._m
-            lists: list[tuple[list[int], float]] = []
+            lists: list[tuple[list[tuple[int, float]], float]] = []
             if mode in ("hybrid", "vector") and query_vector is not None:
                 lists.append((self._vector_ranking(query_vector, pool, filters), w_vector))
             if mode in ("hybrid", "text"):
                 if isinstance(text_hits, Future):
                     text_hits = text_hits.result()
-                rows = [m.by_key[key] for key in text_hits or () if key in m.by_key]
+                rows = [(m.by_key[key], score) for key, score in text_hits or ()
+                        if key in m.by_key]
                 lists.append((rows[:pool], w_text))
             scores, best = ranking.fuse(lists)
             mask = m.mask(filters)
@@ -475,7 +477,9 @@ class ChunkIndex:
     def pool(k: int) -> int:
         return max(50, 4 * k)
 
-    def _vector_ranking(self, query_vector: np.ndarray, pool: int, filters: Filters) -> list[int]:
+    def _vector_ranking(self, query_vector: np.ndarray, pool: int, filters: Filters
+                        ) -> list[tuple[int, float]]:
+        """The best `pool` rows by cosine, with their cosines."""
         m = self._m
         if not m.size:
             return []
@@ -488,11 +492,13 @@ class ChunkIndex:
         pool = min(pool, len(scores))
         top = np.argpartition(-scores, pool - 1)[:pool]
         top = top[np.argsort(-scores[top])]
-        return [int(i) for i in top if np.isfinite(scores[i])]
+        return [(int(i), float(scores[i])) for i in top if np.isfinite(scores[i])]
 
-    def text_search(self, query: str, pool: int, filters: Filters) -> list[Key]:
-        """Full-text hits as (path, start_line, end_line), best first. Runs without the
-        mirror's lock: LanceDB reads a consistent version of the table by itself."""
+    def text_search(self, query: str, pool: int, filters: Filters
+                    ) -> list[tuple[Key, float]]:
+        """Full-text hits as ((path, start_line, end_line, cell), BM25 score), best first.
+        Runs without the mirror's lock: LanceDB reads a consistent version of the table by
+        itself."""
         words = terms(query)
         if not words or self._table is None:
             return []
@@ -509,8 +515,8 @@ class ChunkIndex:
             return []
         # LanceDB returns equal scores in no fixed order: make it fixed
         hits.sort(key=lambda h: (-h["_score"], h["path"], h["cell"], h["start_line"]))
-        keys = [(hit["path"], hit["start_line"], hit["end_line"], hit["cell"]) for hit in hits
-                if matcher is None or matcher.fullmatch(hit["path"])]
+        keys = [((hit["path"], hit["start_line"], hit["end_line"], hit["cell"]), hit["_score"])
+                for hit in hits if matcher is None or matcher.fullmatch(hit["path"])]
         return keys[:pool]
 
     def _result(self, group: list[int], score: float, query: str) -> dict[str, Any]:
