@@ -27,18 +27,19 @@ from .terms import identifiers
 
 RRF_K = 60
 # "score": a weighted sum of min-max scaled scores (a convex combination), which keeps how far
-# apart two hits are in each list; "rrf" keeps only their ranks. bench_search, tune half:
-# MRR C 0.543 / Python 0.617 with "score", 0.506 / 0.643 with "rrf" (sum 1.160 vs 1.149;
-# recall@10 0.824 / 0.822 vs 0.811 / 0.833)
+# apart two hits are in each list; "rrf" keeps only their ranks. Chosen, like the weights and
+# factors here, on the tune half of bench_search.py's queries (bench/README.md).
 FUSION = "score"
 # (vector, text) weights, by query shape
 WEIGHTS_IDENTIFIER = (0.6, 1.4)  # the query is (mostly) a name
-WEIGHTS_MIXED = (1.0, 1.0)  # words and a name
+WEIGHTS_MIXED = (1.0, 1.5)  # words and a name
 WEIGHTS_QUESTION = (1.0, 1.0)  # plain words
 BOOST_DEFINITION = 1.0  # added to a fused score (whose scale is ~1/61 per list)
 BOOST_DECLARATION = 0.6
 BOOST_LISTED = 0.3
 BOOST_USE = 0.1
+MENTION_WORDS = 4  # words besides the names up to which a query asks for the names
+MENTION_SCALE = 0.0  # the boosts' scale for a longer sentence that mentions a name
 LINK_STEP = 1e-6  # a linked definition ranks just above the declaration that found it
 TEST_FACTOR = 0.7  # tests and generated code lose ties, and somewhat more
 FOLD = True  # a declaration whose definition is found gives its place to it
@@ -64,6 +65,17 @@ def weights(query: str) -> tuple[float, float]:
     if names:
         return WEIGHTS_MIXED
     return WEIGHTS_QUESTION
+
+
+def boost_scale(query: str) -> float:
+    """How much the name boosts count for this query: fully for a name, or a name with a few
+    words around it ("where is OS_QueueGetName called"); not at all for a sentence that
+    mentions a name in passing ("Same as ZSTD_compress(), but with a context"), which asks for
+    something else as often as not (bench_search, tune half: MRR on C 0.54 -> 0.68 without the
+    boost on such sentences)."""
+    names = looked_up_names(query)
+    words = re.findall(r"\w+", query)
+    return 1.0 if names and len(words) - len(names) <= MENTION_WORDS else MENTION_SCALE
 
 
 def looked_up_names(query: str) -> list[str]:
@@ -125,12 +137,13 @@ def fuse(lists: Iterable[tuple[list[tuple[int, float]], float]], k: int | None =
 
 def order(scores: dict[int, float], best: dict[int, int], rows: Callable[[int], Row | None],
           by_name: Callable[[str], Iterable[int]], names: list[str],
-          definitions_of: Callable[[str], Iterable[int]], admit: Callable[[int], bool]
-          ) -> list[int]:
+          definitions_of: Callable[[str], Iterable[int]], admit: Callable[[int], bool],
+          boost_scale: float = 1.0) -> list[int]:
     """The rows best first: fused scores, plus the name boosts and declaration links, with
     tests and generated code after. `by_name(name)`: rows whose symbol or listed names hold
     `name` (any case); `definitions_of(name)`: rows defining `name`; `admit(row)`: the filters
-    let it through."""
+    let it through. `boost_scale`: how much the name boosts count (1 for a query that is a name;
+    less for a sentence that mentions one, which may well ask for something else)."""
     scores = dict(scores)
     for name in names:
         wanted = name.lower()
@@ -141,14 +154,15 @@ def order(scores: dict[int, float], best: dict[int, int], rows: Callable[[int], 
             own = short_name(info.symbol).lower() == wanted or info.symbol.lower() == wanted
             boost = (BOOST_DEFINITION if own and info.kind in DEFINITION_KINDS else
                      BOOST_DECLARATION if own else BOOST_LISTED)
-            scores[row] = scores.get(row, 0.0) + boost
+            scores[row] = scores.get(row, 0.0) + boost * boost_scale
             best.setdefault(row, 10_000)
     if names:  # then the chunks that use a name the query asks for
         pattern = re.compile(r"\b(?:" + "|".join(re.escape(n) for n in names) + r")\b")
         for row in list(scores):
             info = rows(row)
-            if info is not None and scores[row] < BOOST_LISTED and pattern.search(info.text):
-                scores[row] += BOOST_USE
+            if info is not None and scores[row] < BOOST_LISTED * boost_scale \
+                    and pattern.search(info.text):
+                scores[row] += BOOST_USE * boost_scale
     # a declaration hit brings its definition along, in its place: what the user wants to read
     # is the implementation (a name the query asks for keeps its declarations listed, after)
     asked = {name.lower() for name in names}
