@@ -27,8 +27,13 @@ searches in each mode (k=10).
 Queries are split in two halves by their position (even: tune, odd: held out); both reported.
 Figures: MRR@10, recall@1 and recall@10 per bench, mode and half. Asserts nothing.
 
+What a user would pick instead, on the C bench, same run: LlamaIndex (CodeSplitter + the same
+MiniLM model + its LanceDB vector store; llamaindex_run.py, in a venv of its own made on the
+first run): its time to index and its ranks.
+
 Knobs: BENCH_SEARCH_BENCHES (default "c,python"), BENCH_SEARCH_ANCHORS=0 skips the anchors,
-BENCH_SEARCH_RANKS=path writes every query's rank per system as JSON.
+BENCH_SEARCH_LLAMAINDEX=0 skips LlamaIndex (~9 minutes), BENCH_SEARCH_RANKS=path writes every
+query's rank per system as JSON.
 """
 
 from __future__ import annotations
@@ -395,6 +400,17 @@ def run_product(bench: Bench, work: Path) -> tuple[dict[str, list[int | None]], 
     return out, info
 
 
+def run_llamaindex() -> dict[str, Any] | None:
+    """LlamaIndex on the C bench (llamaindex_run.py, in a venv of its own); None if it fails."""
+    done = subprocess.run([sys.executable, str(Path(__file__).with_name("llamaindex_run.py"))],
+                          capture_output=True, text=True)
+    lines = done.stdout.strip().splitlines()
+    if done.returncode != 0 or not lines:
+        print(f"  llamaindex failed ({done.returncode}): {done.stderr[-1500:]}")
+        return None
+    return json.loads(lines[-1])
+
+
 def main() -> None:
     wanted = os.environ.get("BENCH_SEARCH_BENCHES", "c,python").split(",")
     anchors = os.environ.get("BENCH_SEARCH_ANCHORS", "1") != "0"
@@ -414,6 +430,13 @@ def main() -> None:
             ranks.update(product)
             print(f"  product: {info['chunks']} chunks, indexed in {info['index_s']:.0f} s, "
                   f"search p50 {info['search_p50_ms']:.1f} ms, p95 {info['search_p95_ms']:.1f} ms")
+            if key == "c" and os.environ.get("BENCH_SEARCH_LLAMAINDEX", "1") != "0":
+                other = run_llamaindex()
+                if other is not None:
+                    ranks["llamaindex"] = other["ranks"]
+                    print(f"  llamaindex: {other['chunks']} chunks, indexed in "
+                          f"{other['index_seconds']:.0f} s: the product indexes "
+                          f"{other['index_seconds'] / info['index_s']:.2f}x faster")
             rows = []
             for system, rs in ranks.items():
                 tune, held = rs[0::2], rs[1::2]
