@@ -106,14 +106,21 @@ def test_dev_refuses_a_broken_active_virtual_env(sandbox, tmp_path):
     assert not (folder / ".venv").exists()
 
 
-def test_dev_installs_the_missing_venv_module_with_apt(sandbox, tmp_path):
-    """Debian's python3 without python3-venv: `import ensurepip` fails until apt installs it."""
-    folder, fakes, log, env = sandbox
+def without_ensurepip(tmp_path: Path, env: dict[str, str]) -> Path:
+    """The base interpreter as Debian's python3 without python3-venv: `import ensurepip`
+    fails (a module of that name first on PYTHONPATH). Returns the folder holding it."""
     shadow = tmp_path / "shadow"
     shadow.mkdir()
     (shadow / "ensurepip.py").write_text("raise ImportError('no ensurepip (python3-venv)')\n")
     env["PYTHONPATH"] = str(shadow)
     env["PYTHON"] = BASE_PYTHON
+    return shadow
+
+
+def test_dev_installs_the_missing_venv_module_with_apt(sandbox, tmp_path):
+    """Debian's python3 without python3-venv: `import ensurepip` fails until apt installs it."""
+    folder, fakes, log, env = sandbox
+    shadow = without_ensurepip(tmp_path, env)
     # the fake apt-get "installs" the package by lifting the shadow
     write_fake(fakes, "apt-get", f'[ "$1" = install ] && rm -f {shadow}/ensurepip.py; exit 0')
     out = run_dev(folder, "venv", env=env)
@@ -127,11 +134,7 @@ def test_dev_installs_the_missing_venv_module_with_apt(sandbox, tmp_path):
 
 def test_dev_says_so_when_apt_cannot_help(sandbox, tmp_path):
     folder, fakes, log, env = sandbox
-    shadow = tmp_path / "shadow"
-    shadow.mkdir()
-    (shadow / "ensurepip.py").write_text("raise ImportError('no ensurepip')\n")
-    env["PYTHONPATH"] = str(shadow)
-    env["PYTHON"] = BASE_PYTHON
+    without_ensurepip(tmp_path, env)
     write_fake(fakes, "apt-get", '[ "$1" = install ] && exit 100; exit 0')
     out = run_dev(folder, "venv", env=env, check=False)
     assert out.returncode != 0
