@@ -79,12 +79,26 @@ export function MarkdownPreview(props: IMarkdownPreviewProps): JSX.Element {
         data: { [MIME_TYPE]: source },
         trusted: false
       });
+      // A render replaces the DOM: an entity button that had the focus
+      // (e.g. given back by its closed popover) gets it again afterwards.
+      const focused = document.activeElement;
+      const focusedEntity =
+        focused instanceof HTMLElement && widget.node.contains(focused)
+          ? focused.dataset.entityId
+          : undefined;
       widget
         .renderModel(model)
         .then(() => {
           const entities = latest.current.entities ?? NO_ENTITIES;
           if (!widget.isDisposed && entities.length > 0) {
             linkEntities(widget.node, entities);
+          }
+          if (focusedEntity && !widget.isDisposed) {
+            widget.node
+              .querySelector<HTMLElement>(
+                `.${ENTITY_LINK_CLASS}[data-entity-id="${focusedEntity}"]`
+              )
+              ?.focus();
           }
         })
         .catch(error => {
