@@ -12,6 +12,11 @@ Benches (sources are PyPI sdists, downloaded once with pip into
 - **Python**: more-itertools (package, stubs and tests). Queries: the first sentence of each
   function's or method's docstring; every docstring is removed from the indexed copy (the
   CodeSearchNet method). A hit holds the `def` line.
+- **C++**: pybind11's headers (`include/pybind11/**.h`: templates, classes with inline
+  methods, `extern "C"` functions). Queries: the first sentence of each function's doc comment
+  (`///` runs or `/** */` blocks right above it or its `template <...>`), sentences shared by
+  overloads left out; the doc comments are blanked in the indexed copy (line numbers kept).
+  A hit holds the line of the function's name.
 
 Anchors, run in the same process on the same files:
 - `vector`: one chunk per function (tree-sitter), all-MiniLM-L6-v2 through sentence-transformers
@@ -31,7 +36,7 @@ What a user would pick instead, on the C bench, same run: LlamaIndex (CodeSplitt
 MiniLM model + its LanceDB vector store; llamaindex_run.py, in a venv of its own made on the
 first run): its time to index and its ranks.
 
-Knobs: BENCH_SEARCH_BENCHES (default "c,python"), BENCH_SEARCH_ANCHORS=0 skips the anchors,
+Knobs: BENCH_SEARCH_BENCHES (default "c,python,cpp"), BENCH_SEARCH_ANCHORS=0 skips the anchors,
 BENCH_SEARCH_LLAMAINDEX=0 skips LlamaIndex (~9 minutes), BENCH_SEARCH_RANKS=path writes every
 query's rank per system as JSON.
 """
@@ -63,7 +68,8 @@ from _harness import table  # noqa: E402
 
 CACHE = Path(os.environ.get("BENCH_SEARCH_CACHE",
                             Path.home() / ".cache" / "jupyter-workspace" / "bench"))
-SDISTS = {"zstandard": "0.25.0", "lz4": "4.4.5", "more-itertools": "11.2.1"}
+SDISTS = {"zstandard": "0.25.0", "lz4": "4.4.5", "more-itertools": "11.2.1",
+          "pybind11": "2.13.6"}
 K = 10
 MODES = ("hybrid", "vector", "text")
 
@@ -284,6 +290,87 @@ def python_bench() -> Bench:
     return Bench("Python (more-itertools)", files, queries, functions)
 
 
+_CPP_NAMES = ("identifier", "field_identifier", "qualified_identifier", "destructor_name",
+              "operator_name", "template_function", "operator_cast")
+
+
+def _cpp_functions(path: str, text: str) -> list[tuple[Any, str, int]]:
+    """(node, name, name line) of every C++ function definition, nested ones included."""
+    tree = _parser("cpp").parse(text.encode())
+    out = []
+    stack = [tree.root_node]
+    while stack:
+        node = stack.pop()
+        if node.type == "function_definition":
+            decl = node.child_by_field_name("declarator")
+            while decl is not None and decl.type not in _CPP_NAMES:
+                inner = decl.child_by_field_name("declarator")
+                if inner is None and decl.type.endswith("reference_declarator"):
+                    inner = decl.named_children[0] if decl.named_children else None
+                decl = inner
+            if decl is not None:
+                name = re.findall(r"~?\w+(?=\s*\()|^~?[\w:]+$", decl.text.decode())
+                out.append((node, name[0] if name else decl.text.decode(),
+                            decl.start_point.row + 1))
+        stack.extend(reversed(node.named_children))
+    return out
+
+
+def _doc_above(node: Any) -> list[Any]:
+    """The comment nodes right above a definition (a template's or its own): a `///` run or one
+    `/** */` block, no blank line between; trailing member comments (`///<`) excluded."""
+    target = node
+    while target.parent is not None and target.parent.type in ("template_declaration",
+                                                                "linkage_specification"):
+        target = target.parent
+    found: list[Any] = []
+    row = target.start_point.row
+    prev = target.prev_named_sibling
+    while prev is not None and prev.type == "comment" and prev.end_point.row == row - 1:
+        if prev.text.startswith((b"/**<", b"/*!<", b"//!<", b"///<")):
+            break
+        found.insert(0, prev)
+        row = prev.start_point.row
+        prev = prev.prev_named_sibling
+    docs = [c for c in found if c.text.startswith((b"///", b"/**", b"//!", b"/*!"))]
+    return docs if docs and len(docs) == len(found) else []
+
+
+def cpp_bench() -> Bench:
+    """pybind11's headers (C++): the first sentence of each function's doc comment, the doc
+    comments blanked in the indexed copy (the CodeSearchNet method, line numbers kept)."""
+    base = sdist("pybind11")
+    files: dict[str, str] = {}
+    queries: list[Query] = []
+    functions: list[tuple[str, str, int, int, int]] = []
+    found: list[tuple[str, str, str, int]] = []
+    for p in sorted((base / "pybind11" / "include").rglob("*.h")):
+        path = f"pybind11/{p.relative_to(base / 'pybind11').as_posix()}"
+        text = p.read_text(errors="replace")
+        lines = text.splitlines()
+        blank: set[int] = set()
+        for node, name, line in _cpp_functions(path, text):
+            docs = _doc_above(node)
+            if not docs:
+                continue
+            raw = "\n".join(d.text.decode() for d in docs)
+            comment = re.sub(r"\\(rst|endrst)\b", " ", _comment_text(raw))
+            for d in docs:
+                blank.update(range(d.start_point.row, d.end_point.row + 1))
+            query = _first_sentence(comment)
+            if len(query.split()) >= 3:
+                found.append((query, path, name, line))
+        stripped = "\n".join("" if i in blank else line for i, line in enumerate(lines)) + "\n"
+        files[path] = stripped
+        functions += [(path, name, node.start_point.row + 1, node.end_point.row + 1, line)
+                      for node, name, line in _cpp_functions(path, stripped)]
+    texts = [q for q, *_ in found]
+    for query, path, name, line in found:
+        if texts.count(query) == 1:  # a sentence shared by overloads has no one answer
+            queries.append(Query(query, path, line, name))
+    return Bench("C++ (pybind11 headers)", files, queries, functions)
+
+
 # -- scoring ---------------------------------------------------------------------------------
 def rank_of(query: Query, hits: list[tuple[str, int, int]]) -> int | None:
     for i, (path, start, end) in enumerate(hits[:K], 1):
@@ -412,9 +499,9 @@ def run_llamaindex() -> dict[str, Any] | None:
 
 
 def main() -> None:
-    wanted = os.environ.get("BENCH_SEARCH_BENCHES", "c,python").split(",")
+    wanted = os.environ.get("BENCH_SEARCH_BENCHES", "c,python,cpp").split(",")
     anchors = os.environ.get("BENCH_SEARCH_ANCHORS", "1") != "0"
-    builders = {"c": c_bench, "python": python_bench}
+    builders = {"c": c_bench, "python": python_bench, "cpp": cpp_bench}
     model = _st_model() if anchors else None
     all_ranks: dict[str, Any] = {}
     work = Path(tempfile.mkdtemp(prefix="bench-search-"))

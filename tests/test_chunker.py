@@ -169,6 +169,74 @@ def test_leading_comments_in_python_js_ts_fortran_and_cpp():
     assert gain.start_line == 2 and gain.text.startswith("/// Kalman gain.")
 
 
+CPP_HEADER = """\
+#pragma once
+#include <vector>
+
+namespace geo {
+
+class Grid {
+public:
+    /// Number of cells along one axis.
+    template <typename T>
+    T cells(T axis) const { return axis * scale_; }
+
+    // Mutable access to the cell at (i, j).
+    double &at(int i, int j) {
+        return data_[i * width_ + j];
+    }
+
+private:
+    std::vector<double> data_;
+    int width_ = 0, scale_ = 1;
+};
+
+}  // namespace geo
+
+extern "C" inline int grid_version() { return 3; }
+"""
+
+
+def test_a_cpp_header_named_h_is_cpp_and_its_definitions_carry_what_precedes_them():
+    assert language_of("include/geo/grid.h", CPP_HEADER) == "cpp"
+    assert language_of("include/osal/queue.h", "#ifdef __cplusplus\nextern \"C\" {\n#endif\n"
+                       "int OS_QueueCreate(int *id);\n") == "c"
+    assert language_of("include/geo/grid.h") == "c"  # no text: the name alone
+    chunks = chunk_file("include/geo/grid.h", CPP_HEADER)
+    assert {c.language for c in chunks} == {"cpp"}
+    by_symbol = {c.symbol: c for c in chunks if c.kind == "method"}
+    # the doc comment and the template line belong to the method, the comment above `T &f()`
+    # too (a reference declarator, whose name the grammar does not put in a field)
+    cells = by_symbol["geo.Grid.cells"]
+    assert (cells.start_line, cells.end_line) == (8, 10)
+    assert cells.text.lstrip().startswith("/// Number of cells") and "template" in cells.text
+    at = by_symbol["geo.Grid.at"]
+    assert (at.start_line, at.end_line) == (12, 15) and "Mutable access" in at.text
+    version = next(c for c in chunks if c.symbol == "grid_version")
+    assert version.start_line == 24
+    # access specifiers alone are not chunks of their own
+    assert not [c for c in chunks if c.text.strip() in ("public:", "private:")]
+
+
+def test_a_name_after_a_macro_the_grammar_cannot_see_through():
+    cpp = chunk_file("t.cpp", "PROJ_NOINLINE detail::type_info *get_type_info(PyTypeObject *t,\n"
+                     "                                             bool strict = false) {\n"
+                     "    return nullptr;\n}\n")
+    assert [c.symbol for c in cpp if c.kind == "function"] == ["get_type_info"]
+
+
+def test_a_short_function_with_closures_is_one_chunk():
+    source = ("def sliced(seq, n):\n    iterator = iter(seq)\n\n    def ret():\n"
+              "        return seq[:n]\n\n    return ret()\n")
+    chunks = chunk_file("s.py", source)
+    assert [(c.kind, c.symbol, c.start_line, c.end_line) for c in chunks] == \
+        [("function", "sliced", 1, 7)]
+    long_body = "".join(f"    x{i} = {i}\n" for i in range(60))
+    chunks = chunk_file("l.py", "def outer():\n" + long_body + "    def inner():\n"
+                        "        return 1\n    return inner\n")
+    assert "outer.inner" in {c.symbol for c in chunks}  # too long for one: cut as before
+
+
 def test_other_text_falls_back_to_paragraphs():
     text = "\n\n".join(f"paragraph {i}\n" + "words " * 30 for i in range(10))
     chunks = chunk_file("notes/log.txt", text)

@@ -75,6 +75,17 @@ def test_merge_keeps_one_hit_per_passage():
     assert ranking.merge_overlaps([1, 3, 2, 4], rows.get, k=2) == [[1, 2], [3]]
 
 
+def test_a_nested_definition_and_the_one_around_it_are_one_hit():
+    rows = {1: ranking.Row("m.py", "function", "sliced.ret", 8, 12),
+            2: ranking.Row("m.py", "function", "other", 30, 40),
+            3: ranking.Row("m.py", "function", "sliced", 1, 6),  # the outer one, cut around
+            4: ranking.Row("m.py", "function", "sliced", 14, 16),
+            5: ranking.Row("n.py", "function", "sliced", 1, 9),  # another file
+            6: ranking.Row("m.py", "function", "slicedx.ret", 20, 22)}  # not a prefix
+    assert ranking.merge_overlaps([1, 2, 3, 4, 5, 6], rows.get, k=10) == \
+        [[1, 3, 4], [2], [5], [6]]
+
+
 C_HEADER = """\
 #ifndef OSAPI_QUEUE_H
 #define OSAPI_QUEUE_H

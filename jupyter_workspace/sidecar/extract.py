@@ -101,7 +101,7 @@ def extract(path: str, text: str, language: str | None = None, tree: Any = None,
     """The tasks and entity mentions of one file (or note, as markdown)."""
     from .chunker import language_of, parse
 
-    language = language or language_of(path)
+    language = language or language_of(path, text)
     today = today or dt.date.today()
     lines = text.splitlines()
     if language == "markdown":

@@ -41,7 +41,7 @@ TABLE = "chunks"
 META_FILE = "index-meta.json"
 # Bump when the chunker, the terms or the table's columns change what is stored: an index of
 # another format is dropped and rebuilt (the coordinator re-sends every file).
-INDEX_FORMAT = 2
+INDEX_FORMAT = 3
 MODES = ("hybrid", "vector", "text")
 COLUMNS = ("path", "language", "kind", "symbol", "start_line", "end_line", "text", "names",
            "cell")
@@ -534,8 +534,11 @@ class ChunkIndex:
                 lines.extend(other.text.split("\n")[end - other.start_line + 1:])
             end = max(end, other.end_line)
         text = "\n".join(lines)
+        # a definition with nested ones is named by the outer one
+        outer = min(chunks, key=lambda chunk: (chunk.symbol.count(".") if chunk.symbol
+                                               else 1_000, chunk.start_line))
         hit = {"path": c.path, "start_line": c.start_line, "end_line": end,
-               "symbol": c.symbol, "kind": c.kind, "language": c.language,
+               "symbol": outer.symbol, "kind": outer.kind, "language": c.language,
                "snippet": snippet(text, query), "score": round(score, 6), "text": text}
         if c.cell >= 0:
             hit["cell"] = c.cell

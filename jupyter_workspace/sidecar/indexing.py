@@ -103,7 +103,7 @@ class IndexService:
         found: dict[str, dict[str, Any]] = {}
         for item in files:
             path, text = item["path"], item["text"][:MAX_FILE_CHARS]
-            language = item.get("language") or language_of(path)
+            language = item.get("language") or language_of(path, text)
             try:
                 tree = parse(text, language)
                 chunks = chunk_file(path, text, language, tree=tree)

@@ -207,9 +207,13 @@ def merge_overlaps(ranked: list[int], rows: Callable[[int], Row | None], k: int
                                                                 "block") else 1
         place = f"{info.path}#{info.cell}"
         for i, (path, symbol, kind, start, end) in enumerate(spans):
-            if path == place and symbol == info.symbol and kind == info.kind and \
-                    info.start_line <= end + reach and info.end_line >= start - reach:
+            if path == place and (symbol == info.symbol and kind == info.kind and
+                                  info.start_line <= end + reach and
+                                  info.end_line >= start - reach
+                                  or nested(info, symbol, start, end)):
                 groups[i].append(row)
+                if symbol.startswith(info.symbol + "."):  # the outer one leads
+                    symbol, kind = info.symbol, info.kind
                 spans[i] = (path, symbol, kind, min(start, info.start_line),
                             max(end, info.end_line))
                 break
@@ -221,3 +225,14 @@ def merge_overlaps(ranked: list[int], rows: Callable[[int], Row | None], k: int
             spans.append((f"{info.path}#{info.cell}", info.symbol, info.kind, info.start_line,
                           info.end_line))
     return groups
+
+
+def nested(info: Row, symbol: str, start: int, end: int) -> bool:
+    """Whether `info` is a definition nested in the one named `symbol` that spans (pieces of)
+    `start`..`end`, or holds it: one passage, the outer one shown. The outer definition's
+    own chunks stop where a nested one starts, so near is enough: the qualified name says the
+    rest."""
+    if not symbol or not info.symbol or not (info.start_line <= end + WINDOW_GAP and
+                                             info.end_line >= start - WINDOW_GAP):
+        return False
+    return info.symbol.startswith(symbol + ".") or symbol.startswith(info.symbol + ".")
