@@ -115,13 +115,23 @@ async def test_bad_files_are_skipped_with_a_reason(indexed, api, jp_root_dir, wo
     (jp_root_dir / "latin1.txt").write_bytes("caf\xe9 ".encode("latin-1") * 400)
     (jp_root_dir / "loop").mkdir()
     os.symlink(jp_root_dir / "loop", jp_root_dir / "loop" / "again")
+    # an amalgamated C library over the 2 MB limit of other text (zstd.c is 2.2 MB): indexed
+    # whole, to its last function
+    (jp_root_dir / "vendor").mkdir()
+    (jp_root_dir / "vendor" / "amalgamation.c").write_text(
+        "/*\n" + ("x" * 2399 + "\n") * 920 + "*/\n"
+        "int amalgamation_tail_marker(void)\n{\n    return 42;\n}\n")
+    assert (jp_root_dir / "vendor" / "amalgamation.c").stat().st_size > 2 * 1024 * 1024
     await indexed()
     skipped = {f["path"]: f["reason"] for f in await workspace.catalog.files("skipped")}
     assert "MB limit" in skipped["huge.log"]
     assert skipped["blob.dat"] == "binary file"
     assert "not UTF-8" in skipped["latin1.txt"]
     _, status = await api("GET", "index")
-    assert status["files_indexed"] == 8 and status["files_skipped"] == 3
+    assert status["files_indexed"] == 9 and status["files_skipped"] == 3
+    hits = await search(api, q="amalgamation_tail_marker", mode="text")
+    assert hits and hits[0]["path"] == "vendor/amalgamation.c"
+    assert hits[0]["symbol"] == "amalgamation_tail_marker"
 
 
 @pytest.mark.parametrize("params,says", [

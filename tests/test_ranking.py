@@ -81,9 +81,11 @@ def test_a_nested_definition_and_the_one_around_it_are_one_hit():
             3: ranking.Row("m.py", "function", "sliced", 1, 6),  # the outer one, cut around
             4: ranking.Row("m.py", "function", "sliced", 14, 16),
             5: ranking.Row("n.py", "function", "sliced", 1, 9),  # another file
-            6: ranking.Row("m.py", "function", "slicedx.ret", 20, 22)}  # not a prefix
-    assert ranking.merge_overlaps([1, 2, 3, 4, 5, 6], rows.get, k=10) == \
-        [[1, 3, 4], [2], [5], [6]]
+            6: ranking.Row("m.py", "function", "slicedx.ret", 20, 22),  # not a prefix
+            7: ranking.Row("m.py", "method", "Grid.cells", 50, 52),  # a class's method
+            8: ranking.Row("m.py", "class", "Grid", 45, 49)}
+    assert ranking.merge_overlaps([1, 2, 3, 4, 5, 6, 7, 8], rows.get, k=10) == \
+        [[1, 3, 4], [2], [5], [6], [7], [8]]
 
 
 C_HEADER = """\

@@ -148,6 +148,25 @@ def test_oversize_and_non_regular_files(tmp_path):
     assert seen["small.txt"] == Observed("small.txt", 5, info.st_mtime, None)
 
 
+def test_source_files_get_a_larger_limit_than_other_text(tmp_path):
+    """An amalgamated C library (zstd.c is 2.2 MB) is code to search; a log that size is not."""
+    from jupyter_workspace.server.catalog import SizeLimit, read_text
+
+    body = "int f(void) { return 0; }\n" * (3 * MB // 26)
+    write(tmp_path, "vendor/zstd.c", body)
+    write(tmp_path, "vendor/Zstd.H", body)
+    write(tmp_path, "logs/run.log", body)
+    write(tmp_path, "vendor/huge.c", body * 2)
+    limit = SizeLimit(text=2 * MB, source=4 * MB)
+    seen = scan(tmp_path, rules_for(tmp_path), limit)
+    assert seen["vendor/zstd.c"].skip is None and seen["vendor/Zstd.H"].skip is None
+    assert seen["logs/run.log"].skip == "larger than the 2 MB limit"
+    assert seen["vendor/huge.c"].skip == "larger than the 4 MB limit"
+    assert read_text(tmp_path, "vendor/zstd.c", limit).text == body
+    assert read_text(tmp_path, "logs/run.log", limit).skip == "larger than the 2 MB limit"
+    assert read_text(tmp_path, "vendor/huge.c", limit).skip == "larger than the 4 MB limit"
+
+
 def test_unreadable_directory_is_passed_over(tmp_path):
     if os.geteuid() == 0:
         pytest.skip("root reads every directory")

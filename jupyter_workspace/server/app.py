@@ -18,7 +18,7 @@ from traitlets import Bool, Dict, Enum, Float, Int, List, Unicode, default, vali
 from .. import __version__, protocol
 from ..sidecar.extract import DEFAULT_PATTERNS, compile_patterns
 from . import handlers
-from .catalog import Catalog
+from .catalog import Catalog, SizeLimit
 from .chat import ChatManager, LLMConfig
 from .events import EventBus
 from .extracted import Extracted, refine_note
@@ -135,7 +135,14 @@ class WorkspaceApp(ExtensionApp):
         workspace of this user). Default: ~/.cache/jupyter-workspace/models.""",
     )
     index_max_file_bytes = Int(
-        2 * 1024 * 1024, config=True, help="Files larger than this are not indexed."
+        2 * 1024 * 1024, config=True, help="""Files larger than this are not indexed (source
+        code in a language the chunker parses: see index_max_source_bytes)."""
+    )
+    index_max_source_bytes = Int(
+        16 * 1024 * 1024, config=True, help="""Source files (C, C++, Fortran, Python,
+        JavaScript, TypeScript, Markdown) larger than this are not indexed. Larger than
+        index_max_file_bytes: an amalgamated library (zstd.c 2.2 MB, sqlite3.c 9 MB) is code a
+        user searches; a log or data file that size rarely is."""
     )
     entity_patterns = Dict(
         DEFAULT_PATTERNS, config=True,
@@ -233,7 +240,9 @@ class WorkspaceApp(ExtensionApp):
         self.pipelines = PipelineManager(self.root_dir, self.store, self.bus, self.extracted,
                                          terminals=self._terminal_manager, log=self.log)
         self.indexer = Indexer(self.root_dir, self.rules, self.catalog, self.bus,
-                               self.supervisor, self.index_max_file_bytes, logger=self.log,
+                               self.supervisor,
+                               SizeLimit(self.index_max_file_bytes, self.index_max_source_bytes),
+                               logger=self.log,
                                notes=self.notes, extracted=self.extracted)
         self.log.info("jupyter-workspace %s: state in %s", __version__, self.state_path)
 

@@ -12,10 +12,11 @@ import hashlib
 import os
 import sqlite3
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from stat import S_ISREG
 from typing import Any
 
+from ..sidecar.chunker import EXTENSIONS
 from . import fields
 from .ignore import IgnoreRules, Level
 from .store import Store
@@ -44,14 +45,37 @@ class Content:
     skip: str | None = None
 
 
-def read_text(root: Path, rel: str, max_bytes: int) -> Content:
+@dataclass(frozen=True)
+class SizeLimit:
+    """How large a file may be and still be indexed, in bytes: source code in a language the
+    chunker parses gets `source` (an amalgamated `zstd.c` is 2.2 MB, `sqlite3.c` 9 MB, of real
+    code), other text `text` (logs and data are rarely worth thousands of chunks)."""
+
+    text: int
+    source: int | None = None
+
+    def of(self, rel: str) -> int:
+        if self.source is not None and PurePosixPath(rel).suffix.lower() in EXTENSIONS:
+            return max(self.source, self.text)
+        return self.text
+
+
+def _limit_of(limit: int | SizeLimit, rel: str) -> int:
+    return limit.of(rel) if isinstance(limit, SizeLimit) else limit
+
+
+def _too_large(limit: int) -> str:
+    return f"larger than the {limit // (1024 * 1024)} MB limit"
+
+
+def read_text(root: Path, rel: str, max_bytes: int | SizeLimit) -> Content:
     """Read a file for indexing: bounded, binary-checked, decoded (blocking)."""
     full = root / rel
+    max_bytes = _limit_of(max_bytes, rel)
     try:
         stat = full.stat()
         if stat.st_size > max_bytes:
-            return Content(rel, None, None, stat.st_size, stat.st_mtime,
-                           f"larger than the {max_bytes // (1024 * 1024)} MB limit")
+            return Content(rel, None, None, stat.st_size, stat.st_mtime, _too_large(max_bytes))
         with full.open("rb") as f:
             data = f.read(max_bytes + 1)
     except OSError as e:
@@ -68,7 +92,7 @@ def read_text(root: Path, rel: str, max_bytes: int) -> Content:
     return Content(rel, text, digest, stat.st_size, stat.st_mtime)
 
 
-def scan(root: Path, rules: IgnoreRules, max_bytes: int) -> dict[str, Observed]:
+def scan(root: Path, rules: IgnoreRules, max_bytes: int | SizeLimit) -> dict[str, Observed]:
     """Every indexable file under root with its size and mtime (blocking; no contents read).
 
     Symlinks to directories are not followed (no loops); a symlinked file counts only if it
@@ -77,7 +101,6 @@ def scan(root: Path, rules: IgnoreRules, max_bytes: int) -> dict[str, Observed]:
     each file costs one `stat`; what it keeps is what `IgnoreRules.ignored` lets through.
     """
     root = root.resolve()
-    too_large = f"larger than the {max_bytes // (1024 * 1024)} MB limit"
     seen: dict[str, Observed] = {}
     stack: list[tuple[str, Level]] = [(str(root), rules.top())]
     while stack:
@@ -110,7 +133,8 @@ def scan(root: Path, rules: IgnoreRules, max_bytes: int) -> dict[str, Observed]:
             if not S_ISREG(stat.st_mode):
                 continue
             rel = prefix + name
-            skip = too_large if stat.st_size > max_bytes else None
+            limit = _limit_of(max_bytes, rel)
+            skip = _too_large(limit) if stat.st_size > limit else None
             seen[rel] = Observed(rel, stat.st_size, stat.st_mtime, skip)
         # depth first, sorted (as os.walk with sorted dirnames did)
         for name, path in sorted(subdirs, reverse=True):

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import protocol
-from .catalog import Catalog, Content, Observed, read_text, scan
+from .catalog import Catalog, Content, Observed, SizeLimit, read_text, scan
 from .errors import NotFound
 from .events import EventBus
 from .extracted import Extracted, note_text
@@ -35,8 +35,8 @@ BATCH_BYTES = 512 * 1024
 
 class Indexer:
     def __init__(self, root: Path, rules: IgnoreRules, catalog: Catalog, bus: EventBus,
-                 supervisor: Supervisor, max_file_bytes: int, logger: logging.Logger | None
-                 = None, notes: NotesManager | None = None,
+                 supervisor: Supervisor, max_file_bytes: int | SizeLimit,
+                 logger: logging.Logger | None = None, notes: NotesManager | None = None,
                  extracted: Extracted | None = None) -> None:
         self.notes = notes
         self.extracted = extracted

@@ -24,6 +24,8 @@ from .terms import split_identifier, terms
 
 _FOOTER = re.compile(r"\s*[}\]);,]*\s*(end\b[\w\s]*|(public|private|protected)\s*:)?\s*"
                      r"(//.*|!.*|#.*)?", re.IGNORECASE)
+# kinds that are code to run (a closure inside one is part of it), not containers
+FUNCTION_KINDS = frozenset({"function", "method", "subroutine", "procedure"})
 MAX_LINES = 40  # ~256 tokens of code: what all-MiniLM-L6-v2 reads before it truncates
 MAX_CHARS = 1200
 OVERLAP = 5
@@ -520,7 +522,7 @@ def _chunks_of(src: _Source, defs: list[_Def]) -> Iterator[Chunk]:
 
 
 def _def_chunks(src: _Source, d: _Def) -> Iterator[Chunk]:
-    if d.children and d.kind in _WHOLE_KINDS and _fits(src.lines, d.start, d.end):
+    if d.children and d.kind in FUNCTION_KINDS and _fits(src.lines, d.start, d.end):
         # a short function with closures inside is one passage: its body cut around them
         # would read as neither (bench_search.py, Python: tune MRR 0.638 -> 0.645, held-out
         # 0.586 -> 0.580: noise; the hit shows the whole function)
@@ -529,9 +531,6 @@ def _def_chunks(src: _Source, d: _Def) -> Iterator[Chunk]:
     yield from _runs(src, d.kind, d.symbol, d.start, d.end, d.children, keep_footers=False)
     for child in d.children:
         yield from _def_chunks(src, child)
-
-
-_WHOLE_KINDS = frozenset({"function", "method", "subroutine"})
 
 
 def _fits(lines: list[str], start: int, end: int) -> bool:

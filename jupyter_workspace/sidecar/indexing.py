@@ -24,7 +24,7 @@ from .index import MODES, ChunkIndex, Filters
 
 log = logging.getLogger(__name__)
 
-MAX_FILE_CHARS = 2_000_000
+MAX_FILE_CHARS = 32_000_000  # a guard: the coordinator sends no file over its size limits
 # A batch with at most this many new chunks is embedded before it is written (a save is
 # searchable by meaning at once); a bigger one is written first and embedded behind, so
 # full-text search answers within seconds of a cold start while vectors fill in.

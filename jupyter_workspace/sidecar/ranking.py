@@ -23,6 +23,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from .chunker import FUNCTION_KINDS
 from .terms import identifiers
 
 RRF_K = 60
@@ -210,7 +211,7 @@ def merge_overlaps(ranked: list[int], rows: Callable[[int], Row | None], k: int
             if path == place and (symbol == info.symbol and kind == info.kind and
                                   info.start_line <= end + reach and
                                   info.end_line >= start - reach
-                                  or nested(info, symbol, start, end)):
+                                  or nested(info, symbol, kind, start, end)):
                 groups[i].append(row)
                 if symbol.startswith(info.symbol + "."):  # the outer one leads
                     symbol, kind = info.symbol, info.kind
@@ -227,12 +228,14 @@ def merge_overlaps(ranked: list[int], rows: Callable[[int], Row | None], k: int
     return groups
 
 
-def nested(info: Row, symbol: str, start: int, end: int) -> bool:
-    """Whether `info` is a definition nested in the one named `symbol` that spans (pieces of)
-    `start`..`end`, or holds it: one passage, the outer one shown. The outer definition's
-    own chunks stop where a nested one starts, so near is enough: the qualified name says the
-    rest."""
+def nested(info: Row, symbol: str, kind: str, start: int, end: int) -> bool:
+    """Whether `info` is a definition nested in the function named `symbol` that spans (pieces
+    of) `start`..`end`, or is the function around it: one passage (a closure and its function),
+    the outer one shown. The outer function's own chunks stop where a nested one starts, so
+    near is enough: the qualified name says the rest. A class's or module's methods are
+    passages of their own."""
     if not symbol or not info.symbol or not (info.start_line <= end + WINDOW_GAP and
                                              info.end_line >= start - WINDOW_GAP):
         return False
-    return info.symbol.startswith(symbol + ".") or symbol.startswith(info.symbol + ".")
+    return (info.symbol.startswith(symbol + ".") and kind in FUNCTION_KINDS) or \
+        (symbol.startswith(info.symbol + ".") and info.kind in FUNCTION_KINDS)

@@ -18,7 +18,7 @@ from .. import __version__
 from . import llm
 from .indexing import IndexService
 
-MAX_BODY = 8 * 1024 * 1024
+MAX_BODY = 64 * 1024 * 1024  # a 16 MB source file (index_max_source_bytes) in JSON fits
 
 
 class SidecarState:
