@@ -202,10 +202,11 @@ def merge_overlaps(ranked: list[int], rows: Callable[[int], Row | None], k: int
         info = rows(row)
         if info is None:
             continue
-        # windows of one named definition lie close together (a gap is a nested definition);
-        # the same name far away in the file is another definition (or its declaration)
-        reach = WINDOW_GAP if info.symbol and info.kind not in ("module", "section",
-                                                                "block") else 1
+        # windows of one function lie close together (a gap is a closure inside it); the same
+        # name far away in the file is another definition (or its declaration). A class's own
+        # lines between its methods are pieces that merge only where they touch: a hit spanning
+        # the methods between would claim lines it does not show
+        reach = WINDOW_GAP if info.symbol and info.kind in FUNCTION_KINDS else 1
         place = f"{info.path}#{info.cell}"
         for i, (path, symbol, kind, start, end) in enumerate(spans):
             if path == place and (symbol == info.symbol and kind == info.kind and
