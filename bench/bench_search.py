@@ -372,9 +372,17 @@ def cpp_bench() -> Bench:
 
 
 # -- scoring ---------------------------------------------------------------------------------
-def rank_of(query: Query, hits: list[tuple[str, int, int]]) -> int | None:
-    for i, (path, start, end) in enumerate(hits[:K], 1):
-        if path == query.path and start <= query.line <= end:
+def rank_of(query: Query, hits: list[tuple[str, int, int] | dict[str, Any]]) -> int | None:
+    """The rank of the first hit that holds the query's line: a (path, start, end) tuple, or a
+    product hit, whose `ranges` (when it merged pieces with gaps) say which lines it shows."""
+    for i, hit in enumerate(hits[:K], 1):
+        if isinstance(hit, dict):
+            path = hit["path"]
+            ranges = hit.get("ranges") or [(hit["start_line"], hit["end_line"])]
+        else:
+            path, start, end = hit
+            ranges = [(start, end)]
+        if path == query.path and any(s <= query.line <= e for s, e in ranges):
             return i
     return None
 
@@ -479,7 +487,7 @@ def run_product(bench: Bench, work: Path) -> tuple[dict[str, list[int | None]], 
             t0 = time.perf_counter()
             hits = service.search({"q": q.text, "k": K, "mode": mode})["results"]
             latencies.append(time.perf_counter() - t0)
-            ranks.append(rank_of(q, [(h["path"], h["start_line"], h["end_line"]) for h in hits]))
+            ranks.append(rank_of(q, hits))
         out[f"product {mode}"] = ranks
     info["search_p50_ms"] = float(np.percentile(latencies, 50) * 1000)
     info["search_p95_ms"] = float(np.percentile(latencies, 95) * 1000)

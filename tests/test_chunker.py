@@ -225,6 +225,26 @@ def test_a_name_after_a_macro_the_grammar_cannot_see_through():
     assert [c.symbol for c in cpp if c.kind == "function"] == ["get_type_info"]
 
 
+def test_macros_the_grammar_cannot_see_through_do_not_hide_definitions():
+    cpp = chunk_file("caster.h", "namespace detail {\nclass caster {\npublic:\n"
+                     "    PROJ_NOINLINE static std::pair<const void *, int>\n"
+                     "    src_and_type(const void *src, int n) {\n        return {src, n};\n"
+                     "    }\n\n    PROJ_DEPRECATED(\"use make() instead\")\n"
+                     "    caster(int value) : v(value) {}\n    int v;\n};\n}\n")
+    methods = {c.symbol: (c.start_line, c.end_line) for c in cpp if c.kind == "method"}
+    assert methods["detail.caster.src_and_type"] == (4, 7)
+    assert "detail.caster.caster" in methods
+    # the chunks keep the source's own text, macros included
+    assert any("PROJ_NOINLINE static" in c.text for c in cpp)
+    c = chunk_file("zstd.c", "ZSTDLIB_API size_t ZSTD_compressBound(size_t srcSize);\n"
+                   "ZSTDLIB_API size_t ZSTD_compressBound(size_t srcSize)\n{\n"
+                   "    return srcSize + (srcSize >> 8);\n}\n"
+                   "UINT32 CFE_ES_GetCount(void)\n{\n    return 1;\n}\n")
+    assert [(x.kind, x.symbol) for x in c if x.symbol] == [
+        ("declaration", "ZSTD_compressBound"), ("function", "ZSTD_compressBound"),
+        ("function", "CFE_ES_GetCount")]
+
+
 def test_a_short_function_with_closures_is_one_chunk():
     source = ("def sliced(seq, n):\n    iterator = iter(seq)\n\n    def ret():\n"
               "        return seq[:n]\n\n    return ret()\n")

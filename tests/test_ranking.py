@@ -88,6 +88,25 @@ def test_a_nested_definition_and_the_one_around_it_are_one_hit():
         [[1, 3, 4], [2], [5], [6], [7], [8]]
 
 
+def test_a_hit_with_gaps_lists_the_pieces_it_shows():
+    """Two overloads near each other are one hit; the lines between them are not in it."""
+    from types import SimpleNamespace
+
+    from jupyter_workspace.sidecar.chunker import Chunk
+    from jupyter_workspace.sidecar.index import ChunkIndex
+
+    index = object.__new__(ChunkIndex)
+    index._m = SimpleNamespace(chunks=[
+        Chunk("a.cpp", "cpp", "function", "get", 10, 12, "int get(int a) {\n  return a;\n}"),
+        Chunk("a.cpp", "cpp", "function", "get", 40, 42, "int get() {\n  return 0;\n}"),
+        Chunk("a.cpp", "cpp", "function", "get", 12, 14, "}\nint x;\nint y;")])
+    hit = index._result([1, 0], 0.5, "get")
+    assert (hit["start_line"], hit["end_line"]) == (10, 42)
+    assert hit["ranges"] == [[10, 12], [40, 42]] and "⋮" in hit["text"]
+    hit = index._result([0, 2], 0.5, "get")  # overlapping: one piece, no ranges
+    assert (hit["start_line"], hit["end_line"]) == (10, 14) and "ranges" not in hit
+
+
 C_HEADER = """\
 #ifndef OSAPI_QUEUE_H
 #define OSAPI_QUEUE_H

@@ -387,6 +387,28 @@ def _collect(root: Any, spec: Spec) -> list[_Def]:
 
 
 # -- chunking --------------------------------------------------------------------------------
+# Macros the C/C++ grammars cannot see through, blanked (same length: lines and columns stay)
+# before parsing: an all-caps word before a definition's keywords or type (`PYBIND11_NOINLINE
+# static ...`, `ZSTDLIB_API size_t ...`), and a line that is only an all-caps macro call, with
+# no `;` (`PYBIND11_DEPRECATED("...")` above a method, `PYBIND11_OBJECT(...)` in a class). The
+# chunks keep the source's own text.
+_PREFIX_MACRO = re.compile(
+    r"^([ \t]*)([A-Z][A-Z0-9_]{3,})(?=[ \t]+(?:static|inline|virtual|explicit|constexpr|extern|"
+    r"friend|template|void|bool|int|long|short|char|float|double|unsigned|signed|const|auto|"
+    r"size_t|class|struct|enum|typename|std::)\b)", re.MULTILINE)
+_MACRO_LINE = re.compile(r"^[ \t]*[A-Z][A-Z0-9_]{3,}\([^;{}\n]*\)[ \t]*$", re.MULTILINE)
+
+
+def _unmacro(text: str) -> str:
+    def blank(match: re.Match[str]) -> str:
+        return " " * len(match.group(0))
+
+    def blank_word(match: re.Match[str]) -> str:
+        return match.group(1) + " " * len(match.group(2))
+
+    return _MACRO_LINE.sub(blank, _PREFIX_MACRO.sub(blank_word, text))
+
+
 def parse(text: str, language: str) -> Any | None:
     """The tree-sitter tree of `text`, or None: no grammar, a grammar failure, or a parse that
     is mostly errors (wrong dialect, not really this language)."""
@@ -394,7 +416,8 @@ def parse(text: str, language: str) -> Any | None:
     if parser is None:
         return None
     try:
-        tree = parser.parse(text.encode("utf-8"))
+        source = _unmacro(text) if language in ("c", "cpp") else text
+        tree = parser.parse(source.encode("utf-8"))
     except Exception:  # noqa: BLE001 - a grammar failure must not lose the file
         return None
     return None if _mostly_errors(tree.root_node, text.count("\n") + 1) else tree

@@ -526,12 +526,15 @@ class ChunkIndex:
         c = chunks[0]
         lines = c.text.split("\n")
         end = c.end_line
+        ranges = [[c.start_line, c.end_line]]
         for other in chunks[1:]:
             if other.start_line > end + 1:  # windows of one definition with a gap between
                 lines.append("⋮")
                 lines.extend(other.text.split("\n"))
+                ranges.append([other.start_line, other.end_line])
             elif other.end_line > end:
                 lines.extend(other.text.split("\n")[end - other.start_line + 1:])
+                ranges[-1][1] = other.end_line
             end = max(end, other.end_line)
         text = "\n".join(lines)
         # a definition with nested ones is named by the outer one
@@ -542,6 +545,8 @@ class ChunkIndex:
                "snippet": snippet(text, query), "score": round(score, 6), "text": text}
         if c.cell >= 0:
             hit["cell"] = c.cell
+        if len(ranges) > 1:  # the lines the text shows; the ones between (a `⋮`) it does not
+            hit["ranges"] = ranges
         return hit
 
 
