@@ -34,6 +34,17 @@ def test_terms_keep_the_identifier_whole_too():
     assert "plain" in terms("plain words") and "plain words" not in terms("plain words")
 
 
+def test_abbreviations_are_spelled_out_beside_themselves():
+    from jupyter_workspace.sidecar.chunker import Chunk
+    from jupyter_workspace.sidecar.terms import terms
+
+    assert terms("ssize_t ndim() const") == [
+        "ssize", "t", "ssize_t", "ndim", "number", "dimensions", "const"]
+    assert terms("getBufLen") == ["get", "buf", "len", "getbuflen", "buffer", "length"]
+    head = Chunk("a.h", "cpp", "method", "array.ndim", 1, 1, "ssize_t ndim() const;")
+    assert head.embedding_text().startswith("method array.ndim (array ndim number dimensions)")
+
+
 def test_identifiers_in_a_query():
     assert identifiers("where is Crypto_TC_ApplySecurity called?") == ["Crypto_TC_ApplySecurity"]
     assert identifiers("what does nav.Kalman::gain return") == ["nav", "Kalman", "gain"]

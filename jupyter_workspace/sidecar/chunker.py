@@ -20,7 +20,7 @@ from functools import cache
 from pathlib import PurePosixPath
 from typing import Any
 
-from .terms import split_identifier, terms
+from .terms import spelled_out, split_identifier, terms
 
 _FOOTER = re.compile(r"\s*[}\]);,]*\s*(end\b[\w\s]*|(public|private|protected)\s*:)?\s*"
                      r"(//.*|!.*|#.*)?", re.IGNORECASE)
@@ -51,11 +51,12 @@ class Chunk:
         much of a function's meaning), then the chunk (its doc comment first). The path only
         where there is no symbol: on named chunks its words are the same for every chunk of a
         file and blur them (bench_search.py: MRR 0.509 -> 0.529 on Python, 0.321 -> 0.333 on
-        C, functions only); the full-text index has the path's words anyway."""
+        C, functions only); the full-text index has the path's words anyway. Abbreviations
+        among the symbol's words are spelled out (`ndim` -> "ndim number dimensions")."""
         if not self.symbol:
             return f"{self.path} · {self.kind}\n{self.text}"
         plain = re.sub(r"[.:]+", " ", self.symbol)
-        words = " ".join(split_identifier(plain.replace(" ", "_")))
+        words = " ".join(spelled_out(split_identifier(plain.replace(" ", "_"))))
         head = self.label()
         if words and words != " ".join(plain.lower().split()):
             head += f" ({words})"

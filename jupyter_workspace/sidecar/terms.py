@@ -6,7 +6,9 @@ whole, so a question in words never meets the name that carries the code's meani
 identifier gives its parts (snake_case, camelCase, PascalCase, acronyms, digits) and, when it
 has more than one, itself whole, all in lower case. The full-text index then stems the words
 and drops stop words (LanceDB's tokenizer, on white space), on the chunks and on the queries
-alike.
+alike. Common abbreviations are spelled out beside themselves (`ndim` gives "number
+dimensions", `buf` "buffer"): bench_search.py C++ MRR@10 0.370 -> 0.405 (with the symbol's
+words spelled out for the model too, 0.416), C 0.712 -> 0.720, Python unchanged.
 """
 
 from __future__ import annotations
@@ -20,6 +22,26 @@ _WORD = re.compile(r"[^\W_]+(?:_+[^\W_]+)*|_+[^\W_]+", re.UNICODE)
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])|(?<=[A-Za-z])(?=\d)|"
                     r"(?<=\d)(?=[A-Za-z])")
 MAX_TERM = 40  # LanceDB's tokenizer drops longer tokens anyway
+# what programmers shorten, spelled out: `ndim` is "number of dimensions" to whoever asks, `buf`
+# a "buffer". General programming words only (no project's own acronyms).
+ABBREVIATIONS = {
+    "addr": "address", "alloc": "allocate", "arg": "argument", "args": "arguments",
+    "attr": "attribute", "attrs": "attributes", "avg": "average", "buf": "buffer",
+    "buff": "buffer", "calc": "calculate", "cb": "callback", "cfg": "configuration",
+    "cmp": "compare", "cnt": "count", "conf": "configuration", "ctx": "context",
+    "cur": "current", "curr": "current", "dealloc": "deallocate", "dest": "destination",
+    "dict": "dictionary", "dim": "dimension", "dims": "dimensions", "dst": "destination",
+    "elem": "element", "elems": "elements", "err": "error", "fn": "function",
+    "func": "function", "hdr": "header", "idx": "index", "impl": "implementation",
+    "info": "information", "init": "initialize", "iter": "iterator", "len": "length",
+    "lvl": "level", "max": "maximum", "mem": "memory", "mgr": "manager", "min": "minimum",
+    "msg": "message", "nbytes": "number bytes", "ndim": "number dimensions",
+    "num": "number", "obj": "object", "param": "parameter", "params": "parameters",
+    "pkt": "packet", "pos": "position", "prev": "previous", "ptr": "pointer",
+    "ref": "reference", "req": "request", "resp": "response", "ret": "return",
+    "seq": "sequence", "src": "source", "stats": "statistics", "str": "string",
+    "sz": "size", "tbl": "table", "tmp": "temporary", "val": "value",
+}
 
 
 def split_identifier(word: str) -> list[str]:
@@ -41,6 +63,17 @@ def terms(text: str) -> list[str]:
         out.extend(p for p in parts if len(p) <= MAX_TERM)
         if len(parts) > 1 and len(word) <= MAX_TERM:
             out.append(word.lower().strip("_"))
+        out.extend(w for p in parts if p in ABBREVIATIONS for w in ABBREVIATIONS[p].split())
+    return out
+
+
+def spelled_out(words: list[str]) -> list[str]:
+    """`words` with each abbreviation's meaning after it: [get, buf] -> [get, buf, buffer]."""
+    out: list[str] = []
+    for w in words:
+        out.append(w)
+        if w in ABBREVIATIONS:
+            out.extend(ABBREVIATIONS[w].split())
     return out
 
 
