@@ -86,6 +86,21 @@ def test_merge_keeps_one_hit_per_passage():
     assert ranking.merge_overlaps([1, 3, 2, 4], rows.get, k=2) == [[1, 2], [3]]
 
 
+def test_tests_count_less_unless_the_query_asks_for_them():
+    assert ranking.lesser_factor("return the name of a queue given its id") == \
+        ranking.TEST_FACTOR < 1.0
+    for asking in ("test for the queue name", "which tests cover OS_QueueGetName",
+                   "unit tests of the queue", "queue fixtures"):
+        assert ranking.lesser_factor(asking) == 1.0, asking
+    rows = {1: ranking.Row("tests/test_queue.c", "function", "test_queue_name", 1, 5),
+            2: ranking.Row("src/queue.c", "function", "OS_QueueGetName", 1, 9)}
+    scores, best = {1: 1.0, 2: 0.6}, {1: 0, 2: 1}
+    ordered = [ranking.order(scores, best, rows.get, lambda name: [], [], lambda name: [],
+                             lambda row: True, 1.0, ranking.lesser_factor(q))
+               for q in ("get the name of a queue", "test of the queue name")]
+    assert ordered == [[2, 1], [1, 2]]
+
+
 def test_a_nested_definition_and_the_one_around_it_are_one_hit():
     rows = {1: ranking.Row("m.py", "function", "sliced.ret", 8, 12),
             2: ranking.Row("m.py", "function", "other", 30, 40),

@@ -468,7 +468,7 @@ class ChunkIndex:
             ordered = ranking.order(
                 scores, best, row_info, lambda name: sorted(m.by_name.get(name.lower(), ())),
                 ranking.looked_up_names(query) if mode != "vector" else [], definitions_of,
-                admit, ranking.boost_scale(query))
+                admit, ranking.boost_scale(query), ranking.lesser_factor(query))
             groups = ranking.merge_overlaps(ordered[:pool * 2], row_info, k)
             return [self._result(group, scores_with(scores, ordered, group), query)
                     for group in groups]
