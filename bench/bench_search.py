@@ -122,23 +122,36 @@ def _parser(language: str) -> Any:
     return tree_sitter.Parser(tree_sitter.Language(module.language()))
 
 
-def _c_functions(path: str, text: str) -> list[tuple[str, str, int, int, int]]:
-    """(path, name, start, end, name line) of every C function definition."""
-    tree = _parser("c").parse(text.encode())
+def _function_definitions(language: str, text: str, names: tuple[str, ...], nested: bool,
+                          in_order: bool) -> list[tuple[Any, Any]]:
+    """(definition node, name node) of every function definition: the declarator chain followed
+    down to a node of one of `names` (through C++ reference declarators, which have no
+    `declarator` field). `nested`: also the definitions inside one; `in_order`: source order."""
+    tree = _parser(language).parse(text.encode())
     out = []
     stack = [tree.root_node]
     while stack:
         node = stack.pop()
         if node.type == "function_definition":
             decl = node.child_by_field_name("declarator")
-            while decl is not None and decl.type not in ("identifier",):
-                decl = decl.child_by_field_name("declarator")
+            while decl is not None and decl.type not in names:
+                inner = decl.child_by_field_name("declarator")
+                if inner is None and decl.type.endswith("reference_declarator"):
+                    inner = decl.named_children[0] if decl.named_children else None
+                decl = inner
             if decl is not None:
-                out.append((path, decl.text.decode(), node.start_point.row + 1,
-                            node.end_point.row + 1, decl.start_point.row + 1))
-            continue
-        stack.extend(node.named_children)
+                out.append((node, decl))
+            if not nested:
+                continue
+        stack.extend(reversed(node.named_children) if in_order else node.named_children)
     return out
+
+
+def _c_functions(path: str, text: str) -> list[tuple[str, str, int, int, int]]:
+    """(path, name, start, end, name line) of every C function definition."""
+    return [(path, decl.text.decode(), node.start_point.row + 1, node.end_point.row + 1,
+             decl.start_point.row + 1)
+            for node, decl in _function_definitions("c", text, ("identifier",), False, False)]
 
 
 _LABEL = re.compile(r"^\s*[\w:]+\s*\(\s*\)\s*:?\s*", re.S)
@@ -296,23 +309,10 @@ _CPP_NAMES = ("identifier", "field_identifier", "qualified_identifier", "destruc
 
 def _cpp_functions(path: str, text: str) -> list[tuple[Any, str, int]]:
     """(node, name, name line) of every C++ function definition, nested ones included."""
-    tree = _parser("cpp").parse(text.encode())
     out = []
-    stack = [tree.root_node]
-    while stack:
-        node = stack.pop()
-        if node.type == "function_definition":
-            decl = node.child_by_field_name("declarator")
-            while decl is not None and decl.type not in _CPP_NAMES:
-                inner = decl.child_by_field_name("declarator")
-                if inner is None and decl.type.endswith("reference_declarator"):
-                    inner = decl.named_children[0] if decl.named_children else None
-                decl = inner
-            if decl is not None:
-                name = re.findall(r"~?\w+(?=\s*\()|^~?[\w:]+$", decl.text.decode())
-                out.append((node, name[0] if name else decl.text.decode(),
-                            decl.start_point.row + 1))
-        stack.extend(reversed(node.named_children))
+    for node, decl in _function_definitions("cpp", text, _CPP_NAMES, True, True):
+        name = re.findall(r"~?\w+(?=\s*\()|^~?[\w:]+$", decl.text.decode())
+        out.append((node, name[0] if name else decl.text.decode(), decl.start_point.row + 1))
     return out
 
 
