@@ -153,6 +153,15 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX runs_pipeline ON runs(pipeline, id);
     """,
+    # 8: the pipeline config a user allowed to run terminals approved (its content hash)
+    """
+    CREATE TABLE pipeline_trust (
+        path TEXT PRIMARY KEY,
+        hash TEXT NOT NULL,
+        approved_by TEXT,
+        approved_at TEXT NOT NULL
+    );
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
