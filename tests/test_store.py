@@ -86,3 +86,28 @@ async def test_status_reports_the_database(api, workspace, jp_serverapp):
     assert data["state_dir"].endswith(".jupyter-workspace")
     assert data["database"]["path"].startswith(data["state_dir"])
     assert data["watcher"]["running"] is True
+
+
+def test_a_failed_commit_is_rolled_back_and_the_next_write_works(tmp_path):
+    """A COMMIT that fails (here a deferred foreign key) leaves no transaction open."""
+    store = Store(tmp_path / "workspace.sqlite")
+    store.open(MIGRATIONS + [
+        "CREATE TABLE parent(id INTEGER PRIMARY KEY);\n"
+        "CREATE TABLE child(id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES parent(id) "
+        "DEFERRABLE INITIALLY DEFERRED);"])
+
+    def orphan(conn):
+        conn.execute("INSERT INTO tasks(title, created, updated) VALUES ('lost', 't', 't')")
+        conn.execute("INSERT INTO child(parent_id) VALUES (42)")  # checked only at COMMIT
+
+    with pytest.raises(sqlite3.IntegrityError):
+        store.run_sync(orphan)
+
+    def kept(conn):
+        conn.execute("INSERT INTO tasks(title, created, updated) VALUES ('kept', 't', 't')")
+
+    store.run_sync(kept)
+    titles = store.run_sync(lambda c: [r[0] for r in c.execute("SELECT title FROM tasks")])
+    assert titles == ["kept"]
+    assert store.run_sync(lambda c: c.execute("SELECT count(*) FROM child").fetchone()[0]) == 0
+    store.close()

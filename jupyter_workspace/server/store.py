@@ -72,10 +72,10 @@ class Store:
         conn.execute("BEGIN IMMEDIATE")
         try:
             result = fn(conn)
+            conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            _rollback(conn)
             raise
-        conn.execute("COMMIT")
         return result
 
     def pragma(self, name: str) -> object:
@@ -97,11 +97,19 @@ def migrate(conn: sqlite3.Connection, migrations: list[str] = MIGRATIONS) -> int
             for statement in _statements(script):
                 conn.execute(statement)
             conn.execute(f"PRAGMA user_version={number}")
+            conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            _rollback(conn)
             raise
-        conn.execute("COMMIT")
     return len(migrations)
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    """End a failed transaction. A failed COMMIT (a deferred constraint, a busy or full disk)
+    leaves it open, and every later BEGIN would then fail; some errors have rolled it back
+    already, and a second ROLLBACK would hide the error that matters."""
+    if conn.in_transaction:
+        conn.execute("ROLLBACK")
 
 
 def _statements(script: str) -> list[str]:
