@@ -4,6 +4,11 @@ Every sub-command calls the same REST API as the JupyterLab panels. Results disp
 (an HTML table whose file:line links open the file in JupyterLab, through the workspace's
 MIME renderer when JupyterLab has it) and are returned as Python values: `hits = %workspace
 search "pid loop"` is a list of dicts (`hits.df` a pandas DataFrame when pandas is there).
+
+A cell's own output is trusted: JupyterLab shows its `text/markdown` and `text/html` without
+its sanitizer. So nothing the user did not type in the cell (notes, answers, file text, file
+names) goes out as either: tables escape every value, and markdown goes out as the
+workspace's markdown MIME type, whose renderer always sanitizes, next to `text/plain`.
 """
 
 from __future__ import annotations
@@ -11,17 +16,19 @@ from __future__ import annotations
 import argparse
 import html
 import json
+import re
 import time
 from typing import Any
 
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 from IPython.core.magic_arguments import MagicArgumentParser
-from IPython.display import Markdown, display
+from IPython.display import display
 from IPython.utils.process import arg_split
 
 from .client import Client, Events, WorkspaceError, find_server
 
 MIME = "application/vnd.jupyter-workspace.results+json"
+MARKDOWN_MIME = "application/vnd.jupyter-workspace.markdown"
 STREAM_UPDATE = 0.1  # seconds between updates of a streaming answer
 CHAT_DEADLINE = 900.0  # seconds: a stream always ends with chat.done or chat.error before
 
@@ -164,7 +171,7 @@ class WorkspaceMagics(Magics):
             notes = self.client.request("GET", "notes", params={"q": args.query})["notes"]
             return Result(notes, f"{len(notes)} notes", ["id", "title", "updated"])
         note = self.client.request("GET", f"notes/{args.id}")
-        display(Markdown(f"## {note['title']}\n\n{note['body']}"))
+        display(SafeMarkdown(f"## {note['title']}\n\n{note['body']}"))
         return Value(note)
 
     def do_task(self, args: Parsed, cell: str | None) -> Any:
@@ -219,7 +226,7 @@ class WorkspaceMagics(Magics):
     # -- chat ----------------------------------------------------------------------------------
     def _chat(self, message: str, conversation: int | None) -> Answer:
         client = self.client
-        handle = display(Markdown("…"), display_id=True)
+        handle = display(SafeMarkdown("…"), display_id=True)
         pieces: list[str] = []
         body: dict[str, Any] = {"message": message}
         if conversation is not None:
@@ -244,7 +251,7 @@ class WorkspaceMagics(Magics):
                     elif kind == "chat.token":
                         pieces.append(event["text"])
                         if time.monotonic() - last > STREAM_UPDATE:
-                            handle.update(Markdown("".join(pieces)))
+                            handle.update(SafeMarkdown("".join(pieces)))
                             last = time.monotonic()
                     elif kind in ("chat.done", "chat.error"):
                         stored = event["message"]
@@ -296,6 +303,18 @@ class Result(list):
         return bundle
 
 
+class SafeMarkdown:
+    """Markdown from outside the cell, shown through the workspace's markdown renderer (which
+    sanitizes it even in trusted output) and as plain text elsewhere: never as trusted
+    `text/markdown`, which JupyterLab would render with its raw HTML."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        return {MARKDOWN_MIME: self.text, "text/plain": self.text}
+
+
 class Answer(str):
     """The answer's text (a str), with `.sources`, `.status`, `.conversation_id`. It was shown
     while it streamed, so it does not show itself again in the cell that made it."""
@@ -318,8 +337,8 @@ class Answer(str):
             text += f"\n\n**Error:** {self.error}"
         if self.sources:
             text += "\n\n**Sources:** " + ", ".join(
-                f"`{s['path']}:{s['start_line']}`" for s in self.sources)
-        return Markdown(text)
+                _code(f"{s['path']}:{s['start_line']}") for s in self.sources)
+        return SafeMarkdown(text)
 
     def _ipython_display_(self) -> None:
         if _execution_count() != self._made_in:
@@ -380,8 +399,16 @@ def _error_bundle(message: str) -> dict[str, str]:
                          f".stderr'><pre>%workspace: {html.escape(message)}</pre></div>"}
 
 
-def _status_view(text: str) -> Markdown:
-    return Markdown(f"`{text}`")
+def _status_view(text: str) -> SafeMarkdown:
+    return SafeMarkdown(_code(text))
+
+
+def _code(text: str) -> str:
+    """`text` as a markdown code span, its delimiter longer than any backtick run in it."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    ticks = "`" * (longest + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{ticks}{pad}{text}{pad}{ticks}"
 
 
 def _sidecar_text(sidecar: dict[str, Any]) -> str:

@@ -14,6 +14,7 @@ from .errors import WorkspaceError
 from .search import SearchManager
 
 MENTION = re.compile(r"(?<![\w@])@([\w][\w./\-]*)")
+BACKTICKS = re.compile(r"`+")
 MAX_CONTEXT_CHARS = 6000
 PASSAGES = 6
 
@@ -76,8 +77,8 @@ def context_message(hits: list[dict[str, Any]]) -> dict[str, str]:
              "each fact you take from them as [path:line]. If they do not answer the question, "
              "say so."]
     for i, hit in enumerate(hits, 1):
-        parts.append(f"[{i}] {_label(hit)}\n```{hit.get('language') or ''}\n"
-                     f"{hit.get('text') or hit.get('snippet') or ''}\n```")
+        parts.append(f"[{i}] {_label(hit)}\n"
+                     + fence(hit.get("text") or hit.get("snippet") or "", hit.get("language")))
     return {"role": "system", "content": "\n\n".join(parts)}
 
 
@@ -86,5 +87,15 @@ def retrieval_only_answer(hits: list[dict[str, Any]], reason: str) -> str:
              f"({reason.rstrip('.')}). These are the most relevant passages in the workspace:", ""]
     for i, hit in enumerate(hits, 1):
         lines.append(f"{i}. [{hit['path']}:{hit['start_line']}] {_label(hit)}")
-        lines.append(f"```{hit.get('language') or ''}\n{hit.get('snippet') or ''}\n```")
+        lines.append(fence(hit.get("snippet") or "", hit.get("language")))
     return "\n".join(lines)
+
+
+def fence(text: str, language: str | None = None) -> str:
+    """`text` as a fenced code block that it cannot close: a file holding its own line of
+    three backticks would otherwise end the fence and put the rest of the file in the
+    markdown (as HTML a renderer may show)."""
+    longest = max((len(run) for run in BACKTICKS.findall(text)), default=0)
+    ticks = "`" * max(3, longest + 1)
+    info = (language or "").replace("`", "")
+    return f"{ticks}{info}\n{text}\n{ticks}"
