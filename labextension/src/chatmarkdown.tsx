@@ -1,6 +1,7 @@
 /**
  * A chat message's markdown, rendered with JupyterLab's `text/markdown`
- * renderer and its sanitizer (the model is untrusted: LLM output is hostile).
+ * renderer, untrusted, through a sanitizer that keeps no command linker and
+ * nothing the browser would fetch from elsewhere (LLM output is hostile).
  *
  * While an answer streams in, renders are throttled: at most one every
  * RENDER_INTERVAL_MS, the latest text last. Fenced code blocks get Copy and
@@ -13,6 +14,7 @@ import { Widget } from '@lumino/widgets';
 import * as React from 'react';
 
 import { ISource } from './api';
+import { hostileRendermime } from './hostilemarkdown';
 import { disposeRenderer } from './markdownpreview';
 import { isPlainClick, sourceHref } from './opensource';
 import { ISourceRef } from './searchapi';
@@ -298,7 +300,9 @@ export function ChatMarkdown(props: IChatMarkdownProps): JSX.Element {
   // after React removed the host, and detaching then throws).
   React.useLayoutEffect(() => {
     const s = state.current;
-    const renderer = rendermime.createRenderer(MIME_TYPE) as MarkdownRenderer;
+    const renderer = hostileRendermime(rendermime, 'chat').createRenderer(
+      MIME_TYPE
+    ) as MarkdownRenderer;
     s.renderer = renderer;
     if (host.current) {
       Widget.attach(renderer, host.current);

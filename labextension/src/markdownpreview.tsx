@@ -4,6 +4,7 @@ import * as React from 'react';
 
 import { IEntity } from './entitiesapi';
 import { ENTITY_LINK_CLASS, linkEntities } from './entitylinks';
+import { hostileRendermime } from './hostilemarkdown';
 
 const MIME_TYPE = 'text/markdown';
 
@@ -38,9 +39,9 @@ const NO_ENTITIES: ReadonlyArray<IEntity> = [];
 /**
  * Renders markdown with JupyterLab's own markdown renderer.
  *
- * The model is untrusted, so the renderer passes the HTML through the
- * application's sanitizer: a note's markdown can't run script or carry
- * command-linker attributes. Entity names are linked afterwards, in the
+ * The model is untrusted, so the renderer passes the HTML through a
+ * sanitizer (JupyterLab's, with the command linker off): a note's markdown
+ * can't run script or carry command-linker attributes. Entity names are linked afterwards, in the
  * sanitized DOM's text.
  */
 export function MarkdownPreview(props: IMarkdownPreviewProps): JSX.Element {
@@ -58,7 +59,9 @@ export function MarkdownPreview(props: IMarkdownPreviewProps): JSX.Element {
 
   // A layout effect, so the clean-up runs while the host is still in the page.
   React.useLayoutEffect(() => {
-    const widget = rendermime.createRenderer(MIME_TYPE);
+    const widget = hostileRendermime(rendermime, 'notes').createRenderer(
+      MIME_TYPE
+    );
     renderer.current = widget;
     if (host.current) {
       Widget.attach(widget, host.current);

@@ -1,12 +1,13 @@
 /**
- * The MIME extension of jupyter-workspace (package.json, `jupyterlab.mimeExtension`):
- * the `%workspace` magics' results tables in notebook and console outputs.
+ * The MIME extensions of jupyter-workspace (package.json, `jupyterlab.mimeExtension`):
+ * the `%workspace` magics' results tables and markdown in notebook and console outputs.
  */
 import type { IRenderMime } from '@jupyterlab/rendermime';
 
+import { HostileMarkdownRenderer, MARKDOWN_MIME_TYPE } from './hostilemarkdown';
 import { RESULTS_MIME_TYPE, ResultsRenderer } from './resultsview';
 
-const extension: IRenderMime.IExtension = {
+const results: IRenderMime.IExtension = {
   id: 'jupyter-workspace:results-renderer',
   description:
     'Renders the results tables of the %workspace magics, with links that open files at their lines.',
@@ -21,4 +22,19 @@ const extension: IRenderMime.IExtension = {
   dataType: 'json'
 };
 
-export default extension;
+const markdown: IRenderMime.IExtension = {
+  id: 'jupyter-workspace:markdown-renderer',
+  description:
+    'Renders the notes and answers the %workspace magics show, always sanitized.',
+  rendererFactory: {
+    // Always sanitized, whatever the output's trust: safe in untrusted notebooks too.
+    safe: true,
+    mimeTypes: [MARKDOWN_MIME_TYPE],
+    createRenderer: options => new HostileMarkdownRenderer(options)
+  },
+  // Ahead of text/plain, which the magics send next to it for other frontends.
+  rank: 10,
+  dataType: 'string'
+};
+
+export default [results, markdown];
