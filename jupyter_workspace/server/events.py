@@ -15,7 +15,20 @@ from typing import Any
 
 Subscriber = Callable[[str], None]
 
+# Bytes an events socket may fall behind before it is closed. A note event carries the note
+# (up to 1 MiB of body, a few MB once JSON-escaped), so a healthy client never comes near it;
+# a client that stopped reading would otherwise keep every event in server memory.
+MAX_SOCKET_BACKLOG = 16 * 1024 * 1024
+
 log = logging.getLogger(__name__)
+
+
+def socket_backlog(handler: Any) -> int:
+    """Bytes written to a tornado WebSocket handler but not yet taken by the kernel."""
+    stream = getattr(getattr(handler, "ws_connection", None), "stream", None)
+    # tornado has no public name for it; the terminal sockets read the same counters
+    return getattr(stream, "_total_write_index", 0) - getattr(
+        stream, "_total_write_done_index", 0)
 
 
 class EventBus:

@@ -20,7 +20,7 @@ from jupyter_server.utils import ensure_async
 from tornado import web, websocket
 
 from .. import __version__, protocol
-from . import fields
+from . import events, fields
 from .errors import BadRequest, TooLarge, WorkspaceError
 
 if TYPE_CHECKING:
@@ -436,7 +436,13 @@ class EventsHandler(
         }))
 
     def _send(self, message: str) -> None:
+        """Write one event; a client that fell more than MAX_SOCKET_BACKLOG behind is closed
+        at once, dropping what it holds (it reconnects and refetches what it shows)."""
         self.write_message(message)
+        if events.socket_backlog(self) > events.MAX_SOCKET_BACKLOG:
+            self.log.warning("closing an events socket that stopped reading")
+            self.extensionapp.bus.unsubscribe(self._send)  # type: ignore[attr-defined]
+            self.ws_connection.stream.close()  # type: ignore[union-attr]
 
     def on_message(self, message: str | bytes) -> None:
         try:
