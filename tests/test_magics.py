@@ -4,12 +4,15 @@ with the extension, its sidecar, its index, and the fake LLM."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import json
 import os
 import queue
 import shutil
+import socket
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -17,6 +20,8 @@ from typing import Any
 
 import pytest
 from jupyter_client import AsyncKernelManager, BlockingKernelClient
+
+from jupyter_workspace.kernel.client import Client, Server
 
 from .chat_helpers import FAKE_KEY, sidecar_ready, until
 
@@ -304,3 +309,48 @@ async def test_each_failure_mode_says_what_to_do(jp_serverapp, kernel, workspace
         assert result["reply"]["status"] == "ok" and says in result["text"], (env, result)
         k.client.stop_channels()
         await k.manager.shutdown_kernel(now=True)
+
+
+
+def listener(reply: bytes | None) -> tuple[socket.socket, list[bytes]]:
+    """A socket on loopback that records what each connection sends (and answers `reply`)."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen()
+    received: list[bytes] = []
+
+    def accept() -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                connection, _ = sock.accept()
+                with connection:
+                    received.append(connection.recv(65536))
+                    if reply is not None:
+                        connection.sendall(reply)
+
+    threading.Thread(target=accept, daemon=True).start()
+    return sock, received
+
+
+def test_the_client_sends_nothing_to_a_proxy_for_a_server_on_loopback(monkeypatch):
+    """`http_proxy` is for the outside world: a proxy would read the Jupyter token."""
+    proxy, to_proxy = listener(None)
+    body = b'{"version": "x"}'
+    server, to_server = listener(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                                 b"Content-Length: %d\r\nConnection: close\r\n\r\n%s"
+                                 % (len(body), body))
+    proxy_url = f"http://127.0.0.1:{proxy.getsockname()[1]}"
+    for name in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy"):
+        monkeypatch.setenv(name, proxy_url)
+    for name in ("no_proxy", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    try:
+        for host in ("127.0.0.1", "localhost"):
+            url = f"http://{host}:{server.getsockname()[1]}/"
+            client = Client(Server(url, "secret-token", "test"), timeout=10)
+            assert client.request("GET", "status") == {"version": "x"}
+    finally:
+        server.close()
+        proxy.close()
+    assert to_proxy == []
+    assert len(to_server) == 2 and b"secret-token" in to_server[0]

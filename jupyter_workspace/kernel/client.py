@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import json
 import os
 import queue
@@ -135,6 +136,7 @@ class Client:
     def __init__(self, server: Server, timeout: float = 30.0) -> None:
         self.server = server
         self.timeout = timeout
+        self._opener = _opener(server.url)
 
     def request(self, method: str, path: str, body: Any = None,
                 params: dict[str, Any] | None = None, timeout: float | None = None) -> Any:
@@ -147,7 +149,7 @@ class Client:
         if self.server.token:
             request.add_header("Authorization", f"token {self.server.token}")
         try:
-            with urllib.request.urlopen(request, timeout=timeout or self.timeout) as response:
+            with self._opener.open(request, timeout=timeout or self.timeout) as response:
                 raw = response.read()
                 return json.loads(raw) if raw else None
         except urllib.error.HTTPError as e:
@@ -176,6 +178,24 @@ class Client:
     def check(self) -> dict[str, Any]:
         """The server's status; NoServer / NoExtension with a clear message otherwise."""
         return self.request("GET", "status")
+
+
+def _opener(url: str) -> urllib.request.OpenerDirector:
+    """No proxy for a server on this machine: urllib sends every request through `http_proxy`
+    unless `no_proxy` names the host, and the proxy would receive the Jupyter token."""
+    host = urllib.parse.urlsplit(url).hostname or ""
+    if _is_loopback(host):
+        return urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    return urllib.request.build_opener()
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 class Events:
