@@ -85,6 +85,19 @@ def jp_server_config(jp_server_config, jp_root_dir):
     return config
 
 
+@pytest.fixture(autouse=True)
+def trusted(api, jp_asyncio_loop):
+    """The config as a user allowed to run terminals trusted it (tests/test_pipeline_trust.py
+    is about what runs before that)."""
+
+    async def trust() -> None:
+        _, listed = await api("GET", "pipelines")
+        status, _ = await api("POST", "pipelines/trust", {"hash": listed["config"]["hash"]})
+        assert status == 200
+
+    jp_asyncio_loop.run_until_complete(trust())
+
+
 @pytest.fixture
 def run(api):
     """`await run(name)`: start a pipeline and wait for its end; returns the finished run."""
@@ -145,7 +158,9 @@ async def test_a_gcc_error_becomes_a_task_and_a_passing_run_resolves_it(api, run
     _, listed = await api("GET", "pipelines")
     build = next(p for p in listed["pipelines"] if p["name"] == "build")
     assert build["last_run"]["id"] == fixed["id"] and build["running"] is None
-    assert listed["config"] == {"path": "workspace.toml", "exists": True, "error": None}
+    config = listed["config"]
+    assert (config["path"], config["exists"], config["error"], config["trusted"]) == (
+        "workspace.toml", True, None, True)
 
 
 async def test_pytest_failure_and_python_traceback_point_at_their_lines(api, run):

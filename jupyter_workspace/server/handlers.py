@@ -9,6 +9,7 @@ is a 500 whose body never carries a traceback.
 from __future__ import annotations
 
 import json
+import re
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
@@ -332,12 +333,13 @@ class PipelinesHandler(WorkspaceHandler):
 
 
 class PipelineRunHandler(WorkspaceHandler):
-    """Starting a run is running a command in a terminal: the `terminals` permission."""
+    """Starting a run is running a command in a terminal: `execute` on `terminals`, the
+    permission JupyterLab's terminal socket checks."""
 
     auth_resource = "terminals"
 
     @web.authenticated
-    @authorized
+    @authorized("execute")
     async def post(self, name: str) -> None:
         data = self.json_body() if (self.request.body or b"").strip() else {}
         fields.reject_unknown(data, {"trigger"}, "run request")
@@ -378,11 +380,33 @@ class RunOutputHandler(WorkspaceHandler):
         self.reply(await self.workspace.pipelines.output(run_id, offset))
 
 
+class PipelineTrustHandler(WorkspaceHandler):
+    """Trusting `workspace.toml` lets its commands run, watch mode included: only a user who
+    may run commands in a terminal can do it."""
+
+    auth_resource = "terminals"
+
+    @web.authenticated
+    @authorized("execute")
+    async def post(self) -> None:
+        data = self.json_body()
+        fields.reject_unknown(data, {"hash"}, "trust request")
+        digest = data.get("hash")
+        if not isinstance(digest, str) or not SHA256.fullmatch(digest):
+            raise BadRequest("'hash' must be the config's SHA-256 (64 hex digits) as "
+                             "GET pipelines reports it")
+        user = getattr(self.current_user, "username", None)
+        self.reply(await self.workspace.pipelines.approve(digest, user))
+
+
+SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
 class RunStopHandler(WorkspaceHandler):
     auth_resource = "terminals"
 
     @web.authenticated
-    @authorized
+    @authorized("execute")
     async def post(self, record_id: str) -> None:
         self.reply(await self.workspace.pipelines.stop_run(fields.record_id(record_id, "run")))
 
@@ -471,6 +495,7 @@ default_handlers = [
     (r"/workspace/api/index", IndexStatusHandler),
     (r"/workspace/api/index/files", IndexFilesHandler),
     (r"/workspace/api/pipelines", PipelinesHandler),
+    (r"/workspace/api/pipelines/trust", PipelineTrustHandler),
     (rf"/workspace/api/pipelines/{NAME}/run", PipelineRunHandler),
     (r"/workspace/api/runs", RunsHandler),
     (rf"/workspace/api/runs/{ID}", RunHandler),

@@ -5,12 +5,19 @@ it, input included, while it runs). The manager adds a client of its own to the 
 keeps a bounded tail of the output, follows it with a cursor for readers, and feeds each line
 to the failure parser. When the PTY closes, the run is recorded (exit code, duration, the tail,
 the failures) and its failures become detected tasks, resolved when a later run passes.
+
+Anyone who can write files can write `workspace.toml`, but only a user allowed to run terminals
+(`terminals` + `execute`) may start its commands. So nothing in it runs (by hand, by magic or
+by watch mode) until such a user has trusted its exact content: the SHA-256 of the approved
+bytes is kept in the database, and any other content, including a file that was there before
+the server started, waits for a new approval. A run checks the bytes it is about to run.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import os
 import re
@@ -47,6 +54,10 @@ class Disabled(WorkspaceError):
     status = 503
 
 
+class Untrusted(Conflict):
+    """The config's content has not been approved by a user allowed to run terminals."""
+
+
 @dataclass
 class Pipeline:
     name: str
@@ -66,6 +77,23 @@ class Pipeline:
         return {"name": self.name, "command": self.command, "cwd": self.cwd, "env": self.env,
                 "timeout": self.timeout, "watch": self.watch, "debounce": self.debounce,
                 "description": self.description}
+
+
+@dataclass(frozen=True)
+class ConfigState:
+    """One reading of `workspace.toml`: the pipelines parsed from exactly the bytes hashed."""
+
+    key: tuple[int, ...] | None  # the file's stat identity; None when there is no file
+    pipelines: dict[str, Pipeline]
+    error: ConfigError | None
+    hash: str | None  # SHA-256 of the bytes read; None when there is no file to read
+
+
+@dataclass(frozen=True)
+class Approval:
+    hash: str
+    by: str | None
+    at: str
 
 
 class ConfigError(Exception):
@@ -287,8 +315,8 @@ class PipelineManager:
         self._terminals = terminals
         self.log = log
         self.active: dict[int, ActiveRun] = {}
-        self._config: tuple[float | None, dict[str, Pipeline], ConfigError | None] = (
-            -1.0, {}, None)
+        self._config = ConfigState((-1,), {}, None, None)
+        self._approval: Approval | None = None
         self._watch_timers: dict[str, asyncio.TimerHandle] = {}
         self._rerun: set[str] = set()
         self._events: asyncio.Queue[dict[str, Any]] | None = None
@@ -296,10 +324,16 @@ class PipelineManager:
 
     # -- lifecycle -----------------------------------------------------------------------------
     async def start(self) -> None:
-        """Runs left 'running' by a server that died are 'interrupted'; watch file events."""
+        """Runs left 'running' by a server that died are 'interrupted'; the last approval of
+        the config is loaded (a file changed while the server was down stays untrusted);
+        watch file events."""
         await self.store.run(lambda conn: conn.execute(
             "UPDATE runs SET status = 'interrupted', error = 'the server stopped during the "
             "run' WHERE status = 'running'"))
+        row = await self.store.run(lambda conn: conn.execute(
+            "SELECT hash, approved_by, approved_at FROM pipeline_trust WHERE path = ?",
+            (CONFIG_NAME,)).fetchone())
+        self._approval = Approval(row[0], row[1], row[2]) if row else None
         self._events = self.bus.queue()
         self._listener = asyncio.ensure_future(self._listen())
 
@@ -322,38 +356,100 @@ class PipelineManager:
         return self.root / CONFIG_NAME
 
     def config(self) -> tuple[dict[str, Pipeline], ConfigError | None]:
-        try:
-            mtime: float | None = self.config_path.stat().st_mtime_ns
-        except OSError:
-            mtime = None
-        if mtime != self._config[0]:
-            pipelines: dict[str, Pipeline] = {}
-            error = None
-            if mtime is not None:
-                try:
-                    raw = self.config_path.read_bytes()
-                    if len(raw) > 1024 * 1024:
-                        raise ConfigError(f"{CONFIG_NAME} is larger than 1 MB")
-                    pipelines = parse_config(raw.decode("utf-8"))
-                except UnicodeDecodeError:
-                    error = ConfigError(f"{CONFIG_NAME} is not UTF-8 text")
-                except ConfigError as e:
-                    error = e
-                except OSError as e:
-                    error = ConfigError(f"cannot read {CONFIG_NAME}: {e.strerror or e}")
-            self._config = (mtime, pipelines, error)
-        return self._config[1], self._config[2]
+        state = self.read_config()
+        return state.pipelines, state.error
 
-    def pipeline(self, name: str) -> Pipeline:
-        pipelines, error = self.config()
+    def read_config(self, fresh: bool = False) -> ConfigState:
+        """The config, read again when its stat identity changed, or always when `fresh`:
+        what runs or is approved is checked against the bytes on disk now, not a cache."""
+        try:
+            st = self.config_path.stat()
+            key: tuple[int, ...] | None = (st.st_mtime_ns, st.st_ctime_ns, st.st_size,
+                                           st.st_ino)
+        except OSError:
+            key = None
+        if key is None:
+            self._config = ConfigState(None, {}, None, None)
+        elif fresh or key != self._config.key:
+            self._config = self._parse(key)
+        return self._config
+
+    def _parse(self, key: tuple[int, ...]) -> ConfigState:
+        try:
+            raw = self.config_path.read_bytes()
+        except OSError as e:
+            return ConfigState(key, {}, ConfigError(
+                f"cannot read {CONFIG_NAME}: {e.strerror or e}"), None)
+        digest = hashlib.sha256(raw).hexdigest()
+        if digest == self._config.hash:  # the same bytes: keep what was parsed from them
+            return ConfigState(key, self._config.pipelines, self._config.error, digest)
+        pipelines: dict[str, Pipeline] = {}
+        error = None
+        try:
+            if len(raw) > 1024 * 1024:
+                raise ConfigError(f"{CONFIG_NAME} is larger than 1 MB")
+            pipelines = parse_config(raw.decode("utf-8"))
+        except UnicodeDecodeError:
+            error = ConfigError(f"{CONFIG_NAME} is not UTF-8 text")
+        except ConfigError as e:
+            error = e
+        return ConfigState(key, pipelines, error, digest)
+
+    def pipeline(self, name: str, state: ConfigState | None = None) -> Pipeline:
+        state = state or self.read_config()
+        error = state.error
         if error is not None:
             raise BadRequest(f"{error.message}" + (f" (line {error.line})" if error.line else ""))
-        if name not in pipelines:
+        if name not in state.pipelines:
             raise NotFound(f"no pipeline named '{name}' in {CONFIG_NAME}")
-        return pipelines[name]
+        return state.pipelines[name]
+
+    # -- trust ---------------------------------------------------------------------------------
+    def trusted(self, state: ConfigState) -> bool:
+        return state.hash is not None and self._approval is not None and \
+            state.hash == self._approval.hash
+
+    def _require_trust(self, state: ConfigState) -> None:
+        if not self.trusted(state):
+            changed = "has changed since it was last trusted" if self._approval else \
+                "has not been trusted yet"
+            raise Untrusted(
+                f"{CONFIG_NAME} {changed}: nothing in it runs until a user allowed to use "
+                "terminals reviews it and trusts it ('Trust this configuration' in the "
+                "Pipelines panel)", trust_required=True)
+
+    async def approve(self, digest: str, user: str | None) -> dict[str, Any]:
+        """Trust the config whose content hashes to `digest`: the content the user reviewed,
+        so a file changed after it was shown is not approved by mistake (409)."""
+        state = self.read_config(fresh=True)
+        if state.key is None:
+            raise NotFound(f"there is no {CONFIG_NAME} to trust")
+        if state.hash != digest:
+            raise Conflict(f"{CONFIG_NAME} has changed since it was shown: review it again "
+                           "before trusting it")
+        approval = Approval(digest, user, fields.now())
+        await self.store.run(lambda conn: conn.execute(
+            "INSERT INTO pipeline_trust(path, hash, approved_by, approved_at) "
+            "VALUES (?, ?, ?, ?) ON CONFLICT(path) DO UPDATE SET hash = excluded.hash, "
+            "approved_by = excluded.approved_by, approved_at = excluded.approved_at",
+            (CONFIG_NAME, approval.hash, approval.by, approval.at)))
+        self._approval = approval
+        if self.log is not None:
+            self.log.info("%s (sha256 %s) trusted by %s", CONFIG_NAME, digest[:12], user)
+        self.bus.publish({"type": protocol.PIPELINES_CHANGED, "reason": "trusted"})
+        return {"config": self._config_json(state)}
+
+    def _config_json(self, state: ConfigState) -> dict[str, Any]:
+        error = state.error
+        approval = self._approval
+        return {"path": CONFIG_NAME, "exists": state.key is not None,
+                "error": {"message": error.message, "line": error.line} if error else None,
+                "hash": state.hash, "trusted": self.trusted(state),
+                "approval": {"by": approval.by, "at": approval.at} if approval else None}
 
     async def list(self) -> dict[str, Any]:
-        pipelines, error = self.config()
+        state = self.read_config(fresh=True)
+        pipelines = state.pipelines
         last = await self.store.run(lambda conn: {r["pipeline"]: r for r in conn.execute(
             "SELECT * FROM runs WHERE id IN (SELECT max(id) FROM runs GROUP BY pipeline)")})
         running = {run.pipeline.name: run.id for run in self.active.values()}
@@ -362,15 +458,15 @@ class PipelineManager:
                            "last_run": _run_json(last[p.name], self.active.get(
                                last[p.name]["id"])) if p.name in last else None}
                           for p in pipelines.values()],
-            "config": {"path": CONFIG_NAME, "exists": self._config[0] is not None,
-                       "error": {"message": error.message, "line": error.line}
-                       if error else None},
+            "config": self._config_json(state),
         }
 
     # -- running -------------------------------------------------------------------------------
     async def run(self, name: str, trigger: str = "user") -> dict[str, Any]:
         trigger = fields.choice(trigger, "trigger", TRIGGERS)
-        pipeline = self.pipeline(name)
+        state = self.read_config(fresh=True)
+        pipeline = self.pipeline(name, state)
+        self._require_trust(state)
         terminals = self._terminals() if self._terminals is not None else None
         if terminals is None:
             raise Disabled("pipelines run in terminals, and terminals are disabled on this "
@@ -573,7 +669,7 @@ class PipelineManager:
                 continue
             path = event.get("path", "")
             if path == CONFIG_NAME:
-                self.bus.publish({"type": protocol.PIPELINES_CHANGED})
+                self.bus.publish({"type": protocol.PIPELINES_CHANGED, "reason": "config"})
                 continue
             try:
                 pipelines, _ = self.config()
@@ -595,6 +691,12 @@ class PipelineManager:
             self._watch_timers.pop(pipeline.name, None)
             try:
                 await self.run(pipeline.name, "watch")
+            except Untrusted as e:
+                if self.log is not None:
+                    self.log.warning("watch run of %s not started: %s", pipeline.name,
+                                     e.message)
+                self.bus.publish({"type": protocol.PIPELINES_CHANGED, "reason": "untrusted",
+                                  "pipeline": pipeline.name})
             except WorkspaceError as e:
                 if self.log is not None:
                     self.log.info("watch run of %s not started: %s", pipeline.name, e.message)
