@@ -260,8 +260,13 @@ async def test_cell_chat_streams_and_an_interrupt_cancels_it(jp_serverapp, api, 
     assert conversation["messages"][-1]["status"] == "partial"
 
 
-async def test_run_streams_a_pipeline_and_returns_the_run(jp_serverapp, kernel, workspace_env):
+async def test_run_streams_a_pipeline_and_returns_the_run(jp_serverapp, kernel, workspace_env,
+                                                          api):
     k = await kernel(workspace_env)
+    untrusted = await k.run("%workspace run greet")  # until a user trusts workspace.toml
+    assert "not been trusted" in untrusted["text"]
+    _, listed = await api("GET", "pipelines")
+    await api("POST", "pipelines/trust", {"hash": listed["config"]["hash"]})
     result = await k.run("run = %workspace run greet")
     assert "hello from the pipeline" in result["text"]
     assert await k.value("run['status']") == "passed"
