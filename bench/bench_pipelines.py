@@ -495,6 +495,10 @@ async def bench() -> None:
             rss_ready = Sampler(server).status_kb("VmRSS")
             status, listing = await coord.http.request("GET", "/workspace/api/pipelines")
             assert status == 200 and listing["pipelines"], listing
+            # the bench wrote this config: trust it as a user allowed to run terminals would
+            status, _ = await coord.http.request("POST", "/workspace/api/pipelines/trust",
+                                                 {"hash": listing["config"]["hash"]})
+            assert status == 200
             idle = Sampler(server).start()
             await asyncio.sleep(3.0)
             idle.stop()
