@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from jupyter_workspace.server.failures import MAX_FAILURES, FailureParser
+from jupyter_workspace.server.failures import MAX_FAILURES, MAX_SEEN, FailureParser
 from jupyter_workspace.server.pipelines import ConfigError, glob_matcher, parse_config
 
 
@@ -118,3 +118,27 @@ def test_run_output_keeps_a_bounded_tail_addressed_by_stream_offsets():
     assert out.since(16) == ("", 16, False)
     text, following, _ = out.since(out.start, limit=3)
     assert len(text) == 3 and following == out.start + 3
+
+
+def test_memory_stays_bounded_past_the_cap(tmp_path):
+    """A run printing 20,000 distinct errors keeps no memory for those past the cap."""
+    import tracemalloc
+
+    from jupyter_workspace.server import failures
+
+    parser = FailureParser(tmp_path, tmp_path)
+    for i in range(MAX_SEEN):
+        parser.feed(f"a.c:{i + 1}:1: error: warm-up {i}")
+    tracemalloc.start()
+    try:
+        before = tracemalloc.take_snapshot()
+        for i in range(20_000):
+            parser.feed(f"b.c:{i + 1}:1: error: a long message number {i} " + "x" * 100)
+        mine = [tracemalloc.Filter(True, failures.__file__)]
+        growth = sum(s.size_diff for s in tracemalloc.take_snapshot().filter_traces(
+            mine).compare_to(before.filter_traces(mine), "filename"))
+    finally:
+        tracemalloc.stop()
+    assert growth < 200_000, f"{growth} bytes kept for failures that were dropped"
+    assert len(parser.failures) == MAX_FAILURES
+    assert parser.dropped == MAX_SEEN + 20_000 - MAX_FAILURES

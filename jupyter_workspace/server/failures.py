@@ -16,6 +16,7 @@ from pathlib import Path
 
 MAX_FAILURES = 200  # per run
 MAX_MESSAGE = 300
+MAX_SEEN = 2_000  # distinct failures remembered to count a repeated line once
 ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
 
 # every format below has one of these: a line without any is not a failure line
@@ -49,7 +50,8 @@ class Failure:
 
 
 class FailureParser:
-    """Feed it lines (`feed`), then read `failures`. Bounded: at most MAX_FAILURES."""
+    """Feed it lines (`feed`), then read `failures`. Bounded: at most MAX_FAILURES kept and
+    MAX_SEEN remembered; `dropped` counts the rest (past MAX_SEEN, repeats included)."""
 
     def __init__(self, root: Path, cwd: Path) -> None:
         self.root = root.resolve()
@@ -134,7 +136,10 @@ class FailureParser:
         key = (rel, line if rel else None, message)
         if key in self._seen:
             return
-        self._seen.add(key)
+        # Past MAX_SEEN a repeated line counts again in `dropped`: a run printing millions of
+        # distinct errors must not grow the server's memory with them.
+        if len(self._seen) < MAX_SEEN:
+            self._seen.add(key)
         if len(self.failures) >= MAX_FAILURES:
             self.dropped += 1
             return
