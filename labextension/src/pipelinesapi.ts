@@ -83,11 +83,25 @@ export interface IPipeline {
   last_run: IRun | null;
 }
 
-/** Where the pipelines come from, and what is wrong with it. */
+/** Who last trusted `workspace.toml`, and when (maybe content it no longer has). */
+export interface IConfigApproval {
+  by: string | null;
+  at: string;
+}
+
+/** Where the pipelines come from, what is wrong with it, whether it may run. */
 export interface IPipelinesConfig {
   path: string;
   exists: boolean;
   error: { message: string; line: number | null } | null;
+  /** SHA-256 of the content read; what a trust request names. */
+  hash: string | null;
+  /**
+   * Whether a user allowed to use terminals trusted this exact content: until
+   * then nothing in it runs, by hand, by magic or on a watched change.
+   */
+  trusted: boolean;
+  approval: IConfigApproval | null;
 }
 
 export interface IPipelineList {
@@ -129,12 +143,27 @@ export function listPipelines(): Promise<IPipelineList> {
   return requestAPI<IPipelineList>('pipelines');
 }
 
-/** Start a run: 409 while the pipeline runs, 503 without terminals. */
+/**
+ * Start a run: 409 while the pipeline runs or until the config is trusted, 503
+ * without terminals.
+ */
 export function runPipeline(name: string): Promise<IRun> {
   return requestAPI<IRun>(`pipelines/${encodeURIComponent(name)}/run`, {
     method: 'POST',
     body: '{}'
   });
+}
+
+/**
+ * Trust the config whose content has `hash` (the one the user reviewed): 403
+ * without the terminals permission, 409 if the file has changed since.
+ */
+export async function trustConfig(hash: string): Promise<IPipelinesConfig> {
+  const answer = await requestAPI<{ config: IPipelinesConfig }>(
+    'pipelines/trust',
+    { method: 'POST', body: JSON.stringify({ hash }) }
+  );
+  return answer.config;
 }
 
 /** Runs, newest first. */

@@ -1,7 +1,7 @@
 /**
  * The state of the Pipelines panel: the pipelines of `workspace.toml` with
- * their last runs, the run histories the user opened, kept in step with
- * `pipeline.run` and `pipelines.changed` events.
+ * their last runs, the run histories the user opened, whether the config is
+ * trusted, kept in step with `pipeline.run` and `pipelines.changed` events.
  */
 import { ISignal, Signal } from '@lumino/signaling';
 
@@ -15,7 +15,8 @@ import {
   listPipelines,
   listRuns,
   runPipeline,
-  stopRun
+  stopRun,
+  trustConfig
 } from './pipelinesapi';
 
 /** Runs shown in a pipeline's history. */
@@ -72,6 +73,11 @@ export class PipelinesModel extends PanelModel {
     return this._stopping.has(id);
   }
 
+  /** Whether a trust request is on its way. */
+  get trusting(): boolean {
+    return this._trusting;
+  }
+
   async refresh(): Promise<void> {
     window.clearTimeout(this._refetchTimer);
     const generation = ++this._generation;
@@ -125,6 +131,8 @@ export class PipelinesModel extends PanelModel {
       return run;
     } catch (error) {
       this._fail(error);
+      // The config may have changed (or lost its trust) since the list was read.
+      void this.refresh();
       return null;
     } finally {
       this._starting.delete(name);
@@ -145,6 +153,31 @@ export class PipelinesModel extends PanelModel {
       this._fail(error);
     } finally {
       this._stopping.delete(id);
+      this._emit();
+    }
+  }
+
+  /**
+   * Trust the config as this panel shows it (its hash): a file changed since
+   * is refused by the server, and the panel shows the new content to review.
+   */
+  async trust(): Promise<void> {
+    const hash = this._config?.hash;
+    if (this._trusting || !hash) {
+      return;
+    }
+    this._trusting = true;
+    this._emit();
+    try {
+      const config = await trustConfig(hash);
+      if (!this._isDisposed && this._config?.hash === config.hash) {
+        this._config = config;
+      }
+    } catch (error) {
+      this._fail(error);
+      await this.refresh();
+    } finally {
+      this._trusting = false;
       this._emit();
     }
   }
@@ -257,6 +290,7 @@ export class PipelinesModel extends PanelModel {
   private _history = new Map<string, IRun[]>();
   private _starting = new Set<string>();
   private _stopping = new Set<number>();
+  private _trusting = false;
   private _known = new Map<number, RunStatus>();
   private _newestId = 0;
   private _runFinished = new Signal<this, IRun>(this);

@@ -1,6 +1,8 @@
 /**
  * The Pipelines panel (left sidebar): the pipelines of `workspace.toml`, each
- * with its last run, Run / Stop, its terminal while it runs, and its history.
+ * with its last run, Run / Stop, its terminal while it runs, and its history;
+ * above them, while the config is not trusted, what that means and a button
+ * to trust it.
  */
 import { ReactWidget } from '@jupyterlab/apputils';
 import { Time } from '@jupyterlab/coreutils';
@@ -100,6 +102,14 @@ export function PipelinesView(props: IPipelinesViewProps): JSX.Element {
           onOpen={line => void attempt(() => actions.editConfig(line))}
         />
       )}
+      {config?.exists && !config.error && !config.trusted && (
+        <UntrustedConfig
+          config={config}
+          trusting={model.trusting}
+          onReview={() => void attempt(() => actions.editConfig())}
+          onTrust={() => void model.trust()}
+        />
+      )}
       <ErrorBanner
         message={model.error}
         onDismiss={() => model.dismissError()}
@@ -177,6 +187,54 @@ function ConfigError(props: {
   );
 }
 
+/**
+ * `workspace.toml` changed (or is new) since a user allowed to use terminals
+ * last trusted it: nothing in it runs until such a user trusts it here.
+ */
+function UntrustedConfig(props: {
+  config: IPipelinesConfig;
+  trusting: boolean;
+  onReview: () => void;
+  onTrust: () => void;
+}): JSX.Element {
+  const { config, trusting } = props;
+  const approval = config.approval;
+  const since = approval
+    ? `has changed since ${approval.by ?? 'a user'} trusted it (${Time.formatHuman(approval.at)})`
+    : 'is not trusted yet';
+  return (
+    <div className="jp-Workspace-pipelinesUntrusted" data-hash={config.hash}>
+      <Banner kind="warning">
+        <strong>
+          {config.path} {since}.
+        </strong>{' '}
+        Its commands run as the server&apos;s user: nothing in it runs (Run,
+        magics, watched changes) until someone allowed to use terminals reviews
+        it and trusts it.
+        <div className="jp-Workspace-bannerActions">
+          <button
+            type="button"
+            className="jp-Workspace-textButton jp-Workspace-reviewConfig"
+            onClick={props.onReview}
+          >
+            Review {config.path}
+          </button>
+          <button
+            type="button"
+            className="jp-Workspace-textButton jp-mod-accept jp-Workspace-trustConfig"
+            disabled={trusting}
+            aria-busy={trusting}
+            title={`Let the commands of ${config.path} as it is now run, watch mode included`}
+            onClick={props.onTrust}
+          >
+            {trusting ? 'Trusting…' : 'Trust this configuration'}
+          </button>
+        </div>
+      </Banner>
+    </div>
+  );
+}
+
 interface IPipelineItemProps {
   pipeline: IPipeline;
   model: PipelinesModel;
@@ -189,6 +247,7 @@ function PipelineItem(props: IPipelineItemProps): JSX.Element {
   const last = pipeline.last_run;
   const running = last?.status === 'running' ? last : null;
   const starting = model.isStarting(pipeline.name);
+  const untrusted = model.config?.trusted === false;
   const history = model.history(pipeline.name);
   const historyId = `jp-Workspace-runHistory-${pipeline.name}`;
   return (
@@ -215,9 +274,13 @@ function PipelineItem(props: IPipelineItemProps): JSX.Element {
           <button
             type="button"
             className="jp-Workspace-textButton jp-mod-accept jp-Workspace-runPipeline"
-            disabled={starting}
+            disabled={starting || untrusted}
             aria-busy={starting}
-            title={`Run ${pipeline.name}`}
+            title={
+              untrusted
+                ? `Trust ${CONFIG_PATH} before running ${pipeline.name}`
+                : `Run ${pipeline.name}`
+            }
             onClick={() => void attempt(() => actions.run(pipeline.name))}
           >
             {starting ? 'Starting…' : 'Run'}
@@ -369,12 +432,15 @@ export class PipelinesPanel extends ReactWidget {
     this.title.caption = 'Workspace Pipelines';
   }
 
-  /** Put the focus on the first pipeline's Run button (or Edit pipelines). */
+  /**
+   * Put the focus on "Trust this configuration" while it shows, else on the
+   * first pipeline's Run button (or Edit pipelines).
+   */
   async focusFirst(): Promise<void> {
     await afterPendingActivation();
     this.node
       .querySelector<HTMLButtonElement>(
-        '.jp-Workspace-runPipeline, .jp-Workspace-stopRun, .jp-Workspace-editPipelines'
+        '.jp-Workspace-trustConfig, .jp-Workspace-runPipeline:enabled, .jp-Workspace-stopRun, .jp-Workspace-editPipelines'
       )
       ?.focus();
   }
