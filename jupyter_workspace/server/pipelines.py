@@ -38,6 +38,7 @@ from .failures import MAX_FAILURES, FailureParser
 from .store import Store
 
 CONFIG_NAME = "workspace.toml"
+MAX_CONFIG_BYTES = 1024 * 1024
 TAIL_CHARS = 256 * 1024  # output kept per run (memory while running, SQLite after)
 MAX_LINE_CHARS = 8192  # longer lines are cut before parsing
 REPLAY_READS = 256  # terminado reads replayed to a terminal socket that connects late
@@ -376,7 +377,8 @@ class PipelineManager:
 
     def _parse(self, key: tuple[int, ...]) -> ConfigState:
         try:
-            raw = self.config_path.read_bytes()
+            with self.config_path.open("rb") as f:
+                raw = f.read(MAX_CONFIG_BYTES + 1)  # read on every run and list: bounded
         except OSError as e:
             return ConfigState(key, {}, ConfigError(
                 f"cannot read {CONFIG_NAME}: {e.strerror or e}"), None)
@@ -386,7 +388,7 @@ class PipelineManager:
         pipelines: dict[str, Pipeline] = {}
         error = None
         try:
-            if len(raw) > 1024 * 1024:
+            if len(raw) > MAX_CONFIG_BYTES:
                 raise ConfigError(f"{CONFIG_NAME} is larger than 1 MB")
             pipelines = parse_config(raw.decode("utf-8"))
         except UnicodeDecodeError:
