@@ -5,6 +5,8 @@ import os
 
 import pytest
 
+from .api_routes import http_routes, path
+
 
 @pytest.fixture
 def snapshot(api):
@@ -127,4 +129,40 @@ async def test_bad_query_parameters(api, snapshot):
     assert status == 400 and "must be one of" in data["error"]
     status, data = await api("GET", "notes", params={"q": "x" * 1001})
     assert status == 400 and "too long" in data["error"]
+    assert await snapshot() == before
+
+
+ID_ROUTES = [(method, pattern) for method, pattern, _ in http_routes() if "record_id" in pattern]
+BODY_ROUTES = [(method, pattern) for method, pattern, _ in http_routes()
+               if method in ("POST", "PATCH", "PUT")]
+
+
+@pytest.mark.parametrize("method,pattern", ID_ROUTES)
+@pytest.mark.parametrize("record", ["²", "1²", "٣", "１"])
+async def test_unicode_digits_in_ids_are_404(api, method, pattern, record):
+    """str.isdigit() says yes to '²' and to Arabic-Indic or fullwidth digits; int() refuses
+    some of them and reads others as numbers. Only ASCII digits name a record."""
+    body = {} if method in ("POST", "PATCH", "PUT") else None
+    status, data = await api(method, path(pattern, record_id=record), body)
+    assert status == 404, data
+    assert "unknown" in data["error"]
+
+
+@pytest.mark.parametrize("route,params", [
+    ("entities", {"limit": "²"}), ("runs", {"limit": "²"}), ("runs", {"limit": "٣"}),
+    ("runs/1/output", {"offset": "²"}), ("search", {"q": "x", "k": "²"}),
+])
+async def test_unicode_digits_in_numbers_are_400(api, route, params):
+    status, data = await api("GET", route, params=params)
+    assert status == 400, data
+    assert "whole number" in data["error"]
+
+
+@pytest.mark.parametrize("method,pattern", BODY_ROUTES)
+async def test_deeply_nested_json_is_400(api, snapshot, method, pattern):
+    before = await snapshot()
+    for raw in ("[" * 100_000 + "]" * 100_000, '{"title": ' + "[" * 100_000 + "]" * 100_000 + "}"):
+        status, data = await api(method, path(pattern), raw=raw)
+        assert status < 500, data  # some routes ignore their body, some look up the id first
+        assert status != 400 or "nested too deeply" in data["error"], data
     assert await snapshot() == before

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import BadRequest
+from .errors import BadRequest, NotFound
 
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+# ASCII only: str.isdigit() and \d also accept '²', '٣' or '１', which int() refuses or reads
+_DIGITS = re.compile(r"[0-9]{1,20}")
 MAX_ID = 2**63 - 1
 
 
@@ -86,11 +89,36 @@ def iso_date(value: Any, name: str) -> str | None:
 
 def record_id(raw: str, what: str) -> int:
     """Parse an id from a URL; anything that is not a stored id is 'unknown' (404)."""
-    from .errors import NotFound
-
-    if not raw.isdigit() or len(raw) > 19 or int(raw) > MAX_ID or int(raw) < 1:
+    if not _DIGITS.fullmatch(raw) or not 1 <= int(raw) <= MAX_ID:
         raise NotFound(f"unknown {what} id: {raw[:40]}")
     return int(raw)
+
+
+def whole_number(raw: str | None, name: str, *, default: int, minimum: int = 0,
+                 maximum: int = MAX_ID) -> int:
+    """A whole number from a URL query parameter, `default` when it is absent."""
+    if raw is None:
+        return default
+    if not _DIGITS.fullmatch(raw) or not minimum <= int(raw) <= maximum:
+        raise BadRequest(f"'{name}' must be a whole number from {minimum} to {maximum}")
+    return int(raw)
+
+
+def json_object(body: bytes | bytearray) -> dict[str, Any]:
+    """A request body as a JSON object, or a BadRequest saying what is wrong with it."""
+    if not body.strip():
+        raise BadRequest("request body must be a JSON object")
+    try:
+        data = json.loads(body.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise BadRequest("request body is not valid UTF-8") from None
+    except RecursionError:  # the decoder recurses per level: '[' * 100000 exhausts the stack
+        raise BadRequest("request body is nested too deeply") from None
+    except ValueError as e:
+        raise BadRequest(f"request body is not valid JSON: {e}") from None
+    if not isinstance(data, dict):
+        raise BadRequest("request body must be a JSON object")
+    return data
 
 
 def now() -> str:

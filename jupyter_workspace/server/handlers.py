@@ -30,8 +30,29 @@ if TYPE_CHECKING:
 ID = r"(?P<record_id>[^/]+)"
 
 
+@web.stream_request_body
 class WorkspaceHandler(ExtensionHandlerMixin, APIHandler):
+    """The base of every workspace route. Bodies are streamed so that no route buffers one
+    it will refuse: tornado would otherwise read up to the server's `max_body_size` (512 MB)
+    into memory, for anyone, before a verb could answer 403 or 413."""
+
     auth_resource = "jupyter_workspace"
+
+    async def prepare(self) -> None:
+        """Refuse a body from a user we do not know before reading any of it; the verb's
+        own decorators still decide everything else."""
+        await super().prepare()
+        self.request.body = bytearray()
+        self._body_bytes = 0
+        announced = {"Content-Length", "Transfer-Encoding"} & set(self.request.headers)
+        if announced and self.current_user is None:
+            raise web.HTTPError(403)
+
+    def data_received(self, chunk: bytes) -> None:
+        """Keep the body up to the limit and only count the rest (json_body answers 413)."""
+        self._body_bytes += len(chunk)
+        if self._body_bytes <= self.workspace.limits.max_body_bytes:
+            self.request.body += chunk
 
     @property
     def workspace(self) -> WorkspaceApp:
@@ -44,21 +65,10 @@ class WorkspaceHandler(ExtensionHandlerMixin, APIHandler):
 
     def json_body(self) -> dict[str, Any]:
         """The request body as a JSON object, or a 4xx that says what is wrong with it."""
-        body = self.request.body or b""
         limit = self.workspace.limits.max_body_bytes
-        if len(body) > limit:
-            raise TooLarge(f"request body is {len(body)} bytes; the limit is {limit}")
-        if not body.strip():
-            raise BadRequest("request body must be a JSON object")
-        try:
-            data = json.loads(body.decode("utf-8"))
-        except UnicodeDecodeError:
-            raise BadRequest("request body is not valid UTF-8") from None
-        except ValueError as e:
-            raise BadRequest(f"request body is not valid JSON: {e}") from None
-        if not isinstance(data, dict):
-            raise BadRequest("request body must be a JSON object")
-        return data
+        if self._body_bytes > limit:
+            raise TooLarge(f"request body is {self._body_bytes} bytes; the limit is {limit}")
+        return fields.json_object(self.request.body)
 
     def reply(self, data: Any, status: int = 200) -> None:
         self.set_status(status)
@@ -316,11 +326,7 @@ NAME = r"(?P<name>[A-Za-z0-9][A-Za-z0-9_.-]{0,63})"
 
 
 def _whole_number(value: str | None, name: str, default: int, maximum: int) -> int:
-    if value is None:
-        return default
-    if not value.isdigit():
-        raise BadRequest(f"'{name}' must be a whole number")
-    return fields.integer(int(value), name, minimum=0, maximum=maximum)
+    return fields.whole_number(value, name, default=default, maximum=maximum)
 
 
 class PipelinesHandler(WorkspaceHandler):
@@ -471,7 +477,7 @@ class EventsHandler(
     def on_message(self, message: str | bytes) -> None:
         try:
             data = json.loads(message)
-        except ValueError:
+        except (ValueError, RecursionError):
             return
         if isinstance(data, dict) and data.get("type") == "ping":
             self._send(json.dumps({"type": protocol.PONG}))

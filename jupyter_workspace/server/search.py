@@ -23,13 +23,11 @@ def parse_query(args: dict[str, str | None]) -> dict[str, Any]:
     if q is None or not q.strip():
         raise BadRequest("'q' is required: what to search for")
     q = fields.text(q, "q", max_chars=MAX_QUERY_CHARS, strip=True)
-    k_raw = args.get("k") or "10"
-    if not k_raw.isdigit() or not 1 <= int(k_raw) <= MAX_K:
-        raise BadRequest(f"'k' must be a whole number from 1 to {MAX_K}")
+    k = fields.whole_number(args.get("k") or None, "k", default=10, minimum=1, maximum=MAX_K)
     mode = args.get("mode") or "hybrid"
     if mode not in MODES:
         raise BadRequest(f"'mode' must be one of {', '.join(MODES)}")
-    request: dict[str, Any] = {"q": q, "k": int(k_raw), "mode": mode}
+    request: dict[str, Any] = {"q": q, "k": k, "mode": mode}
     for name, key in (("lang", "language"), ("kind", "kind")):
         value = args.get(name)
         if value:
