@@ -1,5 +1,6 @@
 """The sidecar's supervision with a real process: crashes, backoff, degraded mode, restarts."""
 
+import asyncio
 import contextlib
 import json
 import os
@@ -221,3 +222,28 @@ def test_no_orphan_when_the_server_is_killed(tmp_path):
     finally:
         if server.poll() is None:
             server.kill()
+
+
+async def test_a_manual_restart_during_the_backoff_wait_gives_the_tries_back_once(tmp_path):
+    """A user's restart while the supervisor waits to retry starts a fresh process at once and
+    resets the tries, and nothing more: 4 launches (1 + 3 retries) after it, then degraded."""
+    from jupyter_workspace.server.supervisor import Supervisor
+
+    launches = tmp_path / "launches"
+    command = [sys.executable, "-c",
+               f"open({str(launches)!r}, 'a').write('x')\nraise SystemExit(3)"]
+    clicked = []
+    supervisor = None
+
+    def publish(event):
+        if event["sidecar"]["retry_in"] and not clicked:
+            # the first backoff wait has begun: a user clicks restart during it
+            clicked.append(asyncio.ensure_future(supervisor.restart()))
+
+    supervisor = Supervisor(command, publish, backoff=(0.5, 0.01, 0.01), start_timeout=30)
+    supervisor.start()
+    try:
+        await until(lambda: supervisor.state == "degraded", timeout=60)
+    finally:
+        await supervisor.stop()
+    assert len(launches.read_text()) == 1 + 4

@@ -96,7 +96,7 @@ class Supervisor:
             self.start()
             return
         self._manual = True
-        if self.state == "degraded":
+        if self._pausing:  # degraded, or waiting to retry: start the new process now
             self._wake.set()
         else:
             await self._terminate()  # the supervising loop notices and starts a new one
@@ -112,7 +112,8 @@ class Supervisor:
         self._set_state("stopped")
 
     # -- the loop ------------------------------------------------------------------------------
-    _manual = False
+    _manual = False  # a user's restart, not yet acted on
+    _pausing = False  # in a backoff wait or degraded: no process to terminate
 
     async def _supervise(self) -> None:
         tries = 0  # restarts used since the last stable period or manual restart
@@ -144,16 +145,28 @@ class Supervisor:
                 self._set_state("degraded", error=f"{reason} (gave up after {tries} restarts; "
                                 "restart it from the status bar or POST /workspace/api/sidecar/"
                                 "restart)")
-                self._wake.clear()
-                await self._wake.wait()
+                await self._pause(None)
                 tries = 0
-                self._manual = False
                 continue
             delay = self.backoff[tries] * (1 + random.uniform(0, 0.1))
             tries += 1
             self.restarts += 1
             self._set_state("restarting", error=reason, retry_in=round(delay, 2))
-            await asyncio.sleep(delay)
+            if await self._pause(delay):
+                tries = 0
+
+    async def _pause(self, delay: float | None) -> bool:
+        """Wait `delay` seconds (None: until a user's restart). True if a user's restart cut
+        it short; the restart is then acted on, so it cannot also excuse the next crash."""
+        self._wake.clear()
+        self._pausing = True
+        try:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), delay)
+        finally:
+            self._pausing = False
+        manual, self._manual = self._manual, False
+        return manual
 
     async def _launch(self) -> None:
         token = secrets.token_urlsafe(32)
