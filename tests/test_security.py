@@ -11,13 +11,79 @@ import json
 import socket
 
 import pytest
+import tornado.httpclient
 
 from jupyter_workspace.server.handlers import WorkspaceHandler
 
 from .api_routes import http_routes, path
 
-BODY_ROUTES = [(method, pattern) for method, pattern, _ in http_routes()
+HTTP_ROUTES = [(method, pattern) for method, pattern, _ in http_routes()]
+BODY_ROUTES = [(method, pattern) for method, pattern in HTTP_ROUTES
                if method in ("POST", "PATCH", "PUT")]
+# a stranger's request: no credentials, a wrong token in the header, a wrong one in the URL
+STRANGERS = {
+    "no token": ({"Authorization": ""}, {}),
+    "wrong token": ({"Authorization": "token WRONG"}, {}),
+    "?token=WRONG": ({"Authorization": ""}, {"token": "WRONG"}),
+}
+# a body each route would accept from its owner, so that a refusal is what keeps it out
+BODIES = {
+    "notes": {"title": "hijack", "body": "x"}, "tasks": {"title": "hijack"},
+    "chat": {"message": "hijack"}, "conversations": {"title": "hijack"},
+    "entities": {"note": 1}, "pipelines": {"hash": "0" * 64},
+}
+
+
+def body_for(method: str, route: str) -> bytes | None:
+    if method not in ("POST", "PATCH", "PUT"):
+        return None
+    return json.dumps(BODIES.get(route.split("/")[0], {"title": "hijack"})).encode()
+
+
+@pytest.fixture
+def everything(api, workspace):
+    """`await everything()`: the whole database as SQL text, the sidecar's state and the
+    pipeline runs in flight (seeding a note, a task and a conversation first)."""
+
+    async def dump():
+        if not await workspace.store.run(lambda conn: conn.execute(
+                "SELECT count(*) FROM notes").fetchone()[0]):
+            await api("POST", "notes", {"title": "private", "body": "secret"})
+            await api("POST", "tasks", {"title": "private"})
+            await workspace.store.run(lambda conn: conn.execute(
+                "INSERT INTO conversations(title, created, updated) VALUES ('c', 'now', 'now')"))
+        sql = await workspace.store.run(lambda conn: "\n".join(conn.iterdump()))
+        return sql, workspace.supervisor.describe(), sorted(workspace.pipelines.active)
+
+    return dump
+
+
+@pytest.mark.parametrize("method,pattern", HTTP_ROUTES)
+async def test_auth_matrix(api, jp_serverapp, everything, method, pattern):
+    """Every verb of every route refuses a stranger, whether or not the server refuses
+    undecorated handlers by itself (allow_unauthenticated_access), and writes nothing."""
+    before = await everything()
+    route = path(pattern)
+    for server_refuses_strangers in (True, False):
+        jp_serverapp.web_app.settings["allow_unauthenticated_access"] = (
+            not server_refuses_strangers)
+        for who, (headers, params) in STRANGERS.items():
+            status, data = await api(method, route, raw=body_for(method, route),
+                                     headers=headers, params=params)
+            assert status in (401, 403), (who, status, data)
+    assert await everything() == before
+
+
+@pytest.mark.parametrize("who", STRANGERS)
+@pytest.mark.parametrize("server_refuses_strangers", [True, False])
+async def test_events_socket_refuses_strangers(jp_ws_fetch, jp_serverapp, workspace, who,
+                                               server_refuses_strangers):
+    jp_serverapp.web_app.settings["allow_unauthenticated_access"] = not server_refuses_strangers
+    headers, params = STRANGERS[who]
+    with pytest.raises(tornado.httpclient.HTTPClientError) as refused:
+        await jp_ws_fetch("workspace", "api", "events", headers=headers, params=params)
+    assert refused.value.code in (401, 403)
+    assert workspace.bus.client_count == 0
 
 
 async def raw_request(port: int, head: str, body: bytes = b"") -> bytes:
