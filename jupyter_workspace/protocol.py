@@ -43,6 +43,10 @@ SIDECAR_STATES: Final = ("stopped", "starting", "ready", "restarting", "degraded
 SIDECAR_TOKEN_ENV: Final = "JUPYTER_WORKSPACE_SIDECAR_TOKEN"
 SIDECAR_PARENT_ENV: Final = "JUPYTER_WORKSPACE_SIDECAR_PARENT"
 SIDECAR_READY_LINE: Final = "JUPYTER_WORKSPACE_SIDECAR_LISTENING"
+# The LLM key, if the server was given one, and the one base URL it may be sent to (empty: the
+# provider's default address); the sidecar sends no key anywhere else.
+LLM_API_KEY_ENV: Final = "JUPYTER_WORKSPACE_LLM_API_KEY"
+LLM_API_KEY_BASE_ENV: Final = "JUPYTER_WORKSPACE_LLM_API_KEY_BASE"
 
 # Kinds of chat errors, so that panels and magics can say what to do about each.
 ERROR_KINDS: Final = (
@@ -63,6 +67,9 @@ MODEL_CACHE_ENV: Final = "JUPYTER_WORKSPACE_MODEL_CACHE"
 EMBEDDING_MODEL_ENV: Final = "JUPYTER_WORKSPACE_EMBEDDING_MODEL"
 EMBEDDING_BACKEND_ENV: Final = "JUPYTER_WORKSPACE_EMBEDDING_BACKEND"
 INLINE_EMBED_ENV: Final = "JUPYTER_WORKSPACE_INLINE_EMBED"
+# The largest request body the sidecar reads: the coordinator sends no larger batch of files
+# (a 16 MB source file, index_max_source_bytes, fits as JSON unless it is mostly escapes).
+SIDECAR_MAX_BODY: Final = 64 * 1024 * 1024
 INDEX_PROGRESS: Final = "index.progress"
 TASKS_DETECTED: Final = "tasks.detected"
 ENTITIES_CHANGED: Final = "entities.changed"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from jupyter_workspace.server.catalog import Observed, scan
+from jupyter_workspace.server.catalog import Observed, read_text, scan
 from jupyter_workspace.server.ignore import ALWAYS_SKIPPED, IgnoreRules
 
 MB = 1024 * 1024
@@ -22,12 +22,13 @@ def write(root: Path, rel: str, text: str = "x\n") -> Path:
     return path
 
 
-def rules_for(root: Path) -> IgnoreRules:
-    return IgnoreRules(root, root / ".jupyter-workspace")
+def rules_for(root: Path, allow_hidden: bool = True) -> IgnoreRules:
+    """Hidden files allowed unless asked: most tests here are about .gitignore semantics."""
+    return IgnoreRules(root, root / ".jupyter-workspace", allow_hidden=allow_hidden)
 
 
-def scanned(root: Path, max_bytes: int = MB) -> set[str]:
-    return set(scan(root, rules_for(root), max_bytes))
+def scanned(root: Path, max_bytes: int = MB, allow_hidden: bool = True) -> set[str]:
+    return set(scan(root, rules_for(root, allow_hidden), max_bytes))
 
 
 def walked(root: Path, rules: IgnoreRules, max_bytes: int) -> dict[str, Observed]:
@@ -45,8 +46,11 @@ def walked(root: Path, rules: IgnoreRules, max_bytes: int) -> dict[str, Observed
             if rules.ignored(rel):
                 continue
             try:
-                if full.is_symlink() and not full.resolve().is_relative_to(root):
-                    continue
+                if full.is_symlink():
+                    target = full.resolve()
+                    if not target.is_relative_to(root) or \
+                            rules.ignored(target.relative_to(root).as_posix()):
+                        continue
                 st = full.stat()
             except (OSError, RuntimeError):
                 continue
@@ -134,6 +138,57 @@ def test_symlinks(tmp_path):
     assert seen["alias.txt"].size == 12  # the target's size
 
 
+SECRETS = [".env", ".env.local", "app/.env.production", ".ssh/id_rsa", ".ssh/config",
+           ".aws/credentials", ".netrc", "certs/server.pem", "certs/server.key",
+           "deploy/id_ed25519", "config/gcp-credentials.json", "keys/client.p12",
+           ".docker/config.json", "infra/terraform.tfstate"]
+
+
+def test_hidden_and_secret_files_are_skipped(tmp_path):
+    """As Jupyter's contents API hides them: the index may ground a remote LLM."""
+    for rel in [*SECRETS, ".hidden/notes.md", ".github/ci.yml", "src/.cache.py", "src/main.py",
+                "src/id_map.c", "docs/keys.md"]:
+        write(tmp_path, rel)
+    assert scanned(tmp_path, allow_hidden=False) == {"src/main.py", "src/id_map.c",
+                                                     "docs/keys.md"}
+    rules = rules_for(tmp_path, allow_hidden=False)
+    assert all(rules.ignored(rel) for rel in SECRETS)
+    assert rules.ignored(".hidden") and rules.ignored("src/.cache.py")
+
+
+def test_allow_hidden_lets_hidden_files_in_but_never_secrets(tmp_path):
+    for rel in [*SECRETS, ".hidden/notes.md", ".github/ci.yml", "src/main.py"]:
+        write(tmp_path, rel)
+    assert scanned(tmp_path, allow_hidden=True) == {".hidden/notes.md", ".github/ci.yml",
+                                                    "src/main.py"}
+    custom = IgnoreRules(tmp_path, tmp_path / ".jupyter-workspace", allow_hidden=True,
+                         secret_patterns=["*.md"])  # the deny-list is configurable
+    assert set(scan(tmp_path, custom, MB)) >= {".env", ".github/ci.yml", "src/main.py"}
+    assert ".hidden/notes.md" not in scan(tmp_path, custom, MB)
+
+
+def test_a_read_is_confined_to_the_root_and_the_rules(tmp_path):
+    """Checked when the file is read, not only at scan: a link can appear in between."""
+    root = tmp_path / "root"
+    outside = write(tmp_path, "outside/secret.txt", "outside\n")
+    write(root, "real.txt", "inside\n")
+    write(root, ".env", "KEY=1\n")
+    write(root, "node_modules/pkg/index.js", "module\n")
+    (root / "alias.txt").symlink_to(root / "real.txt")
+    (root / "escape.txt").symlink_to(outside)
+    (root / "env.txt").symlink_to(root / ".env")  # a harmless name for a secret
+    (root / "vendored.js").symlink_to(root / "node_modules" / "pkg" / "index.js")
+    (root / "outdir").symlink_to(outside.parent, target_is_directory=True)
+    os.mkfifo(root / "pipe")
+    rules = rules_for(root, allow_hidden=False)
+    assert read_text(root, "alias.txt", MB, rules).text == "inside\n"
+    for rel in ["escape.txt", "env.txt", "vendored.js", "outdir/secret.txt", ".env",
+                "../outside/secret.txt", "pipe", "missing.txt"]:
+        content = read_text(root, rel, MB, rules)
+        assert content.text is None and content.skip.startswith("cannot read"), rel
+    assert set(scan(root, rules, MB)) == {"real.txt", "alias.txt"}
+
+
 def test_oversize_and_non_regular_files(tmp_path):
     big = tmp_path / "big.bin"
     with big.open("wb") as f:
@@ -150,7 +205,7 @@ def test_oversize_and_non_regular_files(tmp_path):
 
 def test_source_files_get_a_larger_limit_than_other_text(tmp_path):
     """An amalgamated C library (zstd.c is 2.2 MB) is code to search; a log that size is not."""
-    from jupyter_workspace.server.catalog import SizeLimit, read_text
+    from jupyter_workspace.server.catalog import SizeLimit
 
     body = "int f(void) { return 0; }\n" * (3 * MB // 26)
     write(tmp_path, "vendor/zstd.c", body)
@@ -223,10 +278,11 @@ def test_scan_agrees_with_the_watchers_rules(tmp_path, seed):
     root = tmp_path / "tree"
     random_tree(root, random.Random(seed))
     max_bytes = 40
-    expected = walked(root, rules_for(root), max_bytes)
-    assert scan(root, rules_for(root), max_bytes) == expected
+    hidden = seed % 2 == 0
+    expected = walked(root, rules_for(root, hidden), max_bytes)
+    assert scan(root, rules_for(root, hidden), max_bytes) == expected
     # and with a rules object that already answered the watcher (its .gitignore cache warm)
-    rules = rules_for(root)
+    rules = rules_for(root, hidden)
     walked(root, rules, max_bytes)
     assert scan(root, rules, max_bytes) == expected
 

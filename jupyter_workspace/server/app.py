@@ -19,11 +19,11 @@ from .. import __version__, protocol
 from ..sidecar.extract import DEFAULT_PATTERNS, compile_patterns
 from . import handlers
 from .catalog import Catalog, SizeLimit
-from .chat import ChatManager, LLMConfig
+from .chat import ChatManager, LLMConfig, is_http_url
 from .events import EventBus
 from .extracted import Extracted, refine_note
 from .fields import Limits
-from .ignore import IgnoreRules
+from .ignore import DEFAULT_SECRET_PATTERNS, IgnoreRules
 from .indexer import Indexer
 from .notes import NotesManager
 from .pipelines import PipelineManager
@@ -86,6 +86,14 @@ class WorkspaceApp(ExtensionApp):
         help="""API key for the LLM provider, if it is not in the provider's own environment
         variable (OPENAI_API_KEY, ANTHROPIC_API_KEY, GEMINI_API_KEY, ...). Server-side only:
         never sent to the browser, logged or stored. Environment: JUPYTER_WORKSPACE_LLM_API_KEY.""",
+    )
+    llm_api_bases = List(
+        Unicode(),
+        config=True,
+        help="""More LLM server base URLs a chat request may choose (`api_base`, the JupyterLab
+        setting "LLM server"), e.g. a second Ollama. A request naming any other URL is refused:
+        the API key goes only to llm_api_base (llm_api_key, or the provider's key in the
+        environment); requests to these carry no key.""",
     )
     llm_timeout = Float(120.0, config=True, help="Seconds to wait for the LLM to answer.")
     sidecar_enabled = Bool(
@@ -151,6 +159,18 @@ class WorkspaceApp(ExtensionApp):
         earlier in the dict win where two match the same text. An invalid one is left out and
         reported (log, GET entities' config_errors); the server still starts.""",
     )
+    index_secret_patterns = List(
+        Unicode(), list(DEFAULT_SECRET_PATTERNS), config=True,
+        help="""Files never indexed, hidden or not (gitignore patterns): keys, credentials,
+        `.env` files. Hidden files and folders are not indexed either, unless
+        ContentsManager.allow_hidden is true (as Jupyter's file browser hides them).""",
+    )
+    index_rescan_interval = Float(
+        300.0, config=True,
+        help="""Seconds the index must be idle before the served root is scanned again for
+        changes no file event reported (a scan of 10,000 unchanged files takes a fraction of
+        a second). 0: scan only at start-up and after bursts of events.""",
+    )
     index_inline_embed = Int(
         48, config=True,
         help="""A batch of files with at most this many new chunks is embedded before it is
@@ -174,6 +194,13 @@ class WorkspaceApp(ExtensionApp):
     @default("sidecar_command")
     def _sidecar_command_default(self) -> list[str]:
         return [sys.executable, "-m", "jupyter_workspace.sidecar"]
+
+    @validate("llm_api_bases")
+    def _check_api_bases(self, proposal: Any) -> list[str]:
+        for base in proposal["value"]:
+            if not is_http_url(base):
+                raise ValueError(f"llm_api_bases: not an http(s) URL: {base!r}")
+        return proposal["value"]
 
     @validate("sidecar_backoff")
     def _check_backoff(self, proposal: Any) -> list[float]:
@@ -203,10 +230,14 @@ class WorkspaceApp(ExtensionApp):
         self.schema_version = self.store.open()
         self.notes = NotesManager(self.store, self.bus, self.limits)
         self.tasks = TasksManager(self.store, self.bus, self.limits, self.root_dir)
-        self.rules = IgnoreRules(self.root_dir, self.state_path)
+        self.rules = IgnoreRules(
+            self.root_dir, self.state_path,
+            allow_hidden=bool(getattr(self.serverapp.contents_manager, "allow_hidden", False)),
+            secret_patterns=self.index_secret_patterns)
         self.watcher = FileWatcher(self.root_dir, self.rules, self.bus, self.watch_debounce)
-        sidecar_env = {"JUPYTER_WORKSPACE_LLM_API_KEY": self.llm_api_key} if self.llm_api_key \
-            else {}
+        sidecar_env = {protocol.LLM_API_KEY_BASE_ENV: self.llm_api_base}
+        if self.llm_api_key:
+            sidecar_env[protocol.LLM_API_KEY_ENV] = self.llm_api_key
         patterns, self.config_errors = compile_patterns(self.entity_patterns)
         for error in self.config_errors:
             self.log.error("jupyter-workspace config: %s (WorkspaceApp.entity_patterns)", error)
@@ -231,7 +262,8 @@ class WorkspaceApp(ExtensionApp):
             start_timeout=self.sidecar_start_timeout,
             logger=self.log,
         )
-        self.llm = LLMConfig(self.llm_model, self.llm_api_base, self.llm_timeout)
+        self.llm = LLMConfig(self.llm_model, self.llm_api_base, self.llm_timeout,
+                             tuple(self.llm_api_bases))
         self.search = SearchManager(self.supervisor)
         self.chat = ChatManager(self.store, self.bus, self.supervisor, self.llm, self.limits,
                                 self.search if self.index_enabled else None)
@@ -242,8 +274,8 @@ class WorkspaceApp(ExtensionApp):
         self.indexer = Indexer(self.root_dir, self.rules, self.catalog, self.bus,
                                self.supervisor,
                                SizeLimit(self.index_max_file_bytes, self.index_max_source_bytes),
-                               logger=self.log,
-                               notes=self.notes, extracted=self.extracted)
+                               logger=self.log, notes=self.notes, extracted=self.extracted,
+                               rescan_interval=self.index_rescan_interval)
         self.log.info("jupyter-workspace %s: state in %s", __version__, self.state_path)
 
     def initialize_handlers(self) -> None:
@@ -254,6 +286,7 @@ class WorkspaceApp(ExtensionApp):
             self.supervisor.start()
             if self.index_enabled:
                 self.indexer.start()
+                self.watcher.listen(self.indexer.files_settled)
         else:
             self.supervisor.error = "the AI sidecar is switched off (WorkspaceApp.sidecar_enabled)"
         await self.pipelines.start()

@@ -68,15 +68,30 @@ def _too_large(limit: int) -> str:
     return f"larger than the {limit // (1024 * 1024)} MB limit"
 
 
-def read_text(root: Path, rel: str, max_bytes: int | SizeLimit) -> Content:
-    """Read a file for indexing: bounded, binary-checked, decoded (blocking)."""
-    full = root / rel
+REFUSED = "cannot read: outside the served root, hidden or secret"
+
+
+def read_text(root: Path, rel: str, max_bytes: int | SizeLimit,
+              rules: IgnoreRules | None = None) -> Content:
+    """Read a file for indexing: confined, bounded, binary-checked, decoded (blocking).
+
+    Confined at read time, not only at scan: a symlink made or changed after the scan must not
+    lead out of the root, nor to a file the rules keep out (`notes.txt -> .env`)."""
     max_bytes = _limit_of(max_bytes, rel)
+    real = resolve_inside(root, rel, rules)
+    if real is None:
+        return Content(rel, None, None, 0, 0.0, REFUSED)
     try:
-        stat = full.stat()
-        if stat.st_size > max_bytes:
-            return Content(rel, None, None, stat.st_size, stat.st_mtime, _too_large(max_bytes))
-        with full.open("rb") as f:
+        # the resolved path, not the link: O_NOFOLLOW refuses a last component turned into a
+        # link since; O_NONBLOCK keeps a FIFO put there from blocking the read
+        fd = os.open(real, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        with os.fdopen(fd, "rb") as f:
+            stat = os.fstat(f.fileno())
+            if not S_ISREG(stat.st_mode):
+                return Content(rel, None, None, 0, 0.0, "cannot read: not a regular file")
+            if stat.st_size > max_bytes:
+                return Content(rel, None, None, stat.st_size, stat.st_mtime,
+                               _too_large(max_bytes))
             data = f.read(max_bytes + 1)
     except OSError as e:
         return Content(rel, None, None, 0, 0.0, f"cannot read: {e.strerror or e}")
@@ -92,13 +107,32 @@ def read_text(root: Path, rel: str, max_bytes: int | SizeLimit) -> Content:
     return Content(rel, text, digest, stat.st_size, stat.st_mtime)
 
 
+def resolve_inside(root: Path, rel: str, rules: IgnoreRules | None) -> Path | None:
+    """The real path of the file `rel` names, or None if it (or what it links to) is outside
+    the root or kept out by the rules. Compares resolved path components, never prefixes."""
+    real_root = root.resolve()
+    if rules is not None and rules.ignored(rel):
+        return None
+    try:
+        real = (real_root / rel).resolve(strict=True)
+    except (OSError, RuntimeError):  # gone, or a symlink loop
+        return None
+    if not real.is_relative_to(real_root):
+        return None
+    target = real.relative_to(real_root).as_posix()
+    if rules is not None and target != rel and rules.ignored(target):
+        return None
+    return real
+
+
 def scan(root: Path, rules: IgnoreRules, max_bytes: int | SizeLimit) -> dict[str, Observed]:
     """Every indexable file under root with its size and mtime (blocking; no contents read).
 
     Symlinks to directories are not followed (no loops); a symlinked file counts only if it
-    resolves inside the root. Walks the tree with `os.scandir` carrying each directory's
-    `.gitignore` specs down (`IgnoreRules.descend`), so each `.gitignore` is looked at once and
-    each file costs one `stat`; what it keeps is what `IgnoreRules.ignored` lets through.
+    resolves inside the root to a file the rules let through. Walks the tree with `os.scandir`
+    carrying each directory's `.gitignore` specs down (`IgnoreRules.descend`), so each
+    `.gitignore` is looked at once and each file costs one `stat`; what it keeps is what
+    `IgnoreRules.ignored` lets through.
     """
     root = root.resolve()
     seen: dict[str, Observed] = {}
@@ -125,7 +159,7 @@ def scan(root: Path, rules: IgnoreRules, max_bytes: int | SizeLimit) -> dict[str
             if rules.ignored_in(level, name):
                 continue
             try:
-                if entry.is_symlink() and not Path(entry.path).resolve().is_relative_to(root):
+                if entry.is_symlink() and resolve_inside(root, prefix + name, rules) is None:
                     continue
                 stat = entry.stat()
             except (OSError, RuntimeError):  # RuntimeError: a symlink loop
@@ -188,16 +222,29 @@ class Catalog:
             "ON CONFLICT(path) DO UPDATE SET state = 'pending'", (path,)))
 
     async def mark_deleted(self, path: str, directory: bool = False) -> int:
-        def write(conn: sqlite3.Connection) -> int:
-            if directory:
-                prefix = path.rstrip("/") + "/"
-                escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-                return conn.execute("UPDATE files SET state = 'deleting' WHERE path LIKE ? "
-                                    "ESCAPE '\\'", (escaped + "%",)).rowcount
-            return conn.execute("UPDATE files SET state = 'deleting' WHERE path = ?",
-                                (path,)).rowcount
+        return await self.store.run(lambda conn: _mark_deleted(conn, path, directory))
 
-        return await self.store.run(write)
+    async def apply(self, changes: dict[str, str]) -> None:
+        """Queue what the watcher saw, in one transaction: path -> "changed", "deleted" or
+        "deleted-directory", applied in order (a folder deleted, then a file made in it anew)."""
+
+        def write(conn: sqlite3.Connection) -> None:
+            for path, change in changes.items():
+                if change == "changed":
+                    conn.execute("INSERT INTO files(path, state) VALUES (?, 'pending') "
+                                 "ON CONFLICT(path) DO UPDATE SET state = 'pending'", (path,))
+                else:
+                    _mark_deleted(conn, path, change == "deleted-directory")
+
+        await self.store.run(write)
+
+    async def fail(self, content: Content, reason: str) -> None:
+        """A file the sidecar could not take: `error`, with why, until it changes (its size
+        and mtime are recorded, so a rescan leaves it be)."""
+        await self.store.run(lambda conn: conn.execute(
+            "UPDATE files SET hash = NULL, size = ?, mtime = ?, state = 'error', "
+            "reason = ?, indexed_at = ? WHERE path = ?",
+            (content.size, content.mtime, reason, fields.now(), content.path)))
 
     async def mark_deleted_many(self, paths: list[str]) -> None:
         await self.store.run(lambda conn: conn.executemany(
@@ -298,6 +345,15 @@ class Catalog:
             return [dict(row) for row in conn.execute(sql, (*params, limit))]
 
         return await self.store.run(read)
+
+
+def _mark_deleted(conn: sqlite3.Connection, path: str, directory: bool) -> int:
+    if directory:
+        prefix = path.rstrip("/") + "/"
+        escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        return conn.execute("UPDATE files SET state = 'deleting' WHERE path LIKE ? "
+                            "ESCAPE '\\'", (escaped + "%",)).rowcount
+    return conn.execute("UPDATE files SET state = 'deleting' WHERE path = ?", (path,)).rowcount
 
 
 def _detail(result: dict[str, Any]) -> str | None:

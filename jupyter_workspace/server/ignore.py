@@ -1,20 +1,32 @@
 """Which paths under the served root the workspace looks at.
 
-Skips the workspace's own state dir, `.git/`, and whatever `.gitignore` files (the root's and
-nested ones, with git's semantics via pathspec) exclude. The watcher asks about one path at a
-time (`ignored`); the catalog's scan walks down the tree with `top`, `descend` and
-`ignored_in`, so each directory's `.gitignore` is looked at once per scan. Both go through the
-same three methods, so they cannot disagree.
+Skips the workspace's own state dir, `.git/`, whatever `.gitignore` files (the root's and
+nested ones, with git's semantics via pathspec) exclude, and what must never reach the index
+(which may ground a remote LLM): hidden files and folders, as Jupyter's contents API hides them
+unless `allow_hidden`, and secret-looking files (keys, credentials, `.env`) even then. The
+watcher asks about one path at a time (`ignored`); the catalog's scan walks down the tree with
+`top`, `descend` and `ignored_in`, so each directory's `.gitignore` is looked at once per scan.
+Both go through the same three methods, so they cannot disagree.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
 from typing import NamedTuple
 
 import pathspec
 
 ALWAYS_SKIPPED = {".git", ".hg", ".svn", ".ipynb_checkpoints", "__pycache__", "node_modules"}
+
+# gitignore-style patterns of files that hold secrets: never indexed, hidden or not. SSH keys
+# by name (`id_rsa*`, ...), not `id_*`, which would hide source files such as `id_map.c`.
+DEFAULT_SECRET_PATTERNS = (
+    ".env*", ".netrc", "_netrc", ".pgpass", ".npmrc", ".pypirc", "*credentials*",
+    "*.pem", "*.key", "*.p12", "*.pfx", "*.jks", "*.keystore", "*.kdbx", "*.ovpn",
+    "*.tfstate", "*.tfstate.*", "id_rsa*", "id_dsa*", "id_ecdsa*", "id_ed25519*",
+    ".ssh/", ".gnupg/", ".aws/", "**/.docker/config.json", "**/.kube/config",
+)
 
 
 class Level(NamedTuple):
@@ -27,8 +39,11 @@ class Level(NamedTuple):
 
 
 class IgnoreRules:
-    def __init__(self, root: Path, state_dir: Path) -> None:
+    def __init__(self, root: Path, state_dir: Path, allow_hidden: bool = False,
+                 secret_patterns: Iterable[str] = DEFAULT_SECRET_PATTERNS) -> None:
         self.root = root.resolve()
+        self.allow_hidden = allow_hidden
+        self._secrets = pathspec.GitIgnoreSpec.from_lines(list(secret_patterns))
         self._state_rel = _relative(self.root, state_dir.resolve())
         self._state_prefix = None if self._state_rel is None else self._state_rel + "/"
         # dir (root-relative, "" for the root) -> (mtime of its .gitignore, spec or None)
@@ -52,10 +67,10 @@ class IgnoreRules:
 
     def ignored_in(self, level: Level, name: str) -> bool:
         """True if the entry `name` of the directory `level` is ignored (file or directory)."""
-        if name in ALWAYS_SKIPPED:
+        if name in ALWAYS_SKIPPED or self._hidden(name):
             return True
         rel = f"{level.rel}/{name}" if level.rel else name
-        if self._in_state_dir(rel):
+        if self._in_state_dir(rel) or self._secrets.match_file(rel):
             return True
         return any(spec.match_file(rel[offset:]) for offset, spec in level.specs)
 
@@ -66,14 +81,15 @@ class IgnoreRules:
         like "build/" matches only "build/..." paths, so "build" is looked into but all it holds
         is ignored.
         """
-        if name in ALWAYS_SKIPPED:
+        if name in ALWAYS_SKIPPED or self._hidden(name):
             return None
         rel = f"{level.rel}/{name}" if level.rel else name
         if self._in_state_dir(rel):
             return None
         # A file inside an ignored directory (pattern "build/") is ignored too.
         below = rel + "/"
-        if any(spec.match_file(below[offset:]) for offset, spec in level.specs):
+        if self._secrets.match_file(below) or any(
+                spec.match_file(below[offset:]) for offset, spec in level.specs):
             return None
         return self._level(rel, level.specs)
 
@@ -82,6 +98,10 @@ class IgnoreRules:
         if spec is None:
             return Level(rel, inherited)
         return Level(rel, (*inherited, (len(rel) + 1 if rel else 0, spec)))
+
+    def _hidden(self, name: str) -> bool:
+        """Hidden as Jupyter's contents API sees it (a leading dot), unless allowed."""
+        return not self.allow_hidden and name.startswith(".")
 
     def _in_state_dir(self, rel: str) -> bool:
         return self._state_prefix is not None and (

@@ -1,9 +1,12 @@
 """The indexer: keeps the sidecar's index in step with the served folder.
 
-Start-up scan and watcher events update the catalog (the durable queue); this loop sends
-pending files to the sidecar in batches, records the outcome, removes deleted files, and
-publishes `index.progress` events. If the sidecar goes away it waits and resumes: nothing is
-lost, since the queue lives in SQLite.
+Scans (at start-up, after a burst of events that may have lost some, and after a quiet
+`rescan_interval`) and the watcher's batches update the catalog (the durable queue); this loop
+sends pending files to the sidecar in batches bounded by their encoded size, records the
+outcome, removes deleted files, and publishes `index.progress` events. If the sidecar goes away
+it waits and resumes: nothing is lost, since the queue lives in SQLite. One file never stalls
+the queue: after a failed batch its files go alone, and a file in `MAX_ATTEMPTS` failed batches
+is marked `error` and left until it changes.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import json
 import logging
 import time
 from pathlib import Path
@@ -25,19 +29,23 @@ from .ignore import IgnoreRules
 from .notes import NotesManager
 from .sidecar_client import SidecarGone, SidecarRefused
 from .supervisor import Supervisor
+from .watcher import Settled
 
 log = logging.getLogger(__name__)
 
 NOTES_PREFIX = "@notes/"  # the workspace's own notes are indexed as `@notes/<id>`
 BATCH_FILES = 16
-BATCH_BYTES = 512 * 1024
+BATCH_BYTES = 512 * 1024  # of JSON: control characters grow sixfold when encoded
+# the largest file the sidecar can take, as JSON, with room for the batch around it
+MAX_ITEM_BYTES = protocol.SIDECAR_MAX_BODY - 64 * 1024
+MAX_ATTEMPTS = 3  # failed batches a file may be in before it is marked `error`
 
 
 class Indexer:
     def __init__(self, root: Path, rules: IgnoreRules, catalog: Catalog, bus: EventBus,
                  supervisor: Supervisor, max_file_bytes: int | SizeLimit,
                  logger: logging.Logger | None = None, notes: NotesManager | None = None,
-                 extracted: Extracted | None = None) -> None:
+                 extracted: Extracted | None = None, rescan_interval: float = 0.0) -> None:
         self.notes = notes
         self.extracted = extracted
         self.root = root.resolve()
@@ -46,6 +54,7 @@ class Indexer:
         self.bus = bus
         self.supervisor = supervisor
         self.max_file_bytes = max_file_bytes
+        self.rescan_interval = rescan_interval  # seconds; 0: only at start and after bursts
         self.log = logger or log
         # starting | waiting | scanning | indexing | embedding | idle | failed
         self.state = "starting"
@@ -62,15 +71,23 @@ class Indexer:
         self._listener: asyncio.Task[None] | None = None
         self._last_progress = 0.0
         self._dirty = False  # written to the index since its last optimize
+        # the watcher's changes not yet in the catalog, path -> change, latest last
+        self._changes: dict[str, str] = {}
+        self._changes_ready = asyncio.Event()
+        self._recorder: asyncio.Task[None] | None = None
+        self._catalog_lock = asyncio.Lock()  # a scan and the watcher's changes take turns
+        self._rescan = False
+        self._failures: dict[str, int] = {}  # path -> failed batches it was in
 
     # -- lifecycle -----------------------------------------------------------------------------
     def start(self) -> None:
         self._events = self.bus.queue()
         self._listener = asyncio.ensure_future(self._listen())
+        self._recorder = asyncio.ensure_future(self._record())
         self._task = asyncio.ensure_future(self._run())
 
     async def stop(self) -> None:
-        for task in (self._task, self._listener):
+        for task in (self._task, self._listener, self._recorder):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -90,7 +107,35 @@ class Indexer:
             "vectors_pending": max(self.vectors_pending, 0),
         }
 
-    # -- events from the watcher ---------------------------------------------------------------
+    # -- changes from the watcher --------------------------------------------------------------
+    def files_settled(self, settled: Settled) -> None:
+        """The watcher's batch, coalesced by path (no queue to overflow: the latest change of
+        each path wins), written to the catalog by `_record`."""
+        for change, paths in (("deleted-directory", settled.deleted_folders),
+                              ("deleted", settled.deleted), ("changed", settled.changed)):
+            for path in paths:
+                self._changes.pop(path, None)  # re-inserted last: applied after older changes
+                self._changes[path] = change
+        if settled.rescan:
+            self._rescan = True
+            self._wake.set()
+        if self._changes:
+            self._changes_ready.set()
+
+    async def _record(self) -> None:
+        while True:
+            await self._changes_ready.wait()
+            async with self._catalog_lock:  # not mid-scan: a change is newer than its view
+                self._changes_ready.clear()
+                changes, self._changes = self._changes, {}
+                try:
+                    await self.catalog.apply(changes)
+                except Exception:  # noqa: BLE001 - a rescan finds them again
+                    self.log.exception("index: cannot queue %d changed files", len(changes))
+                    self._rescan = True
+            self._wake.set()
+
+    # -- events from the bus -------------------------------------------------------------------
     async def _listen(self) -> None:
         assert self._events is not None
         while True:
@@ -101,10 +146,6 @@ class Indexer:
                     await self.catalog.mark_changed(f"{NOTES_PREFIX}{event['note']['id']}")
                 elif kind == protocol.NOTE_DELETED:
                     await self.catalog.mark_deleted(f"{NOTES_PREFIX}{event['id']}")
-                elif kind == protocol.FILE_CHANGED:
-                    await self.catalog.mark_changed(event["path"])
-                elif kind == protocol.FILE_DELETED:
-                    await self.catalog.mark_deleted(event["path"], bool(event.get("directory")))
                 elif kind == protocol.SIDECAR_STATE:
                     # a new sidecar may have rebuilt its index: the loop looks (_check_index)
                     if event.get("sidecar", {}).get("state") != "ready":
@@ -130,13 +171,8 @@ class Indexer:
         while True:
             try:
                 client = await self._sidecar()
-                if not scanned:
-                    await self._set("scanning")
-                    observed = await asyncio.get_running_loop().run_in_executor(
-                        None, scan, self.root, self.rules, self.max_file_bytes)
-                    observed.update(await self._observe_notes())
-                    counts = await self.catalog.reconcile(observed)
-                    self.log.info("index scan: %s", counts)
+                if not scanned or self._rescan:
+                    await self._scan(first=not scanned)
                     scanned = True
                 worked = await self._delete_batch(client) or await self._index_batch(client)
                 if worked:
@@ -149,7 +185,10 @@ class Indexer:
                     continue
                 await self._set("idle", force=self.state != "idle")
                 self._wake.clear()
-                await self._wake.wait()
+                try:
+                    await asyncio.wait_for(self._wake.wait(), self.rescan_interval or None)
+                except TimeoutError:
+                    self._rescan = True  # quiet for a while: look for what no event told
             except (SidecarGone, SidecarRefused) as e:
                 self.error = str(e)
                 self.vectors_pending = -1
@@ -162,6 +201,20 @@ class Indexer:
                 self.error = f"{type(e).__name__}: {e}"
                 await self._set("failed")
                 await asyncio.sleep(5.0)
+
+    async def _scan(self, first: bool) -> None:
+        """Compare the tree with the catalog. Cheap when little changed (one `stat` per file,
+        one catalog read); the watcher's changes wait meanwhile, since they are newer."""
+        self._rescan = False
+        if first:
+            await self._set("scanning")
+        async with self._catalog_lock:
+            observed = await asyncio.get_running_loop().run_in_executor(
+                None, scan, self.root, self.rules, self.max_file_bytes)
+            observed.update(await self._observe_notes())
+            counts = await self.catalog.reconcile(observed)
+        if first or counts["new"] or counts["changed"] or counts["gone"]:
+            self.log.info("index scan: %s", counts)
 
     async def _embedding(self, client: Any) -> bool:
         """While the sidecar still embeds chunks written text-first: say so, look again in a
@@ -249,19 +302,14 @@ class Indexer:
         if not paths:
             return False
         await self._set("indexing")
-        loop = asyncio.get_running_loop()
         contents: dict[str, Content] = {}
         to_send: list[dict[str, Any]] = []
         gone: list[str] = []
         size = 0
         for path in paths:
-            if path.startswith(NOTES_PREFIX):
-                content = await self._read_note(path)
-            else:
-                content = await loop.run_in_executor(None, read_text, self.root, path,
-                                                     self.max_file_bytes)
+            content = await self._read(path)
             if content.text is None and content.skip and content.skip.startswith("cannot read"):
-                gone.append(path)  # deleted since it was queued
+                gone.append(path)  # deleted since it was queued, or no longer ours to read
                 continue
             if content.skip:
                 if await self.catalog.skip(content):
@@ -269,22 +317,26 @@ class Indexer:
                 continue
             if await self.catalog.unchanged(content):
                 continue
-            if to_send and size + content.size > BATCH_BYTES:
-                break  # the rest stays pending for the next batch
-            contents[path] = content
             item = {"path": path, "text": content.text}
             if path.startswith(NOTES_PREFIX):
                 item["language"] = "markdown"
+            encoded = _encoded_size(item)
+            if encoded > MAX_ITEM_BYTES:
+                await self._give_up(content, f"{encoded // (1024 * 1024)} MB as JSON, more than "
+                                    "the AI sidecar takes in one request")
+                continue
+            suspect = path in self._failures  # in a failed batch: goes alone
+            if to_send and (suspect or size + encoded > BATCH_BYTES):
+                break  # the rest stays pending for the next batch
+            contents[path] = content
             to_send.append(item)
-            size += content.size
+            size += encoded
+            if suspect:
+                break
         if gone:
             await self.catalog.mark_deleted_many(gone)
         if to_send:
-            started = time.monotonic()
-            answer = await client.call("POST", "/index/files", {"files": to_send})
-            elapsed = max(time.monotonic() - started, 1e-6)
-            self.rate = answer.get("chunks", 0) / elapsed
-            self.vectors_pending = int(answer.get("vectors_pending") or 0)
+            answer = await self._send(client, to_send, contents)
             await self.catalog.record(answer["files"], contents)
             if self.extracted is not None:
                 for result in answer["files"]:
@@ -293,3 +345,42 @@ class Indexer:
         await self._set("indexing")
         return True
 
+    async def _read(self, path: str) -> Content:
+        if path.startswith(NOTES_PREFIX):
+            return await self._read_note(path)
+        return await asyncio.get_running_loop().run_in_executor(
+            None, read_text, self.root, path, self.max_file_bytes, self.rules)
+
+    async def _send(self, client: Any, files: list[dict[str, Any]],
+                    contents: dict[str, Content]) -> dict[str, Any]:
+        """POST a batch; when it fails, count it against each of its files (the sidecar may
+        have cut the connection over one of them), and give up on a file after MAX_ATTEMPTS."""
+        started = time.monotonic()
+        try:
+            answer = await client.call("POST", "/index/files", {"files": files})
+        except (SidecarGone, SidecarRefused) as e:
+            if not (isinstance(e, SidecarRefused) and e.status == 503):  # 503: not ready yet
+                for item in files:
+                    path = item["path"]
+                    self._failures[path] = self._failures.get(path, 0) + 1
+                    if self._failures[path] >= MAX_ATTEMPTS:
+                        await self._give_up(contents[path], f"indexing failed {MAX_ATTEMPTS} "
+                                            f"times, the last: {e}")
+            raise
+        for item in files:
+            self._failures.pop(item["path"], None)
+        elapsed = max(time.monotonic() - started, 1e-6)
+        self.rate = answer.get("chunks", 0) / elapsed
+        self.vectors_pending = int(answer.get("vectors_pending") or 0)
+        return answer
+
+    async def _give_up(self, content: Content, reason: str) -> None:
+        """Mark a file `error` (until it changes) so that the files after it go on."""
+        self._failures.pop(content.path, None)
+        self.log.warning("index: %s not indexed: %s", content.path, reason)
+        await self.catalog.fail(content, reason)
+
+
+def _encoded_size(item: dict[str, Any]) -> int:
+    """Bytes of `item` in the request body, encoded as the sidecar client encodes it."""
+    return len(json.dumps(item, ensure_ascii=False, separators=(",", ":")).encode())

@@ -1,7 +1,14 @@
 """The file watcher: watchdog events on the served root, debounced, filtered, put on the bus.
 
-watchdog calls us on its own thread; we hop to the event loop at once and debounce there, so
-an editor's write-rename-chmod burst on one file yields one `file.changed` event.
+watchdog calls us on its own thread; we only note the path in a set there and wake the event
+loop once per batch, so a burst of 20,000 files costs 20,000 set entries, not 20,000 loop
+callbacks and timers. On the loop, each path waits until it has been quiet for `debounce`
+seconds (an editor's write-rename-chmod burst on one file yields one `file.changed` event), then
+is reported to the listeners (the indexer) in one batch and published on the bus in slices.
+
+Nothing is dropped here, and what the kernel drops is recovered: after a burst of more than
+`RESCAN_AFTER_EVENTS` events the listeners are asked to rescan, since inotify overflows its
+queue (16,384 events by default) in such bursts and watchdog tells no handler when it does.
 """
 
 from __future__ import annotations
@@ -9,7 +16,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import threading
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
@@ -19,6 +31,22 @@ from .events import EventBus
 from .ignore import IgnoreRules
 
 log = logging.getLogger(__name__)
+
+RESCAN_AFTER_EVENTS = 4096  # a burst this large may have overflowed the kernel's queue
+PUBLISH_SLICE = 256  # bus events per loop turn, so in-process bus queues drain between slices
+
+
+@dataclass
+class Settled:
+    """Paths quiet for `debounce` seconds, in the order their last event came."""
+
+    changed: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    deleted_folders: list[str] = field(default_factory=list)
+    rescan: bool = False  # events may have been missed: look at the whole tree again
+
+
+Listener = Callable[[Settled], None]
 
 
 class FileWatcher(FileSystemEventHandler):
@@ -31,12 +59,26 @@ class FileWatcher(FileSystemEventHandler):
         self.debounce = debounce
         self._loop: asyncio.AbstractEventLoop | None = None
         self._observer: Observer | None = None
-        self._pending: dict[str, asyncio.TimerHandle] = {}
+        self._listeners: list[Listener] = []
+        # filled on watchdog's thread: absolute path -> whether an event said it is a folder
+        self._lock = threading.Lock()
+        self._incoming: dict[str, bool] = {}
+        self._woken = False
+        self._burst = 0  # events since the watcher was last quiet
+        # on the loop: root-relative path -> (last event time, is a folder), oldest first
+        self._pending: dict[str, tuple[float, bool]] = {}
+        self._timer: asyncio.TimerHandle | None = None
+        self._outbox: deque[dict[str, Any]] = deque()
+        self._publisher: asyncio.Task[None] | None = None
         self.error: str | None = None
 
     @property
     def running(self) -> bool:
         return self._observer is not None and self._observer.is_alive()
+
+    def listen(self, listener: Listener) -> None:
+        """Call `listener` with every batch of settled paths (on the event loop)."""
+        self._listeners.append(listener)
 
     async def start(self) -> None:
         """Start watching; the recursive set-up walks the tree, so it runs off the loop."""
@@ -55,9 +97,12 @@ class FileWatcher(FileSystemEventHandler):
         return observer
 
     async def stop(self) -> None:
-        for handle in self._pending.values():
-            handle.cancel()
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         self._pending.clear()
+        if self._publisher is not None:
+            self._publisher.cancel()
         observer, self._observer = self._observer, None
         if observer is not None:
             observer.stop()
@@ -67,40 +112,102 @@ class FileWatcher(FileSystemEventHandler):
     def on_any_event(self, event: FileSystemEvent) -> None:
         if event.event_type in ("opened", "closed_no_write"):
             return
-        paths = [event.src_path]
-        if event.event_type == "moved":
-            paths.append(event.dest_path)
         loop = self._loop
         if loop is None or loop.is_closed():
             return
-        for path in paths:
-            path = os.fsdecode(path)
-            loop.call_soon_threadsafe(self._schedule, path, event.is_directory)
+        paths = [event.src_path]
+        if event.event_type == "moved":
+            paths.append(event.dest_path)
+        with self._lock:
+            for path in paths:
+                path = os.fsdecode(path)
+                self._incoming[path] = self._incoming.get(path, False) or event.is_directory
+            self._burst += 1
+            if self._woken:
+                return
+            self._woken = True
+        loop.call_soon_threadsafe(self._take_incoming)
 
     # -- event loop ----------------------------------------------------------------------------
-    def _schedule(self, path: str, is_directory: bool) -> None:
-        try:
-            rel = Path(path).relative_to(self.root).as_posix()
-        except ValueError:
-            return
-        if rel in ("", ".") or self.rules.ignored(rel):
-            return
-        previous = self._pending.pop(rel, None)
-        if previous is not None:
-            previous.cancel()
+    def _take_incoming(self) -> None:
+        with self._lock:
+            incoming, self._incoming = self._incoming, {}
+            self._woken = False
         assert self._loop is not None
-        self._pending[rel] = self._loop.call_later(
-            self.debounce, self._settle, rel, is_directory
-        )
+        now = self._loop.time()
+        for path, is_directory in incoming.items():
+            try:
+                rel = Path(path).relative_to(self.root).as_posix()
+            except ValueError:
+                continue
+            if rel in ("", ".") or self.rules.ignored(rel):
+                continue
+            previous = self._pending.pop(rel, None)  # re-inserted last: the order stays by time
+            self._pending[rel] = (now, is_directory or (previous is not None and previous[1]))
+        self._arm()
 
-    def _settle(self, rel: str, is_directory: bool) -> None:
-        self._pending.pop(rel, None)
-        full = self.root / rel
-        if full.is_file():
-            self.bus.publish({"type": protocol.FILE_CHANGED, "path": rel})
-        elif not full.exists():
-            event = {"type": protocol.FILE_DELETED, "path": rel}
-            if is_directory:
-                event["directory"] = True
-            self.bus.publish(event)
-        # directories that still exist: their files report for themselves
+    def _arm(self) -> None:
+        if self._timer is None and self._pending:
+            assert self._loop is not None
+            oldest = next(iter(self._pending.values()))[0]
+            self._timer = self._loop.call_at(oldest + self.debounce, self._settle)
+
+    def _settle(self) -> None:
+        """Report every path quiet for `debounce` seconds, in one batch."""
+        self._timer = None
+        assert self._loop is not None
+        quiet_since = self._loop.time() - self.debounce
+        due: list[tuple[str, bool]] = []
+        for rel, (seen, is_directory) in self._pending.items():
+            if seen > quiet_since:
+                break
+            due.append((rel, is_directory))
+        for rel, _ in due:
+            del self._pending[rel]
+        settled = self._classify(due)
+        if not self._pending:
+            with self._lock:
+                burst, self._burst = self._burst, 0
+            if burst >= RESCAN_AFTER_EVENTS:
+                log.info("%d file events in one burst: some may be lost, rescanning", burst)
+                settled.rescan = True
+        self._arm()
+        for listener in self._listeners:
+            try:
+                listener(settled)
+            except Exception:  # noqa: BLE001 - one listener must not stop the others
+                log.exception("file watcher listener failed")
+        self._publish(settled)
+
+    def _classify(self, due: list[tuple[str, bool]]) -> Settled:
+        settled = Settled()
+        for rel, is_directory in due:
+            full = self.root / rel
+            if full.is_file():
+                settled.changed.append(rel)
+            elif not full.exists():
+                (settled.deleted_folders if is_directory else settled.deleted).append(rel)
+            # folders that still exist: their files report for themselves (watchdog reports
+            # the files of a folder moved in or renamed, too)
+        return settled
+
+    def _publish(self, settled: Settled) -> None:
+        self._outbox.extend({"type": protocol.FILE_CHANGED, "path": rel}
+                            for rel in settled.changed)
+        self._outbox.extend({"type": protocol.FILE_DELETED, "path": rel}
+                            for rel in settled.deleted)
+        self._outbox.extend({"type": protocol.FILE_DELETED, "path": rel, "directory": True}
+                            for rel in settled.deleted_folders)
+        if self._outbox and self._publisher is None:
+            self._publisher = asyncio.ensure_future(self._drain_outbox())
+
+    async def _drain_outbox(self) -> None:
+        """Publish in slices, yielding between them: the bus's in-process queues (pipelines,
+        indexer) are bounded, and their readers empty them whenever the loop turns."""
+        try:
+            while self._outbox:
+                for _ in range(min(PUBLISH_SLICE, len(self._outbox))):
+                    self.bus.publish(self._outbox.popleft())
+                await asyncio.sleep(0)
+        finally:
+            self._publisher = None

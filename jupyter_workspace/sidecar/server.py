@@ -14,11 +14,11 @@ from typing import Any
 from tornado import web
 from tornado.iostream import StreamClosedError
 
-from .. import __version__
+from .. import __version__, protocol
 from . import llm
 from .indexing import IndexService
 
-MAX_BODY = 64 * 1024 * 1024  # a 16 MB source file (index_max_source_bytes) in JSON fits
+MAX_BODY = protocol.SIDECAR_MAX_BODY
 
 
 class SidecarState:
