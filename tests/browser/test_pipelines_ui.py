@@ -1,7 +1,8 @@
 """The Pipelines panel in headless Chromium against a real `jupyter lab`: runs in real PTYs
 shown in JupyterLab's terminal (xterm.js, input included), a real gcc error turned into a
 notification, a failure link and a BUILD task, the run's output view and its LLM summary
-(the real AI sidecar talking to tests/fake_llm.py), and `workspace.toml` edited from the panel.
+(the real AI sidecar talking to tests/fake_llm.py), `workspace.toml` edited from the panel, and
+a changed `workspace.toml` that runs nothing until it is trusted from the panel.
 
 Selectors are the stable DOM hooks documented in labextension/README.md.
 """
@@ -12,6 +13,7 @@ import json
 import os
 import re
 import shutil
+import urllib.error
 from collections.abc import Callable
 from pathlib import Path
 
@@ -89,6 +91,15 @@ def lab_server_args(fake_llm: FakeLLM) -> list[str]:
         "--WorkspaceApp.llm_api_key=sk-test",
         "--WorkspaceApp.sidecar_health_interval=0.5",
     ]
+
+
+@pytest.fixture(autouse=True)
+def trusted(lab_server) -> None:
+    """The seeded config as a user allowed to run terminals trusted it (it was written before
+    the server started, so it starts untrusted)."""
+    config = lab_server.api("GET", "pipelines")["config"]
+    if config["exists"] and not config["trusted"]:
+        lab_server.api("POST", "pipelines/trust", {"hash": config["hash"]})
 
 
 def open_pipelines(page: Page) -> None:
@@ -276,5 +287,44 @@ def test_config_errors_and_a_missing_file_are_handled_in_the_panel(context, lab_
         page.locator(".jp-Workspace-editPipelines").click()
         expect(editor_tab(page, "workspace.toml")).to_be_visible()
         assert config.read_text() == CONFIG
+    finally:
+        config.write_text(CONFIG)
+
+
+def test_a_changed_config_runs_nothing_until_trusted_from_the_panel(context, lab_server) -> None:
+    page = pipelines_page(context, lab_server)
+    config = lab_server.root / "workspace.toml"
+    banner = page.locator(".jp-Workspace-pipelinesUntrusted")
+    expect(pipeline_item(page, "greet").locator(".jp-Workspace-runPipeline")).to_be_enabled()
+    expect(banner).to_have_count(0)
+    try:
+        # Written behind the panel's back (as a user without terminals could): it says so.
+        config.write_text(CONFIG + '\n[pipelines.late]\ncommand = "echo added-later"\n')
+        expect(banner).to_contain_text("workspace.toml has changed since", timeout=15_000)
+        expect(banner).to_contain_text("nothing in it runs")
+        late = pipeline_item(page, "late")
+        expect(late.locator(".jp-Workspace-runPipeline")).to_be_disabled()
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            lab_server.api("POST", "pipelines/late/run", {})
+        assert refused.value.code == 409
+
+        # "Trust this configuration" is a real button: Enter on it trusts what is shown.
+        trust = banner.locator(".jp-Workspace-trustConfig")
+        expect(trust).to_have_text("Trust this configuration")
+        trust.focus()
+        expect(trust).to_be_focused()
+        page.keyboard.press("Enter")
+        expect(banner).to_have_count(0)
+        assert lab_server.api("GET", "pipelines")["config"]["trusted"]
+        late.locator(".jp-Workspace-runPipeline").click()
+        expect(late).to_have_attribute("data-status", "passed", timeout=RUN_TIMEOUT_MS)
+
+        # Trusted elsewhere (another tab, another user): the event updates this panel.
+        config.write_text(CONFIG)
+        expect(banner).to_be_visible(timeout=15_000)
+        lab_server.api("POST", "pipelines/trust",
+                       {"hash": lab_server.api("GET", "pipelines")["config"]["hash"]})
+        expect(banner).to_have_count(0)
+        expect(pipeline_item(page, "greet").locator(".jp-Workspace-runPipeline")).to_be_enabled()
     finally:
         config.write_text(CONFIG)
