@@ -146,3 +146,22 @@ async def test_oversize_chunked_body_is_413_and_never_held(api, jp_fetch, worksp
     assert held and max(held) <= limit
     _, notes = await api("GET", "notes")
     assert notes["notes"] == []
+
+
+async def test_events_socket_refuses_another_origin(jp_fetch, jp_ws_fetch, jp_serverapp,
+                                                    jp_http_port):
+    """A page on another site cannot open the events socket with the user's browser session
+    (a token in a header is not a browser credential: jupyter_server skips the check then)."""
+    token = jp_serverapp.identity_provider.token
+    # the session cookie is named after the host, and jp_ws_fetch connects to localhost
+    page = await jp_fetch("api", "status", params={"token": token},
+                          headers={"Authorization": "", "Host": f"localhost:{jp_http_port}"})
+    cookie = "; ".join(c.split(";", 1)[0] for c in page.headers.get_list("Set-Cookie"))
+    session = {"Authorization": "", "Cookie": cookie}
+    with pytest.raises(tornado.httpclient.HTTPClientError) as refused:
+        await jp_ws_fetch("workspace", "api", "events",
+                          headers={**session, "Origin": "http://evil.example"})
+    assert refused.value.code in (401, 403)
+    same = await jp_ws_fetch("workspace", "api", "events",
+                             headers={**session, "Origin": f"http://localhost:{jp_http_port}"})
+    same.close()
