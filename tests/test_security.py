@@ -165,3 +165,26 @@ async def test_events_socket_refuses_another_origin(jp_fetch, jp_ws_fetch, jp_se
     same = await jp_ws_fetch("workspace", "api", "events",
                              headers={**session, "Origin": f"http://localhost:{jp_http_port}"})
     same.close()
+
+
+async def test_pipeline_cwd_stays_inside_the_root(api, jp_root_dir, tmp_path_factory, everything):
+    """A trusted workspace.toml still cannot run a command outside the served folder: `..`, an
+    absolute path, a sibling whose name starts like the root, a symlink out."""
+    outside = tmp_path_factory.mktemp("outside")
+    sibling = jp_root_dir.parent / (jp_root_dir.name + "-secret")
+    sibling.mkdir()
+    (jp_root_dir / "out").symlink_to(outside)
+    escapes = {"up": "..", "absolute": str(outside), "sibling": f"../{sibling.name}",
+               "link": "out"}
+    (jp_root_dir / "workspace.toml").write_text("".join(
+        f'[pipelines.{name}]\ncommand = "touch escaped"\ncwd = "{cwd}"\n\n'
+        for name, cwd in escapes.items()))
+    _, listed = await api("GET", "pipelines")
+    status, _ = await api("POST", "pipelines/trust", {"hash": listed["config"]["hash"]})
+    assert status == 200
+    before = await everything()
+    for name in escapes:
+        status, data = await api("POST", f"pipelines/{name}/run", {})
+        assert status == 400 and "outside the served folder" in data["error"], (name, data)
+    assert await everything() == before
+    assert not [p for p in (outside, sibling, jp_root_dir.parent) if (p / "escaped").exists()]
