@@ -43,6 +43,10 @@ SIDECAR_STATES: Final = ("stopped", "starting", "ready", "restarting", "degraded
 SIDECAR_TOKEN_ENV: Final = "JUPYTER_WORKSPACE_SIDECAR_TOKEN"
 SIDECAR_PARENT_ENV: Final = "JUPYTER_WORKSPACE_SIDECAR_PARENT"
 SIDECAR_READY_LINE: Final = "JUPYTER_WORKSPACE_SIDECAR_LISTENING"
+# The LLM key, if the server was given one, and the one base URL it may be sent to (empty: the
+# provider's default address); the sidecar sends no key anywhere else.
+LLM_API_KEY_ENV: Final = "JUPYTER_WORKSPACE_LLM_API_KEY"
+LLM_API_KEY_BASE_ENV: Final = "JUPYTER_WORKSPACE_LLM_API_KEY_BASE"
 
 # Kinds of chat errors, so that panels and magics can say what to do about each.
 ERROR_KINDS: Final = (

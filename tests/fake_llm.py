@@ -18,7 +18,9 @@ from typing import Any
 class FakeLLM:
     tokens: list[str] = field(default_factory=lambda: ["Hello", ",", " world", "!"])
     delay: float = 0.0  # seconds between tokens
-    fail: tuple[int, str] | None = None  # (HTTP status, message) to answer instead
+    # (HTTP status, message) to answer instead; "{authorization}" in the message is replaced by
+    # the request's Authorization header, as a careless provider echoes it
+    fail: tuple[int, str] | None = None
     requests: list[dict[str, Any]] = field(default_factory=list)
     disconnects: int = 0
     completed: int = 0
@@ -86,6 +88,7 @@ class _Handler(BaseHTTPRequestHandler):
                                   "authorization": self.headers.get("Authorization")})
         if fake.fail is not None:
             status, message = fake.fail
+            message = message.replace("{authorization}", self.headers.get("Authorization") or "")
             self._json(status, {"error": {"message": message, "type": "fake_error",
                                           "code": status}})
             return

@@ -15,6 +15,8 @@ def jp_server_config(jp_server_config, fake_llm):
         "sidecar_enabled": True,
         "llm_model": "openai/fake-model",
         "llm_api_base": fake_llm.url + "/v1",
+        # more servers a request may choose: the fake's Ollama API, a closed port
+        "llm_api_bases": [fake_llm.url, "http://127.0.0.1:9"],
         "llm_api_key": FAKE_KEY,
         "llm_timeout": 20.0,
     }
@@ -178,6 +180,8 @@ CHAT_BAD_INPUT = [
     ({"message": "hi", "conversation_id": "1"}, 400, "integer"),
     ({"message": "hi", "model": "gpt 4; rm -rf"}, 400, "litellm model name"),
     ({"message": "hi", "api_base": "file:///etc/passwd"}, 400, "http(s) URL"),
+    ({"message": "hi", "api_base": "http://127.0.0.1:8"}, 400, "not one of the LLM servers"),
+    ({"message": "hi", "model": "huggingface/https://127.0.0.1:8/x"}, 400, "litellm model name"),
     ({"message": "hi", "temperature": 2}, 400, "unknown field"),
     ({"retry": True}, 400, "needs the 'conversation_id'"),
 ]

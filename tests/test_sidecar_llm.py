@@ -41,3 +41,59 @@ def test_loading_litellm_attempts_no_network_connection():
 def test_keys_are_masked_in_messages(text):
     masked = llm.mask(text)
     assert "AbCdEf0123456789xyz" not in masked and "(hidden)" in masked
+
+
+KEY = "Zq8v3KxN0pLm5RtY2wUbHj4"  # no shape a pattern knows: only the literal masking hides it
+
+
+@pytest.mark.parametrize("text", [
+    "Incorrect API key provided: Zq8v3KxN0pLm5RtY2wUbHj4",
+    "request headers: {'Authorization': 'Bearer Zq8v3KxN0pLm5RtY2wUbHj4'}",
+    "Zq8v3KxN0pLm5RtY2wUbHj4 was refused; Zq8v3KxN0pLm5RtY2wUbHj4 again",
+])
+def test_the_configured_key_is_masked_in_every_form(monkeypatch, text):
+    monkeypatch.setenv(llm.API_KEY_ENV, KEY)
+    for masked in (llm.mask(text), llm.mask_keys(text), llm.ChatError("auth", text).message):
+        assert KEY not in masked and "(hidden)" in masked
+
+
+@pytest.mark.parametrize("text", [
+    "Incorrect API key provided: AbCdEf0123456789xyz",
+    "Authorization: Bearer AbCdEf0123456789xyz",
+])
+def test_an_announced_key_is_masked_even_when_not_configured(text):
+    assert "AbCdEf0123456789xyz" not in llm.mask(text)
+
+
+def test_the_key_goes_only_to_the_base_it_was_configured_for(monkeypatch):
+    monkeypatch.setenv(llm.API_KEY_ENV, KEY)
+    monkeypatch.setenv("JUPYTER_WORKSPACE_LLM_API_KEY_BASE", "http://127.0.0.1:4000/v1")
+    assert llm.key_for("http://127.0.0.1:4000/v1") == KEY
+    assert llm.key_for("http://127.0.0.1:4000/v1/") == KEY
+    for other in ("http://127.0.0.1:4001/v1", "http://127.0.0.1:4000", None):
+        assert llm.key_for(other) == llm.NO_KEY
+    # no key configured: the provider's own from the environment, for the configured base only
+    monkeypatch.delenv(llm.API_KEY_ENV)
+    assert llm.key_for("http://127.0.0.1:4000/v1") is None
+    assert llm.key_for("http://127.0.0.1:4001/v1") == llm.NO_KEY
+
+
+PRINTS_THE_KEY = """
+import logging, sys
+from jupyter_workspace.sidecar import llm
+llm.mask_output()
+key = sys.argv[1]
+print("stdout", key, flush=True)
+logging.getLogger("litellm").warning("sent Authorization: Bearer %s", key)
+raise RuntimeError(f"provider said: invalid key {key}")
+"""
+
+
+def test_nothing_the_sidecar_prints_holds_the_key():
+    """The coordinator logs the sidecar's output: stdout, log records, tracebacks."""
+    env = {**os.environ, llm.API_KEY_ENV: KEY}
+    out = subprocess.run([sys.executable, "-c", PRINTS_THE_KEY, KEY], capture_output=True,
+                         text=True, timeout=60, env=env)
+    assert "RuntimeError" in out.stderr and "stdout" in out.stdout
+    assert KEY not in out.stdout + out.stderr
+    assert out.stderr.count("(hidden)") >= 2

@@ -19,7 +19,7 @@ from .. import __version__, protocol
 from ..sidecar.extract import DEFAULT_PATTERNS, compile_patterns
 from . import handlers
 from .catalog import Catalog, SizeLimit
-from .chat import ChatManager, LLMConfig
+from .chat import ChatManager, LLMConfig, is_http_url
 from .events import EventBus
 from .extracted import Extracted, refine_note
 from .fields import Limits
@@ -86,6 +86,14 @@ class WorkspaceApp(ExtensionApp):
         help="""API key for the LLM provider, if it is not in the provider's own environment
         variable (OPENAI_API_KEY, ANTHROPIC_API_KEY, GEMINI_API_KEY, ...). Server-side only:
         never sent to the browser, logged or stored. Environment: JUPYTER_WORKSPACE_LLM_API_KEY.""",
+    )
+    llm_api_bases = List(
+        Unicode(),
+        config=True,
+        help="""More LLM server base URLs a chat request may choose (`api_base`, the JupyterLab
+        setting "LLM server"), e.g. a second Ollama. A request naming any other URL is refused:
+        the API key goes only to llm_api_base (llm_api_key, or the provider's key in the
+        environment); requests to these carry no key.""",
     )
     llm_timeout = Float(120.0, config=True, help="Seconds to wait for the LLM to answer.")
     sidecar_enabled = Bool(
@@ -187,6 +195,13 @@ class WorkspaceApp(ExtensionApp):
     def _sidecar_command_default(self) -> list[str]:
         return [sys.executable, "-m", "jupyter_workspace.sidecar"]
 
+    @validate("llm_api_bases")
+    def _check_api_bases(self, proposal: Any) -> list[str]:
+        for base in proposal["value"]:
+            if not is_http_url(base):
+                raise ValueError(f"llm_api_bases: not an http(s) URL: {base!r}")
+        return proposal["value"]
+
     @validate("sidecar_backoff")
     def _check_backoff(self, proposal: Any) -> list[float]:
         if any(delay < 0 for delay in proposal["value"]):
@@ -220,8 +235,9 @@ class WorkspaceApp(ExtensionApp):
             allow_hidden=bool(getattr(self.serverapp.contents_manager, "allow_hidden", False)),
             secret_patterns=self.index_secret_patterns)
         self.watcher = FileWatcher(self.root_dir, self.rules, self.bus, self.watch_debounce)
-        sidecar_env = {"JUPYTER_WORKSPACE_LLM_API_KEY": self.llm_api_key} if self.llm_api_key \
-            else {}
+        sidecar_env = {protocol.LLM_API_KEY_BASE_ENV: self.llm_api_base}
+        if self.llm_api_key:
+            sidecar_env[protocol.LLM_API_KEY_ENV] = self.llm_api_key
         patterns, self.config_errors = compile_patterns(self.entity_patterns)
         for error in self.config_errors:
             self.log.error("jupyter-workspace config: %s (WorkspaceApp.entity_patterns)", error)
@@ -246,7 +262,8 @@ class WorkspaceApp(ExtensionApp):
             start_timeout=self.sidecar_start_timeout,
             logger=self.log,
         )
-        self.llm = LLMConfig(self.llm_model, self.llm_api_base, self.llm_timeout)
+        self.llm = LLMConfig(self.llm_model, self.llm_api_base, self.llm_timeout,
+                             tuple(self.llm_api_bases))
         self.search = SearchManager(self.supervisor)
         self.chat = ChatManager(self.store, self.bus, self.supervisor, self.llm, self.limits,
                                 self.search if self.index_enabled else None)

@@ -16,7 +16,7 @@ import secrets
 import sqlite3
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from .. import protocol
 from . import fields, grounding
@@ -44,14 +44,39 @@ class LLMConfig:
     model: str
     api_base: str
     timeout: float = 120.0
+    extra_bases: tuple[str, ...] = ()  # more servers a request may choose (llm_api_bases)
 
     def resolve(self, model: str | None, api_base: str | None) -> tuple[str, str | None]:
-        """The model and address for one request: the request's overrides, else the config."""
+        """The model and address for one request: the request's overrides, else the config.
+        An overriding `api_base` must come from `configured_base`."""
         chosen = model or self.model
         base = api_base if api_base is not None else self.api_base
         if not base and chosen.startswith(("ollama/", "ollama_chat/")):
             base = OLLAMA_DEFAULT
         return chosen, (base or None)
+
+    def configured_base(self, api_base: str) -> str:
+        """The configured spelling of the server a request asks for. Any other is refused: a
+        request never chooses where the server's key goes (the sidecar sends the key only to
+        llm_api_base)."""
+        wanted = _comparable(api_base)
+        for base in (self.resolve(None, None)[1], *self.extra_bases):
+            if base and _comparable(base) == wanted:
+                return base
+        raise BadRequest("'api_base' is not one of the LLM servers this workspace is configured "
+                         "for; an administrator can add it to WorkspaceApp.llm_api_bases")
+
+
+def is_http_url(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
+def _comparable(url: str) -> str:
+    """A base URL as compared: scheme and host in any case, a trailing / or not."""
+    parts = urlsplit(url.strip())
+    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path.rstrip("/"),
+                       parts.query, ""))
 
 
 def _message(row: sqlite3.Row) -> dict[str, Any]:
@@ -133,15 +158,18 @@ class ChatManager:
 
     def _overrides(self, data: dict[str, Any]) -> tuple[str | None, str | None]:
         model = data.get("model")
-        if model is not None and (not isinstance(model, str) or not _MODEL.fullmatch(model)):
+        # no address in the model's name either: some providers take one from it
+        if model is not None and (not isinstance(model, str) or not _MODEL.fullmatch(model)
+                                  or "://" in model):
             raise BadRequest("'model' must be a litellm model name such as "
                              "'ollama_chat/llama3.2' or 'openai/gpt-4o-mini'")
         api_base = data.get("api_base")
         if api_base is not None:
             api_base = fields.text(api_base, "api_base", max_chars=500, strip=True)
-            parts = urlsplit(api_base)
-            if api_base and (parts.scheme not in ("http", "https") or not parts.netloc):
+            if api_base and not is_http_url(api_base):
                 raise BadRequest("'api_base' must be an http(s) URL, e.g. http://127.0.0.1:11434")
+            # empty: the configured server, as when it is not sent
+            api_base = self.config.configured_base(api_base) if api_base else None
         return model or None, api_base
 
     async def send(self, data: dict[str, Any], origin: str | None = None) -> dict[str, Any]:

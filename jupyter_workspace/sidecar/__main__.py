@@ -18,6 +18,7 @@ from tornado.netutil import bind_sockets
 
 from .. import protocol
 from .lifeline import bind_to_parent, parent_alive
+from .llm import mask_output
 from .server import MAX_BODY, SidecarState, make_app
 
 
@@ -45,6 +46,7 @@ async def serve(token: str, parent_pid: int) -> None:
 
 
 def main() -> None:
+    mask_output()  # before anything is printed: the coordinator logs this process's output
     token = os.environ.pop(protocol.SIDECAR_TOKEN_ENV, "")
     if len(token) < 32:
         sys.exit(f"{protocol.SIDECAR_TOKEN_ENV} must hold the launch token (32+ characters)")

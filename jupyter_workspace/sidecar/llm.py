@@ -1,8 +1,11 @@
 """LLM access through litellm: the only place the workspace talks to model providers.
 
 litellm would fetch its model cost map from the network on import; the local copy is forced
-before the first import. Errors are turned into a `kind` and a message fit for a user, with
-anything that looks like a key masked.
+before the first import. Errors are turned into a `kind` and a message fit for a user. The
+configured key goes only to the base URL it was configured for, and it never leaves this process
+in clear: every configured key is masked literally (and anything that looks like a key by
+pattern) in errors, and in everything the process prints (`mask_output`), which the coordinator
+logs.
 """
 
 from __future__ import annotations
@@ -10,18 +13,35 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import sys
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, TextIO
+
+from .. import protocol
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 _KEYISH = re.compile(r"\b(sk|key|token|api[_-]?key)[-_A-Za-z0-9]*[=: -]*[A-Za-z0-9_\-\*\.]{8,}",
                      re.IGNORECASE)
-API_KEY_ENV = "JUPYTER_WORKSPACE_LLM_API_KEY"
+# a key after the words that announce one, whatever it looks like
+_ANNOUNCED = re.compile(r"\b(bearer|basic|(?:key|token) provided:?)\s+[^\s\"',;]{8,}",
+                        re.IGNORECASE)
+# environment variables holding secrets: provider keys (OPENAI_API_KEY, ...), tokens
+_SECRET_NAME = re.compile(r"(API_KEY|_TOKEN|_SECRET|_SECRET_KEY|_ACCESS_KEY|_PASSWORD)$",
+                          re.IGNORECASE)
+HIDDEN = "…(hidden)"
+API_KEY_ENV = protocol.LLM_API_KEY_ENV
+# Sent instead of a key to a server the key was not configured for: without one, litellm would
+# take a provider's key from the environment (OPENAI_API_KEY, ...) and send that instead.
+NO_KEY = "none"
 
 
 class ChatError(Exception):
+    """A provider failure as the user reads it. Its message leaves the sidecar, so it never
+    holds a configured key."""
+
     def __init__(self, kind: str, message: str) -> None:
+        message = mask_keys(message)
         super().__init__(message)
         self.kind = kind
         self.message = message
@@ -53,7 +73,7 @@ async def stream_chat(request: dict[str, Any]) -> AsyncIterator[str]:
     }
     if api_base:
         kwargs["api_base"] = api_base
-    key = os.environ.get(API_KEY_ENV)
+    key = key_for(api_base)
     if key:
         kwargs["api_key"] = key
     try:
@@ -83,8 +103,61 @@ async def _close(response: Any) -> None:
                 await close()
 
 
+def key_for(api_base: str | None) -> str | None:
+    """The key for a request to `api_base`: the configured key (or, when none is configured,
+    the provider's own from the environment: None) only for the base URL it was configured
+    for, protocol.LLM_API_KEY_BASE_ENV (empty: the provider's default address); NO_KEY for
+    any other."""
+    configured_for = os.environ.get(protocol.LLM_API_KEY_BASE_ENV, "")
+    if (api_base or "").rstrip("/") != configured_for.rstrip("/"):
+        return NO_KEY
+    return os.environ.get(API_KEY_ENV) or None
+
+
+def configured_keys() -> list[str]:
+    """The secrets this process holds in its environment, longest first (so that a key that
+    contains another is masked whole)."""
+    keys = {value for name, value in os.environ.items()
+            if (name == API_KEY_ENV or _SECRET_NAME.search(name)) and len(value) >= 8}
+    return sorted(keys, key=len, reverse=True)
+
+
+def mask_keys(text: str) -> str:
+    """`text` with every occurrence of a configured key, and any key after `Bearer` or
+    `key provided:`, hidden: what a provider echoes back in an error or a log line."""
+    for key in configured_keys():
+        text = text.replace(key, HIDDEN)
+    return _ANNOUNCED.sub(lambda m: f"{m.group(1)} {HIDDEN}", text)
+
+
 def mask(text: str) -> str:
-    return _KEYISH.sub(lambda m: m.group(1) + "…(hidden)", text)
+    """`mask_keys`, and also anything shaped like a key (`sk-...`, `api_key=...`): for a
+    provider's error text, where an unknown key may appear."""
+    return _KEYISH.sub(lambda m: m.group(1) + HIDDEN, mask_keys(text))
+
+
+class _MaskedStream:
+    """A text stream that masks keys in what is written to it (the coordinator logs the
+    sidecar's output)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        self._stream.write(mask_keys(text))
+        return len(text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+def mask_output() -> None:
+    """Mask keys in everything this process prints to stdout and stderr from now on (logging
+    handlers created later write through these too)."""
+    if not isinstance(sys.stdout, _MaskedStream):
+        sys.stdout = _MaskedStream(sys.stdout)  # type: ignore[assignment]
+    if not isinstance(sys.stderr, _MaskedStream):
+        sys.stderr = _MaskedStream(sys.stderr)  # type: ignore[assignment]
 
 
 def classify(error: BaseException, model: str, api_base: str | None) -> ChatError:
