@@ -471,6 +471,8 @@ async def section_relay(fakes: FakeLLMs) -> dict[str, Any]:
     # the same 2 cores as the runs; both sidecars here are chat-only, like the cold-start ones.
     server = Server(extra_args=[f"--WorkspaceApp.llm_model={MODEL}",
                                 f"--WorkspaceApp.llm_api_base={urls['fast']}/v1",
+                                # the per-request override must be a configured server
+                                f"--WorkspaceApp.llm_api_bases={urls['slow']}/v1",
                                 f"--WorkspaceApp.llm_api_key={API_KEY}",
                                 "--WorkspaceApp.index_enabled=False"])
     sidecar = Sidecar()
