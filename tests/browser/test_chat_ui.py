@@ -59,6 +59,8 @@ def lab_server_args(fake_llm: FakeLLM, sidecar_marker: Path) -> list[str]:
         "--WorkspaceApp.index_enabled=False",
         "--WorkspaceApp.llm_model=openai/fake-model",
         f"--WorkspaceApp.llm_api_base={fake_llm.url}/v1",
+        # a server the settings may choose (test_llm_settings_are_sent_...): a closed port
+        "--WorkspaceApp.llm_api_bases=http://127.0.0.1:9",
         "--WorkspaceApp.llm_api_key=sk-test-key",
         *["--WorkspaceApp.sidecar_backoff=0.2"] * 3,
         f"--WorkspaceApp.sidecar_command={sys.executable}",
