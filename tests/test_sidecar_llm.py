@@ -97,3 +97,50 @@ def test_nothing_the_sidecar_prints_holds_the_key():
     assert "RuntimeError" in out.stderr and "stdout" in out.stdout
     assert KEY not in out.stdout + out.stderr
     assert out.stderr.count("(hidden)") >= 2
+
+
+class _EchoingIndex:
+    """An index whose remote embedding provider echoes the key in its errors."""
+
+    def load(self):
+        raise RuntimeError(f"embeddings refused Authorization: Bearer {KEY}")
+
+    def stats(self, paths):
+        raise ValueError(f"cannot use key {KEY}")
+
+
+async def test_sidecar_errors_never_carry_the_key(monkeypatch):
+    """Health (the coordinator shows its errors in status) and error replies, status line too."""
+    import asyncio
+
+    import httpx
+    from tornado.httpserver import HTTPServer
+    from tornado.netutil import bind_sockets
+
+    from jupyter_workspace.sidecar.server import SidecarState, make_app
+
+    monkeypatch.setenv(llm.API_KEY_ENV, KEY)
+    state = SidecarState("t" * 43)
+    state.index = _EchoingIndex()
+    state.loaded = asyncio.get_running_loop().create_future()
+    state.loaded.set_result(None)
+    state.index_loaded = asyncio.ensure_future(state.load_index())
+    await asyncio.wait([state.index_loaded])
+    server = HTTPServer(make_app(state))
+    [sock] = bind_sockets(0, address="127.0.0.1", family=2)
+    server.add_sockets([sock])
+    base = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    try:
+        async with httpx.AsyncClient(trust_env=False, headers={
+                "Authorization": f"Bearer {'t' * 43}"}) as http:
+            health = await http.get(f"{base}/health")
+            assert "(hidden)" in health.json()["index"]["error"]
+            state.index_error = None  # the index "recovers"; its next request fails
+            failed = await http.get(f"{base}/index")
+            assert failed.status_code == 400 and "(hidden)" in failed.json()["error"]
+            for response in (health, failed):
+                assert KEY not in response.text and KEY not in response.reason_phrase
+    finally:
+        server.stop()
+        state.writer.shutdown()
+        state.reader.shutdown()

@@ -47,7 +47,7 @@ class SidecarState:
         try:
             self.versions["litellm"] = await loop.run_in_executor(None, llm.load)
         except Exception as e:  # noqa: BLE001
-            self.load_error = f"cannot load litellm: {e}"
+            self.load_error = llm.mask_keys(f"cannot load litellm: {e}")
             raise
 
     async def load_index(self) -> None:
@@ -59,7 +59,8 @@ class SidecarState:
             self.index_info = await asyncio.get_running_loop().run_in_executor(
                 self.writer, self.index.load)
         except Exception as e:  # noqa: BLE001 - chat keeps working without the index
-            self.index_error = f"cannot load the index: {type(e).__name__}: {e}"
+            # a remote embedding provider's error may echo the key it was sent
+            self.index_error = llm.mask_keys(f"cannot load the index: {type(e).__name__}: {e}")
             raise
 
     @property
@@ -95,6 +96,7 @@ class SidecarHandler(web.RequestHandler):
             self.finish({"error": "request too large"})
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
+        self._reason = llm.mask_keys(self._reason)  # the status line's reason and the body
         self.finish({"error": self._reason})
 
     def json_body(self) -> dict[str, Any]:
