@@ -35,8 +35,10 @@ bodies = (st.dictionaries(st.sampled_from(FIELDS) | st.text(max_size=8), values,
           | values.map(lambda v: json.dumps(v).encode())
           | st.binary(max_size=64)
           | st.integers(1, 5000).map(lambda n: b"[" * n + b"]" * n))
+# values as text, or as bytes (sent percent-encoded as they are: not always UTF-8)
 query = st.dictionaries(st.sampled_from(PARAMS) | st.text(min_size=1, max_size=8),
-                        scalars.map(lambda v: v if isinstance(v, str) else json.dumps(v)),
+                        scalars.map(lambda v: v if isinstance(v, str) else json.dumps(v))
+                        | st.binary(max_size=8),
                         max_size=4)
 # an id in the URL: anything but a path separator (that is another route)
 record_ids = (st.sampled_from(["1", "2", "0", "²", "1²", "٣", "99999999999999999999", "-1"])
@@ -53,7 +55,7 @@ def test_no_input_makes_a_500(jp_asyncio_loop, jp_fetch, api):
 
 
 def fuzz(loop, jp_fetch, method: str, pattern: str) -> None:
-    @settings(max_examples=40, deadline=None, database=None,
+    @settings(max_examples=50, deadline=None, database=None,
               suppress_health_check=[HealthCheck.function_scoped_fixture,
                                      HealthCheck.too_slow])
     @given(body=bodies if method in ("POST", "PATCH", "PUT") else st.none(), params=query,
