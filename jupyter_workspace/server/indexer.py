@@ -39,6 +39,9 @@ BATCH_BYTES = 512 * 1024  # of JSON: control characters grow sixfold when encode
 # the largest file the sidecar can take, as JSON, with room for the batch around it
 MAX_ITEM_BYTES = protocol.SIDECAR_MAX_BODY - 64 * 1024
 MAX_ATTEMPTS = 3  # failed batches a file may be in before it is marked `error`
+# Seconds a note's change waits for more autosaves before it is queued: the index then writes
+# each edited note once, with its last text (a write per autosave made a table version each).
+NOTE_SETTLE = 1.0
 
 
 class Indexer:
@@ -78,6 +81,8 @@ class Indexer:
         self._catalog_lock = asyncio.Lock()  # a scan and the watcher's changes take turns
         self._rescan = False
         self._failures: dict[str, int] = {}  # path -> failed batches it was in
+        self._notes_changed: set[str] = set()  # notes edited within the last NOTE_SETTLE s
+        self._notes_timer: asyncio.TimerHandle | None = None
 
     # -- lifecycle -----------------------------------------------------------------------------
     def start(self) -> None:
@@ -92,6 +97,8 @@ class Indexer:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
+        if self._notes_timer is not None:
+            self._notes_timer.cancel()
         if self._events is not None:
             self.bus.drop_queue(self._events)
 
@@ -143,8 +150,10 @@ class Indexer:
             kind = event.get("type")
             try:
                 if kind in (protocol.NOTE_CREATED, protocol.NOTE_UPDATED):
-                    await self.catalog.mark_changed(f"{NOTES_PREFIX}{event['note']['id']}")
+                    self._note_changed(f"{NOTES_PREFIX}{event['note']['id']}")
+                    continue
                 elif kind == protocol.NOTE_DELETED:
+                    self._notes_changed.discard(f"{NOTES_PREFIX}{event['id']}")
                     await self.catalog.mark_deleted(f"{NOTES_PREFIX}{event['id']}")
                 elif kind == protocol.SIDECAR_STATE:
                     # a new sidecar may have rebuilt its index: the loop looks (_check_index)
@@ -156,6 +165,23 @@ class Indexer:
                 self.log.exception("index: cannot queue %s", event)
                 continue
             self._wake.set()
+
+    def _note_changed(self, path: str) -> None:
+        """Queue a note's change with the others made within `NOTE_SETTLE` s (through the
+        watcher's `_changes`). Nothing is lost if the server stops meanwhile: the start-up scan
+        compares each note's revision with the catalog."""
+        self._notes_changed.add(path)
+        if self._notes_timer is None:
+            self._notes_timer = asyncio.get_running_loop().call_later(
+                NOTE_SETTLE, self._notes_settled)
+
+    def _notes_settled(self) -> None:
+        self._notes_timer = None
+        for path in self._notes_changed:
+            self._changes.pop(path, None)
+            self._changes[path] = "changed"
+        self._notes_changed.clear()
+        self._changes_ready.set()
 
     # -- the loop ------------------------------------------------------------------------------
     async def _set(self, state: str, force: bool = False) -> None:

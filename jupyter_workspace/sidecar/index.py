@@ -14,6 +14,13 @@ knows which rows still wait.
 The mirror is slot-based: a row keeps its slot until its path is rewritten or deleted, freed
 slots are reused, and the filter columns are small-integer codes, so a write costs what it
 touches, not the size of the index.
+
+Under sustained writes (bench/bench_soak.py): a batch of files is one delete and one add, so
+two table versions however many files it holds; `optimize` prunes the versions older than
+`KEEP_VERSIONS`, so the versions on disk stay bounded; and full-text queries go through a
+second handle of the table, since LanceDB makes a query on a handle wait for an optimize on
+the same handle (measured: a search waited 2.4 s behind a 2.5 s optimize, none did on a
+second handle).
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ import threading
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +56,14 @@ COLUMNS = ("path", "language", "kind", "symbol", "start_line", "end_line", "text
 CODED = ("path", "language", "kind")  # filter columns kept as integer codes
 # (path, start_line, end_line, cell): how a full-text hit finds its row
 Key = tuple[str, int, int, int]
+# Versions older than this are pruned by `optimize`. Only this process uses the table; a
+# query in flight reads the version it started on, which is newer than this unless nothing
+# was written for a while (then `text_search` tries once more, on the newest version).
+KEEP_VERSIONS = timedelta(seconds=10)
+# LanceDB's caches (index pages, manifests) are per process and default to gigabytes: every
+# optimize writes a new full-text index, and the old one's pages stayed cached.
+INDEX_CACHE_BYTES = 128 * 1024 * 1024
+METADATA_CACHE_BYTES = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -195,7 +211,9 @@ class ChunkIndex:
 
     `_write` serializes LanceDB writes (add, delete, optimize); `_lock` guards the mirror and is
     held only for in-memory work, so a search never waits for a disk write. Order: `_write`
-    before `_lock`.
+    before `_lock`. Writes go through `_table`, full-text queries through `_reader` (a second
+    handle that looks for the newest version on every query): LanceDB holds a handle while it
+    optimizes, and a query on it would wait.
     """
 
     def __init__(self, uri: str, model_id: str, dim: int) -> None:
@@ -205,6 +223,8 @@ class ChunkIndex:
         self._lock = threading.RLock()
         self._write = threading.RLock()
         self._table: Any = None
+        self._reader: Any = None
+        self._session: Any = None
         self.rebuilt = False  # True when opening found another model's vectors and dropped them
         self._m = _Mirror(dim)
         self._fts_ready = False
@@ -224,7 +244,9 @@ class ChunkIndex:
             local = "://" not in self.uri
             if local:
                 Path(self.uri).mkdir(parents=True, exist_ok=True)
-            db = lancedb.connect(self.uri)
+            self._session = lancedb.Session(index_cache_size_bytes=INDEX_CACHE_BYTES,
+                                            metadata_cache_size_bytes=METADATA_CACHE_BYTES)
+            db = lancedb.connect(self.uri, session=self._session)
             meta = self._read_meta() if local else {}
             names = set(_table_names(db))
             if TABLE in names:
@@ -251,6 +273,9 @@ class ChunkIndex:
             if local:
                 self._write_meta({"model_id": self.model_id, "dim": self.dim,
                                   "format": INDEX_FORMAT})
+            self._reader = lancedb.connect(self.uri, session=self._session,
+                                           read_consistency_interval=timedelta(0)
+                                           ).open_table(TABLE)
             self._load_mirror()
             self._fts_ready = self._has_fts_index()
 
@@ -324,18 +349,36 @@ class ChunkIndex:
 
         A zero row in `vectors` (or `vectors=None`) writes the chunk without a vector yet.
         """
-        if vectors is None:
-            vectors = np.zeros((len(chunks), self.dim), dtype=np.float32)
-        vectors = np.asarray(vectors, dtype=np.float32).reshape(len(chunks), self.dim)
+        self.replace_many([(path, chunks, vectors)])
+
+    def replace_many(self, items: Sequence[tuple[str, Sequence[Chunk], np.ndarray | None]]
+                     ) -> None:
+        """`replace` for a batch of paths in one delete and one add: two table versions for
+        the batch (one per file piled up thousands of versions under autosaves). A path given
+        twice gets its last content."""
+        batch: dict[str, tuple[Sequence[Chunk], np.ndarray]] = {}
+        for path, chunks, vectors in items:
+            if vectors is None:
+                vectors = np.zeros((len(chunks), self.dim), dtype=np.float32)
+            batch.pop(path, None)
+            batch[path] = (chunks, np.asarray(vectors, dtype=np.float32).reshape(
+                len(chunks), self.dim))
+        if not batch:
+            return
+        records = [record for chunks, vectors in batch.values()
+                   for record in _records(chunks, vectors)]
         with self._write:
-            self._table_delete([path])
-            if chunks:
-                self._table.add(_records(chunks, vectors))
-            self.writes_since_optimize += 2
             with self._lock:
-                self._m.drop(path)
-                self._m.put(chunks, vectors, np.abs(vectors).sum(axis=1) > 0)
-            if chunks and not self._fts_ready:
+                present = [path for path in batch if path in self._m.by_path]
+            self._table_delete(present)
+            if records:
+                self._table.add(records)
+            self.writes_since_optimize += bool(present) + bool(records)
+            with self._lock:
+                for path, (chunks, vectors) in batch.items():
+                    self._m.drop(path)
+                    self._m.put(chunks, vectors, np.abs(vectors).sum(axis=1) > 0)
+            if records and not self._fts_ready:
                 self._build_fts()
 
     def delete(self, paths: Iterable[str]) -> None:
@@ -415,10 +458,11 @@ class ChunkIndex:
             log.warning("cannot build the full-text index: %s", e)
 
     def optimize(self) -> None:
-        """Fold new rows into the full-text index and compact (background, occasionally)."""
+        """Fold new rows into the full-text index, compact, and prune the versions older than
+        `KEEP_VERSIONS` (LanceDB keeps them a week by default: every write is a version)."""
         with self._write:
             try:
-                self._table.optimize()
+                self._table.optimize(cleanup_older_than=KEEP_VERSIONS)
                 self.writes_since_optimize = 0
             except Exception as e:  # noqa: BLE001
                 log.warning("index optimize failed: %s", e)
@@ -500,18 +544,23 @@ class ChunkIndex:
         Runs without the mirror's lock: LanceDB reads a consistent version of the table by
         itself."""
         words = terms(query)
-        if not words or self._table is None:
+        if not words or self._reader is None:
             return []
         matcher = filters.path_matcher()
-        try:
-            search = self._table.search(" ".join(words), query_type="fts", fts_columns="terms")
-            where = filters.sql(with_path_prefix=True)
-            if where:
-                search = search.where(where, prefilter=True)
-            hits = search.select(["path", "start_line", "end_line", "cell", "_score"]).limit(
-                pool * (4 if matcher else 1)).to_list()
-        except Exception as e:  # noqa: BLE001 - e.g. no FTS index yet
-            log.debug("full-text search failed: %s", e)
+        where = filters.sql(with_path_prefix=True)
+        hits = None
+        for attempt in (1, 2):  # the second on the newest version: see KEEP_VERSIONS
+            try:
+                search = self._reader.search(" ".join(words), query_type="fts",
+                                             fts_columns="terms")
+                if where:
+                    search = search.where(where, prefilter=True)
+                hits = search.select(["path", "start_line", "end_line", "cell", "_score"]
+                                     ).limit(pool * (4 if matcher else 1)).to_list()
+                break
+            except Exception as e:  # noqa: BLE001 - e.g. no FTS index yet
+                log.debug("full-text search failed (attempt %d): %s", attempt, e)
+        if hits is None:
             return []
         # LanceDB returns equal scores in no fixed order: make it fixed
         hits.sort(key=lambda h: (-h["_score"], h["path"], h["cell"], h["start_line"]))

@@ -32,6 +32,11 @@ INLINE_EMBED = 48
 EMBED_BATCH = 64  # chunks per background embedding step
 OPTIMIZE_EVERY = 60.0  # seconds of background embedding between compactions
 OPTIMIZE_WRITES = 200  # ... or this many table commits, whichever comes first
+# Compactions at most this often: the coordinator asks for one whenever its queue empties,
+# which under autosaves was after nearly every batch (each one rewrote the full-text index,
+# cost CPU the searches waited for, and left a version). One asked for sooner is made by the
+# worker when the gap has passed.
+OPTIMIZE_GAP = 10.0
 
 
 class IndexService:
@@ -48,6 +53,7 @@ class IndexService:
         self._work = threading.Condition()
         self._worker: threading.Thread | None = None
         self._closed = False
+        self._optimized_at = -OPTIMIZE_GAP  # monotonic time of the last compaction
         self.embed_error: str | None = None
         # the full-text half of a hybrid search runs here while the query is embedded
         self._text_pool = ThreadPoolExecutor(1, thread_name_prefix="index-text")
@@ -131,6 +137,7 @@ class IndexService:
         inline = len(texts) <= self.inline_embed and not self.index.pending_count
         fresh = self._embed(texts) if texts and inline else None
         total = 0
+        writes = []
         for path, language, chunks, slots in plans:
             vectors = np.zeros((len(chunks), self.embedder.dim), dtype=np.float32)
             for i, slot in enumerate(slots):
@@ -138,13 +145,13 @@ class IndexService:
                     vectors[i] = slot
                 elif fresh is not None:
                     vectors[i] = fresh[slot]
-            self.index.replace(path, chunks, vectors)
+            writes.append((path, chunks, vectors))
             total += len(chunks)
             results.append({"path": path, "language": language, "chunks": len(chunks),
                             "error": None, **found[path]})
-        if fresh is None and texts:
-            with self._work:
-                self._work.notify_all()
+        self.index.replace_many(writes)
+        with self._work:  # vectors to fill behind, or a compaction to plan
+            self._work.notify_all()
         return {"files": results, "chunks": total, "embedded": len(texts) if inline else 0,
                 "vectors_pending": self.index.pending_count,
                 "seconds": round(time.monotonic() - started, 4)}
@@ -166,18 +173,19 @@ class IndexService:
     # -- vectors behind the text -------------------------------------------------------------
     def _embed_loop(self) -> None:
         """Give vectors to the rows written without them, a few files at a time; compact the
-        table now and then (each rewrite adds a fragment) and once the backlog empties."""
+        table now and then (each rewrite adds a fragment and a version): once the backlog
+        empties, every `OPTIMIZE_EVERY` s or `OPTIMIZE_WRITES` commits while it lasts, never
+        twice within `OPTIMIZE_GAP` s."""
         assert self.index is not None
-        dirty_since: float | None = None  # first write since the last compaction
         while True:
             with self._work:
-                while not (self._closed or self.index.pending_count or dirty_since):
-                    self._work.wait(5.0)
+                while not (self._closed or self.index.pending_count or self._optimize_due()):
+                    self._work.wait(self._optimize_wait())
                 if self._closed:
                     return
+            if self._optimize_due():
+                self._optimize()
             if not self.index.pending_count:
-                self.index.optimize()
-                dirty_since = None
                 continue
             try:
                 self._embed_step()
@@ -186,14 +194,28 @@ class IndexService:
                 log.exception("background embedding failed")
                 self.embed_error = f"{type(e).__name__}: {e}"
                 time.sleep(5.0)
-            now = time.monotonic()
-            dirty_since = dirty_since or now
-            # fold the new fragments into the full-text index now and then: full-text search
-            # slows with every unindexed fragment (bench/README.md)
-            if now - dirty_since > OPTIMIZE_EVERY or \
-                    self.index.writes_since_optimize >= OPTIMIZE_WRITES:
-                self.index.optimize()
-                dirty_since = now
+
+    def _optimize_due(self) -> bool:
+        """Whether to compact now: new commits, the gap passed, and the backlog empty or big
+        (full-text search slows with every unindexed fragment: bench/README.md)."""
+        assert self.index is not None
+        writes = self.index.writes_since_optimize
+        since = time.monotonic() - self._optimized_at
+        return bool(writes) and since >= OPTIMIZE_GAP and (
+            not self.index.pending_count or since >= OPTIMIZE_EVERY
+            or writes >= OPTIMIZE_WRITES)
+
+    def _optimize_wait(self) -> float:
+        """How long the idle worker may sleep before a compaction falls due."""
+        assert self.index is not None
+        if not self.index.writes_since_optimize:
+            return 5.0
+        return max(0.05, OPTIMIZE_GAP - (time.monotonic() - self._optimized_at))
+
+    def _optimize(self) -> None:
+        assert self.index is not None
+        self._optimized_at = time.monotonic()
+        self.index.optimize()
 
     def _embed_step(self) -> None:
         """One batch: the pending chunks of a few files embedded in one call, written back in
@@ -237,8 +259,21 @@ class IndexService:
         fragments gets slow (bench/README.md: ~1 s at 100k rows in 200 fragments, 5 ms after)."""
         assert self.index is not None
         started = time.monotonic()
-        self.index.optimize()
+        self._optimize()
         return {"seconds": round(time.monotonic() - started, 3)}
+
+    def optimize_soon(self) -> dict[str, Any]:
+        """`optimize`, as the coordinator asks for it whenever its queue empties: nothing when
+        nothing was written since the last one, and within `OPTIMIZE_GAP` s of it, left to the
+        worker for when the gap has passed (`deferred`)."""
+        assert self.index is not None
+        if not self.index.writes_since_optimize:
+            return {"seconds": 0.0}
+        if time.monotonic() - self._optimized_at < OPTIMIZE_GAP:
+            with self._work:
+                self._work.notify_all()
+            return {"seconds": 0.0, "deferred": True}
+        return self.optimize()
 
     def delete(self, paths: list[str]) -> dict[str, Any]:
         assert self.index is not None

@@ -208,7 +208,7 @@ class IndexDeleteHandler(IndexHandler):
 class IndexOptimizeHandler(IndexHandler):
     async def post(self) -> None:
         service = await self.ready_index()
-        await self.run(self.state.writer, service.optimize)
+        await self.run(self.state.writer, service.optimize_soon)
 
 
 class IndexStatsHandler(IndexHandler):
