@@ -23,9 +23,10 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 _KEYISH = re.compile(r"\b(sk|key|token|api[_-]?key)[-_A-Za-z0-9]*[=: -]*[A-Za-z0-9_\-\*\.]{8,}",
                      re.IGNORECASE)
-# a key after the words that announce one, whatever it looks like
-_ANNOUNCED = re.compile(r"\b(bearer|basic|(?:key|token) provided:?)\s+[^\s\"',;]{8,}",
-                        re.IGNORECASE)
+# a key after the words that announce one, whatever it looks like (with a digit, which
+# keys have and words such as "Bearer authentication" do not)
+_ANNOUNCED = re.compile(r"\b(bearer|(?:key|token) provided:?)\s+(?=[^\s\"',;]*\d)"
+                        r"[^\s\"',;]{8,}", re.IGNORECASE)
 # environment variables holding secrets: provider keys (OPENAI_API_KEY, ...), tokens
 _SECRET_NAME = re.compile(r"(API_KEY|_TOKEN|_SECRET|_SECRET_KEY|_ACCESS_KEY|_PASSWORD)$",
                           re.IGNORECASE)
