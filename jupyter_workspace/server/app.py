@@ -91,7 +91,7 @@ class WorkspaceApp(ExtensionApp):
         Unicode(),
         config=True,
         help="""More LLM server base URLs a chat request may choose (`api_base`, the JupyterLab
-        setting "LLM server"), e.g. a second Ollama. A request naming any other URL is refused:
+        setting "LLM server address"), e.g. a second Ollama. Any other URL is refused:
         the API key goes only to llm_api_base (llm_api_key, or the provider's key in the
         environment); requests to these carry no key.""",
     )
