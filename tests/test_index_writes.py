@@ -252,3 +252,29 @@ async def test_autosaves_of_a_note_reach_the_index_once_with_the_last_text(
 
     await until(indexed, timeout=60)
     assert [text for p, text in sidecar.sent if p == path] == ["# Log\n\ndraft 19"]
+
+
+async def test_the_sidecar_runs_with_few_malloc_arenas_unless_the_environment_says(
+        tmp_path, monkeypatch):
+    """glibc's arena per thread grew the sidecar under sustained writes (bench_soak.py)."""
+    import sys
+
+    from jupyter_workspace.server.supervisor import Supervisor
+
+    seen = tmp_path / "arenas"
+    command = [sys.executable, "-c", "import os\n"
+               f"open({str(seen)!r}, 'a').write(os.environ.get('MALLOC_ARENA_MAX', '-') + ' ')\n"
+               "raise SystemExit(3)"]
+    for environment, expected in ((None, "2"), ("8", "8")):
+        if environment is None:
+            monkeypatch.delenv("MALLOC_ARENA_MAX", raising=False)
+        else:
+            monkeypatch.setenv("MALLOC_ARENA_MAX", environment)
+        seen.unlink(missing_ok=True)
+        supervisor = Supervisor(command, lambda event: None, backoff=(), start_timeout=30)
+        supervisor.start()
+        try:
+            await until(seen.exists, timeout=60)
+        finally:
+            await supervisor.stop()
+        assert seen.read_text().split()[0] == expected

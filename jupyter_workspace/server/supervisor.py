@@ -170,8 +170,10 @@ class Supervisor:
 
     async def _launch(self) -> None:
         token = secrets.token_urlsafe(32)
-        env = {**os.environ, **self.env, protocol.SIDECAR_TOKEN_ENV: token,
-               protocol.SIDECAR_PARENT_ENV: str(os.getpid())}
+        # glibc's default of a malloc arena per core-thread let LanceDB's many threads grow the
+        # sidecar under sustained writes (bench_soak.py); the environment may say otherwise
+        env = {"MALLOC_ARENA_MAX": "2", **os.environ, **self.env,
+               protocol.SIDECAR_TOKEN_ENV: token, protocol.SIDECAR_PARENT_ENV: str(os.getpid())}
         try:
             self._proc = await asyncio.create_subprocess_exec(
                 *self.command, stdin=asyncio.subprocess.DEVNULL,
