@@ -7,10 +7,16 @@ import random
 import stat
 from pathlib import Path
 
+import pathspec
 import pytest
 
 from jupyter_workspace.server.catalog import Observed, read_text, scan
-from jupyter_workspace.server.ignore import ALWAYS_SKIPPED, IgnoreRules
+from jupyter_workspace.server.ignore import (
+    ALWAYS_SKIPPED,
+    DEFAULT_SECRET_PATTERNS,
+    IgnoreRules,
+    _any_of,
+)
 
 MB = 1024 * 1024
 
@@ -165,6 +171,21 @@ def test_allow_hidden_lets_hidden_files_in_but_never_secrets(tmp_path):
                          secret_patterns=["*.md"])  # the deny-list is configurable
     assert set(scan(tmp_path, custom, MB)) >= {".env", ".github/ci.yml", "src/main.py"}
     assert ".hidden/notes.md" not in scan(tmp_path, custom, MB)
+
+
+@pytest.mark.parametrize("patterns", [list(DEFAULT_SECRET_PATTERNS), ["*.md", "!keep.md"],
+                                      ["/top.txt", "a/**/b", "build/"], []])
+def test_secret_patterns_match_as_gitignore_does(patterns):
+    """One regex stands in for pathspec's pattern-by-pattern loop: same answers."""
+    spec = pathspec.GitIgnoreSpec.from_lines(patterns)
+    matches = _any_of(patterns)
+    rng = random.Random(1)
+    names = ["a", "b", ".env", ".envrc", "x.pem", "id_rsa.pub", "id_map.c", "my-credentials.json",
+             ".ssh", "config.json", ".docker", ".kube", "config", "top.txt", "keep.md", "n.md",
+             "build", "x.tfstate.1", "key.py"]
+    paths = ["/".join(rng.choice(names) for _ in range(rng.randint(1, 4))) + rng.choice(["", "/"])
+             for _ in range(3000)]
+    assert [p for p in paths if matches(p) != spec.match_file(p)] == []
 
 
 def test_a_read_is_confined_to_the_root_and_the_rules(tmp_path):

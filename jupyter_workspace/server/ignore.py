@@ -11,7 +11,8 @@ Both go through the same three methods, so they cannot disagree.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Callable, Iterable
 from pathlib import Path, PurePosixPath
 from typing import NamedTuple
 
@@ -43,7 +44,7 @@ class IgnoreRules:
                  secret_patterns: Iterable[str] = DEFAULT_SECRET_PATTERNS) -> None:
         self.root = root.resolve()
         self.allow_hidden = allow_hidden
-        self._secrets = pathspec.GitIgnoreSpec.from_lines(list(secret_patterns))
+        self._secret = _any_of(list(secret_patterns))
         self._state_rel = _relative(self.root, state_dir.resolve())
         self._state_prefix = None if self._state_rel is None else self._state_rel + "/"
         # dir (root-relative, "" for the root) -> (mtime of its .gitignore, spec or None)
@@ -70,7 +71,7 @@ class IgnoreRules:
         if name in ALWAYS_SKIPPED or self._hidden(name):
             return True
         rel = f"{level.rel}/{name}" if level.rel else name
-        if self._in_state_dir(rel) or self._secrets.match_file(rel):
+        if self._in_state_dir(rel) or self._secret(rel):
             return True
         return any(spec.match_file(rel[offset:]) for offset, spec in level.specs)
 
@@ -88,7 +89,7 @@ class IgnoreRules:
             return None
         # A file inside an ignored directory (pattern "build/") is ignored too.
         below = rel + "/"
-        if self._secrets.match_file(below) or any(
+        if self._secret(below) or any(
                 spec.match_file(below[offset:]) for offset, spec in level.specs):
             return None
         return self._level(rel, level.specs)
@@ -125,6 +126,26 @@ class IgnoreRules:
                 spec = None
         self._specs[directory] = (mtime, spec)
         return spec
+
+
+def _any_of(patterns: list[str]) -> Callable[[str], bool]:
+    """Whether a root-relative path matches any of these gitignore patterns: one regex for all
+    (a scan asks for every file; pathspec tries each pattern in turn, 0.1 s per 10,000 files
+    with the default secret patterns), or pathspec itself when one pattern negates another."""
+    spec = pathspec.GitIgnoreSpec.from_lines(patterns)
+    if any(p.include is False for p in spec.patterns):
+        return spec.match_file
+    regexes = [_NAMED_GROUP.sub("(?:", p.regex.pattern) for p in spec.patterns if p.include]
+    if not regexes:
+        return lambda rel: False
+    try:
+        combined = re.compile("|".join(f"(?:{r})" for r in regexes))
+    except re.error:
+        return spec.match_file
+    return lambda rel: combined.match(rel) is not None
+
+
+_NAMED_GROUP = re.compile(r"\(\?P<\w+>")
 
 
 def _relative(root: Path, path: Path) -> str | None:
