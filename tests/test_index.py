@@ -333,3 +333,37 @@ async def test_an_index_of_another_format_is_rebuilt_and_every_file_sent_again(
     assert after[0]["path"] == "src/guidance.c"
     meaning = await search(api, q="length of a quaternion vector", mode="vector")
     assert meaning and meaning[0]["symbol"] == "quaternion_norm"
+
+
+async def test_a_hostile_file_stalls_nothing_and_secrets_and_links_out_stay_out(
+        indexed, api, jp_root_dir, workspace, tmp_path_factory):
+    # 12 MB of control characters: under the 16 MB source limit, but 72 MB as JSON (\u0001),
+    # more than the sidecar reads in one request; src/guidance.c and others sort after it
+    (jp_root_dir / "b_hostile.c").write_bytes(b"\x01" * (12 * 1024 * 1024))
+    (jp_root_dir / ".env").write_text("UPLINK_PASSPHRASE=hunter2\n")
+    (jp_root_dir / ".ssh").mkdir()
+    (jp_root_dir / ".ssh" / "id_rsa").write_text("-----BEGIN OPENSSH PRIVATE KEY----- hunter2\n")
+    (jp_root_dir / "certs").mkdir()
+    (jp_root_dir / "certs" / "uplink.pem").write_text("-----BEGIN PRIVATE KEY----- hunter2\n")
+    status = await indexed(expect_files=8)
+    assert status["files_error"] == 1
+    [error] = await workspace.catalog.files("error")
+    assert error["path"] == "b_hostile.c" and "MB as JSON" in error["reason"]
+    hits = await search(api, q="proportional_navigation", mode="text")
+    assert hits[0]["path"] == "src/guidance.c"
+    hits = await search(api, q="hunter2 UPLINK_PASSPHRASE PRIVATE KEY", mode="text", k=50)
+    assert all("hunter2" not in h["snippet"] for h in hits)
+    assert {h["path"] for h in hits}.isdisjoint({".env", ".ssh/id_rsa", "certs/uplink.pem"})
+    # a symlink made after start-up, out of the root: not read
+    outside = tmp_path_factory.mktemp("outside") / "secret.py"
+    outside.write_text("def uplink_passphrase_outside():\n    return 'hunter2'\n")
+    (jp_root_dir / "leak.py").symlink_to(outside)
+    (jp_root_dir / "zz_marker.py").write_text("def zz_marker_function():\n    return 1\n")
+
+    async def marker_found():
+        return await search(api, q="zz_marker_function", mode="text")
+
+    await until(marker_found, timeout=60, interval=0.3)  # leak.py sorts, and went, before it
+    hits = await search(api, q="uplink_passphrase_outside hunter2", mode="text", k=50)
+    assert all(h["path"] != "leak.py" and "hunter2" not in h["snippet"] for h in hits)
+    assert [f["path"] for f in await workspace.catalog.files("error")] == ["b_hostile.c"]
