@@ -10,10 +10,12 @@ seconds, while one more client reads the events WebSocket:
   task    toggle one of the tasks made before the soak (PATCH done)
   search  GET /workspace/api/search?q=<a function's docstring words>&k=10 (hybrid)
   list    GET /workspace/api/notes
-Mix (default note=45,task=15,search=30,list=10) and seed are knobs.
+Mix (default note=45,task=15,search=30,list=10), a fixed rate per client (default: none, back
+to back) and seed are knobs.
 
 Reports: operations and errors per kind (an error: an exception or a status other than the
-one expected), latency p50/p95 per kind, sidecar and server RSS at the start, the end and the
+one expected), latency p50/p95 per kind (and of a search's round trip to the sidecar, the
+`took_ms` the coordinator reports), sidecar and server RSS at the start, the end and the
 highest sampled (every 2 s), and the LanceDB table's versions (manifests) and bytes on disk at
 the start, at the end, and once the index has settled after the soak (idle, up to
 `--settle` seconds). Prints figures; asserts nothing.
@@ -84,6 +86,7 @@ class Stats:
     latency: dict[str, list[float]] = field(default_factory=lambda: {k: [] for k in KINDS})
     errors: dict[str, int] = field(default_factory=lambda: dict.fromkeys(KINDS, 0))
     samples: list[str] = field(default_factory=list)  # the first few error messages
+    sidecar: list[float] = field(default_factory=list)  # a search's `took_ms`: the sidecar's part
 
     def error(self, kind: str, message: str) -> None:
         self.errors[kind] += 1
@@ -123,9 +126,18 @@ class SoakClient:
             return "GET", f"/workspace/api/search?q={q}&k=10", None
         return "GET", "/workspace/api/notes", None
 
-    async def run(self, until: float) -> None:
+    async def run(self, until: float, rate: float) -> None:
+        """Operations back to back, or `rate` a second (never bursting to catch up)."""
         kinds, weights = list(self.weights), list(self.weights.values())
+        next_at = time.perf_counter()
         while time.perf_counter() < until:
+            if rate:
+                next_at += 1 / rate
+                delay = next_at - time.perf_counter()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                else:
+                    next_at = time.perf_counter()
             kind = self.rng.choices(kinds, weights)[0]
             method, path, body = self.request(kind)
             started = time.perf_counter()
@@ -140,6 +152,8 @@ class SoakClient:
                 self.stats.error(kind, f"{method} {path} -> {status} {json.dumps(data)[:200]}")
             elif kind == "note":
                 self.notes[data["id"]] = data["body"]
+            elif kind == "search":
+                self.stats.sidecar.append(data["took_ms"] / 1e3)
         await self.http.close()
 
 
@@ -192,7 +206,7 @@ async def soak(server: Server, args: argparse.Namespace, weights: dict[str, floa
     peaks: dict[str, float] = {}
     sampler = asyncio.create_task(sample_rss(pids, peaks))
     until = time.perf_counter() + args.duration
-    await asyncio.gather(*(client.run(until) for client in clients))
+    await asyncio.gather(*(client.run(until, args.rate) for client in clients))
     end = {name: rss_mib(pid) for name, pid in pids.items()}
     disk_end = lance_disk(index_dir)
     n_events = events.events.qsize()
@@ -225,6 +239,9 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=300.0, help="seconds of load")
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--mix", default="note=45,task=15,search=30,list=10")
+    parser.add_argument("--rate", type=float, default=0.0,
+                        help="operations a second per client (0: back to back); a fixed rate "
+                        "gives runs on a faster or slower system the same work")
     parser.add_argument("--package", default="more-itertools", choices=sorted(SDISTS))
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--index-timeout", type=float, default=900.0,
@@ -234,7 +251,8 @@ def main() -> None:
     args = parser.parse_args()
     weights = parse_mix(args.mix)
     source = sdist(args.package)
-    print(f"bench_soak: {args.duration:.0f} s, {args.clients} clients + 1 events reader, mix "
+    print(f"bench_soak: {args.duration:.0f} s, {args.clients} clients + 1 events reader "
+          f"({f'{args.rate:g} ops/s each' if args.rate else 'back to back'}), mix "
           f"{args.mix}, {args.package} ({source.name}); {os.cpu_count()} cores, load "
           f"{os.getloadavg()[0]:.1f}", flush=True)
     with Server(extra_args=["--WorkspaceApp.state_dir=../state"]) as server:
@@ -247,6 +265,10 @@ def main() -> None:
              f"{percentile(stats.latency[kind], 50) * 1e3:.1f}",
              f"{percentile(stats.latency[kind], 95) * 1e3:.1f}"]
             for kind in KINDS if kind in weights]
+    if stats.sidecar:
+        rows.append(["search: sidecar part", str(len(stats.sidecar)), "",
+                     f"{percentile(stats.sidecar, 50) * 1e3:.1f}",
+                     f"{percentile(stats.sidecar, 95) * 1e3:.1f}"])
     print()
     print(f"{ops} operations ({ops / args.duration:.1f}/s), {sum(stats.errors.values())} errors,"
           f" {result['events']} events read; index {result['chunks']} chunks, "
