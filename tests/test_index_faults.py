@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import threading
 from pathlib import Path
 from typing import Any
@@ -271,3 +272,40 @@ async def test_a_burst_of_files_in_steps_is_all_catalogued_without_a_rescan(
             None, make_files, jp_root_dir, names[step:step + 1_000])
         await asyncio.sleep(0.1)
     assert await catalogued(workspace, names) == BURST
+
+
+def lose_events(workspace, monkeypatch, marker: str = "zzlost") -> None:
+    """Drop the file events of paths containing `marker`, as inotify drops events when its
+    queue overflows (watchdog does not tell a handler)."""
+    handler = workspace.watcher.on_any_event
+
+    def on_any_event(event):
+        if marker not in os.fsdecode(event.src_path) + os.fsdecode(event.dest_path or ""):
+            handler(event)
+
+    monkeypatch.setattr(workspace.watcher, "on_any_event", on_any_event)
+
+
+async def test_what_a_burst_lost_is_found_by_the_rescan_after_it(
+        jp_serverapp, workspace, sidecar, jp_root_dir, monkeypatch):
+    """The files whose events were lost come first: the burst after them asks for the rescan."""
+    monkeypatch.setattr(watcher, "RESCAN_AFTER_EVENTS", 300)
+    lose_events(workspace, monkeypatch)
+    await start(jp_serverapp, workspace)
+    await settled(workspace)
+    names = [f"zzlost{i:02}.txt" for i in range(50)] + [f"seen{i:04}.txt" for i in range(1000)]
+    await asyncio.get_running_loop().run_in_executor(None, make_files, jp_root_dir, names)
+    assert await catalogued(workspace, names) == len(names)
+
+
+@pytest.mark.parametrize("jp_server_config", [{"WorkspaceApp": {"index_rescan_interval": 0.5}}],
+                         indirect=True)
+async def test_what_no_event_told_is_found_by_the_periodic_rescan(
+        jp_serverapp, workspace, sidecar, jp_root_dir, monkeypatch):
+    lose_events(workspace, monkeypatch)
+    await start(jp_serverapp, workspace)
+    await settled(workspace)
+    names = ["seen.txt", "zzlost1.txt", "sub/zzlost2.txt"]
+    (jp_root_dir / "sub").mkdir()
+    await asyncio.get_running_loop().run_in_executor(None, make_files, jp_root_dir, names)
+    assert await catalogued(workspace, names) == 3

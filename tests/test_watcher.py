@@ -57,3 +57,21 @@ async def test_ignored_paths_send_nothing(jp_serverapp, jp_root_dir, events, wor
     event = await client.next("file.changed")
     assert event["path"] == "sub/visible.txt"
     assert await client.none_within(0.5, "file.changed") == []
+
+
+async def test_a_burst_in_an_ignored_folder_alone_asks_for_a_rescan(
+        jp_serverapp, jp_root_dir, workspace, monkeypatch):
+    """It fills the same kernel queue (npm install in node_modules/): events may be lost."""
+    from jupyter_workspace.server import watcher
+
+    from .chat_helpers import until
+
+    monkeypatch.setattr(watcher, "RESCAN_AFTER_EVENTS", 200)
+    (jp_root_dir / "node_modules").mkdir()
+    batches = []
+    workspace.watcher.listen(batches.append)
+    await start(jp_serverapp)
+    for i in range(600):
+        (jp_root_dir / "node_modules" / f"m{i}.js").write_text("x")
+    settled = (await until(lambda: batches, timeout=30))[0]
+    assert settled.rescan and not (settled.changed or settled.deleted)

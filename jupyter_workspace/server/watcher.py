@@ -6,9 +6,11 @@ callbacks and timers. On the loop, each path waits until it has been quiet for `
 seconds (an editor's write-rename-chmod burst on one file yields one `file.changed` event), then
 is reported to the listeners (the indexer) in one batch and published on the bus in slices.
 
-Nothing is dropped here, and what the kernel drops is recovered: after a burst of more than
-`RESCAN_AFTER_EVENTS` events the listeners are asked to rescan, since inotify overflows its
-queue (16,384 events by default) in such bursts and watchdog tells no handler when it does.
+Nothing is dropped here, and what the kernel drops is recovered: when a burst of more than
+`RESCAN_AFTER_EVENTS` events ends (`debounce` seconds without one), the listeners are asked to
+rescan, since inotify overflows its queue (16,384 events by default) in such bursts and
+watchdog tells no handler when it does. Events of ignored paths count too (`npm install` in an
+ignored node_modules/ fills the same kernel queue).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import asyncio
 import logging
 import os
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -64,7 +67,8 @@ class FileWatcher(FileSystemEventHandler):
         self._lock = threading.Lock()
         self._incoming: dict[str, bool] = {}
         self._woken = False
-        self._burst = 0  # events since the watcher was last quiet
+        self._burst = 0  # events since the watcher was last quiet for `debounce` seconds
+        self._last_event = 0.0  # time.monotonic(), as the loop's clock
         # on the loop: root-relative path -> (last event time, is a folder), oldest first
         self._pending: dict[str, tuple[float, bool]] = {}
         self._timer: asyncio.TimerHandle | None = None
@@ -123,6 +127,7 @@ class FileWatcher(FileSystemEventHandler):
                 path = os.fsdecode(path)
                 self._incoming[path] = self._incoming.get(path, False) or event.is_directory
             self._burst += 1
+            self._last_event = time.monotonic()
             if self._woken:
                 return
             self._woken = True
@@ -133,8 +138,7 @@ class FileWatcher(FileSystemEventHandler):
         with self._lock:
             incoming, self._incoming = self._incoming, {}
             self._woken = False
-        assert self._loop is not None
-        now = self._loop.time()
+        now = time.monotonic()
         for path, is_directory in incoming.items():
             try:
                 rel = Path(path).relative_to(self.root).as_posix()
@@ -147,16 +151,24 @@ class FileWatcher(FileSystemEventHandler):
         self._arm()
 
     def _arm(self) -> None:
-        if self._timer is None and self._pending:
-            assert self._loop is not None
-            oldest = next(iter(self._pending.values()))[0]
-            self._timer = self._loop.call_at(oldest + self.debounce, self._settle)
+        """Settle when the oldest pending path has been quiet long enough, or, with nothing
+        pending, when a large burst (of ignored paths' events alone) ends."""
+        if self._timer is not None:
+            return
+        if self._pending:
+            at = next(iter(self._pending.values()))[0] + self.debounce
+        elif self._burst >= RESCAN_AFTER_EVENTS:
+            at = self._last_event + self.debounce
+        else:
+            return
+        assert self._loop is not None
+        self._timer = self._loop.call_later(max(at - time.monotonic(), 0.0), self._settle)
 
     def _settle(self) -> None:
         """Report every path quiet for `debounce` seconds, in one batch."""
         self._timer = None
-        assert self._loop is not None
-        quiet_since = self._loop.time() - self.debounce
+        now = time.monotonic()
+        quiet_since = now - self.debounce
         due: list[tuple[str, bool]] = []
         for rel, (seen, is_directory) in self._pending.items():
             if seen > quiet_since:
@@ -165,13 +177,17 @@ class FileWatcher(FileSystemEventHandler):
         for rel, _ in due:
             del self._pending[rel]
         settled = self._classify(due)
-        if not self._pending:
-            with self._lock:
-                burst, self._burst = self._burst, 0
-            if burst >= RESCAN_AFTER_EVENTS:
-                log.info("%d file events in one burst: some may be lost, rescanning", burst)
-                settled.rescan = True
+        with self._lock:
+            burst = self._burst
+            ended = now - self._last_event >= self.debounce
+            if ended:
+                self._burst = 0
+        if ended and burst >= RESCAN_AFTER_EVENTS:
+            log.info("%d file events in one burst: some may be lost, rescanning", burst)
+            settled.rescan = True
         self._arm()
+        if not (settled.changed or settled.deleted or settled.deleted_folders or settled.rescan):
+            return
         for listener in self._listeners:
             try:
                 listener(settled)
