@@ -367,12 +367,12 @@ def section_throughput(res: dict[str, Any]) -> None:
 
     # Instrument the service (instance attributes shadowing its methods; removed afterwards).
     # index_files chunks, embeds inline only small batches without a backlog, and writes with
-    # ChunkIndex.replace; the "index-embedder" thread embeds behind (service._embed), rewrites
-    # rows with ChunkIndex.fill and compacts with ChunkIndex.optimize once the backlog is empty.
+    # ChunkIndex.replace_many; the "index-embedder" thread embeds behind (service._embed), rewrites
+    # rows with ChunkIndex.fill_many and compacts with ChunkIndex.optimize once the backlog is empty.
     index = service.index
     inst = Instrument()
-    real_embed, real_replace = service._embed, index.replace
-    real_fill, real_optimize = index.fill, index.optimize
+    real_embed, real_replace = service._embed, index.replace_many
+    real_fill, real_optimize = index.fill_many, index.optimize
 
     def timed_embed(batch: list[str]) -> Any:
         where = "embed_behind" if threading.current_thread().name == "index-embedder" \
@@ -398,7 +398,7 @@ def section_throughput(res: dict[str, Any]) -> None:
         inst.mark("optimize_done", started=t0)
 
     service._embed = timed_embed
-    index.replace, index.fill, index.optimize = timed_replace, timed_fill, timed_optimize
+    index.replace_many, index.fill_many, index.optimize = timed_replace, timed_fill, timed_optimize
 
     def run_service(part: list[tuple[str, Path]]) -> dict[str, float]:
         """index_files of the slice's files 16 at a time (text-first for big batches), then
@@ -483,7 +483,7 @@ def section_throughput(res: dict[str, Any]) -> None:
               f"{t_ref:.2f} s "
               f"({len(part_texts) / t_ref:.1f}/s)", flush=True)
     del service.__dict__["_embed"]
-    for name in ("replace", "fill", "optimize"):
+    for name in ("replace_many", "fill_many", "optimize"):
         del index.__dict__[name]
     res["slices"] = rows
     res["svc"], res["ref_s"], res["svc_chunks"] = svc, ref_total, svc_chunks
