@@ -367,8 +367,9 @@ def section_throughput(res: dict[str, Any]) -> None:
 
     # Instrument the service (instance attributes shadowing its methods; removed afterwards).
     # index_files chunks, embeds inline only small batches without a backlog, and writes with
-    # ChunkIndex.replace_many; the "index-embedder" thread embeds behind (service._embed), rewrites
-    # rows with ChunkIndex.fill_many and compacts with ChunkIndex.optimize once the backlog is empty.
+    # ChunkIndex.replace_many; the "index-embedder" thread embeds behind (service._embed),
+    # rewrites rows with ChunkIndex.fill_many and compacts with ChunkIndex.optimize once the
+    # backlog is empty.
     index = service.index
     inst = Instrument()
     real_embed, real_replace = service._embed, index.replace_many

@@ -5,19 +5,16 @@ sidecar that records every file it is sent: what it never got can never be searc
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import threading
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from jupyter_workspace import protocol
 from jupyter_workspace.server import watcher
-from jupyter_workspace.server.sidecar_client import SidecarGone
 
 from .chat_helpers import until
+from .fake_sidecar import FakeSidecar
 
 SECRETS = {  # path -> text; none of it may reach the index
     ".env": "DB_PASSWORD=hunter2-env",
@@ -31,49 +28,6 @@ SECRETS = {  # path -> text; none of it may reach the index
     "keys/signing.key": "hunter2-key",
     "keys/store.p12": "hunter2-p12",
 }
-
-
-class FakeSidecar:
-    """Stands in for the supervisor and its client. Like the real sidecar's HTTP server, it
-    cuts the connection on a body over `SIDECAR_MAX_BODY`; it also cuts it on any batch that
-    holds a path in `poison` (a file that crashes it)."""
-
-    state = "ready"
-    pid = 4242
-
-    def __init__(self) -> None:
-        self.client = self
-        self.texts: dict[str, str] = {}  # what the index holds
-        self.batches: list[list[str]] = []
-        self.poison: set[str] = set()
-
-    def start(self) -> None:
-        pass
-
-    async def stop(self) -> None:
-        pass
-
-    def describe(self) -> dict[str, Any]:
-        return {"state": self.state, "pid": self.pid, "restarts": 0}
-
-    async def health(self) -> dict[str, Any]:
-        return {"state": "ready", "index": {"state": "ready", "index_id": "fake"}}
-
-    async def call(self, method: str, path: str, payload: dict[str, Any] | None = None,
-                   timeout: float = 300.0) -> dict[str, Any]:
-        if path == "/index/files":
-            files = payload["files"]
-            self.batches.append([f["path"] for f in files])
-            body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
-            if len(body) > protocol.SIDECAR_MAX_BODY or self.poison & set(self.batches[-1]):
-                raise SidecarGone("the AI sidecar did not answer (RemoteProtocolError)")
-            self.texts.update({f["path"]: f["text"] for f in files})
-            return {"files": [{"path": f["path"], "chunks": 1, "language": "text"}
-                              for f in files], "chunks": len(files), "vectors_pending": 0}
-        if path == "/index/delete":
-            for p in payload["paths"]:
-                self.texts.pop(p, None)
-        return {"vectors_pending": 0}
 
 
 @pytest.fixture

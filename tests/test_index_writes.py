@@ -22,6 +22,7 @@ from jupyter_workspace.sidecar.index import ChunkIndex
 from jupyter_workspace.sidecar.indexing import IndexService
 
 from .chat_helpers import until
+from .fake_sidecar import FakeSidecar
 
 DIM = 8
 
@@ -189,38 +190,6 @@ def wait_for(predicate: Any, timeout: float = 60.0) -> bool:
 
 
 # -- the coordinator: autosaves of a note reach the index once ---------------------------------
-class RecordingSidecar:
-    """Stands in for the supervisor and its client: an index that records every file sent."""
-
-    state = "ready"
-    pid = 4242
-
-    def __init__(self) -> None:
-        self.client = self
-        self.sent: list[tuple[str, str]] = []  # (path, text) in the order received
-
-    def start(self) -> None:
-        pass
-
-    async def stop(self) -> None:
-        pass
-
-    def describe(self) -> dict[str, Any]:
-        return {"state": self.state, "pid": self.pid, "restarts": 0}
-
-    async def health(self) -> dict[str, Any]:
-        return {"state": "ready", "index": {"state": "ready", "index_id": "fake"}}
-
-    async def call(self, method: str, path: str, payload: dict[str, Any] | None = None,
-                   timeout: float = 300.0) -> dict[str, Any]:
-        if path == "/index/files":
-            files = payload["files"]
-            self.sent += [(f["path"], f["text"]) for f in files]
-            return {"files": [{"path": f["path"], "chunks": 1, "language": "markdown"}
-                              for f in files], "chunks": len(files), "vectors_pending": 0}
-        return {"vectors_pending": 0}
-
-
 @pytest.fixture
 def jp_server_config(jp_server_config):
     config = dict(jp_server_config)
@@ -231,7 +200,7 @@ def jp_server_config(jp_server_config):
 
 async def test_autosaves_of_a_note_reach_the_index_once_with_the_last_text(
         jp_serverapp, workspace, api):
-    sidecar = RecordingSidecar()
+    sidecar = FakeSidecar()
     workspace.supervisor = workspace.indexer.supervisor = sidecar
     await jp_serverapp._post_start()
     indexer = workspace.indexer
