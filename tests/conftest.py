@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+from .chat_helpers import sidecar_ready
+
 pytest_plugins = ("pytest_jupyter.jupyter_server",)
 
 
@@ -120,3 +122,14 @@ def events(jp_ws_fetch):
     yield connect
     for connection in opened:
         connection.close()
+
+
+@pytest.fixture
+def ready(jp_serverapp, api):
+    """`await ready()`: start the extension's background work and wait for the sidecar."""
+
+    async def start():
+        await jp_serverapp._post_start()
+        return await sidecar_ready(api)
+
+    return start

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from .chat_helpers import FAKE_KEY, answer, sidecar_ready, until
+from .chat_helpers import FAKE_KEY, answer, until
 
 
 @pytest.fixture
@@ -21,17 +21,6 @@ def jp_server_config(jp_server_config, fake_llm):
         "llm_timeout": 20.0,
     }
     return config
-
-
-@pytest.fixture
-def ready(jp_serverapp, api):
-    """`await ready()`: start the extension's background work and wait for the sidecar."""
-
-    async def start():
-        await jp_serverapp._post_start()
-        return await sidecar_ready(api)
-
-    return start
 
 
 async def test_streams_an_answer_and_keeps_the_conversation(ready, api, events, fake_llm):

@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from .chat_helpers import answer, sidecar_ready
+from .chat_helpers import answer
 from .fake_llm import FakeLLM
 
 KEY = "Zq8v3KxN0pLm5RtY2wUbHj4"
@@ -45,15 +45,6 @@ def jp_server_config(jp_server_config, fake_llm, other_llm, monkeypatch):
         "llm_timeout": 20.0,
     }
     return config
-
-
-@pytest.fixture
-def ready(jp_serverapp, api):
-    async def start():
-        await jp_serverapp._post_start()
-        return await sidecar_ready(api)
-
-    return start
 
 
 async def test_a_request_cannot_send_the_key_to_another_server(ready, api, stranger):
