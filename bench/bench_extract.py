@@ -58,7 +58,7 @@ ROUNDS = int(os.environ.get("BENCH_EXTRACT_ROUNDS", "5"))
 INDEX_ROUNDS = int(os.environ.get("BENCH_EXTRACT_INDEX_ROUNDS", "2"))
 SECTIONS = {s.strip() for s in os.environ.get("BENCH_EXTRACT_SECTIONS", "a,b").split(",")}
 MODEL = "all-MiniLM-L6-v2"
-BATCH_FILES = 16  # what server/indexer.py sends per POST /index/files
+BATCH_FILES = 16  # what server/index_feeder.py sends per POST /index/files
 FIELDS = ("owner", "due", "ref", "done")
 # a line that looks like it could hold a task: the trap lines are those of these not labelled
 _MARKERISH = re.compile(r"todo|fixme|hack|xxx|bug|\[[ xX]\]|action\s*:|@\w+ will", re.I)
@@ -87,7 +87,7 @@ def load_labels() -> dict[str, list[dict[str, Any]]]:
 def score(labels: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
     """Run extract() over the corpus; counts per language, false positives, misses, fields."""
     from jupyter_workspace.sidecar.chunker import language_of
-    from jupyter_workspace.sidecar.extract import extract
+    from jupyter_workspace.sidecar.detect import extract
 
     per_lang: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     false_pos: list[tuple[str, int, str, str]] = []
@@ -167,7 +167,7 @@ def real_corpus(n: int) -> list[tuple[str, str]]:
 def extraction_round(files: list[tuple[str, str, str]]) -> dict[str, Any]:
     """One pass over the corpus per variant; seconds per variant, and per file for extract."""
     from jupyter_workspace.sidecar.chunker import chunk_file, parse
-    from jupyter_workspace.sidecar.extract import extract
+    from jupyter_workspace.sidecar.detect import extract
 
     out: dict[str, Any] = {}
     trees = {}
@@ -254,7 +254,7 @@ def index_round(service: Any, files: list[tuple[str, str, str]], prefix: str,
 
 def section_cost(res: dict[str, Any]) -> None:
     from jupyter_workspace.sidecar.chunker import language_of
-    from jupyter_workspace.sidecar.indexing import IndexService
+    from jupyter_workspace.sidecar.index_service import IndexService
 
     files = [(rel, language_of(rel), text) for rel, text in real_corpus(N_FILES)]
     langs = defaultdict(int)

@@ -94,7 +94,7 @@ FILLS = int(os.environ.get("BENCH_INDEX_FILLS", "300"))  # section 5: files fill
 ARENA_EXPERIMENT = os.environ.get("BENCH_INDEX_ARENA_EXPERIMENT", "0") == "1"
 SECTIONS = {s.strip() for s in os.environ.get("BENCH_INDEX_SECTIONS", "1,2,3,4,5,6").split(",")}
 MODEL = "all-MiniLM-L6-v2"
-BATCH_FILES = 16  # what server/indexer.py sends per POST /index/files
+BATCH_FILES = 16  # what server/index_feeder.py sends per POST /index/files
 FIRST_QUERY = "reference count"  # for section 2: words common in the corpus
 # Section 2's search by meaning (mode=vector): a description of one corpus file in other words;
 # its first hit is that file once the file has its vectors (it is about halfway in the
@@ -310,7 +310,7 @@ class Instrument:
 
 
 def load_service(uri: Path) -> tuple[Any, dict[str, Any], float]:
-    from jupyter_workspace.sidecar.indexing import IndexService
+    from jupyter_workspace.sidecar.index_service import IndexService
 
     t = now()
     service = IndexService(str(uri), MODEL, "auto", None)
@@ -428,8 +428,8 @@ def section_throughput(res: dict[str, Any]) -> None:
 
     # The previous pipeline, for comparison: the same code with inline_embed above any batch
     # (embed, then write each file once), on its own index, sharing the embedder.
-    from jupyter_workspace.sidecar.index import ChunkIndex
-    from jupyter_workspace.sidecar.indexing import IndexService
+    from jupyter_workspace.sidecar.chunk_store import ChunkIndex
+    from jupyter_workspace.sidecar.index_service import IndexService
     inline = IndexService(str(work / "inline"), MODEL, "auto", None)
     inline.embedder = emb
     inline.index = ChunkIndex(str(work / "inline"), emb.model_id, emb.dim)
@@ -496,7 +496,7 @@ def section_throughput(res: dict[str, Any]) -> None:
 
     # The full-text half on this index as the service left it (its worker ran optimize() when
     # the backlog emptied), then after one more ChunkIndex.optimize(): the same queries.
-    from jupyter_workspace.sidecar.index import Filters
+    from jupyter_workspace.sidecar.chunk_store import Filters
     words = ["reference count", "parse header", "socket timeout", "lock acquire", "buffer size",
              "unicode string", "error message", "thread state", "file path", "iterator"]
     res["corpus_fts_state"] = fts_state(index._table)
@@ -875,9 +875,9 @@ def arrow_table(cols: dict[str, list[Any]], vectors: Any, lo: int, hi: int) -> A
 def section_search(res: dict[str, Any]) -> None:
     import numpy as np
 
+    from jupyter_workspace.sidecar.chunk_store import ChunkIndex
     from jupyter_workspace.sidecar.chunker import Chunk
-    from jupyter_workspace.sidecar.index import ChunkIndex
-    from jupyter_workspace.sidecar.indexing import IndexService
+    from jupyter_workspace.sidecar.index_service import IndexService
 
     work = tmpdir("jw-bench-index100k-")
     if Loaded.service is None:
@@ -967,7 +967,7 @@ def section_search(res: dict[str, Any]) -> None:
     # matvec inside it), and ChunkIndex.search given the text hits (vector half + RRF fusion +
     # snippets); fusion + snippets alone as search(mode=text) given the hits. The service runs
     # the text half on its thread while it embeds the query.
-    from jupyter_workspace.sidecar.index import Filters
+    from jupyter_workspace.sidecar.chunk_store import Filters
     m = index._m
     qv = emb.embed([queries[0]])[0]
     parts: dict[str, list[float]] = {k: [] for k in (
@@ -1207,7 +1207,7 @@ from jupyter_workspace.sidecar.embedder import load_embedder
 holder = {}
 step("load_embedder(auto)",
      lambda: holder.setdefault("e", load_embedder("all-MiniLM-L6-v2", "auto", None)))
-from jupyter_workspace.sidecar.index import ChunkIndex
+from jupyter_workspace.sidecar.chunk_store import ChunkIndex
 def open_index():
     ix = ChunkIndex(sys.argv[1], holder["e"].model_id, holder["e"].dim); ix.open(); holder["i"] = ix
 step("ChunkIndex.open (empty)", open_index)

@@ -207,7 +207,7 @@ def run_searches(service: Any, queries: list[Label], modes: tuple[str, ...]
 
 
 def run_backend(backend: str, files: list[dict[str, str]], queries: list[Label]) -> dict[str, Any]:
-    from jupyter_workspace.sidecar.indexing import IndexService
+    from jupyter_workspace.sidecar.index_service import IndexService
 
     folder = Path(tempfile.mkdtemp(prefix=f"bench-retrieval-{backend}-"))
     service = IndexService(str(folder / "index"), MODEL, backend, None)  # default model cache

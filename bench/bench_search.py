@@ -467,7 +467,7 @@ def run_anchors(bench: Bench, model: Any) -> dict[str, list[int | None]]:
 
 # -- the product -----------------------------------------------------------------------------
 def run_product(bench: Bench, work: Path) -> tuple[dict[str, list[int | None]], dict]:
-    from jupyter_workspace.sidecar.indexing import IndexService
+    from jupyter_workspace.sidecar.index_service import IndexService
 
     service = IndexService(str(work / "index"), "all-MiniLM-L6-v2", "auto", None)
     service.load()

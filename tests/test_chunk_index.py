@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from jupyter_workspace.sidecar.chunk_store import ChunkIndex, Filters
 from jupyter_workspace.sidecar.chunker import Chunk
-from jupyter_workspace.sidecar.index import ChunkIndex, Filters
-from jupyter_workspace.sidecar.indexing import IndexService
+from jupyter_workspace.sidecar.index_service import IndexService
 
 FIXTURES = Path(__file__).parent / "fixtures" / "code"
 

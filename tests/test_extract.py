@@ -1,4 +1,4 @@
-"""Task and entity extraction (sidecar/extract.py) with the real tree-sitter grammars."""
+"""Task and entity extraction (sidecar/detect.py) with the real tree-sitter grammars."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from jupyter_workspace.sidecar.extract import MAX_TASKS, compile_patterns, extract
+from jupyter_workspace.sidecar.detect import MAX_TASKS, compile_patterns, extract
 
 TODAY = dt.date(2026, 11, 25)  # a Wednesday
 

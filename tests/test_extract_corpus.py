@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from jupyter_workspace.sidecar.extract import extract
+from jupyter_workspace.sidecar.detect import extract
 
 CORPUS = Path(__file__).resolve().parent.parent / "bench" / "extract_corpus"
 TODAY = dt.date(2026, 11, 25)  # a Wednesday

@@ -15,11 +15,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from jupyter_workspace.sidecar import index as index_module
-from jupyter_workspace.sidecar import indexing as indexing_module
+from jupyter_workspace.sidecar import chunk_store as index_module
+from jupyter_workspace.sidecar import index_service as indexing_module
+from jupyter_workspace.sidecar.chunk_store import ChunkIndex
 from jupyter_workspace.sidecar.chunker import Chunk
-from jupyter_workspace.sidecar.index import ChunkIndex
-from jupyter_workspace.sidecar.indexing import IndexService
+from jupyter_workspace.sidecar.index_service import IndexService
 
 from .chat_helpers import until
 from .fake_sidecar import FakeSidecar

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from jupyter_workspace.sidecar import ranking
-from jupyter_workspace.sidecar.indexing import IndexService
+from jupyter_workspace.sidecar.index_service import IndexService
 from jupyter_workspace.sidecar.terms import identifiers, split_identifier, terms
 
 
@@ -118,8 +118,8 @@ def test_a_hit_with_gaps_lists_the_pieces_it_shows():
     """Two overloads near each other are one hit; the lines between them are not in it."""
     from types import SimpleNamespace
 
+    from jupyter_workspace.sidecar.chunk_store import ChunkIndex
     from jupyter_workspace.sidecar.chunker import Chunk
-    from jupyter_workspace.sidecar.index import ChunkIndex
 
     index = object.__new__(ChunkIndex)
     index._m = SimpleNamespace(chunks=[

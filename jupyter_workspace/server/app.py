@@ -16,15 +16,15 @@ from jupyter_server.extension.application import ExtensionApp
 from traitlets import Bool, Dict, Enum, Float, Int, List, Unicode, default, validate
 
 from .. import __version__, protocol
-from ..sidecar.extract import DEFAULT_PATTERNS, compile_patterns
+from ..sidecar.detect import DEFAULT_PATTERNS, compile_patterns
 from . import handlers
 from .catalog import Catalog, SizeLimit
 from .chat import ChatManager, LLMConfig, is_http_url
+from .detections import Detections, refine_note
 from .events import EventBus
-from .extracted import Extracted, refine_note
 from .fields import Limits
 from .ignore import DEFAULT_SECRET_PATTERNS, IgnoreRules
-from .indexer import Indexer
+from .index_feeder import Indexer
 from .notes import NotesManager
 from .pipelines import PipelineManager
 from .search import SearchManager
@@ -268,7 +268,7 @@ class WorkspaceApp(ExtensionApp):
         self.chat = ChatManager(self.store, self.bus, self.supervisor, self.llm, self.limits,
                                 self.search if self.index_enabled else None)
         self.catalog = Catalog(self.store)
-        self.extracted = Extracted(self.store, self.bus, self.max_title_chars)
+        self.extracted = Detections(self.store, self.bus, self.max_title_chars)
         self.pipelines = PipelineManager(self.root_dir, self.store, self.bus, self.extracted,
                                          terminals=self._terminal_manager, log=self.log)
         self.indexer = Indexer(self.root_dir, self.rules, self.catalog, self.bus,

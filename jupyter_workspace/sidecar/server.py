@@ -16,7 +16,7 @@ from tornado.iostream import StreamClosedError
 
 from .. import __version__, protocol
 from . import llm
-from .indexing import IndexService
+from .index_service import IndexService
 
 MAX_BODY = protocol.SIDECAR_MAX_BODY
 

@@ -22,9 +22,9 @@ from typing import Any
 
 from .. import protocol
 from .catalog import Catalog, Content, Observed, SizeLimit, read_text, scan
+from .detections import Detections, note_text
 from .errors import NotFound
 from .events import EventBus
-from .extracted import Extracted, note_text
 from .ignore import IgnoreRules
 from .notes import NotesManager
 from .sidecar_client import SidecarGone, SidecarRefused
@@ -48,7 +48,7 @@ class Indexer:
     def __init__(self, root: Path, rules: IgnoreRules, catalog: Catalog, bus: EventBus,
                  supervisor: Supervisor, max_file_bytes: int | SizeLimit,
                  logger: logging.Logger | None = None, notes: NotesManager | None = None,
-                 extracted: Extracted | None = None, rescan_interval: float = 0.0) -> None:
+                 extracted: Detections | None = None, rescan_interval: float = 0.0) -> None:
         self.notes = notes
         self.extracted = extracted
         self.root = root.resolve()

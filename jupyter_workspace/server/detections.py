@@ -1,6 +1,6 @@
 """What indexing found in files and notes: detected tasks and entity mentions, kept in SQLite.
 
-The sidecar extracts (`sidecar/extract.py`); this stores. A detected task is identified by its
+The sidecar extracts (`sidecar/detect.py`); this stores. A detected task is identified by its
 file, tag, text and occurrence (the n-th identical TODO in the file), not by its line, so a
 re-scan follows it when lines move, never duplicates it, and marks it resolved (not deleted)
 when it is gone. Re-scans only touch the detection's own columns (line, snippet, resolved): the
@@ -25,7 +25,7 @@ MAX_TITLE = 500
 ENTITY_KINDS_MAX = 64
 
 
-class Extracted:
+class Detections:
     def __init__(self, store: Store, bus: EventBus, max_title_chars: int = MAX_TITLE) -> None:
         self.store = store
         self.bus = bus
@@ -271,7 +271,7 @@ def note_text(note: dict[str, Any]) -> str:
     return f"# {note['title']}\n\n{note['body']}"
 
 
-async def refine_note(note: dict[str, Any], chat: Any, extracted: Extracted) -> list[
+async def refine_note(note: dict[str, Any], chat: Any, extracted: Detections) -> list[
         dict[str, Any]]:
     """Ask the configured LLM for a note's entities; keep those found in its text."""
     text = note_text(note)

@@ -18,9 +18,9 @@ from typing import Any
 import numpy as np
 
 from .. import protocol
+from .chunk_store import MODES, ChunkIndex, Filters
 from .chunker import Chunk, chunk_file, language_of, parse
-from .extract import DEFAULT_PATTERNS, extract
-from .index import MODES, ChunkIndex, Filters
+from .detect import DEFAULT_PATTERNS, extract
 
 log = logging.getLogger(__name__)
 
