@@ -52,8 +52,10 @@ def median(values: list[float]) -> float:
 def table(headers: list[str], rows: list[list[str]]) -> str:
     """A Markdown table (readable in a terminal too)."""
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
+
     def line(cells: list[str]) -> str:
         return "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)) + " |"
+
     sep = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
     return "\n".join([line(headers), sep, *(line(r) for r in rows)])
 
@@ -91,8 +93,10 @@ class HttpClient:
             await self._connect()
         assert self.reader is not None and self.writer is not None
         payload = b"" if body is None else json.dumps(body).encode()
-        head = (f"{method} {path} HTTP/1.1\r\nHost: {HOST}:{self.port}\r\n"
-                f"Authorization: token {self.token}\r\nAccept: application/json\r\n")
+        head = (
+            f"{method} {path} HTTP/1.1\r\nHost: {HOST}:{self.port}\r\n"
+            f"Authorization: token {self.token}\r\nAccept: application/json\r\n"
+        )
         if method != "GET":
             head += f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n"
         self.writer.write(head.encode() + b"\r\n" + payload)
@@ -183,7 +187,8 @@ class Server:
     @property
     def argv(self) -> list[str]:
         args = [
-            "jupyter", "server",
+            "jupyter",
+            "server",
             f"--ServerApp.port={self.port}",
             f"--ServerApp.ip={HOST}",
             f"--ServerApp.token={self.token}",
@@ -205,13 +210,19 @@ class Server:
         with open(self.log_path, "wb") as log:
             self.t_spawn = time.perf_counter()
             self.proc = subprocess.Popen(
-                self.argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                cwd=self.tmp, env=env, start_new_session=True,
+                self.argv,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=self.tmp,
+                env=env,
+                start_new_session=True,
             )
         return self
 
-    def wait_ready(self, paths: list[str], timeout: float = 60.0,
-                   interval: float = 0.02) -> dict[str, float]:
+    def wait_ready(
+        self, paths: list[str], timeout: float = 60.0, interval: float = 0.02
+    ) -> dict[str, float]:
         """Poll each path every `interval` s until it answers 200; seconds since spawn each."""
         assert self.proc is not None
         ready: dict[str, float] = {}
@@ -222,7 +233,8 @@ class Server:
                 raise TimeoutError(f"server not ready after {timeout}s; log:\n{self.log_tail()}")
             if self.proc.poll() is not None:
                 raise RuntimeError(
-                    f"server exited ({self.proc.returncode}); log:\n{self.log_tail()}")
+                    f"server exited ({self.proc.returncode}); log:\n{self.log_tail()}"
+                )
             for path in paths:
                 if path in ready:
                     continue

@@ -45,7 +45,12 @@ class Workload:
         self.done = False
         self.n_notes = 0
         self.samples: dict[str, list[float]] = {
-            "status": [], "note": [], "toggle": [], "fanout": [], "fanout_patch": []}
+            "status": [],
+            "note": [],
+            "toggle": [],
+            "fanout": [],
+            "fanout_patch": [],
+        }
 
     async def timed(self, method: str, path: str, body: Any, expect: int) -> float:
         t = time.perf_counter()
@@ -64,8 +69,10 @@ class Workload:
     async def notes(self, n: int, record: bool) -> None:
         for _ in range(n):
             self.n_notes += 1
-            body = {"title": f"bench note {self.n_notes}",
-                    "body": f"Benchmark note number {self.n_notes}.\n\n- one\n- two\n"}
+            body = {
+                "title": f"bench note {self.n_notes}",
+                "body": f"Benchmark note number {self.n_notes}.\n\n- one\n- two\n",
+            }
             dt = await self.timed("POST", "/workspace/api/notes", body, 201)
             if record:
                 self.samples["note"].append(dt)
@@ -89,14 +96,16 @@ class Workload:
                 hello = json.loads(await conn.read_message())
                 assert hello["type"] == "hello", hello
             queues: list[asyncio.Queue[tuple[float, dict[str, Any]]]] = [
-                asyncio.Queue() for _ in conns]
+                asyncio.Queue() for _ in conns
+            ]
 
             async def reader(conn: Any, q: asyncio.Queue[tuple[float, dict[str, Any]]]) -> None:
                 while (msg := await conn.read_message()) is not None:
                     q.put_nowait((time.perf_counter(), json.loads(msg)))
 
-            readers = [asyncio.create_task(reader(c, q))
-                       for c, q in zip(conns, queues, strict=True)]
+            readers = [
+                asyncio.create_task(reader(c, q)) for c, q in zip(conns, queues, strict=True)
+            ]
             try:
                 for _ in range(n):
                     path, body = self.next_toggle()
@@ -106,9 +115,11 @@ class Workload:
                     for q in queues:
                         while True:
                             t, event = await asyncio.wait_for(q.get(), 10)
-                            if (event.get("type") == "task.updated"
-                                    and event["task"]["id"] == self.task_id
-                                    and event["task"]["done"] is self.done):
+                            if (
+                                event.get("type") == "task.updated"
+                                and event["task"]["id"] == self.task_id
+                                and event["task"]["done"] is self.done
+                            ):
                                 arrivals.append(t)
                                 break
                     patch_dt = await patch
@@ -126,7 +137,8 @@ class Workload:
 
     async def run(self) -> None:
         status, task = await self.http.request(
-            "POST", "/workspace/api/tasks", {"title": "bench toggle", "priority": "high"})
+            "POST", "/workspace/api/tasks", {"title": "bench toggle", "priority": "high"}
+        )
         assert status == 201, (status, task)
         self.task_id = task["id"]
         # Warm-up (discarded), then interleaved measured blocks.
@@ -163,27 +175,36 @@ def bench_server(mode: str) -> tuple[Workload, float]:
         workload = Workload(server)
         asyncio.run(workload.run())
         if workload.http.connections != 1:
-            print(f"[bench] note: the client needed {workload.http.connections} connections",
-                  file=sys.stderr)
+            print(
+                f"[bench] note: the client needed {workload.http.connections} connections",
+                file=sys.stderr,
+            )
         return workload, time.perf_counter() - t
 
 
 def main() -> None:
-    print(f"bench_api: {N_REST} x (a)(b)(c), {N_FANOUT} x (d) with {N_CLIENTS} WebSocket clients,"
-          f" {BLOCKS} interleaved blocks; python {sys.version.split()[0]}, {os.cpu_count()} cores")
+    print(
+        f"bench_api: {N_REST} x (a)(b)(c), {N_FANOUT} x (d) with {N_CLIENTS} WebSocket clients,"
+        f" {BLOCKS} interleaved blocks; python {sys.version.split()[0]}, {os.cpu_count()} cores"
+    )
     fs = fsync_latency()
-    print(f"fsync (4 KiB append) on {tempfile.gettempdir()}: "
-          f"p50 {percentile(fs, 50) * 1e3:.2f} ms, p95 {percentile(fs, 95) * 1e3:.2f} ms")
+    print(
+        f"fsync (4 KiB append) on {tempfile.gettempdir()}: "
+        f"p50 {percentile(fs, 50) * 1e3:.2f} ms, p95 {percentile(fs, 95) * 1e3:.2f} ms"
+    )
     results: dict[str, Workload] = {}
     for mode in ("FULL", "NORMAL"):
         workload, seconds = bench_server(mode)
         results[mode] = workload
         s = workload.samples
-        print(f"  synchronous={mode}: done in {seconds:.1f} s; p50 ms: status "
-              f"{percentile(s['status'], 50) * 1e3:.2f},"
-              f" note {percentile(s['note'], 50) * 1e3:.2f},"
-              f" toggle {percentile(s['toggle'], 50) * 1e3:.2f},"
-              f" fan-out {percentile(s['fanout'], 50) * 1e3:.2f}", flush=True)
+        print(
+            f"  synchronous={mode}: done in {seconds:.1f} s; p50 ms: status "
+            f"{percentile(s['status'], 50) * 1e3:.2f},"
+            f" note {percentile(s['note'], 50) * 1e3:.2f},"
+            f" toggle {percentile(s['toggle'], 50) * 1e3:.2f},"
+            f" fan-out {percentile(s['fanout'], 50) * 1e3:.2f}",
+            flush=True,
+        )
 
     labels = [
         ("status", "(a) GET /api/status (baseline)"),
@@ -199,8 +220,18 @@ def main() -> None:
         for key, label in labels:
             p50, p95 = percentile(s[key], 50), percentile(s[key], 95)
             goal = "" if key in ("status", "fanout_patch") else ("yes" if p95 <= 0.010 else "NO")
-            rows.append([mode, label, str(len(s[key])), f"{p50 * 1e3:.2f}", f"{p95 * 1e3:.2f}",
-                         f"{p50 / base50:.2f}", f"{p95 / base95:.2f}", goal])
+            rows.append(
+                [
+                    mode,
+                    label,
+                    str(len(s[key])),
+                    f"{p50 * 1e3:.2f}",
+                    f"{p95 * 1e3:.2f}",
+                    f"{p50 / base50:.2f}",
+                    f"{p95 / base95:.2f}",
+                    goal,
+                ]
+            )
     print()
     print("Summary (ms; ratios vs (a) measured on the same server, interleaved)")
     print(table(["sync", "what", "n", "p50", "p95", "p50/base", "p95/base", "p95<=10ms"], rows))
@@ -214,12 +245,23 @@ def main() -> None:
         f95, n95 = percentile(full[key], 95), percentile(normal[key], 95)
         fb50, nb50 = percentile(full["status"], 50), percentile(normal["status"], 50)
         fb95, nb95 = percentile(full["status"], 95), percentile(normal["status"], 95)
-        rows.append([label, f"{(f50 - n50) * 1e3:+.2f}", f"{f50 / n50:.2f}",
-                     f"{(f50 / fb50) / (n50 / nb50):.2f}", f"{f95 / n95:.2f}",
-                     f"{(f95 / fb95) / (n95 / nb95):.2f}"])
+        rows.append(
+            [
+                label,
+                f"{(f50 - n50) * 1e3:+.2f}",
+                f"{f50 / n50:.2f}",
+                f"{(f50 / fb50) / (n50 / nb50):.2f}",
+                f"{f95 / n95:.2f}",
+                f"{(f95 / fb95) / (n95 / nb95):.2f}",
+            ]
+        )
     print("FULL vs NORMAL (sequential servers; 'norm' = each divided by its own baseline first)")
-    print(table(["what", "p50 diff ms", "p50 ratio", "p50 ratio norm", "p95 ratio",
-                 "p95 ratio norm"], rows))
+    print(
+        table(
+            ["what", "p50 diff ms", "p50 ratio", "p50 ratio norm", "p95 ratio", "p95 ratio norm"],
+            rows,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -146,8 +146,10 @@ def cpu_seconds(pid: int) -> float:
     total = 0
     with contextlib.suppress(FileNotFoundError):
         for task in os.scandir(f"/proc/{pid}/task"):
-            with (contextlib.suppress(FileNotFoundError, ProcessLookupError),
-                  open(f"{task.path}/schedstat") as f):
+            with (
+                contextlib.suppress(FileNotFoundError, ProcessLookupError),
+                open(f"{task.path}/schedstat") as f,
+            ):
                 total += int(f.read().split()[0])
     return total / 1e9
 
@@ -203,9 +205,19 @@ class FakeLLMs:
         self.stamps = self.tmp / "stamps.jsonl"
         self.stamps.touch()
         self._offset = 0
-        self.proc = _spawn([sys.executable, "-c", _FAKE_MAIN, str(REPO), str(N_TOKENS),
-                            str(self.stamps), *(str(d) for d in delays)],
-                           stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        self.proc = _spawn(
+            [
+                sys.executable,
+                "-c",
+                _FAKE_MAIN,
+                str(REPO),
+                str(N_TOKENS),
+                str(self.stamps),
+                *(str(d) for d in delays),
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+        )
         self.urls: list[str] = json.loads(_readline(self.proc, 30.0))
 
     async def next_stamps(self, timeout: float = 5.0) -> list[float]:
@@ -216,7 +228,7 @@ class FakeLLMs:
                 f.seek(self._offset)
                 data = f.read()
             if b"\n" in data:
-                line = data[:data.index(b"\n") + 1]
+                line = data[: data.index(b"\n") + 1]
                 self._offset += len(line)
                 return json.loads(line)
             if time.perf_counter() > deadline:
@@ -248,14 +260,22 @@ class Sidecar:
         self.ready = float("nan")
 
     def start(self) -> Sidecar:
-        env = {**os.environ, protocol.SIDECAR_TOKEN_ENV: self.token,
-               "JUPYTER_WORKSPACE_LLM_API_KEY": API_KEY}
+        env = {
+            **os.environ,
+            protocol.SIDECAR_TOKEN_ENV: self.token,
+            "JUPYTER_WORKSPACE_LLM_API_KEY": API_KEY,
+        }
         env.pop(protocol.SIDECAR_PARENT_ENV, None)
         with open(self.log, "wb") as log:
             self.t_spawn = time.perf_counter()
-            self.proc = _spawn([sys.executable, "-m", "jupyter_workspace.sidecar"],
-                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log,
-                               cwd=self.tmp, env=env)
+            self.proc = _spawn(
+                [sys.executable, "-m", "jupyter_workspace.sidecar"],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                cwd=self.tmp,
+                env=env,
+            )
         return self
 
     def wait_ready(self, timeout: float = 60.0, interval: float = 0.02) -> float:
@@ -277,8 +297,10 @@ class Sidecar:
             if health is not None and health.get("state") == "failed":
                 raise RuntimeError(f"sidecar failed to load: {health}")
             if self.proc.poll() is not None:
-                raise RuntimeError(f"sidecar exited ({self.proc.returncode}): "
-                                   f"{self.log.read_text(errors='replace')[-2000:]}")
+                raise RuntimeError(
+                    f"sidecar exited ({self.proc.returncode}): "
+                    f"{self.log.read_text(errors='replace')[-2000:]}"
+                )
             if tick > deadline:
                 raise TimeoutError("sidecar not ready in time")
             time.sleep(max(0.0, interval - (time.perf_counter() - tick)))
@@ -356,8 +378,10 @@ class Run:
 
 def _check(what: str, n: int, text: str) -> None:
     if n != N_TOKENS or text != EXPECTED:
-        raise RuntimeError(f"{what}: got {n} tokens / {len(text)} chars, expected {N_TOKENS} / "
-                           f"{len(EXPECTED)}: {text[:80]!r}")
+        raise RuntimeError(
+            f"{what}: got {n} tokens / {len(text)} chars, expected {N_TOKENS} / "
+            f"{len(EXPECTED)}: {text[:80]!r}"
+        )
 
 
 async def run_litellm(api_base: str) -> Run:
@@ -365,8 +389,14 @@ async def run_litellm(api_base: str) -> Run:
 
     t0 = time.perf_counter()
     response = await litellm.acompletion(
-        model=MODEL, api_base=api_base + "/v1", api_key=API_KEY, messages=MESSAGES,
-        stream=True, timeout=120.0, num_retries=0)  # as the sidecar calls it
+        model=MODEL,
+        api_base=api_base + "/v1",
+        api_key=API_KEY,
+        messages=MESSAGES,
+        stream=True,
+        timeout=120.0,
+        num_retries=0,
+    )  # as the sidecar calls it
     arrivals: list[float] = []
     pieces: list[str] = []
     async for chunk in response:
@@ -382,8 +412,7 @@ async def run_litellm(api_base: str) -> Run:
 
 
 async def run_sidecar(client: SidecarClient, api_base: str) -> Run:
-    payload = {"model": MODEL, "api_base": api_base + "/v1", "messages": MESSAGES,
-               "timeout": 120.0}
+    payload = {"model": MODEL, "api_base": api_base + "/v1", "messages": MESSAGES, "timeout": 120.0}
     t0 = time.perf_counter()
     start = end = float("nan")
     arrivals: list[float] = []
@@ -469,12 +498,16 @@ async def section_relay(fakes: FakeLLMs) -> dict[str, Any]:
     out: dict[str, Any] = {}
     # Search indexing off: its sidecar would load an embedding model in the background, on
     # the same 2 cores as the runs; both sidecars here are chat-only, like the cold-start ones.
-    server = Server(extra_args=[f"--WorkspaceApp.llm_model={MODEL}",
-                                f"--WorkspaceApp.llm_api_base={urls['fast']}/v1",
-                                # the per-request override must be a configured server
-                                f"--WorkspaceApp.llm_api_bases={urls['slow']}/v1",
-                                f"--WorkspaceApp.llm_api_key={API_KEY}",
-                                "--WorkspaceApp.index_enabled=False"])
+    server = Server(
+        extra_args=[
+            f"--WorkspaceApp.llm_model={MODEL}",
+            f"--WorkspaceApp.llm_api_base={urls['fast']}/v1",
+            # the per-request override must be a configured server
+            f"--WorkspaceApp.llm_api_bases={urls['slow']}/v1",
+            f"--WorkspaceApp.llm_api_key={API_KEY}",
+            "--WorkspaceApp.index_enabled=False",
+        ]
+    )
     sidecar = Sidecar()
     client: SidecarClient | None = None
     full: FullPath | None = None
@@ -488,9 +521,11 @@ async def section_relay(fakes: FakeLLMs) -> dict[str, Any]:
         status = await wait_server_sidecar(server)
         out["server_sidecar_ready"] = time.perf_counter() - server.t_spawn
         out["llm"] = status["llm"]
-        pids = {"server's sidecar": status["sidecar"]["pid"],
-                "standalone sidecar": sidecar.pid,
-                "coordinator (jupyter server)": server.proc.pid}  # type: ignore[union-attr]
+        pids = {
+            "server's sidecar": status["sidecar"]["pid"],
+            "standalone sidecar": sidecar.pid,
+            "coordinator (jupyter server)": server.proc.pid,
+        }  # type: ignore[union-attr]
         out["rss_ready"] = {name: rss_mib(pid) for name, pid in pids.items()}
 
         client = SidecarClient(sidecar.port, sidecar.token)
@@ -507,8 +542,10 @@ async def section_relay(fakes: FakeLLMs) -> dict[str, Any]:
         cpu_pids = dict(pids)
 
         def cpu_now() -> dict[str, float]:
-            return {"this client": time.process_time(),
-                    **{name: cpu_seconds(pid) for name, pid in cpu_pids.items()}}
+            return {
+                "this client": time.process_time(),
+                **{name: cpu_seconds(pid) for name, pid in cpu_pids.items()},
+            }
 
         async def one(v: str, speed: str) -> Run:
             await asyncio.sleep(IDLE_GAP)
@@ -524,7 +561,8 @@ async def section_relay(fakes: FakeLLMs) -> dict[str, Any]:
             return run
 
         samples: dict[tuple[str, str], list[Run]] = {
-            (speed, v): [] for speed, _ in SPEEDS for v in VARIANTS}
+            (speed, v): [] for speed, _ in SPEEDS for v in VARIANTS
+        }
         cold: dict[str, Run] = {}
         t_start = time.perf_counter()
         for i in range(WARMUP):  # discarded; the very first of each is reported as "cold"
@@ -554,8 +592,11 @@ async def section_relay(fakes: FakeLLMs) -> dict[str, Any]:
             await probe("POST", "/workspace/api/notes", {"title": "probe", "body": "x"}, 201)
             f = samples[("fast", "full")][-1].total / samples[("fast", "litellm")][-1].total
             s = samples[("slow", "full")][-1].total / samples[("slow", "litellm")][-1].total
-            print(f"  round {r + 1}/{ROUNDS}: full/litellm total {f:.2f}x (no delay), "
-                  f"{s:.2f}x ({DELAY_MS:g} ms delay)", flush=True)
+            print(
+                f"  round {r + 1}/{ROUNDS}: full/litellm total {f:.2f}x (no delay), "
+                f"{s:.2f}x ({DELAY_MS:g} ms delay)",
+                flush=True,
+            )
         out["seconds"] = time.perf_counter() - t_start
         out["samples"] = samples
         out["probes"] = probes
@@ -579,8 +620,13 @@ _IMPORT = "import time; t = time.perf_counter(); import litellm; print(time.perf
 def import_litellm() -> tuple[float, float]:
     """Wall time of `python -c "import litellm"`, and the import alone as timed inside it."""
     t = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", _IMPORT], check=True, stdin=subprocess.DEVNULL,
-                          stdout=subprocess.PIPE, env=dict(os.environ))
+    done = subprocess.run(
+        [sys.executable, "-c", _IMPORT],
+        check=True,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        env=dict(os.environ),
+    )
     return time.perf_counter() - t, float(done.stdout)
 
 
@@ -597,10 +643,17 @@ async def cold_sidecar(fakes: FakeLLMs) -> dict[str, float]:
             second_chat = await run_sidecar(client, fakes.urls[0])
         finally:
             await client.close()
-        return {"listening": sidecar.listening, "ready": ready, "rss_ready": rss_ready,
-                "rss_chat": rss_chat, "chat1_first": first_chat.first,
-                "chat1_total": first_chat.total, "chat2_first": second_chat.first,
-                "chat2_total": second_chat.total, "stop": sidecar.stop() or float("nan")}
+        return {
+            "listening": sidecar.listening,
+            "ready": ready,
+            "rss_ready": rss_ready,
+            "rss_chat": rss_chat,
+            "chat1_first": first_chat.first,
+            "chat1_total": first_chat.total,
+            "chat2_first": second_chat.first,
+            "chat2_total": second_chat.total,
+            "stop": sidecar.stop() or float("nan"),
+        }
     finally:
         sidecar.stop()
 
@@ -616,9 +669,12 @@ async def section_cold(fakes: FakeLLMs) -> dict[str, list[float]]:
             else:
                 for key, value in (await cold_sidecar(fakes)).items():
                     out.setdefault(key, []).append(value)
-        print(f"  cold round {r + 1}/{COLD_ROUNDS}: python -c 'import litellm' "
-              f"{out['import'][-1]:.2f} s, sidecar ready {out['ready'][-1]:.2f} s, "
-              f"RSS {out['rss_ready'][-1]:.0f} -> {out['rss_chat'][-1]:.0f} MiB", flush=True)
+        print(
+            f"  cold round {r + 1}/{COLD_ROUNDS}: python -c 'import litellm' "
+            f"{out['import'][-1]:.2f} s, sidecar ready {out['ready'][-1]:.2f} s, "
+            f"RSS {out['rss_ready'][-1]:.0f} -> {out['rss_chat'][-1]:.0f} MiB",
+            flush=True,
+        )
     return out
 
 
@@ -631,9 +687,11 @@ def report_relay(res: dict[str, Any]) -> None:
     samples: dict[tuple[str, str], list[Run]] = res["samples"]
     n = N_TOKENS
     print()
-    print(f"1. Relay of a {n}-token answer: {ROUNDS} interleaved rounds per path and delay "
-          f"({res['seconds']:.0f} s); ms from the request; p95 of {ROUNDS} runs (nearest rank) "
-          "is the slowest run")
+    print(
+        f"1. Relay of a {n}-token answer: {ROUNDS} interleaved rounds per path and delay "
+        f"({res['seconds']:.0f} s); ms from the request; p95 of {ROUNDS} runs (nearest rank) "
+        "is the slowest run"
+    )
     rows = []
     for speed, label in SPEEDS:
         base = samples[(speed, "litellm")]
@@ -644,35 +702,84 @@ def report_relay(res: dict[str, Any]) -> None:
             m_first, m_total = median(firsts), median(totals)
             paired = median([(a.total - b.total) / n for a, b in zip(runs, base, strict=True)])
             is_base = v == "litellm"
-            rows.append([
-                label, v, ms(m_first), ms(percentile(firsts, 95)),
-                "" if is_base else f"{(m_first - b_first) * 1e3:+.1f}",
-                ms(m_total), ms(percentile(totals, 95)), f"{median([x.tps for x in runs]):.0f}",
-                f"{m_total / b_total:.2f}",
-                "" if is_base else f"{(m_total - b_total) / n * 1e3:+.3f}",
-                "" if is_base else f"{paired * 1e3:+.3f}",
-            ])
-    print(table(["delay", "path", "first p50", "first p95", "first +", "total p50", "total p95",
-                 "tok/s p50", "total x base", "ms/token +", "ms/token + paired"], rows))
-    print("('+' columns: against litellm direct, on medians; 'paired': median over rounds of "
-          "(run - same round's litellm run) / N)")
+            rows.append(
+                [
+                    label,
+                    v,
+                    ms(m_first),
+                    ms(percentile(firsts, 95)),
+                    "" if is_base else f"{(m_first - b_first) * 1e3:+.1f}",
+                    ms(m_total),
+                    ms(percentile(totals, 95)),
+                    f"{median([x.tps for x in runs]):.0f}",
+                    f"{m_total / b_total:.2f}",
+                    "" if is_base else f"{(m_total - b_total) / n * 1e3:+.3f}",
+                    "" if is_base else f"{paired * 1e3:+.3f}",
+                ]
+            )
+    print(
+        table(
+            [
+                "delay",
+                "path",
+                "first p50",
+                "first p95",
+                "first +",
+                "total p50",
+                "total p95",
+                "tok/s p50",
+                "total x base",
+                "ms/token +",
+                "ms/token + paired",
+            ],
+            rows,
+        )
+    )
+    print(
+        "('+' columns: against litellm direct, on medians; 'paired': median over rounds of "
+        "(run - same round's litellm run) / N)"
+    )
 
     print()
-    print("Where the time goes: 'to LLM' = request -> the fake wrote token 1; 'token latency' = "
-          "the fake wrote a token -> it reached the client (all tokens of all runs); 'LLM gap' = "
-          "the fake's mean time between tokens; 'end' = last token -> end of stream (ms)")
+    print(
+        "Where the time goes: 'to LLM' = request -> the fake wrote token 1; 'token latency' = "
+        "the fake wrote a token -> it reached the client (all tokens of all runs); 'LLM gap' = "
+        "the fake's mean time between tokens; 'end' = last token -> end of stream (ms)"
+    )
     rows = []
     for speed, label in SPEEDS:
         for v in VARIANTS:
             runs = samples[(speed, v)]
             lat = [x for run in runs for x in run.latencies]
-            rows.append([label, v, ms(median([x.to_llm for x in runs])),
-                         ms(median(lat), 2), ms(percentile(lat, 95), 2),
-                         ms(percentile(lat, 99), 2), ms(max(lat), 2),
-                         ms(median([x.llm_gap for x in runs]), 3),
-                         ms(median([x.total - x.last for x in runs]))])
-    print(table(["delay", "path", "to LLM p50", "token latency p50", "p95", "p99", "max",
-                 "LLM gap", "end p50"], rows))
+            rows.append(
+                [
+                    label,
+                    v,
+                    ms(median([x.to_llm for x in runs])),
+                    ms(median(lat), 2),
+                    ms(percentile(lat, 95), 2),
+                    ms(percentile(lat, 99), 2),
+                    ms(max(lat), 2),
+                    ms(median([x.llm_gap for x in runs]), 3),
+                    ms(median([x.total - x.last for x in runs])),
+                ]
+            )
+    print(
+        table(
+            [
+                "delay",
+                "path",
+                "to LLM p50",
+                "token latency p50",
+                "p95",
+                "p99",
+                "max",
+                "LLM gap",
+                "end p50",
+            ],
+            rows,
+        )
+    )
 
     print()
     print("Layers (differences of medians, ms): first token = to LLM + token latency")
@@ -681,53 +788,93 @@ def report_relay(res: dict[str, Any]) -> None:
         m = {}
         for v in VARIANTS:
             runs = samples[(speed, v)]
-            m[v] = {"to_llm": median([x.to_llm for x in runs]),
-                    "lat": median([x for run in runs for x in run.latencies]),
-                    "first": median([x.first for x in runs]),
-                    "gap": median([x.llm_gap for x in runs]),
-                    "end": median([x.total - x.last for x in runs]),
-                    "total": median([x.total for x in runs])}
-        for a, b, what in (("sidecar", "litellm", "sidecar (sidecar - litellm)"),
-                           ("full", "sidecar", "coordinator + WS (full - sidecar)"),
-                           ("full", "litellm", "all (full - litellm)")):
+            m[v] = {
+                "to_llm": median([x.to_llm for x in runs]),
+                "lat": median([x for run in runs for x in run.latencies]),
+                "first": median([x.first for x in runs]),
+                "gap": median([x.llm_gap for x in runs]),
+                "end": median([x.total - x.last for x in runs]),
+                "total": median([x.total for x in runs]),
+            }
+        for a, b, what in (
+            ("sidecar", "litellm", "sidecar (sidecar - litellm)"),
+            ("full", "sidecar", "coordinator + WS (full - sidecar)"),
+            ("full", "litellm", "all (full - litellm)"),
+        ):
             d = {k: (m[a][k] - m[b][k]) * 1e3 for k in m[a]}
-            rows.append([label, what, f"{d['first']:+.1f}", f"{d['to_llm']:+.1f}",
-                         f"{d['lat']:+.2f}", f"{d['gap']:+.3f}", f"{d['end']:+.1f}",
-                         f"{d['total']:+.1f}"])
-    print(table(["delay", "layer", "first token", "to LLM", "token latency", "LLM gap", "end",
-                 "total"], rows))
+            rows.append(
+                [
+                    label,
+                    what,
+                    f"{d['first']:+.1f}",
+                    f"{d['to_llm']:+.1f}",
+                    f"{d['lat']:+.2f}",
+                    f"{d['gap']:+.3f}",
+                    f"{d['end']:+.1f}",
+                    f"{d['total']:+.1f}",
+                ]
+            )
+    print(
+        table(
+            ["delay", "layer", "first token", "to LLM", "token latency", "LLM gap", "end", "total"],
+            rows,
+        )
+    )
 
     print()
     names = list(samples[("fast", "litellm")][0].cpu)
-    print("CPU per answer by process (ms, medians; the standalone sidecar serves only the "
-          "'sidecar' path, the server's sidecar and coordinator only 'full')")
+    print(
+        "CPU per answer by process (ms, medians; the standalone sidecar serves only the "
+        "'sidecar' path, the server's sidecar and coordinator only 'full')"
+    )
     rows = []
     for speed, label in SPEEDS:
         base_total = median([sum(x.cpu.values()) for x in samples[(speed, "litellm")]])
         for v in VARIANTS:
             runs = samples[(speed, v)]
             total = median([sum(x.cpu.values()) for x in runs])
-            rows.append([label, v, *(ms(median([x.cpu[k] for x in runs])) for k in names),
-                         ms(total), f"{(total - base_total) / n * 1e6:+.0f}"])
+            rows.append(
+                [
+                    label,
+                    v,
+                    *(ms(median([x.cpu[k] for x in runs])) for k in names),
+                    ms(total),
+                    f"{(total - base_total) / n * 1e6:+.0f}",
+                ]
+            )
     print(table(["delay", "path", *names, "all", "us/token vs litellm"], rows))
 
     fulls = samples[("fast", "full")] + samples[("slow", "full")]
     posts = [x.extra["post"] for x in fulls]
     started = [x.extra["started"] for x in fulls]
     sides = samples[("fast", "sidecar")] + samples[("slow", "sidecar")]
-    print(f"full path: POST /workspace/api/chat answered 202 after p50 {ms(median(posts))} ms "
-          f"(p95 {ms(percentile(posts, 95))}); chat.started p50 {ms(median(started))} ms. "
-          f"sidecar path: its first SSE event ('start') p50 "
-          f"{ms(median([x.extra['start'] for x in sides]))} ms after the request")
-    print("after the same idle gap, for scale: " + "; ".join(
-        f"{k} p50 {ms(median(v), 2)} ms (max {ms(max(v), 2)})" for k, v in res["probes"].items()))
+    print(
+        f"full path: POST /workspace/api/chat answered 202 after p50 {ms(median(posts))} ms "
+        f"(p95 {ms(percentile(posts, 95))}); chat.started p50 {ms(median(started))} ms. "
+        f"sidecar path: its first SSE event ('start') p50 "
+        f"{ms(median([x.extra['start'] for x in sides]))} ms after the request"
+    )
+    print(
+        "after the same idle gap, for scale: "
+        + "; ".join(
+            f"{k} p50 {ms(median(v), 2)} ms (max {ms(max(v), 2)})" for k, v in res["probes"].items()
+        )
+    )
     cold = res["cold"]
-    print("First request of each path (warm-up, not above), first token / total ms: "
-          + "; ".join(f"{v} {ms(cold[v].first)} / {ms(cold[v].total)}" for v in VARIANTS))
-    print(f"The server's sidecar was ready {res['server_sidecar_ready']:.2f} s after spawning "
-          f"`jupyter server`; llm in /workspace/api/status: {res['llm']}")
-    print(f"RSS MiB, ready -> after {res['chats_each']} chats each: " + "; ".join(
-        f"{k} {res['rss_ready'][k]:.0f} -> {res['rss_after'][k]:.0f}" for k in res["rss_ready"]))
+    print(
+        "First request of each path (warm-up, not above), first token / total ms: "
+        + "; ".join(f"{v} {ms(cold[v].first)} / {ms(cold[v].total)}" for v in VARIANTS)
+    )
+    print(
+        f"The server's sidecar was ready {res['server_sidecar_ready']:.2f} s after spawning "
+        f"`jupyter server`; llm in /workspace/api/status: {res['llm']}"
+    )
+    print(
+        f"RSS MiB, ready -> after {res['chats_each']} chats each: "
+        + "; ".join(
+            f"{k} {res['rss_ready'][k]:.0f} -> {res['rss_after'][k]:.0f}" for k in res["rss_ready"]
+        )
+    )
 
     print()
     rows = []
@@ -735,46 +882,66 @@ def report_relay(res: dict[str, Any]) -> None:
         b, f = samples[(speed, "litellm")], samples[(speed, "full")]
         per_token = (median([x.total for x in f]) - median([x.total for x in b])) / n
         first_add = median([x.first for x in f]) - median([x.first for x in b])
-        rows.append([label, f"{per_token * 1e3:+.3f} ms", "yes" if per_token <= 0.001 else "NO",
-                     f"{first_add * 1e3:+.1f} ms", "yes" if first_add <= 0.020 else "NO"])
+        rows.append(
+            [
+                label,
+                f"{per_token * 1e3:+.3f} ms",
+                "yes" if per_token <= 0.001 else "NO",
+                f"{first_add * 1e3:+.1f} ms",
+                "yes" if first_add <= 0.020 else "NO",
+            ]
+        )
     print("Goals (full path vs litellm direct, medians)")
-    print(table(["delay", "added per token", "<= 1 ms", "added first token", "<= +20 ms"],
-                rows))
+    print(table(["delay", "added per token", "<= 1 ms", "added first token", "<= +20 ms"], rows))
 
 
 def report_cold(res: dict[str, list[float]]) -> None:
     print()
-    print(f"2. Sidecar cold start: {COLD_ROUNDS} runs each, interleaved (seconds; /health "
-          "polled every 20 ms)")
+    print(
+        f"2. Sidecar cold start: {COLD_ROUNDS} runs each, interleaved (seconds; /health "
+        "polled every 20 ms)"
+    )
     base = median(res["import"])
     rows = []
-    for key, label in (("import", '`python -c "import litellm"` wall (baseline)'),
-                       ("import_inside", "  the import alone, timed inside it"),
-                       ("listening", "sidecar spawn -> LISTENING line"),
-                       ("ready", "sidecar spawn -> /health ready"),
-                       ("stop", "sidecar SIGTERM -> exit (after two chats)")):
+    for key, label in (
+        ("import", '`python -c "import litellm"` wall (baseline)'),
+        ("import_inside", "  the import alone, timed inside it"),
+        ("listening", "sidecar spawn -> LISTENING line"),
+        ("ready", "sidecar spawn -> /health ready"),
+        ("stop", "sidecar SIGTERM -> exit (after two chats)"),
+    ):
         v = res[key]
-        rows.append([label, f"{median(v):.3f}", f"{min(v):.3f}", f"{max(v):.3f}",
-                     f"{median(v) / base:.2f}"])
+        rows.append(
+            [label, f"{median(v):.3f}", f"{min(v):.3f}", f"{max(v):.3f}", f"{median(v) / base:.2f}"]
+        )
     print(table(["what", "median", "min", "max", "x baseline"], rows))
     inside = median(res["import_inside"])
-    print(f"ready - baseline (medians): {(median(res['ready']) - base) * 1e3:+.0f} ms; ready - "
-          f"the import alone: {(median(res['ready']) - inside) * 1e3:+.0f} ms")
+    print(
+        f"ready - baseline (medians): {(median(res['ready']) - base) * 1e3:+.0f} ms; ready - "
+        f"the import alone: {(median(res['ready']) - inside) * 1e3:+.0f} ms"
+    )
     grew = [b - a for a, b in zip(res["rss_ready"], res["rss_chat"], strict=True)]
-    print(f"sidecar RSS when ready: median {median(res['rss_ready']):.0f} MiB (min "
-          f"{min(res['rss_ready']):.0f}, max {max(res['rss_ready']):.0f}); after one "
-          f"{N_TOKENS}-token chat: median {median(res['rss_chat']):.0f} MiB "
-          f"(+{median(grew):.0f})")
-    print(f"first chat in a fresh sidecar: first token p50 {ms(median(res['chat1_first']))} ms, "
-          f"total {ms(median(res['chat1_total']))} ms; the second chat: first token "
-          f"{ms(median(res['chat2_first']))} ms, total {ms(median(res['chat2_total']))} ms")
+    print(
+        f"sidecar RSS when ready: median {median(res['rss_ready']):.0f} MiB (min "
+        f"{min(res['rss_ready']):.0f}, max {max(res['rss_ready']):.0f}); after one "
+        f"{N_TOKENS}-token chat: median {median(res['rss_chat']):.0f} MiB "
+        f"(+{median(grew):.0f})"
+    )
+    print(
+        f"first chat in a fresh sidecar: first token p50 {ms(median(res['chat1_first']))} ms, "
+        f"total {ms(median(res['chat1_total']))} ms; the second chat: first token "
+        f"{ms(median(res['chat2_first']))} ms, total {ms(median(res['chat2_total']))} ms"
+    )
 
 
 def main() -> None:
-    print(f"bench_chat: {N_TOKENS} tokens, {ROUNDS} rounds x (litellm, sidecar, full) x "
-          f"(0 ms, {DELAY_MS:g} ms between tokens), {COLD_ROUNDS} cold starts; "
-          f"python {sys.version.split()[0]}, {os.cpu_count()} cores, load average "
-          f"{os.getloadavg()[0]:.2f}", flush=True)
+    print(
+        f"bench_chat: {N_TOKENS} tokens, {ROUNDS} rounds x (litellm, sidecar, full) x "
+        f"(0 ms, {DELAY_MS:g} ms between tokens), {COLD_ROUNDS} cold starts; "
+        f"python {sys.version.split()[0]}, {os.cpu_count()} cores, load average "
+        f"{os.getloadavg()[0]:.2f}",
+        flush=True,
+    )
     t_all = time.perf_counter()
     fakes: FakeLLMs | None = None
     try:
@@ -787,8 +954,9 @@ def main() -> None:
         _cleanup()
     report_relay(relay)
     report_cold(cold)
-    print(f"\n(total {time.perf_counter() - t_all:.0f} s; load average now "
-          f"{os.getloadavg()[0]:.2f})")
+    print(
+        f"\n(total {time.perf_counter() - t_all:.0f} s; load average now {os.getloadavg()[0]:.2f})"
+    )
 
 
 if __name__ == "__main__":

@@ -109,8 +109,9 @@ def score(labels: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
         c["fp"] += len(got.keys() - want.keys())
         c["fn"] += len(want.keys() - got.keys())
         labelled_lines = {line for line, _ in want}
-        c["trap_lines"] += sum(1 for i, s in enumerate(lines, 1)
-                               if i not in labelled_lines and _MARKERISH.search(s))
+        c["trap_lines"] += sum(
+            1 for i, s in enumerate(lines, 1) if i not in labelled_lines and _MARKERISH.search(s)
+        )
         for line, tag in sorted(got.keys() - want.keys()):
             false_pos.append((path, line, tag, lines[line - 1].strip()))
         for line, tag in sorted(want.keys() - got.keys()):
@@ -124,10 +125,16 @@ def score(labels: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
                 if task.get(f) == label[f]:
                     fields_ok[f][0] += 1
                 else:
-                    field_errors.append(f"{path}:{key[0]} {key[1]} {f}: expected "
-                                        f"{label[f]!r}, got {task.get(f)!r}")
-    return {"per_lang": per_lang, "false_pos": false_pos, "misses": misses,
-            "fields_ok": fields_ok, "field_errors": field_errors}
+                    field_errors.append(
+                        f"{path}:{key[0]} {key[1]} {f}: expected {label[f]!r}, got {task.get(f)!r}"
+                    )
+    return {
+        "per_lang": per_lang,
+        "false_pos": false_pos,
+        "misses": misses,
+        "fields_ok": fields_ok,
+        "field_errors": field_errors,
+    }
 
 
 def ratio(a: int, b: int) -> str:
@@ -143,25 +150,47 @@ def section_quality(res: dict[str, Any]) -> None:
         c = q["per_lang"][lang]
         for k, v in c.items():
             totals[k] += v
-        rows.append([lang, str(c["files"]), str(c["labels"]), str(c["trap_lines"]),
-                     str(c["tp"]), str(c["fp"]), str(c["fn"]),
-                     ratio(c["tp"], c["tp"] + c["fp"]), ratio(c["tp"], c["tp"] + c["fn"])])
-    rows.append(["**all**", str(totals["files"]), str(totals["labels"]),
-                 str(totals["trap_lines"]), str(totals["tp"]), str(totals["fp"]),
-                 str(totals["fn"]), ratio(totals["tp"], totals["tp"] + totals["fp"]),
-                 ratio(totals["tp"], totals["tp"] + totals["fn"])])
+        rows.append(
+            [
+                lang,
+                str(c["files"]),
+                str(c["labels"]),
+                str(c["trap_lines"]),
+                str(c["tp"]),
+                str(c["fp"]),
+                str(c["fn"]),
+                ratio(c["tp"], c["tp"] + c["fp"]),
+                ratio(c["tp"], c["tp"] + c["fn"]),
+            ]
+        )
+    rows.append(
+        [
+            "**all**",
+            str(totals["files"]),
+            str(totals["labels"]),
+            str(totals["trap_lines"]),
+            str(totals["tp"]),
+            str(totals["fp"]),
+            str(totals["fn"]),
+            ratio(totals["tp"], totals["tp"] + totals["fp"]),
+            ratio(totals["tp"], totals["tp"] + totals["fn"]),
+        ]
+    )
     res["quality_rows"], res["quality_totals"] = rows, dict(totals)
-    print(f"[a] {totals['files']} files, {totals['labels']} labelled tasks, "
-          f"{totals['trap_lines']} unlabelled lines that mention a marker word (traps)",
-          flush=True)
+    print(
+        f"[a] {totals['files']} files, {totals['labels']} labelled tasks, "
+        f"{totals['trap_lines']} unlabelled lines that mention a marker word (traps)",
+        flush=True,
+    )
 
 
 # -- (b) cost next to indexing -------------------------------------------------------------------
 def real_corpus(n: int) -> list[tuple[str, str]]:
     from bench_index import corpus_sources  # the same files as bench_index.py section 1
 
-    return [(rel, src.read_text(encoding="utf-8", errors="replace"))
-            for rel, src in corpus_sources(n)]
+    return [
+        (rel, src.read_text(encoding="utf-8", errors="replace")) for rel, src in corpus_sources(n)
+    ]
 
 
 def extraction_round(files: list[tuple[str, str, str]]) -> dict[str, Any]:
@@ -211,13 +240,15 @@ class Quiet:
         index.optimize = optimize
 
 
-def index_round(service: Any, files: list[tuple[str, str, str]], prefix: str,
-                quiet: Quiet | None) -> dict[str, float]:
+def index_round(
+    service: Any, files: list[tuple[str, str, str]], prefix: str, quiet: Quiet | None
+) -> dict[str, float]:
     """Cold indexing of the corpus under fresh paths; extraction time inside it when the
     service has `_extract` (wrapped)."""
     spent = [0.0, 0]
     real = getattr(service, "_extract", None)
     if real is not None:
+
         def timed(*args: Any, **kw: Any) -> Any:
             t1 = now()
             try:
@@ -234,9 +265,12 @@ def index_round(service: Any, files: list[tuple[str, str, str]], prefix: str,
     try:
         t0 = now()
         for i in range(0, len(files), BATCH_FILES):
-            answer = service.index_files([{"path": f"{prefix}/{path}", "text": text,
-                                           "language": lang}
-                                          for path, lang, text in files[i:i + BATCH_FILES]])
+            answer = service.index_files(
+                [
+                    {"path": f"{prefix}/{path}", "text": text, "language": lang}
+                    for path, lang, text in files[i : i + BATCH_FILES]
+                ]
+            )
             backlog = backlog or bool(answer.get("vectors_pending"))
             tasks += sum(len(f.get("tasks") or []) for f in answer["files"])
         t_calls = now() - t0
@@ -248,8 +282,13 @@ def index_round(service: Any, files: list[tuple[str, str, str]], prefix: str,
             del service.__dict__["_extract"]
     if quiet is not None and backlog and not quiet.done.wait(60):
         print("[b] (no optimize() within 60 s after the backlog emptied)", flush=True)
-    return {"index_files": t_calls, "total": total, "extract_inside": spent[0],
-            "extract_calls": spent[1], "tasks": tasks}
+    return {
+        "index_files": t_calls,
+        "total": total,
+        "extract_inside": spent[0],
+        "extract_calls": spent[1],
+        "tasks": tasks,
+    }
 
 
 def section_cost(res: dict[str, Any]) -> None:
@@ -272,8 +311,11 @@ def section_cost(res: dict[str, Any]) -> None:
     res["service_load_s"] = now() - t0
     emb = service.embedder
     res["backend"] = f"{emb.info.get('backend')} ({emb.model_id})"
-    print(f"[b] IndexService.load {res['service_load_s']:.2f} s, backend {res['backend']}; "
-          f"index_files calls extract: {hasattr(service, '_extract')}", flush=True)
+    print(
+        f"[b] IndexService.load {res['service_load_s']:.2f} s, backend {res['backend']}; "
+        f"index_files calls extract: {hasattr(service, '_extract')}",
+        flush=True,
+    )
     quiet = Quiet(service.index) if hasattr(service.index, "optimize") else None
     try:
         # warm-up (not counted): grammars, imports, regex caches; one small indexing batch
@@ -284,16 +326,22 @@ def section_cost(res: dict[str, Any]) -> None:
         for r in range(max(ROUNDS, INDEX_ROUNDS)):
             if r < ROUNDS:
                 ext_rounds.append(e := extraction_round(files))
-                print(f"[b] extraction round {r + 1}: parse {e['parse'] * 1000:.0f} ms, extract "
-                      f"(own parse) {e['extract_own_parse'] * 1000:.0f} ms, extract (tree given) "
-                      f"{e['extract_tree'] * 1000:.0f} ms, chunk_file (tree given) "
-                      f"{e['chunk_tree'] * 1000:.0f} ms", flush=True)
+                print(
+                    f"[b] extraction round {r + 1}: parse {e['parse'] * 1000:.0f} ms, extract "
+                    f"(own parse) {e['extract_own_parse'] * 1000:.0f} ms, extract (tree given) "
+                    f"{e['extract_tree'] * 1000:.0f} ms, chunk_file (tree given) "
+                    f"{e['chunk_tree'] * 1000:.0f} ms",
+                    flush=True,
+                )
             if r < INDEX_ROUNDS:
                 idx_rounds.append(i := index_round(service, files, f"r{r}", quiet))
-                print(f"[b] indexing round {r + 1}: index_files {i['index_files']:.2f} s, "
-                      f"+ wait_vectors = {i['total']:.2f} s; extract inside "
-                      f"{i['extract_inside'] * 1000:.0f} ms ({i['extract_calls']} calls, "
-                      f"{i['tasks']} tasks)", flush=True)
+                print(
+                    f"[b] indexing round {r + 1}: index_files {i['index_files']:.2f} s, "
+                    f"+ wait_vectors = {i['total']:.2f} s; extract inside "
+                    f"{i['extract_inside'] * 1000:.0f} ms ({i['extract_calls']} calls, "
+                    f"{i['tasks']} tasks)",
+                    flush=True,
+                )
     finally:
         service.close()
     res["ext_rounds"], res["idx_rounds"] = ext_rounds, idx_rounds
@@ -307,14 +355,32 @@ def section_cost(res: dict[str, Any]) -> None:
 
 # -- report --------------------------------------------------------------------------------------
 def report(res: dict[str, Any], errors: dict[str, str], wall: float) -> None:
-    print(f"\nSummary ({wall:.0f} s; python {sys.version.split()[0]}, {os.cpu_count()} cores, "
-          f"load average {os.getloadavg()[0]:.1f})")
+    print(
+        f"\nSummary ({wall:.0f} s; python {sys.version.split()[0]}, {os.cpu_count()} cores, "
+        f"load average {os.getloadavg()[0]:.1f})"
+    )
     if "quality" in res:
         q = res["quality"]
-        print("\n(a) task detection on bench/extract_corpus (a detection is right when path, "
-              "line and tag match a label)")
-        print(table(["language", "files", "labels", "trap lines", "TP", "FP", "FN",
-                     "precision", "recall"], res["quality_rows"]))
+        print(
+            "\n(a) task detection on bench/extract_corpus (a detection is right when path, "
+            "line and tag match a label)"
+        )
+        print(
+            table(
+                [
+                    "language",
+                    "files",
+                    "labels",
+                    "trap lines",
+                    "TP",
+                    "FP",
+                    "FN",
+                    "precision",
+                    "recall",
+                ],
+                res["quality_rows"],
+            )
+        )
         print("\nfalse positives:" if q["false_pos"] else "\nfalse positives: none")
         for path, line, tag, src in q["false_pos"]:
             print(f"  {path}:{line} {tag}  | {src}")
@@ -335,35 +401,68 @@ def report(res: dict[str, Any], errors: dict[str, str], wall: float) -> None:
         total = median([i["total"] for i in idx])
         calls = median([i["index_files"] for i in idx])
         inside = median([i["extract_inside"] for i in idx])
-        print(f"\n(b) extraction cost vs cold indexing, {n} files ({langs}), {kib:.0f} KiB; "
-              f"backend {res['backend']}; medians of {len(ext)} extraction and {len(idx)} "
-              "indexing rounds")
+        print(
+            f"\n(b) extraction cost vs cold indexing, {n} files ({langs}), {kib:.0f} KiB; "
+            f"backend {res['backend']}; medians of {len(ext)} extraction and {len(idx)} "
+            "indexing rounds"
+        )
         rows = [
-            ["indexing: index_files + wait_vectors", f"{total:.2f} s",
-             ", ".join(f"{i['total']:.2f}" for i in idx), "100 %"],
-            ["  of which index_files calls", f"{calls:.2f} s",
-             ", ".join(f"{i['index_files']:.2f}" for i in idx), f"{calls / total:.1%}"],
-            ["  of which extract inside index_files", f"{inside * 1000:.0f} ms",
-             ", ".join(f"{i['extract_inside'] * 1000:.0f}" for i in idx),
-             f"{inside / total:.2%}"],
-            ["extract(), tree given (as the indexer calls it)", f"{given * 1000:.0f} ms",
-             ", ".join(f"{e['extract_tree'] * 1000:.0f}" for e in ext), f"{given / total:.2%}"],
-            ["extract(), parsing itself", f"{own * 1000:.0f} ms",
-             ", ".join(f"{e['extract_own_parse'] * 1000:.0f}" for e in ext),
-             f"{own / total:.2%}"],
-            ["chunker.parse alone", f"{parse * 1000:.0f} ms",
-             ", ".join(f"{e['parse'] * 1000:.0f}" for e in ext), f"{parse / total:.2%}"],
-            ["chunk_file, tree given (scale)", f"{chunk * 1000:.0f} ms",
-             ", ".join(f"{e['chunk_tree'] * 1000:.0f}" for e in ext), f"{chunk / total:.2%}"],
+            [
+                "indexing: index_files + wait_vectors",
+                f"{total:.2f} s",
+                ", ".join(f"{i['total']:.2f}" for i in idx),
+                "100 %",
+            ],
+            [
+                "  of which index_files calls",
+                f"{calls:.2f} s",
+                ", ".join(f"{i['index_files']:.2f}" for i in idx),
+                f"{calls / total:.1%}",
+            ],
+            [
+                "  of which extract inside index_files",
+                f"{inside * 1000:.0f} ms",
+                ", ".join(f"{i['extract_inside'] * 1000:.0f}" for i in idx),
+                f"{inside / total:.2%}",
+            ],
+            [
+                "extract(), tree given (as the indexer calls it)",
+                f"{given * 1000:.0f} ms",
+                ", ".join(f"{e['extract_tree'] * 1000:.0f}" for e in ext),
+                f"{given / total:.2%}",
+            ],
+            [
+                "extract(), parsing itself",
+                f"{own * 1000:.0f} ms",
+                ", ".join(f"{e['extract_own_parse'] * 1000:.0f}" for e in ext),
+                f"{own / total:.2%}",
+            ],
+            [
+                "chunker.parse alone",
+                f"{parse * 1000:.0f} ms",
+                ", ".join(f"{e['parse'] * 1000:.0f}" for e in ext),
+                f"{parse / total:.2%}",
+            ],
+            [
+                "chunk_file, tree given (scale)",
+                f"{chunk * 1000:.0f} ms",
+                ", ".join(f"{e['chunk_tree'] * 1000:.0f}" for e in ext),
+                f"{chunk / total:.2%}",
+            ],
         ]
         print(table(["what", "median", "rounds", "share of indexing"], rows))
-        print(f"per file: extract (tree given) {given / n * 1000:.2f} ms, "
-              f"{kib / given:.0f} KiB/s; slowest (own parse): " + ", ".join(
-                  f"{p} {s * 1000:.1f} ms ({res['texts_kib'][p]:.1f} KiB)"
-                  for s, p in res["slowest"]))
+        print(
+            f"per file: extract (tree given) {given / n * 1000:.2f} ms, "
+            f"{kib / given:.0f} KiB/s; slowest (own parse): "
+            + ", ".join(
+                f"{p} {s * 1000:.1f} ms ({res['texts_kib'][p]:.1f} KiB)" for s, p in res["slowest"]
+            )
+        )
         verdict = "✓" if given / total <= 0.10 else "✗"
-        print(f"goal: extraction <= 10 % of indexing time: {given / total:.2%} (tree given), "
-              f"{own / total:.2%} (parsing itself) {verdict}")
+        print(
+            f"goal: extraction <= 10 % of indexing time: {given / total:.2%} (tree given), "
+            f"{own / total:.2%} (parsing itself) {verdict}"
+        )
     for name, err in errors.items():
         print(f"\nsection {name} FAILED:\n{err}")
 

@@ -172,8 +172,9 @@ class Http:
         self.auth = auth
         self.conn: http.client.HTTPConnection | None = None
 
-    def request(self, method: str, path: str, body: Any = None,
-                timeout: float = 60.0) -> tuple[int | None, Any]:
+    def request(
+        self, method: str, path: str, body: Any = None, timeout: float = 60.0
+    ) -> tuple[int | None, Any]:
         payload = None if body is None else json.dumps(body).encode()
         headers = {"Authorization": self.auth, "Accept": "application/json"}
         if payload is not None:
@@ -204,8 +205,18 @@ class Http:
 
 
 # -- the corpus ----------------------------------------------------------------------------------
-SKIP_DIRS = {"test", "tests", "idlelib", "site-packages", "lib2to3", "ensurepip", "turtledemo",
-             "tkinter", "__pycache__", "config-3.11-x86_64-linux-gnu"}
+SKIP_DIRS = {
+    "test",
+    "tests",
+    "idlelib",
+    "site-packages",
+    "lib2to3",
+    "ensurepip",
+    "turtledemo",
+    "tkinter",
+    "__pycache__",
+    "config-3.11-x86_64-linux-gnu",
+}
 
 
 def corpus_sources(n: int) -> list[tuple[str, Path]]:
@@ -333,8 +344,10 @@ def section_throughput(res: dict[str, Any]) -> None:
     service, info, load_s = load_service(work / "index")
     Loaded.service = service
     emb = service.embedder
-    res["backend"] = f"{emb.info.get('backend')} ({emb.model_id}, {emb.info.get('threads')} "\
-                     f"worker threads, exported now: {emb.info.get('exported')})"
+    res["backend"] = (
+        f"{emb.info.get('backend')} ({emb.model_id}, {emb.info.get('threads')} "
+        f"worker threads, exported now: {emb.info.get('exported')})"
+    )
     res["service_load_s"] = load_s
     print(f"[1] IndexService.load: {load_s:.2f} s, backend {res['backend']}")
 
@@ -342,8 +355,10 @@ def section_throughput(res: dict[str, Any]) -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     from sentence_transformers import SentenceTransformer
-    reference = SentenceTransformer(str(resolve_model(MODEL).path), device="cpu",
-                                    local_files_only=True)
+
+    reference = SentenceTransformer(
+        str(resolve_model(MODEL).path), device="cpu", local_files_only=True
+    )
     res["torch_load_s"] = now() - t
     print(f"[1] sentence-transformers fp32 load (incl. import torch): {res['torch_load_s']:.2f} s")
 
@@ -352,8 +367,11 @@ def section_throughput(res: dict[str, Any]) -> None:
     chunks_of = {rel: chunk_file(rel, texts[rel]) for rel, _ in sources}
     res["chunk_only_s"] = now() - t
     all_texts = [c.embedding_text() for rel, _ in sources for c in chunks_of[rel]]
-    tokens = [len(e.ids) for e in emb.tokenizer.encode_batch(all_texts)] \
-        if hasattr(emb, "tokenizer") else []
+    tokens = (
+        [len(e.ids) for e in emb.tokenizer.encode_batch(all_texts)]
+        if hasattr(emb, "tokenizer")
+        else []
+    )
     res["chunks"] = len(all_texts)
     res["files"] = len(sources)
     if tokens:
@@ -362,8 +380,13 @@ def section_throughput(res: dict[str, Any]) -> None:
     # Warm both models up on the same texts (not counted).
     warm = all_texts[:48]
     emb.embed(warm)
-    reference.encode(warm, batch_size=32, convert_to_numpy=True, normalize_embeddings=True,
-                     show_progress_bar=False)
+    reference.encode(
+        warm,
+        batch_size=32,
+        convert_to_numpy=True,
+        normalize_embeddings=True,
+        show_progress_bar=False,
+    )
 
     # Instrument the service (instance attributes shadowing its methods; removed afterwards).
     # index_files chunks, embeds inline only small batches without a backlog, and writes with
@@ -376,8 +399,11 @@ def section_throughput(res: dict[str, Any]) -> None:
     real_fill, real_optimize = index.fill_many, index.optimize
 
     def timed_embed(batch: list[str]) -> Any:
-        where = "embed_behind" if threading.current_thread().name == "index-embedder" \
+        where = (
+            "embed_behind"
+            if threading.current_thread().name == "index-embedder"
             else "embed_inline"
+        )
         with inst.timing(where, len(batch)):
             return real_embed(batch)
 
@@ -410,8 +436,9 @@ def section_throughput(res: dict[str, Any]) -> None:
         done = 0
         for i in range(0, len(part), BATCH_FILES):
             t1 = now()
-            answer = service.index_files([{"path": rel, "text": texts[rel]}
-                                          for rel, _ in part[i:i + BATCH_FILES]])
+            answer = service.index_files(
+                [{"path": rel, "text": texts[rel]} for rel, _ in part[i : i + BATCH_FILES]]
+            )
             calls.append(now() - t1)
             done += answer["chunks"]
         t_text = now() - t0
@@ -422,14 +449,20 @@ def section_throughput(res: dict[str, Any]) -> None:
         t_vec = max(inst.last("vectors_done", t0 + t_wait), t0 + t_text) - t0
         if not inst.wait_after("optimize_done", t0 + t_vec, 60):
             print("[1] (no optimize() after the backlog emptied within 60 s)", flush=True)
-        return {"text": t_text, "wait": t_wait, "vectors": min(t_vec, t_wait),
-                "first_call": calls[0] if calls else 0.0, "chunks": done,
-                "quiet": now() - t0}
+        return {
+            "text": t_text,
+            "wait": t_wait,
+            "vectors": min(t_vec, t_wait),
+            "first_call": calls[0] if calls else 0.0,
+            "chunks": done,
+            "quiet": now() - t0,
+        }
 
     # The previous pipeline, for comparison: the same code with inline_embed above any batch
     # (embed, then write each file once), on its own index, sharing the embedder.
     from jupyter_workspace.sidecar.chunk_store import ChunkIndex
     from jupyter_workspace.sidecar.index_service import IndexService
+
     inline = IndexService(str(work / "inline"), MODEL, "auto", None)
     inline.embedder = emb
     inline.index = ChunkIndex(str(work / "inline"), emb.model_id, emb.dim)
@@ -439,15 +472,21 @@ def section_throughput(res: dict[str, Any]) -> None:
     def run_inline(part: list[tuple[str, Path]]) -> float:
         t0 = now()
         for i in range(0, len(part), BATCH_FILES):
-            answer = inline.index_files([{"path": rel, "text": texts[rel]}
-                                         for rel, _ in part[i:i + BATCH_FILES]])
+            answer = inline.index_files(
+                [{"path": rel, "text": texts[rel]} for rel, _ in part[i : i + BATCH_FILES]]
+            )
             assert not answer["vectors_pending"]
         return now() - t0
 
     def run_reference(part_texts: list[str]) -> float:
         t0 = now()
-        reference.encode(part_texts, batch_size=32, convert_to_numpy=True,
-                         normalize_embeddings=True, show_progress_bar=False)
+        reference.encode(
+            part_texts,
+            batch_size=32,
+            convert_to_numpy=True,
+            normalize_embeddings=True,
+            show_progress_bar=False,
+        )
         return now() - t0
 
     n = len(sources)
@@ -458,7 +497,7 @@ def section_throughput(res: dict[str, Any]) -> None:
     svc_chunks = 0
     first_call = None
     for s in range(SLICES):
-        part = sources[bounds[s]:bounds[s + 1]]
+        part = sources[bounds[s] : bounds[s + 1]]
         part_texts = [c.embedding_text() for rel, _ in part for c in chunks_of[rel]]
         if s % 2 == 0:
             out = run_service(part)
@@ -475,14 +514,27 @@ def section_throughput(res: dict[str, Any]) -> None:
         for key in svc:
             svc[key] += out[key]
         ref_total += t_ref
-        rows.append((s + 1, len(part), len(part_texts), out["text"], out["vectors"],
-                     out["wait"], t_inl, t_ref))
-        print(f"[1] slice {s + 1}: {len(part)} files, {len(part_texts)} chunks: index_files "
-              f"{out['text']:.2f} s, vectors done {out['vectors']:.2f} s, wait_vectors returned "
-              f"{out['wait']:.2f} s ({len(part_texts) / out['wait']:.1f}/s), worker quiet "
-              f"{out['quiet']:.2f} s; inline pipeline {t_inl:.2f} s; torch fp32 encode "
-              f"{t_ref:.2f} s "
-              f"({len(part_texts) / t_ref:.1f}/s)", flush=True)
+        rows.append(
+            (
+                s + 1,
+                len(part),
+                len(part_texts),
+                out["text"],
+                out["vectors"],
+                out["wait"],
+                t_inl,
+                t_ref,
+            )
+        )
+        print(
+            f"[1] slice {s + 1}: {len(part)} files, {len(part_texts)} chunks: index_files "
+            f"{out['text']:.2f} s, vectors done {out['vectors']:.2f} s, wait_vectors returned "
+            f"{out['wait']:.2f} s ({len(part_texts) / out['wait']:.1f}/s), worker quiet "
+            f"{out['quiet']:.2f} s; inline pipeline {t_inl:.2f} s; torch fp32 encode "
+            f"{t_ref:.2f} s "
+            f"({len(part_texts) / t_ref:.1f}/s)",
+            flush=True,
+        )
     del service.__dict__["_embed"]
     for name in ("replace_many", "fill_many", "optimize"):
         del index.__dict__[name]
@@ -497,8 +549,19 @@ def section_throughput(res: dict[str, Any]) -> None:
     # The full-text half on this index as the service left it (its worker ran optimize() when
     # the backlog emptied), then after one more ChunkIndex.optimize(): the same queries.
     from jupyter_workspace.sidecar.chunk_store import Filters
-    words = ["reference count", "parse header", "socket timeout", "lock acquire", "buffer size",
-             "unicode string", "error message", "thread state", "file path", "iterator"]
+
+    words = [
+        "reference count",
+        "parse header",
+        "socket timeout",
+        "lock acquire",
+        "buffer size",
+        "unicode string",
+        "error message",
+        "thread state",
+        "file path",
+        "iterator",
+    ]
     res["corpus_fts_state"] = fts_state(index._table)
     before, after = [], []
     for q in words:
@@ -513,9 +576,12 @@ def section_throughput(res: dict[str, Any]) -> None:
         index.text_search(q, 50, Filters())
         after.append(now() - t0)
     res["corpus_fts"] = (before, after)
-    print(f"[1] text half on the corpus index: p50 {ms(median(before))} ms as the service left "
-          f"it ({res['corpus_fts_state']}), {ms(median(after))} ms after another optimize() "
-          f"({res['corpus_optimize_s']:.2f} s)", flush=True)
+    print(
+        f"[1] text half on the corpus index: p50 {ms(median(before))} ms as the service left "
+        f"it ({res['corpus_fts_state']}), {ms(median(after))} ms after another optimize() "
+        f"({res['corpus_optimize_s']:.2f} s)",
+        flush=True,
+    )
 
     # One edited file re-indexed in process (what a save costs in the sidecar), 5 times: one
     # new chunk, no backlog, so it is embedded inline.
@@ -526,8 +592,7 @@ def section_throughput(res: dict[str, Any]) -> None:
         text += f"\n\ndef bench_inproc_{i}(value):\n    return value * {i}\n"
         t0 = now()
         answer = service.index_files([{"path": target, "text": text}])
-        one.append((now() - t0, answer["embedded"], answer["chunks"],
-                    answer["vectors_pending"]))
+        one.append((now() - t0, answer["embedded"], answer["chunks"], answer["vectors_pending"]))
     res["one_file"] = (target, one)
     service.close()  # stops the worker; the embedder stays usable for sections 5 and 6
     inline.close()
@@ -553,8 +618,11 @@ def section_server(res: dict[str, Any]) -> None:
         deadline = srv.t_spawn + 300
         last_search = 0.0
         status: dict[str, Any] = {}
-        queries = {"text": (FIRST_QUERY, "text"), "hybrid": (FIRST_QUERY, "hybrid"),
-                   "vector": (MEANING_QUERY, "vector")}
+        queries = {
+            "text": (FIRST_QUERY, "text"),
+            "hybrid": (FIRST_QUERY, "hybrid"),
+            "vector": (MEANING_QUERY, "vector"),
+        }
         while True:
             tick = now()
             if tick > deadline:
@@ -572,8 +640,10 @@ def section_server(res: dict[str, Any]) -> None:
             code, st = api.request("GET", "/workspace/api/status")
             at = now() - srv.t_spawn
             if code == 404 and at - marks["api"] > 20:
-                raise RuntimeError("the workspace extension did not load (404 on "
-                                   f"/workspace/api/status); log:\n{srv.log_tail()}")
+                raise RuntimeError(
+                    "the workspace extension did not load (404 on "
+                    f"/workspace/api/status); log:\n{srv.log_tail()}"
+                )
             if code == 200 and st["sidecar"]["state"] == "ready" and "sidecar" not in marks:
                 marks["sidecar"] = at
             status = (st or {}).get("index") or {}
@@ -587,8 +657,13 @@ def section_server(res: dict[str, Any]) -> None:
                 pending_seen.append((at, pending))
             if status.get("files_indexed", 0) > 0 and "first_file" not in marks:
                 marks["first_file"] = at
-            done = status.get("files_indexed", 0) + status.get("files_skipped", 0) \
-                + status.get("files_error", 0) >= expected and status.get("files_pending") == 0
+            done = (
+                status.get("files_indexed", 0)
+                + status.get("files_skipped", 0)
+                + status.get("files_error", 0)
+                >= expected
+                and status.get("files_pending") == 0
+            )
             if done and "written" not in marks:
                 marks["written"] = at  # every file chunked and written (text-searchable)
             if state == "idle" and done and "all_idle" not in marks:
@@ -600,7 +675,8 @@ def section_server(res: dict[str, Any]) -> None:
                     if key in marks:
                         continue
                     code, body = api.request(
-                        "GET", f"/workspace/api/search?q={quote(query)}&mode={mode}&k=5")
+                        "GET", f"/workspace/api/search?q={quote(query)}&mode={mode}&k=5"
+                    )
                     at = now() - srv.t_spawn
                     if code == 200 and f"{key}_200" not in marks:
                         marks[f"{key}_200"] = at
@@ -613,13 +689,17 @@ def section_server(res: dict[str, Any]) -> None:
                     if key != "vector" or top == MEANING_TARGET:
                         marks[key] = at
                         res[f"{key}_hit"] = top
-            if "all_idle" in marks and all(k in marks for k in ("text", "hybrid")) and (
-                    "vector" in marks or now() - srv.t_spawn > marks["all_idle"] + 1.0):
+            if (
+                "all_idle" in marks
+                and all(k in marks for k in ("text", "hybrid"))
+                and ("vector" in marks or now() - srv.t_spawn > marks["all_idle"] + 1.0)
+            ):
                 break
             time.sleep(max(0.0, 0.05 - (now() - tick)))
         if "vector" not in marks:  # every vector is there and the top hit is still another file
             code, body = api.request(
-                "GET", f"/workspace/api/search?q={quote(MEANING_QUERY)}&mode=vector&k=5")
+                "GET", f"/workspace/api/search?q={quote(MEANING_QUERY)}&mode=vector&k=5"
+            )
             res["vector_top_at_idle"] = [h["path"] for h in (body or {}).get("results", [])]
         res["marks"], res["states"], res["pending_seen"] = marks, states, pending_seen
         print("[1/2] server: " + ", ".join(f"{k} {v:.2f}s" for k, v in marks.items()))
@@ -642,8 +722,9 @@ def wait_idle(api: Http, timeout: float = 30.0) -> None:
     raise TimeoutError("index not idle")
 
 
-def save_to_search(srv: Server, api: Http, sources: list[tuple[str, Path]],
-                   res: dict[str, Any]) -> None:
+def save_to_search(
+    srv: Server, api: Http, sources: list[tuple[str, Path]], res: dict[str, Any]
+) -> None:
     target = last_py(sources)
     path = srv.root / target
     latencies, baseline, misses = [], [], 0
@@ -662,8 +743,9 @@ def save_to_search(srv: Server, api: Http, sources: list[tuple[str, Path]],
         t0 = now()
         while True:
             code, body = api.request("GET", f"/workspace/api/search?q={name}&mode=text&k=10")
-            if code == 200 and any(name in (h.get("symbol") or "") or name in h["snippet"]
-                                   for h in body["results"]):
+            if code == 200 and any(
+                name in (h.get("symbol") or "") or name in h["snippet"] for h in body["results"]
+            ):
                 latencies.append(now() - t0)
                 break
             if now() - t0 > 20:
@@ -672,8 +754,10 @@ def save_to_search(srv: Server, api: Http, sources: list[tuple[str, Path]],
             time.sleep(0.01)
         previous = name
     res["save"] = {"target": target, "lat": latencies, "base": baseline, "misses": misses}
-    print(f"[4] save → searchable ({target}): p50 {ms(median(latencies))} ms, "
-          f"p95 {ms(percentile(latencies, 95))} ms, misses {misses}")
+    print(
+        f"[4] save → searchable ({target}): p50 {ms(median(latencies))} ms, "
+        f"p95 {ms(percentile(latencies, 95))} ms, misses {misses}"
+    )
 
 
 # -- 3. re-scan of an unchanged tree -----------------------------------------------------------
@@ -725,16 +809,25 @@ def section_rescan(res: dict[str, Any]) -> None:
         observed = scan(root, IgnoreRules(root, state_dir), max_bytes)
         first = asyncio.run(catalog.reconcile(observed))
         contents = {rel: read_text(root, rel, max_bytes) for rel in observed}
-        asyncio.run(catalog.record(
-            [{"path": rel, "language": "python", "chunks": 1, "error": None} for rel in observed],
-            contents))
+        asyncio.run(
+            catalog.record(
+                [
+                    {"path": rel, "language": "python", "chunks": 1, "error": None}
+                    for rel in observed
+                ],
+                contents,
+            )
+        )
         res["catalog_fill_s"] = now() - t
         res["scan_first"] = first
-        print(f"[3] tree of {len(observed)} files in {res['tree_s']:.1f} s; catalog filled "
-              f"in {res['catalog_fill_s']:.1f} s ({first})")
+        print(
+            f"[3] tree of {len(observed)} files in {res['tree_s']:.1f} s; catalog filled "
+            f"in {res['catalog_fill_s']:.1f} s ({first})"
+        )
         walks, scans, recs, totals = [], [], [], []
         counts: dict[str, int] = {}
         for r in range(SCAN_ROUNDS):
+
             def base() -> None:
                 t0 = now()
                 assert walk_stat(root) >= SCAN_FILES
@@ -751,15 +844,23 @@ def section_rescan(res: dict[str, Any]) -> None:
                 recs.append(t2 - t1)
                 totals.append(t2 - t0)
 
-            for fn in ((base, coordinator) if r % 2 == 0 else (coordinator, base)):
+            for fn in (base, coordinator) if r % 2 == 0 else (coordinator, base):
                 fn()
-            print(f"[3] round {r + 1}: os.walk+stat {walks[-1]:.3f} s, scan {scans[-1]:.3f} s, "
-                  f"reconcile {recs[-1]:.3f} s")
-        res["rescan"] = {"walk": walks, "scan": scans, "reconcile": recs, "total": totals,
-                         "counts": counts}
+            print(
+                f"[3] round {r + 1}: os.walk+stat {walks[-1]:.3f} s, scan {scans[-1]:.3f} s, "
+                f"reconcile {recs[-1]:.3f} s"
+            )
+        res["rescan"] = {
+            "walk": walks,
+            "scan": scans,
+            "reconcile": recs,
+            "total": totals,
+            "counts": counts,
+        }
         # Where scan's time goes: cProfile of one scan.
         import cProfile
         import pstats
+
         prof = cProfile.Profile()
         prof.enable()
         scan(root, IgnoreRules(root, state_dir), max_bytes)
@@ -781,8 +882,10 @@ def section_rescan(res: dict[str, Any]) -> None:
         while now() < deadline:
             code, body = api.request("GET", "/workspace/api/index", timeout=2)
             if code == 404 and now() - srv.t_spawn > 30:
-                raise RuntimeError("the workspace extension did not load (404 on "
-                                   f"/workspace/api/index); log:\n{srv.log_tail()}")
+                raise RuntimeError(
+                    "the workspace extension did not load (404 on "
+                    f"/workspace/api/index); log:\n{srv.log_tail()}"
+                )
             if code == 200:
                 if not states or states[-1][1] != body["state"]:
                     states.append((now() - srv.t_spawn, body["state"]))
@@ -805,9 +908,20 @@ def vocabulary() -> list[str]:
     """Identifiers and words from stdlib sources, most frequent first (a Zipf-like source)."""
     lib = Path(sysconfig.get_paths()["stdlib"])
     counts: dict[str, int] = {}
-    for name in ("json/decoder.py", "http/client.py", "asyncio/tasks.py", "email/message.py",
-                 "logging/__init__.py", "argparse.py", "subprocess.py", "pathlib.py",
-                 "shutil.py", "tarfile.py", "typing.py", "inspect.py"):
+    for name in (
+        "json/decoder.py",
+        "http/client.py",
+        "asyncio/tasks.py",
+        "email/message.py",
+        "logging/__init__.py",
+        "argparse.py",
+        "subprocess.py",
+        "pathlib.py",
+        "shutil.py",
+        "tarfile.py",
+        "typing.py",
+        "inspect.py",
+    ):
         with contextlib.suppress(OSError):
             for word in re.findall(r"[A-Za-z_][A-Za-z0-9_]{2,}", (lib / name).read_text()):
                 counts[word] = counts.get(word, 0) + 1
@@ -821,8 +935,9 @@ def synthetic_rows(n: int, rng: random.Random, words: list[str]) -> dict[str, li
     cum = np.cumsum(weights / weights.sum())
     nprng = np.random.default_rng(11)
     picks = np.searchsorted(cum, nprng.random(n * 40))
-    cols: dict[str, list[Any]] = {k: [] for k in ("path", "language", "kind", "symbol",
-                                                 "start_line", "end_line", "text")}
+    cols: dict[str, list[Any]] = {
+        k: [] for k in ("path", "language", "kind", "symbol", "start_line", "end_line", "text")
+    }
     langs = [name for name, w in LANGS for _ in range(int(w * 20))]
     at = 0
     for i in range(n):
@@ -831,7 +946,7 @@ def synthetic_rows(n: int, rng: random.Random, words: list[str]) -> dict[str, li
         lines = []
         for _ in range(rng.randint(3, 8)):
             k = rng.randint(3, 7)
-            ws = [words[j] for j in picks[at:at + k]]
+            ws = [words[j] for j in picks[at : at + k]]
             at = (at + k) % (len(picks) - 8)
             lines.append(f"    {ws[0]} = {ws[1]}({', '.join(ws[2:])})")
         symbol = f"{words[picks[at]]}_{i}"
@@ -854,22 +969,30 @@ def arrow_table(cols: dict[str, list[Any]], vectors: Any, lo: int, hi: int) -> A
     from jupyter_workspace.sidecar.chunker import Chunk
 
     flat = pa.array(vectors[lo:hi].reshape(-1), type=pa.float32())
-    terms = [Chunk(*(cols[k][i] for k in ("path", "language", "kind", "symbol", "start_line",
-                                           "end_line", "text"))).terms()
-             for i in range(lo, hi)]
-    return pa.table({
-        "path": pa.array(cols["path"][lo:hi], pa.string()),
-        "language": pa.array(cols["language"][lo:hi], pa.string()),
-        "kind": pa.array(cols["kind"][lo:hi], pa.string()),
-        "symbol": pa.array(cols["symbol"][lo:hi], pa.string()),
-        "start_line": pa.array(cols["start_line"][lo:hi], pa.int32()),
-        "end_line": pa.array(cols["end_line"][lo:hi], pa.int32()),
-        "text": pa.array(cols["text"][lo:hi], pa.string()),
-        "names": pa.array([""] * (hi - lo), pa.string()),
-        "cell": pa.array([-1] * (hi - lo), pa.int32()),
-        "terms": pa.array(terms, pa.string()),
-        "vector": pa.FixedSizeListArray.from_arrays(flat, DIM),
-    })
+    terms = [
+        Chunk(
+            *(
+                cols[k][i]
+                for k in ("path", "language", "kind", "symbol", "start_line", "end_line", "text")
+            )
+        ).terms()
+        for i in range(lo, hi)
+    ]
+    return pa.table(
+        {
+            "path": pa.array(cols["path"][lo:hi], pa.string()),
+            "language": pa.array(cols["language"][lo:hi], pa.string()),
+            "kind": pa.array(cols["kind"][lo:hi], pa.string()),
+            "symbol": pa.array(cols["symbol"][lo:hi], pa.string()),
+            "start_line": pa.array(cols["start_line"][lo:hi], pa.int32()),
+            "end_line": pa.array(cols["end_line"][lo:hi], pa.int32()),
+            "text": pa.array(cols["text"][lo:hi], pa.string()),
+            "names": pa.array([""] * (hi - lo), pa.string()),
+            "cell": pa.array([-1] * (hi - lo), pa.int32()),
+            "terms": pa.array(terms, pa.string()),
+            "vector": pa.FixedSizeListArray.from_arrays(flat, DIM),
+        }
+    )
 
 
 def section_search(res: dict[str, Any]) -> None:
@@ -906,9 +1029,11 @@ def section_search(res: dict[str, Any]) -> None:
     index.open()  # what a sidecar start does: loads the in-memory mirror
     res["open_s"] = now() - t
     assert index.chunk_count == N_CHUNKS and index._fts_ready
-    print(f"[5] {N_CHUNKS} chunks: generated {res['gen_s']:.1f} s, LanceDB insert "
-          f"{res['insert_s']:.1f} s, FTS index {res['fts_s']:.1f} s, ChunkIndex.open "
-          f"{res['open_s']:.1f} s")
+    print(
+        f"[5] {N_CHUNKS} chunks: generated {res['gen_s']:.1f} s, LanceDB insert "
+        f"{res['insert_s']:.1f} s, FTS index {res['fts_s']:.1f} s, ChunkIndex.open "
+        f"{res['open_s']:.1f} s"
+    )
     service = IndexService(str(uri), MODEL, "auto", None)
     service.embedder, service.index = emb, index
     table = index._table
@@ -925,8 +1050,9 @@ def section_search(res: dict[str, Any]) -> None:
     table.search(emb.embed([queries[0]])[0]).limit(10).to_list()
 
     path_glob = "src/d7/*"  # one folder of 97: ~1% of the rows
-    lat: dict[str, list[float]] = {k: [] for k in (
-        "embed", "hybrid", "vector", "text", "hybrid_lang", "hybrid_path", "lance")}
+    lat: dict[str, list[float]] = {
+        k: [] for k in ("embed", "hybrid", "vector", "text", "hybrid_lang", "hybrid_path", "lance")
+    }
     hits_ok = 0
     path_hits: list[int] = []
     lance_every = max(1, N_QUERIES // max(1, N_LANCE))
@@ -936,7 +1062,8 @@ def section_search(res: dict[str, Any]) -> None:
             ("vector", {"q": q, "mode": "vector", "k": 10}),
             ("text", {"q": q, "mode": "text", "k": 10}),
             ("hybrid_lang", {"q": q, "mode": "hybrid", "k": 10, "language": "c"}),
-            ("hybrid_path", {"q": q, "mode": "hybrid", "k": 10, "path": path_glob})]
+            ("hybrid_path", {"q": q, "mode": "hybrid", "k": 10, "path": path_glob}),
+        ]
         rng.shuffle(steps)
         for key, request in steps:
             t0 = now()
@@ -959,8 +1086,10 @@ def section_search(res: dict[str, Any]) -> None:
     res["lat"] = lat
     res["text_hits"] = hits_ok
     print("[5] p50 ms: " + ", ".join(f"{k} {ms(median(v))}" for k, v in lat.items()))
-    print("[5] p95 ms: " + ", ".join(f"{k} {ms(percentile(v, 95))}" for k, v in lat.items()),
-          flush=True)
+    print(
+        "[5] p95 ms: " + ", ".join(f"{k} {ms(percentile(v, 95))}" for k, v in lat.items()),
+        flush=True,
+    )
 
     # Where the hybrid time goes, step by step on one thread (50 queries): the query embedding,
     # the full-text half (ChunkIndex.text_search), the vector half (_vector_ranking; the bare
@@ -968,13 +1097,29 @@ def section_search(res: dict[str, Any]) -> None:
     # snippets); fusion + snippets alone as search(mode=text) given the hits. The service runs
     # the text half on its thread while it embeds the query.
     from jupyter_workspace.sidecar.chunk_store import Filters
+
     m = index._m
     qv = emb.embed([queries[0]])[0]
-    parts: dict[str, list[float]] = {k: [] for k in (
-        "embed", "text_half", "vector_half", "matvec", "search_given_text", "fuse_snippets",
-        "sequential", "service_hybrid", "overlap_all", "vector_half_lang", "vector_half_path",
-        "mask_path", "text_half_path")}
+    parts: dict[str, list[float]] = {
+        k: []
+        for k in (
+            "embed",
+            "text_half",
+            "vector_half",
+            "matvec",
+            "search_given_text",
+            "fuse_snippets",
+            "sequential",
+            "service_hybrid",
+            "overlap_all",
+            "vector_half_lang",
+            "vector_half_path",
+            "mask_path",
+            "text_half_path",
+        )
+    }
     from concurrent.futures import ThreadPoolExecutor
+
     side = ThreadPoolExecutor(1)
 
     def overlap_all(ix: Any, q: str) -> None:
@@ -1006,7 +1151,7 @@ def section_search(res: dict[str, Any]) -> None:
         index._vector_ranking(qv, 50, Filters())
         parts["vector_half"].append(now() - t0)
         t0 = now()
-        _ = m.vectors[:m.size] @ qv
+        _ = m.vectors[: m.size] @ qv
         parts["matvec"].append(now() - t0)
         t0 = now()
         service.search({"q": q, "mode": "hybrid", "k": 10})
@@ -1029,20 +1174,25 @@ def section_search(res: dict[str, Any]) -> None:
     side.shutdown()
     res["parts"] = parts
     res["path_text_hits"] = path_hits
-    print("[5] parts p50 ms: " + ", ".join(f"{k} {ms(median(v))}" for k, v in parts.items()),
-          flush=True)
+    print(
+        "[5] parts p50 ms: " + ", ".join(f"{k} {ms(median(v))}" for k, v in parts.items()),
+        flush=True,
+    )
 
     # cProfile of 30 hybrid IndexService.search calls (the calling thread only: the text half
     # runs on the service's index-text thread and shows here as the wait for its result).
     import cProfile
     import pstats
+
     prof = cProfile.Profile()
     prof.enable()
     for q in queries[50:80]:
         service.search({"q": q, "mode": "hybrid", "k": 10})
     prof.disable()
-    top = [(tt, ct, nc, f"{Path(file).name}:{fn}") for (file, _l, fn), (_cc, nc, tt, ct, _c)
-           in pstats.Stats(prof).stats.items()]
+    top = [
+        (tt, ct, nc, f"{Path(file).name}:{fn}")
+        for (file, _l, fn), (_cc, nc, tt, ct, _c) in pstats.Stats(prof).stats.items()
+    ]
     res["hybrid_profile"] = sorted(top, reverse=True)[:10]
 
     # One file written at 100k (a save): ChunkIndex.replace of 10 chunks with their vectors
@@ -1051,8 +1201,18 @@ def section_search(res: dict[str, Any]) -> None:
     writes, first_filtered, text_first, fills = [], [], [], []
     for r in range(5):
         path = cols["path"][r * 10 * 37]
-        chunks = [Chunk(path, "python", "function", f"saved_{r}_{j}", j * 5 + 1, j * 5 + 4,
-                        f"def saved_{r}_{j}():\n    return {j}\n") for j in range(10)]
+        chunks = [
+            Chunk(
+                path,
+                "python",
+                "function",
+                f"saved_{r}_{j}",
+                j * 5 + 1,
+                j * 5 + 4,
+                f"def saved_{r}_{j}():\n    return {j}\n",
+            )
+            for j in range(10)
+        ]
         new = vectors[:10].copy()
         t0 = now()
         index.replace(path, chunks, new)
@@ -1061,12 +1221,22 @@ def section_search(res: dict[str, Any]) -> None:
         service.search({"q": queries[r], "mode": "hybrid", "k": 10, "language": "c"})
         first_filtered.append(now() - t0)
         path = cols["path"][r * 10 * 37 + 5 * 10]
-        chunks = [Chunk(path, "python", "function", f"later_{r}_{j}", j * 5 + 1, j * 5 + 4,
-                        f"def later_{r}_{j}():\n    return {j}\n") for j in range(10)]
+        chunks = [
+            Chunk(
+                path,
+                "python",
+                "function",
+                f"later_{r}_{j}",
+                j * 5 + 1,
+                j * 5 + 4,
+                f"def later_{r}_{j}():\n    return {j}\n",
+            )
+            for j in range(10)
+        ]
         t0 = now()
         index.replace(path, chunks, None)
         text_first.append(now() - t0)
-        (got_path, generation, got), = index.pending(64)
+        ((got_path, generation, got),) = index.pending(64)
         assert got_path == path and len(got) == 10
         t0 = now()
         assert index.fill(path, generation, new)
@@ -1076,20 +1246,36 @@ def section_search(res: dict[str, Any]) -> None:
     # Where one write's time goes at this size: cProfile of one more replace().
     import cProfile
     import pstats
+
     path = cols["path"][7 * 10 * 37]
-    chunks = [Chunk(path, "python", "function", f"prof_{j}", j * 5 + 1, j * 5 + 4,
-                    f"def prof_{j}():\n    return {j}\n") for j in range(10)]
+    chunks = [
+        Chunk(
+            path,
+            "python",
+            "function",
+            f"prof_{j}",
+            j * 5 + 1,
+            j * 5 + 4,
+            f"def prof_{j}():\n    return {j}\n",
+        )
+        for j in range(10)
+    ]
     prof = cProfile.Profile()
     prof.enable()
     index.replace(path, chunks, vectors[:10].copy())
     prof.disable()
-    top = [(tt, ct, nc, f"{Path(file).name}:{fn}") for (file, _l, fn), (_cc, nc, tt, ct, _c)
-           in pstats.Stats(prof).stats.items()]
+    top = [
+        (tt, ct, nc, f"{Path(file).name}:{fn}")
+        for (file, _l, fn), (_cc, nc, tt, ct, _c) in pstats.Stats(prof).stats.items()
+    ]
     res["write_profile"] = sorted(top, reverse=True)[:8]
     res["first_filtered"] = first_filtered
-    print(f"[5] replace(10 chunks) at {N_CHUNKS}: median {ms(median(writes))} ms; first "
-          f"filtered search after it {ms(median(first_filtered))} ms; text-first replace "
-          f"{ms(median(text_first))} ms + fill {ms(median(fills))} ms", flush=True)
+    print(
+        f"[5] replace(10 chunks) at {N_CHUNKS}: median {ms(median(writes))} ms; first "
+        f"filtered search after it {ms(median(first_filtered))} ms; text-first replace "
+        f"{ms(median(text_first))} ms + fill {ms(median(fills))} ms",
+        flush=True,
+    )
 
     # Full-text recall under a narrow path filter: text_search asks LanceDB for 4 x pool hits
     # and drops those outside the glob in Python; how many in-folder hits a search with no
@@ -1101,13 +1287,19 @@ def section_search(res: dict[str, Any]) -> None:
     for q in queries[:20]:
         got = len(index.text_search(q, pool_k, Filters(path=path_glob)))
         words_q = " ".join(re.findall(r"\w+", q))
-        every = table.search(words_q, query_type="fts").select(["path", "_score"]).limit(N_CHUNKS) \
+        every = (
+            table.search(words_q, query_type="fts")
+            .select(["path", "_score"])
+            .limit(N_CHUNKS)
             .to_list()
+        )
         recall.append((got, min(pool_k, sum(bool(matcher.fullmatch(h["path"])) for h in every))))
     res["path_recall"] = recall
-    print(f"[5] text hits with path={path_glob}: {sum(g for g, _ in recall)} returned of "
-          f"{sum(a for _, a in recall)} in the folder (20 queries, capped at {pool_k} each)",
-          flush=True)
+    print(
+        f"[5] text hits with path={path_glob}: {sum(g for g, _ in recall)} returned of "
+        f"{sum(a for _, a in recall)} in the folder (20 queries, capped at {pool_k} each)",
+        flush=True,
+    )
 
     # The full-text half while the embedding worker works: each fill() deletes a path's rows
     # and appends them again as a new fragment outside the FTS index, until the next
@@ -1116,8 +1308,18 @@ def section_search(res: dict[str, Any]) -> None:
     t = now()
     for r in range(FILLS):
         path = cols["path"][(1000 + r) * 10]
-        chunks = [Chunk(path, "python", "function", f"fill_{r}_{j}", j * 5 + 1, j * 5 + 4,
-                        f"def fill_{r}_{j}():\n    return {j}\n") for j in range(10)]
+        chunks = [
+            Chunk(
+                path,
+                "python",
+                "function",
+                f"fill_{r}_{j}",
+                j * 5 + 1,
+                j * 5 + 4,
+                f"def fill_{r}_{j}():\n    return {j}\n",
+            )
+            for j in range(10)
+        ]
         index.replace(path, chunks, None)
         ((_, generation, _),) = index.pending(64)
         index.fill(path, generation, vectors[:10].copy())
@@ -1136,10 +1338,13 @@ def section_search(res: dict[str, Any]) -> None:
         index.text_search(q, 50, Filters())
         after_fills["after"].append(now() - t0)
     res["after_fills"] = after_fills
-    print(f"[5] {FILLS} replace(None)+fill at {N_CHUNKS} ({res['fills_s']:.1f} s, table "
-          f"{res['fills_fts_state']}): text half p50 {ms(median(after_fills['before']))} ms, "
-          f"after optimize() ({res['fills_optimize_s']:.1f} s) "
-          f"{ms(median(after_fills['after']))} ms", flush=True)
+    print(
+        f"[5] {FILLS} replace(None)+fill at {N_CHUNKS} ({res['fills_s']:.1f} s, table "
+        f"{res['fills_fts_state']}): text half p50 {ms(median(after_fills['before']))} ms, "
+        f"after optimize() ({res['fills_optimize_s']:.1f} s) "
+        f"{ms(median(after_fills['after']))} ms",
+        flush=True,
+    )
     del index, service, table
     gc.collect()
     rmtree(uri)
@@ -1152,8 +1357,18 @@ def section_search(res: dict[str, Any]) -> None:
     uri = work / "incremental"
     index = ChunkIndex(str(uri), emb.model_id, DIM)
     index.open()
-    first = [Chunk("src/first.py", "python", "function", f"f{j}", j * 3 + 1, j * 3 + 2,
-                   f"def f{j}():\n    return {j}\n") for j in range(10)]
+    first = [
+        Chunk(
+            "src/first.py",
+            "python",
+            "function",
+            f"f{j}",
+            j * 3 + 1,
+            j * 3 + 2,
+            f"def f{j}():\n    return {j}\n",
+        )
+        for j in range(10)
+    ]
     index.replace("src/first.py", first, vectors[:10].copy())
     assert index._fts_ready
     block = max(1, N_CHUNKS // 200)
@@ -1178,9 +1393,11 @@ def section_search(res: dict[str, Any]) -> None:
         index.text_search(q, 50, Filters())
         incr["text_optimized"].append(now() - t0)
     res["incr"] = incr
-    print(f"[5] FTS as text-first writes leave it ({res['incr_fragments']} fragments, index on 10 "
-          f"rows): text half p50 {ms(median(incr['text_unoptimized']))} ms; after optimize() "
-          f"({res['optimize_s']:.1f} s) {ms(median(incr['text_optimized']))} ms")
+    print(
+        f"[5] FTS as text-first writes leave it ({res['incr_fragments']} fragments, index on 10 "
+        f"rows): text half p50 {ms(median(incr['text_unoptimized']))} ms; after optimize() "
+        f"({res['optimize_s']:.1f} s) {ms(median(incr['text_optimized']))} ms"
+    )
     del index
     gc.collect()
     rmtree(work)
@@ -1230,19 +1447,30 @@ runpy.run_module("jupyter_workspace.sidecar", run_name="__main__", alter_sys=Tru
 """
 
 
-def run_sidecar(argv: list[str], sources: list[tuple[str, Path]], texts: dict[str, str],
-                label: str) -> dict[str, Any]:
+def run_sidecar(
+    argv: list[str], sources: list[tuple[str, Path]], texts: dict[str, str], label: str
+) -> dict[str, Any]:
     """Start a sidecar with the index on, wait for the index, index the corpus, read RSS."""
     out: dict[str, Any] = {}
     work = tmpdir("jw-bench-sidecar-")
     token = secrets.token_urlsafe(32)  # 43 characters
-    env = {**os.environ, protocol.SIDECAR_TOKEN_ENV: token,
-           protocol.INDEX_URI_ENV: str(work / "index")}
+    env = {
+        **os.environ,
+        protocol.SIDECAR_TOKEN_ENV: token,
+        protocol.INDEX_URI_ENV: str(work / "index"),
+    }
     env.pop(protocol.SIDECAR_PARENT_ENV, None)
     t_spawn = now()
     with open(work / "sidecar.log", "wb") as log:
-        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                stderr=log, cwd=work, env=env, start_new_session=True)
+        proc = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=log,
+            cwd=work,
+            env=env,
+            start_new_session=True,
+        )
     _children.add(proc)
     try:
         assert proc.stdout is not None
@@ -1264,8 +1492,10 @@ def run_sidecar(argv: list[str], sources: list[tuple[str, Path]], texts: dict[st
                 break
             time.sleep(0.05)
         if not health or health["index"]["state"] != "ready":
-            raise RuntimeError(f"sidecar index not ready: {health}; log: "
-                               f"{(work / 'sidecar.log').read_text(errors='replace')[-1500:]}")
+            raise RuntimeError(
+                f"sidecar index not ready: {health}; log: "
+                f"{(work / 'sidecar.log').read_text(errors='replace')[-1500:]}"
+            )
         out["ready_s"] = now() - t_spawn
         out["load_s"] = health["index"].get("seconds")
         time.sleep(0.5)
@@ -1275,9 +1505,12 @@ def run_sidecar(argv: list[str], sources: list[tuple[str, Path]], texts: dict[st
         chunks = 0
         rels = [rel for rel, _ in sources]
         for i in range(0, len(rels), BATCH_FILES):
-            code, answer = client.request("POST", "/index/files", {"files": [
-                {"path": rel, "text": texts[rel]} for rel in rels[i:i + BATCH_FILES]]},
-                timeout=300)
+            code, answer = client.request(
+                "POST",
+                "/index/files",
+                {"files": [{"path": rel, "text": texts[rel]} for rel in rels[i : i + BATCH_FILES]]},
+                timeout=300,
+            )
             if code != 200:
                 raise RuntimeError(f"POST /index/files: {code} {answer}")
             chunks += answer["chunks"]
@@ -1299,11 +1532,13 @@ def run_sidecar(argv: list[str], sources: list[tuple[str, Path]], texts: dict[st
             client.request("POST", "/search", {"q": q, "mode": "hybrid", "k": 10})
         out["searched"] = proc_status(proc.pid)
         client.close()
-        print(f"[6] {label}: RSS listening {out['listening']:.0f} MiB, index ready "
-              f"{out['ready']['VmRSS']:.0f} MiB, after {chunks} chunks "
-              f"{out['indexed']['VmRSS']:.0f} MiB (peak {out['indexed']['VmHWM']:.0f}); "
-              f"files written {out['index_s']:.1f} s, vectors {out['vectors_s']:.1f} s",
-              flush=True)
+        print(
+            f"[6] {label}: RSS listening {out['listening']:.0f} MiB, index ready "
+            f"{out['ready']['VmRSS']:.0f} MiB, after {chunks} chunks "
+            f"{out['indexed']['VmRSS']:.0f} MiB (peak {out['indexed']['VmHWM']:.0f}); "
+            f"files written {out['index_s']:.1f} s, vectors {out['vectors_s']:.1f} s",
+            flush=True,
+        )
     finally:
         end_child(proc)
         rmtree(work)
@@ -1312,19 +1547,30 @@ def run_sidecar(argv: list[str], sources: list[tuple[str, Path]], texts: dict[st
 
 def section_rss(res: dict[str, Any]) -> None:
     sources = Loaded.sources or corpus_sources(N_FILES)
-    texts = Loaded.texts or {rel: src.read_text(encoding="utf-8", errors="replace")
-                             for rel, src in sources}
-    res["sidecar"] = run_sidecar([sys.executable, "-m", "jupyter_workspace.sidecar"],
-                                 sources, texts, "sidecar as shipped")
+    texts = Loaded.texts or {
+        rel: src.read_text(encoding="utf-8", errors="replace") for rel, src in sources
+    }
+    res["sidecar"] = run_sidecar(
+        [sys.executable, "-m", "jupyter_workspace.sidecar"], sources, texts, "sidecar as shipped"
+    )
     if ARENA_EXPERIMENT:
-        res["sidecar_no_arena"] = run_sidecar([sys.executable, "-c", _NO_ARENA], sources, texts,
-                                              "sidecar, onnxruntime enable_cpu_mem_arena=False")
+        res["sidecar_no_arena"] = run_sidecar(
+            [sys.executable, "-c", _NO_ARENA],
+            sources,
+            texts,
+            "sidecar, onnxruntime enable_cpu_mem_arena=False",
+        )
     # Where it goes: RSS after each heavy import, one process.
     work = tmpdir("jw-bench-steps-")
     try:
-        out = subprocess.run([sys.executable, "-c", _RSS_STEPS, str(work / "steps")],
-                             capture_output=True, text=True, timeout=180, cwd=ROOT,
-                             env={**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True"})
+        out = subprocess.run(
+            [sys.executable, "-c", _RSS_STEPS, str(work / "steps")],
+            capture_output=True,
+            text=True,
+            timeout=180,
+            cwd=ROOT,
+            env={**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True"},
+        )
     finally:
         rmtree(work)
     if out.returncode == 0:
@@ -1345,190 +1591,357 @@ def report(res: dict[str, Any], errors: dict[str, str], wall: float) -> None:
         ratio = svc_rate / ref_rate
         paired = [r[7] / r[5] for r in res["slices"]]
         tok = res.get("tokens")
-        rows.append(["1 cold index to all vectors: index_files + wait_vectors",
-                     f"{svc_rate:.1f} chunks/s, {files / svc['wait']:.2f} files/s "
-                     f"({files} files, {chunks} chunks, {svc['wait']:.1f} s)", ""])
-        rows.append(["1 ... to the last fill() (without wait_vectors' 0.2 s polling)",
-                     f"{chunks / svc['vectors']:.1f} chunks/s ({svc['vectors']:.1f} s; ratio "
-                     f"{chunks / svc['vectors'] / ref_rate:.2f}x)", ""])
-        rows.append(["1 baseline: sentence-transformers fp32 encode",
-                     f"{ref_rate:.1f} chunks/s ({res['ref_s']:.1f} s)", ""])
-        rows.append(["1 ratio IndexService (to wait_vectors) / fp32 encode",
-                     f"{ratio:.2f}x (per slice {', '.join(f'{p:.2f}' for p in paired)})",
-                     "≥ 2x " + ("✓" if ratio >= 2 else "✗")])
+        rows.append(
+            [
+                "1 cold index to all vectors: index_files + wait_vectors",
+                f"{svc_rate:.1f} chunks/s, {files / svc['wait']:.2f} files/s "
+                f"({files} files, {chunks} chunks, {svc['wait']:.1f} s)",
+                "",
+            ]
+        )
+        rows.append(
+            [
+                "1 ... to the last fill() (without wait_vectors' 0.2 s polling)",
+                f"{chunks / svc['vectors']:.1f} chunks/s ({svc['vectors']:.1f} s; ratio "
+                f"{chunks / svc['vectors'] / ref_rate:.2f}x)",
+                "",
+            ]
+        )
+        rows.append(
+            [
+                "1 baseline: sentence-transformers fp32 encode",
+                f"{ref_rate:.1f} chunks/s ({res['ref_s']:.1f} s)",
+                "",
+            ]
+        )
+        rows.append(
+            [
+                "1 ratio IndexService (to wait_vectors) / fp32 encode",
+                f"{ratio:.2f}x (per slice {', '.join(f'{p:.2f}' for p in paired)})",
+                "≥ 2x " + ("✓" if ratio >= 2 else "✗"),
+            ]
+        )
         inl = res["inline_s"]
-        rows.append(["1 same code, inline_embed=∞ (embed, then write once: the previous way)",
-                     f"{chunks / inl:.1f} chunks/s ({inl:.1f} s; ratio to fp32 "
-                     f"{chunks / inl / ref_rate:.2f}x); text-first to wait_vectors takes "
-                     f"{svc['wait'] / inl:.2f}x its time", ""])
-        rows.append(["1 text-first phase: index_files calls alone (all files text-searchable)",
-                     f"{svc['text']:.2f} s = {files / svc['text']:.0f} files/s, "
-                     f"{chunks / svc['text']:.0f} chunks/s; first call (16 files, empty index) "
-                     f"{ms(res['first_call_s'])} ms", ""])
+        rows.append(
+            [
+                "1 same code, inline_embed=∞ (embed, then write once: the previous way)",
+                f"{chunks / inl:.1f} chunks/s ({inl:.1f} s; ratio to fp32 "
+                f"{chunks / inl / ref_rate:.2f}x); text-first to wait_vectors takes "
+                f"{svc['wait'] / inl:.2f}x its time",
+                "",
+            ]
+        )
+        rows.append(
+            [
+                "1 text-first phase: index_files calls alone (all files text-searchable)",
+                f"{svc['text']:.2f} s = {files / svc['text']:.0f} files/s, "
+                f"{chunks / svc['text']:.0f} chunks/s; first call (16 files, empty index) "
+                f"{ms(res['first_call_s'])} ms",
+                "",
+            ]
+        )
         sp, calls = res["spent"], res["calls"]
-        rows.append(["1 time split (worker overlaps the index_files calls)",
-                     f"replace {sp.get('replace', 0):.2f} s ({calls.get('replace', 0)} files), "
-                     f"inline embed {sp.get('embed_inline', 0):.2f} s "
-                     f"({calls.get('embed_inline', 0)} texts); behind: embed "
-                     f"{sp.get('embed_behind', 0):.1f} s ({calls.get('embed_behind', 0)} texts), "
-                     f"fill {sp.get('fill', 0):.2f} s ({calls.get('fill', 0)} files), optimize "
-                     f"{sp.get('optimize', 0):.2f} s ({calls.get('optimize', 0)} calls, not in "
-                     f"the totals); chunking alone {res['chunk_only_s']:.2f} s", ""])
+        rows.append(
+            [
+                "1 time split (worker overlaps the index_files calls)",
+                f"replace {sp.get('replace', 0):.2f} s ({calls.get('replace', 0)} files), "
+                f"inline embed {sp.get('embed_inline', 0):.2f} s "
+                f"({calls.get('embed_inline', 0)} texts); behind: embed "
+                f"{sp.get('embed_behind', 0):.1f} s ({calls.get('embed_behind', 0)} texts), "
+                f"fill {sp.get('fill', 0):.2f} s ({calls.get('fill', 0)} files), optimize "
+                f"{sp.get('optimize', 0):.2f} s ({calls.get('optimize', 0)} calls, not in "
+                f"the totals); chunking alone {res['chunk_only_s']:.2f} s",
+                "",
+            ]
+        )
         if tok:
-            rows.append(["1 chunk length (tokens)",
-                         f"median {tok[0]:.0f}, {tok[1] * 100:.0f}% truncated at 256", ""])
+            rows.append(
+                [
+                    "1 chunk length (tokens)",
+                    f"median {tok[0]:.0f}, {tok[1] * 100:.0f}% truncated at 256",
+                    "",
+                ]
+            )
         if "corpus_fts" in res:
             before, after = res["corpus_fts"]
             frags, indexed, unindexed = res["corpus_fts_state"]
-            rows.append([f"1 text half on that index as left ({frags} fragments, FTS "
-                         f"{indexed}/{indexed + unindexed} rows)",
-                         f"p50 {ms(median(before))} ms → {ms(median(after))} ms after another "
-                         f"optimize() ({res['corpus_optimize_s']:.2f} s)", ""])
+            rows.append(
+                [
+                    f"1 text half on that index as left ({frags} fragments, FTS "
+                    f"{indexed}/{indexed + unindexed} rows)",
+                    f"p50 {ms(median(before))} ms → {ms(median(after))} ms after another "
+                    f"optimize() ({res['corpus_optimize_s']:.2f} s)",
+                    "",
+                ]
+            )
         target, one = res["one_file"]
-        rows.append(["1 re-index one edited file in process",
-                     f"median {ms(median([o[0] for o in one]))} ms ({one[0][2]} chunks, "
-                     f"{one[0][1]} embedded inline, {one[0][3]} vectors pending after)", ""])
+        rows.append(
+            [
+                "1 re-index one edited file in process",
+                f"median {ms(median([o[0] for o in one]))} ms ({one[0][2]} chunks, "
+                f"{one[0][1]} embedded inline, {one[0][3]} vectors pending after)",
+                "",
+            ]
+        )
     if "marks" in res:
         m = res["marks"]
         st = res.get("e2e_status", {})
         t_work = next((t for t, s in res["states"] if s in ("scanning", "indexing")), 0.0)
         if "all_idle" in m:
             rate = st.get("chunks", 0) / max(1e-9, m["all_idle"] - t_work)
-            rows.append(["1 end to end: spawn → idle (every file, every vector)",
-                         f"{m['all_idle']:.2f} s ({st.get('files_indexed')} files, "
-                         f"{st.get('chunks')} chunks; {rate:.1f} chunks/s from the indexer's "
-                         f"start at {t_work:.2f} s)", ""])
-        rows.append(["1 end to end: spawn → every file written (text-searchable)",
-                     f"{m.get('written', nan):.2f} s", ""])
-        rows.append(["1/2 milestones (s from spawn)",
-                     f"/api/status {m.get('api', 0):.2f}, sidecar ready "
-                     f"{m.get('sidecar', nan):.2f}, search answers 200 "
-                     f"{m.get('text_200', nan):.2f}, indexer indexing "
-                     f"{m.get('indexing', nan):.2f}, first file indexed "
-                     f"{m.get('first_file', nan):.2f}", ""])
+            rows.append(
+                [
+                    "1 end to end: spawn → idle (every file, every vector)",
+                    f"{m['all_idle']:.2f} s ({st.get('files_indexed')} files, "
+                    f"{st.get('chunks')} chunks; {rate:.1f} chunks/s from the indexer's "
+                    f"start at {t_work:.2f} s)",
+                    "",
+                ]
+            )
+        rows.append(
+            [
+                "1 end to end: spawn → every file written (text-searchable)",
+                f"{m.get('written', nan):.2f} s",
+                "",
+            ]
+        )
+        rows.append(
+            [
+                "1/2 milestones (s from spawn)",
+                f"/api/status {m.get('api', 0):.2f}, sidecar ready "
+                f"{m.get('sidecar', nan):.2f}, search answers 200 "
+                f"{m.get('text_200', nan):.2f}, indexer indexing "
+                f"{m.get('indexing', nan):.2f}, first file indexed "
+                f"{m.get('first_file', nan):.2f}",
+                "",
+            ]
+        )
         rows.append(["2 spawn → first text-search hit", f"{m.get('text', nan):.2f} s", ""])
-        rows.append(["2 spawn → first hybrid-search hit (any: text-first)",
-                     f"{m.get('hybrid', nan):.2f} s", ""])
-        rows.append(["2 spawn → first vector-search hit (any file)",
-                     f"{m.get('vector_any', nan):.2f} s ({res.get('first_vector_hit')})", ""])
-        rows.append([f"2 spawn → vector search finds {MEANING_TARGET} first",
-                     f"{m.get('vector', nan):.2f} s (q={MEANING_QUERY!r})"
-                     + (f"; at idle the top hits were {res['vector_top_at_idle']}"
-                        if "vector_top_at_idle" in res else ""), ""])
-        rows.append(["2 spawn → state 'embedding' first seen", f"{m.get('embedding', nan):.2f} s",
-                     ""])
-        rows.append(["2 spawn → state 'idle' (vectors done)", f"{m.get('all_idle', nan):.2f} s",
-                     ""])
+        rows.append(
+            [
+                "2 spawn → first hybrid-search hit (any: text-first)",
+                f"{m.get('hybrid', nan):.2f} s",
+                "",
+            ]
+        )
+        rows.append(
+            [
+                "2 spawn → first vector-search hit (any file)",
+                f"{m.get('vector_any', nan):.2f} s ({res.get('first_vector_hit')})",
+                "",
+            ]
+        )
+        rows.append(
+            [
+                f"2 spawn → vector search finds {MEANING_TARGET} first",
+                f"{m.get('vector', nan):.2f} s (q={MEANING_QUERY!r})"
+                + (
+                    f"; at idle the top hits were {res['vector_top_at_idle']}"
+                    if "vector_top_at_idle" in res
+                    else ""
+                ),
+                "",
+            ]
+        )
+        rows.append(
+            ["2 spawn → state 'embedding' first seen", f"{m.get('embedding', nan):.2f} s", ""]
+        )
+        rows.append(
+            ["2 spawn → state 'idle' (vectors done)", f"{m.get('all_idle', nan):.2f} s", ""]
+        )
     if "save" in res:
         s = res["save"]
         lat = s["lat"]
         p95 = percentile(lat, 95)
-        rows.append([f"4 save → searchable (n={len(lat)}, misses {s['misses']})",
-                     f"p50 {ms(median(lat))} ms, p95 {ms(p95)} ms, max {ms(max(lat))} ms "
-                     f"(incl. 300 ms debounce)", "p95 ≤ 1 s " + ("✓" if p95 <= 1 else "✗")])
+        rows.append(
+            [
+                f"4 save → searchable (n={len(lat)}, misses {s['misses']})",
+                f"p50 {ms(median(lat))} ms, p95 {ms(p95)} ms, max {ms(max(lat))} ms "
+                f"(incl. 300 ms debounce)",
+                "p95 ≤ 1 s " + ("✓" if p95 <= 1 else "✗"),
+            ]
+        )
         if s["base"]:
-            rows.append(["4 baseline: text search round trip",
-                         f"p50 {ms(median(s['base']))} ms, p95 {ms(percentile(s['base'], 95))} ms",
-                         ""])
+            rows.append(
+                [
+                    "4 baseline: text search round trip",
+                    f"p50 {ms(median(s['base']))} ms, p95 {ms(percentile(s['base'], 95))} ms",
+                    "",
+                ]
+            )
     if "rescan" in res:
         r = res["rescan"]
         tot = median(r["total"])
-        rows.append([f"3 re-scan {SCAN_FILES} unchanged: scan + reconcile",
-                     f"median {tot:.3f} s (scan {median(r['scan']):.3f}, reconcile "
-                     f"{median(r['reconcile']):.3f}); {r['counts']}",
-                     "≤ 2 s " + ("✓" if tot <= 2 else "✗")])
-        rows.append(["3 baseline: os.walk + os.stat", f"median {median(r['walk']):.3f} s "
-                     f"(scan+reconcile = {tot / median(r['walk']):.1f}x)", ""])
+        rows.append(
+            [
+                f"3 re-scan {SCAN_FILES} unchanged: scan + reconcile",
+                f"median {tot:.3f} s (scan {median(r['scan']):.3f}, reconcile "
+                f"{median(r['reconcile']):.3f}); {r['counts']}",
+                "≤ 2 s " + ("✓" if tot <= 2 else "✗"),
+            ]
+        )
+        rows.append(
+            [
+                "3 baseline: os.walk + os.stat",
+                f"median {median(r['walk']):.3f} s "
+                f"(scan+reconcile = {tot / median(r['walk']):.1f}x)",
+                "",
+            ]
+        )
         if "restart" in res:
             sts = res["restart"]["states"]
             t_scan = next((t for t, s in sts if s == "scanning"), None)
             t_idle = next((t for t, s in sts if s == "idle"), None)
             if t_scan is not None and t_idle is not None:
-                rows.append(["3 server restart on the tree: scanning → idle",
-                             f"{t_idle - t_scan:.2f} s (idle {t_idle:.2f} s after spawn)", ""])
+                rows.append(
+                    [
+                        "3 server restart on the tree: scanning → idle",
+                        f"{t_idle - t_scan:.2f} s (idle {t_idle:.2f} s after spawn)",
+                        "",
+                    ]
+                )
     if "lat" in res:
         lat = res["lat"]
-        names = {"embed": "query embedding alone", "hybrid": "IndexService.search hybrid",
-                 "vector": "... vector", "text": "... text (no embedding)",
-                 "hybrid_lang": "... hybrid, lang=c", "hybrid_path": "... hybrid, path=src/d7/*",
-                 "lance": "baseline: embed + LanceDB brute-force top-10"}
+        names = {
+            "embed": "query embedding alone",
+            "hybrid": "IndexService.search hybrid",
+            "vector": "... vector",
+            "text": "... text (no embedding)",
+            "hybrid_lang": "... hybrid, lang=c",
+            "hybrid_path": "... hybrid, path=src/d7/*",
+            "lance": "baseline: embed + LanceDB brute-force top-10",
+        }
         for key, label in names.items():
             v = lat[key]
             p95 = percentile(v, 95)
             goal = ""
             if key == "hybrid":
                 goal = "p95 ≤ 50 ms " + ("✓" if p95 <= 0.05 else "✗")
-            rows.append([f"5 {label} (n={len(v)}, {N_CHUNKS} chunks)",
-                         f"p50 {ms(median(v))} ms, p95 {ms(p95)} ms", goal])
+            rows.append(
+                [
+                    f"5 {label} (n={len(v)}, {N_CHUNKS} chunks)",
+                    f"p50 {ms(median(v))} ms, p95 {ms(p95)} ms",
+                    goal,
+                ]
+            )
         parts = res["parts"]
 
         def p50_95(key: str) -> str:
             return f"{ms(median(parts[key]))} / {ms(percentile(parts[key], 95))}"
 
-        rows.append(["5 hybrid step by step, one thread (p50 / p95 ms)",
-                     f"embed {p50_95('embed')} + text_search {p50_95('text_half')} + "
-                     f"search(text_hits) {p50_95('search_given_text')} = sequential "
-                     f"{p50_95('sequential')}; service.search (text half concurrent with the "
-                     f"embedding) {p50_95('service_hybrid')}; bench-only: text half concurrent "
-                     f"with embedding + vector ranking {p50_95('overlap_all')}", ""])
-        rows.append(["5 inside search(text_hits) (p50 / p95 ms)",
-                     f"vector half {p50_95('vector_half')} (bare matvec {p50_95('matvec')}), "
-                     f"fusion + snippets {p50_95('fuse_snippets')}", ""])
-        rows.append(["5 filters (p50 / p95 ms)",
-                     f"vector half lang=c {p50_95('vector_half_lang')}, path "
-                     f"{p50_95('vector_half_path')}"
-                     f" (mask alone {p50_95('mask_path')}); text half path "
-                     f"{p50_95('text_half_path')}, {median(res['path_text_hits']):.0f} text hits "
-                     f"median", ""])
-        rows.append([f"5 one file write at {N_CHUNKS} chunks (replace 10 chunks with vectors)",
-                     f"median {ms(median(res['write_100k']))} ms (max "
-                     f"{ms(max(res['write_100k']))}); next filtered search "
-                     f"{ms(median(res['first_filtered']))} ms", ""])
-        rows.append([f"5 text-first write + fill at {N_CHUNKS} (10 chunks)",
-                     f"replace(None) {ms(median(res['write_100k_text_first']))} ms + fill "
-                     f"{ms(median(res['fill_100k']))} ms (medians)", ""])
+        rows.append(
+            [
+                "5 hybrid step by step, one thread (p50 / p95 ms)",
+                f"embed {p50_95('embed')} + text_search {p50_95('text_half')} + "
+                f"search(text_hits) {p50_95('search_given_text')} = sequential "
+                f"{p50_95('sequential')}; service.search (text half concurrent with the "
+                f"embedding) {p50_95('service_hybrid')}; bench-only: text half concurrent "
+                f"with embedding + vector ranking {p50_95('overlap_all')}",
+                "",
+            ]
+        )
+        rows.append(
+            [
+                "5 inside search(text_hits) (p50 / p95 ms)",
+                f"vector half {p50_95('vector_half')} (bare matvec {p50_95('matvec')}), "
+                f"fusion + snippets {p50_95('fuse_snippets')}",
+                "",
+            ]
+        )
+        rows.append(
+            [
+                "5 filters (p50 / p95 ms)",
+                f"vector half lang=c {p50_95('vector_half_lang')}, path "
+                f"{p50_95('vector_half_path')}"
+                f" (mask alone {p50_95('mask_path')}); text half path "
+                f"{p50_95('text_half_path')}, {median(res['path_text_hits']):.0f} text hits "
+                f"median",
+                "",
+            ]
+        )
+        rows.append(
+            [
+                f"5 one file write at {N_CHUNKS} chunks (replace 10 chunks with vectors)",
+                f"median {ms(median(res['write_100k']))} ms (max "
+                f"{ms(max(res['write_100k']))}); next filtered search "
+                f"{ms(median(res['first_filtered']))} ms",
+                "",
+            ]
+        )
+        rows.append(
+            [
+                f"5 text-first write + fill at {N_CHUNKS} (10 chunks)",
+                f"replace(None) {ms(median(res['write_100k_text_first']))} ms + fill "
+                f"{ms(median(res['fill_100k']))} ms (medians)",
+                "",
+            ]
+        )
         if "path_recall" in res:
             got = sum(g for g, _ in res["path_recall"])
             there = sum(a for _, a in res["path_recall"])
-            rows.append(["5 text hits with path=src/d7/* (20 queries)",
-                         f"{got} returned of {there} in that folder (each capped at the pool of "
-                         f"50)", ""])
+            rows.append(
+                [
+                    "5 text hits with path=src/d7/* (20 queries)",
+                    f"{got} returned of {there} in that folder (each capped at the pool of 50)",
+                    "",
+                ]
+            )
         if "after_fills" in res:
             frags, indexed, unindexed = res["fills_fts_state"]
             af = res["after_fills"]
-            rows.append([f"5 text half after {FILLS} fills since optimize() ({frags} frags, "
-                         f"{unindexed} rows outside FTS)",
-                         f"p50 {ms(median(af['before']))} ms, p95 "
-                         f"{ms(percentile(af['before'], 95))} ms → after optimize() "
-                         f"({res['fills_optimize_s']:.1f} s) {ms(median(af['after']))} ms "
-                         f"(the {FILLS} writes + fills took {res['fills_s']:.1f} s)", ""])
+            rows.append(
+                [
+                    f"5 text half after {FILLS} fills since optimize() ({frags} frags, "
+                    f"{unindexed} rows outside FTS)",
+                    f"p50 {ms(median(af['before']))} ms, p95 "
+                    f"{ms(percentile(af['before'], 95))} ms → after optimize() "
+                    f"({res['fills_optimize_s']:.1f} s) {ms(median(af['after']))} ms "
+                    f"(the {FILLS} writes + fills took {res['fills_s']:.1f} s)",
+                    "",
+                ]
+            )
         inc = res.get("incr")
         if inc:
             frags, indexed, unindexed = res["incr_fts_state"]
-            rows.append([f"5 text half before any optimize() ({frags} frags, FTS on {indexed} "
-                         "rows)",
-                         f"p50 {ms(median(inc['text_unoptimized']))} ms → after optimize() "
-                         f"({res['optimize_s']:.1f} s) {ms(median(inc['text_optimized']))} ms",
-                         ""])
-        rows.append(["5 build: insert / FTS index / ChunkIndex.open",
-                     f"{res['insert_s']:.1f} s / {res['fts_s']:.1f} s / {res['open_s']:.1f} s",
-                     ""])
+            rows.append(
+                [
+                    f"5 text half before any optimize() ({frags} frags, FTS on {indexed} rows)",
+                    f"p50 {ms(median(inc['text_unoptimized']))} ms → after optimize() "
+                    f"({res['optimize_s']:.1f} s) {ms(median(inc['text_optimized']))} ms",
+                    "",
+                ]
+            )
+        rows.append(
+            [
+                "5 build: insert / FTS index / ChunkIndex.open",
+                f"{res['insert_s']:.1f} s / {res['fts_s']:.1f} s / {res['open_s']:.1f} s",
+                "",
+            ]
+        )
     for key, label in (("sidecar", "sidecar"), ("sidecar_no_arena", "sidecar, arena off*")):
         sc = res.get(key)
         if not sc:
             continue
         ready, indexed = sc["ready"]["VmRSS"], sc["indexed"]["VmRSS"]
         mb = 1.048576  # MiB -> MB
-        rows.append([f"6 {label} RSS, index ready (model loaded)",
-                     f"{ready:.0f} MiB = {ready * mb:.0f} MB (listening {sc['listening']:.0f} "
-                     f"MiB; ready {sc['ready_s']:.1f} s after spawn; torch mapped: {sc['torch']})",
-                     "≤ 600 MB " + ("✓" if ready * mb <= 600 else "✗")])
-        rows.append([f"6 {label} RSS after {sc['chunks']} chunks via /index/files, vectors done",
-                     f"{indexed:.0f} MiB = {indexed * mb:.0f} MB (peak {sc['indexed']['VmHWM']:.0f}"
-                     f" MiB; after 4 searches {sc['searched']['VmRSS']:.0f} MiB; files written "
-                     f"{sc['index_s']:.1f} s, vectors {sc['vectors_s']:.1f} s = "
-                     f"{sc['chunks'] / sc['vectors_s']:.1f} chunks/s)",
-                     "≤ 600 MB " + ("✓" if indexed * mb <= 600 else "✗")])
+        rows.append(
+            [
+                f"6 {label} RSS, index ready (model loaded)",
+                f"{ready:.0f} MiB = {ready * mb:.0f} MB (listening {sc['listening']:.0f} "
+                f"MiB; ready {sc['ready_s']:.1f} s after spawn; torch mapped: {sc['torch']})",
+                "≤ 600 MB " + ("✓" if ready * mb <= 600 else "✗"),
+            ]
+        )
+        rows.append(
+            [
+                f"6 {label} RSS after {sc['chunks']} chunks via /index/files, vectors done",
+                f"{indexed:.0f} MiB = {indexed * mb:.0f} MB (peak {sc['indexed']['VmHWM']:.0f}"
+                f" MiB; after 4 searches {sc['searched']['VmRSS']:.0f} MiB; files written "
+                f"{sc['index_s']:.1f} s, vectors {sc['vectors_s']:.1f} s = "
+                f"{sc['chunks'] / sc['vectors_s']:.1f} chunks/s)",
+                "≤ 600 MB " + ("✓" if indexed * mb <= 600 else "✗"),
+            ]
+        )
     for key, message in errors.items():
         rows.append([f"{key} FAILED", message[:120], ""])
     if rows:
@@ -1539,36 +1952,72 @@ def report(res: dict[str, Any], errors: dict[str, str], wall: float) -> None:
         for key, start, end in res["loadavg"]:
             print(f"  [{key}] {start} → {end}")
     if "slices" in res:
-        print("\nSection 1 slices (IndexService text-first, the same with inline_embed=∞, torch; "
-              "interleaved, order alternates; text-first: index_files calls / last fill() / "
-              "wait_vectors returned, s from the slice's start; ratio = torch / wait_vectors)")
-        print(table(["slice", "files", "chunks", "index_files s", "vectors s", "wait_vectors s",
-                     "inline s", "torch s", "ratio"],
-                    [[str(a), str(b), str(c), f"{d:.2f}", f"{e:.2f}", f"{f:.2f}", f"{g:.2f}",
-                      f"{h:.2f}", f"{h / f:.2f}"] for a, b, c, d, e, f, g, h in res["slices"]]))
+        print(
+            "\nSection 1 slices (IndexService text-first, the same with inline_embed=∞, torch; "
+            "interleaved, order alternates; text-first: index_files calls / last fill() / "
+            "wait_vectors returned, s from the slice's start; ratio = torch / wait_vectors)"
+        )
+        print(
+            table(
+                [
+                    "slice",
+                    "files",
+                    "chunks",
+                    "index_files s",
+                    "vectors s",
+                    "wait_vectors s",
+                    "inline s",
+                    "torch s",
+                    "ratio",
+                ],
+                [
+                    [
+                        str(a),
+                        str(b),
+                        str(c),
+                        f"{d:.2f}",
+                        f"{e:.2f}",
+                        f"{f:.2f}",
+                        f"{g:.2f}",
+                        f"{h:.2f}",
+                        f"{h / f:.2f}",
+                    ]
+                    for a, b, c, d, e, f, g, h in res["slices"]
+                ],
+            )
+        )
     if "states" in res:
-        print("\nSection 1/2 index states: "
-              + " → ".join(f"{s}@{t:.2f}s" for t, s in res["states"]))
+        print(
+            "\nSection 1/2 index states: " + " → ".join(f"{s}@{t:.2f}s" for t, s in res["states"])
+        )
         print("vectors_pending: " + ", ".join(f"{p}@{t:.2f}s" for t, p in res["pending_seen"]))
-        print(f"first hits: text {res.get('first_text_hit')}, hybrid {res.get('first_hybrid_hit')}"
-              f" (query {FIRST_QUERY!r}); vector {res.get('first_vector_hit')} then "
-              f"{res.get('vector_hit')} (query {MEANING_QUERY!r})")
+        print(
+            f"first hits: text {res.get('first_text_hit')}, hybrid {res.get('first_hybrid_hit')}"
+            f" (query {FIRST_QUERY!r}); vector {res.get('first_vector_hit')} then "
+            f"{res.get('vector_hit')} (query {MEANING_QUERY!r})"
+        )
     if "scan_profile" in res:
         print("\nSection 3: cProfile of one scan (tottime, cumtime, calls, function)")
         for tt, ct, nc, name in res["scan_profile"]:
             print(f"  {tt:7.3f} {ct:7.3f} {nc:8d}  {name}")
     if "sidecar_no_arena" in res:
-        print("\n* arena off: the same sidecar started through a bench-only patch that sets "
-              "onnxruntime SessionOptions.enable_cpu_mem_arena = False (run after the shipped one, "
-              "not interleaved).")
+        print(
+            "\n* arena off: the same sidecar started through a bench-only patch that sets "
+            "onnxruntime SessionOptions.enable_cpu_mem_arena = False (run after the shipped one, "
+            "not interleaved)."
+        )
     if "hybrid_profile" in res:
-        print(f"\nSection 5: cProfile of 30 hybrid IndexService.search at {N_CHUNKS} chunks, "
-              "calling thread (tottime, cumtime, calls, function)")
+        print(
+            f"\nSection 5: cProfile of 30 hybrid IndexService.search at {N_CHUNKS} chunks, "
+            "calling thread (tottime, cumtime, calls, function)"
+        )
         for tt, ct, nc, name in res["hybrid_profile"]:
             print(f"  {tt:7.3f} {ct:7.3f} {nc:8d}  {name}")
     if "write_profile" in res:
-        print(f"\nSection 5: cProfile of one ChunkIndex.replace (10 chunks) at {N_CHUNKS} chunks "
-              "(tottime, cumtime, calls, function)")
+        print(
+            f"\nSection 5: cProfile of one ChunkIndex.replace (10 chunks) at {N_CHUNKS} chunks "
+            "(tottime, cumtime, calls, function)"
+        )
         for tt, ct, nc, name in res["write_profile"]:
             print(f"  {tt:7.3f} {ct:7.3f} {nc:8d}  {name}")
     if "rss_steps" in res:
@@ -1586,13 +2035,21 @@ def report(res: dict[str, Any], errors: dict[str, str], wall: float) -> None:
 
 def main() -> None:
     started = now()
-    print(f"bench_index: {N_FILES} corpus files, {SCAN_FILES} scan files, {SAVES} saves, "
-          f"{N_CHUNKS} chunks x {N_QUERIES} queries; sections {','.join(sorted(SECTIONS))}; "
-          f"python {sys.version.split()[0]}, {os.cpu_count()} cores", flush=True)
+    print(
+        f"bench_index: {N_FILES} corpus files, {SCAN_FILES} scan files, {SAVES} saves, "
+        f"{N_CHUNKS} chunks x {N_QUERIES} queries; sections {','.join(sorted(SECTIONS))}; "
+        f"python {sys.version.split()[0]}, {os.cpu_count()} cores",
+        flush=True,
+    )
     res: dict[str, Any] = {}
     errors: dict[str, str] = {}
-    plan = [("1", section_throughput), ("1e2e", section_server), ("3", section_rescan),
-            ("5", section_search), ("6", section_rss)]
+    plan = [
+        ("1", section_throughput),
+        ("1e2e", section_server),
+        ("3", section_rescan),
+        ("5", section_search),
+        ("6", section_rss),
+    ]
     for key, fn in plan:
         wanted = key in SECTIONS or (key == "1e2e" and SECTIONS & {"1", "2", "4"})
         if not wanted:
@@ -1606,8 +2063,11 @@ def main() -> None:
             errors[key] = f"{type(e).__name__}: {e}"
         load_end = Path("/proc/loadavg").read_text().split()[:3]
         res.setdefault("loadavg", []).append((key, " ".join(load_start), " ".join(load_end)))
-        print(f"[{key}] section took {now() - t:.1f} s; load average {' '.join(load_start)} → "
-              f"{' '.join(load_end)}", flush=True)
+        print(
+            f"[{key}] section took {now() - t:.1f} s; load average {' '.join(load_start)} → "
+            f"{' '.join(load_end)}",
+            flush=True,
+        )
     report(res, errors, now() - started)
     _cleanup()
 

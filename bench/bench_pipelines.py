@@ -102,8 +102,10 @@ class BigFile:
         block = 10000
         with open(self.path, "wb") as f:
             for start in range(0, self.lines, block):
-                text = "".join(f"{i:010d} {BODY}"[:LINE_BYTES - 1].ljust(LINE_BYTES - 1, ".")
-                               + "\n" for i in range(start, min(start + block, self.lines)))
+                text = "".join(
+                    f"{i:010d} {BODY}"[: LINE_BYTES - 1].ljust(LINE_BYTES - 1, ".") + "\n"
+                    for i in range(start, min(start + block, self.lines))
+                )
                 data = text.encode()
                 f.write(data)
                 self.pty_crc = zlib.crc32(data.replace(b"\n", b"\r\n"), self.pty_crc)
@@ -122,8 +124,9 @@ def run_cat(big: BigFile) -> dict[str, Any]:
 def _pty_cat(big: BigFile, on_chunk: Any) -> dict[str, Any]:
     master, slave = os.openpty()
     t = time.perf_counter()
-    proc = subprocess.Popen(["cat", str(big.path)], stdin=slave, stdout=slave, stderr=slave,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        ["cat", str(big.path)], stdin=slave, stdout=slave, stderr=slave, start_new_session=True
+    )
     os.close(slave)
     total = reads = biggest = 0
     try:
@@ -158,8 +161,9 @@ async def run_pty_monitor(big: BigFile, root: Path) -> dict[str, Any]:
     result = _pty_cat(big, lambda data: active.received(decoder.decode(data, final=False)))
     active.died()
     if active.output.total != big.pty_bytes or active.parser.failures:
-        raise RuntimeError(f"monitor saw {active.output.total} chars, "
-                           f"{len(active.parser.failures)} failures")
+        raise RuntimeError(
+            f"monitor saw {active.output.total} chars, {len(active.parser.failures)} failures"
+        )
     return result
 
 
@@ -172,9 +176,10 @@ def monitor_breakdown(big: BigFile, root: Path) -> list[tuple[str, float]]:
     t = time.process_time()
     texts = [decoder.decode(c, final=False) for c in chunks]
     steps.append(("terminado: UTF-8 decode of each chunk", time.process_time() - t))
-    for label, parse in (("monitor without FailureParser.feed (tail + line split)", False),
-                         ("monitor: ActiveRun.received (tail + split + FailureParser.feed)",
-                          True)):
+    for label, parse in (
+        ("monitor without FailureParser.feed (tail + line split)", False),
+        ("monitor: ActiveRun.received (tail + split + FailureParser.feed)", True),
+    ):
         active = ActiveRun(0, Pipeline("flood", "cat"), FailureParser(root, root))
         if not parse:
             active.parser.feed = lambda line: None  # type: ignore[method-assign]
@@ -185,7 +190,7 @@ def monitor_breakdown(big: BigFile, root: Path) -> list[tuple[str, float]]:
     t = time.process_time()
     for text in texts:
         json.dumps(["stdout", text])
-    steps.append(("TermSocket: json.dumps([\"stdout\", text]) per chunk", time.process_time() - t))
+    steps.append(('TermSocket: json.dumps(["stdout", text]) per chunk', time.process_time() - t))
     return steps
 
 
@@ -202,8 +207,10 @@ class Sampler:
         self.probes: list[float] = []
         self.probe_at: list[float] = []  # when each probe was sent
         self.probe_errors = 0
-        self.threads = [threading.Thread(target=self._sample, daemon=True),
-                        threading.Thread(target=self._probe, daemon=True)]
+        self.threads = [
+            threading.Thread(target=self._sample, daemon=True),
+            threading.Thread(target=self._probe, daemon=True),
+        ]
         self.cpu0 = self.cpu()
         self.hwm_reset = self._reset_hwm()
 
@@ -260,17 +267,27 @@ class Sampler:
         self.stop_flag.set()
         for thread in self.threads:
             thread.join()
-        return {"cpu": self.cpu() - self.cpu0,
-                "hwm_kb": self.status_kb("VmHWM") if self.hwm_reset else None}
+        return {
+            "cpu": self.cpu() - self.cpu0,
+            "hwm_kb": self.status_kb("VmHWM") if self.hwm_reset else None,
+        }
 
 
 async def term_client(server: Server, name: str, hold: asyncio.Event | None) -> dict[str, Any]:
     """A browser's terminal view: set_size, then every stdout message until disconnect."""
     url = f"ws://{HOST}:{server.port}/terminals/websocket/{name}?token={server.token}"
     ws = await websocket_connect(url, max_message_size=1 << 30)
-    out: dict[str, Any] = {"open": time.perf_counter(), "first": None, "last": None,
-                           "disconnect": None, "bytes": 0, "crc": 0, "msgs": 0,
-                           "first_msg": 0, "max_msg": 0}
+    out: dict[str, Any] = {
+        "open": time.perf_counter(),
+        "first": None,
+        "last": None,
+        "disconnect": None,
+        "bytes": 0,
+        "crc": 0,
+        "msgs": 0,
+        "first_msg": 0,
+        "max_msg": 0,
+    }
     await ws.write_message(json.dumps(["set_size", 24, 80, 480, 720]))
     if hold is not None:
         await hold.wait()
@@ -311,8 +328,11 @@ class Coordinator(EventsClient):
             t, raw = await asyncio.wait_for(self.events.get(), 900)
             event = json.loads(raw)
             run = event.get("run") or {}
-            if event.get("type") == protocol.PIPELINE_RUN and run.get("id") == run_id \
-                    and run.get("status") != "running":
+            if (
+                event.get("type") == protocol.PIPELINE_RUN
+                and run.get("id") == run_id
+                and run.get("status") != "running"
+            ):
                 return t, run
 
     async def run(self, client: str) -> dict[str, Any]:
@@ -331,8 +351,11 @@ class Coordinator(EventsClient):
         if status != 202:
             raise RuntimeError(f"POST run -> {status} {run}")
         hold = asyncio.Event() if client == "stalled" else None
-        task = asyncio.create_task(term_client(self.server, run["terminal"], hold)) \
-            if client != "none" else None
+        task = (
+            asyncio.create_task(term_client(self.server, run["terminal"], hold))
+            if client != "none"
+            else None
+        )
         t_end, ended = await self._ended(run["id"])
         if hold is not None:
             hold.set()
@@ -342,42 +365,71 @@ class Coordinator(EventsClient):
         await asyncio.sleep(AFTER_S)
         rss_after = sampler.status_kb("VmRSS")
         stats = sampler.stop()
-        gc_pauses = (await self.http.request("GET", "/jwbench/gc?scan=0"))[1]["gc_pauses"] \
-            if GC_PROBE else None
+        gc_pauses = (
+            (await self.http.request("GET", "/jwbench/gc?scan=0"))[1]["gc_pauses"]
+            if GC_PROBE
+            else None
+        )
         status, detail = await self.http.request("GET", f"/workspace/api/runs/{run['id']}")
         big = self.big
-        if ended["status"] != "passed" or detail["output_bytes"] != big.pty_bytes \
-                or not detail["output"].rstrip("\r\n").endswith(big.last_line) \
-                or len(detail["output"]) > TAIL_CHARS or not detail["output_truncated"]:
-            raise RuntimeError(f"run {run['id']}: {ended['status']}, output_bytes "
-                               f"{detail['output_bytes']} (expected {big.pty_bytes}), tail "
-                               f"{len(detail['output'])} chars")
+        if (
+            ended["status"] != "passed"
+            or detail["output_bytes"] != big.pty_bytes
+            or not detail["output"].rstrip("\r\n").endswith(big.last_line)
+            or len(detail["output"]) > TAIL_CHARS
+            or not detail["output_truncated"]
+        ):
+            raise RuntimeError(
+                f"run {run['id']}: {ended['status']}, output_bytes "
+                f"{detail['output_bytes']} (expected {big.pty_bytes}), tail "
+                f"{len(detail['output'])} chars"
+            )
         during = [kb for t, kb in sampler.rss if t0 <= t <= t_done]
         out = {
-            "client": client, "run_id": run["id"], "post": t202 - t0, "end": t_end - t0,
-            "duration": ended["duration"], "cpu": stats["cpu"], "client_cpu": client_cpu,
+            "client": client,
+            "run_id": run["id"],
+            "post": t202 - t0,
+            "end": t_end - t0,
+            "duration": ended["duration"],
+            "cpu": stats["cpu"],
+            "client_cpu": client_cpu,
             "gc_pauses": gc_pauses,
-            "rss_before": rss_before, "rss_peak": max(during or [rss_before]),
-            "rss_after": rss_after, "hwm": stats["hwm_kb"], "samples": len(during),
+            "rss_before": rss_before,
+            "rss_peak": max(during or [rss_before]),
+            "rss_after": rss_after,
+            "hwm": stats["hwm_kb"],
+            "samples": len(during),
             "probe_p50": percentile(sampler.probes, 50) if sampler.probes else float("nan"),
             "probe_max": max(sampler.probes) if sampler.probes else float("nan"),
-            "probe_n": len(sampler.probes), "probe_errors": sampler.probe_errors,
+            "probe_n": len(sampler.probes),
+            "probe_errors": sampler.probe_errors,
             "probe_p99": percentile(sampler.probes, 99) if sampler.probes else float("nan"),
             # when the slowest probe was sent, in s from the run's end (negative: before it)
             "probe_max_at": (max(zip(sampler.probes, sampler.probe_at, strict=True))[1] - t_end)
-            if sampler.probes else float("nan"),
+            if sampler.probes
+            else float("nan"),
         }
         if ws is not None:
             ok = ws["bytes"] == big.pty_bytes and ws["crc"] == big.pty_crc
-            out.update({
-                "open": ws["open"] - t0, "first": ws["first"] - t0, "last": ws["last"] - t0,
-                "ws_bytes": ws["bytes"], "ws_ok": ok, "msgs": ws["msgs"],
-                "first_msg": ws["first_msg"], "max_msg": ws["max_msg"],
-                "disconnect": ws["disconnect"] is not None})
+            out.update(
+                {
+                    "open": ws["open"] - t0,
+                    "first": ws["first"] - t0,
+                    "last": ws["last"] - t0,
+                    "ws_bytes": ws["bytes"],
+                    "ws_ok": ok,
+                    "msgs": ws["msgs"],
+                    "first_msg": ws["first_msg"],
+                    "max_msg": ws["max_msg"],
+                    "disconnect": ws["disconnect"] is not None,
+                }
+            )
             if not ok:
                 crc = "ok" if ws["crc"] == big.pty_crc else "differs"
-                print(f"[bench] run {run['id']} ({client}): the client got {ws['bytes']} bytes "
-                      f"(expected {big.pty_bytes}), CRC {crc}; tail {ws['tail'][-80:]!r}")
+                print(
+                    f"[bench] run {run['id']} ({client}): the client got {ws['bytes']} bytes "
+                    f"(expected {big.pty_bytes}), CRC {crc}; tail {ws['tail'][-80:]!r}"
+                )
         return out
 
 
@@ -452,7 +504,8 @@ def install_gc_probe(server: Server) -> None:
     folder.mkdir()
     (folder / f"{GC_PROBE_MODULE}.py").write_text(GC_PROBE_SOURCE)
     os.environ["PYTHONPATH"] = os.pathsep.join(
-        [str(folder), *filter(None, [os.environ.get("PYTHONPATH")])])
+        [str(folder), *filter(None, [os.environ.get("PYTHONPATH")])]
+    )
     server.extra_args.append(f"--ServerApp.jpserver_extensions={GC_PROBE_MODULE}=True")
 
 
@@ -475,17 +528,22 @@ def fmt_mb(kb: float | None) -> str:
 
 async def bench() -> None:
     print(f"load average at start: {loadavg()}")
-    server = Server(extra_args=["--WorkspaceApp.sidecar_enabled=False",
-                                "--WorkspaceApp.index_enabled=False"])
+    server = Server(
+        extra_args=["--WorkspaceApp.sidecar_enabled=False", "--WorkspaceApp.index_enabled=False"]
+    )
     big = BigFile(server.tmp / "big.txt")
     took = big.generate()
-    print(f"big.txt: {big.size / 1e6:.0f} MB, {big.lines} lines of {LINE_BYTES} bytes "
-          f"(generated in {took:.1f} s); through a PTY: {big.pty_bytes} bytes")
+    print(
+        f"big.txt: {big.size / 1e6:.0f} MB, {big.lines} lines of {LINE_BYTES} bytes "
+        f"(generated in {took:.1f} s); through a PTY: {big.pty_bytes} bytes"
+    )
     if GC_PROBE:
         install_gc_probe(server)
     (server.root / "workspace.toml").write_text(
-        "[pipelines.flood]\ncommand = " + json.dumps(f"cat {shlex.quote(str(big.path))}")
-        + "\ntimeout = 3600\n")
+        "[pipelines.flood]\ncommand = "
+        + json.dumps(f"cat {shlex.quote(str(big.path))}")
+        + "\ntimeout = 3600\n"
+    )
     results: dict[str, list[dict[str, Any]]] = {v: [] for v in VARIANTS}
     with server:
         server.wait_ready(["/api/status", "/workspace/api/status"])
@@ -496,18 +554,21 @@ async def bench() -> None:
             status, listing = await coord.http.request("GET", "/workspace/api/pipelines")
             assert status == 200 and listing["pipelines"], listing
             # the bench wrote this config: trust it as a user allowed to run terminals would
-            status, _ = await coord.http.request("POST", "/workspace/api/pipelines/trust",
-                                                 {"hash": listing["config"]["hash"]})
+            status, _ = await coord.http.request(
+                "POST", "/workspace/api/pipelines/trust", {"hash": listing["config"]["hash"]}
+            )
             assert status == 200
             idle = Sampler(server).start()
             await asyncio.sleep(3.0)
             idle.stop()
             t = time.perf_counter()
             warm = await coord.run("live")
-            print(f"warm-up server+ws run: {time.perf_counter() - t:.1f} s "
-                  f"(run end {warm['end']:.2f} s)")
+            print(
+                f"warm-up server+ws run: {time.perf_counter() - t:.1f} s "
+                f"(run end {warm['end']:.2f} s)"
+            )
             for r in range(ROUNDS):
-                order = VARIANTS[r % len(VARIANTS):] + VARIANTS[:r % len(VARIANTS)]
+                order = VARIANTS[r % len(VARIANTS) :] + VARIANTS[: r % len(VARIANTS)]
                 for variant in order:
                     if variant == "cat":
                         res = run_cat(big)
@@ -534,17 +595,28 @@ async def bench() -> None:
             await coord.close()
         steps = monitor_breakdown(big, server.tmp)  # the server idle; it deletes big.txt on exit
     report(big, results, stalled, rss_ready, rss_final, gc_probe, idle.probes)
-    print(f"\n4. Where the server's CPU goes per {big.size / 1e6:.0f} MB ({big.lines} lines), "
-          "in this process on chunks captured from a PTY once (CPU seconds)")
-    print(table(["step", "CPU s", "MB/s alone"],
-                [[label, f"{sec:.2f}", f"{mbps(sec, big.size):.0f}"] for label, sec in steps]))
+    print(
+        f"\n4. Where the server's CPU goes per {big.size / 1e6:.0f} MB ({big.lines} lines), "
+        "in this process on chunks captured from a PTY once (CPU seconds)"
+    )
+    print(
+        table(
+            ["step", "CPU s", "MB/s alone"],
+            [[label, f"{sec:.2f}", f"{mbps(sec, big.size):.0f}"] for label, sec in steps],
+        )
+    )
     print(f"load average at end: {loadavg()}")
 
 
-def report(big: BigFile, results: dict[str, list[dict[str, Any]]],
-           stalled: dict[str, Any] | None, rss_ready: int, rss_final: dict[str, int],
-           gc_probe: tuple[int, dict[str, Any], dict[str, Any]] | None,
-           idle_probes: list[float]) -> None:
+def report(
+    big: BigFile,
+    results: dict[str, list[dict[str, Any]]],
+    stalled: dict[str, Any] | None,
+    rss_ready: int,
+    rss_final: dict[str, int],
+    gc_probe: tuple[int, dict[str, Any], dict[str, Any]] | None,
+    idle_probes: list[float],
+) -> None:
     size = big.size
 
     def med(variant: str, key: str) -> float:
@@ -554,25 +626,37 @@ def report(big: BigFile, results: dict[str, list[dict[str, Any]]],
     pty = med("pty", "end")
     rows = []
     for label, variant, key in (
-            ("`cat big.txt > /dev/null`", "cat", "end"),
-            ("cat -> PTY -> os.read (this process)", "pty", "end"),
-            ("cat -> PTY -> os.read + decode + run monitor (in-process)", "pty+mon", "end"),
-            ("server, no terminal client: POST -> run ended", "server", "end"),
-            ("server + WebSocket client: POST -> run ended", "server+ws", "end"),
-            ("server + WebSocket client: POST -> last byte at the client", "server+ws",
-             "last")):
+        ("`cat big.txt > /dev/null`", "cat", "end"),
+        ("cat -> PTY -> os.read (this process)", "pty", "end"),
+        ("cat -> PTY -> os.read + decode + run monitor (in-process)", "pty+mon", "end"),
+        ("server, no terminal client: POST -> run ended", "server", "end"),
+        ("server + WebSocket client: POST -> run ended", "server+ws", "end"),
+        ("server + WebSocket client: POST -> last byte at the client", "server+ws", "last"),
+    ):
         values = [r[key] for r in results[variant]]
         m = median(values)
-        rows.append([label, f"{m:.2f} s", ", ".join(f"{v:.2f}" for v in values),
-                     f"{mbps(m, size):.1f}", f"{m / cat:.0f}x", f"{m / pty:.2g}x"])
-    print(f"\n1. Throughput: {size / 1e6:.0f} MB of 100-byte lines ({big.pty_bytes} bytes "
-          f"through a PTY), medians of {ROUNDS} interleaved rounds; MB/s = file MB / time")
+        rows.append(
+            [
+                label,
+                f"{m:.2f} s",
+                ", ".join(f"{v:.2f}" for v in values),
+                f"{mbps(m, size):.1f}",
+                f"{m / cat:.0f}x",
+                f"{m / pty:.2g}x",
+            ]
+        )
+    print(
+        f"\n1. Throughput: {size / 1e6:.0f} MB of 100-byte lines ({big.pty_bytes} bytes "
+        f"through a PTY), medians of {ROUNDS} interleaved rounds; MB/s = file MB / time"
+    )
     print(table(["path", "median", "rounds", "MB/s", "time vs cat", "time vs PTY"], rows))
 
     pty_runs = results["pty"]
-    print(f"\nPTY chunks (plain PTY loop): {median([r['reads'] for r in pty_runs]):.0f} reads, "
-          f"mean {median([r['mean_chunk'] for r in pty_runs]):.0f} B, max "
-          f"{max(r['max_chunk'] for r in pty_runs)} B")
+    print(
+        f"\nPTY chunks (plain PTY loop): {median([r['reads'] for r in pty_runs]):.0f} reads, "
+        f"mean {median([r['mean_chunk'] for r in pty_runs]):.0f} B, max "
+        f"{max(r['max_chunk'] for r in pty_runs)} B"
+    )
 
     runs = [(v, r) for v in ("server", "server+ws") for r in results[v]]
     if stalled is not None:
@@ -580,56 +664,126 @@ def report(big: BigFile, results: dict[str, list[dict[str, Any]]],
     rows = []
     for variant, r in runs:
         ws = "ws_bytes" in r
-        rows.append([
-            variant, str(r["round"]), f"{r['post'] * 1000:.0f}", f"{r['end']:.2f}",
-            f"{r['duration']:.2f}",
-            f"{r['open'] * 1000:.0f}" if ws else "-",
-            f"{r['last']:.2f}" if ws else "-",
-            (f"{r['ws_bytes']} {'ok' if r['ws_ok'] else 'LOST/WRONG'}" if ws else "-"),
-            f"{r['msgs']} / {r['first_msg']} / {r['max_msg']}" if ws else "-",
-            f"{r['cpu']:.1f}", f"{r['client_cpu']:.1f}",
-            f"{r['probe_p50'] * 1000:.0f} / {r['probe_p99'] * 1000:.0f} / "
-            f"{r['probe_max'] * 1000:.0f} @ {r['probe_max_at']:+.2f}"
-            + (f" ({r['probe_errors']} err)" if r["probe_errors"] else ""),
-            gc_cell(r["gc_pauses"]),
-        ])
-    print("\n2. Server runs (times in s from the POST unless marked ms; server CPU = the "
-          "jupyter server process's user+sys during the run; bench CPU = this process's: the "
-          "WebSocket client, the sampler and the prober)")
+        rows.append(
+            [
+                variant,
+                str(r["round"]),
+                f"{r['post'] * 1000:.0f}",
+                f"{r['end']:.2f}",
+                f"{r['duration']:.2f}",
+                f"{r['open'] * 1000:.0f}" if ws else "-",
+                f"{r['last']:.2f}" if ws else "-",
+                (f"{r['ws_bytes']} {'ok' if r['ws_ok'] else 'LOST/WRONG'}" if ws else "-"),
+                f"{r['msgs']} / {r['first_msg']} / {r['max_msg']}" if ws else "-",
+                f"{r['cpu']:.1f}",
+                f"{r['client_cpu']:.1f}",
+                f"{r['probe_p50'] * 1000:.0f} / {r['probe_p99'] * 1000:.0f} / "
+                f"{r['probe_max'] * 1000:.0f} @ {r['probe_max_at']:+.2f}"
+                + (f" ({r['probe_errors']} err)" if r["probe_errors"] else ""),
+                gc_cell(r["gc_pauses"]),
+            ]
+        )
+    print(
+        "\n2. Server runs (times in s from the POST unless marked ms; server CPU = the "
+        "jupyter server process's user+sys during the run; bench CPU = this process's: the "
+        "WebSocket client, the sampler and the prober)"
+    )
     if idle_probes:
-        rows.insert(0, ["idle (3 s, no run)", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-",
-                        f"{percentile(idle_probes, 50) * 1000:.0f} / "
-                        f"{percentile(idle_probes, 99) * 1000:.0f} / "
-                        f"{max(idle_probes) * 1000:.0f}", "-"])
-    print(table(["run", "round", "POST ms", "run ended", "server duration", "ws open ms",
-                 "last byte", "bytes at client", "msgs / first / max later B", "server CPU s",
-                 "bench CPU s", "/api/status p50 / p99 / max ms @ s from run end",
-                 "full GCs: n / max ms"], rows))
+        rows.insert(
+            0,
+            [
+                "idle (3 s, no run)",
+                "-",
+                "-",
+                "-",
+                "-",
+                "-",
+                "-",
+                "-",
+                "-",
+                "-",
+                "-",
+                f"{percentile(idle_probes, 50) * 1000:.0f} / "
+                f"{percentile(idle_probes, 99) * 1000:.0f} / "
+                f"{max(idle_probes) * 1000:.0f}",
+                "-",
+            ],
+        )
+    print(
+        table(
+            [
+                "run",
+                "round",
+                "POST ms",
+                "run ended",
+                "server duration",
+                "ws open ms",
+                "last byte",
+                "bytes at client",
+                "msgs / first / max later B",
+                "server CPU s",
+                "bench CPU s",
+                "/api/status p50 / p99 / max ms @ s from run end",
+                "full GCs: n / max ms",
+            ],
+            rows,
+        )
+    )
 
     rows = []
     for variant, r in runs:
-        rows.append([variant, str(r["round"]), fmt_mb(r["rss_before"]), fmt_mb(r["rss_peak"]),
-                     fmt_mb(r["hwm"]), f"{(r['rss_peak'] - r['rss_before']) / 1024:+.1f}",
-                     fmt_mb(r["rss_after"]), str(r["samples"])])
-    print(f"\n3. Server RSS (MB = MiB here) sampled every {SAMPLE_S * 1000:.0f} ms from the "
-          f"POST to the end (incl. the client's drain); after = {AFTER_S:.0f} s later; "
-          "VmHWM reset before each run")
-    print(table(["run", "round", "before", "peak (sampled)", "VmHWM", "peak - before",
-                 "after", "samples"], rows))
-    print(f"RSS at ready {fmt_mb(rss_ready)} MB, after all runs {fmt_mb(rss_final['VmRSS'])} "
-          f"MB (anon {fmt_mb(rss_final['RssAnon'])}, file {fmt_mb(rss_final['RssFile'])})")
+        rows.append(
+            [
+                variant,
+                str(r["round"]),
+                fmt_mb(r["rss_before"]),
+                fmt_mb(r["rss_peak"]),
+                fmt_mb(r["hwm"]),
+                f"{(r['rss_peak'] - r['rss_before']) / 1024:+.1f}",
+                fmt_mb(r["rss_after"]),
+                str(r["samples"]),
+            ]
+        )
+    print(
+        f"\n3. Server RSS (MB = MiB here) sampled every {SAMPLE_S * 1000:.0f} ms from the "
+        f"POST to the end (incl. the client's drain); after = {AFTER_S:.0f} s later; "
+        "VmHWM reset before each run"
+    )
+    print(
+        table(
+            [
+                "run",
+                "round",
+                "before",
+                "peak (sampled)",
+                "VmHWM",
+                "peak - before",
+                "after",
+                "samples",
+            ],
+            rows,
+        )
+    )
+    print(
+        f"RSS at ready {fmt_mb(rss_ready)} MB, after all runs {fmt_mb(rss_final['VmRSS'])} "
+        f"MB (anon {fmt_mb(rss_final['RssAnon'])}, file {fmt_mb(rss_final['RssFile'])})"
+    )
     chunks = [r["max_msg"] for r in results["server+ws"]]
-    print(f"Bound: output tail {TAIL_CHARS // 1024} KiB + terminado read_buffer <= 1000 chunks "
-          f"(largest seen {max(chunks) if chunks else 0} B -> <= "
-          f"{1000 * max(chunks or [0]) / 2 ** 20:.1f} MiB of text)")
+    print(
+        f"Bound: output tail {TAIL_CHARS // 1024} KiB + terminado read_buffer <= 1000 chunks "
+        f"(largest seen {max(chunks) if chunks else 0} B -> <= "
+        f"{1000 * max(chunks or [0]) / 2**20:.1f} MiB of text)"
+    )
     if gc_probe is not None:
         runs, before, after = gc_probe
-        print(f"After all {runs} server runs had ended: {before['terminals']} terminado terminals "
-              f"still in memory holding {before['read_buffer_chars'] / 1e6:.1f} M chars of "
-              f"read_buffer ({before['tracked_objects']} GC-tracked objects, gc counts "
-              f"{before['gc_count']}); gc.collect() freed {after['collected']} objects -> "
-              f"{after['terminals_after']} terminals left; RSS {fmt_mb(after['rss_kb'])} -> "
-              f"{fmt_mb(after['rss_after_kb'])} MB")
+        print(
+            f"After all {runs} server runs had ended: {before['terminals']} terminado terminals "
+            f"still in memory holding {before['read_buffer_chars'] / 1e6:.1f} M chars of "
+            f"read_buffer ({before['tracked_objects']} GC-tracked objects, gc counts "
+            f"{before['gc_count']}); gc.collect() freed {after['collected']} objects -> "
+            f"{after['terminals_after']} terminals left; RSS {fmt_mb(after['rss_kb'])} -> "
+            f"{fmt_mb(after['rss_after_kb'])} MB"
+        )
 
 
 if __name__ == "__main__":

@@ -66,10 +66,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _harness import table  # noqa: E402
 
-CACHE = Path(os.environ.get("BENCH_SEARCH_CACHE",
-                            Path.home() / ".cache" / "jupyter-workspace" / "bench"))
-SDISTS = {"zstandard": "0.25.0", "lz4": "4.4.5", "more-itertools": "11.2.1",
-          "pybind11": "2.13.6"}
+CACHE = Path(
+    os.environ.get("BENCH_SEARCH_CACHE", Path.home() / ".cache" / "jupyter-workspace" / "bench")
+)
+SDISTS = {"zstandard": "0.25.0", "lz4": "4.4.5", "more-itertools": "11.2.1", "pybind11": "2.13.6"}
 K = 10
 MODES = ("hybrid", "vector", "text")
 
@@ -83,11 +83,28 @@ def sdist(name: str) -> Path:
     if unpacked.is_dir():
         return unpacked
     folder.mkdir(parents=True, exist_ok=True)
-    subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
-                    "--no-binary", ":all:", "--disable-pip-version-check", "-d", str(folder),
-                    f"{name}=={version}"], check=True)
-    archive = next(p for p in folder.glob("*.tar.gz")
-                   if p.name.lower().startswith(f"{name.replace('-', '_')}-{version}"))
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--quiet",
+            "--no-deps",
+            "--no-binary",
+            ":all:",
+            "--disable-pip-version-check",
+            "-d",
+            str(folder),
+            f"{name}=={version}",
+        ],
+        check=True,
+    )
+    archive = next(
+        p
+        for p in folder.glob("*.tar.gz")
+        if p.name.lower().startswith(f"{name.replace('-', '_')}-{version}")
+    )
     with tarfile.open(archive) as tar:
         members = [m for m in tar.getmembers() if m.isfile() or m.isdir()]
         for m in members:  # no links, nothing outside the folder (3.11.2 lacks filter=)
@@ -122,8 +139,9 @@ def _parser(language: str) -> Any:
     return tree_sitter.Parser(tree_sitter.Language(module.language()))
 
 
-def _function_definitions(language: str, text: str, names: tuple[str, ...], nested: bool,
-                          in_order: bool) -> list[tuple[Any, Any]]:
+def _function_definitions(
+    language: str, text: str, names: tuple[str, ...], nested: bool, in_order: bool
+) -> list[tuple[Any, Any]]:
     """(definition node, name node) of every function definition: the declarator chain followed
     down to a node of one of `names` (through C++ reference declarators, which have no
     `declarator` field). `nested`: also the definitions inside one; `in_order`: source order."""
@@ -149,9 +167,16 @@ def _function_definitions(language: str, text: str, names: tuple[str, ...], nest
 
 def _c_functions(path: str, text: str) -> list[tuple[str, str, int, int, int]]:
     """(path, name, start, end, name line) of every C function definition."""
-    return [(path, decl.text.decode(), node.start_point.row + 1, node.end_point.row + 1,
-             decl.start_point.row + 1)
-            for node, decl in _function_definitions("c", text, ("identifier",), False, False)]
+    return [
+        (
+            path,
+            decl.text.decode(),
+            node.start_point.row + 1,
+            node.end_point.row + 1,
+            decl.start_point.row + 1,
+        )
+        for node, decl in _function_definitions("c", text, ("identifier",), False, False)
+    ]
 
 
 _LABEL = re.compile(r"^\s*[\w:]+\s*\(\s*\)\s*:?\s*", re.S)
@@ -166,23 +191,27 @@ def _comment_text(raw: str) -> str:
 def _first_sentence(text: str) -> str:
     text = _LABEL.sub("", text).strip()
     match = re.search(r"(?<=[a-z0-9)`'\]])\.(\s|$)", text)
-    sentence = text[:match.start() + 1] if match else text
+    sentence = text[: match.start() + 1] if match else text
     return sentence[:300].strip()
 
 
 def c_bench() -> Bench:
     zstd, lz4 = sdist("zstandard"), sdist("lz4")
-    public = {zstd / "zstd" / n for n in ("zstd.h", "zdict.h", "zstd_errors.h")} | \
-             {lz4 / "lz4libs" / n for n in ("lz4.h", "lz4hc.h", "lz4frame.h")}
+    public = {zstd / "zstd" / n for n in ("zstd.h", "zdict.h", "zstd_errors.h")} | {
+        lz4 / "lz4libs" / n for n in ("lz4.h", "lz4hc.h", "lz4frame.h")
+    }
     files: dict[str, str] = {}
-    for base, prefix, folders in ((zstd, "zstd", ("zstd", "c-ext")),
-                                  (lz4, "lz4", ("lz4libs", "lz4"))):
+    for base, prefix, folders in (
+        (zstd, "zstd", ("zstd", "c-ext")),
+        (lz4, "lz4", ("lz4libs", "lz4")),
+    ):
         for folder in folders:
             for p in sorted((base / folder).rglob("*")):
                 if p.suffix in (".c", ".h") and p not in public:
                     files[f"{prefix}/{p.relative_to(base)}"] = p.read_text(errors="replace")
-    functions = [f for path, text in files.items() if path.endswith(".c")
-                 for f in _c_functions(path, text)]
+    functions = [
+        f for path, text in files.items() if path.endswith(".c") for f in _c_functions(path, text)
+    ]
     impl: dict[str, list[tuple[str, int]]] = {}
     for path, name, _s, _e, line in functions:
         impl.setdefault(name, []).append((path, line))
@@ -201,25 +230,40 @@ def c_bench() -> Bench:
                 name_node = decl.child_by_field_name("declarator") if decl else None
                 prev = node.prev_named_sibling
                 before = prev.prev_named_sibling if prev is not None else None
-                if name_node is not None and prev is not None and prev.type == "comment" \
-                        and prev.end_point.row >= node.start_point.row - 1 \
-                        and not prev.text.startswith((b"/**<", b"/*!<", b"//!<", b"///<")) \
-                        and (before is None or before.end_point.row < prev.start_point.row):
+                if (
+                    name_node is not None
+                    and prev is not None
+                    and prev.type == "comment"
+                    and prev.end_point.row >= node.start_point.row - 1
+                    and not prev.text.startswith((b"/**<", b"/*!<", b"//!<", b"///<"))
+                    and (before is None or before.end_point.row < prev.start_point.row)
+                ):
                     comment = _comment_text(prev.text.decode())
                     # a `NAME() :` label names the function the comment documents
                     label = re.match(r"\s*(\w+)\s*\(\s*\)\s*:", comment)
                     name = label.group(1) if label else name_node.text.decode()
                     query = _first_sentence(comment)
-                    if name in impl and len(impl[name]) == 1 and name not in seen \
-                            and len(query.split()) >= 3:
+                    if (
+                        name in impl
+                        and len(impl[name]) == 1
+                        and name not in seen
+                        and len(query.split()) >= 3
+                    ):
                         seen.add(name)
                         path, line = impl[name][0]
                         queries.append(Query(query, path, line, name))
                 continue
             stack.extend(reversed(node.named_children))
-    return Bench("C (zstd + lz4)", files, queries, functions, {
-        "lz4 only (its public headers have no copy in the corpus)": "lz4/",
-        "zstd only (zstd.c, an amalgamation, holds a copy of its public headers)": "zstd/"})
+    return Bench(
+        "C (zstd + lz4)",
+        files,
+        queries,
+        functions,
+        {
+            "lz4 only (its public headers have no copy in the corpus)": "lz4/",
+            "zstd only (zstd.c, an amalgamation, holds a copy of its public headers)": "zstd/",
+        },
+    )
 
 
 def _strip_docstrings(text: str) -> tuple[str, dict[str, str]]:
@@ -236,9 +280,12 @@ def _strip_docstrings(text: str) -> tuple[str, dict[str, str]]:
             if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                 qual = f"{prefix}{child.name}"
                 body = child.body
-                if body and isinstance(body[0], ast.Expr) and \
-                        isinstance(body[0].value, ast.Constant) and \
-                        isinstance(body[0].value.value, str):
+                if (
+                    body
+                    and isinstance(body[0], ast.Expr)
+                    and isinstance(body[0].value, ast.Constant)
+                    and isinstance(body[0].value.value, str)
+                ):
                     doc = body[0]
                     if not isinstance(child, ast.ClassDef):
                         paragraph = doc.value.value.strip().split("\n\n")[0]
@@ -267,8 +314,7 @@ def _py_functions(path: str, text: str) -> list[tuple[str, str, int, int, int]]:
         for child in ast.iter_child_nodes(node):
             if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 start = min([d.lineno for d in child.decorator_list] + [child.lineno])
-                out.append((path, f"{prefix}{child.name}", start, child.end_lineno,
-                            child.lineno))
+                out.append((path, f"{prefix}{child.name}", start, child.end_lineno, child.lineno))
                 visit(child, f"{prefix}{child.name}.")
             elif isinstance(child, ast.ClassDef):
                 visit(child, f"{prefix}{child.name}.")
@@ -293,8 +339,9 @@ def python_bench() -> Bench:
             if not rel.startswith("tests/"):
                 firsts.update({(rel, name): first for name, first in found.items()})
         files[f"more-itertools/{rel}"] = text
-    functions = [f for path, text in files.items() if path.endswith(".py")
-                 for f in _py_functions(path, text)]
+    functions = [
+        f for path, text in files.items() if path.endswith(".py") for f in _py_functions(path, text)
+    ]
     queries = []
     for path, name, _s, _e, line in functions:
         first = firsts.get((path.removeprefix("more-itertools/"), name))
@@ -303,8 +350,15 @@ def python_bench() -> Bench:
     return Bench("Python (more-itertools)", files, queries, functions)
 
 
-_CPP_NAMES = ("identifier", "field_identifier", "qualified_identifier", "destructor_name",
-              "operator_name", "template_function", "operator_cast")
+_CPP_NAMES = (
+    "identifier",
+    "field_identifier",
+    "qualified_identifier",
+    "destructor_name",
+    "operator_name",
+    "template_function",
+    "operator_cast",
+)
 
 
 def _cpp_functions(path: str, text: str) -> list[tuple[Any, str, int]]:
@@ -320,8 +374,10 @@ def _doc_above(node: Any) -> list[Any]:
     """The comment nodes right above a definition (a template's or its own): a `///` run or one
     `/** */` block, no blank line between; trailing member comments (`///<`) excluded."""
     target = node
-    while target.parent is not None and target.parent.type in ("template_declaration",
-                                                                "linkage_specification"):
+    while target.parent is not None and target.parent.type in (
+        "template_declaration",
+        "linkage_specification",
+    ):
         target = target.parent
     found: list[Any] = []
     row = target.start_point.row
@@ -362,8 +418,10 @@ def cpp_bench() -> Bench:
                 found.append((query, path, name, line))
         stripped = "\n".join("" if i in blank else line for i, line in enumerate(lines)) + "\n"
         files[path] = stripped
-        functions += [(path, name, node.start_point.row + 1, node.end_point.row + 1, line)
-                      for node, name, line in _cpp_functions(path, stripped)]
+        functions += [
+            (path, name, node.start_point.row + 1, node.end_point.row + 1, line)
+            for node, name, line in _cpp_functions(path, stripped)
+        ]
     texts = [q for q, *_ in found]
     for query, path, name, line in found:
         if texts.count(query) == 1:  # a sentence shared by overloads has no one answer
@@ -389,17 +447,20 @@ def rank_of(query: Query, hits: list[tuple[str, int, int] | dict[str, Any]]) -> 
 
 def scores(ranks: list[int | None]) -> dict[str, float]:
     n = len(ranks) or 1
-    return {"mrr": sum(1 / r for r in ranks if r) / n,
-            "r1": sum(1 for r in ranks if r == 1) / n,
-            "r10": sum(1 for r in ranks if r) / n}
+    return {
+        "mrr": sum(1 / r for r in ranks if r) / n,
+        "r1": sum(1 for r in ranks if r == 1) / n,
+        "r10": sum(1 for r in ranks if r) / n,
+    }
 
 
 # -- the anchors -----------------------------------------------------------------------------
 def _anchor_tokens(text: str) -> list[str]:
     out = []
     for word in re.findall(r"[A-Za-z0-9_]+", text):
-        parts = [p for p in re.split(r"_|(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", word)
-                 if p]
+        parts = [
+            p for p in re.split(r"_|(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", word) if p
+        ]
         out.extend(p.lower() for p in parts)
         if len(parts) > 1:
             out.append(word.lower())
@@ -428,8 +489,12 @@ def _embed_cached(model: Any, texts: list[str]) -> np.ndarray:
         else:
             todo.append(i)
     if todo:
-        vectors = model.encode([texts[i] for i in todo], batch_size=32,
-                               normalize_embeddings=True, convert_to_numpy=True)
+        vectors = model.encode(
+            [texts[i] for i in todo],
+            batch_size=32,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+        )
         for i, v in zip(todo, vectors, strict=True):
             out[i] = v
             np.save(store / f"{keys[i]}.npy", v.astype(np.float32))
@@ -440,15 +505,15 @@ def run_anchors(bench: Bench, model: Any) -> dict[str, list[int | None]]:
     from rank_bm25 import BM25Okapi
 
     chunks = bench.functions
-    texts = ["\n".join(bench.files[p].splitlines()[s - 1:e]) for p, _n, s, e, _l in chunks]
+    texts = ["\n".join(bench.files[p].splitlines()[s - 1 : e]) for p, _n, s, e, _l in chunks]
     started = time.monotonic()
     vectors = _embed_cached(model, texts)
     bm25 = BM25Okapi([_anchor_tokens(t) for t in texts])
-    print(f"  anchors: {len(chunks)} function chunks ({time.monotonic() - started:.0f} s)",
-          flush=True)
+    print(
+        f"  anchors: {len(chunks)} function chunks ({time.monotonic() - started:.0f} s)", flush=True
+    )
     keys = [(p, s, e) for p, _n, s, e, _l in chunks]
-    out: dict[str, list[int | None]] = {"anchor vector": [], "anchor bm25": [],
-                                        "anchor rrf": []}
+    out: dict[str, list[int | None]] = {"anchor vector": [], "anchor bm25": [], "anchor rrf": []}
     qvecs = _embed_cached(model, [q.text for q in bench.queries])
     for q, qv in zip(bench.queries, qvecs, strict=True):
         vec_order = list(np.argsort(-(vectors @ qv))[:50])
@@ -459,8 +524,11 @@ def run_anchors(bench: Bench, model: Any) -> dict[str, list[int | None]]:
             for r, i in enumerate(order):
                 fused[int(i)] = fused.get(int(i), 0) + 1 / (60 + r + 1)
         rrf_order = sorted(fused, key=lambda i: -fused[i])
-        for name, order in (("anchor vector", vec_order), ("anchor bm25", bm_order),
-                            ("anchor rrf", rrf_order)):
+        for name, order in (
+            ("anchor vector", vec_order),
+            ("anchor bm25", bm_order),
+            ("anchor rrf", rrf_order),
+        ):
             out[name].append(rank_of(q, [keys[int(i)] for i in order]))
     return out
 
@@ -474,7 +542,7 @@ def run_product(bench: Bench, work: Path) -> tuple[dict[str, list[int | None]], 
     started = time.monotonic()
     items = sorted(bench.files.items())
     for i in range(0, len(items), 16):
-        service.index_files([{"path": p, "text": t} for p, t in items[i:i + 16]])
+        service.index_files([{"path": p, "text": t} for p, t in items[i : i + 16]])
     service.wait_vectors(3600)
     service.optimize()
     took = time.monotonic() - started
@@ -497,8 +565,11 @@ def run_product(bench: Bench, work: Path) -> tuple[dict[str, list[int | None]], 
 
 def run_llamaindex() -> dict[str, Any] | None:
     """LlamaIndex on the C bench (llamaindex_run.py, in a venv of its own); None if it fails."""
-    done = subprocess.run([sys.executable, str(Path(__file__).with_name("llamaindex_run.py"))],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, str(Path(__file__).with_name("llamaindex_run.py"))],
+        capture_output=True,
+        text=True,
+    )
     lines = done.stdout.strip().splitlines()
     if done.returncode != 0 or not lines:
         print(f"  llamaindex failed ({done.returncode}): {done.stderr[-1500:]}")
@@ -516,35 +587,70 @@ def main() -> None:
     try:
         for key in wanted:
             bench = builders[key.strip()]()
-            print(f"\n## {bench.name}: {len(bench.files)} files, {len(bench.queries)} queries, "
-                  f"{len(bench.functions)} functions", flush=True)
+            print(
+                f"\n## {bench.name}: {len(bench.files)} files, {len(bench.queries)} queries, "
+                f"{len(bench.functions)} functions",
+                flush=True,
+            )
             ranks: dict[str, list[int | None]] = {}
             if anchors:
                 ranks.update(run_anchors(bench, model))
             product, info = run_product(bench, work / key)
             ranks.update(product)
-            print(f"  product: {info['chunks']} chunks, indexed in {info['index_s']:.0f} s, "
-                  f"search p50 {info['search_p50_ms']:.1f} ms, p95 {info['search_p95_ms']:.1f} ms")
+            print(
+                f"  product: {info['chunks']} chunks, indexed in {info['index_s']:.0f} s, "
+                f"search p50 {info['search_p50_ms']:.1f} ms, p95 {info['search_p95_ms']:.1f} ms"
+            )
             if key == "c" and os.environ.get("BENCH_SEARCH_LLAMAINDEX", "1") != "0":
                 other = run_llamaindex()
                 if other is not None:
                     ranks["llamaindex"] = other["ranks"]
-                    print(f"  llamaindex: {other['chunks']} chunks, indexed in "
-                          f"{other['index_seconds']:.0f} s: the product indexes "
-                          f"{other['index_seconds'] / info['index_s']:.2f}x faster")
+                    print(
+                        f"  llamaindex: {other['chunks']} chunks, indexed in "
+                        f"{other['index_seconds']:.0f} s: the product indexes "
+                        f"{other['index_seconds'] / info['index_s']:.2f}x faster"
+                    )
             rows = []
             for system, rs in ranks.items():
                 tune, held = rs[0::2], rs[1::2]
                 a, b, c = scores(tune), scores(held), scores(rs)
-                rows.append([system, f"{a['mrr']:.3f}", f"{b['mrr']:.3f}", f"{c['mrr']:.3f}",
-                             f"{c['r1']:.3f}", f"{c['r10']:.3f}"])
-            print(table(["system", "MRR@10 tune", "MRR@10 held-out", "MRR@10 all", "R@1 all",
-                         "R@10 all"], rows))
+                rows.append(
+                    [
+                        system,
+                        f"{a['mrr']:.3f}",
+                        f"{b['mrr']:.3f}",
+                        f"{c['mrr']:.3f}",
+                        f"{c['r1']:.3f}",
+                        f"{c['r10']:.3f}",
+                    ]
+                )
+            print(
+                table(
+                    [
+                        "system",
+                        "MRR@10 tune",
+                        "MRR@10 held-out",
+                        "MRR@10 all",
+                        "R@1 all",
+                        "R@10 all",
+                    ],
+                    rows,
+                )
+            )
             for label, prefix in bench.subsets.items():
                 picked = [i for i, q in enumerate(bench.queries) if q.path.startswith(prefix)]
-                sub = [[system, *(f"{v:.3f}" for v in (
-                    scores([rs[i] for i in picked])[m] for m in ("mrr", "r1", "r10")))]
-                       for system, rs in ranks.items()]
+                sub = [
+                    [
+                        system,
+                        *(
+                            f"{v:.3f}"
+                            for v in (
+                                scores([rs[i] for i in picked])[m] for m in ("mrr", "r1", "r10")
+                            )
+                        ),
+                    ]
+                    for system, rs in ranks.items()
+                ]
                 print(f"\n{label} ({len(picked)} queries)")
                 print(table(["system", "MRR@10", "R@1", "R@10"], sub))
             all_ranks[key] = {"queries": [q.__dict__ for q in bench.queries], "ranks": ranks}

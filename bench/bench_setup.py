@@ -37,8 +37,12 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def copy_worktree(dest: Path) -> None:
-    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=REPO,
-                           capture_output=True, check=True).stdout.split(b"\0")
+    files = subprocess.run(
+        ["git", "ls-files", "-co", "--exclude-standard", "-z"],
+        cwd=REPO,
+        capture_output=True,
+        check=True,
+    ).stdout.split(b"\0")
     for name in filter(None, files):
         src = REPO / name.decode()
         if not src.is_file():
@@ -49,12 +53,17 @@ def copy_worktree(dest: Path) -> None:
 
 
 def fresh_env(work: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME")}
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME")
+    }
     if os.path.exists("/usr/bin/python3"):
         env["PATH"] = "/usr/bin:" + env.get("PATH", "")
-    env.update(PIP_CACHE_DIR=str(work / "pip-cache"), YARN_CACHE_FOLDER=str(work / "yarn-cache"),
-               YARN_ENABLE_GLOBAL_CACHE="false", JUPYTER_RUNTIME_DIR=str(work / "runtime"))
+    env.update(
+        PIP_CACHE_DIR=str(work / "pip-cache"),
+        YARN_CACHE_FOLDER=str(work / "yarn-cache"),
+        YARN_ENABLE_GLOBAL_CACHE="false",
+        JUPYTER_RUNTIME_DIR=str(work / "runtime"),
+    )
     return env
 
 
@@ -74,18 +83,30 @@ def dev_start(checkout: Path, root: Path, env: dict[str, str], log: Path) -> dic
     t0 = time.monotonic()
     with log.open("ab") as out:
         proc = subprocess.Popen(
-            [str(checkout / "dev"), "start", str(root), f"--ServerApp.port={port}",
-             "--ServerApp.ip=127.0.0.1", f"--ServerApp.token={token}",
-             "--ServerApp.open_browser=False"],
-            env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+            [
+                str(checkout / "dev"),
+                "start",
+                str(root),
+                f"--ServerApp.port={port}",
+                "--ServerApp.ip=127.0.0.1",
+                f"--ServerApp.token={token}",
+                "--ServerApp.open_browser=False",
+            ],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     marks: dict[str, float] = {}
     try:
         while time.monotonic() - t0 < 1800:
             if proc.poll() is not None:
                 raise SystemExit(f"./dev start exited {proc.returncode}: see {log}")
             if "page" not in marks:
-                if poll(f"{base}/lab", token) is not None \
-                        and poll(f"{base}/workspace/api/status", token) is not None:
+                if (
+                    poll(f"{base}/lab", token) is not None
+                    and poll(f"{base}/workspace/api/status", token) is not None
+                ):
                     marks["page"] = time.monotonic() - t0
             else:
                 status = poll(f"{base}/workspace/api/status", token) or {}
@@ -115,11 +136,17 @@ def main() -> None:
         root.mkdir()
         (root / "main.c").write_text("int main(void) { return 0; }\n")
         env = fresh_env(work)
-        python = subprocess.run(["python3", "-c", "import sys; print(sys.executable)"], env=env,
-                                capture_output=True, text=True).stdout.strip()
+        python = subprocess.run(
+            ["python3", "-c", "import sys; print(sys.executable)"],
+            env=env,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
         log = work / "dev.log"
-        print(f"fresh copy of the working tree in {checkout}; python3 = {python}; "
-              f"log: {log}", flush=True)
+        print(
+            f"fresh copy of the working tree in {checkout}; python3 = {python}; log: {log}",
+            flush=True,
+        )
 
         first = dev_start(checkout, root, env, log)
         print(f"first run: {first}", flush=True)
@@ -127,14 +154,19 @@ def main() -> None:
         print(f"second run: {second}", flush=True)
 
         t0 = time.monotonic()
-        out = subprocess.run([str(checkout / "dev"), "test", "--collect-only", "-q",
-                              "tests/test_dev.py"], env=env, capture_output=True, text=True)
+        out = subprocess.run(
+            [str(checkout / "dev"), "test", "--collect-only", "-q", "tests/test_dev.py"],
+            env=env,
+            capture_output=True,
+            text=True,
+        )
         collect = time.monotonic() - t0
         ready = re.search(r"ready for pytest after (\d+) s", out.stderr)
 
         t0 = time.monotonic()
-        built = subprocess.run([str(checkout / "dev"), "wheel"], env=env, capture_output=True,
-                               text=True)
+        built = subprocess.run(
+            [str(checkout / "dev"), "wheel"], env=env, capture_output=True, text=True
+        )
         wheel_s = time.monotonic() - t0
         wheel = Path(built.stdout.strip().splitlines()[-1]) if built.returncode == 0 else None
         wheel = checkout / wheel if wheel and not wheel.is_absolute() else wheel
@@ -147,8 +179,10 @@ def main() -> None:
             ["./dev start, first run: AI sidecar ready", secs(first, "sidecar")],
             ["./dev start, second run: page usable", secs(second, "page")],
             ["./dev start, second run: AI sidecar ready", secs(second, "sidecar")],
-            ["./dev test set-up before pytest (installed)",
-             f"{ready.group(1) if ready else '?'} s (whole --collect-only run {collect:.1f} s)"],
+            [
+                "./dev test set-up before pytest (installed)",
+                f"{ready.group(1) if ready else '?'} s (whole --collect-only run {collect:.1f} s)",
+            ],
             ["./dev wheel (extension reused)", f"{wheel_s:.0f} s"],
             ["wheel size", f"{wheel.stat().st_size / 2**20:.2f} MiB" if wheel else "build failed"],
             [".venv size", f"{du(checkout / '.venv') / 2**30:.2f} GiB"],

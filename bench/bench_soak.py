@@ -47,9 +47,14 @@ from bench_search import SDISTS, sdist  # noqa: E402
 KINDS = ("note", "task", "search", "list")
 EXPECT = {"note": (200, 201), "task": (200,), "search": (200,), "list": (200,)}
 N_TASKS = 20
-SENTENCES = ("The parser keeps the longest match.", "Remember to check the window size.",
-             "TODO: compare with the recipe in the docs.", "Chunked iteration is lazy here.",
-             "Ask about the peekable wrapper on Monday.", "Grouping by key needs sorted input.")
+SENTENCES = (
+    "The parser keeps the longest match.",
+    "Remember to check the window size.",
+    "TODO: compare with the recipe in the docs.",
+    "Chunked iteration is lazy here.",
+    "Ask about the peekable wrapper on Monday.",
+    "Grouping by key needs sorted input.",
+)
 
 
 def rss_mib(pid: int | None) -> float | None:
@@ -95,8 +100,16 @@ class Stats:
 
 
 class SoakClient:
-    def __init__(self, server: Server, n: int, rng: random.Random, stats: Stats,
-                 weights: dict[str, float], tasks: list[int], queries: list[str]) -> None:
+    def __init__(
+        self,
+        server: Server,
+        n: int,
+        rng: random.Random,
+        stats: Stats,
+        weights: dict[str, float],
+        tasks: list[int],
+        queries: list[str],
+    ) -> None:
         self.http = HttpClient(server.port, server.token)
         self.n = n
         self.rng = rng
@@ -111,12 +124,20 @@ class SoakClient:
         rng = self.rng
         if kind == "note":
             if not self.notes or rng.random() < 0.2:
-                return "POST", "/workspace/api/notes", {
-                    "title": f"soak {self.n}.{len(self.notes) + 1}",
-                    "body": rng.choice(SENTENCES)}
+                return (
+                    "POST",
+                    "/workspace/api/notes",
+                    {
+                        "title": f"soak {self.n}.{len(self.notes) + 1}",
+                        "body": rng.choice(SENTENCES),
+                    },
+                )
             note = rng.choice(list(self.notes))
-            return "PATCH", f"/workspace/api/notes/{note}", {
-                "body": self.notes[note] + "\n" + rng.choice(SENTENCES)}
+            return (
+                "PATCH",
+                f"/workspace/api/notes/{note}",
+                {"body": self.notes[note] + "\n" + rng.choice(SENTENCES)},
+            )
         if kind == "task":
             task = rng.choice(self.tasks)
             self.done[task] = not self.done.get(task, False)
@@ -162,8 +183,12 @@ async def wait_index(http: HttpClient, timeout: float) -> dict[str, Any]:
     deadline = time.perf_counter() + timeout
     while True:
         status, index = await http.request("GET", "/workspace/api/index")
-        if status == 200 and index["state"] == "idle" and not index["vectors_pending"] \
-                and index["files_indexed"]:
+        if (
+            status == 200
+            and index["state"] == "idle"
+            and not index["vectors_pending"]
+            and index["files_indexed"]
+        ):
             return index
         if time.perf_counter() > deadline:
             return index
@@ -179,14 +204,18 @@ async def sample_rss(pids: dict[str, int | None], peaks: dict[str, float]) -> No
         await asyncio.sleep(2.0)
 
 
-async def soak(server: Server, args: argparse.Namespace, weights: dict[str, float]
-               ) -> dict[str, Any]:
+async def soak(
+    server: Server, args: argparse.Namespace, weights: dict[str, float]
+) -> dict[str, Any]:
     http = HttpClient(server.port, server.token)
     index_dir = server.tmp / "state" / "index"
     t = time.perf_counter()
     index = await wait_index(http, args.index_timeout)
-    print(f"indexed in {time.perf_counter() - t:.0f} s: {index['files_indexed']} files, "
-          f"{index['chunks']} chunks ({index['state']})", flush=True)
+    print(
+        f"indexed in {time.perf_counter() - t:.0f} s: {index['files_indexed']} files, "
+        f"{index['chunks']} chunks ({index['state']})",
+        flush=True,
+    )
     tasks = []
     for i in range(N_TASKS):
         status, task = await http.request("POST", "/workspace/api/tasks", {"title": f"soak {i}"})
@@ -199,8 +228,10 @@ async def soak(server: Server, args: argparse.Namespace, weights: dict[str, floa
     queries = queries_of(server.root)
     stats = Stats()
     rng = random.Random(args.seed)
-    clients = [SoakClient(server, n, random.Random(rng.random()), stats, weights, tasks,
-                          queries) for n in range(args.clients)]
+    clients = [
+        SoakClient(server, n, random.Random(rng.random()), stats, weights, tasks, queries)
+        for n in range(args.clients)
+    ]
     events = EventsClient(server)
     await events.open()
     peaks: dict[str, float] = {}
@@ -217,11 +248,14 @@ async def soak(server: Server, args: argparse.Namespace, weights: dict[str, floa
     settled = {name: rss_mib(pid) for name, pid in pids.items()}
     disk_settled = lance_disk(index_dir)
     await http.close()
-    return {"stats": stats, "rss": {"start": start, "end": end, "peak": peaks,
-                                    "settled": settled},
-            "disk": {"start": disk_start, "end": disk_end, "settled": disk_settled},
-            "events": n_events, "chunks": settled_index.get("chunks"),
-            "settled_state": settled_index.get("state")}
+    return {
+        "stats": stats,
+        "rss": {"start": start, "end": end, "peak": peaks, "settled": settled},
+        "disk": {"start": disk_start, "end": disk_end, "settled": disk_settled},
+        "events": n_events,
+        "chunks": settled_index.get("chunks"),
+        "settled_state": settled_index.get("state"),
+    }
 
 
 def parse_mix(text: str) -> dict[str, float]:
@@ -239,40 +273,70 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=300.0, help="seconds of load")
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--mix", default="note=45,task=15,search=30,list=10")
-    parser.add_argument("--rate", type=float, default=0.0,
-                        help="operations a second per client (0: back to back); a fixed rate "
-                        "gives runs on a faster or slower system the same work")
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=0.0,
+        help="operations a second per client (0: back to back); a fixed rate "
+        "gives runs on a faster or slower system the same work",
+    )
     parser.add_argument("--package", default="more-itertools", choices=sorted(SDISTS))
     parser.add_argument("--seed", type=int, default=13)
-    parser.add_argument("--index-timeout", type=float, default=900.0,
-                        help="seconds to wait for the first index before the soak")
-    parser.add_argument("--settle", type=float, default=120.0,
-                        help="seconds to wait for the index to go idle after the soak")
+    parser.add_argument(
+        "--index-timeout",
+        type=float,
+        default=900.0,
+        help="seconds to wait for the first index before the soak",
+    )
+    parser.add_argument(
+        "--settle",
+        type=float,
+        default=120.0,
+        help="seconds to wait for the index to go idle after the soak",
+    )
     args = parser.parse_args()
     weights = parse_mix(args.mix)
     source = sdist(args.package)
-    print(f"bench_soak: {args.duration:.0f} s, {args.clients} clients + 1 events reader "
-          f"({f'{args.rate:g} ops/s each' if args.rate else 'back to back'}), mix "
-          f"{args.mix}, {args.package} ({source.name}); {os.cpu_count()} cores, load "
-          f"{os.getloadavg()[0]:.1f}", flush=True)
+    print(
+        f"bench_soak: {args.duration:.0f} s, {args.clients} clients + 1 events reader "
+        f"({f'{args.rate:g} ops/s each' if args.rate else 'back to back'}), mix "
+        f"{args.mix}, {args.package} ({source.name}); {os.cpu_count()} cores, load "
+        f"{os.getloadavg()[0]:.1f}",
+        flush=True,
+    )
     with Server(extra_args=["--WorkspaceApp.state_dir=../state"]) as server:
         shutil.copytree(source, server.root / source.name)
         server.wait_ready(["/api/status", "/workspace/api/status"])
         result = asyncio.run(soak(server, args, weights))
     stats: Stats = result["stats"]
     ops = sum(len(v) for v in stats.latency.values()) + sum(stats.errors.values())
-    rows = [[kind, str(len(stats.latency[kind])), str(stats.errors[kind]),
-             f"{percentile(stats.latency[kind], 50) * 1e3:.1f}",
-             f"{percentile(stats.latency[kind], 95) * 1e3:.1f}"]
-            for kind in KINDS if kind in weights]
+    rows = [
+        [
+            kind,
+            str(len(stats.latency[kind])),
+            str(stats.errors[kind]),
+            f"{percentile(stats.latency[kind], 50) * 1e3:.1f}",
+            f"{percentile(stats.latency[kind], 95) * 1e3:.1f}",
+        ]
+        for kind in KINDS
+        if kind in weights
+    ]
     if stats.sidecar:
-        rows.append(["search: sidecar part", str(len(stats.sidecar)), "",
-                     f"{percentile(stats.sidecar, 50) * 1e3:.1f}",
-                     f"{percentile(stats.sidecar, 95) * 1e3:.1f}"])
+        rows.append(
+            [
+                "search: sidecar part",
+                str(len(stats.sidecar)),
+                "",
+                f"{percentile(stats.sidecar, 50) * 1e3:.1f}",
+                f"{percentile(stats.sidecar, 95) * 1e3:.1f}",
+            ]
+        )
     print()
-    print(f"{ops} operations ({ops / args.duration:.1f}/s), {sum(stats.errors.values())} errors,"
-          f" {result['events']} events read; index {result['chunks']} chunks, "
-          f"{result['settled_state']} after the soak")
+    print(
+        f"{ops} operations ({ops / args.duration:.1f}/s), {sum(stats.errors.values())} errors,"
+        f" {result['events']} events read; index {result['chunks']} chunks, "
+        f"{result['settled_state']} after the soak"
+    )
     print(table(["op", "n", "errors", "p50 ms", "p95 ms"], rows))
     for sample in stats.samples:
         print("  error:", sample)
@@ -282,16 +346,33 @@ def main() -> None:
         return "-" if value is None else f"{value:.0f}"
 
     print()
-    print(table(["process", "RSS start MiB", "end", "growth", "peak", "settled"],
-                [[name, mib(rss["start"][name]), mib(rss["end"][name]),
-                  mib((rss["end"][name] or 0) - (rss["start"][name] or 0)),
-                  mib(rss["peak"].get(name)), mib(rss["settled"][name])]
-                 for name in ("sidecar", "server")]))
+    print(
+        table(
+            ["process", "RSS start MiB", "end", "growth", "peak", "settled"],
+            [
+                [
+                    name,
+                    mib(rss["start"][name]),
+                    mib(rss["end"][name]),
+                    mib((rss["end"][name] or 0) - (rss["start"][name] or 0)),
+                    mib(rss["peak"].get(name)),
+                    mib(rss["settled"][name]),
+                ]
+                for name in ("sidecar", "server")
+            ],
+        )
+    )
     disk = result["disk"]
     print()
-    print(table(["LanceDB", "start", "end", "settled"],
-                [["versions", *(str(disk[w][0]) for w in ("start", "end", "settled"))],
-                 ["MB", *(f"{disk[w][1] / 1e6:.1f}" for w in ("start", "end", "settled"))]]))
+    print(
+        table(
+            ["LanceDB", "start", "end", "settled"],
+            [
+                ["versions", *(str(disk[w][0]) for w in ("start", "end", "settled"))],
+                ["MB", *(f"{disk[w][1] / 1e6:.1f}" for w in ("start", "end", "settled"))],
+            ],
+        )
+    )
     print(f"load average at the end: {os.getloadavg()[0]:.1f} (the machine is shared)")
 
 

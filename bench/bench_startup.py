@@ -38,8 +38,10 @@ def one_run(enabled: bool) -> dict[str, float]:
         if enabled and not (server.root / ".jupyter-workspace" / "workspace.sqlite").exists():
             raise RuntimeError("enabled run created no workspace database")
         if server.returncode not in (0, None):
-            print(f"[bench] server exited with {server.returncode}:\n{server.log_tail()}",
-                  file=sys.stderr)
+            print(
+                f"[bench] server exited with {server.returncode}:\n{server.log_tail()}",
+                file=sys.stderr,
+            )
         result = {"ready": ready[STATUS], "stop": server.exit_seconds or float("nan")}
         if enabled:
             result["workspace"] = ready[WS_STATUS]
@@ -49,8 +51,10 @@ def one_run(enabled: bool) -> dict[str, float]:
 
 
 def main() -> None:
-    print(f"bench_startup: {ROUNDS} rounds per variant, alternating; "
-          f"python {sys.version.split()[0]}, {os.cpu_count()} cores")
+    print(
+        f"bench_startup: {ROUNDS} rounds per variant, alternating; "
+        f"python {sys.version.split()[0]}, {os.cpu_count()} cores"
+    )
     for enabled in (False, True):  # warm-up, discarded
         one_run(enabled)
     runs: dict[bool, list[dict[str, float]]] = {False: [], True: []}
@@ -61,8 +65,11 @@ def main() -> None:
             r = one_run(enabled)
             runs[enabled].append(r)
             extra = f"  workspace/api/status {r['workspace']:.3f}s" if enabled else ""
-            print(f"  round {i + 1} {'enabled ' if enabled else 'disabled'}: "
-                  f"/api/status {r['ready']:.3f}s{extra}  stop {r['stop']:.3f}s", flush=True)
+            print(
+                f"  round {i + 1} {'enabled ' if enabled else 'disabled'}: "
+                f"/api/status {r['ready']:.3f}s{extra}  stop {r['stop']:.3f}s",
+                flush=True,
+            )
 
     def col(enabled: bool, key: str) -> list[float]:
         return [r[key] for r in runs[enabled]]
@@ -70,29 +77,54 @@ def main() -> None:
     d_ready, e_ready = col(False, "ready"), col(True, "ready")
     e_ws = col(True, "workspace")
     rows = [
-        ["disabled: /api/status 200", f"{median(d_ready):.3f}", f"{min(d_ready):.3f}",
-         f"{max(d_ready):.3f}", "1.00"],
-        ["enabled: /api/status 200", f"{median(e_ready):.3f}", f"{min(e_ready):.3f}",
-         f"{max(e_ready):.3f}", f"{median(e_ready) / median(d_ready):.2f}"],
-        ["enabled: /workspace/api/status 200", f"{median(e_ws):.3f}", f"{min(e_ws):.3f}",
-         f"{max(e_ws):.3f}", f"{median(e_ws) / median(d_ready):.2f}"],
-        ["disabled: SIGTERM to exit", f"{median(col(False, 'stop')):.3f}",
-         f"{min(col(False, 'stop')):.3f}", f"{max(col(False, 'stop')):.3f}", "1.00"],
-        ["enabled: SIGTERM to exit", f"{median(col(True, 'stop')):.3f}",
-         f"{min(col(True, 'stop')):.3f}", f"{max(col(True, 'stop')):.3f}",
-         f"{median(col(True, 'stop')) / median(col(False, 'stop')):.2f}"],
+        [
+            "disabled: /api/status 200",
+            f"{median(d_ready):.3f}",
+            f"{min(d_ready):.3f}",
+            f"{max(d_ready):.3f}",
+            "1.00",
+        ],
+        [
+            "enabled: /api/status 200",
+            f"{median(e_ready):.3f}",
+            f"{min(e_ready):.3f}",
+            f"{max(e_ready):.3f}",
+            f"{median(e_ready) / median(d_ready):.2f}",
+        ],
+        [
+            "enabled: /workspace/api/status 200",
+            f"{median(e_ws):.3f}",
+            f"{min(e_ws):.3f}",
+            f"{max(e_ws):.3f}",
+            f"{median(e_ws) / median(d_ready):.2f}",
+        ],
+        [
+            "disabled: SIGTERM to exit",
+            f"{median(col(False, 'stop')):.3f}",
+            f"{min(col(False, 'stop')):.3f}",
+            f"{max(col(False, 'stop')):.3f}",
+            "1.00",
+        ],
+        [
+            "enabled: SIGTERM to exit",
+            f"{median(col(True, 'stop')):.3f}",
+            f"{min(col(True, 'stop')):.3f}",
+            f"{max(col(True, 'stop')):.3f}",
+            f"{median(col(True, 'stop')) / median(col(False, 'stop')):.2f}",
+        ],
     ]
     # Paired ratios: each enabled run against the disabled run of the same round.
     paired = sorted(e / d for e, d in zip(e_ready, d_ready, strict=True))
     print()
     print(f"Summary ({ROUNDS} rounds each, {time.perf_counter() - t_all:.0f} s)")
-    print(table(["seconds from spawn", "median", "min", "max", "ratio (median) vs disabled"],
-                rows))
+    print(table(["seconds from spawn", "median", "min", "max", "ratio (median) vs disabled"], rows))
     print()
-    print("ratio enabled/disabled, /api/status ready: "
-          f"median {median(e_ready) / median(d_ready):.3f}x, "
-          f"min {min(e_ready) / min(d_ready):.3f}x, per-round paired median "
-          f"{median(paired):.3f}x (range {paired[0]:.2f}-{paired[-1]:.2f}); goal <= 1.1x")
+    print(
+        "ratio enabled/disabled, /api/status ready: "
+        f"median {median(e_ready) / median(d_ready):.3f}x, "
+        f"min {min(e_ready) / min(d_ready):.3f}x, per-round paired median "
+        f"{median(paired):.3f}x (range {paired[0]:.2f}-{paired[-1]:.2f}); goal <= 1.1x"
+    )
 
 
 if __name__ == "__main__":

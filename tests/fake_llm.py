@@ -84,13 +84,19 @@ class _Handler(BaseHTTPRequestHandler):
         body = json.loads(self.rfile.read(length) or b"{}")
         fake = self.owner
         with fake._lock:
-            fake.requests.append({"path": self.path, "body": body,
-                                  "authorization": self.headers.get("Authorization")})
+            fake.requests.append(
+                {
+                    "path": self.path,
+                    "body": body,
+                    "authorization": self.headers.get("Authorization"),
+                }
+            )
         if fake.fail is not None:
             status, message = fake.fail
             message = message.replace("{authorization}", self.headers.get("Authorization") or "")
-            self._json(status, {"error": {"message": message, "type": "fake_error",
-                                          "code": status}})
+            self._json(
+                status, {"error": {"message": message, "type": "fake_error", "code": status}}
+            )
             return
         model = body.get("model", "fake")
         if self.path.rstrip("/").endswith("/chat/completions"):
@@ -99,18 +105,44 @@ class _Handler(BaseHTTPRequestHandler):
             else:
                 self._json(200, _openai_full(model, fake.reply))
         elif self.path.startswith("/api/chat"):
-            self._stream_ndjson(lambda tok, done: {
-                "model": model, "created_at": "2026-11-25T00:00:00Z",
-                "message": {"role": "assistant", "content": tok}, "done": done,
-                **({"done_reason": "stop", "eval_count": len(fake.tokens),
-                    "prompt_eval_count": 3} if done else {})})
+            self._stream_ndjson(
+                lambda tok, done: {
+                    "model": model,
+                    "created_at": "2026-11-25T00:00:00Z",
+                    "message": {"role": "assistant", "content": tok},
+                    "done": done,
+                    **(
+                        {
+                            "done_reason": "stop",
+                            "eval_count": len(fake.tokens),
+                            "prompt_eval_count": 3,
+                        }
+                        if done
+                        else {}
+                    ),
+                }
+            )
         elif self.path.startswith("/api/show"):
-            self._json(200, {"modelfile": "", "parameters": "", "template": "",
-                             "details": {"family": "llama"}, "model_info": {}})
+            self._json(
+                200,
+                {
+                    "modelfile": "",
+                    "parameters": "",
+                    "template": "",
+                    "details": {"family": "llama"},
+                    "model_info": {},
+                },
+            )
         elif self.path.startswith("/api/generate"):
-            self._stream_ndjson(lambda tok, done: {
-                "model": model, "created_at": "2026-11-25T00:00:00Z", "response": tok,
-                "done": done, **({"done_reason": "stop"} if done else {})})
+            self._stream_ndjson(
+                lambda tok, done: {
+                    "model": model,
+                    "created_at": "2026-11-25T00:00:00Z",
+                    "response": tok,
+                    "done": done,
+                    **({"done_reason": "stop"} if done else {}),
+                }
+            )
         else:
             self._json(404, {"error": f"no route {self.path}"})
 
@@ -169,12 +201,23 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 def _openai_chunk(model: str, delta: dict[str, Any], finish: str | None) -> dict[str, Any]:
-    return {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 1764028800,
-            "model": model, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+    return {
+        "id": "chatcmpl-fake",
+        "object": "chat.completion.chunk",
+        "created": 1764028800,
+        "model": model,
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+    }
 
 
 def _openai_full(model: str, text: str) -> dict[str, Any]:
-    return {"id": "chatcmpl-fake", "object": "chat.completion", "created": 1764028800,
-            "model": model, "choices": [{"index": 0, "finish_reason": "stop",
-                                         "message": {"role": "assistant", "content": text}}],
-            "usage": {"prompt_tokens": 3, "completion_tokens": 4, "total_tokens": 7}}
+    return {
+        "id": "chatcmpl-fake",
+        "object": "chat.completion",
+        "created": 1764028800,
+        "model": model,
+        "choices": [
+            {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": text}}
+        ],
+        "usage": {"prompt_tokens": 3, "completion_tokens": 4, "total_tokens": 7},
+    }

@@ -37,8 +37,9 @@ class FakeSidecar:
     async def health(self) -> dict[str, Any]:
         return {"state": "ready", "index": {"state": "ready", "index_id": "fake"}}
 
-    async def call(self, method: str, path: str, payload: dict[str, Any] | None = None,
-                   timeout: float = 300.0) -> dict[str, Any]:
+    async def call(
+        self, method: str, path: str, payload: dict[str, Any] | None = None, timeout: float = 300.0
+    ) -> dict[str, Any]:
         if path == "/index/files":
             files = payload["files"]
             self.batches.append([f["path"] for f in files])
@@ -47,8 +48,11 @@ class FakeSidecar:
                 raise SidecarGone("the AI sidecar did not answer (RemoteProtocolError)")
             self.texts.update({f["path"]: f["text"] for f in files})
             self.sent += [(f["path"], f["text"]) for f in files]
-            return {"files": [{"path": f["path"], "chunks": 1, "language": "text"}
-                              for f in files], "chunks": len(files), "vectors_pending": 0}
+            return {
+                "files": [{"path": f["path"], "chunks": 1, "language": "text"} for f in files],
+                "chunks": len(files),
+                "vectors_pending": 0,
+            }
         if path == "/index/delete":
             for p in payload["paths"]:
                 self.texts.pop(p, None)

@@ -20,14 +20,20 @@ def test_every_workspace_handler_is_decorated(jp_serverapp):
                 continue
             inner = method.__wrapped__
             assert inner.__code__.co_qualname.startswith("authorized"), (
-                f"{handler.__name__}.{verb} lacks @authorized")
+                f"{handler.__name__}.{verb} lacks @authorized"
+            )
 
 
 async def test_cookie_sessions_need_the_xsrf_token(api, jp_fetch, jp_serverapp):
     """A browser session (cookie, no token header) must send the XSRF token, as JupyterLab does."""
     token = jp_serverapp.identity_provider.token
-    login = await jp_fetch("login", params={"next": "/"}, method="GET", raise_error=False,
-                           headers={"Authorization": ""})
+    login = await jp_fetch(
+        "login",
+        params={"next": "/"},
+        method="GET",
+        raise_error=False,
+        headers={"Authorization": ""},
+    )
     xsrf = login.headers.get_list("Set-Cookie")
     page = await jp_fetch("api", "status", params={"token": token}, headers={"Authorization": ""})
     cookies = [c.split(";", 1)[0] for c in xsrf + page.headers.get_list("Set-Cookie")]
@@ -37,8 +43,9 @@ async def test_cookie_sessions_need_the_xsrf_token(api, jp_fetch, jp_serverapp):
 
     status, _ = await api("POST", "notes", {"title": "no xsrf"}, headers=browser)
     assert status == 403
-    status, note = await api("POST", "notes", {"title": "with xsrf"},
-                             headers={**browser, "X-XSRFToken": xsrf_value})
+    status, note = await api(
+        "POST", "notes", {"title": "with xsrf"}, headers={**browser, "X-XSRFToken": xsrf_value}
+    )
     assert status == 201, note
     _, notes = await api("GET", "notes")
     assert [n["title"] for n in notes["notes"]] == ["with xsrf"]

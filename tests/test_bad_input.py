@@ -56,17 +56,37 @@ CREATE_CASES = [
     ("tasks", json.dumps({"title": "a", "due": "2026-13-45"}).encode(), 400, "not a real date"),
     ("tasks", json.dumps({"title": "a", "due": "tomorrow"}).encode(), 400, "YYYY-MM-DD"),
     ("tasks", json.dumps({"title": "a", "source": "main.c:4"}).encode(), 400, "must be an object"),
-    ("tasks", json.dumps({"title": "a", "source": {"path": "a.c", "line": 0}}).encode(), 400,
-     "between 1"),
-    ("tasks", json.dumps({"title": "a", "source": {"path": "a.c", "line": "4"}}).encode(), 400,
-     "must be an integer"),
+    (
+        "tasks",
+        json.dumps({"title": "a", "source": {"path": "a.c", "line": 0}}).encode(),
+        400,
+        "between 1",
+    ),
+    (
+        "tasks",
+        json.dumps({"title": "a", "source": {"path": "a.c", "line": "4"}}).encode(),
+        400,
+        "must be an integer",
+    ),
     ("tasks", json.dumps({"title": "a", "source": {"line": 4}}).encode(), 400, "non-empty path"),
-    ("tasks", json.dumps({"title": "a", "source": {"path": "../outside.c"}}).encode(), 400,
-     "inside the served root"),
-    ("tasks", json.dumps({"title": "a", "source": {"path": "src/../../x"}}).encode(), 400,
-     "inside the served root"),
-    ("tasks", json.dumps({"title": "a", "source": {"path": "/etc/passwd"}}).encode(), 400,
-     "not absolute"),
+    (
+        "tasks",
+        json.dumps({"title": "a", "source": {"path": "../outside.c"}}).encode(),
+        400,
+        "inside the served root",
+    ),
+    (
+        "tasks",
+        json.dumps({"title": "a", "source": {"path": "src/../../x"}}).encode(),
+        400,
+        "inside the served root",
+    ),
+    (
+        "tasks",
+        json.dumps({"title": "a", "source": {"path": "/etc/passwd"}}).encode(),
+        400,
+        "not absolute",
+    ),
 ]
 
 
@@ -85,8 +105,9 @@ async def test_oversize_body_is_413(api, snapshot, workspace):
 @pytest.mark.parametrize("record", ["999999", "abc", "-1", "0", "99999999999999999999999"])
 async def test_unknown_ids_are_404(api, snapshot, route, record):
     for method, body in (("GET", None), ("PATCH", {"title": "x"}), ("DELETE", None)):
-        await expect_refused(api, snapshot, method, f"{route}/{record}", body=body,
-                             status=404, says="unknown")
+        await expect_refused(
+            api, snapshot, method, f"{route}/{record}", body=body, status=404, says="unknown"
+        )
 
 
 @pytest.mark.parametrize("route", ["notes", "tasks"])
@@ -94,13 +115,18 @@ async def test_patch_bad_fields_change_nothing(api, snapshot, route):
     await snapshot()
     _, listed = await api("GET", route)
     record_id = listed[route][0]["id"]
-    cases = [({"title": None}, "must be a string"), ({"base_revision": "1"}, "integer"),
-             ({"id": 5}, "unknown field"), ({"revision": 9}, "unknown field")]
+    cases = [
+        ({"title": None}, "must be a string"),
+        ({"base_revision": "1"}, "integer"),
+        ({"id": 5}, "unknown field"),
+        ({"revision": 9}, "unknown field"),
+    ]
     if route == "tasks":
         cases += [({"title": "ok", "done": "yes"}, "true or false")]  # all-or-nothing
     for body, says in cases:
-        await expect_refused(api, snapshot, "PATCH", f"{route}/{record_id}", body=body,
-                             status=400, says=says)
+        await expect_refused(
+            api, snapshot, "PATCH", f"{route}/{record_id}", body=body, status=400, says=says
+        )
 
 
 async def test_symlink_out_of_root_is_refused(api, snapshot, jp_root_dir, tmp_path_factory):
@@ -108,8 +134,9 @@ async def test_symlink_out_of_root_is_refused(api, snapshot, jp_root_dir, tmp_pa
     (outside / "secret.c").write_text("int key;\n")
     os.symlink(outside, jp_root_dir / "link")
     body = {"title": "a", "source": {"path": "link/secret.c", "line": 1}}
-    await expect_refused(api, snapshot, "POST", "tasks", body=body, status=400,
-                         says="outside the served root")
+    await expect_refused(
+        api, snapshot, "POST", "tasks", body=body, status=400, says="outside the served root"
+    )
 
 
 async def test_sibling_with_same_prefix_is_refused(api, snapshot, jp_root_dir):
@@ -119,8 +146,9 @@ async def test_sibling_with_same_prefix_is_refused(api, snapshot, jp_root_dir):
     (sibling / "keys.txt").write_text("k\n")
     os.symlink(sibling / "keys.txt", jp_root_dir / "keys.txt")
     body = {"title": "a", "source": {"path": "keys.txt"}}
-    await expect_refused(api, snapshot, "POST", "tasks", body=body, status=400,
-                         says="outside the served root")
+    await expect_refused(
+        api, snapshot, "POST", "tasks", body=body, status=400, says="outside the served root"
+    )
 
 
 async def test_bad_query_parameters(api, snapshot):
@@ -133,8 +161,9 @@ async def test_bad_query_parameters(api, snapshot):
 
 
 ID_ROUTES = [(method, pattern) for method, pattern, _ in http_routes() if "record_id" in pattern]
-BODY_ROUTES = [(method, pattern) for method, pattern, _ in http_routes()
-               if method in ("POST", "PATCH", "PUT")]
+BODY_ROUTES = [
+    (method, pattern) for method, pattern, _ in http_routes() if method in ("POST", "PATCH", "PUT")
+]
 
 
 @pytest.mark.parametrize("method,pattern", ID_ROUTES)
@@ -148,10 +177,16 @@ async def test_unicode_digits_in_ids_are_404(api, method, pattern, record):
     assert "unknown" in data["error"]
 
 
-@pytest.mark.parametrize("route,params", [
-    ("entities", {"limit": "²"}), ("runs", {"limit": "²"}), ("runs", {"limit": "٣"}),
-    ("runs/1/output", {"offset": "²"}), ("search", {"q": "x", "k": "²"}),
-])
+@pytest.mark.parametrize(
+    "route,params",
+    [
+        ("entities", {"limit": "²"}),
+        ("runs", {"limit": "²"}),
+        ("runs", {"limit": "٣"}),
+        ("runs/1/output", {"offset": "²"}),
+        ("search", {"q": "x", "k": "²"}),
+    ],
+)
 async def test_unicode_digits_in_numbers_are_400(api, route, params):
     status, data = await api("GET", route, params=params)
     assert status == 400, data

@@ -26,8 +26,12 @@ def jp_server_config(jp_server_config, fake_llm):
 async def test_streams_an_answer_and_keeps_the_conversation(ready, api, events, fake_llm):
     await ready()
     client = await events()
-    status, sent = await api("POST", "chat", {"message": "What is a Kalman filter?"},
-                             headers={"X-Workspace-Client": "tab-1"})
+    status, sent = await api(
+        "POST",
+        "chat",
+        {"message": "What is a Kalman filter?"},
+        headers={"X-Workspace-Client": "tab-1"},
+    )
     assert status == 202
     assert sent["message"]["role"] == "user" and sent["conversation"]["title"].startswith("What")
     tokens, end = await answer(client, sent["stream_id"])
@@ -39,13 +43,17 @@ async def test_streams_an_answer_and_keeps_the_conversation(ready, api, events, 
     request = fake_llm.requests[-1]
     assert request["path"] == "/v1/chat/completions" and request["body"]["stream"] is True
     assert request["authorization"] == f"Bearer {FAKE_KEY}"
-    assert request["body"]["messages"][-1] == {"role": "user",
-                                               "content": "What is a Kalman filter?"}
+    assert request["body"]["messages"][-1] == {
+        "role": "user",
+        "content": "What is a Kalman filter?",
+    }
 
     cid = sent["conversation"]["id"]
     _, conversation = await api("GET", f"conversations/{cid}")
     assert [(m["role"], m["status"]) for m in conversation["messages"]] == [
-        ("user", "complete"), ("assistant", "complete")]
+        ("user", "complete"),
+        ("assistant", "complete"),
+    ]
     assert conversation["streaming"] is None
 
     # a follow-up carries the history
@@ -65,8 +73,9 @@ async def test_streams_an_answer_and_keeps_the_conversation(ready, api, events, 
 async def test_ollama_chat_ndjson(ready, api, events, fake_llm):
     await ready()
     client = await events()
-    _, sent = await api("POST", "chat", {"message": "hi", "model": "ollama_chat/llama3.2",
-                                         "api_base": fake_llm.url})
+    _, sent = await api(
+        "POST", "chat", {"message": "hi", "model": "ollama_chat/llama3.2", "api_base": fake_llm.url}
+    )
     tokens, end = await answer(client, sent["stream_id"])
     assert end["type"] == "chat.done" and "".join(tokens) == fake_llm.reply
     assert "/api/chat" in [r["path"] for r in fake_llm.requests]
@@ -74,7 +83,8 @@ async def test_ollama_chat_ndjson(ready, api, events, fake_llm):
 
 
 async def test_stop_cancels_down_to_the_provider_and_keeps_the_partial_answer(
-        ready, api, events, fake_llm):
+    ready, api, events, fake_llm
+):
     await ready()
     fake_llm.tokens = [f"w{i} " for i in range(400)]
     fake_llm.delay = 0.03
@@ -111,8 +121,11 @@ async def test_provider_errors_reach_the_user(ready, api, events, fake_llm, stat
 async def test_unreachable_llm_is_explained(ready, api, events):
     await ready()
     client = await events()
-    _, sent = await api("POST", "chat", {"message": "hello", "model": "ollama_chat/llama3.2",
-                                         "api_base": "http://127.0.0.1:9"})
+    _, sent = await api(
+        "POST",
+        "chat",
+        {"message": "hello", "model": "ollama_chat/llama3.2", "api_base": "http://127.0.0.1:9"},
+    )
     _, end = await answer(client, sent["stream_id"])
     assert end["type"] == "chat.error" and end["kind"] == "unreachable", end
     assert "127.0.0.1:9" in end["error"]
@@ -133,7 +146,9 @@ async def test_retry_replaces_the_failed_answer(ready, api, events, fake_llm):
     assert end["type"] == "chat.done"
     _, conversation = await api("GET", f"conversations/{cid}")
     assert [(m["role"], m["status"]) for m in conversation["messages"]] == [
-        ("user", "complete"), ("assistant", "complete")]
+        ("user", "complete"),
+        ("assistant", "complete"),
+    ]
 
 
 async def test_one_stream_per_conversation(ready, api, events, fake_llm):

@@ -62,7 +62,8 @@ async def test_a_request_cannot_send_the_key_to_another_server(ready, api, stran
 
 
 async def test_the_configured_server_gets_the_key_however_a_request_spells_it(
-        ready, api, events, fake_llm):
+    ready, api, events, fake_llm
+):
     await ready()
     client = await events()
     for base in (None, fake_llm.url.replace("http://", "HTTP://") + "/v1/"):
@@ -75,7 +76,8 @@ async def test_the_configured_server_gets_the_key_however_a_request_spells_it(
 
 
 async def test_another_configured_server_is_asked_without_any_key(
-        ready, api, events, fake_llm, other_llm):
+    ready, api, events, fake_llm, other_llm
+):
     await ready()
     client = await events()
     status, sent = await api("POST", "chat", {"message": "hi", "api_base": other_llm.url + "/v1"})
@@ -87,11 +89,14 @@ async def test_another_configured_server_is_asked_without_any_key(
     assert fake_llm.requests == []
 
 
-@pytest.mark.parametrize("echo", [
-    "Incorrect API key provided: " + KEY,
-    "you sent Authorization: {authorization}",
-    f"bad key {KEY}; key={KEY}, again {KEY}",
-])
+@pytest.mark.parametrize(
+    "echo",
+    [
+        "Incorrect API key provided: " + KEY,
+        "you sent Authorization: {authorization}",
+        f"bad key {KEY}; key={KEY}, again {KEY}",
+    ],
+)
 async def test_a_key_the_provider_echoes_is_masked(ready, api, events, fake_llm, echo):
     await ready()
     fake_llm.fail = (401, echo)

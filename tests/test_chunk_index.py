@@ -48,8 +48,11 @@ def test_words_are_searchable_before_the_vectors_and_meaning_after(tmp_path):
         assert svc.stats()["vectors_pending"] == 0
         assert svc.stats()["embedded"] == answer["chunks"]
         top = search(svc, "length of a quaternion vector", "vector")[0]
-        assert (top["path"], top["symbol"], top["start_line"]) == ("attitude.py",
-                                                                   "quaternion_norm", 21)
+        assert (top["path"], top["symbol"], top["start_line"]) == (
+            "attitude.py",
+            "quaternion_norm",
+            21,
+        )
     finally:
         svc.close()
 
@@ -95,9 +98,18 @@ def unit(rng: random.Random) -> np.ndarray:
 
 def make_chunks(rng: random.Random, path: str, n: int) -> list[Chunk]:
     language = "c" if path.endswith(".c") else "python"
-    return [Chunk(path, language, rng.choice(["function", "class", "module"]), f"s{i}",
-                  1 + 10 * i, 9 + 10 * i, f"body {path} {i} word{rng.randint(0, 5)}")
-            for i in range(n)]
+    return [
+        Chunk(
+            path,
+            language,
+            rng.choice(["function", "class", "module"]),
+            f"s{i}",
+            1 + 10 * i,
+            9 + 10 * i,
+            f"body {path} {i} word{rng.randint(0, 5)}",
+        )
+        for i in range(n)
+    ]
 
 
 def test_the_mirror_matches_brute_force_through_rewrites_deletes_and_a_reopen(tmp_path):
@@ -114,8 +126,11 @@ def test_the_mirror_matches_brute_force_through_rewrites_deletes_and_a_reopen(tm
             continue
         chunks = make_chunks(rng, path, rng.randint(0, 6))
         vectors = [unit(rng) if rng.random() < 0.8 else None for _ in chunks]
-        stack = np.stack([v if v is not None else np.zeros(DIM, np.float32) for v in vectors]) \
-            if chunks else np.zeros((0, DIM), np.float32)
+        stack = (
+            np.stack([v if v is not None else np.zeros(DIM, np.float32) for v in vectors])
+            if chunks
+            else np.zeros((0, DIM), np.float32)
+        )
         index.replace(path, chunks, stack)
         truth[path] = list(zip(chunks, vectors, strict=True))
         if not chunks:
@@ -123,11 +138,15 @@ def test_the_mirror_matches_brute_force_through_rewrites_deletes_and_a_reopen(tm
 
     def expect(query: np.ndarray, filters: Filters) -> list[tuple[str, int]]:
         matcher = filters.path_matcher()
-        scored = [(float(v @ query), c.path, c.start_line) for rows in truth.values()
-                  for c, v in rows if v is not None
-                  and (not filters.language or c.language == filters.language)
-                  and (not filters.kind or c.kind == filters.kind)
-                  and (matcher is None or matcher.fullmatch(c.path))]
+        scored = [
+            (float(v @ query), c.path, c.start_line)
+            for rows in truth.values()
+            for c, v in rows
+            if v is not None
+            and (not filters.language or c.language == filters.language)
+            and (not filters.kind or c.kind == filters.kind)
+            and (matcher is None or matcher.fullmatch(c.path))
+        ]
         scored.sort(key=lambda t: -t[0])
         return [(p, line) for _, p, line in scored[:10]]
 
@@ -135,8 +154,13 @@ def test_the_mirror_matches_brute_force_through_rewrites_deletes_and_a_reopen(tm
         assert ix.chunk_count == sum(len(rows) for rows in truth.values())
         assert ix.pending_count == sum(v is None for rows in truth.values() for _, v in rows)
         assert ix.paths() == set(truth)
-        for filters in (Filters(), Filters(language="c"), Filters(kind="class"),
-                        Filters(path="src/**"), Filters(path="lib/c1.c", kind="function")):
+        for filters in (
+            Filters(),
+            Filters(language="c"),
+            Filters(kind="class"),
+            Filters(path="src/**"),
+            Filters(path="lib/c1.c", kind="function"),
+        ):
             for _ in range(5):
                 query = unit(rng)
                 got = ix.search("", query, k=10, mode="vector", filters=filters)
@@ -186,16 +210,31 @@ def test_full_text_path_filters_apply_before_the_limit(tmp_path):
     index = ChunkIndex(str(tmp_path / "index"), "test-model", DIM)
     index.open()
     for i in range(120):
-        chunks = [Chunk(f"other/f{i}.py", "python", "function", f"s{j}", 1 + 10 * j, 9 + 10 * j,
-                        f"telemetry frame decoder telemetry frame decoder {i}") for j in range(5)]
+        chunks = [
+            Chunk(
+                f"other/f{i}.py",
+                "python",
+                "function",
+                f"s{j}",
+                1 + 10 * j,
+                9 + 10 * j,
+                f"telemetry frame decoder telemetry frame decoder {i}",
+            )
+            for j in range(5)
+        ]
         index.replace(chunks[0].path, chunks, np.stack([unit(rng) for _ in chunks]))
-    special = [Chunk("my_dir%/x.py", "python", "function", "decode", 1, 5,
-                     "telemetry frame decoder special")]
+    special = [
+        Chunk(
+            "my_dir%/x.py", "python", "function", "decode", 1, 5, "telemetry frame decoder special"
+        )
+    ]
     index.replace("my_dir%/x.py", special, np.stack([unit(rng)]))
     index.optimize()
     for glob in ("my_dir%/**", "my_dir%/x.py", "my_dir%/*.py"):
-        hits = index.search("telemetry frame decoder", None, k=5, mode="text",
-                            filters=Filters(path=glob))
+        hits = index.search(
+            "telemetry frame decoder", None, k=5, mode="text", filters=Filters(path=glob)
+        )
         assert [h["path"] for h in hits] == ["my_dir%/x.py"], glob
-    assert index.search("telemetry", None, k=5, mode="text",
-                        filters=Filters(path="myXdir%/**")) == []
+    assert (
+        index.search("telemetry", None, k=5, mode="text", filters=Filters(path="myXdir%/**")) == []
+    )

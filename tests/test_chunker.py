@@ -11,30 +11,53 @@ FIXTURES = Path(__file__).parent / "fixtures" / "code"
 
 EXPECTED = {
     "attitude.py": [
-        ("module", "", 1, 4), ("class", "Estimator", 7, 10),
-        ("method", "Estimator.update", 12, 14), ("method", "Estimator.wrap", 16, 18),
-        ("function", "quaternion_norm", 21, 23)],
+        ("module", "", 1, 4),
+        ("class", "Estimator", 7, 10),
+        ("method", "Estimator.update", 12, 14),
+        ("method", "Estimator.wrap", 16, 18),
+        ("function", "quaternion_norm", 21, 23),
+    ],
     "pid.c": [
-        ("module", "", 1, 3), ("struct", "pid_state", 5, 8), ("function", "clamp", 10, 13),
-        ("function", "pid_step", 15, 21)],
+        ("module", "", 1, 3),
+        ("struct", "pid_state", 5, 8),
+        ("function", "clamp", 10, 13),
+        ("function", "pid_step", 15, 21),
+    ],
     "kalman.cpp": [
-        ("module", "", 1, 1), ("namespace", "nav", 3, 3), ("class", "nav.Kalman", 5, 6),
-        ("class", "nav.Kalman", 8, 13), ("method", "nav.Kalman.predict", 7, 7),
-        ("function", "nav.Kalman::gain", 15, 15)],
+        ("module", "", 1, 1),
+        ("namespace", "nav", 3, 3),
+        ("class", "nav.Kalman", 5, 6),
+        ("class", "nav.Kalman", 8, 13),
+        ("method", "nav.Kalman.predict", 7, 7),
+        ("function", "nav.Kalman::gain", 15, 15),
+    ],
     "orbit.f90": [
-        ("module", "orbit", 1, 4), ("function", "orbit.period", 5, 9),
-        ("subroutine", "orbit.propagate", 11, 15)],
+        ("module", "orbit", 1, 4),
+        ("function", "orbit.period", 5, 9),
+        ("subroutine", "orbit.propagate", 11, 15),
+    ],
     "telemetry.ts": [
-        ("module", "", 1, 1), ("interface", "Packet", 3, 6), ("function", "decode", 8, 10),
-        ("function", "checksum", 12, 13), ("class", "Decoder", 15, 15),
-        ("class", "Decoder", 19, 20), ("method", "Decoder.push", 16, 18)],
+        ("module", "", 1, 1),
+        ("interface", "Packet", 3, 6),
+        ("function", "decode", 8, 10),
+        ("function", "checksum", 12, 13),
+        ("class", "Decoder", 15, 15),
+        ("class", "Decoder", 19, 20),
+        ("method", "Decoder.push", 16, 18),
+    ],
     "ground.js": [
-        ("module", "", 1, 1), ("module", "", 16, 16), ("function", "connect", 3, 5),
-        ("class", "Station", 7, 7), ("method", "Station.constructor", 8, 10),
-        ("method", "Station.track", 11, 13)],
+        ("module", "", 1, 1),
+        ("module", "", 16, 16),
+        ("function", "connect", 3, 5),
+        ("class", "Station", 7, 7),
+        ("method", "Station.constructor", 8, 10),
+        ("method", "Station.track", 11, 13),
+    ],
     "design.md": [
-        ("section", "Flight software design", 1, 3), ("section", "Navigation", 5, 7),
-        ("section", "Control", 9, 11)],
+        ("section", "Flight software design", 1, 3),
+        ("section", "Navigation", 5, 7),
+        ("section", "Control", 9, 11),
+    ],
 }
 
 
@@ -46,7 +69,7 @@ def test_symbols_kinds_and_lines(name):
     lines = text.splitlines()
     for c in chunks:
         # the text is exactly the lines it claims, and the language is the file's
-        assert c.text == "\n".join(lines[c.start_line - 1:c.end_line])
+        assert c.text == "\n".join(lines[c.start_line - 1 : c.end_line])
         assert c.language == language_of(name)
 
 
@@ -151,20 +174,30 @@ def test_c_doc_comments_belong_to_what_they_document_and_declarations_are_named(
 
 
 def test_leading_comments_in_python_js_ts_fortran_and_cpp():
-    py = chunk_file("a.py", "import os\n\n# Rotate the log files.\n# Keeps n of them.\n"
-                    "def rotate(n):\n    return n\n")
+    py = chunk_file(
+        "a.py",
+        "import os\n\n# Rotate the log files.\n# Keeps n of them.\ndef rotate(n):\n    return n\n",
+    )
     assert [(c.symbol, c.start_line) for c in py if c.kind == "function"] == [("rotate", 3)]
-    ts = chunk_file("a.ts", "const x = 1;\n\n/** Decode a packet. */\n"
-                    "export function decode(b: string): number {\n  return 1;\n}\n")
-    assert [(c.symbol, c.start_line, c.end_line) for c in ts if c.kind == "function"] == \
-        [("decode", 3, 6)]
-    f90 = chunk_file("o.f90", "module orbit\ncontains\n!> Orbital period in seconds.\n"
-                     "!! Kepler's third law.\nfunction period(a) result(t)\n  real :: a, t\n"
-                     "  t = a\nend function period\nend module orbit\n")
+    ts = chunk_file(
+        "a.ts",
+        "const x = 1;\n\n/** Decode a packet. */\n"
+        "export function decode(b: string): number {\n  return 1;\n}\n",
+    )
+    assert [(c.symbol, c.start_line, c.end_line) for c in ts if c.kind == "function"] == [
+        ("decode", 3, 6)
+    ]
+    f90 = chunk_file(
+        "o.f90",
+        "module orbit\ncontains\n!> Orbital period in seconds.\n"
+        "!! Kepler's third law.\nfunction period(a) result(t)\n  real :: a, t\n"
+        "  t = a\nend function period\nend module orbit\n",
+    )
     period = next(c for c in f90 if c.symbol.endswith("period"))
     assert period.start_line == 3 and "Kepler" in period.text
-    cpp = chunk_file("k.cpp", "namespace nav {\n/// Kalman gain.\n"
-                     "double gain(double p) { return p; }\n}\n")
+    cpp = chunk_file(
+        "k.cpp", "namespace nav {\n/// Kalman gain.\ndouble gain(double p) { return p; }\n}\n"
+    )
     gain = next(c for c in cpp if c.symbol.endswith("gain"))
     assert gain.start_line == 2 and gain.text.startswith("/// Kalman gain.")
 
@@ -199,8 +232,13 @@ extern "C" inline int grid_version() { return 3; }
 
 def test_a_cpp_header_named_h_is_cpp_and_its_definitions_carry_what_precedes_them():
     assert language_of("include/geo/grid.h", CPP_HEADER) == "cpp"
-    assert language_of("include/osal/queue.h", "#ifdef __cplusplus\nextern \"C\" {\n#endif\n"
-                       "int OS_QueueCreate(int *id);\n") == "c"
+    assert (
+        language_of(
+            "include/osal/queue.h",
+            '#ifdef __cplusplus\nextern "C" {\n#endif\nint OS_QueueCreate(int *id);\n',
+        )
+        == "c"
+    )
     assert language_of("include/geo/grid.h") == "c"  # no text: the name alone
     chunks = chunk_file("include/geo/grid.h", CPP_HEADER)
     assert {c.language for c in chunks} == {"cpp"}
@@ -219,41 +257,57 @@ def test_a_cpp_header_named_h_is_cpp_and_its_definitions_carry_what_precedes_the
 
 
 def test_a_name_after_a_macro_the_grammar_cannot_see_through():
-    cpp = chunk_file("t.cpp", "PROJ_NOINLINE detail::type_info *get_type_info(PyTypeObject *t,\n"
-                     "                                             bool strict = false) {\n"
-                     "    return nullptr;\n}\n")
+    cpp = chunk_file(
+        "t.cpp",
+        "PROJ_NOINLINE detail::type_info *get_type_info(PyTypeObject *t,\n"
+        "                                             bool strict = false) {\n"
+        "    return nullptr;\n}\n",
+    )
     assert [c.symbol for c in cpp if c.kind == "function"] == ["get_type_info"]
 
 
 def test_macros_the_grammar_cannot_see_through_do_not_hide_definitions():
-    cpp = chunk_file("caster.h", "namespace detail {\nclass caster {\npublic:\n"
-                     "    PROJ_NOINLINE static std::pair<const void *, int>\n"
-                     "    src_and_type(const void *src, int n) {\n        return {src, n};\n"
-                     "    }\n\n    PROJ_DEPRECATED(\"use make() instead\")\n"
-                     "    caster(int value) : v(value) {}\n    int v;\n};\n}\n")
+    cpp = chunk_file(
+        "caster.h",
+        "namespace detail {\nclass caster {\npublic:\n"
+        "    PROJ_NOINLINE static std::pair<const void *, int>\n"
+        "    src_and_type(const void *src, int n) {\n        return {src, n};\n"
+        '    }\n\n    PROJ_DEPRECATED("use make() instead")\n'
+        "    caster(int value) : v(value) {}\n    int v;\n};\n}\n",
+    )
     methods = {c.symbol: (c.start_line, c.end_line) for c in cpp if c.kind == "method"}
     assert methods["detail.caster.src_and_type"] == (4, 7)
     assert "detail.caster.caster" in methods
     # the chunks keep the source's own text, macros included
     assert any("PROJ_NOINLINE static" in c.text for c in cpp)
-    c = chunk_file("zstd.c", "ZSTDLIB_API size_t ZSTD_compressBound(size_t srcSize);\n"
-                   "ZSTDLIB_API size_t ZSTD_compressBound(size_t srcSize)\n{\n"
-                   "    return srcSize + (srcSize >> 8);\n}\n"
-                   "UINT32 CFE_ES_GetCount(void)\n{\n    return 1;\n}\n")
+    c = chunk_file(
+        "zstd.c",
+        "ZSTDLIB_API size_t ZSTD_compressBound(size_t srcSize);\n"
+        "ZSTDLIB_API size_t ZSTD_compressBound(size_t srcSize)\n{\n"
+        "    return srcSize + (srcSize >> 8);\n}\n"
+        "UINT32 CFE_ES_GetCount(void)\n{\n    return 1;\n}\n",
+    )
     assert [(x.kind, x.symbol) for x in c if x.symbol] == [
-        ("declaration", "ZSTD_compressBound"), ("function", "ZSTD_compressBound"),
-        ("function", "CFE_ES_GetCount")]
+        ("declaration", "ZSTD_compressBound"),
+        ("function", "ZSTD_compressBound"),
+        ("function", "CFE_ES_GetCount"),
+    ]
 
 
 def test_a_short_function_with_closures_is_one_chunk():
-    source = ("def sliced(seq, n):\n    iterator = iter(seq)\n\n    def ret():\n"
-              "        return seq[:n]\n\n    return ret()\n")
+    source = (
+        "def sliced(seq, n):\n    iterator = iter(seq)\n\n    def ret():\n"
+        "        return seq[:n]\n\n    return ret()\n"
+    )
     chunks = chunk_file("s.py", source)
-    assert [(c.kind, c.symbol, c.start_line, c.end_line) for c in chunks] == \
-        [("function", "sliced", 1, 7)]
+    assert [(c.kind, c.symbol, c.start_line, c.end_line) for c in chunks] == [
+        ("function", "sliced", 1, 7)
+    ]
     long_body = "".join(f"    x{i} = {i}\n" for i in range(60))
-    chunks = chunk_file("l.py", "def outer():\n" + long_body + "    def inner():\n"
-                        "        return 1\n    return inner\n")
+    chunks = chunk_file(
+        "l.py",
+        "def outer():\n" + long_body + "    def inner():\n        return 1\n    return inner\n",
+    )
     assert "outer.inner" in {c.symbol for c in chunks}  # too long for one: cut as before
 
 
@@ -282,9 +336,17 @@ def test_empty_and_blank_files_have_no_chunks():
     assert chunk_file("blank.c", "\n\n   \n") == []
 
 
-@pytest.mark.parametrize("path,language", [
-    ("a/b.F90", "fortran"), ("x.hpp", "cpp"), ("Makefile", "make"), ("x.tsx", "tsx"),
-    ("README", "text"), ("run.sh", "shell")])
+@pytest.mark.parametrize(
+    "path,language",
+    [
+        ("a/b.F90", "fortran"),
+        ("x.hpp", "cpp"),
+        ("Makefile", "make"),
+        ("x.tsx", "tsx"),
+        ("README", "text"),
+        ("run.sh", "shell"),
+    ],
+)
 def test_language_of(path, language):
     assert language_of(path) == language
 
@@ -294,21 +356,39 @@ def test_notebooks_are_chunked_by_cell_without_their_outputs():
 
     notebook = {
         "metadata": {"kernelspec": {"language": "python", "name": "python3"}},
-        "nbformat": 4, "nbformat_minor": 5,
+        "nbformat": 4,
+        "nbformat_minor": 5,
         "cells": [
             {"cell_type": "markdown", "source": ["# Orbit analysis\n", "The period, in seconds."]},
-            {"cell_type": "code", "source": ["def period(a):\n", "    return a ** 1.5\n"],
-             "outputs": [{"output_type": "stream", "name": "stdout",
-                          "text": ["needle_in_the_output\n"] * 500}]},
-            {"cell_type": "code", "source": "%workspace search pid",
-             "outputs": [{"output_type": "display_data",
-                          "data": {"application/json": {"results": ["needle_in_the_output"]}}}]},
-        ]}
+            {
+                "cell_type": "code",
+                "source": ["def period(a):\n", "    return a ** 1.5\n"],
+                "outputs": [
+                    {
+                        "output_type": "stream",
+                        "name": "stdout",
+                        "text": ["needle_in_the_output\n"] * 500,
+                    }
+                ],
+            },
+            {
+                "cell_type": "code",
+                "source": "%workspace search pid",
+                "outputs": [
+                    {
+                        "output_type": "display_data",
+                        "data": {"application/json": {"results": ["needle_in_the_output"]}},
+                    }
+                ],
+            },
+        ],
+    }
     chunks = chunk_file("analysis.ipynb", json.dumps(notebook, indent=1))
     assert [(c.cell, c.language, c.kind, c.symbol, c.start_line, c.end_line) for c in chunks] == [
         (0, "markdown", "section", "Orbit analysis", 1, 2),
         (1, "python", "function", "period", 1, 2),
-        (2, "python", "block", "", 1, 1)]
+        (2, "python", "block", "", 1, 1),
+    ]
     assert not any("needle_in_the_output" in c.text for c in chunks)
     # not a notebook after all: its text is still indexed
     assert chunk_file("broken.ipynb", "{ not json\nline two\n")[0].cell == -1

@@ -31,17 +31,41 @@ def served(tmp_path):
     # a user-level `python3` kernel of another interpreter, as a user may well have
     decoy = tmp_path / "user-data" / "kernels" / "python3"
     decoy.mkdir(parents=True)
-    (decoy / "kernel.json").write_text(json.dumps({
-        "argv": ["/elsewhere/bin/python", "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-        "display_name": "Python 3 (elsewhere)", "language": "python"}))
+    (decoy / "kernel.json").write_text(
+        json.dumps(
+            {
+                "argv": [
+                    "/elsewhere/bin/python",
+                    "-m",
+                    "ipykernel_launcher",
+                    "-f",
+                    "{connection_file}",
+                ],
+                "display_name": "Python 3 (elsewhere)",
+                "language": "python",
+            }
+        )
+    )
     port, token = free_port(), "cli-test-token"
     proc = subprocess.Popen(
-        ["jupyter", "workspace", str(root),
-         f"--ServerApp.port={port}", "--ServerApp.ip=127.0.0.1", f"--ServerApp.token={token}",
-         "--ServerApp.open_browser=False", "--ServerApp.allow_root=True"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=tmp_path,
-        env={**os.environ, "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
-             "JUPYTER_DATA_DIR": str(tmp_path / "user-data")},
+        [
+            "jupyter",
+            "workspace",
+            str(root),
+            f"--ServerApp.port={port}",
+            "--ServerApp.ip=127.0.0.1",
+            f"--ServerApp.token={token}",
+            "--ServerApp.open_browser=False",
+            "--ServerApp.allow_root=True",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        cwd=tmp_path,
+        env={
+            **os.environ,
+            "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
+            "JUPYTER_DATA_DIR": str(tmp_path / "user-data"),
+        },
     )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60

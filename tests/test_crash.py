@@ -30,9 +30,11 @@ def free_port() -> int:
 
 def call(base: str, method: str, route: str, body: dict | None = None) -> tuple[int, dict]:
     request = urllib.request.Request(
-        f"{base}/workspace/api/{route}", method=method,
+        f"{base}/workspace/api/{route}",
+        method=method,
         data=json.dumps(body).encode() if body is not None else None,
-        headers={"Authorization": f"token {TOKEN}", "Content-Type": "application/json"})
+        headers={"Authorization": f"token {TOKEN}", "Content-Type": "application/json"},
+    )
     with urllib.request.urlopen(request, timeout=10) as response:
         return response.status, json.loads(response.read() or b"null")
 
@@ -40,12 +42,24 @@ def call(base: str, method: str, route: str, body: dict | None = None) -> tuple[
 def start_server(root: Path, tmp_path: Path) -> tuple[subprocess.Popen, str]:
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "jupyter_server", f"--ServerApp.root_dir={root}",
-         f"--ServerApp.port={port}", "--ServerApp.ip=127.0.0.1", f"--ServerApp.token={TOKEN}",
-         "--ServerApp.open_browser=False", "--ServerApp.allow_root=True",
-         "--WorkspaceApp.sidecar_enabled=False", "--WorkspaceApp.index_enabled=False"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=tmp_path,
-        env={**os.environ, "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime")})
+        [
+            sys.executable,
+            "-m",
+            "jupyter_server",
+            f"--ServerApp.root_dir={root}",
+            f"--ServerApp.port={port}",
+            "--ServerApp.ip=127.0.0.1",
+            f"--ServerApp.token={TOKEN}",
+            "--ServerApp.open_browser=False",
+            "--ServerApp.allow_root=True",
+            "--WorkspaceApp.sidecar_enabled=False",
+            "--WorkspaceApp.index_enabled=False",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        cwd=tmp_path,
+        env={**os.environ, "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime")},
+    )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while True:

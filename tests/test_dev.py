@@ -20,10 +20,12 @@ REPO = Path(__file__).resolve().parent.parent
 BASE_PYTHON = os.path.realpath(getattr(sys, "_base_executable", sys.executable))
 
 
-def run_dev(folder: Path, *args: str, env: dict[str, str], check: bool = True,
-            timeout: float = 180) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run([str(folder / "dev"), *args], env=env, capture_output=True, text=True,
-                          timeout=timeout)
+def run_dev(
+    folder: Path, *args: str, env: dict[str, str], check: bool = True, timeout: float = 180
+) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run(
+        [str(folder / "dev"), *args], env=env, capture_output=True, text=True, timeout=timeout
+    )
     if check and proc.returncode != 0:
         pytest.fail(f"./dev {' '.join(args)} exited {proc.returncode}:\n{proc.stderr[-3000:]}")
     return proc
@@ -40,8 +42,11 @@ def sandbox(tmp_path):
     log = tmp_path / "calls.log"
     # a sudo that just runs the command (the suite may run as root or not)
     write_fake(fakes, "sudo", 'exec "$@"')
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("VIRTUAL_ENV", "PYTHON", "PYTHONPATH", "PYTHONHOME")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("VIRTUAL_ENV", "PYTHON", "PYTHONPATH", "PYTHONHOME")
+    }
     env["PATH"] = os.pathsep.join([str(fakes), "/usr/bin", "/bin"])
     env["FAKE_LOG"] = str(log)
     if shutil.which("uv", path=env["PATH"]):
@@ -51,7 +56,7 @@ def sandbox(tmp_path):
 
 def write_fake(folder: Path, name: str, body: str) -> None:
     path = folder / name
-    path.write_text(f"#!/bin/sh\necho \"{name} $*\" >> \"$FAKE_LOG\"\n{body}\n")
+    path.write_text(f'#!/bin/sh\necho "{name} $*" >> "$FAKE_LOG"\n{body}\n')
     path.chmod(0o755)
 
 
@@ -60,10 +65,17 @@ def calls(log: Path) -> list[str]:
 
 
 def is_venv_of(venv: Path, base: str) -> bool:
-    out = subprocess.run([str(venv / "bin" / "python"), "-c",
-                          "import os, sys; print(sys.prefix != sys.base_prefix, "
-                          "os.path.realpath(sys._base_executable))"],
-                         capture_output=True, text=True, check=True).stdout.split()
+    out = subprocess.run(
+        [
+            str(venv / "bin" / "python"),
+            "-c",
+            "import os, sys; print(sys.prefix != sys.base_prefix, "
+            "os.path.realpath(sys._base_executable))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
     return out[0] == "True" and os.path.realpath(out[1]) == os.path.realpath(base)
 
 
@@ -76,8 +88,9 @@ def test_dev_makes_its_own_venv_once_and_keeps_it(sandbox):
     assert "making" in first.stderr
     assert is_venv_of(venv, BASE_PYTHON)
     # pip works in it, whatever PEP 668 says of the interpreter it was made from
-    subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "--version"], check=True,
-                   capture_output=True)
+    subprocess.run(
+        [str(venv / "bin" / "python"), "-m", "pip", "--version"], check=True, capture_output=True
+    )
     made = (venv / "pyvenv.cfg").stat().st_mtime_ns
 
     again = run_dev(folder, "venv", env=env)
@@ -146,8 +159,11 @@ def test_dev_makes_the_venv_with_uv_when_installed(sandbox):
     folder, fakes, log, env = sandbox
     env["PYTHON"] = BASE_PYTHON
     # a uv that makes the venv the standard way: what matters is that ./dev asks it to
-    write_fake(fakes, "uv", 'while [ $# -gt 1 ]; do [ "$1" = --python ] && py=$2; shift; done\n'
-               'exec "$py" -m venv "$1"')
+    write_fake(
+        fakes,
+        "uv",
+        'while [ $# -gt 1 ]; do [ "$1" = --python ] && py=$2; shift; done\nexec "$py" -m venv "$1"',
+    )
     out = run_dev(folder, "venv", env=env)
     assert "with uv" in out.stderr
     uv = [c for c in calls(log) if c.startswith("uv ")]
@@ -176,8 +192,10 @@ def test_the_suite_runs_in_a_virtual_env():
     assert os.environ.get("VIRTUAL_ENV") == sys.prefix
 
 
-@pytest.mark.skipif(not os.environ.get("CI") or not Path("/usr/bin/python3").exists(),
-                    reason="CI runs the suite from the distribution's python3")
+@pytest.mark.skipif(
+    not os.environ.get("CI") or not Path("/usr/bin/python3").exists(),
+    reason="CI runs the suite from the distribution's python3",
+)
 def test_ci_sees_the_distributions_python():
     """.ci/run puts /usr/bin first: the externally managed interpreter is what ./dev gets."""
     assert os.path.realpath(BASE_PYTHON) == os.path.realpath("/usr/bin/python3")

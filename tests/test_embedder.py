@@ -38,9 +38,11 @@ SNIPPETS = [
     "    cache = LRUCache(2)\n    cache.put('a', 1); cache.put('b', 2); cache.put('c', 3)\n"
     "    assert cache.get('a') is None\n",
     # longer than the model's 256 tokens: both backends must truncate the same way
-    "big/table.py · module\n" + "\n".join(
+    "big/table.py · module\n"
+    + "\n".join(
         f"ROW_{i} = compute_value(alpha={i}, beta=beta_{i}, name='row {i}')  # row {i}"
-        for i in range(60)),
+        for i in range(60)
+    ),
     "x",
     "",
 ]
@@ -64,11 +66,19 @@ def reference():
 
 
 def test_module_import_is_light():
-    code = ("import sys, json; import jupyter_workspace.sidecar.embedder\n"
-            "print(json.dumps([m for m in ('torch', 'onnxruntime', 'transformers', "
-            "'sentence_transformers', 'tokenizers', 'litellm', 'numpy') if m in sys.modules]))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=60)
+    code = (
+        "import sys, json; import jupyter_workspace.sidecar.embedder\n"
+        "print(json.dumps([m for m in ('torch', 'onnxruntime', 'transformers', "
+        "'sentence_transformers', 'tokenizers', 'litellm', 'numpy') if m in sys.modules]))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=60,
+    )
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout.strip().splitlines()[-1]) == []
 
@@ -95,8 +105,7 @@ def test_order_preserved_under_length_sorting(fast):
     one_by_one = np.stack([fast.embed([t])[0] for t in SNIPPETS])
     np.testing.assert_allclose(together, one_by_one, atol=1e-5)
     shuffled = [SNIPPETS[i] for i in (5, 0, 7, 2, 6, 1, 4, 3)]
-    np.testing.assert_allclose(fast.embed(shuffled), together[[5, 0, 7, 2, 6, 1, 4, 3]],
-                               atol=1e-5)
+    np.testing.assert_allclose(fast.embed(shuffled), together[[5, 0, 7, 2, 6, 1, 4, 3]], atol=1e-5)
 
 
 def test_fast_close_to_torch(fast, reference):
@@ -117,10 +126,12 @@ def test_fp32_onnx_matches_torch(cache_dir, reference):
 def test_query_ranks_the_right_snippet_first(which, request):
     embedder = request.getfixturevalue(which)
     docs = embedder.embed(SNIPPETS[:5])
-    for query, expected in [("parse a JSON document into a Python object", 0),
-                            ("retry an HTTP request with exponential backoff", 1),
-                            ("multiply two matrices", 2),
-                            ("how to install the package", 3)]:
+    for query, expected in [
+        ("parse a JSON document into a Python object", 0),
+        ("retry an HTTP request with exponential backoff", 1),
+        ("multiply two matrices", 2),
+        ("how to install the package", 3),
+    ]:
         scores = docs @ embedder.embed([query])[0]
         assert int(np.argmax(scores)) == expected, (query, scores)
 
@@ -135,19 +146,32 @@ def test_second_load_uses_the_cache(fast, cache_dir):
     # the layout: <cache>/<model>/<key>/model-int8.{onnx,json}, no temporary leftovers
     assert model_file.parent.parent == cache_dir / "all-MiniLM-L6-v2"
     names = {p.name for p in model_file.parent.iterdir()}
-    assert {"model-int8.onnx", "model-int8.json"} <= names <= {
-        "model-int8.onnx", "model-int8.json", "model-fp32.onnx", "model-fp32.json"}
+    assert (
+        {"model-int8.onnx", "model-int8.json"}
+        <= names
+        <= {"model-int8.onnx", "model-int8.json", "model-fp32.onnx", "model-fp32.json"}
+    )
     assert not [p for p in model_file.parent.parent.iterdir() if p.name.startswith(".build-")]
     # a new process loads from the cache without importing torch
-    code = ("import sys, json\nfrom jupyter_workspace.sidecar.embedder import load_embedder\n"
-            "e = load_embedder(backend='auto', cache_dir=sys.argv[1]); e.embed(['hi'])\n"
-            "print(json.dumps([e.model_id, e.info['exported'], 'torch' in sys.modules]))")
-    out = subprocess.run([sys.executable, "-c", code, str(cache_dir)], capture_output=True,
-                         text=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
-                         timeout=120)
+    code = (
+        "import sys, json\nfrom jupyter_workspace.sidecar.embedder import load_embedder\n"
+        "e = load_embedder(backend='auto', cache_dir=sys.argv[1]); e.embed(['hi'])\n"
+        "print(json.dumps([e.model_id, e.info['exported'], 'torch' in sys.modules]))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(cache_dir)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=120,
+    )
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout.strip().splitlines()[-1]) == [
-        "all-MiniLM-L6-v2/onnx-int8", False, False]
+        "all-MiniLM-L6-v2/onnx-int8",
+        False,
+        False,
+    ]
 
 
 def test_corrupt_cache_is_rebuilt(fast, cache_dir, tmp_path, reference):
@@ -170,7 +194,9 @@ def test_corrupt_cache_is_rebuilt(fast, cache_dir, tmp_path, reference):
     data = json.loads(manifest.read_text())
     manifest.write_text(json.dumps({**data, "sha256": "0" * 64}))
     assert emb.OnnxEmbedder._open_cached(spec, "onnx-int8", model_file) == (
-        None, "checksum mismatch")
+        None,
+        "checksum mismatch",
+    )
     manifest.write_text(json.dumps(data)[:100])
     assert emb.OnnxEmbedder._open_cached(spec, "onnx-int8", model_file)[0] is None
     manifest.unlink()
@@ -203,12 +229,23 @@ class _FakeEmbeddings(BaseHTTPRequestHandler):
     def do_POST(self):  # noqa: N802
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
-        data = [{"object": "embedding", "index": i,
-                 "embedding": [float(len(text) + 1), *(float(ord(c)) for c in text[:7].ljust(7))]}
-                for i, text in enumerate(inputs)]
+        data = [
+            {
+                "object": "embedding",
+                "index": i,
+                "embedding": [float(len(text) + 1), *(float(ord(c)) for c in text[:7].ljust(7))],
+            }
+            for i, text in enumerate(inputs)
+        ]
         data.reverse()  # out of order: the client must sort by index
-        payload = json.dumps({"object": "list", "data": data, "model": body["model"],
-                              "usage": {"prompt_tokens": 1, "total_tokens": 1}}).encode()
+        payload = json.dumps(
+            {
+                "object": "list",
+                "data": data,
+                "model": body["model"],
+                "usage": {"prompt_tokens": 1, "total_tokens": 1},
+            }
+        ).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(payload)))
@@ -233,10 +270,12 @@ def test_litellm_backend(monkeypatch):
         assert vectors.shape == (4, 8) and vectors.dtype == np.float32
         np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-6)
         # same order as the texts although the server answered in reverse
-        raw = np.array([[len(t) + 1, *(ord(c) for c in t[:7].ljust(7))] for t in texts],
-                       dtype=np.float32)
-        np.testing.assert_allclose(vectors, raw / np.linalg.norm(raw, axis=1, keepdims=True),
-                                   rtol=1e-6)
+        raw = np.array(
+            [[len(t) + 1, *(ord(c) for c in t[:7].ljust(7))] for t in texts], dtype=np.float32
+        )
+        np.testing.assert_allclose(
+            vectors, raw / np.linalg.norm(raw, axis=1, keepdims=True), rtol=1e-6
+        )
     finally:
         server.shutdown()
         server.server_close()

@@ -12,8 +12,9 @@ from jupyter_workspace.server.handlers import EventsHandler
 
 async def test_note_events_reach_every_client(api, events):
     first, second = await events(), await events()
-    _, note = await api("POST", "notes", {"title": "shared"},
-                        headers={"X-Workspace-Client": "tab-a"})
+    _, note = await api(
+        "POST", "notes", {"title": "shared"}, headers={"X-Workspace-Client": "tab-a"}
+    )
     for client in (first, second):
         event = await client.next("note.created")
         assert event["note"] == note and event["origin"] == "tab-a"
@@ -76,10 +77,19 @@ async def raw_event_socket(port: int, base_url: str, auth: dict[str, str]) -> so
     sock.setblocking(False)
     await loop.sock_connect(sock, ("127.0.0.1", port))
     key = base64.b64encode(os.urandom(16)).decode()
-    headers = {"Host": f"127.0.0.1:{port}", "Upgrade": "websocket", "Connection": "Upgrade",
-               "Sec-WebSocket-Key": key, "Sec-WebSocket-Version": "13", **auth}
-    request = f"GET {base_url}workspace/api/events HTTP/1.1\r\n" + "".join(
-        f"{name}: {value}\r\n" for name, value in headers.items()) + "\r\n"
+    headers = {
+        "Host": f"127.0.0.1:{port}",
+        "Upgrade": "websocket",
+        "Connection": "Upgrade",
+        "Sec-WebSocket-Key": key,
+        "Sec-WebSocket-Version": "13",
+        **auth,
+    }
+    request = (
+        f"GET {base_url}workspace/api/events HTTP/1.1\r\n"
+        + "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+        + "\r\n"
+    )
     await loop.sock_sendall(sock, request.encode())
     answer = b""
     while b"\r\n\r\n" not in answer:
@@ -102,7 +112,7 @@ async def test_stalled_client_is_dropped_with_bounded_backlog(
 
     monkeypatch.setattr(EventsHandler, "open", remember)
     stalled = await raw_event_socket(jp_http_port, jp_base_url, jp_auth_header)
-    handler, = sockets
+    (handler,) = sockets
     size, count = 900_000, 48  # ~43 MB of events: past the bound plus any kernel buffers
     most = 0
     for i in range(count):

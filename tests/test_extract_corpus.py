@@ -37,16 +37,21 @@ def results() -> dict[str, tuple[set[tuple[int, str]], set[tuple[int, str]]]]:
     for path, labels in _labels().items():
         text = (CORPUS / path).read_text(encoding="utf-8")
         found = extract(path, text, today=TODAY)
-        out[path] = ({(t["line"], t["tag"]) for t in found["tasks"]},
-                     {(x["line"], x["tag"]) for x in labels})
+        out[path] = (
+            {(t["line"], t["tag"]) for t in found["tasks"]},
+            {(x["line"], x["tag"]) for x in labels},
+        )
     return out
 
 
 def test_labels_match_the_files():
     """Every corpus file is labelled, and every label's line really holds its marker."""
     labels = _labels()
-    files = {p.relative_to(CORPUS).as_posix() for p in CORPUS.rglob("*")
-             if p.is_file() and p.name != "labels.json"}
+    files = {
+        p.relative_to(CORPUS).as_posix()
+        for p in CORPUS.rglob("*")
+        if p.is_file() and p.name != "labels.json"
+    }
     assert set(labels) == files
     for path, items in labels.items():
         lines = _lines(path)
@@ -63,17 +68,21 @@ def test_labels_match_the_files():
 
 def test_no_detection_in_strings_docstrings_or_fences(results):
     """Precision 1.0: nothing detected that is not labelled (every trap stays silent)."""
-    false_pos = [f"{path}:{line} {tag}: {_lines(path)[line - 1].strip()}"
-                 for path, (got, want) in sorted(results.items())
-                 for line, tag in sorted(got - want)]
+    false_pos = [
+        f"{path}:{line} {tag}: {_lines(path)[line - 1].strip()}"
+        for path, (got, want) in sorted(results.items())
+        for line, tag in sorted(got - want)
+    ]
     assert not false_pos, "false positives:\n" + "\n".join(false_pos)
 
 
 def test_recall(results):
     """Recall >= 0.95 over all labelled tasks."""
     labelled = sum(len(want) for _, want in results.values())
-    misses = [f"{path}:{line} {tag}: {_lines(path)[line - 1].strip()}"
-              for path, (got, want) in sorted(results.items())
-              for line, tag in sorted(want - got)]
+    misses = [
+        f"{path}:{line} {tag}: {_lines(path)[line - 1].strip()}"
+        for path, (got, want) in sorted(results.items())
+        for line, tag in sorted(want - got)
+    ]
     recall = 1 - len(misses) / labelled
     assert recall >= 0.95, f"recall {recall:.3f}; misses:\n" + "\n".join(misses)

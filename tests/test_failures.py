@@ -18,51 +18,63 @@ def parse(tmp_path: Path, text: str, cwd: str = "", code: int | None = None) -> 
 
 
 def test_gcc_clang_and_gfortran(tmp_path):
-    out = ("src/pid.c: In function 'pid_update':\n"
-           "src/pid.c:12:5: error: 'integral' undeclared (first use in this function)\n"
-           "src/pid.c:20:1: warning: unused variable 'x'\n"
-           "\x1b[1msrc/filter.cpp:7:10: \x1b[31mfatal error: \x1b[0mmissing.h: No such file\n"
-           "orbit.f90:3:10:\n\n    3 |   x = y +\n      |          1\n"
-           "Error: Syntax error in expression at (1)\n"
-           "/usr/include/stdio.h:4:1: error: outside the workspace\n")
+    out = (
+        "src/pid.c: In function 'pid_update':\n"
+        "src/pid.c:12:5: error: 'integral' undeclared (first use in this function)\n"
+        "src/pid.c:20:1: warning: unused variable 'x'\n"
+        "\x1b[1msrc/filter.cpp:7:10: \x1b[31mfatal error: \x1b[0mmissing.h: No such file\n"
+        "orbit.f90:3:10:\n\n    3 |   x = y +\n      |          1\n"
+        "Error: Syntax error in expression at (1)\n"
+        "/usr/include/stdio.h:4:1: error: outside the workspace\n"
+    )
     assert parse(tmp_path, out) == [
         ("src/pid.c", 12, "'integral' undeclared (first use in this function)", "compiler"),
         ("src/filter.cpp", 7, "missing.h: No such file", "compiler"),
         ("orbit.f90", 3, "Syntax error in expression at (1)", "compiler"),
-        (None, None, "outside the workspace", "compiler")]
+        (None, None, "outside the workspace", "compiler"),
+    ]
 
 
 def test_paths_are_relative_to_the_run_folder(tmp_path):
     assert parse(tmp_path, "pid.c:3:1: error: boom\n", cwd="fw") == [
-        ("fw/pid.c", 3, "boom", "compiler")]
+        ("fw/pid.c", 3, "boom", "compiler")
+    ]
 
 
 def test_python_traceback_points_at_the_deepest_workspace_frame(tmp_path):
-    out = ("Traceback (most recent call last):\n"
-           f'  File "{tmp_path}/sim/run.py", line 30, in <module>\n    main()\n'
-           f'  File "{tmp_path}/sim/model.py", line 12, in main\n    step(1 / 0)\n'
-           '  File "/usr/lib/python3.11/fractions.py", line 99, in step\n    x\n'
-           "ZeroDivisionError: division by zero\n")
-    assert parse(tmp_path, out) == [("sim/model.py", 12, "ZeroDivisionError: division by zero",
-                                     "traceback")]
+    out = (
+        "Traceback (most recent call last):\n"
+        f'  File "{tmp_path}/sim/run.py", line 30, in <module>\n    main()\n'
+        f'  File "{tmp_path}/sim/model.py", line 12, in main\n    step(1 / 0)\n'
+        '  File "/usr/lib/python3.11/fractions.py", line 99, in step\n    x\n'
+        "ZeroDivisionError: division by zero\n"
+    )
+    assert parse(tmp_path, out) == [
+        ("sim/model.py", 12, "ZeroDivisionError: division by zero", "traceback")
+    ]
 
 
 def test_pytest_failures_and_summary(tmp_path):
-    out = ("tests/test_orbit.py:14: AssertionError\n"
-           "=========================== short test summary info ===========================\n"
-           "FAILED tests/test_orbit.py::test_period - assert 5400 == 5500\n"
-           "ERROR tests/test_io.py\n")
+    out = (
+        "tests/test_orbit.py:14: AssertionError\n"
+        "=========================== short test summary info ===========================\n"
+        "FAILED tests/test_orbit.py::test_period - assert 5400 == 5500\n"
+        "ERROR tests/test_io.py\n"
+    )
     assert parse(tmp_path, out) == [
         ("tests/test_orbit.py", 14, "AssertionError", "pytest"),
         ("tests/test_orbit.py", 14, "test_period - assert 5400 == 5500", "pytest"),
-        ("tests/test_io.py", None, "failed", "pytest")]
+        ("tests/test_io.py", None, "failed", "pytest"),
+    ]
 
 
 def test_make_errors_and_a_bare_exit_code(tmp_path):
     assert parse(tmp_path, "make: *** [Makefile:12: all] Error 1\n") == [
-        ("Makefile", 12, "Error 1", "make")]
+        ("Makefile", 12, "Error 1", "make")
+    ]
     assert parse(tmp_path, "make[1]: *** No rule to make target 'x'.  Stop.\n") == [
-        (None, None, "No rule to make target 'x'.  Stop.", "make")]
+        (None, None, "No rule to make target 'x'.  Stop.", "make")
+    ]
     assert parse(tmp_path, "just text\n", code=2) == [(None, None, "exited with code 2", "exit")]
     assert parse(tmp_path, "all good\n", code=0) == []
 
@@ -80,8 +92,11 @@ def test_config_errors_name_the_line():
     assert ok["build"].argv() == ["/bin/sh", "-c", "make"] and ok["build"].watch == ["src/*.c"]
     cases = [
         ('[pipelines.build]\ncommand = "make\n', 2, "not valid TOML"),
-        ("[pipelines.a]\ncommand = 'x'\n\n[pipelines.b]\ncommand = 3\n", 4,
-         "pipeline 'b': 'command' must be"),
+        (
+            "[pipelines.a]\ncommand = 'x'\n\n[pipelines.b]\ncommand = 3\n",
+            4,
+            "pipeline 'b': 'command' must be",
+        ),
         ("[pipelines.a]\ncommand = 'x'\ntimeout = -1\n", 1, "'timeout' must be"),
         ("[pipelines.a]\ncommand = 'x'\nshell = true\n", 1, "unknown key(s) shell"),
         ("[pipelines.'bad name']\ncommand = 'x'\n", None, "a name has"),
@@ -135,8 +150,12 @@ def test_memory_stays_bounded_past_the_cap(tmp_path):
         for i in range(20_000):
             parser.feed(f"b.c:{i + 1}:1: error: a long message number {i} " + "x" * 100)
         mine = [tracemalloc.Filter(True, failures.__file__)]
-        growth = sum(s.size_diff for s in tracemalloc.take_snapshot().filter_traces(
-            mine).compare_to(before.filter_traces(mine), "filename"))
+        growth = sum(
+            s.size_diff
+            for s in tracemalloc.take_snapshot()
+            .filter_traces(mine)
+            .compare_to(before.filter_traces(mine), "filename")
+        )
     finally:
         tracemalloc.stop()
     assert growth < 200_000, f"{growth} bytes kept for failures that were dropped"

@@ -20,11 +20,16 @@ def jp_server_config(jp_server_config, jp_root_dir):
     (jp_root_dir / "src").mkdir()
     (jp_root_dir / "src" / "guidance.c").write_text(
         "/* Guidance law */\nfloat proportional_navigation(float los_rate, float closing)\n"
-        "{\n    return 3.0f * closing * los_rate;\n}\n")
+        "{\n    return 3.0f * closing * los_rate;\n}\n"
+    )
     config = dict(jp_server_config)
-    config["WorkspaceApp"] = {**config["WorkspaceApp"], "sidecar_enabled": True,
-                              "index_enabled": True, "llm_model": "openai/none",
-                              "llm_api_key": FAKE_KEY}
+    config["WorkspaceApp"] = {
+        **config["WorkspaceApp"],
+        "sidecar_enabled": True,
+        "index_enabled": True,
+        "llm_model": "openai/none",
+        "llm_api_key": FAKE_KEY,
+    }
     return config
 
 
@@ -60,7 +65,11 @@ async def test_indexes_the_folder_and_finds_code_by_meaning_and_by_words(indexed
     hits = await search(api, q="length of a quaternion vector")
     top = hits[0]
     assert (top["path"], top["symbol"], top["start_line"], top["end_line"]) == (
-        "attitude.py", "quaternion_norm", 21, 23)
+        "attitude.py",
+        "quaternion_norm",
+        21,
+        23,
+    )
     assert top["kind"] == "function" and top["language"] == "python"
     assert "quaternion_norm" in top["snippet"] and top["score"] > 0
     words = await search(api, q="proportional_navigation", mode="text")
@@ -83,8 +92,9 @@ async def test_edits_and_deletes_follow_the_files(indexed, api, jp_root_dir, wor
     await indexed(expect_files=8)
     stats_before = await workspace.supervisor.client.call("GET", "/index")
     target = jp_root_dir / "src" / "guidance.c"
-    target.write_text(target.read_text() + "\nint reaction_wheel_desaturation(void)\n"
-                      "{\n    return 0;\n}\n")
+    target.write_text(
+        target.read_text() + "\nint reaction_wheel_desaturation(void)\n{\n    return 0;\n}\n"
+    )
 
     async def findable():
         hits = await search(api, q="reaction_wheel_desaturation", mode="text")
@@ -99,8 +109,9 @@ async def test_edits_and_deletes_follow_the_files(indexed, api, jp_root_dir, wor
     target.unlink()
 
     async def gone():
-        hits = await search(api, q="reaction_wheel_desaturation proportional_navigation",
-                            mode="text")
+        hits = await search(
+            api, q="reaction_wheel_desaturation proportional_navigation", mode="text"
+        )
         return all(h["path"] != "src/guidance.c" for h in hits)
 
     assert await until(gone, timeout=60, interval=0.3)
@@ -120,7 +131,8 @@ async def test_bad_files_are_skipped_with_a_reason(indexed, api, jp_root_dir, wo
     (jp_root_dir / "vendor").mkdir()
     (jp_root_dir / "vendor" / "amalgamation.c").write_text(
         "/*\n" + ("x" * 2399 + "\n") * 920 + "*/\n"
-        "int amalgamation_tail_marker(void)\n{\n    return 42;\n}\n")
+        "int amalgamation_tail_marker(void)\n{\n    return 42;\n}\n"
+    )
     assert (jp_root_dir / "vendor" / "amalgamation.c").stat().st_size > 2 * 1024 * 1024
     await indexed()
     skipped = {f["path"]: f["reason"] for f in await workspace.catalog.files("skipped")}
@@ -134,17 +146,20 @@ async def test_bad_files_are_skipped_with_a_reason(indexed, api, jp_root_dir, wo
     assert hits[0]["symbol"] == "amalgamation_tail_marker"
 
 
-@pytest.mark.parametrize("params,says", [
-    ({}, "'q' is required"),
-    ({"q": "   "}, "'q' is required"),
-    ({"q": "x" * 1001}, "too long"),
-    ({"q": "pid", "k": "0"}, "'k'"),
-    ({"q": "pid", "k": "abc"}, "'k'"),
-    ({"q": "pid", "mode": "fuzzy"}, "'mode'"),
-    ({"q": "pid", "lang": "c; DROP TABLE"}, "'lang'"),
-    ({"q": "pid", "path": "../etc/*"}, "'path'"),
-    ({"q": "pid", "path": "/etc/*"}, "'path'"),
-])
+@pytest.mark.parametrize(
+    "params,says",
+    [
+        ({}, "'q' is required"),
+        ({"q": "   "}, "'q' is required"),
+        ({"q": "x" * 1001}, "too long"),
+        ({"q": "pid", "k": "0"}, "'k'"),
+        ({"q": "pid", "k": "abc"}, "'k'"),
+        ({"q": "pid", "mode": "fuzzy"}, "'mode'"),
+        ({"q": "pid", "lang": "c; DROP TABLE"}, "'lang'"),
+        ({"q": "pid", "path": "../etc/*"}, "'path'"),
+        ({"q": "pid", "path": "/etc/*"}, "'path'"),
+    ],
+)
 async def test_bad_queries_are_400(api, params, says):
     status, data = await api("GET", "search", params=params)
     assert status == 400 and says in data["error"], data
@@ -156,29 +171,31 @@ async def test_search_without_the_sidecar_is_503(api):
 
 
 async def test_chat_is_grounded_in_the_index(indexed, api, events, fake_llm, workspace):
-    workspace.chat.config = workspace.llm.__class__(
-        "openai/fake-model", fake_llm.url + "/v1", 20.0)
+    workspace.chat.config = workspace.llm.__class__("openai/fake-model", fake_llm.url + "/v1", 20.0)
     await indexed(expect_files=8)
     client = await events()
     question = "How is the orbital period computed in @orbit.f90?"
     _, sent = await api("POST", "chat", {"message": question})
     context = await client.next("chat.context", timeout=30)
     assert context["stream_id"] == sent["stream_id"]
-    assert any(s["path"] == "orbit.f90" and s["symbol"] == "orbit.period"
-               for s in context["sources"])
+    assert any(
+        s["path"] == "orbit.f90" and s["symbol"] == "orbit.period" for s in context["sources"]
+    )
     done = await client.next("chat.done", timeout=30)
     assert done["message"]["mode"] == "grounded"
     assert done["message"]["sources"] == context["sources"]
     prompt = fake_llm.requests[-1]["body"]["messages"]
-    grounding = next(m["content"] for m in prompt if "Passages from the user's workspace"
-                     in m["content"])
+    grounding = next(
+        m["content"] for m in prompt if "Passages from the user's workspace" in m["content"]
+    )
     assert "orbit.f90:5-9" in grounding and "sqrt(a**3 / mu)" in grounding
     assert prompt[-1] == {"role": "user", "content": question}
 
 
 async def test_without_an_llm_the_passages_are_the_answer(indexed, api, events, workspace):
     workspace.chat.config = workspace.llm.__class__(
-        "ollama_chat/llama3.2", "http://127.0.0.1:9", 20.0)
+        "ollama_chat/llama3.2", "http://127.0.0.1:9", 20.0
+    )
     await indexed(expect_files=8)
     client = await events()
     _, sent = await api("POST", "chat", {"message": "where is the PID controller clamped?"})
@@ -189,11 +206,13 @@ async def test_without_an_llm_the_passages_are_the_answer(indexed, api, events, 
     assert "[pid.c:10]" in message["content"] and message["error"]
 
 
-async def test_indexing_resumes_after_the_sidecar_is_killed(jp_serverapp, api, events,
-                                                            jp_root_dir, workspace):
+async def test_indexing_resumes_after_the_sidecar_is_killed(
+    jp_serverapp, api, events, jp_root_dir, workspace
+):
     for i in range(40):  # enough work that the kill lands mid-way
         (jp_root_dir / f"mod{i}.py").write_text(
-            "\n\n".join(f"def handler_{i}_{j}(x):\n    return x * {j}\n" for j in range(15)))
+            "\n\n".join(f"def handler_{i}_{j}(x):\n    return x * {j}\n" for j in range(15))
+        )
     client = await events()
     await jp_serverapp._post_start()
     first = await sidecar_ready(api)
@@ -224,8 +243,11 @@ async def test_indexing_resumes_after_the_sidecar_is_killed(jp_serverapp, api, e
 
 
 async def test_notes_are_searchable_too(indexed, api):
-    _, note = await api("POST", "notes", {"title": "Thermal vacuum test plan",
-                                          "body": "Bake-out at 60 C for 48 hours."})
+    _, note = await api(
+        "POST",
+        "notes",
+        {"title": "Thermal vacuum test plan", "body": "Bake-out at 60 C for 48 hours."},
+    )
     await indexed()
 
     async def found():
@@ -251,14 +273,20 @@ async def test_notes_are_searchable_too(indexed, api):
 
 
 async def test_todos_in_files_and_notes_become_tasks_that_follow_and_resolve(
-        indexed, api, jp_root_dir, events):
-    _, note = await api("POST", "notes", {"title": "Gyro review",
-                                          "body": "- [ ] Re-run the REQ-77 test by 2026-12-01\n"})
+    indexed, api, jp_root_dir, events
+):
+    _, note = await api(
+        "POST",
+        "notes",
+        {"title": "Gyro review", "body": "- [ ] Re-run the REQ-77 test by 2026-12-01\n"},
+    )
     await indexed()
     (jp_root_dir / "many.py").write_text("".join(f"# TODO: item {i}\n" for i in range(600)))
     flight = jp_root_dir / "src" / "flight.c"
-    body = ('int gyro(void)\n{\n    const char *s = "TODO: not a task";\n'
-            "    // TODO(alice): check the gyro bias REQ-77\n    return 0;\n}\n")
+    body = (
+        'int gyro(void)\n{\n    const char *s = "TODO: not a task";\n'
+        "    // TODO(alice): check the gyro bias REQ-77\n    return 0;\n}\n"
+    )
     flight.write_text(body)
 
     async def detected():
@@ -270,15 +298,19 @@ async def test_todos_in_files_and_notes_become_tasks_that_follow_and_resolve(
 
     task = await until(flight_task, timeout=60, interval=0.3)
     assert (task["title"], task["source"]["line"], task["detected"]["owner"]) == (
-        "check the gyro bias REQ-77", 4, "alice")
+        "check the gyro bias REQ-77",
+        4,
+        "alice",
+    )
     note_task = (await detected())[f"@notes/{note['id']}"]
 
     async def capped():
         _, data = await api("GET", "index/files", params={"state": "indexed"})
         return next((f for f in data["files"] if f["path"] == "many.py"), None)
 
-    assert (await until(capped, timeout=60, interval=0.3))["detail"] == \
-        "kept 500 of 600 tasks found in this file"
+    assert (await until(capped, timeout=60, interval=0.3))[
+        "detail"
+    ] == "kept 500 of 600 tasks found in this file"
     status, data = await api("GET", "index/files", params={"state": "sideways"})
     assert status == 400 and "state" in data["error"]
     assert note_task["detected"]["tag"] == "CHECKBOX" and note_task["due"] == "2026-12-01"
@@ -307,7 +339,8 @@ async def test_todos_in_files_and_notes_become_tasks_that_follow_and_resolve(
 
 
 async def test_an_index_of_another_format_is_rebuilt_and_every_file_sent_again(
-        indexed, api, workspace):
+    indexed, api, workspace
+):
     """The chunker or the table changed (INDEX_FORMAT): the sidecar drops the old table on
     open, and the coordinator sends every file again, though none of them changed."""
     await indexed(expect_files=8)
@@ -338,7 +371,8 @@ async def test_an_index_of_another_format_is_rebuilt_and_every_file_sent_again(
 
 
 async def test_a_hostile_file_stalls_nothing_and_secrets_and_links_out_stay_out(
-        indexed, api, jp_root_dir, workspace, tmp_path_factory):
+    indexed, api, jp_root_dir, workspace, tmp_path_factory
+):
     # 12 MB of control characters: under the 16 MB source limit, but 72 MB as JSON (\u0001),
     # more than the sidecar reads in one request; src/guidance.c and others sort after it
     (jp_root_dir / "b_hostile.c").write_bytes(b"\x01" * (12 * 1024 * 1024))

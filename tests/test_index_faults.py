@@ -33,8 +33,11 @@ SECRETS = {  # path -> text; none of it may reach the index
 @pytest.fixture
 def jp_server_config(jp_server_config, request):
     config = dict(jp_server_config)
-    config["WorkspaceApp"] = {**config["WorkspaceApp"], "sidecar_enabled": True,
-                              "index_enabled": True}
+    config["WorkspaceApp"] = {
+        **config["WorkspaceApp"],
+        "sidecar_enabled": True,
+        "index_enabled": True,
+    }
     for section, values in getattr(request, "param", {}).items():
         config[section] = {**config.get(section, {}), **values}
     return config
@@ -88,26 +91,45 @@ def leaked(sidecar: FakeSidecar) -> list[str]:
 
 # -- item 3: hidden and secret files ------------------------------------------------------------
 
+
 async def test_secrets_and_hidden_files_never_reach_the_index(
-        jp_serverapp, workspace, sidecar, jp_root_dir):
-    write(jp_root_dir, {**SECRETS, "src/main.py": "print('hi')\n",
-                        ".hidden/notes.md": "# hidden notes\n", ".github/ci.yml": "on: push\n"})
+    jp_serverapp, workspace, sidecar, jp_root_dir
+):
+    write(
+        jp_root_dir,
+        {
+            **SECRETS,
+            "src/main.py": "print('hi')\n",
+            ".hidden/notes.md": "# hidden notes\n",
+            ".github/ci.yml": "on: push\n",
+        },
+    )
     await start(jp_serverapp, workspace)
     rows = await settled(workspace, "src/main.py")
     # and through the watcher: secrets made after start-up
-    write(jp_root_dir, {".env.local": "X=hunter2-later", "more/id_rsa": "hunter2-later-key",
-                        "zz_marker.py": "x = 1\n"})
+    write(
+        jp_root_dir,
+        {
+            ".env.local": "X=hunter2-later",
+            "more/id_rsa": "hunter2-later-key",
+            "zz_marker.py": "x = 1\n",
+        },
+    )
     rows = await settled(workspace, "src/main.py", "zz_marker.py")
     assert set(sidecar.texts) == {"src/main.py", "zz_marker.py"} and not leaked(sidecar)
     assert set(rows) == {"src/main.py", "zz_marker.py"}  # not even catalogued
 
 
-@pytest.mark.parametrize("jp_server_config", [{"ContentsManager": {"allow_hidden": True}}],
-                         indirect=True)
+@pytest.mark.parametrize(
+    "jp_server_config", [{"ContentsManager": {"allow_hidden": True}}], indirect=True
+)
 async def test_with_allow_hidden_hidden_files_are_indexed_but_secrets_are_not(
-        jp_serverapp, workspace, sidecar, jp_root_dir):
-    write(jp_root_dir, {**SECRETS, "src/main.py": "print('hi')\n",
-                        ".hidden/notes.md": "# hidden notes\n"})
+    jp_serverapp, workspace, sidecar, jp_root_dir
+):
+    write(
+        jp_root_dir,
+        {**SECRETS, "src/main.py": "print('hi')\n", ".hidden/notes.md": "# hidden notes\n"},
+    )
     await start(jp_serverapp, workspace)
     await settled(workspace, "src/main.py", ".hidden/notes.md")
     write(jp_root_dir, {".cache/later.md": "later\n", ".env.local": "X=hunter2-later"})
@@ -118,8 +140,10 @@ async def test_with_allow_hidden_hidden_files_are_indexed_but_secrets_are_not(
 
 # -- item 4: symlinks made after start-up ---------------------------------------------------------
 
+
 async def test_a_symlink_made_after_start_up_is_not_followed_out_of_the_root(
-        jp_serverapp, workspace, sidecar, jp_root_dir, tmp_path_factory):
+    jp_serverapp, workspace, sidecar, jp_root_dir, tmp_path_factory
+):
     outside = tmp_path_factory.mktemp("outside")
     write(outside, {"secret.txt": "hunter2-outside\n", "lib/mod.py": "hunter2 = 'outside'\n"})
     write(jp_root_dir, {"a.py": "a = 1\n", ".env": "hunter2-env"})
@@ -137,7 +161,8 @@ async def test_a_symlink_made_after_start_up_is_not_followed_out_of_the_root(
 
 
 async def test_a_file_swapped_for_a_symlink_after_it_was_queued_is_not_read(
-        workspace, sidecar, jp_root_dir, tmp_path_factory):
+    workspace, sidecar, jp_root_dir, tmp_path_factory
+):
     """The read itself is confined, not only the scan and the watcher: the catalog may queue
     a path that is a link by the time it is read."""
     outside = tmp_path_factory.mktemp("outside")
@@ -154,8 +179,10 @@ async def test_a_file_swapped_for_a_symlink_after_it_was_queued_is_not_read(
 
 # -- item 6: one file the sidecar cannot take ---------------------------------------------------
 
+
 async def test_a_file_too_large_as_json_is_an_error_and_the_files_after_it_are_indexed(
-        jp_serverapp, workspace, sidecar, jp_root_dir):
+    jp_serverapp, workspace, sidecar, jp_root_dir
+):
     # 12 MB of control characters: under the 16 MB source limit, but each is 6 bytes in JSON
     # (\u0001), 72 MB: more than the sidecar reads
     (jp_root_dir / "b_hostile.c").write_bytes(b"\x01" * (12 * 1024 * 1024))
@@ -170,7 +197,8 @@ async def test_a_file_too_large_as_json_is_an_error_and_the_files_after_it_are_i
 
 
 async def test_a_file_that_keeps_failing_is_marked_error_after_three_tries(
-        jp_serverapp, workspace, sidecar, jp_root_dir):
+    jp_serverapp, workspace, sidecar, jp_root_dir
+):
     write(jp_root_dir, {f"m{i:02}.py": f"x = {i}\n" for i in range(40)})
     sidecar.poison = {"m05.py"}
     await start(jp_serverapp, workspace)
@@ -200,7 +228,8 @@ def make_files(root: Path, names: list[str]) -> None:
 
 
 async def test_a_burst_of_files_at_once_is_all_catalogued(
-        jp_serverapp, workspace, sidecar, jp_root_dir):
+    jp_serverapp, workspace, sidecar, jp_root_dir
+):
     for d in range(20):
         (jp_root_dir / f"d{d:02}").mkdir()
     await start(jp_serverapp, workspace)
@@ -214,7 +243,8 @@ async def test_a_burst_of_files_at_once_is_all_catalogued(
 
 
 async def test_a_burst_of_files_in_steps_is_all_catalogued_without_a_rescan(
-        jp_serverapp, workspace, sidecar, jp_root_dir, monkeypatch):
+    jp_serverapp, workspace, sidecar, jp_root_dir, monkeypatch
+):
     """Steps the kernel's queue keeps up with: every event arrives, and none may be dropped
     on the way to the catalog (no rescan to make up for it here)."""
     monkeypatch.setattr(watcher, "RESCAN_AFTER_EVENTS", 10**9)
@@ -223,7 +253,8 @@ async def test_a_burst_of_files_in_steps_is_all_catalogued_without_a_rescan(
     names = [f"s{i:05}.txt" for i in range(BURST)]
     for step in range(0, BURST, 1_000):
         await asyncio.get_running_loop().run_in_executor(
-            None, make_files, jp_root_dir, names[step:step + 1_000])
+            None, make_files, jp_root_dir, names[step : step + 1_000]
+        )
         await asyncio.sleep(0.1)
     assert await catalogued(workspace, names) == BURST
 
@@ -241,7 +272,8 @@ def lose_events(workspace, monkeypatch, marker: str = "zzlost") -> None:
 
 
 async def test_what_a_burst_lost_is_found_by_the_rescan_after_it(
-        jp_serverapp, workspace, sidecar, jp_root_dir, monkeypatch):
+    jp_serverapp, workspace, sidecar, jp_root_dir, monkeypatch
+):
     """The files whose events were lost come first: the burst after them asks for the rescan."""
     monkeypatch.setattr(watcher, "RESCAN_AFTER_EVENTS", 300)
     lose_events(workspace, monkeypatch)
@@ -252,10 +284,12 @@ async def test_what_a_burst_lost_is_found_by_the_rescan_after_it(
     assert await catalogued(workspace, names) == len(names)
 
 
-@pytest.mark.parametrize("jp_server_config", [{"WorkspaceApp": {"index_rescan_interval": 0.5}}],
-                         indirect=True)
+@pytest.mark.parametrize(
+    "jp_server_config", [{"WorkspaceApp": {"index_rescan_interval": 0.5}}], indirect=True
+)
 async def test_what_no_event_told_is_found_by_the_periodic_rescan(
-        jp_serverapp, workspace, sidecar, jp_root_dir, monkeypatch):
+    jp_serverapp, workspace, sidecar, jp_root_dir, monkeypatch
+):
     lose_events(workspace, monkeypatch)
     await start(jp_serverapp, workspace)
     await settled(workspace)

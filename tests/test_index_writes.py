@@ -57,14 +57,16 @@ def index(tmp_path):
 
 
 def test_many_edits_of_a_note_leave_a_few_versions_on_disk_after_optimize(
-        index, tmp_path, monkeypatch):
+    index, tmp_path, monkeypatch
+):
     # versions younger than KEEP_VERSIONS stay; here every one is older than a millisecond
     monkeypatch.setattr(index_module, "KEEP_VERSIONS", timedelta(milliseconds=1), raising=False)
     rng = random.Random(1)
     index.replace("@notes/1", note_chunk("@notes/1", "launch checklist draft"), None)
     for i in range(60):
-        index.replace("@notes/1", note_chunk("@notes/1", f"launch checklist {word(i)}"),
-                      np.stack([unit(rng)]))
+        index.replace(
+            "@notes/1", note_chunk("@notes/1", f"launch checklist {word(i)}"), np.stack([unit(rng)])
+        )
     assert versions_on_disk(tmp_path / "index") > 100
     index.optimize()
     assert versions_on_disk(tmp_path / "index") <= 3
@@ -75,11 +77,13 @@ def test_many_edits_of_a_note_leave_a_few_versions_on_disk_after_optimize(
 
 def test_a_path_given_twice_in_one_batch_keeps_its_last_content(index):
     rng = random.Random(2)
-    index.replace_many([
-        ("@notes/1", note_chunk("@notes/1", "first autosave"), np.stack([unit(rng)])),
-        ("@notes/2", note_chunk("@notes/2", "another note"), None),
-        ("@notes/1", note_chunk("@notes/1", "second autosave wins"), np.stack([unit(rng)])),
-    ])
+    index.replace_many(
+        [
+            ("@notes/1", note_chunk("@notes/1", "first autosave"), np.stack([unit(rng)])),
+            ("@notes/2", note_chunk("@notes/2", "another note"), None),
+            ("@notes/1", note_chunk("@notes/1", "second autosave wins"), np.stack([unit(rng)])),
+        ]
+    )
     assert text_paths(index, "wins") == ["@notes/1"]
     assert text_paths(index, "first") == []
     assert index.chunk_count == 2 and index.pending_count == 1
@@ -102,31 +106,48 @@ class HeldTable:
                 self.entered.set()
                 self.release.wait()
                 return getattr(self._inner, name)(*args, **kwargs)
+
         return write
 
     def __getattr__(self, name: str) -> Any:
         if name in ("add", "delete", "optimize"):
             return self._held(name)
         if name == "search":
+
             def search(*args: Any, **kwargs: Any) -> Any:
                 with self._busy:
                     return self._inner.search(*args, **kwargs)
+
             return search
         return getattr(self._inner, name)
 
 
 def test_a_search_is_answered_while_an_optimize_holds_the_table(index):
     rng = random.Random(3)
-    index.replace("src/pump.py", [Chunk("src/pump.py", "python", "function", "prime_pump", 1,
-                                        3, "def prime_pump(): open the coolant valve")],
-                  np.stack([unit(rng)]))
+    index.replace(
+        "src/pump.py",
+        [
+            Chunk(
+                "src/pump.py",
+                "python",
+                "function",
+                "prime_pump",
+                1,
+                3,
+                "def prime_pump(): open the coolant valve",
+            )
+        ],
+        np.stack([unit(rng)]),
+    )
     held = index._table = HeldTable(index._table)
     writer = threading.Thread(target=index.optimize, daemon=True)
     writer.start()
     assert held.entered.wait(30)
     answers: list[list[dict]] = []
-    reader = threading.Thread(target=lambda: answers.append(index.search(
-        "coolant valve", unit(rng), k=5, mode="hybrid")), daemon=True)
+    reader = threading.Thread(
+        target=lambda: answers.append(index.search("coolant valve", unit(rng), k=5, mode="hybrid")),
+        daemon=True,
+    )
     reader.start()
     reader.join(30)
     done = not reader.is_alive()
@@ -145,8 +166,14 @@ def service(uri: Path) -> IndexService:
 def test_a_batch_of_edited_notes_is_two_table_versions(tmp_path):
     svc = service(tmp_path / "index")
     try:
-        notes = [{"path": f"@notes/{i}", "text": f"# Note {i}\n\nFirst draft {i}.",
-                  "language": "markdown"} for i in range(10)]
+        notes = [
+            {
+                "path": f"@notes/{i}",
+                "text": f"# Note {i}\n\nFirst draft {i}.",
+                "language": "markdown",
+            }
+            for i in range(10)
+        ]
         svc.index_files(notes)
         before = svc.index._table.version
         answer = svc.index_files([{**n, "text": n["text"] + " Edited."} for n in notes])
@@ -157,18 +184,19 @@ def test_a_batch_of_edited_notes_is_two_table_versions(tmp_path):
         svc.close()
 
 
-def test_a_compaction_asked_for_within_the_gap_is_made_by_the_worker_later(
-        tmp_path, monkeypatch):
+def test_a_compaction_asked_for_within_the_gap_is_made_by_the_worker_later(tmp_path, monkeypatch):
     svc = service(tmp_path / "index")
     try:
-        svc.index_files([{"path": "@notes/1", "text": "# Plan\n\nThermal test.",
-                          "language": "markdown"}])
+        svc.index_files(
+            [{"path": "@notes/1", "text": "# Plan\n\nThermal test.", "language": "markdown"}]
+        )
         svc.optimize()
         assert svc.index.writes_since_optimize == 0
         assert svc.optimize_soon() == {"seconds": 0.0}  # nothing written since
         with svc._work:  # the worker looks again only once the gap is shortened below
-            svc.index_files([{"path": "@notes/1", "text": "# Plan\n\nVacuum test.",
-                              "language": "markdown"}])
+            svc.index_files(
+                [{"path": "@notes/1", "text": "# Plan\n\nVacuum test.", "language": "markdown"}]
+            )
             assert svc.optimize_soon()["deferred"] is True
             assert svc.index.writes_since_optimize > 0
             monkeypatch.setattr(indexing_module, "OPTIMIZE_GAP", 0.05)
@@ -193,13 +221,17 @@ def wait_for(predicate: Any, timeout: float = 60.0) -> bool:
 @pytest.fixture
 def jp_server_config(jp_server_config):
     config = dict(jp_server_config)
-    config["WorkspaceApp"] = {**config["WorkspaceApp"], "sidecar_enabled": True,
-                              "index_enabled": True}
+    config["WorkspaceApp"] = {
+        **config["WorkspaceApp"],
+        "sidecar_enabled": True,
+        "index_enabled": True,
+    }
     return config
 
 
 async def test_autosaves_of_a_note_reach_the_index_once_with_the_last_text(
-        jp_serverapp, workspace, api):
+    jp_serverapp, workspace, api
+):
     sidecar = FakeSidecar()
     workspace.supervisor = workspace.indexer.supervisor = sidecar
     await jp_serverapp._post_start()
@@ -224,16 +256,21 @@ async def test_autosaves_of_a_note_reach_the_index_once_with_the_last_text(
 
 
 async def test_the_sidecar_runs_with_few_malloc_arenas_unless_the_environment_says(
-        tmp_path, monkeypatch):
+    tmp_path, monkeypatch
+):
     """glibc's arena per thread grew the sidecar under sustained writes (bench_soak.py)."""
     import sys
 
     from jupyter_workspace.server.supervisor import Supervisor
 
     seen = tmp_path / "arenas"
-    command = [sys.executable, "-c", "import os\n"
-               f"open({str(seen)!r}, 'a').write(os.environ.get('MALLOC_ARENA_MAX', '-') + ' ')\n"
-               "raise SystemExit(3)"]
+    command = [
+        sys.executable,
+        "-c",
+        "import os\n"
+        f"open({str(seen)!r}, 'a').write(os.environ.get('MALLOC_ARENA_MAX', '-') + ' ')\n"
+        "raise SystemExit(3)",
+    ]
     for environment, expected in ((None, "2"), ("8", "8")):
         if environment is None:
             monkeypatch.delenv("MALLOC_ARENA_MAX", raising=False)

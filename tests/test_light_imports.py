@@ -38,7 +38,10 @@ app.start()
 def test_server_process_never_imports_heavy_libraries(tmp_path):
     out = subprocess.run(
         [sys.executable, "-c", SCRIPT, str(tmp_path), json.dumps(HEAVY)],
-        capture_output=True, text=True, timeout=120, cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
         env={**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)},
     )
     lines = [line for line in out.stdout.splitlines() if line.startswith("{")]

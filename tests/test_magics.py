@@ -34,23 +34,33 @@ def jp_server_config(jp_server_config, jp_root_dir, fake_llm):
     for f in FIXTURES.iterdir():
         shutil.copy(f, jp_root_dir / f.name)
     (jp_root_dir / "workspace.toml").write_text(
-        f'[pipelines.greet]\ncommand = "{PY} -c \\"print(\'hello from the pipeline\')\\""\n')
+        f'[pipelines.greet]\ncommand = "{PY} -c \\"print(\'hello from the pipeline\')\\""\n'
+    )
     config = dict(jp_server_config)
-    config["WorkspaceApp"] = {**config["WorkspaceApp"], "sidecar_enabled": True,
-                              "index_enabled": True, "llm_model": "openai/fake-model",
-                              "llm_api_base": fake_llm.url + "/v1", "llm_api_key": FAKE_KEY}
+    config["WorkspaceApp"] = {
+        **config["WorkspaceApp"],
+        "sidecar_enabled": True,
+        "index_enabled": True,
+        "llm_model": "openai/fake-model",
+        "llm_api_base": fake_llm.url + "/v1",
+        "llm_api_key": FAKE_KEY,
+    }
     return config
 
 
 # jupyter_client's blocking calls run its coroutines on the calling thread's event loop: give
 # each worker thread a loop of its own (not the test's, which serves the server under test).
-_POOL = ThreadPoolExecutor(4, thread_name_prefix="kernel-client",
-                           initializer=lambda: asyncio.set_event_loop(asyncio.new_event_loop()))
+_POOL = ThreadPoolExecutor(
+    4,
+    thread_name_prefix="kernel-client",
+    initializer=lambda: asyncio.set_event_loop(asyncio.new_event_loop()),
+)
 
 
 async def in_thread(fn: Any, *args: Any, **kwargs: Any) -> Any:
     return await asyncio.get_running_loop().run_in_executor(
-        _POOL, functools.partial(fn, *args, **kwargs))
+        _POOL, functools.partial(fn, *args, **kwargs)
+    )
 
 
 def wait_ready(client: BlockingKernelClient, timeout: float = 90) -> None:
@@ -89,14 +99,20 @@ class Kernel:
         outputs: list[dict] = []
 
         def hook(msg: dict) -> None:
-            if msg["msg_type"] in ("stream", "display_data", "update_display_data",
-                                   "execute_result", "error"):
+            if msg["msg_type"] in (
+                "stream",
+                "display_data",
+                "update_display_data",
+                "execute_result",
+                "error",
+            ):
                 outputs.append(msg)
                 if on_output is not None:
                     on_output(msg)
 
-        reply = await in_thread(self.client.execute_interactive, code, output_hook=hook,
-                                timeout=timeout)
+        reply = await in_thread(
+            self.client.execute_interactive, code, output_hook=hook, timeout=timeout
+        )
         return {"reply": reply["content"], "outputs": outputs, "text": _text(outputs)}
 
     async def value(self, expression: str) -> Any:
@@ -115,8 +131,9 @@ def _text(outputs: list[dict]) -> str:
             parts.append("\n".join(content["traceback"]))
         else:
             data = content.get("data", {})
-            parts.extend(data.get(kind, "") for kind in ("text/plain", "text/markdown",
-                                                         "text/html"))
+            parts.extend(
+                data.get(kind, "") for kind in ("text/plain", "text/markdown", "text/html")
+            )
     return "\n".join(parts)
 
 
@@ -151,8 +168,10 @@ def kernel(jp_serverapp, http_server_client):
 
 @pytest.fixture
 def workspace_env(jp_serverapp):
-    return {"JUPYTER_WORKSPACE_URL": jp_serverapp.connection_url,
-            "JUPYTER_WORKSPACE_TOKEN": jp_serverapp.identity_provider.token}
+    return {
+        "JUPYTER_WORKSPACE_URL": jp_serverapp.connection_url,
+        "JUPYTER_WORKSPACE_TOKEN": jp_serverapp.identity_provider.token,
+    }
 
 
 async def ready(jp_serverapp, api) -> None:
@@ -190,8 +209,9 @@ async def test_notes_tasks_search_index_and_values(jp_serverapp, api, kernel, wo
     await k.run("tasks = %workspace task list")
     tasks = await k.value("[(t['title'], t['priority'], t['due']) for t in tasks]")
     assert ["Check the gyro bias", "high", "2026-12-01"] in tasks
-    task_id = next(t for t in (await api("GET", "tasks"))[1]["tasks"]
-                   if t["title"] == "Check the gyro bias")["id"]
+    task_id = next(
+        t for t in (await api("GET", "tasks"))[1]["tasks"] if t["title"] == "Check the gyro bias"
+    )["id"]
     await k.run(f"%workspace task done {task_id}")
     assert (await api("GET", f"tasks/{task_id}"))[1]["done"] is True
 
@@ -215,14 +235,17 @@ async def test_notes_tasks_search_index_and_values(jp_serverapp, api, kernel, wo
     assert "idle" in index["text"]
 
 
-async def test_ask_streams_a_grounded_answer_and_returns_it(jp_serverapp, api, kernel,
-                                                            workspace_env, fake_llm):
+async def test_ask_streams_a_grounded_answer_and_returns_it(
+    jp_serverapp, api, kernel, workspace_env, fake_llm
+):
     await ready(jp_serverapp, api)
     fake_llm.tokens = ["The norm ", "is computed ", "in [attitude.py:21]."]
     fake_llm.delay = 0.15
     k = await kernel(workspace_env)
-    result = await k.run('answer = %workspace ask "how is the quaternion norm computed?"\n'
-                         "print(answer.status, answer.sources[0]['path'])")
+    result = await k.run(
+        'answer = %workspace ask "how is the quaternion norm computed?"\n'
+        "print(answer.status, answer.sources[0]['path'])"
+    )
     updates = [m for m in result["outputs"] if m["msg_type"] == "update_display_data"]
     assert len(updates) >= 2, result["text"]  # it streamed: several updates of one display
     assert "in [attitude.py:21]." in result["text"]
@@ -230,8 +253,9 @@ async def test_ask_streams_a_grounded_answer_and_returns_it(jp_serverapp, api, k
     assert await k.value("str(answer)") == "The norm is computed in [attitude.py:21]."
 
 
-async def test_cell_chat_streams_and_an_interrupt_cancels_it(jp_serverapp, api, kernel,
-                                                             workspace_env, fake_llm):
+async def test_cell_chat_streams_and_an_interrupt_cancels_it(
+    jp_serverapp, api, kernel, workspace_env, fake_llm
+):
     await ready(jp_serverapp, api)
     fake_llm.tokens = [f"word{i} " for i in range(200)]
     fake_llm.delay = 0.1
@@ -260,8 +284,7 @@ async def test_cell_chat_streams_and_an_interrupt_cancels_it(jp_serverapp, api, 
     assert conversation["messages"][-1]["status"] == "partial"
 
 
-async def test_run_streams_a_pipeline_and_returns_the_run(jp_serverapp, kernel, workspace_env,
-                                                          api):
+async def test_run_streams_a_pipeline_and_returns_the_run(jp_serverapp, kernel, workspace_env, api):
     k = await kernel(workspace_env)
     untrusted = await k.run("%workspace run greet")  # until a user trusts workspace.toml
     assert "not been trusted" in untrusted["text"]
@@ -295,12 +318,21 @@ async def test_each_failure_mode_says_what_to_do(jp_serverapp, kernel, workspace
     empty.mkdir()
     cases = [
         ({"JUPYTER_RUNTIME_DIR": str(empty)}, "status", "no running Jupyter server found"),
-        ({"JUPYTER_WORKSPACE_URL": "http://127.0.0.1:9/"}, "status",
-         "no Jupyter server answers at http://127.0.0.1:9/"),
-        ({"JUPYTER_WORKSPACE_URL": url + "elsewhere/", "JUPYTER_WORKSPACE_TOKEN": token},
-         "status", "does not have the jupyter-workspace extension"),
-        ({"JUPYTER_WORKSPACE_URL": url, "JUPYTER_WORKSPACE_TOKEN": "wrong"}, "status",
-         "set JUPYTER_WORKSPACE_TOKEN to its token"),
+        (
+            {"JUPYTER_WORKSPACE_URL": "http://127.0.0.1:9/"},
+            "status",
+            "no Jupyter server answers at http://127.0.0.1:9/",
+        ),
+        (
+            {"JUPYTER_WORKSPACE_URL": url + "elsewhere/", "JUPYTER_WORKSPACE_TOKEN": token},
+            "status",
+            "does not have the jupyter-workspace extension",
+        ),
+        (
+            {"JUPYTER_WORKSPACE_URL": url, "JUPYTER_WORKSPACE_TOKEN": "wrong"},
+            "status",
+            "set JUPYTER_WORKSPACE_TOKEN to its token",
+        ),
         # the sidecar was never started here: AI routes are unavailable, said plainly
         (workspace_env, "search pid loop", "search unavailable: the AI sidecar is stopped"),
         (workspace_env, "ask what is the gain", "AI sidecar unavailable"),
@@ -314,7 +346,6 @@ async def test_each_failure_mode_says_what_to_do(jp_serverapp, kernel, workspace
         assert result["reply"]["status"] == "ok" and says in result["text"], (env, result)
         k.client.stop_channels()
         await k.manager.shutdown_kernel(now=True)
-
 
 
 def listener(reply: bytes | None) -> tuple[socket.socket, list[bytes]]:
@@ -341,9 +372,10 @@ def test_the_client_sends_nothing_to_a_proxy_for_a_server_on_loopback(monkeypatc
     """`http_proxy` is for the outside world: a proxy would read the Jupyter token."""
     proxy, to_proxy = listener(None)
     body = b'{"version": "x"}'
-    server, to_server = listener(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                                 b"Content-Length: %d\r\nConnection: close\r\n\r\n%s"
-                                 % (len(body), body))
+    server, to_server = listener(
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+        b"Content-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(body), body)
+    )
     proxy_url = f"http://127.0.0.1:{proxy.getsockname()[1]}"
     for name in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy"):
         monkeypatch.setenv(name, proxy_url)

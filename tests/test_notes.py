@@ -1,5 +1,6 @@
 """Notes over REST: the behaviour the Notes panel and the magics rely on."""
 
+
 async def test_create_list_get_update_delete(api):
     status, note = await api("POST", "notes", {"title": "Pump design", "body": "# Pump\nflow"})
     assert status == 201

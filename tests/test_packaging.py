@@ -58,9 +58,21 @@ def path_without_node(tmp: Path) -> str:
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("dist")
-    proc = subprocess.run([sys.executable, "-m", "build", "--wheel", "--no-isolation",
-                           "--outdir", str(out), str(REPO)],
-                          capture_output=True, text=True, timeout=900)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "build",
+            "--wheel",
+            "--no-isolation",
+            "--outdir",
+            str(out),
+            str(REPO),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     wheels = list(out.glob("jupyter_workspace-*.whl"))
     assert len(wheels) == 1, wheels
@@ -75,8 +87,7 @@ def test_the_wheel_carries_the_prebuilt_labextension_and_server_config(wheel):
     assert f"{ext}/install.json" in names
     assert any(n.startswith(f"{ext}/static/remoteEntry.") for n in names)
     assert any(n.startswith(f"{ext}/schemas/jupyter-workspace/") for n in names)
-    assert (f"{data}/data/etc/jupyter/jupyter_server_config.d/jupyter_workspace.json"
-            in names)
+    assert f"{data}/data/etc/jupyter/jupyter_server_config.d/jupyter_workspace.json" in names
     assert "jupyter_workspace/server/app.py" in names
     assert "jupyter_workspace/sidecar/server.py" in names
     # nothing of the checkout's own beyond the package
@@ -89,12 +100,19 @@ def test_the_wheel_installs_and_runs_without_nodejs(wheel, tmp_path):
     venv = tmp_path / "fresh"
     subprocess.run([BASE_PYTHON, "-m", "venv", str(venv)], check=True, timeout=120)
     bin_ = venv / "bin"
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME", "JUPYTER_PATH",
-                        "JUPYTER_CONFIG_PATH")}
-    env.update(PATH=os.pathsep.join([str(bin_), no_node]), VIRTUAL_ENV=str(venv),
-               JUPYTER_CONFIG_DIR=str(tmp_path / "config"), JUPYTER_DATA_DIR=str(tmp_path / "data"),
-               JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"))
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k
+        not in ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME", "JUPYTER_PATH", "JUPYTER_CONFIG_PATH")
+    }
+    env.update(
+        PATH=os.pathsep.join([str(bin_), no_node]),
+        VIRTUAL_ENV=str(venv),
+        JUPYTER_CONFIG_DIR=str(tmp_path / "config"),
+        JUPYTER_DATA_DIR=str(tmp_path / "data"),
+        JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"),
+    )
     assert shutil.which("node", path=env["PATH"]) is None
     pip = [str(bin_ / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
     # the CPU build of torch first, as the README tells PyPI users
@@ -103,8 +121,14 @@ def test_the_wheel_installs_and_runs_without_nodejs(wheel, tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
 
     def jupyter(*args: str) -> str:
-        done = subprocess.run([str(bin_ / "jupyter"), *args], env=env, capture_output=True,
-                              text=True, timeout=120, cwd=tmp_path)
+        done = subprocess.run(
+            [str(bin_ / "jupyter"), *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=tmp_path,
+        )
         return " ".join(re.sub(r"\x1b\[[0-9;]*m", "", done.stdout + done.stderr).split())
 
     assert "jupyter_workspace enabled" in jupyter("server", "extension", "list")
@@ -117,10 +141,21 @@ def test_the_wheel_installs_and_runs_without_nodejs(wheel, tmp_path):
     port, token = free_port(), "wheel-test-token"
     log = (tmp_path / "server.log").open("wb")
     server = subprocess.Popen(
-        [str(bin_ / "jupyter"), "workspace", str(root), f"--ServerApp.port={port}",
-         "--ServerApp.ip=127.0.0.1", f"--ServerApp.token={token}",
-         "--ServerApp.open_browser=False", "--ServerApp.allow_root=True"],
-        env=env, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT)
+        [
+            str(bin_ / "jupyter"),
+            "workspace",
+            str(root),
+            f"--ServerApp.port={port}",
+            "--ServerApp.ip=127.0.0.1",
+            f"--ServerApp.token={token}",
+            "--ServerApp.open_browser=False",
+            "--ServerApp.allow_root=True",
+        ],
+        env=env,
+        cwd=tmp_path,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 180
@@ -136,7 +171,8 @@ def test_the_wheel_installs_and_runs_without_nodejs(wheel, tmp_path):
                 break
             time.sleep(0.5)
         assert status.get("sidecar", {}).get("state") == "ready", (
-            json.dumps(status) + (tmp_path / "server.log").read_text()[-3000:])
+            json.dumps(status) + (tmp_path / "server.log").read_text()[-3000:]
+        )
         assert Path(status["root_dir"]) == root.resolve()
         # the sidecar runs from the fresh environment
         argv0 = Path(f"/proc/{status['sidecar']['pid']}/cmdline").read_bytes().split(b"\0")[0]
@@ -147,10 +183,18 @@ def test_the_wheel_installs_and_runs_without_nodejs(wheel, tmp_path):
         specs = get_json(f"{base}/api/kernelspecs", token)
         assert specs["default"] == "python3"  # type: ignore[index]
         spec = subprocess.run(
-            [str(bin_ / "python"), "-c", "from jupyter_client.kernelspec import "
-             "KernelSpecManager as M; s = M().get_kernel_spec('python3'); "
-             "print(s.resource_dir); print(s.argv[0])"],
-            env=env, capture_output=True, text=True, check=True).stdout.split()
+            [
+                str(bin_ / "python"),
+                "-c",
+                "from jupyter_client.kernelspec import "
+                "KernelSpecManager as M; s = M().get_kernel_spec('python3'); "
+                "print(s.resource_dir); print(s.argv[0])",
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()
         assert Path(spec[0]).is_relative_to(venv), spec
         # jupyter_client runs a spec's bare "python" with the server's own interpreter
         assert spec[1] in ("python", "python3") or Path(spec[1]).parent == bin_, spec
@@ -159,8 +203,9 @@ def test_the_wheel_installs_and_runs_without_nodejs(wheel, tmp_path):
         while time.monotonic() < deadline + 120 and not hits:
             try:
                 # the first search waits for the embedding model to load
-                found = get_json(f"{base}/workspace/api/search?q=altitude%20hold&k=3", token,
-                                 timeout=180)
+                found = get_json(
+                    f"{base}/workspace/api/search?q=altitude%20hold&k=3", token, timeout=180
+                )
                 hits = found.get("results", [])  # type: ignore[union-attr]
             except urllib.error.HTTPError:  # the index is not open yet
                 pass

@@ -56,15 +56,19 @@ def jp_server_config(jp_server_config, jp_root_dir):
 async def trust(api, headers=None) -> tuple[int, dict]:
     """Trust the config as GET pipelines shows it (what a user reviews, then approves)."""
     _, listed = await api("GET", "pipelines")
-    return await api("POST", "pipelines/trust", {"hash": listed["config"]["hash"]},
-                     headers=headers)
+    return await api("POST", "pipelines/trust", {"hash": listed["config"]["hash"]}, headers=headers)
 
 
 async def save(jp_fetch, path: str, content: str, headers=None) -> None:
     """Write a file through Jupyter's contents API, as a browser does."""
-    response = await jp_fetch("api", "contents", path, method="PUT", headers=headers or {},
-                              body=json.dumps({"type": "file", "format": "text",
-                                               "content": content}))
+    response = await jp_fetch(
+        "api",
+        "contents",
+        path,
+        method="PUT",
+        headers=headers or {},
+        body=json.dumps({"type": "file", "format": "text", "content": content}),
+    )
     assert response.code in (200, 201)
 
 
@@ -143,8 +147,11 @@ async def test_trusting_names_the_content_reviewed(api, jp_root_dir):
     assert status == 409 and "review it again" in data["error"]
     _, listed = await api("GET", "pipelines")
     assert not listed["config"]["trusted"]
-    for body, says in (({}, "hash"), ({"hash": "abc"}, "SHA-256"),
-                       ({"hash": shown, "also": 1}, "also")):
+    for body, says in (
+        ({}, "hash"),
+        ({"hash": "abc"}, "SHA-256"),
+        ({"hash": shown, "also": 1}, "also"),
+    ):
         status, data = await api("POST", "pipelines/trust", body)
         assert status == 400 and says in data["error"]
     (jp_root_dir / "workspace.toml").unlink()
@@ -153,7 +160,8 @@ async def test_trusting_names_the_content_reviewed(api, jp_root_dir):
 
 
 async def test_a_config_written_without_execute_runs_nothing_on_a_watched_save(
-        api, jp_fetch, jp_serverapp, jp_root_dir, events):
+    api, jp_fetch, jp_serverapp, jp_root_dir, events
+):
     await jp_serverapp._post_start()  # the file watcher
     assert (await trust(api))[0] == 200
     client = await events()
@@ -164,8 +172,7 @@ async def test_a_config_written_without_execute_runs_nothing_on_a_watched_save(
     blocked = await client.next("pipelines.changed", timeout=20)
     while blocked["reason"] == "config":  # the editor's save may show as more than one change
         blocked = await client.next("pipelines.changed", timeout=20)
-    assert blocked == {"type": "pipelines.changed", "reason": "untrusted",
-                       "pipeline": "watched"}
+    assert blocked == {"type": "pipelines.changed", "reason": "untrusted", "pipeline": "watched"}
     _, runs = await api("GET", "runs")
     assert runs["runs"] == [] and not (jp_root_dir / "pwned").exists()
 

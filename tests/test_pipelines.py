@@ -61,8 +61,10 @@ watch = ["src/*.c"]
 debounce = 0.2
 """
 
-BAD_C = "float proportional_navigation(float los_rate, float closing)\n{\n    return 3.0f * " \
-        "closing * los_rate\n}\n"
+BAD_C = (
+    "float proportional_navigation(float los_rate, float closing)\n{\n    return 3.0f * "
+    "closing * los_rate\n}\n"
+)
 GOOD_C = BAD_C.replace("los_rate\n}", "los_rate;\n}")
 
 
@@ -75,13 +77,16 @@ def jp_server_config(jp_server_config, jp_root_dir):
     (jp_root_dir / "src" / "guidance.c").write_text(BAD_C)
     (jp_root_dir / "checks").mkdir()
     (jp_root_dir / "checks" / "test_orbit.py").write_text(
-        "def test_period():\n    period = 5400\n    assert period == 5500\n")
+        "def test_period():\n    period = 5400\n    assert period == 5500\n"
+    )
     (jp_root_dir / "sim").mkdir()
     (jp_root_dir / "sim" / "flood.py").write_text(
-        "import sys\nfor _ in range(30000):\n    sys.stdout.write('x' * 1023 + '\\n')\n")
+        "import sys\nfor _ in range(30000):\n    sys.stdout.write('x' * 1023 + '\\n')\n"
+    )
     (jp_root_dir / "sim" / "model.py").write_text("def step(x):\n    return 1 / x\n")
     (jp_root_dir / "sim" / "run.py").write_text(
-        "import sys\nsys.path.insert(0, 'sim')\nimport model\n\nmodel.step(0)\n")
+        "import sys\nsys.path.insert(0, 'sim')\nimport model\n\nmodel.step(0)\n"
+    )
     return config
 
 
@@ -123,10 +128,13 @@ async def tasks_of(api, status: str = "open") -> list[dict]:
     return [t for t in data["tasks"] if t["detected"]["tag"] == "BUILD"]
 
 
-@pytest.mark.skipif(shutil.which("gcc") is None and not os.environ.get("CI"),
-                    reason="needs gcc (./dev test installs it; never skipped in CI)")
-async def test_a_gcc_error_becomes_a_task_and_a_passing_run_resolves_it(api, run, jp_root_dir,
-                                                                          events):
+@pytest.mark.skipif(
+    shutil.which("gcc") is None and not os.environ.get("CI"),
+    reason="needs gcc (./dev test installs it; never skipped in CI)",
+)
+async def test_a_gcc_error_becomes_a_task_and_a_passing_run_resolves_it(
+    api, run, jp_root_dir, events
+):
     client = await events()
     first = await run("build")
     assert first["status"] == "failed" and first["exit_code"] == 1
@@ -135,8 +143,9 @@ async def test_a_gcc_error_becomes_a_task_and_a_passing_run_resolves_it(api, run
     assert (failure["path"], failure["line"]) == ("src/guidance.c", 3)
     assert "expected" in failure["message"] and ";" in failure["message"]
     started = await client.next("pipeline.run")
-    assert started["run"]["status"] == "running" and started["run"]["terminal"] == \
-        f"run_{first['id']}"
+    assert (
+        started["run"]["status"] == "running" and started["run"]["terminal"] == f"run_{first['id']}"
+    )
     assert (await client.next("pipeline.run"))["run"]["status"] == "failed"
     [task] = await tasks_of(api)
     assert task["source"] == {"path": "src/guidance.c", "line": 3}
@@ -160,7 +169,11 @@ async def test_a_gcc_error_becomes_a_task_and_a_passing_run_resolves_it(api, run
     assert build["last_run"]["id"] == fixed["id"] and build["running"] is None
     config = listed["config"]
     assert (config["path"], config["exists"], config["error"], config["trusted"]) == (
-        "workspace.toml", True, None, True)
+        "workspace.toml",
+        True,
+        None,
+        True,
+    )
 
 
 async def test_pytest_failure_and_python_traceback_point_at_their_lines(api, run):
@@ -171,8 +184,7 @@ async def test_pytest_failure_and_python_traceback_point_at_their_lines(api, run
     traced = await run("trace")
     assert traced["status"] == "failed"
     [failure] = traced["failures"]
-    assert (failure["path"], failure["line"], failure["kind"]) == ("sim/model.py", 2,
-                                                                    "traceback")
+    assert (failure["path"], failure["line"], failure["kind"]) == ("sim/model.py", 2, "traceback")
     assert failure["message"] == "ZeroDivisionError: division by zero"
     lines = {(t["source"]["path"], t["source"]["line"]) for t in await tasks_of(api)}
     assert {("checks/test_orbit.py", 3), ("sim/model.py", 2)} <= lines
@@ -274,8 +286,7 @@ async def test_watch_mode_reruns_on_a_matching_change(api, jp_serverapp, jp_root
 
     async def watched_run():
         _, data = await api("GET", "runs", params={"pipeline": "watched"})
-        return data["runs"][0] if data["runs"] and data["runs"][0]["status"] != "running" \
-            else None
+        return data["runs"][0] if data["runs"] and data["runs"][0]["status"] != "running" else None
 
     ran = await until(watched_run, timeout=30, interval=0.2)
     assert ran["trigger"] == "watch" and ran["status"] == "passed"
@@ -291,22 +302,26 @@ async def test_invalid_config_is_reported_with_its_line(api, jp_root_dir):
     assert status == 400 and "line 2" in data["error"]
 
 
-@pytest.mark.parametrize("method, path, body, params, status, says", [
-    ("POST", "pipelines/nope/run", {}, None, 404, "no pipeline named 'nope'"),
-    ("POST", "pipelines/build/run", {"trigger": "robot"}, None, 400, "trigger"),
-    ("POST", "pipelines/build/run", {"command": "rm -rf /"}, None, 400, "command"),
-    ("GET", "runs/999", None, None, 404, "unknown run id"),
-    ("POST", "runs/999/stop", None, None, 404, "unknown run id"),
-    ("GET", "runs", None, {"limit": "many"}, 400, "limit"),
-    ("GET", "runs/1/output", None, {"offset": "-3"}, 400, "offset"),
-])
+@pytest.mark.parametrize(
+    "method, path, body, params, status, says",
+    [
+        ("POST", "pipelines/nope/run", {}, None, 404, "no pipeline named 'nope'"),
+        ("POST", "pipelines/build/run", {"trigger": "robot"}, None, 400, "trigger"),
+        ("POST", "pipelines/build/run", {"command": "rm -rf /"}, None, 400, "command"),
+        ("GET", "runs/999", None, None, 404, "unknown run id"),
+        ("POST", "runs/999/stop", None, None, 404, "unknown run id"),
+        ("GET", "runs", None, {"limit": "many"}, 400, "limit"),
+        ("GET", "runs/1/output", None, {"offset": "-3"}, 400, "offset"),
+    ],
+)
 async def test_bad_requests(api, method, path, body, params, status, says):
     got, data = await api(method, path, body, params=params)
     assert got == status and says in data["error"]
 
 
-async def test_a_failed_run_is_summarized_by_the_llm_on_request(api, run, workspace, fake_llm,
-                                                                 jp_serverapp):
+async def test_a_failed_run_is_summarized_by_the_llm_on_request(
+    api, run, workspace, fake_llm, jp_serverapp
+):
     from jupyter_workspace.server.chat import LLMConfig
 
     from .chat_helpers import sidecar_ready
@@ -330,9 +345,12 @@ async def test_a_failed_run_is_summarized_by_the_llm_on_request(api, run, worksp
 async def test_runs_cut_short_by_a_server_stop_are_marked_interrupted(api, workspace):
     _, started = await api("POST", "pipelines/sleepy/run", {})
     # a server that died mid-run leaves the row 'running'; the next start marks it
-    await workspace.store.run(lambda conn: conn.execute(
-        "INSERT INTO runs(pipeline, command, status, started) VALUES ('build', '\"make\"', "
-        "'running', '2026-01-01T00:00:00Z')"))
+    await workspace.store.run(
+        lambda conn: conn.execute(
+            "INSERT INTO runs(pipeline, command, status, started) VALUES ('build', '\"make\"', "
+            "'running', '2026-01-01T00:00:00Z')"
+        )
+    )
     orphan = max(r["id"] for r in (await workspace.pipelines.runs()))
     await workspace.pipelines.stop()
     await workspace.pipelines.start()
@@ -347,8 +365,9 @@ def _rss_mib() -> float:
         return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:")) / 1024
 
 
-async def test_a_terminal_socket_that_stops_reading_is_closed_not_buffered(api, jp_serverapp,
-                                                                          http_server_port):
+async def test_a_terminal_socket_that_stops_reading_is_closed_not_buffered(
+    api, jp_serverapp, http_server_port
+):
     """A browser that stops reading must not make the server hold the whole flood."""
     import base64
     import socket
@@ -356,14 +375,22 @@ async def test_a_terminal_socket_that_stops_reading_is_closed_not_buffered(api, 
     _, started = await api("POST", "pipelines/flood/run", {})
     base = jp_serverapp.base_url
     token = jp_serverapp.identity_provider.token
-    raw = socket.create_connection(("127.0.0.1", http_server_port[-1]
-                                    if isinstance(http_server_port, tuple) else http_server_port))
+    raw = socket.create_connection(
+        (
+            "127.0.0.1",
+            http_server_port[-1] if isinstance(http_server_port, tuple) else http_server_port,
+        )
+    )
     raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     key = base64.b64encode(os.urandom(16)).decode()
-    raw.sendall((f"GET {base}terminals/websocket/{started['terminal']} HTTP/1.1\r\n"
-                 f"Host: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                 f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
-                 f"Authorization: token {token}\r\n\r\n").encode())
+    raw.sendall(
+        (
+            f"GET {base}terminals/websocket/{started['terminal']} HTTP/1.1\r\n"
+            f"Host: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+            f"Authorization: token {token}\r\n\r\n"
+        ).encode()
+    )
     before = _rss_mib()
     ended = await finished(api, started["id"], timeout=120)  # never reading a byte
     grown = _rss_mib() - before

@@ -54,32 +54,54 @@ def walked(root: Path, rules: IgnoreRules, max_bytes: int) -> dict[str, Observed
             try:
                 if full.is_symlink():
                     target = full.resolve()
-                    if not target.is_relative_to(root) or \
-                            rules.ignored(target.relative_to(root).as_posix()):
+                    if not target.is_relative_to(root) or rules.ignored(
+                        target.relative_to(root).as_posix()
+                    ):
                         continue
                 st = full.stat()
             except (OSError, RuntimeError):
                 continue
             if stat.S_ISREG(st.st_mode):
-                skip = f"larger than the {max_bytes // MB} MB limit" \
-                    if st.st_size > max_bytes else None
+                skip = (
+                    f"larger than the {max_bytes // MB} MB limit"
+                    if st.st_size > max_bytes
+                    else None
+                )
                 seen[rel] = Observed(rel, st.st_size, st.st_mtime, skip)
     return seen
 
 
 # -- semantics ---------------------------------------------------------------------------------
 
+
 def test_nested_gitignore_and_negation(tmp_path):
     write(tmp_path, ".gitignore", "*.log\n!keep.log\n")
-    for rel in ("run.log", "keep.log", "secret.txt", "local.txt", "sub/run.log",
-                "sub/keep.log", "sub/secret.txt", "sub/local.txt", "sub/deeper/secret.txt",
-                "sub/deeper/local.txt", "other/secret.txt"):
+    for rel in (
+        "run.log",
+        "keep.log",
+        "secret.txt",
+        "local.txt",
+        "sub/run.log",
+        "sub/keep.log",
+        "sub/secret.txt",
+        "sub/local.txt",
+        "sub/deeper/secret.txt",
+        "sub/deeper/local.txt",
+        "other/secret.txt",
+    ):
         write(tmp_path, rel)
     # patterns are relative to the directory holding the .gitignore
     write(tmp_path, "sub/.gitignore", "secret.txt\n/local.txt\n")
     assert scanned(tmp_path) == {
-        ".gitignore", "keep.log", "secret.txt", "local.txt", "sub/.gitignore",
-        "sub/keep.log", "sub/deeper/local.txt", "other/secret.txt"}
+        ".gitignore",
+        "keep.log",
+        "secret.txt",
+        "local.txt",
+        "sub/.gitignore",
+        "sub/keep.log",
+        "sub/deeper/local.txt",
+        "other/secret.txt",
+    }
 
 
 def test_directory_pattern(tmp_path):
@@ -144,19 +166,37 @@ def test_symlinks(tmp_path):
     assert seen["alias.txt"].size == 12  # the target's size
 
 
-SECRETS = [".env", ".env.local", "app/.env.production", ".ssh/id_rsa", ".ssh/config",
-           ".aws/credentials", ".netrc", "certs/server.pem", "certs/server.key",
-           "deploy/id_ed25519", "config/gcp-credentials.json", "keys/client.p12",
-           ".docker/config.json", "infra/terraform.tfstate"]
+SECRETS = [
+    ".env",
+    ".env.local",
+    "app/.env.production",
+    ".ssh/id_rsa",
+    ".ssh/config",
+    ".aws/credentials",
+    ".netrc",
+    "certs/server.pem",
+    "certs/server.key",
+    "deploy/id_ed25519",
+    "config/gcp-credentials.json",
+    "keys/client.p12",
+    ".docker/config.json",
+    "infra/terraform.tfstate",
+]
 
 
 def test_hidden_and_secret_files_are_skipped(tmp_path):
     """As Jupyter's contents API hides them: the index may ground a remote LLM."""
-    for rel in [*SECRETS, ".hidden/notes.md", ".github/ci.yml", "src/.cache.py", "src/main.py",
-                "src/id_map.c", "docs/keys.md"]:
+    for rel in [
+        *SECRETS,
+        ".hidden/notes.md",
+        ".github/ci.yml",
+        "src/.cache.py",
+        "src/main.py",
+        "src/id_map.c",
+        "docs/keys.md",
+    ]:
         write(tmp_path, rel)
-    assert scanned(tmp_path, allow_hidden=False) == {"src/main.py", "src/id_map.c",
-                                                     "docs/keys.md"}
+    assert scanned(tmp_path, allow_hidden=False) == {"src/main.py", "src/id_map.c", "docs/keys.md"}
     rules = rules_for(tmp_path, allow_hidden=False)
     assert all(rules.ignored(rel) for rel in SECRETS)
     assert rules.ignored(".hidden") and rules.ignored("src/.cache.py")
@@ -165,26 +205,52 @@ def test_hidden_and_secret_files_are_skipped(tmp_path):
 def test_allow_hidden_lets_hidden_files_in_but_never_secrets(tmp_path):
     for rel in [*SECRETS, ".hidden/notes.md", ".github/ci.yml", "src/main.py"]:
         write(tmp_path, rel)
-    assert scanned(tmp_path, allow_hidden=True) == {".hidden/notes.md", ".github/ci.yml",
-                                                    "src/main.py"}
-    custom = IgnoreRules(tmp_path, tmp_path / ".jupyter-workspace", allow_hidden=True,
-                         secret_patterns=["*.md"])  # the deny-list is configurable
+    assert scanned(tmp_path, allow_hidden=True) == {
+        ".hidden/notes.md",
+        ".github/ci.yml",
+        "src/main.py",
+    }
+    custom = IgnoreRules(
+        tmp_path, tmp_path / ".jupyter-workspace", allow_hidden=True, secret_patterns=["*.md"]
+    )  # the deny-list is configurable
     assert set(scan(tmp_path, custom, MB)) >= {".env", ".github/ci.yml", "src/main.py"}
     assert ".hidden/notes.md" not in scan(tmp_path, custom, MB)
 
 
-@pytest.mark.parametrize("patterns", [list(DEFAULT_SECRET_PATTERNS), ["*.md", "!keep.md"],
-                                      ["/top.txt", "a/**/b", "build/"], []])
+@pytest.mark.parametrize(
+    "patterns",
+    [list(DEFAULT_SECRET_PATTERNS), ["*.md", "!keep.md"], ["/top.txt", "a/**/b", "build/"], []],
+)
 def test_secret_patterns_match_as_gitignore_does(patterns):
     """One regex stands in for pathspec's pattern-by-pattern loop: same answers."""
     spec = pathspec.GitIgnoreSpec.from_lines(patterns)
     matches = _any_of(patterns)
     rng = random.Random(1)
-    names = ["a", "b", ".env", ".envrc", "x.pem", "id_rsa.pub", "id_map.c", "my-credentials.json",
-             ".ssh", "config.json", ".docker", ".kube", "config", "top.txt", "keep.md", "n.md",
-             "build", "x.tfstate.1", "key.py"]
-    paths = ["/".join(rng.choice(names) for _ in range(rng.randint(1, 4))) + rng.choice(["", "/"])
-             for _ in range(3000)]
+    names = [
+        "a",
+        "b",
+        ".env",
+        ".envrc",
+        "x.pem",
+        "id_rsa.pub",
+        "id_map.c",
+        "my-credentials.json",
+        ".ssh",
+        "config.json",
+        ".docker",
+        ".kube",
+        "config",
+        "top.txt",
+        "keep.md",
+        "n.md",
+        "build",
+        "x.tfstate.1",
+        "key.py",
+    ]
+    paths = [
+        "/".join(rng.choice(names) for _ in range(rng.randint(1, 4))) + rng.choice(["", "/"])
+        for _ in range(3000)
+    ]
     assert [p for p in paths if matches(p) != spec.match_file(p)] == []
 
 
@@ -203,8 +269,16 @@ def test_a_read_is_confined_to_the_root_and_the_rules(tmp_path):
     os.mkfifo(root / "pipe")
     rules = rules_for(root, allow_hidden=False)
     assert read_text(root, "alias.txt", MB, rules).text == "inside\n"
-    for rel in ["escape.txt", "env.txt", "vendored.js", "outdir/secret.txt", ".env",
-                "../outside/secret.txt", "pipe", "missing.txt"]:
+    for rel in [
+        "escape.txt",
+        "env.txt",
+        "vendored.js",
+        "outdir/secret.txt",
+        ".env",
+        "../outside/secret.txt",
+        "pipe",
+        "missing.txt",
+    ]:
         content = read_text(root, rel, MB, rules)
         assert content.text is None and content.skip.startswith("cannot read"), rel
     assert set(scan(root, rules, MB)) == {"real.txt", "alias.txt"}
@@ -260,11 +334,31 @@ def test_unreadable_directory_is_passed_over(tmp_path):
 DIR_NAMES = ["a", "b", "build", "logs", "keep", "node_modules", ".git", "__pycache__", "deep"]
 FILE_NAMES = ["x.py", "y.log", "keep.log", "secret.txt", "build", "notes.md", "a", "b.txt"]
 PATTERNS = [  # a .gitignore is 1-3 of these groups; some only make sense together
-    ("*.log", "!keep.log"), ("build/",), ("build/", "!build/x.py"), ("/x.py",), ("secret.*",),
-    ("logs",), ("a/**/y.log",), ("**/b",), ("b/",), ("*", "!*/"), ("*", "!a/**"),
-    ("*", "!*.py"), ("a", "!a/"), ("deep/",), ("/a",), ("keep/*.md",), ("*.txt", "!b.txt"),
+    ("*.log", "!keep.log"),
+    ("build/",),
+    ("build/", "!build/x.py"),
+    ("/x.py",),
+    ("secret.*",),
+    ("logs",),
+    ("a/**/y.log",),
+    ("**/b",),
+    ("b/",),
+    ("*", "!*/"),
+    ("*", "!a/**"),
+    ("*", "!*.py"),
+    ("a", "!a/"),
+    ("deep/",),
+    ("/a",),
+    ("keep/*.md",),
+    ("*.txt", "!b.txt"),
     ("**/deep/x.py",),
-    ("# a comment", ""), ("*.md", "!notes.md"), ("x.py/",), ("a/b/",), ("!a",), ("deep/*",)]
+    ("# a comment", ""),
+    ("*.md", "!notes.md"),
+    ("x.py/",),
+    ("a/b/",),
+    ("!a",),
+    ("deep/*",),
+]
 
 
 def random_tree(root: Path, rng: random.Random) -> None:

@@ -15,7 +15,7 @@ from IPython.core.formatters import format_display_data
 from jupyter_workspace.kernel import magics
 from jupyter_workspace.server import grounding
 
-PAYLOAD = "<img src=x onerror=\"window.__xss=1\">"
+PAYLOAD = '<img src=x onerror="window.__xss=1">'
 # A docstring that closes a three-backtick fence and then holds the payload.
 BREAKOUT = f'def gain():\n    """Example:\n```\n{PAYLOAD}\n````\n"""\n    return 2\n'
 TRUSTED = ("text/markdown", "text/html", "image/svg+xml", "application/javascript")
@@ -51,8 +51,9 @@ def shown(monkeypatch) -> list[Any]:
 
 def test_note_show_displays_the_body_through_the_sanitizing_renderer(shown):
     workspace = magics.WorkspaceMagics(None)
-    workspace._client = FakeClient({"notes/3": {"id": 3, "title": f"t {PAYLOAD}",
-                                                "body": f"hello {PAYLOAD}"}})
+    workspace._client = FakeClient(
+        {"notes/3": {"id": 3, "title": f"t {PAYLOAD}", "body": f"hello {PAYLOAD}"}}
+    )
     note = workspace.workspace("note show 3")
     assert note["id"] == 3
     [bundle] = shown
@@ -65,8 +66,9 @@ def test_note_show_displays_the_body_through_the_sanitizing_renderer(shown):
 def test_answers_and_their_sources_are_not_trusted_markdown():
     source = {"path": f"a`b{PAYLOAD}.py", "start_line": 3}
     for status, error in (("complete", None), ("error", PAYLOAD), ("partial", None)):
-        answer = magics.Answer({"content": f"see {PAYLOAD}", "sources": [source],
-                                "status": status, "error": error}, 1)
+        answer = magics.Answer(
+            {"content": f"see {PAYLOAD}", "sources": [source], "status": status, "error": error}, 1
+        )
         assert_no_raw_payload(answer.view())
 
 
@@ -75,8 +77,9 @@ def test_a_run_line_is_not_trusted_markdown():
 
 
 def test_tables_escape_what_they_show():
-    table = magics.Result([{"id": 1, "title": PAYLOAD, "updated": "now"}], "1 notes",
-                          ["id", "title", "updated"])
+    table = magics.Result(
+        [{"id": 1, "title": PAYLOAD, "updated": "now"}], "1 notes", ["id", "title", "updated"]
+    )
     assert_no_raw_payload(table)
 
 
@@ -84,21 +87,30 @@ def test_tables_escape_what_they_show():
 def test_a_code_span_holds_any_backtick_run(text):
     span = magics._code(text)
     ticks = re.match(r"`+", span).group(0)
-    inner = span[len(ticks):-len(ticks)]
+    inner = span[len(ticks) : -len(ticks)]
     assert inner.strip() == text.strip() and ticks not in inner
 
 
 def hit(snippet: str, path: str = "nav/gain.py") -> dict[str, Any]:
-    return {"path": path, "start_line": 1, "end_line": 7, "symbol": "gain",
-            "kind": "function", "language": "python", "snippet": snippet, "text": snippet}
+    return {
+        "path": path,
+        "start_line": 1,
+        "end_line": 7,
+        "symbol": "gain",
+        "kind": "function",
+        "language": "python",
+        "snippet": snippet,
+        "text": snippet,
+    }
 
 
-@pytest.mark.parametrize("snippet", [BREAKOUT, "````\n" + PAYLOAD, "~~~\n" + PAYLOAD,
-                                     "`" * 12 + "\n" + PAYLOAD, ""])
+@pytest.mark.parametrize(
+    "snippet", [BREAKOUT, "````\n" + PAYLOAD, "~~~\n" + PAYLOAD, "`" * 12 + "\n" + PAYLOAD, ""]
+)
 def test_a_fence_is_longer_than_any_backtick_run_in_its_snippet(snippet):
     block = grounding.fence(snippet, "python")
     opening = re.match(r"`+", block).group(0)
-    inner = block[len(opening):-len(opening)]
+    inner = block[len(opening) : -len(opening)]
     assert block.endswith("\n" + opening)
     runs = re.findall(r"`+", inner)
     assert all(len(run) < len(opening) for run in runs), (opening, runs)
@@ -107,8 +119,7 @@ def test_a_fence_is_longer_than_any_backtick_run_in_its_snippet(snippet):
 
 def test_a_retrieval_only_answer_keeps_file_text_in_its_code_blocks():
     markdown_it = pytest.importorskip("markdown_it")
-    answer = grounding.retrieval_only_answer([hit(BREAKOUT), hit("x = 1", "b.py")],
-                                             "no model")
+    answer = grounding.retrieval_only_answer([hit(BREAKOUT), hit("x = 1", "b.py")], "no model")
     rendered = markdown_it.MarkdownIt("commonmark").render(answer)
     assert "<img" not in rendered, rendered  # only its escaped text, inside <code>
     assert "&lt;img src=x onerror" in rendered

@@ -26,10 +26,13 @@ def marker(tmp_path):
 
 @pytest.fixture
 def jp_server_config(jp_server_config, fake_llm, marker, request):
-    command = [sys.executable, "-c",
-               "import os, runpy, sys\n"
-               f"if not os.path.exists({str(marker)!r}): sys.exit(3)\n"
-               "runpy.run_module('jupyter_workspace.sidecar', run_name='__main__')"]
+    command = [
+        sys.executable,
+        "-c",
+        "import os, runpy, sys\n"
+        f"if not os.path.exists({str(marker)!r}): sys.exit(3)\n"
+        "runpy.run_module('jupyter_workspace.sidecar', run_name='__main__')",
+    ]
     config = dict(jp_server_config)
     config["WorkspaceApp"] = {
         **config["WorkspaceApp"],
@@ -58,7 +61,8 @@ def state_log(workspace):
 
 
 async def test_kill_9_mid_stream_errors_the_stream_and_restarts_with_backoff(
-        jp_serverapp, api, events, fake_llm, marker, workspace, state_log):
+    jp_serverapp, api, events, fake_llm, marker, workspace, state_log
+):
     marker.touch()
     await jp_serverapp._post_start()
     first = await sidecar_ready(api)
@@ -86,7 +90,8 @@ async def test_kill_9_mid_stream_errors_the_stream_and_restarts_with_backoff(
 
 
 async def test_crashing_at_start_up_ends_degraded_after_three_tries(
-        jp_serverapp, api, events, marker, workspace, state_log):
+    jp_serverapp, api, events, marker, workspace, state_log
+):
     client = await events()
     started = time.monotonic()
     await jp_serverapp._post_start()
@@ -125,7 +130,8 @@ async def test_crashing_at_start_up_ends_degraded_after_three_tries(
 
 
 async def test_a_hung_sidecar_fails_its_health_checks_and_is_replaced(
-        jp_serverapp, api, marker, workspace, state_log):
+    jp_serverapp, api, marker, workspace, state_log
+):
     marker.touch()
     await jp_serverapp._post_start()
     first = await sidecar_ready(api)
@@ -141,7 +147,8 @@ async def test_a_hung_sidecar_fails_its_health_checks_and_is_replaced(
 
 
 async def test_sidecar_needs_its_token_and_listens_on_loopback_only(
-        jp_serverapp, api, marker, workspace):
+    jp_serverapp, api, marker, workspace
+):
     marker.touch()
     await jp_serverapp._post_start()
     await sidecar_ready(api)
@@ -156,11 +163,16 @@ async def test_sidecar_needs_its_token_and_listens_on_loopback_only(
         ok = await http.get(f"{sidecar.base}/health", headers=sidecar._headers)
         assert ok.status_code == 200 and ok.json()["state"] == "ready"
     # the listening socket is bound to 127.0.0.1 and nothing else
-    listening = [line.split()[1] for line in Path("/proc/net/tcp").read_text().splitlines()[1:]
-                 if line.split()[3] == "0A" and int(line.split()[1].split(":")[1], 16) == port]
+    listening = [
+        line.split()[1]
+        for line in Path("/proc/net/tcp").read_text().splitlines()[1:]
+        if line.split()[3] == "0A" and int(line.split()[1].split(":")[1], 16) == port
+    ]
     assert listening == [f"0100007F:{port:04X}"]
-    assert not any(int(line.split()[1].split(":")[1], 16) == port and line.split()[3] == "0A"
-                   for line in Path("/proc/net/tcp6").read_text().splitlines()[1:])
+    assert not any(
+        int(line.split()[1].split(":")[1], 16) == port and line.split()[3] == "0A"
+        for line in Path("/proc/net/tcp6").read_text().splitlines()[1:]
+    )
 
 
 async def test_stopping_the_server_stops_the_sidecar(jp_serverapp, api, marker, workspace):
@@ -190,11 +202,20 @@ def test_no_orphan_when_the_server_is_killed(tmp_path):
     """kill -9 of the Jupyter server: the sidecar notices its parent is gone and exits."""
     port, token = _free_port(), "orphan-test"
     server = subprocess.Popen(
-        ["jupyter", "server", str(tmp_path), f"--ServerApp.port={port}",
-         "--ServerApp.ip=127.0.0.1", f"--ServerApp.token={token}",
-         "--ServerApp.open_browser=False", "--ServerApp.allow_root=True",
-         "--WorkspaceApp.llm_model=openai/none"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tmp_path,
+        [
+            "jupyter",
+            "server",
+            str(tmp_path),
+            f"--ServerApp.port={port}",
+            "--ServerApp.ip=127.0.0.1",
+            f"--ServerApp.token={token}",
+            "--ServerApp.open_browser=False",
+            "--ServerApp.allow_root=True",
+            "--WorkspaceApp.llm_model=openai/none",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=tmp_path,
         env={**os.environ, "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime")},
     )
     try:
@@ -205,7 +226,8 @@ def test_no_orphan_when_the_server_is_killed(tmp_path):
             try:
                 request = urllib.request.Request(
                     f"http://127.0.0.1:{port}/workspace/api/status",
-                    headers={"Authorization": f"token {token}"})
+                    headers={"Authorization": f"token {token}"},
+                )
                 with urllib.request.urlopen(request, timeout=2) as response:
                     sidecar = json.loads(response.read())["sidecar"]
                 if sidecar["state"] == "ready":
@@ -230,8 +252,11 @@ async def test_a_manual_restart_during_the_backoff_wait_gives_the_tries_back_onc
     from jupyter_workspace.server.supervisor import Supervisor
 
     launches = tmp_path / "launches"
-    command = [sys.executable, "-c",
-               f"open({str(launches)!r}, 'a').write('x')\nraise SystemExit(3)"]
+    command = [
+        sys.executable,
+        "-c",
+        f"open({str(launches)!r}, 'a').write('x')\nraise SystemExit(3)",
+    ]
     clicked = []
     supervisor = None
 

@@ -27,17 +27,25 @@ print(json.dumps({"version": version, "attempts": attempts}))
 
 def test_loading_litellm_attempts_no_network_connection():
     env = {k: v for k, v in os.environ.items() if k != "LITELLM_LOCAL_MODEL_COST_MAP"}
-    out = subprocess.run([sys.executable, "-c", NO_NETWORK_PROBE], capture_output=True,
-                         text=True, timeout=120, env=env)
+    out = subprocess.run(
+        [sys.executable, "-c", NO_NETWORK_PROBE],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     report = json.loads(out.stdout.strip().splitlines()[-1])
     assert report["version"] and report["attempts"] == []
 
 
-@pytest.mark.parametrize("text", [
-    "Incorrect API key provided: sk-proj-AbCdEf0123456789xyz",
-    "api_key=AbCdEf0123456789xyz was refused",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Incorrect API key provided: sk-proj-AbCdEf0123456789xyz",
+        "api_key=AbCdEf0123456789xyz was refused",
+    ],
+)
 def test_keys_are_masked_in_messages(text):
     masked = llm.mask(text)
     assert "AbCdEf0123456789xyz" not in masked and "(hidden)" in masked
@@ -46,21 +54,27 @@ def test_keys_are_masked_in_messages(text):
 KEY = "Zq8v3KxN0pLm5RtY2wUbHj4"  # no shape a pattern knows: only the literal masking hides it
 
 
-@pytest.mark.parametrize("text", [
-    "Incorrect API key provided: Zq8v3KxN0pLm5RtY2wUbHj4",
-    "request headers: {'Authorization': 'Bearer Zq8v3KxN0pLm5RtY2wUbHj4'}",
-    "Zq8v3KxN0pLm5RtY2wUbHj4 was refused; Zq8v3KxN0pLm5RtY2wUbHj4 again",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Incorrect API key provided: Zq8v3KxN0pLm5RtY2wUbHj4",
+        "request headers: {'Authorization': 'Bearer Zq8v3KxN0pLm5RtY2wUbHj4'}",
+        "Zq8v3KxN0pLm5RtY2wUbHj4 was refused; Zq8v3KxN0pLm5RtY2wUbHj4 again",
+    ],
+)
 def test_the_configured_key_is_masked_in_every_form(monkeypatch, text):
     monkeypatch.setenv(llm.API_KEY_ENV, KEY)
     for masked in (llm.mask(text), llm.mask_keys(text), llm.ChatError("auth", text).message):
         assert KEY not in masked and "(hidden)" in masked
 
 
-@pytest.mark.parametrize("text", [
-    "Incorrect API key provided: AbCdEf0123456789xyz",
-    "Authorization: Bearer AbCdEf0123456789xyz",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Incorrect API key provided: AbCdEf0123456789xyz",
+        "Authorization: Bearer AbCdEf0123456789xyz",
+    ],
+)
 def test_an_announced_key_is_masked_even_when_not_configured(text):
     assert "AbCdEf0123456789xyz" not in llm.mask(text)
 
@@ -92,8 +106,13 @@ raise RuntimeError(f"provider said: invalid key {key}")
 def test_nothing_the_sidecar_prints_holds_the_key():
     """The coordinator logs the sidecar's output: stdout, log records, tracebacks."""
     env = {**os.environ, llm.API_KEY_ENV: KEY}
-    out = subprocess.run([sys.executable, "-c", PRINTS_THE_KEY, KEY], capture_output=True,
-                         text=True, timeout=60, env=env)
+    out = subprocess.run(
+        [sys.executable, "-c", PRINTS_THE_KEY, KEY],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
     assert "RuntimeError" in out.stderr and "stdout" in out.stdout
     assert KEY not in out.stdout + out.stderr
     assert out.stderr.count("(hidden)") >= 2
@@ -131,8 +150,9 @@ async def test_sidecar_errors_never_carry_the_key(monkeypatch):
     server.add_sockets([sock])
     base = f"http://127.0.0.1:{sock.getsockname()[1]}"
     try:
-        async with httpx.AsyncClient(trust_env=False, headers={
-                "Authorization": f"Bearer {'t' * 43}"}) as http:
+        async with httpx.AsyncClient(
+            trust_env=False, headers={"Authorization": f"Bearer {'t' * 43}"}
+        ) as http:
             health = await http.get(f"{base}/health")
             assert "(hidden)" in health.json()["index"]["error"]
             state.index_error = None  # the index "recovers"; its next request fails

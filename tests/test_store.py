@@ -21,16 +21,21 @@ def test_old_schema_is_migrated_and_keeps_its_data(tmp_path):
     path = tmp_path / "workspace.sqlite"
     old = sqlite3.connect(path, isolation_level=None)
     assert migrate(old, MIGRATIONS[:1]) == 1  # a database written by schema version 1
-    old.execute("INSERT INTO notes(title, body, created, updated) "
-                "VALUES ('Legacy', 'reaction wheel notes', 't', 't')")
+    old.execute(
+        "INSERT INTO notes(title, body, created, updated) "
+        "VALUES ('Legacy', 'reaction wheel notes', 't', 't')"
+    )
     old.close()
 
     store = Store(path)
     assert store.open() == SCHEMA_VERSION
     # migration 2 built the full-text index over the notes that were already there
-    hits = store.run_sync(lambda conn: conn.execute(
-        "SELECT notes.title FROM notes JOIN notes_fts ON notes_fts.rowid = notes.id "
-        "WHERE notes_fts MATCH 'wheel'").fetchall())
+    hits = store.run_sync(
+        lambda conn: conn.execute(
+            "SELECT notes.title FROM notes JOIN notes_fts ON notes_fts.rowid = notes.id "
+            "WHERE notes_fts MATCH 'wheel'"
+        ).fetchall()
+    )
     assert [h[0] for h in hits] == ["Legacy"]
     store.close()
 
@@ -91,10 +96,14 @@ async def test_status_reports_the_database(api, workspace, jp_serverapp):
 def test_a_failed_commit_is_rolled_back_and_the_next_write_works(tmp_path):
     """A COMMIT that fails (here a deferred foreign key) leaves no transaction open."""
     store = Store(tmp_path / "workspace.sqlite")
-    store.open(MIGRATIONS + [
-        "CREATE TABLE parent(id INTEGER PRIMARY KEY);\n"
-        "CREATE TABLE child(id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES parent(id) "
-        "DEFERRABLE INITIALLY DEFERRED);"])
+    store.open(
+        MIGRATIONS
+        + [
+            "CREATE TABLE parent(id INTEGER PRIMARY KEY);\n"
+            "CREATE TABLE child(id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES parent(id) "
+            "DEFERRABLE INITIALLY DEFERRED);"
+        ]
+    )
 
     def orphan(conn):
         conn.execute("INSERT INTO tasks(title, created, updated) VALUES ('lost', 't', 't')")

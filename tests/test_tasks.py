@@ -23,12 +23,16 @@ async def test_toggle_done_sets_and_clears_completed(api):
 async def test_edit_title_priority_due(api):
     _, task = await api("POST", "tasks", {"title": "t"})
     status, edited = await api(
-        "PATCH", f"tasks/{task['id']}", {"title": "Thermal test", "priority": "urgent",
-                                         "due": "2026-12-01"},
+        "PATCH",
+        f"tasks/{task['id']}",
+        {"title": "Thermal test", "priority": "urgent", "due": "2026-12-01"},
     )
     assert status == 200
     assert (edited["title"], edited["priority"], edited["due"]) == (
-        "Thermal test", "urgent", "2026-12-01")
+        "Thermal test",
+        "urgent",
+        "2026-12-01",
+    )
     _, cleared = await api("PATCH", f"tasks/{task['id']}", {"due": None})
     assert cleared["due"] is None
 
@@ -72,8 +76,7 @@ async def test_delete(api):
 async def test_stale_revision_conflict(api):
     _, task = await api("POST", "tasks", {"title": "x"})
     await api("PATCH", f"tasks/{task['id']}", {"done": True})
-    status, error = await api("PATCH", f"tasks/{task['id']}",
-                              {"title": "late", "base_revision": 1})
+    status, error = await api("PATCH", f"tasks/{task['id']}", {"title": "late", "base_revision": 1})
     assert status == 409 and error["current"]["done"] is True
     assert (await api("GET", f"tasks/{task['id']}"))[1]["title"] == "x"
 

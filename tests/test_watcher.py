@@ -60,7 +60,8 @@ async def test_ignored_paths_send_nothing(jp_serverapp, jp_root_dir, events, wor
 
 
 async def test_a_burst_in_an_ignored_folder_alone_asks_for_a_rescan(
-        jp_serverapp, jp_root_dir, workspace, monkeypatch):
+    jp_serverapp, jp_root_dir, workspace, monkeypatch
+):
     """It fills the same kernel queue (npm install in node_modules/): events may be lost."""
     from jupyter_workspace.server import watcher
 

@@ -58,7 +58,7 @@ class Server:
 
     @property
     def ws_url(self) -> str:
-        return "ws" + self.url[len("http"):] if self.url.startswith("http") else self.url
+        return "ws" + self.url[len("http") :] if self.url.startswith("http") else self.url
 
 
 def find_server(runtime_dir: str | None = None) -> Server:
@@ -67,9 +67,11 @@ def find_server(runtime_dir: str | None = None) -> Server:
         return Server(url.rstrip("/") + "/", os.environ.get(TOKEN_ENV, ""), URL_ENV)
     servers = running_servers(runtime_dir)
     if not servers:
-        raise NoServer("no running Jupyter server found (looked in "
-                       f"{runtime_dir or _runtime_dir()}); start one with `jupyter workspace` "
-                       f"or set {URL_ENV} (and {TOKEN_ENV})")
+        raise NoServer(
+            "no running Jupyter server found (looked in "
+            f"{runtime_dir or _runtime_dir()}); start one with `jupyter workspace` "
+            f"or set {URL_ENV} (and {TOKEN_ENV})"
+        )
     ancestors = _ancestors()
     for info in servers:
         if info.get("pid") in ancestors:
@@ -77,8 +79,10 @@ def find_server(runtime_dir: str | None = None) -> Server:
     if len(servers) == 1:
         return _server(servers[0], "the only running Jupyter server")
     listed = ", ".join(info.get("url", "?") for info in servers)
-    raise NoServer(f"{len(servers)} Jupyter servers are running ({listed}) and none started "
-                   f"this kernel: set {URL_ENV} (and {TOKEN_ENV}) to choose one")
+    raise NoServer(
+        f"{len(servers)} Jupyter servers are running ({listed}) and none started "
+        f"this kernel: set {URL_ENV} (and {TOKEN_ENV}) to choose one"
+    )
 
 
 def running_servers(runtime_dir: str | None = None) -> list[dict[str, Any]]:
@@ -96,8 +100,9 @@ def running_servers(runtime_dir: str | None = None) -> list[dict[str, Any]]:
 
 
 def _server(info: dict[str, Any], source: str) -> Server:
-    return Server(info["url"].rstrip("/") + "/", info.get("token") or "", source,
-                  info.get("root_dir"))
+    return Server(
+        info["url"].rstrip("/") + "/", info.get("token") or "", source, info.get("root_dir")
+    )
 
 
 def _runtime_dir() -> str:
@@ -138,10 +143,15 @@ class Client:
         self.timeout = timeout
         self._opener = _opener(server.url)
 
-    def request(self, method: str, path: str, body: Any = None,
-                params: dict[str, Any] | None = None, timeout: float | None = None) -> Any:
-        query = urllib.parse.urlencode({k: v for k, v in (params or {}).items()
-                                        if v is not None})
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        params: dict[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> Any:
+        query = urllib.parse.urlencode({k: v for k, v in (params or {}).items() if v is not None})
         url = self.server.url + API + path + (f"?{query}" if query else "")
         data = json.dumps(body).encode() if body is not None else None
         request = urllib.request.Request(url, data=data, method=method)
@@ -156,8 +166,10 @@ class Client:
             raise self._error(e, path) from None
         except (urllib.error.URLError, OSError) as e:
             reason = getattr(e, "reason", e)
-            raise NoServer(f"no Jupyter server answers at {self.server.url} (found as "
-                           f"{self.server.source}): {reason}") from None
+            raise NoServer(
+                f"no Jupyter server answers at {self.server.url} (found as "
+                f"{self.server.source}): {reason}"
+            ) from None
 
     def _error(self, e: urllib.error.HTTPError, path: str) -> WorkspaceError:
         try:
@@ -165,12 +177,17 @@ class Client:
         except ValueError:
             message = e.reason
         if e.code == 404 and path == "status":
-            return NoExtension(f"the Jupyter server at {self.server.url} does not have the "
-                               "jupyter-workspace extension (enable it: `jupyter server "
-                               "extension enable jupyter_workspace`)")
+            return NoExtension(
+                f"the Jupyter server at {self.server.url} does not have the "
+                "jupyter-workspace extension (enable it: `jupyter server "
+                "extension enable jupyter_workspace`)"
+            )
         if e.code in (401, 403):
-            return ApiError(e.code, f"the server at {self.server.url} refused the request "
-                                    f"({e.code}): set {TOKEN_ENV} to its token")
+            return ApiError(
+                e.code,
+                f"the server at {self.server.url} refused the request "
+                f"({e.code}): set {TOKEN_ENV} to its token",
+            )
         if e.code == 503:
             return Unavailable(str(message))
         return ApiError(e.code, str(message))
@@ -216,10 +233,10 @@ class Events:
         self._thread.start()
         if not self._ready.wait(15) or self._error is not None:
             self.close()
-            error = f"{type(self._error).__name__}: {self._error}" if self._error else \
-                "timed out"
-            raise NoServer(f"cannot open the workspace's event socket at {self.server.url}: "
-                           f"{error}")
+            error = f"{type(self._error).__name__}: {self._error}" if self._error else "timed out"
+            raise NoServer(
+                f"cannot open the workspace's event socket at {self.server.url}: {error}"
+            )
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -253,8 +270,10 @@ class Events:
         headers = {"Authorization": f"token {self.server.token}"} if self.server.token else {}
         try:
             self._connection = await websocket_connect(
-                HTTPRequest(self.server.ws_url + API + "events", headers=headers,
-                            connect_timeout=10))
+                HTTPRequest(
+                    self.server.ws_url + API + "events", headers=headers, connect_timeout=10
+                )
+            )
             # subscribed once the hello frame is here: nothing published after is missed
             if await asyncio.wait_for(self._connection.read_message(), 12) is None:
                 raise ConnectionError("the event socket closed before its hello")

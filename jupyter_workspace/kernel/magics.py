@@ -47,10 +47,11 @@ class Parser(MagicArgumentParser):
 
 def build_parser() -> Parser:
     parser = Parser(
-        prog="%workspace", description="The workspace (notes, tasks, search, chat, pipelines) "
-        "from a notebook. `%workspace COMMAND --help` for each command.")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND",
-                                parser_class=Parser)
+        prog="%workspace",
+        description="The workspace (notes, tasks, search, chat, pipelines) "
+        "from a notebook. `%workspace COMMAND --help` for each command.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     sub.add_parser("status", help="the workspace server, its AI sidecar and its index")
     search = sub.add_parser("search", help="search the served folder by meaning and words")
     search.add_argument("query", nargs="+", help="what to look for")
@@ -61,11 +62,15 @@ def build_parser() -> Parser:
     search.add_argument("--mode", choices=("hybrid", "vector", "text"), default="hybrid")
     ask = sub.add_parser("ask", help="a grounded answer, with citations, streamed")
     ask.add_argument("question", nargs="+")
-    chat = sub.add_parser("chat", help="(cell magic) the cell is the message; streams the "
-                          "reply; interrupt the kernel to stop it")
+    chat = sub.add_parser(
+        "chat",
+        help="(cell magic) the cell is the message; streams the "
+        "reply; interrupt the kernel to stop it",
+    )
     chat.add_argument("--conversation", type=int, help="continue this conversation id")
     note = sub.add_parser("note", help="notes: add | list | show").add_subparsers(
-        dest="action", metavar="ACTION", parser_class=Parser)
+        dest="action", metavar="ACTION", parser_class=Parser
+    )
     add = note.add_parser("add", help="add a note (the cell body is its text in %%workspace)")
     add.add_argument("title", nargs="+")
     listing = note.add_parser("list", help="list notes")
@@ -73,25 +78,25 @@ def build_parser() -> Parser:
     show = note.add_parser("show", help="show one note")
     show.add_argument("id", type=int)
     task = sub.add_parser("task", help="tasks: add | list | done").add_subparsers(
-        dest="action", metavar="ACTION", parser_class=Parser)
+        dest="action", metavar="ACTION", parser_class=Parser
+    )
     add = task.add_parser("add", help="add a task")
     add.add_argument("title", nargs="+")
     add.add_argument("--priority", choices=("low", "normal", "high", "urgent"))
     add.add_argument("--due", help="YYYY-MM-DD")
     listing = task.add_parser("list", help="list tasks")
-    listing.add_argument("--status", choices=("open", "done", "resolved", "all"),
-                         default="open")
+    listing.add_argument("--status", choices=("open", "done", "resolved", "all"), default="open")
     listing.add_argument("--origin", choices=("user", "detected"))
     done = task.add_parser("done", help="mark a task done")
     done.add_argument("id", type=int)
-    research = sub.add_parser("research", help="queue a research job (when the workspace "
-                              "has them)")
+    research = sub.add_parser("research", help="queue a research job (when the workspace has them)")
     research.add_argument("question", nargs="+")
     run = sub.add_parser("run", help="run a pipeline from workspace.toml and stream its output")
     run.add_argument("pipeline")
     run.add_argument("--no-follow", action="store_true", help="start it and return at once")
     index = sub.add_parser("index", help="the index: status").add_subparsers(
-        dest="action", metavar="ACTION", parser_class=Parser)
+        dest="action", metavar="ACTION", parser_class=Parser
+    )
     index.add_parser("status", help="files, chunks and state of the search index")
     return parser
 
@@ -123,8 +128,10 @@ class WorkspaceMagics(Magics):
             return None
         try:
             if getattr(args, "action", "") is None:
-                raise WorkspaceError(f"`%workspace {args.command}` needs an action: see "
-                                     f"`%workspace {args.command} --help`")
+                raise WorkspaceError(
+                    f"`%workspace {args.command}` needs an action: see "
+                    f"`%workspace {args.command} --help`"
+                )
             return getattr(self, f"do_{args.command}")(args, cell)
         except WorkspaceError as e:
             self._client = None if "no Jupyter server" in str(e) else self._client
@@ -135,37 +142,53 @@ class WorkspaceMagics(Magics):
     def do_status(self, args: Parsed, cell: str | None) -> Result:
         status = self.client.request("GET", "status")
         index = status.get("index", {})
-        rows = [{"what": "server", "value": f"{self.client.server.url} "
-                 f"({self.client.server.source})"},
-                {"what": "workspace", "value": f"{status['version']} on {status['root_dir']}"},
-                {"what": "AI sidecar", "value": _sidecar_text(status.get("sidecar", {}))},
-                {"what": "LLM", "value": status.get("llm", {}).get("model")},
-                {"what": "index", "value": _index_text(index)}]
+        rows = [
+            {"what": "server", "value": f"{self.client.server.url} ({self.client.server.source})"},
+            {"what": "workspace", "value": f"{status['version']} on {status['root_dir']}"},
+            {"what": "AI sidecar", "value": _sidecar_text(status.get("sidecar", {}))},
+            {"what": "LLM", "value": status.get("llm", {}).get("model")},
+            {"what": "index", "value": _index_text(index)},
+        ]
         return Result(rows, "Workspace status", ["what", "value"], raw=status)
 
     def do_search(self, args: Parsed, cell: str | None) -> Result:
         query = " ".join(args.query)
-        data = self.client.request("GET", "search", params={
-            "q": query, "k": args.k, "lang": args.lang, "path": args.path, "kind": args.kind,
-            "mode": args.mode})
+        data = self.client.request(
+            "GET",
+            "search",
+            params={
+                "q": query,
+                "k": args.k,
+                "lang": args.lang,
+                "path": args.path,
+                "kind": args.kind,
+                "mode": args.mode,
+            },
+        )
         hits = data["results"]
-        return Result(hits, f"{len(hits)} results for “{query}”",
-                      ["location", "symbol", "kind", "language", "score", "snippet"],
-                      link=True)
+        return Result(
+            hits,
+            f"{len(hits)} results for “{query}”",
+            ["location", "symbol", "kind", "language", "score", "snippet"],
+            link=True,
+        )
 
     def do_ask(self, args: Parsed, cell: str | None) -> Answer:
         return self._chat(" ".join(args.question), None)
 
     def do_chat(self, args: Parsed, cell: str | None) -> Answer | None:
         if not cell or not cell.strip():
-            raise WorkspaceError("%%workspace chat takes the message from the cell body: "
-                                 "write it below the magic line")
+            raise WorkspaceError(
+                "%%workspace chat takes the message from the cell body: "
+                "write it below the magic line"
+            )
         return self._chat(cell.strip(), args.conversation)
 
     def do_note(self, args: Parsed, cell: str | None) -> Any:
         if args.action == "add":
-            note = self.client.request("POST", "notes", {"title": " ".join(args.title),
-                                                         "body": (cell or "").strip()})
+            note = self.client.request(
+                "POST", "notes", {"title": " ".join(args.title), "body": (cell or "").strip()}
+            )
             return Result([note], f"Note {note['id']} added", ["id", "title", "updated"])
         if args.action == "list":
             notes = self.client.request("GET", "notes", params={"q": args.query})["notes"]
@@ -178,20 +201,22 @@ class WorkspaceMagics(Magics):
         columns = ["id", "done", "priority", "due", "title", "location"]
         if args.action == "add":
             body = {"title": " ".join(args.title)}
-            body.update({k: v for k, v in (("priority", args.priority), ("due", args.due))
-                         if v})
+            body.update({k: v for k, v in (("priority", args.priority), ("due", args.due)) if v})
             task = self.client.request("POST", "tasks", body)
             return Result([task], f"Task {task['id']} added", columns, link=True)
         if args.action == "list":
-            tasks = self.client.request("GET", "tasks", params={
-                "status": args.status, "origin": args.origin})["tasks"]
+            tasks = self.client.request(
+                "GET", "tasks", params={"status": args.status, "origin": args.origin}
+            )["tasks"]
             return Result(tasks, f"{len(tasks)} {args.status} tasks", columns, link=True)
         task = self.client.request("PATCH", f"tasks/{args.id}", {"done": True})
         return Result([task], f"Task {task['id']} done", columns, link=True)
 
     def do_research(self, args: Parsed, cell: str | None) -> None:
-        raise WorkspaceError("research jobs are not available in this workspace yet; "
-                             "`%workspace ask` answers from the index now")
+        raise WorkspaceError(
+            "research jobs are not available in this workspace yet; "
+            "`%workspace ask` answers from the index now"
+        )
 
     def do_index(self, args: Parsed, cell: str | None) -> Result:
         status = self.client.request("GET", "index")
@@ -199,16 +224,15 @@ class WorkspaceMagics(Magics):
         return Result(rows, f"Index: {_index_text(status)}", ["what", "value"], raw=status)
 
     def do_run(self, args: Parsed, cell: str | None) -> Value:
-        run = self.client.request("POST", f"pipelines/{args.pipeline}/run",
-                                  {"trigger": "magic"})
+        run = self.client.request("POST", f"pipelines/{args.pipeline}/run", {"trigger": "magic"})
         if args.no_follow or run["status"] != "running":
             return Value(run, _run_line(run))
-        offset, handle = 0, display(_status_view(f"{args.pipeline}: running…"),
-                                    display_id=True)
+        offset, handle = 0, display(_status_view(f"{args.pipeline}: running…"), display_id=True)
         try:
             while True:
-                chunk = self.client.request("GET", f"runs/{run['id']}/output",
-                                            params={"offset": offset})
+                chunk = self.client.request(
+                    "GET", f"runs/{run['id']}/output", params={"offset": offset}
+                )
                 if chunk["text"]:
                     print(_plain(chunk["text"]), end="", flush=True)
                 offset = chunk["next"]
@@ -240,8 +264,10 @@ class WorkspaceMagics(Magics):
             try:
                 while True:
                     if time.monotonic() > deadline:
-                        raise WorkspaceError(f"no end of the answer after {CHAT_DEADLINE:.0f} s "
-                                             "(the conversation keeps what arrived)")
+                        raise WorkspaceError(
+                            f"no end of the answer after {CHAT_DEADLINE:.0f} s "
+                            "(the conversation keeps what arrived)"
+                        )
                     event = events.get(timeout=0.5)
                     if event is None or event.get("stream_id") != stream:
                         continue
@@ -258,8 +284,13 @@ class WorkspaceMagics(Magics):
                         break
             except KeyboardInterrupt:
                 client.request("POST", f"chat/{stream}/cancel")
-                stored = {"content": "".join(pieces), "status": "partial", "sources": sources,
-                          "error": None, "conversation_id": started["conversation"]["id"]}
+                stored = {
+                    "content": "".join(pieces),
+                    "status": "partial",
+                    "sources": sources,
+                    "error": None,
+                    "conversation_id": started["conversation"]["id"],
+                }
         answer = Answer(stored, started["conversation"]["id"])
         handle.update(answer.view())
         return answer
@@ -280,8 +311,14 @@ class Value(dict):
 class Result(list):
     """A list of dicts that displays as a table (file:line links open in JupyterLab)."""
 
-    def __init__(self, rows: list[dict[str, Any]], title: str, columns: list[str],
-                 link: bool = False, raw: Any = None) -> None:
+    def __init__(
+        self,
+        rows: list[dict[str, Any]],
+        title: str,
+        columns: list[str],
+        link: bool = False,
+        raw: Any = None,
+    ) -> None:
         super().__init__(rows)
         self.title = title
         self.columns = columns
@@ -296,8 +333,10 @@ class Result(list):
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
         rows = [dict(r, location=_location(r)) for r in self]
-        bundle = {"text/html": _table_html(self.title, rows, self.columns, self.link),
-                  "text/plain": _table_text(self.title, rows, self.columns)}
+        bundle = {
+            "text/html": _table_html(self.title, rows, self.columns, self.link),
+            "text/plain": _table_text(self.title, rows, self.columns),
+        }
         if self.link:
             bundle[MIME] = {"title": self.title, "columns": self.columns, "rows": rows}
         return bundle
@@ -337,7 +376,8 @@ class Answer(str):
             text += f"\n\n**Error:** {self.error}"
         if self.sources:
             text += "\n\n**Sources:** " + ", ".join(
-                _code(f"{s['path']}:{s['start_line']}") for s in self.sources)
+                _code(f"{s['path']}:{s['start_line']}") for s in self.sources
+            )
         return SafeMarkdown(text)
 
     def _ipython_display_(self) -> None:
@@ -368,22 +408,27 @@ def _cell(row: dict[str, Any], column: str) -> str:
     return "" if value is None else str(value)
 
 
-def _table_html(title: str, rows: list[dict[str, Any]], columns: list[str],
-                link: bool) -> str:
+def _table_html(title: str, rows: list[dict[str, Any]], columns: list[str], link: bool) -> str:
     head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
     body = []
     for row in rows:
         cells = []
         for column in columns:
             text = html.escape(_cell(row, column))
-            if column == "location" and link and row.get("location") and \
-                    not str(row["location"]).startswith("@"):
+            if (
+                column == "location"
+                and link
+                and row.get("location")
+                and not str(row["location"]).startswith("@")
+            ):
                 path = html.escape(str(row["location"]).split(":")[0], quote=True)
                 text = f'<a href="lab/tree/{path}" target="_blank">{text}</a>'
             cells.append(f"<td style='text-align:left'>{text}</td>")
         body.append(f"<tr>{''.join(cells)}</tr>")
-    return (f"<div><strong>{html.escape(title)}</strong><table><thead><tr>{head}</tr></thead>"
-            f"<tbody>{''.join(body)}</tbody></table></div>")
+    return (
+        f"<div><strong>{html.escape(title)}</strong><table><thead><tr>{head}</tr></thead>"
+        f"<tbody>{''.join(body)}</tbody></table></div>"
+    )
 
 
 def _table_text(title: str, rows: list[dict[str, Any]], columns: list[str]) -> str:
@@ -394,9 +439,11 @@ def _table_text(title: str, rows: list[dict[str, Any]], columns: list[str]) -> s
 
 
 def _error_bundle(message: str) -> dict[str, str]:
-    return {"text/plain": f"%workspace: {message}",
-            "text/html": "<div class='jp-RenderedText' data-mime-type='application/vnd.jupyter"
-                         f".stderr'><pre>%workspace: {html.escape(message)}</pre></div>"}
+    return {
+        "text/plain": f"%workspace: {message}",
+        "text/html": "<div class='jp-RenderedText' data-mime-type='application/vnd.jupyter"
+        f".stderr'><pre>%workspace: {html.escape(message)}</pre></div>",
+    }
 
 
 def _status_view(text: str) -> SafeMarkdown:
@@ -418,16 +465,17 @@ def _sidecar_text(sidecar: dict[str, Any]) -> str:
 
 def _index_text(index: dict[str, Any]) -> str:
     state = index.get("state", "?")
-    return (f"{state}, {index.get('files_indexed', 0)} of {index.get('files_total', 0)} files, "
-            f"{index.get('chunks', 0)} chunks")
+    return (
+        f"{state}, {index.get('files_indexed', 0)} of {index.get('files_total', 0)} files, "
+        f"{index.get('chunks', 0)} chunks"
+    )
 
 
 def _run_line(run: dict[str, Any]) -> str:
     duration = f" in {run['duration']:.1f} s" if run.get("duration") is not None else ""
     failures = f", {len(run['failures'])} failures" if run.get("failures") else ""
     error = f": {run['error']}" if run.get("error") else ""
-    return f"run {run['id']} of {run['pipeline']}: {run['status']}{duration}" \
-           f"{failures}{error}"
+    return f"run {run['id']} of {run['pipeline']}: {run['status']}{duration}{failures}{error}"
 
 
 def _plain(text: str) -> str:

@@ -143,36 +143,45 @@ class WorkspaceApp(ExtensionApp):
         workspace of this user). Default: ~/.cache/jupyter-workspace/models.""",
     )
     index_max_file_bytes = Int(
-        2 * 1024 * 1024, config=True, help="""Files larger than this are not indexed (source
-        code in a language the chunker parses: see index_max_source_bytes)."""
+        2 * 1024 * 1024,
+        config=True,
+        help="""Files larger than this are not indexed (source
+        code in a language the chunker parses: see index_max_source_bytes).""",
     )
     index_max_source_bytes = Int(
-        16 * 1024 * 1024, config=True, help="""Source files (C, C++, Fortran, Python,
+        16 * 1024 * 1024,
+        config=True,
+        help="""Source files (C, C++, Fortran, Python,
         JavaScript, TypeScript, Markdown) larger than this are not indexed. Larger than
         index_max_file_bytes: an amalgamated library (zstd.c 2.2 MB, sqlite3.c 9 MB) is code a
-        user searches; a log or data file that size rarely is."""
+        user searches; a log or data file that size rarely is.""",
     )
     entity_patterns = Dict(
-        DEFAULT_PATTERNS, config=True,
+        DEFAULT_PATTERNS,
+        config=True,
         help="""Ids to find as entities while indexing: kind -> regular expression (Python
         syntax), e.g. {"requirement": "\\bREQ-\\d+\\b", "part": "\\bPN-[0-9]{5}\\b"}. Kinds
         earlier in the dict win where two match the same text. An invalid one is left out and
         reported (log, GET entities' config_errors); the server still starts.""",
     )
     index_secret_patterns = List(
-        Unicode(), list(DEFAULT_SECRET_PATTERNS), config=True,
+        Unicode(),
+        list(DEFAULT_SECRET_PATTERNS),
+        config=True,
         help="""Files never indexed, hidden or not (gitignore patterns): keys, credentials,
         `.env` files. Hidden files and folders are not indexed either, unless
         ContentsManager.allow_hidden is true (as Jupyter's file browser hides them).""",
     )
     index_rescan_interval = Float(
-        300.0, config=True,
+        300.0,
+        config=True,
         help="""Seconds the index must be idle before the served root is scanned again for
         changes no file event reported (a scan of 10,000 unchanged files takes a fraction of
         a second). 0: scan only at start-up and after bursts of events.""",
     )
     index_inline_embed = Int(
-        48, config=True,
+        48,
+        config=True,
         help="""A batch of files with at most this many new chunks is embedded before it is
         written, so a saved file is searchable by meaning at once. A bigger batch (a cold
         start) is written first and embedded behind: full-text search answers within seconds
@@ -223,17 +232,20 @@ class WorkspaceApp(ExtensionApp):
         return path if path.is_absolute() else self.root_dir / path
 
     def initialize_settings(self) -> None:
-        self.limits = Limits(max_body_bytes=self.max_body_bytes,
-                             max_title_chars=self.max_title_chars)
+        self.limits = Limits(
+            max_body_bytes=self.max_body_bytes, max_title_chars=self.max_title_chars
+        )
         self.bus = EventBus()
         self.store = Store(self.state_path / DATABASE_NAME, synchronous=self.sqlite_synchronous)
         self.schema_version = self.store.open()
         self.notes = NotesManager(self.store, self.bus, self.limits)
         self.tasks = TasksManager(self.store, self.bus, self.limits, self.root_dir)
         self.rules = IgnoreRules(
-            self.root_dir, self.state_path,
+            self.root_dir,
+            self.state_path,
             allow_hidden=bool(getattr(self.serverapp.contents_manager, "allow_hidden", False)),
-            secret_patterns=self.index_secret_patterns)
+            secret_patterns=self.index_secret_patterns,
+        )
         self.watcher = FileWatcher(self.root_dir, self.rules, self.bus, self.watch_debounce)
         sidecar_env = {protocol.LLM_API_KEY_BASE_ENV: self.llm_api_base}
         if self.llm_api_key:
@@ -242,14 +254,17 @@ class WorkspaceApp(ExtensionApp):
         for error in self.config_errors:
             self.log.error("jupyter-workspace config: %s (WorkspaceApp.entity_patterns)", error)
         if self.index_enabled:
-            sidecar_env.update({
-                protocol.ENTITY_PATTERNS_ENV: json.dumps(
-                    {kind: p.pattern for kind, p in patterns.items()}),
-                protocol.INDEX_URI_ENV: self.index_uri or str(self.state_path / "index"),
-                protocol.EMBEDDING_MODEL_ENV: self.embedding_model,
-                protocol.EMBEDDING_BACKEND_ENV: self.embedding_backend,
-                protocol.INLINE_EMBED_ENV: str(self.index_inline_embed),
-            })
+            sidecar_env.update(
+                {
+                    protocol.ENTITY_PATTERNS_ENV: json.dumps(
+                        {kind: p.pattern for kind, p in patterns.items()}
+                    ),
+                    protocol.INDEX_URI_ENV: self.index_uri or str(self.state_path / "index"),
+                    protocol.EMBEDDING_MODEL_ENV: self.embedding_model,
+                    protocol.EMBEDDING_BACKEND_ENV: self.embedding_backend,
+                    protocol.INLINE_EMBED_ENV: str(self.index_inline_embed),
+                }
+            )
             if self.model_cache_dir:
                 sidecar_env[protocol.MODEL_CACHE_ENV] = self.model_cache_dir
         self.supervisor = Supervisor(
@@ -262,20 +277,40 @@ class WorkspaceApp(ExtensionApp):
             start_timeout=self.sidecar_start_timeout,
             logger=self.log,
         )
-        self.llm = LLMConfig(self.llm_model, self.llm_api_base, self.llm_timeout,
-                             tuple(self.llm_api_bases))
+        self.llm = LLMConfig(
+            self.llm_model, self.llm_api_base, self.llm_timeout, tuple(self.llm_api_bases)
+        )
         self.search = SearchManager(self.supervisor)
-        self.chat = ChatManager(self.store, self.bus, self.supervisor, self.llm, self.limits,
-                                self.search if self.index_enabled else None)
+        self.chat = ChatManager(
+            self.store,
+            self.bus,
+            self.supervisor,
+            self.llm,
+            self.limits,
+            self.search if self.index_enabled else None,
+        )
         self.catalog = Catalog(self.store)
         self.extracted = Detections(self.store, self.bus, self.max_title_chars)
-        self.pipelines = PipelineManager(self.root_dir, self.store, self.bus, self.extracted,
-                                         terminals=self._terminal_manager, log=self.log)
-        self.indexer = Indexer(self.root_dir, self.rules, self.catalog, self.bus,
-                               self.supervisor,
-                               SizeLimit(self.index_max_file_bytes, self.index_max_source_bytes),
-                               logger=self.log, notes=self.notes, extracted=self.extracted,
-                               rescan_interval=self.index_rescan_interval)
+        self.pipelines = PipelineManager(
+            self.root_dir,
+            self.store,
+            self.bus,
+            self.extracted,
+            terminals=self._terminal_manager,
+            log=self.log,
+        )
+        self.indexer = Indexer(
+            self.root_dir,
+            self.rules,
+            self.catalog,
+            self.bus,
+            self.supervisor,
+            SizeLimit(self.index_max_file_bytes, self.index_max_source_bytes),
+            logger=self.log,
+            notes=self.notes,
+            extracted=self.extracted,
+            rescan_interval=self.index_rescan_interval,
+        )
         self.log.info("jupyter-workspace %s: state in %s", __version__, self.state_path)
 
     def initialize_handlers(self) -> None:

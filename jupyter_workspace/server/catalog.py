@@ -71,8 +71,9 @@ def _too_large(limit: int) -> str:
 REFUSED = "cannot read: outside the served root, hidden or secret"
 
 
-def read_text(root: Path, rel: str, max_bytes: int | SizeLimit,
-              rules: IgnoreRules | None = None) -> Content:
+def read_text(
+    root: Path, rel: str, max_bytes: int | SizeLimit, rules: IgnoreRules | None = None
+) -> Content:
     """Read a file for indexing: confined, bounded, binary-checked, decoded (blocking).
 
     Confined at read time, not only at scan: a symlink made or changed after the scan must not
@@ -90,8 +91,7 @@ def read_text(root: Path, rel: str, max_bytes: int | SizeLimit,
             if not S_ISREG(stat.st_mode):
                 return Content(rel, None, None, 0, 0.0, "cannot read: not a regular file")
             if stat.st_size > max_bytes:
-                return Content(rel, None, None, stat.st_size, stat.st_mtime,
-                               _too_large(max_bytes))
+                return Content(rel, None, None, stat.st_size, stat.st_mtime, _too_large(max_bytes))
             data = f.read(max_bytes + 1)
     except OSError as e:
         return Content(rel, None, None, 0, 0.0, f"cannot read: {e.strerror or e}")
@@ -102,8 +102,14 @@ def read_text(root: Path, rel: str, max_bytes: int | SizeLimit,
     if "\ufffd" in text:
         bad = text.count("\ufffd")
         if bad > max(1, len(text) * MAX_REPLACEMENT_SHARE):
-            return Content(rel, None, digest, stat.st_size, stat.st_mtime,
-                           "not UTF-8 text (too many undecodable bytes)")
+            return Content(
+                rel,
+                None,
+                digest,
+                stat.st_size,
+                stat.st_mtime,
+                "not UTF-8 text (too many undecodable bytes)",
+            )
     return Content(rel, text, digest, stat.st_size, stat.st_mtime)
 
 
@@ -186,8 +192,10 @@ class Catalog:
         """Compare a full scan with the catalog: new/changed → pending, gone → deleting."""
 
         def write(conn: sqlite3.Connection) -> dict[str, int]:
-            known = {row["path"]: row for row in conn.execute(
-                "SELECT path, size, mtime, state FROM files")}
+            known = {
+                row["path"]: row
+                for row in conn.execute("SELECT path, size, mtime, state FROM files")
+            }
             counts = {"new": 0, "changed": 0, "gone": 0, "unchanged": 0}
             for path, seen in observed.items():
                 row = known.pop(path, None)
@@ -197,14 +205,21 @@ class Catalog:
                         "VALUES (?, ?, ?, 'skipped', ?) ON CONFLICT(path) DO UPDATE SET "
                         "size = excluded.size, mtime = excluded.mtime, state = CASE WHEN "
                         "files.chunks > 0 THEN 'deleting' ELSE 'skipped' END, "
-                        "reason = excluded.reason", (path, seen.size, seen.mtime, seen.skip))
+                        "reason = excluded.reason",
+                        (path, seen.size, seen.mtime, seen.skip),
+                    )
                     continue
                 if row is None:
                     counts["new"] += 1
-                    conn.execute("INSERT INTO files(path, size, mtime, state) "
-                                 "VALUES (?, ?, ?, 'pending')", (path, seen.size, seen.mtime))
-                elif row["size"] != seen.size or row["mtime"] != seen.mtime or \
-                        row["state"] == "deleting":
+                    conn.execute(
+                        "INSERT INTO files(path, size, mtime, state) VALUES (?, ?, ?, 'pending')",
+                        (path, seen.size, seen.mtime),
+                    )
+                elif (
+                    row["size"] != seen.size
+                    or row["mtime"] != seen.mtime
+                    or row["state"] == "deleting"
+                ):
                     counts["changed"] += 1
                     conn.execute("UPDATE files SET state = 'pending' WHERE path = ?", (path,))
                 else:
@@ -217,9 +232,13 @@ class Catalog:
         return await self.store.run(write)
 
     async def mark_changed(self, path: str) -> None:
-        await self.store.run(lambda conn: conn.execute(
-            "INSERT INTO files(path, state) VALUES (?, 'pending') "
-            "ON CONFLICT(path) DO UPDATE SET state = 'pending'", (path,)))
+        await self.store.run(
+            lambda conn: conn.execute(
+                "INSERT INTO files(path, state) VALUES (?, 'pending') "
+                "ON CONFLICT(path) DO UPDATE SET state = 'pending'",
+                (path,),
+            )
+        )
 
     async def mark_deleted(self, path: str, directory: bool = False) -> int:
         return await self.store.run(lambda conn: _mark_deleted(conn, path, directory))
@@ -231,8 +250,11 @@ class Catalog:
         def write(conn: sqlite3.Connection) -> None:
             for path, change in changes.items():
                 if change == "changed":
-                    conn.execute("INSERT INTO files(path, state) VALUES (?, 'pending') "
-                                 "ON CONFLICT(path) DO UPDATE SET state = 'pending'", (path,))
+                    conn.execute(
+                        "INSERT INTO files(path, state) VALUES (?, 'pending') "
+                        "ON CONFLICT(path) DO UPDATE SET state = 'pending'",
+                        (path,),
+                    )
                 else:
                     _mark_deleted(conn, path, change == "deleted-directory")
 
@@ -241,18 +263,30 @@ class Catalog:
     async def fail(self, content: Content, reason: str) -> None:
         """A file the sidecar could not take: `error`, with why, until it changes (its size
         and mtime are recorded, so a rescan leaves it be)."""
-        await self.store.run(lambda conn: conn.execute(
-            "UPDATE files SET hash = NULL, size = ?, mtime = ?, state = 'error', "
-            "reason = ?, indexed_at = ? WHERE path = ?",
-            (content.size, content.mtime, reason, fields.now(), content.path)))
+        await self.store.run(
+            lambda conn: conn.execute(
+                "UPDATE files SET hash = NULL, size = ?, mtime = ?, state = 'error', "
+                "reason = ?, indexed_at = ? WHERE path = ?",
+                (content.size, content.mtime, reason, fields.now(), content.path),
+            )
+        )
 
     async def mark_deleted_many(self, paths: list[str]) -> None:
-        await self.store.run(lambda conn: conn.executemany(
-            "UPDATE files SET state = 'deleting' WHERE path = ?", [(p,) for p in paths]))
+        await self.store.run(
+            lambda conn: conn.executemany(
+                "UPDATE files SET state = 'deleting' WHERE path = ?", [(p,) for p in paths]
+            )
+        )
 
     async def take(self, state: str, limit: int) -> list[str]:
-        return await self.store.run(lambda conn: [row[0] for row in conn.execute(
-            "SELECT path FROM files WHERE state = ? ORDER BY path LIMIT ?", (state, limit))])
+        return await self.store.run(
+            lambda conn: [
+                row[0]
+                for row in conn.execute(
+                    "SELECT path FROM files WHERE state = ? ORDER BY path LIMIT ?", (state, limit)
+                )
+            ]
+        )
 
     async def record(self, results: list[dict[str, Any]], contents: dict[str, Content]) -> None:
         """Store what the sidecar did with a batch (and why files were skipped)."""
@@ -265,9 +299,19 @@ class Catalog:
                 conn.execute(
                     "UPDATE files SET hash = ?, size = ?, mtime = ?, language = ?, chunks = ?, "
                     "state = ?, reason = ?, indexed_at = ?, detail = ? WHERE path = ?",
-                    (content.hash, content.size, content.mtime, result.get("language"),
-                     result.get("chunks", 0), state, result.get("error"), stamp,
-                     _detail(result), result["path"]))
+                    (
+                        content.hash,
+                        content.size,
+                        content.mtime,
+                        result.get("language"),
+                        result.get("chunks", 0),
+                        state,
+                        result.get("error"),
+                        stamp,
+                        _detail(result),
+                        result["path"],
+                    ),
+                )
 
         await self.store.run(write)
 
@@ -275,12 +319,15 @@ class Catalog:
         """Same bytes as what was indexed: only refresh size/mtime (no re-embedding)."""
 
         def check(conn: sqlite3.Connection) -> bool:
-            row = conn.execute("SELECT hash, chunks FROM files WHERE path = ?",
-                               (content.path,)).fetchone()
+            row = conn.execute(
+                "SELECT hash, chunks FROM files WHERE path = ?", (content.path,)
+            ).fetchone()
             if row is None or row["hash"] != content.hash or content.hash is None:
                 return False
-            conn.execute("UPDATE files SET size = ?, mtime = ?, state = 'indexed' "
-                         "WHERE path = ?", (content.size, content.mtime, content.path))
+            conn.execute(
+                "UPDATE files SET size = ?, mtime = ?, state = 'indexed' WHERE path = ?",
+                (content.size, content.mtime, content.path),
+            )
             return True
 
         return await self.store.run(check)
@@ -289,50 +336,79 @@ class Catalog:
         """Record why a file is not indexed; True if it had chunks that must now go."""
 
         def write(conn: sqlite3.Connection) -> bool:
-            row = conn.execute("SELECT chunks FROM files WHERE path = ?",
-                               (content.path,)).fetchone()
+            row = conn.execute(
+                "SELECT chunks FROM files WHERE path = ?", (content.path,)
+            ).fetchone()
             had = bool(row and row["chunks"])
             conn.execute(
                 "UPDATE files SET hash = ?, size = ?, mtime = ?, chunks = 0, state = 'skipped', "
                 "reason = ?, indexed_at = ? WHERE path = ?",
-                (content.hash, content.size, content.mtime, content.skip, fields.now(),
-                 content.path))
+                (
+                    content.hash,
+                    content.size,
+                    content.mtime,
+                    content.skip,
+                    fields.now(),
+                    content.path,
+                ),
+            )
             return had
 
         return await self.store.run(write)
 
     async def forget(self, paths: list[str]) -> None:
-        await self.store.run(lambda conn: conn.executemany(
-            "DELETE FROM files WHERE path = ? AND state = 'deleting'", [(p,) for p in paths]))
+        await self.store.run(
+            lambda conn: conn.executemany(
+                "DELETE FROM files WHERE path = ? AND state = 'deleting'", [(p,) for p in paths]
+            )
+        )
 
     async def requeue_all(self) -> None:
         """Send every file again (the index was rebuilt): forget the hashes too, or an
         unchanged file would count as indexed already."""
-        await self.store.run(lambda conn: conn.execute(
-            "UPDATE files SET state = 'pending', hash = NULL "
-            "WHERE state IN ('indexed', 'error')"))
+        await self.store.run(
+            lambda conn: conn.execute(
+                "UPDATE files SET state = 'pending', hash = NULL "
+                "WHERE state IN ('indexed', 'error')"
+            )
+        )
 
     async def summary(self) -> dict[str, int]:
         def read(conn: sqlite3.Connection) -> dict[str, int]:
-            counts = {row[0]: row[1] for row in conn.execute(
-                "SELECT state, count(*) FROM files GROUP BY state")}
-            chunks = conn.execute("SELECT coalesce(sum(chunks), 0) FROM files "
-                                  "WHERE state = 'indexed'").fetchone()[0]
-            return {"indexed": counts.get("indexed", 0), "pending": counts.get("pending", 0),
-                    "skipped": counts.get("skipped", 0), "error": counts.get("error", 0),
-                    "deleting": counts.get("deleting", 0), "chunks": chunks}
+            counts = {
+                row[0]: row[1]
+                for row in conn.execute("SELECT state, count(*) FROM files GROUP BY state")
+            }
+            chunks = conn.execute(
+                "SELECT coalesce(sum(chunks), 0) FROM files WHERE state = 'indexed'"
+            ).fetchone()[0]
+            return {
+                "indexed": counts.get("indexed", 0),
+                "pending": counts.get("pending", 0),
+                "skipped": counts.get("skipped", 0),
+                "error": counts.get("error", 0),
+                "deleting": counts.get("deleting", 0),
+                "chunks": chunks,
+            }
 
         return await self.store.run(read)
 
     async def meta(self, key: str) -> str | None:
-        row = await self.store.run(lambda conn: conn.execute(
-            "SELECT value FROM index_meta WHERE key = ?", (key,)).fetchone())
+        row = await self.store.run(
+            lambda conn: conn.execute(
+                "SELECT value FROM index_meta WHERE key = ?", (key,)
+            ).fetchone()
+        )
         return row[0] if row else None
 
     async def set_meta(self, key: str, value: str) -> None:
-        await self.store.run(lambda conn: conn.execute(
-            "INSERT INTO index_meta(key, value) VALUES (?, ?) "
-            "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value)))
+        await self.store.run(
+            lambda conn: conn.execute(
+                "INSERT INTO index_meta(key, value) VALUES (?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
+        )
 
     async def files(self, state: str | None = None, limit: int = 500) -> list[dict[str, Any]]:
         def read(conn: sqlite3.Connection) -> list[dict[str, Any]]:
@@ -351,8 +427,9 @@ def _mark_deleted(conn: sqlite3.Connection, path: str, directory: bool) -> int:
     if directory:
         prefix = path.rstrip("/") + "/"
         escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        return conn.execute("UPDATE files SET state = 'deleting' WHERE path LIKE ? "
-                            "ESCAPE '\\'", (escaped + "%",)).rowcount
+        return conn.execute(
+            "UPDATE files SET state = 'deleting' WHERE path LIKE ? ESCAPE '\\'", (escaped + "%",)
+        ).rowcount
     return conn.execute("UPDATE files SET state = 'deleting' WHERE path = ?", (path,)).rowcount
 
 

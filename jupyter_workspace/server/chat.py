@@ -63,8 +63,10 @@ class LLMConfig:
         for base in (self.resolve(None, None)[1], *self.extra_bases):
             if base and _comparable(base) == wanted:
                 return base
-        raise BadRequest("'api_base' is not one of the LLM servers this workspace is configured "
-                         "for; an administrator can add it to WorkspaceApp.llm_api_bases")
+        raise BadRequest(
+            "'api_base' is not one of the LLM servers this workspace is configured "
+            "for; an administrator can add it to WorkspaceApp.llm_api_bases"
+        )
 
 
 def is_http_url(url: str) -> bool:
@@ -75,21 +77,41 @@ def is_http_url(url: str) -> bool:
 def _comparable(url: str) -> str:
     """A base URL as compared: scheme and host in any case, a trailing / or not."""
     parts = urlsplit(url.strip())
-    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path.rstrip("/"),
-                       parts.query, ""))
+    return urlunsplit(
+        (parts.scheme.lower(), parts.netloc.lower(), parts.path.rstrip("/"), parts.query, "")
+    )
 
 
 def _message(row: sqlite3.Row) -> dict[str, Any]:
-    message = {key: row[key] for key in ("id", "conversation_id", "role", "content", "status",
-                                         "error", "error_kind", "model", "created",
-                                         "mode")}
+    message = {
+        key: row[key]
+        for key in (
+            "id",
+            "conversation_id",
+            "role",
+            "content",
+            "status",
+            "error",
+            "error_kind",
+            "model",
+            "created",
+            "mode",
+        )
+    }
     message["sources"] = json.loads(row["sources"]) if row["sources"] else []
     return message
 
 
 class ChatManager:
-    def __init__(self, store: Store, bus: EventBus, supervisor: Supervisor, config: LLMConfig,
-                 limits: fields.Limits, search: SearchManager | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        bus: EventBus,
+        supervisor: Supervisor,
+        config: LLMConfig,
+        limits: fields.Limits,
+        search: SearchManager | None = None,
+    ) -> None:
         self.search = search  # None: answers are not grounded in the workspace
         self.store = store
         self.bus = bus
@@ -100,22 +122,29 @@ class ChatManager:
 
     # -- conversations -------------------------------------------------------------------------
     def _conversation(self, row: sqlite3.Row) -> dict[str, Any]:
-        streaming = next((sid for sid, (cid, _) in self._streams.items() if cid == row["id"]),
-                         None)
-        return {"id": row["id"], "title": row["title"], "created": row["created"],
-                "updated": row["updated"], "streaming": streaming}
+        streaming = next((sid for sid, (cid, _) in self._streams.items() if cid == row["id"]), None)
+        return {
+            "id": row["id"],
+            "title": row["title"],
+            "created": row["created"],
+            "updated": row["updated"],
+            "streaming": streaming,
+        }
 
     async def conversations(self) -> list[dict[str, Any]]:
-        rows = await self.store.run(lambda conn: conn.execute(
-            "SELECT * FROM conversations ORDER BY updated DESC, id DESC").fetchall())
+        rows = await self.store.run(
+            lambda conn: conn.execute(
+                "SELECT * FROM conversations ORDER BY updated DESC, id DESC"
+            ).fetchall()
+        )
         return [self._conversation(row) for row in rows]
 
     async def conversation(self, conversation_id: int) -> dict[str, Any]:
         def read(conn: sqlite3.Connection) -> tuple[sqlite3.Row, list[sqlite3.Row]]:
             row = _load_conversation(conn, conversation_id)
             messages = conn.execute(
-                "SELECT * FROM messages WHERE conversation_id = ? ORDER BY id",
-                (conversation_id,)).fetchall()
+                "SELECT * FROM messages WHERE conversation_id = ? ORDER BY id", (conversation_id,)
+            ).fetchall()
             return row, messages
 
         row, messages = await self.store.run(read)
@@ -127,8 +156,10 @@ class ChatManager:
 
         def write(conn: sqlite3.Connection) -> sqlite3.Row:
             _load_conversation(conn, conversation_id)
-            conn.execute("UPDATE conversations SET title = ?, updated = ? WHERE id = ?",
-                         (title, fields.now(), conversation_id))
+            conn.execute(
+                "UPDATE conversations SET title = ?, updated = ? WHERE id = ?",
+                (title, fields.now(), conversation_id),
+            )
             return _load_conversation(conn, conversation_id)
 
         conversation = self._conversation(await self.store.run(write))
@@ -141,8 +172,10 @@ class ChatManager:
                 await self.cancel(stream_id)
 
         def remove(conn: sqlite3.Connection) -> None:
-            if conn.execute("DELETE FROM conversations WHERE id = ?",
-                            (conversation_id,)).rowcount == 0:
+            if (
+                conn.execute("DELETE FROM conversations WHERE id = ?", (conversation_id,)).rowcount
+                == 0
+            ):
                 raise NotFound(f"unknown conversation id: {conversation_id}")
 
         await self.store.run(remove)
@@ -153,16 +186,20 @@ class ChatManager:
         sidecar = self.supervisor.describe()
         if sidecar["state"] != "ready" or self.supervisor.client is None:
             reason = sidecar["error"] or "it is not ready yet"
-            raise Unavailable(f"AI sidecar unavailable ({sidecar['state']}): {reason}",
-                              sidecar=sidecar)
+            raise Unavailable(
+                f"AI sidecar unavailable ({sidecar['state']}): {reason}", sidecar=sidecar
+            )
 
     def _overrides(self, data: dict[str, Any]) -> tuple[str | None, str | None]:
         model = data.get("model")
         # no address in the model's name either: some providers take one from it
-        if model is not None and (not isinstance(model, str) or not _MODEL.fullmatch(model)
-                                  or "://" in model):
-            raise BadRequest("'model' must be a litellm model name such as "
-                             "'ollama_chat/llama3.2' or 'openai/gpt-4o-mini'")
+        if model is not None and (
+            not isinstance(model, str) or not _MODEL.fullmatch(model) or "://" in model
+        ):
+            raise BadRequest(
+                "'model' must be a litellm model name such as "
+                "'ollama_chat/llama3.2' or 'openai/gpt-4o-mini'"
+            )
         api_base = data.get("api_base")
         if api_base is not None:
             api_base = fields.text(api_base, "api_base", max_chars=500, strip=True)
@@ -173,8 +210,9 @@ class ChatManager:
         return model or None, api_base
 
     async def send(self, data: dict[str, Any], origin: str | None = None) -> dict[str, Any]:
-        fields.reject_unknown(data, {"message", "conversation_id", "model", "api_base", "retry"},
-                              "chat request")
+        fields.reject_unknown(
+            data, {"message", "conversation_id", "model", "api_base", "retry"}, "chat request"
+        )
         retry = fields.boolean(data.get("retry", False), "retry")
         conversation_id = data.get("conversation_id")
         if conversation_id is not None:
@@ -191,7 +229,8 @@ class ChatManager:
                 raise BadRequest("'message' must not be empty")
         model, api_base = self.config.resolve(*self._overrides(data))
         if conversation_id is not None and any(
-                cid == conversation_id for cid, _ in self._streams.values()):
+            cid == conversation_id for cid, _ in self._streams.values()
+        ):
             raise Conflict(f"conversation {conversation_id} is still answering; stop it first")
         self._require_sidecar()
 
@@ -202,42 +241,61 @@ class ChatManager:
                 title = " ".join((text or "").split())[:60] or "New chat"
                 cid = conn.execute(
                     "INSERT INTO conversations(title, created, updated) VALUES (?, ?, ?)",
-                    (title, stamp, stamp)).lastrowid
+                    (title, stamp, stamp),
+                ).lastrowid
             else:
                 _load_conversation(conn, cid)
             if retry:
                 asked = conn.execute(
                     "SELECT * FROM messages WHERE conversation_id = ? AND role = 'user' "
-                    "ORDER BY id DESC LIMIT 1", (cid,)).fetchone()
+                    "ORDER BY id DESC LIMIT 1",
+                    (cid,),
+                ).fetchone()
                 if asked is None:
                     raise BadRequest(f"conversation {cid} has no question to retry")
-                conn.execute("DELETE FROM messages WHERE conversation_id = ? AND id > ?",
-                             (cid, asked["id"]))
+                conn.execute(
+                    "DELETE FROM messages WHERE conversation_id = ? AND id > ?", (cid, asked["id"])
+                )
             else:
                 new_id = conn.execute(
                     "INSERT INTO messages(conversation_id, role, content, created) "
-                    "VALUES (?, 'user', ?, ?)", (cid, text, stamp)).lastrowid
+                    "VALUES (?, 'user', ?, ?)",
+                    (cid, text, stamp),
+                ).lastrowid
                 asked = conn.execute("SELECT * FROM messages WHERE id = ?", (new_id,)).fetchone()
             conn.execute("UPDATE conversations SET updated = ? WHERE id = ?", (stamp, cid))
             history = conn.execute(
                 "SELECT role, content FROM messages WHERE conversation_id = ? AND id <= ? "
-                "AND content != '' ORDER BY id", (cid, asked["id"])).fetchall()
+                "AND content != '' ORDER BY id",
+                (cid, asked["id"]),
+            ).fetchall()
             return _load_conversation(conn, cid), asked, [dict(h) for h in history]
 
         conversation_row, asked, history = await self.store.run(write)
         stream_id = secrets.token_hex(8)
         cid = conversation_row["id"]
-        payload = {"model": model, "api_base": api_base, "timeout": self.config.timeout,
-                   "messages": _prompt(history)}
+        payload = {
+            "model": model,
+            "api_base": api_base,
+            "timeout": self.config.timeout,
+            "messages": _prompt(history),
+        }
         question = history[-1]["content"] if history else ""
         task = asyncio.ensure_future(self._relay(stream_id, cid, model, payload, question))
         self._streams[stream_id] = (cid, task)
         task.add_done_callback(lambda _: self._streams.pop(stream_id, None))
         conversation = self._conversation(conversation_row)
         user_message = _message(asked)
-        self.bus.publish({"type": protocol.CHAT_STARTED, "conversation_id": cid,
-                          "stream_id": stream_id, "message": user_message, "origin": origin,
-                          "conversation": conversation})
+        self.bus.publish(
+            {
+                "type": protocol.CHAT_STARTED,
+                "conversation_id": cid,
+                "stream_id": stream_id,
+                "message": user_message,
+                "origin": origin,
+                "conversation": conversation,
+            }
+        )
         return {"conversation": conversation, "message": user_message, "stream_id": stream_id}
 
     async def cancel(self, stream_id: str) -> None:
@@ -260,8 +318,12 @@ class ChatManager:
         such as entity refinement. 503 without a sidecar, 502 when the model fails."""
         self._require_sidecar()
         model, api_base = self.config.resolve(None, None)
-        payload = {"model": model, "api_base": api_base, "timeout": self.config.timeout,
-                   "messages": messages}
+        payload = {
+            "model": model,
+            "api_base": api_base,
+            "timeout": self.config.timeout,
+            "messages": messages,
+        }
         pieces: list[str] = []
         try:
             async for event in self.supervisor.client.stream("/chat", payload):  # type: ignore[union-attr]
@@ -270,14 +332,16 @@ class ChatManager:
                 elif event.get("type") == "done":
                     return "".join(pieces)
                 elif event.get("type") == "error":
-                    raise BadGateway(f"the model failed: {event.get('message')}",
-                                     kind=event.get("kind", "other"))
+                    raise BadGateway(
+                        f"the model failed: {event.get('message')}", kind=event.get("kind", "other")
+                    )
         except SidecarGone as e:
             raise Unavailable(f"AI sidecar unavailable: {e}") from None
         raise BadGateway("the model's answer ended without a result")
 
-    async def _relay(self, stream_id: str, cid: int, model: str, payload: dict,
-                     question: str) -> None:
+    async def _relay(
+        self, stream_id: str, cid: int, model: str, payload: dict, question: str
+    ) -> None:
         pieces: list[str] = []
         status, error, kind = "error", None, None
         base = {"conversation_id": cid, "stream_id": stream_id}
@@ -289,11 +353,17 @@ class ChatManager:
             if hits:
                 mode = "grounded"
                 messages = payload["messages"]
-                payload = {**payload, "messages": [*messages[:-1],
-                                                   grounding.context_message(hits),
-                                                   messages[-1]]}
-                self.bus.publish({"type": protocol.CHAT_CONTEXT, **base,
-                                  "sources": [grounding.source_of(h) for h in hits]})
+                payload = {
+                    **payload,
+                    "messages": [*messages[:-1], grounding.context_message(hits), messages[-1]],
+                }
+                self.bus.publish(
+                    {
+                        "type": protocol.CHAT_CONTEXT,
+                        **base,
+                        "sources": [grounding.source_of(h) for h in hits],
+                    }
+                )
             client = self.supervisor.client
             if client is None:
                 raise SidecarGone("the AI sidecar is not running")
@@ -320,21 +390,46 @@ class ChatManager:
         text = "".join(pieces)
         if status == "error" and hits and not text and kind in RETRIEVAL_ONLY_KINDS:
             # No model answered: the passages are the answer, and it says so.
-            text, status, mode = grounding.retrieval_only_answer(hits, error), "complete", \
-                "retrieval-only"
+            text, status, mode = (
+                grounding.retrieval_only_answer(hits, error),
+                "complete",
+                "retrieval-only",
+            )
         sources = [grounding.source_of(h) for h in hits]
-        message = await self._store_answer(cid, text, status, error, model, sources, mode,
-                                           kind if error else None)
+        message = await self._store_answer(
+            cid, text, status, error, model, sources, mode, kind if error else None
+        )
         if status == "error":
-            self.bus.publish({"type": protocol.CHAT_ERROR, **base, "error": error, "kind": kind,
-                              "message": message})
+            self.bus.publish(
+                {
+                    "type": protocol.CHAT_ERROR,
+                    **base,
+                    "error": error,
+                    "kind": kind,
+                    "message": message,
+                }
+            )
         else:
-            self.bus.publish({"type": protocol.CHAT_DONE, **base, "message": message,
-                              "cancelled": kind == "cancelled"})
+            self.bus.publish(
+                {
+                    "type": protocol.CHAT_DONE,
+                    **base,
+                    "message": message,
+                    "cancelled": kind == "cancelled",
+                }
+            )
 
-    async def _store_answer(self, cid: int, text: str, status: str, error: str | None,
-                            model: str, sources: list[dict[str, Any]], mode: str | None,
-                            error_kind: str | None) -> dict[str, Any] | None:
+    async def _store_answer(
+        self,
+        cid: int,
+        text: str,
+        status: str,
+        error: str | None,
+        model: str,
+        sources: list[dict[str, Any]],
+        mode: str | None,
+        error_kind: str | None,
+    ) -> dict[str, Any] | None:
         def write(conn: sqlite3.Connection) -> dict[str, Any] | None:
             if conn.execute("SELECT 1 FROM conversations WHERE id = ?", (cid,)).fetchone() is None:
                 return None  # deleted while answering
@@ -343,11 +438,22 @@ class ChatManager:
                 "INSERT INTO messages(conversation_id, role, content, status, error, model, "
                 "created, sources, mode, error_kind) "
                 "VALUES (?, 'assistant', ?, ?, ?, ?, ?, ?, ?, ?)",
-                (cid, text, status, error, model, stamp,
-                 json.dumps(sources) if sources else None, mode, error_kind)).lastrowid
+                (
+                    cid,
+                    text,
+                    status,
+                    error,
+                    model,
+                    stamp,
+                    json.dumps(sources) if sources else None,
+                    mode,
+                    error_kind,
+                ),
+            ).lastrowid
             conn.execute("UPDATE conversations SET updated = ? WHERE id = ?", (stamp, cid))
-            return _message(conn.execute("SELECT * FROM messages WHERE id = ?",
-                                         (new_id,)).fetchone())
+            return _message(
+                conn.execute("SELECT * FROM messages WHERE id = ?", (new_id,)).fetchone()
+            )
 
         return await self.store.run(write)
 

@@ -27,8 +27,7 @@ def socket_backlog(handler: Any) -> int:
     """Bytes written to a tornado WebSocket handler but not yet taken by the kernel."""
     stream = getattr(getattr(handler, "ws_connection", None), "stream", None)
     # tornado has no public name for it; the terminal sockets read the same counters
-    return getattr(stream, "_total_write_index", 0) - getattr(
-        stream, "_total_write_done_index", 0)
+    return getattr(stream, "_total_write_index", 0) - getattr(stream, "_total_write_done_index", 0)
 
 
 class EventBus:

@@ -23,18 +23,25 @@ ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|
 _MAYBE = re.compile(r":\d|Error|Traceback|FAILED|ERROR|\*\*\*")
 _DIAGNOSTIC = re.compile(
     r"^(?P<path>[^\s:][^:]*?):(?P<line>\d+):(?:(?P<col>\d+):)?\s*"
-    r"(?P<level>(?:fatal )?error|Error|Fatal Error)\s*:?\s*(?P<msg>.*)$")
+    r"(?P<level>(?:fatal )?error|Error|Fatal Error)\s*:?\s*(?P<msg>.*)$"
+)
 _GFORTRAN_AT = re.compile(r"^(?P<path>[^\s:][^:]*?\.[fF]\w*):(?P<line>\d+):(?P<col>\d+):\s*$")
 _GFORTRAN_ERROR = re.compile(r"^(?:Fatal )?Error:\s*(?P<msg>.+)$")
 _TRACEBACK = re.compile(r"^\s*Traceback \(most recent call last\):")
 _FRAME = re.compile(r'^\s*File "(?P<path>[^"]+)", line (?P<line>\d+)')
-_EXCEPTION = re.compile(r"^(?P<msg>(?:[A-Za-z_][\w.]*)?(?:Error|Exception|Exit|Interrupt|"
-                        r"Warning|Failure|Failed)\b.*|[A-Za-z_][\w.]*: .+)$")
+_EXCEPTION = re.compile(
+    r"^(?P<msg>(?:[A-Za-z_][\w.]*)?(?:Error|Exception|Exit|Interrupt|"
+    r"Warning|Failure|Failed)\b.*|[A-Za-z_][\w.]*: .+)$"
+)
 _PYTEST_LOCATION = re.compile(r"^(?P<path>[^\s:][^:]*\.py):(?P<line>\d+): (?P<msg>\w[\w.]*)$")
-_PYTEST_FAILED = re.compile(r"^(?:FAILED|ERROR) (?P<path>[^\s:]+\.py)(?:::(?P<test>\S+))?"
-                            r"(?: - (?P<msg>.*))?$")
-_MAKE = re.compile(r"^(?:g?make)(?:\[\d+\])?: \*\*\* (?:\[(?P<path>[^:\]]+):(?P<line>\d+):"
-                   r"[^\]]*\] )?(?P<msg>.+)$")
+_PYTEST_FAILED = re.compile(
+    r"^(?:FAILED|ERROR) (?P<path>[^\s:]+\.py)(?:::(?P<test>\S+))?"
+    r"(?: - (?P<msg>.*))?$"
+)
+_MAKE = re.compile(
+    r"^(?:g?make)(?:\[\d+\])?: \*\*\* (?:\[(?P<path>[^:\]]+):(?P<line>\d+):"
+    r"[^\]]*\] )?(?P<msg>.+)$"
+)
 
 
 @dataclass
@@ -45,8 +52,7 @@ class Failure:
     kind: str  # compiler | traceback | pytest | make | exit
 
     def as_dict(self) -> dict[str, object]:
-        return {"path": self.path, "line": self.line, "message": self.message,
-                "kind": self.kind}
+        return {"path": self.path, "line": self.line, "message": self.message, "kind": self.kind}
 
 
 class FailureParser:
@@ -85,20 +91,31 @@ class FailureParser:
         elif m := _GFORTRAN_AT.match(line):
             self._fortran, self._fortran_wait = (m.group("path"), int(m.group("line"))), 8
         elif m := _DIAGNOSTIC.match(line):
-            self._add(m.group("path"), int(m.group("line")), m.group("msg") or m.group("level"),
-                      "compiler")
+            self._add(
+                m.group("path"),
+                int(m.group("line")),
+                m.group("msg") or m.group("level"),
+                "compiler",
+            )
         elif m := _PYTEST_LOCATION.match(line):
             self._pytest_at = (m.group("path"), int(m.group("line")))
             self._add(m.group("path"), int(m.group("line")), m.group("msg"), "pytest")
         elif m := _PYTEST_FAILED.match(line):
             test = m.group("test") or ""
             message = f"{test} - {m.group('msg')}" if m.group("msg") else test or "failed"
-            at = self._pytest_at if self._pytest_at and self._pytest_at[0] == m.group(
-                "path") else (m.group("path"), None)
+            at = (
+                self._pytest_at
+                if self._pytest_at and self._pytest_at[0] == m.group("path")
+                else (m.group("path"), None)
+            )
             self._add(at[0], at[1], message, "pytest")
         elif m := _MAKE.match(line):
-            self._add(m.group("path"), int(m.group("line")) if m.group("line") else None,
-                      m.group("msg"), "make")
+            self._add(
+                m.group("path"),
+                int(m.group("line")) if m.group("line") else None,
+                m.group("msg"),
+                "make",
+            )
 
     def _traceback_line(self, line: str) -> bool:
         """Inside a traceback: collect frames until the exception line. True if consumed."""
@@ -106,8 +123,11 @@ class FailureParser:
         if m := _FRAME.match(line):
             self._frames.append((m.group("path"), int(m.group("line"))))
             return True
-        if line.startswith((" ", "\t")) or not line.strip() or line.startswith(
-                ("During handling", "The above exception")):
+        if (
+            line.startswith((" ", "\t"))
+            or not line.strip()
+            or line.startswith(("During handling", "The above exception"))
+        ):
             return True
         frames, self._frames = self._frames, None
         if _EXCEPTION.match(line) and frames:

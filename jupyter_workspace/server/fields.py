@@ -94,8 +94,9 @@ def record_id(raw: str, what: str) -> int:
     return int(raw)
 
 
-def whole_number(raw: str | None, name: str, *, default: int, minimum: int = 0,
-                 maximum: int = MAX_ID) -> int:
+def whole_number(
+    raw: str | None, name: str, *, default: int, minimum: int = 0, maximum: int = MAX_ID
+) -> int:
     """A whole number from a URL query parameter, `default` when it is absent."""
     if raw is None:
         return default
@@ -123,13 +124,17 @@ def json_object(body: bytes | bytearray) -> dict[str, Any]:
 
 def now() -> str:
     """UTC timestamp with milliseconds, as the API returns them."""
-    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace(
-        "+00:00", "Z"
-    )
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _type_name(value: Any) -> str:
     if value is None:
         return "null"
-    return {bool: "a boolean", int: "a number", float: "a number", str: "a string",
-            list: "a list", dict: "an object"}.get(type(value), type(value).__name__)
+    return {
+        bool: "a boolean",
+        int: "a number",
+        float: "a number",
+        str: "a string",
+        list: "a list",
+        dict: "an object",
+    }.get(type(value), type(value).__name__)

@@ -20,8 +20,10 @@ PASSAGES = 6
 
 
 def source_of(hit: dict[str, Any]) -> dict[str, Any]:
-    source = {key: hit.get(key) for key in
-              ("path", "start_line", "end_line", "symbol", "kind", "language")}
+    source = {
+        key: hit.get(key)
+        for key in ("path", "start_line", "end_line", "symbol", "kind", "language")
+    }
     if hit.get("cell") is not None:  # a notebook's cell (lines count from its start)
         source["cell"] = hit["cell"]
     return source
@@ -33,8 +35,9 @@ async def retrieve(search: SearchManager, question: str) -> list[dict[str, Any]]
     for mention in dict.fromkeys(MENTION.findall(question)):
         mention = mention.rstrip(".,;:")
         if "/" in mention or "." in mention:
-            requests.append(({"q": question[:1000], "k": 3, "mode": "hybrid",
-                              "path": mention}, None))
+            requests.append(
+                ({"q": question[:1000], "k": 3, "mode": "hybrid", "path": mention}, None)
+            )
         else:
             requests.append(({"q": mention, "k": 5, "mode": "text"}, mention))
     requests.append(({"q": question[:1000], "k": PASSAGES, "mode": "hybrid"}, None))
@@ -58,7 +61,7 @@ async def retrieve(search: SearchManager, question: str) -> list[dict[str, Any]]
         if kept and size > MAX_CONTEXT_CHARS:
             break
         kept.append(hit)
-    return kept[:PASSAGES + 4]
+    return kept[: PASSAGES + 4]
 
 
 def _short_name(symbol: str) -> str:
@@ -73,18 +76,25 @@ def _label(hit: dict[str, Any]) -> str:
 
 
 def context_message(hits: list[dict[str, Any]]) -> dict[str, str]:
-    parts = ["Passages from the user's workspace that may answer the question. Use them; cite "
-             "each fact you take from them as [path:line]. If they do not answer the question, "
-             "say so."]
+    parts = [
+        "Passages from the user's workspace that may answer the question. Use them; cite "
+        "each fact you take from them as [path:line]. If they do not answer the question, "
+        "say so."
+    ]
     for i, hit in enumerate(hits, 1):
-        parts.append(f"[{i}] {_label(hit)}\n"
-                     + fence(hit.get("text") or hit.get("snippet") or "", hit.get("language")))
+        parts.append(
+            f"[{i}] {_label(hit)}\n"
+            + fence(hit.get("text") or hit.get("snippet") or "", hit.get("language"))
+        )
     return {"role": "system", "content": "\n\n".join(parts)}
 
 
 def retrieval_only_answer(hits: list[dict[str, Any]], reason: str) -> str:
-    lines = ["**Retrieval-only answer** — no language model answered "
-             f"({reason.rstrip('.')}). These are the most relevant passages in the workspace:", ""]
+    lines = [
+        "**Retrieval-only answer** — no language model answered "
+        f"({reason.rstrip('.')}). These are the most relevant passages in the workspace:",
+        "",
+    ]
     for i, hit in enumerate(hits, 1):
         lines.append(f"{i}. [{hit['path']}:{hit['start_line']}] {_label(hit)}")
         lines.append(fence(hit.get("snippet") or "", hit.get("language")))

@@ -92,8 +92,13 @@ class WorkspaceHandler(ExtensionHandlerMixin, APIHandler):
 
     def log_exception(self, typ, value, tb) -> None:  # type: ignore[no-untyped-def]
         if isinstance(value, WorkspaceError):
-            self.log.info("%s %s -> %d: %s", self.request.method, self.request.path,
-                          value.status, value.message)
+            self.log.info(
+                "%s %s -> %d: %s",
+                self.request.method,
+                self.request.path,
+                value.status,
+                value.message,
+            )
             return
         super().log_exception(typ, value, tb)
 
@@ -158,7 +163,8 @@ class TasksHandler(WorkspaceHandler):
     @authorized
     async def get(self) -> None:
         tasks = await self.workspace.tasks.list(
-            self.get_query_argument("status", "all"), self.get_query_argument("q", None),
+            self.get_query_argument("status", "all"),
+            self.get_query_argument("q", None),
             self.get_query_argument("origin", None),
         )
         self.reply({"tasks": tasks})
@@ -259,8 +265,10 @@ class SearchHandler(WorkspaceHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        args = {name: self.get_query_argument(name, None)
-                for name in ("q", "k", "mode", "lang", "kind", "path")}
+        args = {
+            name: self.get_query_argument(name, None)
+            for name in ("q", "k", "mode", "lang", "kind", "path")
+        }
         self.reply(await self.workspace.search.search(args))
 
 
@@ -287,8 +295,9 @@ class EntitiesHandler(WorkspaceHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        query = {name: self.get_query_argument(name, None)
-                 for name in ("kind", "q", "source", "limit")}
+        query = {
+            name: self.get_query_argument(name, None) for name in ("kind", "q", "source", "limit")
+        }
         limit = _whole_number(query["limit"], "limit", 200, 1000)
         if limit < 1:
             raise BadRequest("'limit' must be between 1 and 1000")
@@ -296,8 +305,10 @@ class EntitiesHandler(WorkspaceHandler):
             kind=fields.text(query["kind"], "kind", max_chars=64) if query["kind"] else None,
             q=fields.text(query["q"], "q", max_chars=200) if query["q"] else None,
             source=fields.text(query["source"], "source", max_chars=4096)
-            if query["source"] else None,
-            limit=limit)
+            if query["source"]
+            else None,
+            limit=limit,
+        )
         self.reply({"entities": entities, "config_errors": self.workspace.config_errors})
 
 
@@ -399,8 +410,9 @@ class PipelineTrustHandler(WorkspaceHandler):
         fields.reject_unknown(data, {"hash"}, "trust request")
         digest = data.get("hash")
         if not isinstance(digest, str) or not SHA256.fullmatch(digest):
-            raise BadRequest("'hash' must be the config's SHA-256 (64 hex digits) as "
-                             "GET pipelines reports it")
+            raise BadRequest(
+                "'hash' must be the config's SHA-256 (64 hex digits) as GET pipelines reports it"
+            )
         user = getattr(self.current_user, "username", None)
         self.reply(await self.workspace.pipelines.approve(digest, user))
 
@@ -459,11 +471,15 @@ class EventsHandler(
         super().open(*args, **kwargs)
         bus = self.extensionapp.bus  # type: ignore[attr-defined]
         bus.subscribe(self._send)
-        self._send(json.dumps({
-            "type": protocol.HELLO,
-            "server_version": __version__,
-            "client_count": bus.client_count,
-        }))
+        self._send(
+            json.dumps(
+                {
+                    "type": protocol.HELLO,
+                    "server_version": __version__,
+                    "client_count": bus.client_count,
+                }
+            )
+        )
 
     def _send(self, message: str) -> None:
         """Write one event; a client that fell more than MAX_SOCKET_BACKLOG behind is closed

@@ -23,10 +23,32 @@ ALWAYS_SKIPPED = {".git", ".hg", ".svn", ".ipynb_checkpoints", "__pycache__", "n
 # gitignore-style patterns of files that hold secrets: never indexed, hidden or not. SSH keys
 # by name (`id_rsa*`, ...), not `id_*`, which would hide source files such as `id_map.c`.
 DEFAULT_SECRET_PATTERNS = (
-    ".env*", ".netrc", "_netrc", ".pgpass", ".npmrc", ".pypirc", "*credentials*",
-    "*.pem", "*.key", "*.p12", "*.pfx", "*.jks", "*.keystore", "*.kdbx", "*.ovpn",
-    "*.tfstate", "*.tfstate.*", "id_rsa*", "id_dsa*", "id_ecdsa*", "id_ed25519*",
-    ".ssh/", ".gnupg/", ".aws/", "**/.docker/config.json", "**/.kube/config",
+    ".env*",
+    ".netrc",
+    "_netrc",
+    ".pgpass",
+    ".npmrc",
+    ".pypirc",
+    "*credentials*",
+    "*.pem",
+    "*.key",
+    "*.p12",
+    "*.pfx",
+    "*.jks",
+    "*.keystore",
+    "*.kdbx",
+    "*.ovpn",
+    "*.tfstate",
+    "*.tfstate.*",
+    "id_rsa*",
+    "id_dsa*",
+    "id_ecdsa*",
+    "id_ed25519*",
+    ".ssh/",
+    ".gnupg/",
+    ".aws/",
+    "**/.docker/config.json",
+    "**/.kube/config",
 )
 
 
@@ -40,8 +62,13 @@ class Level(NamedTuple):
 
 
 class IgnoreRules:
-    def __init__(self, root: Path, state_dir: Path, allow_hidden: bool = False,
-                 secret_patterns: Iterable[str] = DEFAULT_SECRET_PATTERNS) -> None:
+    def __init__(
+        self,
+        root: Path,
+        state_dir: Path,
+        allow_hidden: bool = False,
+        secret_patterns: Iterable[str] = DEFAULT_SECRET_PATTERNS,
+    ) -> None:
         self.root = root.resolve()
         self.allow_hidden = allow_hidden
         self._secret = _any_of(list(secret_patterns))
@@ -90,7 +117,8 @@ class IgnoreRules:
         # A file inside an ignored directory (pattern "build/") is ignored too.
         below = rel + "/"
         if self._secret(below) or any(
-                spec.match_file(below[offset:]) for offset, spec in level.specs):
+            spec.match_file(below[offset:]) for offset, spec in level.specs
+        ):
             return None
         return self._level(rel, level.specs)
 
@@ -106,7 +134,8 @@ class IgnoreRules:
 
     def _in_state_dir(self, rel: str) -> bool:
         return self._state_prefix is not None and (
-            rel == self._state_rel or rel.startswith(self._state_prefix))
+            rel == self._state_rel or rel.startswith(self._state_prefix)
+        )
 
     def _spec(self, directory: str) -> pathspec.PathSpec | None:
         file = self.root / directory / ".gitignore"

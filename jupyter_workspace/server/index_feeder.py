@@ -45,10 +45,19 @@ NOTE_SETTLE = 1.0
 
 
 class Indexer:
-    def __init__(self, root: Path, rules: IgnoreRules, catalog: Catalog, bus: EventBus,
-                 supervisor: Supervisor, max_file_bytes: int | SizeLimit,
-                 logger: logging.Logger | None = None, notes: NotesManager | None = None,
-                 extracted: Detections | None = None, rescan_interval: float = 0.0) -> None:
+    def __init__(
+        self,
+        root: Path,
+        rules: IgnoreRules,
+        catalog: Catalog,
+        bus: EventBus,
+        supervisor: Supervisor,
+        max_file_bytes: int | SizeLimit,
+        logger: logging.Logger | None = None,
+        notes: NotesManager | None = None,
+        extracted: Detections | None = None,
+        rescan_interval: float = 0.0,
+    ) -> None:
         self.notes = notes
         self.extracted = extracted
         self.root = root.resolve()
@@ -106,11 +115,17 @@ class Indexer:
         summary = await self.catalog.summary()
         total = summary["indexed"] + summary["pending"] + summary["error"]
         return {
-            "state": self.state, "error": self.error, "model_id": self.model_id,
-            "files_total": total, "files_indexed": summary["indexed"],
-            "files_pending": summary["pending"], "files_skipped": summary["skipped"],
-            "files_error": summary["error"], "files_deleting": summary["deleting"],
-            "chunks": summary["chunks"], "chunks_per_s": round(self.rate, 1),
+            "state": self.state,
+            "error": self.error,
+            "model_id": self.model_id,
+            "files_total": total,
+            "files_indexed": summary["indexed"],
+            "files_pending": summary["pending"],
+            "files_skipped": summary["skipped"],
+            "files_error": summary["error"],
+            "files_deleting": summary["deleting"],
+            "chunks": summary["chunks"],
+            "chunks_per_s": round(self.rate, 1),
             "vectors_pending": max(self.vectors_pending, 0),
         }
 
@@ -118,8 +133,11 @@ class Indexer:
     def files_settled(self, settled: Settled) -> None:
         """The watcher's batch, coalesced by path (no queue to overflow: the latest change of
         each path wins), written to the catalog by `_record`."""
-        for change, paths in (("deleted-directory", settled.deleted_folders),
-                              ("deleted", settled.deleted), ("changed", settled.changed)):
+        for change, paths in (
+            ("deleted-directory", settled.deleted_folders),
+            ("deleted", settled.deleted),
+            ("changed", settled.changed),
+        ):
             for path in paths:
                 self._changes.pop(path, None)  # re-inserted last: applied after older changes
                 self._changes[path] = change
@@ -173,7 +191,8 @@ class Indexer:
         self._notes_changed.add(path)
         if self._notes_timer is None:
             self._notes_timer = asyncio.get_running_loop().call_later(
-                NOTE_SETTLE, self._notes_settled)
+                NOTE_SETTLE, self._notes_settled
+            )
 
     def _notes_settled(self) -> None:
         self._notes_timer = None
@@ -236,7 +255,8 @@ class Indexer:
             await self._set("scanning")
         async with self._catalog_lock:
             observed = await asyncio.get_running_loop().run_in_executor(
-                None, scan, self.root, self.rules, self.max_file_bytes)
+                None, scan, self.root, self.rules, self.max_file_bytes
+            )
             observed.update(await self._observe_notes())
             counts = await self.catalog.reconcile(observed)
         if first or counts["new"] or counts["changed"] or counts["gone"]:
@@ -261,13 +281,16 @@ class Indexer:
         """Notes take part in the scan like files: the revision stands in for the mtime."""
         if self.notes is None:
             return {}
-        return {f"{NOTES_PREFIX}{n['id']}": Observed(f"{NOTES_PREFIX}{n['id']}",
-                                                    len(n["body"]), float(n["revision"]))
-                for n in await self.notes.list()}
+        return {
+            f"{NOTES_PREFIX}{n['id']}": Observed(
+                f"{NOTES_PREFIX}{n['id']}", len(n["body"]), float(n["revision"])
+            )
+            for n in await self.notes.list()
+        }
 
     async def _read_note(self, path: str) -> Content:
         try:
-            note = await self.notes.get(int(path[len(NOTES_PREFIX):])) if self.notes else None
+            note = await self.notes.get(int(path[len(NOTES_PREFIX) :])) if self.notes else None
         except (NotFound, ValueError):
             note = None
         if note is None:
@@ -302,8 +325,9 @@ class Indexer:
         if identity is not None and identity != self._index_id:
             previous = await self.catalog.meta("index_id")
             if previous != identity:
-                self.log.info("index changed (%s -> %s): re-indexing every file",
-                              previous, identity)
+                self.log.info(
+                    "index changed (%s -> %s): re-indexing every file", previous, identity
+                )
                 await self.catalog.requeue_all()
                 await self.catalog.set_meta("index_id", identity)
             self._index_id = identity
@@ -348,8 +372,11 @@ class Indexer:
                 item["language"] = "markdown"
             encoded = _encoded_size(item)
             if encoded > MAX_ITEM_BYTES:
-                await self._give_up(content, f"{encoded // (1024 * 1024)} MB as JSON, more than "
-                                    "the AI sidecar takes in one request")
+                await self._give_up(
+                    content,
+                    f"{encoded // (1024 * 1024)} MB as JSON, more than "
+                    "the AI sidecar takes in one request",
+                )
                 continue
             suspect = path in self._failures  # in a failed batch: goes alone
             if to_send and (suspect or size + encoded > BATCH_BYTES):
@@ -375,10 +402,12 @@ class Indexer:
         if path.startswith(NOTES_PREFIX):
             return await self._read_note(path)
         return await asyncio.get_running_loop().run_in_executor(
-            None, read_text, self.root, path, self.max_file_bytes, self.rules)
+            None, read_text, self.root, path, self.max_file_bytes, self.rules
+        )
 
-    async def _send(self, client: Any, files: list[dict[str, Any]],
-                    contents: dict[str, Content]) -> dict[str, Any]:
+    async def _send(
+        self, client: Any, files: list[dict[str, Any]], contents: dict[str, Content]
+    ) -> dict[str, Any]:
         """POST a batch; when it fails, count it against each of its files (the sidecar may
         have cut the connection over one of them), and give up on a file after MAX_ATTEMPTS."""
         started = time.monotonic()
@@ -390,8 +419,9 @@ class Indexer:
                     path = item["path"]
                     self._failures[path] = self._failures.get(path, 0) + 1
                     if self._failures[path] >= MAX_ATTEMPTS:
-                        await self._give_up(contents[path], f"indexing failed {MAX_ATTEMPTS} "
-                                            f"times, the last: {e}")
+                        await self._give_up(
+                            contents[path], f"indexing failed {MAX_ATTEMPTS} times, the last: {e}"
+                        )
             raise
         for item in files:
             self._failures.pop(item["path"], None)

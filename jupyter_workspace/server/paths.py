@@ -35,4 +35,3 @@ def confine(root: Path, raw: object, name: str = "path") -> str:
     if relative in ("", "."):
         raise BadRequest(f"'{name}' must name a file inside the served root")
     return relative
-

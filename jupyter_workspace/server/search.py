@@ -53,16 +53,21 @@ class SearchManager:
         results = await self.raw(request)
         for hit in results:
             hit.pop("text", None)
-        return {"results": results, "query": request,
-                "took_ms": round((time.monotonic() - started) * 1000, 1)}
+        return {
+            "results": results,
+            "query": request,
+            "took_ms": round((time.monotonic() - started) * 1000, 1),
+        }
 
     async def raw(self, request: dict[str, Any]) -> list[dict[str, Any]]:
         """Hits with their full chunk text (for grounding chat)."""
         client = self.supervisor.client
         if self.supervisor.state != "ready" or client is None:
-            raise Unavailable(f"search unavailable: the AI sidecar is {self.supervisor.state}"
-                              + (f" ({self.supervisor.error})" if self.supervisor.error else ""),
-                              sidecar=self.supervisor.describe())
+            raise Unavailable(
+                f"search unavailable: the AI sidecar is {self.supervisor.state}"
+                + (f" ({self.supervisor.error})" if self.supervisor.error else ""),
+                sidecar=self.supervisor.describe(),
+            )
         try:
             answer = await client.call("POST", "/search", request, timeout=30)
         except SidecarRefused as e:

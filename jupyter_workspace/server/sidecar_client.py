@@ -27,8 +27,7 @@ class SidecarClient:
         self.base = f"http://127.0.0.1:{port}"
         self._headers = {"Authorization": f"Bearer {token}"}
         # No proxies from the environment: this is loopback traffic only.
-        self._http = httpx.AsyncClient(base_url=self.base, headers=self._headers,
-                                       trust_env=False)
+        self._http = httpx.AsyncClient(base_url=self.base, headers=self._headers, trust_env=False)
 
     async def close(self) -> None:
         await self._http.aclose()
@@ -41,8 +40,9 @@ class SidecarClient:
         except (httpx.HTTPError, ValueError) as e:
             raise SidecarGone(f"health check failed: {e!r}") from None
 
-    async def call(self, method: str, path: str, payload: dict[str, Any] | None = None,
-                   timeout: float = 300.0) -> dict[str, Any]:
+    async def call(
+        self, method: str, path: str, payload: dict[str, Any] | None = None, timeout: float = 300.0
+    ) -> dict[str, Any]:
         """A JSON request; `SidecarGone` if the sidecar is down, `SidecarRefused` on a 4xx/5xx."""
         try:
             response = await self._http.request(method, path, json=payload, timeout=timeout)
@@ -53,8 +53,9 @@ class SidecarClient:
         except ValueError:
             data = {}
         if response.status_code >= 400:
-            raise SidecarRefused(response.status_code,
-                                 str(data.get("error") or response.reason_phrase))
+            raise SidecarRefused(
+                response.status_code, str(data.get("error") or response.reason_phrase)
+            )
         return data
 
     async def stream(self, path: str, payload: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
@@ -69,5 +70,6 @@ class SidecarClient:
                     if line.startswith("data: "):
                         yield json.loads(line[6:])
         except httpx.HTTPError as e:
-            raise SidecarGone(f"the AI sidecar stopped while answering ({type(e).__name__})") \
-                from None
+            raise SidecarGone(
+                f"the AI sidecar stopped while answering ({type(e).__name__})"
+            ) from None

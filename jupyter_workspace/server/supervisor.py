@@ -80,7 +80,8 @@ class Supervisor:
             "error": self.error,
             "retry_in": self.retry_in,
             "uptime": round(time.monotonic() - self._ready_at, 1)
-            if self._ready_at is not None and self.state == "ready" else None,
+            if self._ready_at is not None and self.state == "ready"
+            else None,
         }
 
     def start(self) -> None:
@@ -130,8 +131,10 @@ class Supervisor:
                 reason = str(e)
             if self._stopping:
                 return
-            stable = (self._ready_at is not None
-                      and time.monotonic() - self._ready_at >= self.stable_after)
+            stable = (
+                self._ready_at is not None
+                and time.monotonic() - self._ready_at >= self.stable_after
+            )
             self._ready_at = None
             await self._terminate()
             manual, self._manual = self._manual, False
@@ -142,9 +145,12 @@ class Supervisor:
                 continue
             self.log.warning("jupyter-workspace AI sidecar: %s", reason)
             if tries >= len(self.backoff):
-                self._set_state("degraded", error=f"{reason} (gave up after {tries} restarts; "
-                                "restart it from the status bar or POST /workspace/api/sidecar/"
-                                "restart)")
+                self._set_state(
+                    "degraded",
+                    error=f"{reason} (gave up after {tries} restarts; "
+                    "restart it from the status bar or POST /workspace/api/sidecar/"
+                    "restart)",
+                )
                 await self._pause(None)
                 tries = 0
                 continue
@@ -172,13 +178,21 @@ class Supervisor:
         token = secrets.token_urlsafe(32)
         # glibc's default of a malloc arena per core-thread let LanceDB's many threads grow the
         # sidecar under sustained writes (bench_soak.py); the environment may say otherwise
-        env = {"MALLOC_ARENA_MAX": "2", **os.environ, **self.env,
-               protocol.SIDECAR_TOKEN_ENV: token, protocol.SIDECAR_PARENT_ENV: str(os.getpid())}
+        env = {
+            "MALLOC_ARENA_MAX": "2",
+            **os.environ,
+            **self.env,
+            protocol.SIDECAR_TOKEN_ENV: token,
+            protocol.SIDECAR_PARENT_ENV: str(os.getpid()),
+        }
         try:
             self._proc = await asyncio.create_subprocess_exec(
-                *self.command, stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-                env=env, cwd=self.cwd,
+                *self.command,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.STDOUT,
+                env=env,
+                cwd=self.cwd,
                 start_new_session=True,  # a Ctrl-C in the terminal is the server's to handle
             )
         except OSError as e:
@@ -188,8 +202,9 @@ class Supervisor:
         deadline = time.monotonic() + self.start_timeout
         while True:
             if self._proc.returncode is not None:
-                raise LaunchFailed(f"the sidecar exited during start-up "
-                                   f"(code {self._proc.returncode})")
+                raise LaunchFailed(
+                    f"the sidecar exited during start-up (code {self._proc.returncode})"
+                )
             with contextlib.suppress(SidecarGone):
                 health = await self.client.health()
                 if health.get("state") == "ready":

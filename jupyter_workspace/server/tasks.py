@@ -29,8 +29,13 @@ def task_json(row: sqlite3.Row) -> dict[str, Any]:
         source = {"path": row["source_path"], "line": row["source_line"]}
     detected = None
     if row["origin"] == "detected":
-        detected = {"tag": row["tag"], "owner": row["owner"], "ref": row["ref"],
-                    "snippet": row["snippet"], "resolved": row["resolved"]}
+        detected = {
+            "tag": row["tag"],
+            "owner": row["owner"],
+            "ref": row["ref"],
+            "snippet": row["snippet"],
+            "resolved": row["resolved"],
+        }
     return {
         "id": row["id"],
         "title": row["title"],
@@ -81,8 +86,9 @@ class TasksManager:
             columns["source_path"], columns["source_line"] = self._source(data["source"])
         return columns
 
-    async def list(self, status: str = "all", q: str | None = None,
-                   origin: str | None = None) -> list[dict[str, Any]]:
+    async def list(
+        self, status: str = "all", q: str | None = None, origin: str | None = None
+    ) -> list[dict[str, Any]]:
         status = fields.choice(status, "status", _STATUSES)
         where, params = [], []
         if status == "open":

@@ -208,12 +208,12 @@ class FileWatcher(FileSystemEventHandler):
         return settled
 
     def _publish(self, settled: Settled) -> None:
-        self._outbox.extend({"type": protocol.FILE_CHANGED, "path": rel}
-                            for rel in settled.changed)
-        self._outbox.extend({"type": protocol.FILE_DELETED, "path": rel}
-                            for rel in settled.deleted)
-        self._outbox.extend({"type": protocol.FILE_DELETED, "path": rel, "directory": True}
-                            for rel in settled.deleted_folders)
+        self._outbox.extend({"type": protocol.FILE_CHANGED, "path": rel} for rel in settled.changed)
+        self._outbox.extend({"type": protocol.FILE_DELETED, "path": rel} for rel in settled.deleted)
+        self._outbox.extend(
+            {"type": protocol.FILE_DELETED, "path": rel, "directory": True}
+            for rel in settled.deleted_folders
+        )
         if self._outbox and self._publisher is None:
             self._publisher = asyncio.ensure_future(self._drain_outbox())
 

@@ -28,8 +28,10 @@ async def serve(token: str, parent_pid: int) -> None:
     sockets = bind_sockets(0, address="127.0.0.1")
     server.add_sockets(sockets)
     port = sockets[0].getsockname()[1]
-    print(f"{protocol.SIDECAR_READY_LINE} "
-          f"{json.dumps({'port': port, 'pid': os.getpid()})}", flush=True)
+    print(
+        f"{protocol.SIDECAR_READY_LINE} {json.dumps({'port': port, 'pid': os.getpid()})}",
+        flush=True,
+    )
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

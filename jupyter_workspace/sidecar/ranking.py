@@ -46,20 +46,39 @@ LINK_STEP = 1e-6  # a linked definition ranks just above the declaration that fo
 # (bench_search.py, Python: 0.7 -> 0.4 moved tune MRR 0.646 -> 0.650, R@10 0.833 -> 0.856,
 # held-out 0.575 -> 0.581 / 0.809 -> 0.831), unless the query asks for tests
 TEST_FACTOR = 0.4
-_ASKS_FOR_TESTS = re.compile(r"\b(tests?|testing|tested|unit ?tests?|specs?|fixtures?|mocks?)\b",
-                             re.IGNORECASE)
+_ASKS_FOR_TESTS = re.compile(
+    r"\b(tests?|testing|tested|unit ?tests?|specs?|fixtures?|mocks?)\b", re.IGNORECASE
+)
 FOLD = True  # a declaration whose definition is found gives its place to it
 WINDOW_GAP = 80  # lines between two windows of one definition that still merge
 
-DEFINITION_KINDS = frozenset({
-    "function", "method", "class", "struct", "union", "enum", "interface", "type",
-    "namespace", "subroutine", "program", "procedure"})
+DEFINITION_KINDS = frozenset(
+    {
+        "function",
+        "method",
+        "class",
+        "struct",
+        "union",
+        "enum",
+        "interface",
+        "type",
+        "namespace",
+        "subroutine",
+        "program",
+        "procedure",
+    }
+)
 DECLARATION_KINDS = frozenset({"declaration", "macro", "typedef"})
 _TEST_PATH = re.compile(
     r"(^|/)(tests?|testing|spec|__tests__|unittests?|ut)/|(^|/)(test_[^/]*|[^/]*_test\.\w+|"
-    r"[^/]*\.(test|spec)\.\w+|conftest\.py)$", re.IGNORECASE)
-_GENERATED = re.compile(r"(_pb2(_grpc)?\.py|\.min\.js|\.generated\.\w+|\.g\.\w+)$|"
-                        r"(^|/)(generated|gen|build|dist|vendor|third_party)/", re.IGNORECASE)
+    r"[^/]*\.(test|spec)\.\w+|conftest\.py)$",
+    re.IGNORECASE,
+)
+_GENERATED = re.compile(
+    r"(_pb2(_grpc)?\.py|\.min\.js|\.generated\.\w+|\.g\.\w+)$|"
+    r"(^|/)(generated|gen|build|dist|vendor|third_party)/",
+    re.IGNORECASE,
+)
 
 
 def weights(query: str) -> tuple[float, float]:
@@ -122,8 +141,9 @@ class Row:
     cell: int = -1
 
 
-def fuse(lists: Iterable[tuple[list[tuple[int, float]], float]], k: int | None = None
-         ) -> tuple[dict[int, float], dict[int, int]]:
+def fuse(
+    lists: Iterable[tuple[list[tuple[int, float]], float]], k: int | None = None
+) -> tuple[dict[int, float], dict[int, int]]:
     """The fused score and best single-list rank of every row of the (row, score) lists, best
     first, each with its weight: weighted reciprocal rank fusion (FUSION "rrf"), or a
     weighted sum of each list's scores scaled to [0, 1] within the list (FUSION "score"),
@@ -146,10 +166,17 @@ def fuse(lists: Iterable[tuple[list[tuple[int, float]], float]], k: int | None =
     return scores, best
 
 
-def order(scores: dict[int, float], best: dict[int, int], rows: Callable[[int], Row | None],
-          by_name: Callable[[str], Iterable[int]], names: list[str],
-          definitions_of: Callable[[str], Iterable[int]], admit: Callable[[int], bool],
-          boost_scale: float = 1.0, lesser_factor: float | None = None) -> list[int]:
+def order(
+    scores: dict[int, float],
+    best: dict[int, int],
+    rows: Callable[[int], Row | None],
+    by_name: Callable[[str], Iterable[int]],
+    names: list[str],
+    definitions_of: Callable[[str], Iterable[int]],
+    admit: Callable[[int], bool],
+    boost_scale: float = 1.0,
+    lesser_factor: float | None = None,
+) -> list[int]:
     """The rows best first: fused scores, plus the name boosts and declaration links, with
     tests and generated code after. `by_name(name)`: rows whose symbol or listed names hold
     `name` (any case); `definitions_of(name)`: rows defining `name`; `admit(row)`: the filters
@@ -166,16 +193,24 @@ def order(scores: dict[int, float], best: dict[int, int], rows: Callable[[int], 
             if info is None or not admit(row):
                 continue
             own = short_name(info.symbol).lower() == wanted or info.symbol.lower() == wanted
-            boost = (BOOST_DEFINITION if own and info.kind in DEFINITION_KINDS else
-                     BOOST_DECLARATION if own else BOOST_LISTED)
+            boost = (
+                BOOST_DEFINITION
+                if own and info.kind in DEFINITION_KINDS
+                else BOOST_DECLARATION
+                if own
+                else BOOST_LISTED
+            )
             scores[row] = scores.get(row, 0.0) + boost * boost_scale
             best.setdefault(row, 10_000)
     if names:  # then the chunks that use a name the query asks for
         pattern = re.compile(r"\b(?:" + "|".join(re.escape(n) for n in names) + r")\b")
         for row in list(scores):
             info = rows(row)
-            if info is not None and scores[row] < BOOST_LISTED * boost_scale \
-                    and pattern.search(info.text):
+            if (
+                info is not None
+                and scores[row] < BOOST_LISTED * boost_scale
+                and pattern.search(info.text)
+            ):
                 scores[row] += BOOST_USE * boost_scale
     # a declaration hit brings its definition along, in its place: what the user wants to read
     # is the implementation (a name the query asks for keeps its declarations listed, after)
@@ -204,8 +239,7 @@ def order(scores: dict[int, float], best: dict[int, int], rows: Callable[[int], 
     return sorted((row for row in scores if row not in folded), key=key)
 
 
-def merge_overlaps(ranked: list[int], rows: Callable[[int], Row | None], k: int
-                   ) -> list[list[int]]:
+def merge_overlaps(ranked: list[int], rows: Callable[[int], Row | None], k: int) -> list[list[int]]:
     """Groups of rows, best first, at most `k`: a row that overlaps (or touches) a better one
     of the same path and symbol, or is another window of the same named definition, joins
     its group instead of taking a place of its own."""
@@ -222,23 +256,32 @@ def merge_overlaps(ranked: list[int], rows: Callable[[int], Row | None], k: int
         reach = WINDOW_GAP if info.symbol and info.kind in FUNCTION_KINDS else 1
         place = f"{info.path}#{info.cell}"
         for i, (path, symbol, kind, start, end) in enumerate(spans):
-            if path == place and (symbol == info.symbol and kind == info.kind and
-                                  info.start_line <= end + reach and
-                                  info.end_line >= start - reach
-                                  or nested(info, symbol, kind, start, end)):
+            if path == place and (
+                symbol == info.symbol
+                and kind == info.kind
+                and info.start_line <= end + reach
+                and info.end_line >= start - reach
+                or nested(info, symbol, kind, start, end)
+            ):
                 groups[i].append(row)
                 if symbol.startswith(info.symbol + "."):  # the outer one leads
                     symbol, kind = info.symbol, info.kind
-                spans[i] = (path, symbol, kind, min(start, info.start_line),
-                            max(end, info.end_line))
+                spans[i] = (
+                    path,
+                    symbol,
+                    kind,
+                    min(start, info.start_line),
+                    max(end, info.end_line),
+                )
                 break
         else:
             if len(groups) == k:
                 continue
             groups.append([row])
             # a notebook's cells count their lines each from 1: the cell is part of the place
-            spans.append((f"{info.path}#{info.cell}", info.symbol, info.kind, info.start_line,
-                          info.end_line))
+            spans.append(
+                (f"{info.path}#{info.cell}", info.symbol, info.kind, info.start_line, info.end_line)
+            )
     return groups
 
 
@@ -248,8 +291,12 @@ def nested(info: Row, symbol: str, kind: str, start: int, end: int) -> bool:
     the outer one shown. The outer function's own chunks stop where a nested one starts, so
     near is enough: the qualified name says the rest. A class's or module's methods are
     passages of their own."""
-    if not symbol or not info.symbol or not (info.start_line <= end + WINDOW_GAP and
-                                             info.end_line >= start - WINDOW_GAP):
+    if (
+        not symbol
+        or not info.symbol
+        or not (info.start_line <= end + WINDOW_GAP and info.end_line >= start - WINDOW_GAP)
+    ):
         return False
-    return (info.symbol.startswith(symbol + ".") and kind in FUNCTION_KINDS) or \
-        (symbol.startswith(info.symbol + ".") and info.kind in FUNCTION_KINDS)
+    return (info.symbol.startswith(symbol + ".") and kind in FUNCTION_KINDS) or (
+        symbol.startswith(info.symbol + ".") and info.kind in FUNCTION_KINDS
+    )

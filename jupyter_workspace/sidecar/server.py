@@ -27,8 +27,10 @@ class SidecarState:
     def __init__(self, token: str) -> None:
         self.token = token
         self.started = time.monotonic()
-        self.versions: dict[str, str] = {"jupyter_workspace": __version__,
-                                         "python": platform.python_version()}
+        self.versions: dict[str, str] = {
+            "jupyter_workspace": __version__,
+            "python": platform.python_version(),
+        }
         self.loaded: asyncio.Future[None] | None = None
         self.load_error: str | None = None
         # The index loads after the LLM layer: chat works while the model still loads.
@@ -57,7 +59,8 @@ class SidecarState:
         await asyncio.wait([self.loaded])
         try:
             self.index_info = await asyncio.get_running_loop().run_in_executor(
-                self.writer, self.index.load)
+                self.writer, self.index.load
+            )
         except Exception as e:  # noqa: BLE001 - chat keeps working without the index
             # a remote embedding provider's error may echo the key it was sent
             self.index_error = llm.mask_keys(f"cannot load the index: {type(e).__name__}: {e}")
@@ -111,17 +114,24 @@ class SidecarHandler(web.RequestHandler):
 
 class HealthHandler(SidecarHandler):
     def get(self) -> None:
-        self.finish({
-            "state": self.state.state,
-            "error": self.state.load_error,
-            "pid": os.getpid(),
-            "uptime": round(time.monotonic() - self.state.started, 3),
-            "versions": self.state.versions,
-            "models": {"llm": "litellm" in self.state.versions,
-                       "embedding": self.state.index_info.get("model_id")},
-            "index": {"state": self.state.index_state, "error": self.state.index_error,
-                      **self.state.index_info},
-        })
+        self.finish(
+            {
+                "state": self.state.state,
+                "error": self.state.load_error,
+                "pid": os.getpid(),
+                "uptime": round(time.monotonic() - self.state.started, 3),
+                "versions": self.state.versions,
+                "models": {
+                    "llm": "litellm" in self.state.versions,
+                    "embedding": self.state.index_info.get("model_id"),
+                },
+                "index": {
+                    "state": self.state.index_state,
+                    "error": self.state.index_error,
+                    **self.state.index_info,
+                },
+            }
+        )
 
 
 class ChatHandler(SidecarHandler):
@@ -224,10 +234,15 @@ class SearchHandler(IndexHandler):
 
 
 def make_app(state: SidecarState) -> web.Application:
-    routes = [(r"/health", HealthHandler), (r"/chat", ChatHandler),
-              (r"/index", IndexStatsHandler), (r"/index/files", IndexFilesHandler),
-              (r"/index/delete", IndexDeleteHandler), (r"/index/optimize", IndexOptimizeHandler),
-              (r"/search", SearchHandler)]
+    routes = [
+        (r"/health", HealthHandler),
+        (r"/chat", ChatHandler),
+        (r"/index", IndexStatsHandler),
+        (r"/index/files", IndexFilesHandler),
+        (r"/index/delete", IndexDeleteHandler),
+        (r"/index/optimize", IndexOptimizeHandler),
+        (r"/search", SearchHandler),
+    ]
     return web.Application(
         [(pattern, handler, {"state": state}) for pattern, handler in routes],
         # no default "Server" header detail, no debug pages

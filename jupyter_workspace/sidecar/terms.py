@@ -19,28 +19,78 @@ import re
 _WORD = re.compile(r"[^\W_]+(?:_+[^\W_]+)*|_+[^\W_]+", re.UNICODE)
 # boundaries inside an identifier: between lower/digit and upper (getPipe), between an acronym
 # and a capitalised word (HTTPServer -> HTTP Server), between letters and digits (sha256sum)
-_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])|(?<=[A-Za-z])(?=\d)|"
-                    r"(?<=\d)(?=[A-Za-z])")
+_CAMEL = re.compile(
+    r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])|(?<=[A-Za-z])(?=\d)|"
+    r"(?<=\d)(?=[A-Za-z])"
+)
 MAX_TERM = 40  # LanceDB's tokenizer drops longer tokens anyway
 # what programmers shorten, spelled out: `ndim` is "number of dimensions" to whoever asks, `buf`
 # a "buffer". General programming words only (no project's own acronyms).
 ABBREVIATIONS = {
-    "addr": "address", "alloc": "allocate", "arg": "argument", "args": "arguments",
-    "attr": "attribute", "attrs": "attributes", "avg": "average", "buf": "buffer",
-    "buff": "buffer", "calc": "calculate", "cb": "callback", "cfg": "configuration",
-    "cmp": "compare", "cnt": "count", "conf": "configuration", "ctx": "context",
-    "cur": "current", "curr": "current", "dealloc": "deallocate", "dest": "destination",
-    "dict": "dictionary", "dim": "dimension", "dims": "dimensions", "dst": "destination",
-    "elem": "element", "elems": "elements", "err": "error", "fn": "function",
-    "func": "function", "hdr": "header", "idx": "index", "impl": "implementation",
-    "info": "information", "init": "initialize", "iter": "iterator", "len": "length",
-    "lvl": "level", "max": "maximum", "mem": "memory", "mgr": "manager", "min": "minimum",
-    "msg": "message", "nbytes": "number bytes", "ndim": "number dimensions",
-    "num": "number", "obj": "object", "param": "parameter", "params": "parameters",
-    "pkt": "packet", "pos": "position", "prev": "previous", "ptr": "pointer",
-    "ref": "reference", "req": "request", "resp": "response", "ret": "return",
-    "seq": "sequence", "src": "source", "stats": "statistics", "str": "string",
-    "sz": "size", "tbl": "table", "tmp": "temporary", "val": "value",
+    "addr": "address",
+    "alloc": "allocate",
+    "arg": "argument",
+    "args": "arguments",
+    "attr": "attribute",
+    "attrs": "attributes",
+    "avg": "average",
+    "buf": "buffer",
+    "buff": "buffer",
+    "calc": "calculate",
+    "cb": "callback",
+    "cfg": "configuration",
+    "cmp": "compare",
+    "cnt": "count",
+    "conf": "configuration",
+    "ctx": "context",
+    "cur": "current",
+    "curr": "current",
+    "dealloc": "deallocate",
+    "dest": "destination",
+    "dict": "dictionary",
+    "dim": "dimension",
+    "dims": "dimensions",
+    "dst": "destination",
+    "elem": "element",
+    "elems": "elements",
+    "err": "error",
+    "fn": "function",
+    "func": "function",
+    "hdr": "header",
+    "idx": "index",
+    "impl": "implementation",
+    "info": "information",
+    "init": "initialize",
+    "iter": "iterator",
+    "len": "length",
+    "lvl": "level",
+    "max": "maximum",
+    "mem": "memory",
+    "mgr": "manager",
+    "min": "minimum",
+    "msg": "message",
+    "nbytes": "number bytes",
+    "ndim": "number dimensions",
+    "num": "number",
+    "obj": "object",
+    "param": "parameter",
+    "params": "parameters",
+    "pkt": "packet",
+    "pos": "position",
+    "prev": "previous",
+    "ptr": "pointer",
+    "ref": "reference",
+    "req": "request",
+    "resp": "response",
+    "ret": "return",
+    "seq": "sequence",
+    "src": "source",
+    "stats": "statistics",
+    "str": "string",
+    "sz": "size",
+    "tbl": "table",
+    "tmp": "temporary",
+    "val": "value",
 }
 
 
@@ -80,8 +130,10 @@ def spelled_out(words: list[str]) -> list[str]:
 def is_identifier_like(word: str) -> bool:
     """A token that reads as code: has an underscore, inner capitals or letters and digits."""
     return bool(re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", word)) and (
-        "_" in word.strip("_") or bool(re.search(r"[a-z][A-Z]|[A-Z]{2,}[a-z]", word))
-        or bool(re.search(r"[A-Za-z]\d|\d[A-Za-z]", word)))
+        "_" in word.strip("_")
+        or bool(re.search(r"[a-z][A-Z]|[A-Z]{2,}[a-z]", word))
+        or bool(re.search(r"[A-Za-z]\d|\d[A-Za-z]", word))
+    )
 
 
 def identifiers(query: str) -> list[str]:
@@ -91,8 +143,11 @@ def identifiers(query: str) -> list[str]:
     for raw in re.findall(r"[A-Za-z_][\w.:]*\w(?:\(\))?|[A-Za-z_]\w*(?:\(\))?", query):
         qualified = "::" in raw or raw.endswith("()") or re.search(r"\w\.\w", raw)
         for word in re.split(r"\.|::", raw.removesuffix("()")):
-            if word and (is_identifier_like(word) or (qualified and len(word) > 2)) \
-                    and word not in found \
-                    and re.fullmatch(r"[A-Za-z_]\w*", word):
+            if (
+                word
+                and (is_identifier_like(word) or (qualified and len(word) > 2))
+                and word not in found
+                and re.fullmatch(r"[A-Za-z_]\w*", word)
+            ):
                 found.append(word)
     return found

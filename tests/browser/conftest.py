@@ -233,8 +233,12 @@ def indexed(lab_server) -> dict:
     while time.monotonic() < deadline:
         status = lab_server.api("GET", "index")
         sidecar = lab_server.api("GET", "status")["sidecar"]
-        if (sidecar["state"] == "ready" and status["state"] == "idle"
-                and status["files_indexed"] > 0 and status["files_pending"] == 0):
+        if (
+            sidecar["state"] == "ready"
+            and status["state"] == "idle"
+            and status["files_indexed"] > 0
+            and status["files_pending"] == 0
+        ):
             return status
         time.sleep(0.5)
     raise AssertionError(f"index not ready after {INDEX_TIMEOUT_S}s: {status}")

@@ -121,8 +121,11 @@ def test_answer_streams_in_with_code_buttons_stop_and_retry(context, lab_server,
     sidecar = wait_for_sidecar(lab_server)
     # The command-line configuration took effect (a list option parsed wrongly would not).
     assert lab_server.api("GET", "status")["llm"]["model"] == "openai/fake-model"
-    assert Path(f"/proc/{sidecar['pid']}/cmdline").read_bytes().split(b"\0")[1].endswith(
-        b"sidecar_wrapper.py"
+    assert (
+        Path(f"/proc/{sidecar['pid']}/cmdline")
+        .read_bytes()
+        .split(b"\0")[1]
+        .endswith(b"sidecar_wrapper.py")
     )
     words = [f"w{i:02d} " for i in range(1, 23)]
     code = ["\n\n```python\n", "def add(a, b):\n", "    return a + b\n", "```\n\n", "END."]
@@ -206,8 +209,13 @@ def test_answer_streams_in_with_code_buttons_stop_and_retry(context, lab_server,
 def test_history_insert_into_editor_and_ask_about_selection(context, lab_server, llm) -> None:
     wait_for_sidecar(lab_server)
     (lab_server.root / "scratch.py").write_text("# scratch\n")
-    llm.tokens = ["Use this:\n\n", "```python\n", "def greet(name):\n",
-                  "    return f'hi {name}'\n", "```\n"]
+    llm.tokens = [
+        "Use this:\n\n",
+        "```python\n",
+        "def greet(name):\n",
+        "    return f'hi {name}'\n",
+        "```\n",
+    ]
     first = context.new_page()
     open_lab(first, lab_server)
     open_chat(first)
@@ -223,8 +231,10 @@ def test_history_insert_into_editor_and_ask_about_selection(context, lab_server,
     editor = second.locator(".jp-FileEditor")
     expect(editor.locator(".cm-content")).to_contain_text("# scratch")
     open_chat(second)
-    second.locator(f'.jp-Workspace-conversationItem[data-id="{conversation_id}"] '
-                   ".jp-Workspace-conversationOpen").click()
+    second.locator(
+        f'.jp-Workspace-conversationItem[data-id="{conversation_id}"] '
+        ".jp-Workspace-conversationOpen"
+    ).click()
     answer = second.locator(f'{ANSWER}[data-status="complete"]')
     expect(answer).to_contain_text("def greet")
     expect(second.locator(QUESTION)).to_contain_text("How do I greet someone?")
@@ -269,8 +279,9 @@ def test_history_insert_into_editor_and_ask_about_selection(context, lab_server,
 
 def test_llm_settings_are_sent_and_unreachable_is_explained(context, lab_server, llm) -> None:
     wait_for_sidecar(lab_server)
-    put_settings(lab_server, {"llmModel": "ollama_chat/llama3.2",
-                              "llmApiBase": "http://127.0.0.1:9"})
+    put_settings(
+        lab_server, {"llmModel": "ollama_chat/llama3.2", "llmApiBase": "http://127.0.0.1:9"}
+    )
     try:
         page = context.new_page()
         open_lab(page, lab_server)
@@ -278,9 +289,7 @@ def test_llm_settings_are_sent_and_unreachable_is_explained(context, lab_server,
         ask(page, "Is anybody out there?")
         error = page.locator(f'{ANSWER}[data-status="error"] .jp-Workspace-chatError')
         expect(error).to_have_attribute("data-kind", "unreachable", timeout=30_000)
-        expect(error).to_contain_text(
-            "No LLM reachable at http://127.0.0.1:9 — is Ollama running"
-        )
+        expect(error).to_contain_text("No LLM reachable at http://127.0.0.1:9 — is Ollama running")
         expect(error.locator(".jp-Workspace-chatRetry")).to_be_visible()
         answer = page.locator(f'{ANSWER}[data-status="error"]')
         expect(answer).to_contain_text("ollama_chat/llama3.2")

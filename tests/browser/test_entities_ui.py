@@ -77,9 +77,7 @@ def test_detected_todo_shows_in_tasks_and_opens_its_line(context, lab_server, in
     expect(item).to_have_count(1, timeout=DETECT_TIMEOUT_MS)
     expect(item.locator(".jp-Workspace-taskTag")).to_have_text("TODO")
     expect(item.locator(".jp-Workspace-taskOwner")).to_have_text("alice")
-    expect(item.locator(".jp-Workspace-taskTitle")).to_have_value(
-        re.compile("check the gyro bias")
-    )
+    expect(item.locator(".jp-Workspace-taskTitle")).to_have_value(re.compile("check the gyro bias"))
     snippet = item.locator(".jp-Workspace-taskSnippet")
     expect(snippet).to_contain_text("// TODO(alice): check the gyro bias REQ-77")
     assert snippet.evaluate("e => getComputedStyle(e).textOverflow") == "ellipsis"
@@ -204,7 +202,8 @@ def test_refine_entities_shows_busy_and_errors(context, lab_server, indexed, llm
     llm.delay = 0.0
     refine.click()
     expect(outcome).to_have_attribute("data-ok", "true", timeout=30_000)
-    link = page.locator(".jp-Workspace-notePreview .jp-Workspace-entityLink",
-                        has_text="star tracker")
+    link = page.locator(
+        ".jp-Workspace-notePreview .jp-Workspace-entityLink", has_text="star tracker"
+    )
     expect(link).to_have_count(1)
     expect(link).to_have_class(re.compile("jp-mod-kind-component"))

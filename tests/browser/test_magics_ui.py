@@ -79,8 +79,14 @@ def menu(page: Page, name: str, item: str) -> None:
 def test_magics_load_by_themselves_and_their_tables_open_files(
     context, lab_server, indexed
 ) -> None:
-    lab_server.api("POST", "tasks", {"title": "Guard the zero quaternion",
-                                     "source": {"path": "attitude.py", "line": TASK_LINE}})
+    lab_server.api(
+        "POST",
+        "tasks",
+        {
+            "title": "Guard the zero quaternion",
+            "source": {"path": "attitude.py", "line": TASK_LINE},
+        },
+    )
     page = context.new_page()
     open_lab(page, lab_server)
     new_python_notebook(page)

@@ -29,8 +29,10 @@ from tests.fake_llm import FakeLLM
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.usefixtures("lab_log"),
-    pytest.mark.skipif(shutil.which("gcc") is None and not os.environ.get("CI"),
-                    reason="needs gcc (./dev test installs it; never skipped in CI)"),
+    pytest.mark.skipif(
+        shutil.which("gcc") is None and not os.environ.get("CI"),
+        reason="needs gcc (./dev test installs it; never skipped in CI)",
+    ),
 ]
 
 PIPELINES_TAB = 'li[data-id="jupyter-workspace:pipelines"]'
@@ -74,9 +76,7 @@ def lab_server_seed() -> Callable[[Path], None]:
         # where the test can read them. (The settings folder is conftest's, beside the root.)
         terminal = root.parent / "settings" / "@jupyterlab" / "terminal-extension"
         terminal.mkdir(parents=True)
-        (terminal / "plugin.jupyterlab-settings").write_text(
-            json.dumps({"screenReaderMode": True})
-        )
+        (terminal / "plugin.jupyterlab-settings").write_text(json.dumps({"screenReaderMode": True}))
 
     return seed
 
@@ -222,9 +222,7 @@ def test_a_gcc_error_notifies_links_to_its_line_and_becomes_a_task(
     expect(summarize).to_have_attribute("aria-busy", "false")
     llm.delay, llm.fail = 0.0, (500, "the model is on fire")
     summarize.click()
-    expect(view.locator(".jp-Workspace-summaryError")).to_contain_text(
-        "The language model failed"
-    )
+    expect(view.locator(".jp-Workspace-summaryError")).to_contain_text("The language model failed")
 
 
 def test_typing_into_the_terminal_feeds_the_run(context, lab_server) -> None:
@@ -247,9 +245,7 @@ def test_typing_into_the_terminal_feeds_the_run(context, lab_server) -> None:
     page.keyboard.press("Enter")
 
     expect(ask).to_have_attribute("data-status", "passed", timeout=RUN_TIMEOUT_MS)
-    expect(run_view(page, "passed").locator(".jp-Workspace-runOutput")).to_contain_text(
-        "got-orbit"
-    )
+    expect(run_view(page, "passed").locator(".jp-Workspace-runOutput")).to_contain_text("got-orbit")
 
 
 def test_config_errors_and_a_missing_file_are_handled_in_the_panel(context, lab_server) -> None:
@@ -271,8 +267,9 @@ def test_config_errors_and_a_missing_file_are_handled_in_the_panel(context, lab_
         # No file: the empty state; "Edit pipelines" creates it from the commented example.
         config.unlink()
         empty = page.locator(".jp-Workspace-pipelinesEmpty")
-        expect(empty).to_contain_text("No pipelines yet — Edit pipelines to add one",
-                                      timeout=15_000)
+        expect(empty).to_contain_text(
+            "No pipelines yet — Edit pipelines to add one", timeout=15_000
+        )
         expect(empty.locator(".jp-Workspace-pipelinesExample")).to_contain_text("[pipelines.build]")
         open_pipelines(page)
         page.locator(".jp-Workspace-editPipelines").click()
@@ -322,8 +319,11 @@ def test_a_changed_config_runs_nothing_until_trusted_from_the_panel(context, lab
         # Trusted elsewhere (another tab, another user): the event updates this panel.
         config.write_text(CONFIG)
         expect(banner).to_be_visible(timeout=15_000)
-        lab_server.api("POST", "pipelines/trust",
-                       {"hash": lab_server.api("GET", "pipelines")["config"]["hash"]})
+        lab_server.api(
+            "POST",
+            "pipelines/trust",
+            {"hash": lab_server.api("GET", "pipelines")["config"]["hash"]},
+        )
         expect(banner).to_have_count(0)
         expect(pipeline_item(page, "greet").locator(".jp-Workspace-runPipeline")).to_be_enabled()
     finally:

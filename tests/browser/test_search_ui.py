@@ -29,18 +29,31 @@ HIT = ".jp-Workspace-searchHit"
 
 
 NOTEBOOK = {
-    "metadata": {"kernelspec": {"language": "python", "name": "python3",
-                                "display_name": "Python 3"}},
-    "nbformat": 4, "nbformat_minor": 5,
+    "metadata": {
+        "kernelspec": {"language": "python", "name": "python3", "display_name": "Python 3"}
+    },
+    "nbformat": 4,
+    "nbformat_minor": 5,
     "cells": [
         {"cell_type": "markdown", "metadata": {}, "source": "# Reentry study"},
-        {"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [],
-         "source": "import math\nrho0 = 1.225"},
-        {"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [],
-         "source": "# the air gets thinner with height\n"
-                   "def atmospheric_density(height_m):\n"
-                   "    return rho0 * math.exp(-height_m / 8500.0)"},
-    ]}
+        {
+            "cell_type": "code",
+            "metadata": {},
+            "execution_count": None,
+            "outputs": [],
+            "source": "import math\nrho0 = 1.225",
+        },
+        {
+            "cell_type": "code",
+            "metadata": {},
+            "execution_count": None,
+            "outputs": [],
+            "source": "# the air gets thinner with height\n"
+            "def atmospheric_density(height_m):\n"
+            "    return rho0 * math.exp(-height_m / 8500.0)",
+        },
+    ],
+}
 
 
 @pytest.fixture(scope="module")
@@ -110,8 +123,7 @@ def test_search_panel_finds_filters_and_opens_hits(context, lab_server, indexed)
     status = page.locator(".jp-Workspace-indexStatus")
     expect(status).to_have_attribute("data-state", "idle")
     expect(status).to_contain_text(
-        f"Index up to date · {indexed['files_indexed']} files, "
-        f"{indexed['chunks']:,} chunks"
+        f"Index up to date · {indexed['files_indexed']} files, {indexed['chunks']:,} chunks"
     )
     expect(page.locator(".jp-Workspace-searchEmpty")).to_have_attribute("data-reason", "idle")
 
@@ -175,9 +187,7 @@ def test_search_panel_finds_filters_and_opens_hits(context, lab_server, indexed)
     expect(page.locator(f'{HIT}[data-path="attitude.py"]').first).to_be_visible()
 
 
-def test_search_for_selection_from_the_editor_context_menu(
-    context, lab_server, indexed
-) -> None:
+def test_search_for_selection_from_the_editor_context_menu(context, lab_server, indexed) -> None:
     page = context.new_page()
     open_lab(page, lab_server, "orbit.f90")
     content = page.locator(".jp-FileEditor .cm-content")
@@ -225,7 +235,11 @@ def test_grounded_answer_shows_sources_and_citation_links(
     context, lab_server, indexed, llm
 ) -> None:
     llm.tokens = [
-        "The period ", "is computed by ", "`period` ", "[orbit.f90:5]", " from ",
+        "The period ",
+        "is computed by ",
+        "`period` ",
+        "[orbit.f90:5]",
+        " from ",
         "Kepler's law [orbit.f90:5-9]. ",
         "Not files: [../secret.py:1], [/etc/passwd:2], [step:3].",
     ]
@@ -280,14 +294,16 @@ def test_grounded_answer_shows_sources_and_citation_links(
         expect_cursor_at(page, line)
 
     # Loaded from history (a new tab), the sources and links are still there.
-    conversation_id = page.locator(
-        ".jp-Workspace-conversationItem.jp-mod-selected"
-    ).get_attribute("data-id")
+    conversation_id = page.locator(".jp-Workspace-conversationItem.jp-mod-selected").get_attribute(
+        "data-id"
+    )
     second = context.new_page()
     open_lab(second, lab_server)
     open_panel(second, CHAT_TAB, ".jp-Workspace-chat")
-    second.locator(f'.jp-Workspace-conversationItem[data-id="{conversation_id}"] '
-                   ".jp-Workspace-conversationOpen").click()
+    second.locator(
+        f'.jp-Workspace-conversationItem[data-id="{conversation_id}"] '
+        ".jp-Workspace-conversationOpen"
+    ).click()
     stored = second.locator(f'{ANSWER}[data-status="complete"]')
     expect(
         stored.locator('.jp-Workspace-chatSource[data-path="orbit.f90"][data-line="5"]')
@@ -309,7 +325,9 @@ def test_retrieval_only_answer_is_labelled(context, lab_server, indexed, llm) ->
     # The passages are listed as [path:line] links, and as chips.
     link = answer.locator('.jp-Workspace-citation[data-path="attitude.py"]').first
     expect(link).to_be_visible()
-    expect(answer.locator('.jp-Workspace-chatSource[data-path="attitude.py"]').first).to_be_visible()
+    expect(
+        answer.locator('.jp-Workspace-chatSource[data-path="attitude.py"]').first
+    ).to_be_visible()
     line = int(link.get_attribute("data-line") or "0")
     link.click()
     expect(editor_tab(page, "attitude.py")).to_be_visible()

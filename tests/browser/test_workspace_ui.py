@@ -17,9 +17,11 @@ pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("lab_log")]
 SIDEBAR_TAB = 'li[data-id="jupyter-workspace:sidebar"]'
 # The README's picture: written to the artifacts folder on every run, and to docs/ only when
 # asked (WORKSPACE_UPDATE_SCREENSHOT=1), so that a test run leaves the checkout clean.
-SCREENSHOT = (Path(__file__).resolve().parents[2] / "docs" / "screenshot.png"
-              if os.environ.get("WORKSPACE_UPDATE_SCREENSHOT") == "1"
-              else Path(__file__).resolve().parent / "artifacts" / "screenshot.png")
+SCREENSHOT = (
+    Path(__file__).resolve().parents[2] / "docs" / "screenshot.png"
+    if os.environ.get("WORKSPACE_UPDATE_SCREENSHOT") == "1"
+    else Path(__file__).resolve().parent / "artifacts" / "screenshot.png"
+)
 # How long a change may take to show up in another tab.
 SYNC_TIMEOUT_MS = 5_000
 # The file task links point into, and the line a link lands on (far enough down to scroll).

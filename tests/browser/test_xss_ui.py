@@ -87,8 +87,10 @@ def remote() -> Iterator[tuple[str, list[bytes]]]:
 
 
 def hostile_markdown(remote_url: str, where: str) -> str:
-    return (f"**bold {where}**\n\n{ONERROR}\n\n{COMMAND}\n\n"
-            f"![leak]({remote_url}/{where}.png)\n\n<script>window.__xss = 99</script>\n")
+    return (
+        f"**bold {where}**\n\n{ONERROR}\n\n{COMMAND}\n\n"
+        f"![leak]({remote_url}/{where}.png)\n\n<script>window.__xss = 99</script>\n"
+    )
 
 
 def requested(fetched: list[bytes], where: str) -> bool:
@@ -108,8 +110,9 @@ def test_magics_show_hostile_notes_and_files_as_sanitized_markdown(
     context, lab_server, indexed, llm, remote
 ) -> None:
     remote_url, fetched = remote
-    note = lab_server.api("POST", "notes", {"title": "Hostile",
-                                            "body": hostile_markdown(remote_url, "note")})
+    note = lab_server.api(
+        "POST", "notes", {"title": "Hostile", "body": hostile_markdown(remote_url, "note")}
+    )
     page = context.new_page()
     open_lab(page, lab_server)
     new_python_notebook(page)
@@ -138,8 +141,9 @@ def test_magics_show_hostile_notes_and_files_as_sanitized_markdown(
 
 def test_notes_preview_keeps_no_command_linker(context, lab_server, remote) -> None:
     remote_url, _ = remote
-    lab_server.api("POST", "notes", {"title": "Preview me",
-                                     "body": hostile_markdown(remote_url, "preview")})
+    lab_server.api(
+        "POST", "notes", {"title": "Preview me", "body": hostile_markdown(remote_url, "preview")}
+    )
     page = context.new_page()
     open_lab(page, lab_server)
     open_workspace(page)
