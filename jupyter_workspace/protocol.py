@@ -76,3 +76,11 @@ ENTITIES_CHANGED: Final = "entities.changed"
 PIPELINE_RUN: Final = "pipeline.run"
 PIPELINES_CHANGED: Final = "pipelines.changed"
 ENTITY_PATTERNS_ENV: Final = "JUPYTER_WORKSPACE_ENTITY_PATTERNS"
+
+# --- The sidecar's chat stream (`POST /chat`, server-sent events) ---------------------------------
+# Each `data:` line is a JSON object whose `type` is one of these, in this order: one start, any
+# number of tokens (`text`), then one done (`finish_reason`) or one error (`kind`, `message`).
+SSE_START: Final = "start"
+SSE_TOKEN: Final = "token"
+SSE_DONE: Final = "done"
+SSE_ERROR: Final = "error"
