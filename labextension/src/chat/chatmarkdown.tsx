@@ -1,0 +1,370 @@
+/**
+ * A chat message's markdown, rendered with JupyterLab's `text/markdown`
+ * renderer, untrusted, through a sanitizer that keeps no command linker and
+ * nothing the browser would fetch from elsewhere (LLM output is hostile).
+ *
+ * While an answer streams in, renders are throttled: at most one every
+ * RENDER_INTERVAL_MS, the latest text last. Fenced code blocks get Copy and
+ * Insert buttons after each render, and `[path:line]` citations become links
+ * that open the file at the line.
+ */
+import { Clipboard } from '@jupyterlab/apputils';
+import { IRenderMimeRegistry, MimeModel } from '@jupyterlab/rendermime';
+import { Widget } from '@lumino/widgets';
+import * as React from 'react';
+
+import { ISource } from '../common/api';
+import { hostileRendermime } from '../common/hostilemarkdown';
+import { disposeRenderer } from '../common/markdownpreview';
+import { isPlainClick, sourceHref } from '../common/opensource';
+import { replaceTextNodes } from '../common/textnodes';
+import { ISourceRef } from '../search/searchapi';
+
+const MIME_TYPE = 'text/markdown';
+
+/** Shortest time between two renders of the same message, in ms. */
+const RENDER_INTERVAL_MS = 80;
+
+/** How long a button says "Copied" / "Inserted", in ms. */
+const FEEDBACK_MS = 1500;
+
+/** What the code block buttons do. */
+export interface ICodeActions {
+  /**
+   * Insert code at the cursor of the active notebook cell or file editor.
+   *
+   * @returns `null` when inserted, else why not (shown to the user)
+   */
+  insert(code: string): string | null;
+}
+
+/** What turns `[path:line]` citations of an answer into links. */
+export interface ICitations {
+  /** The answer's passages: their paths are linked whatever they look like. */
+  sources: ReadonlyArray<ISourceRef>;
+  /** Open a cited file at its line. */
+  open: (source: ISource) => void;
+}
+
+export interface IChatMarkdownProps {
+  rendermime: IRenderMimeRegistry;
+  source: string;
+  /** Copy / Insert buttons on fenced code blocks (answers only). */
+  codeActions?: ICodeActions;
+  /** Links for `[path:line]` / `[path:start-end]` citations (answers only). */
+  citations?: ICitations;
+  /** Called after each render (the height may have changed). */
+  onRendered?: () => void;
+}
+
+type MarkdownRenderer = Widget & {
+  renderModel(model: MimeModel): Promise<void>;
+};
+
+/** The text of a rendered code block, without the fence's final newline. */
+function codeText(pre: HTMLElement): string {
+  const code = pre.querySelector('code') ?? pre;
+  return (code.textContent ?? '').replace(/\n$/, '');
+}
+
+/** The fence's language, from the `language-xxx` class marked gives `<code>`. */
+function codeLanguage(pre: HTMLElement): string {
+  const code = pre.querySelector('code');
+  const match = /(?:^|\s)language-([\w+#.-]+)/.exec(code?.className ?? '');
+  return match ? match[1] : '';
+}
+
+function flash(button: HTMLButtonElement, text: string): void {
+  const label = button.dataset.label ?? button.textContent ?? '';
+  button.textContent = text;
+  window.setTimeout(() => {
+    if (button.isConnected) {
+      button.textContent = label;
+    }
+  }, FEEDBACK_MS);
+}
+
+function makeButton(
+  label: string,
+  className: string,
+  description: string
+): HTMLButtonElement {
+  const button = document.createElement('button');
+  button.type = 'button';
+  button.className = `jp-Workspace-codeButton ${className}`;
+  button.textContent = label;
+  button.dataset.label = label;
+  button.title = description;
+  button.setAttribute('aria-label', description);
+  return button;
+}
+
+/** Wrap each code block with a toolbar: language, Copy, Insert. */
+function decorateCodeBlocks(
+  host: HTMLElement,
+  actions: () => ICodeActions | undefined
+): void {
+  host.querySelectorAll('pre').forEach(pre => {
+    if (pre.parentElement?.classList.contains('jp-Workspace-codeBlock')) {
+      return;
+    }
+    const wrapper = document.createElement('div');
+    wrapper.className = 'jp-Workspace-codeBlock';
+    const tools = document.createElement('div');
+    tools.className = 'jp-Workspace-codeTools';
+    const language = document.createElement('span');
+    language.className = 'jp-Workspace-codeLanguage';
+    language.textContent = codeLanguage(pre);
+    const copy = makeButton('Copy', 'jp-Workspace-codeCopy', 'Copy the code');
+    copy.addEventListener('click', () => {
+      Clipboard.copyToSystem(codeText(pre));
+      flash(copy, 'Copied');
+    });
+    const insert = makeButton(
+      'Insert',
+      'jp-Workspace-codeInsert',
+      'Insert into editor: at the cursor of the active notebook cell or file'
+    );
+    insert.addEventListener('click', () => {
+      const current = actions();
+      const problem = current ? current.insert(codeText(pre)) : 'unavailable';
+      flash(insert, problem === null ? 'Inserted' : 'No editor');
+    });
+    tools.append(language, copy, insert);
+    pre.replaceWith(wrapper);
+    wrapper.append(tools, pre);
+  });
+}
+
+/** A bracketed group that may hold citations: `[a.py:3]`, `[a.py:3-9; b.c:4]`. */
+const CITATION_GROUP = /\[([^[\]\n]{1,400})\]/g;
+
+/** One citation inside a group: `path:line` or `path:start-end`. */
+const CITATION = /^([^\s:[\]]+):(\d{1,7})(?:\s*[-–]\s*(\d{1,7}))?$/;
+
+/** A relative file path with an extension: `orbit.f90`, `src/nav/kalman.cpp`. */
+const RELATIVE_PATH = /^[\w@+.-][\w@+./-]*\.[A-Za-z0-9_]{1,12}$/;
+
+/** Elements whose text is never turned into citation links. */
+const NO_CITATIONS = 'a, pre, code, kbd, samp, script, style, textarea';
+
+/** The cited path as a root-relative path to open, or `null` when it is not one. */
+function citedPath(
+  raw: string,
+  sources: ReadonlyArray<ISourceRef>
+): string | null {
+  const path = raw.replace(/^(?:\.\/)+/, '');
+  if (sources.some(source => source.path === path)) {
+    return path;
+  }
+  const segments = path.split('/');
+  if (
+    !RELATIVE_PATH.test(path) ||
+    segments.some(segment => segment === '' || segment === '..')
+  ) {
+    return null;
+  }
+  return path;
+}
+
+function citationLink(text: string, path: string, line: number): HTMLElement {
+  const link = document.createElement('a');
+  link.className = 'jp-Workspace-citation';
+  link.href = sourceHref({ path });
+  link.dataset.path = path;
+  link.dataset.line = String(line);
+  link.title = `Open ${path} at line ${line} (Ctrl/⌘-click: in a new browser tab)`;
+  link.textContent = text;
+  return link;
+}
+
+/**
+ * The text split into strings and citation links, or `null` when it cites
+ * nothing. Only text is produced: nothing from the answer becomes markup.
+ */
+function splitCitations(
+  text: string,
+  sources: ReadonlyArray<ISourceRef>
+): Array<string | HTMLElement> | null {
+  const parts: Array<string | HTMLElement> = [];
+  let last = 0;
+  let found = false;
+  CITATION_GROUP.lastIndex = 0;
+  for (
+    let group = CITATION_GROUP.exec(text);
+    group;
+    group = CITATION_GROUP.exec(text)
+  ) {
+    // Every item of the group must be a citation: `[see a.py:3]` is not one.
+    const pieces = group[1].split(/(\s*[,;]\s*)/);
+    const links: Array<string | HTMLElement> = [];
+    let ok = true;
+    pieces.forEach((piece, i) => {
+      if (!ok || i % 2 === 1) {
+        links.push(piece);
+        return;
+      }
+      const match = CITATION.exec(piece.trim());
+      const path = match ? citedPath(match[1], sources) : null;
+      const line = match ? Number(match[2]) : 0;
+      if (!path || line < 1) {
+        ok = false;
+        return;
+      }
+      links.push(citationLink(piece.trim(), path, line));
+    });
+    if (!ok) {
+      continue;
+    }
+    found = true;
+    parts.push(text.slice(last, group.index), '[', ...links, ']');
+    last = group.index + group[0].length;
+  }
+  if (!found) {
+    return null;
+  }
+  parts.push(text.slice(last));
+  return parts.filter(part => part !== '');
+}
+
+/** Turn the citations in a rendered answer's text into links. */
+function linkCitations(
+  host: HTMLElement,
+  sources: ReadonlyArray<ISourceRef>
+): void {
+  replaceTextNodes(host, NO_CITATIONS, text =>
+    text.includes('[') ? splitCitations(text, sources) : null
+  );
+}
+
+export function ChatMarkdown(props: IChatMarkdownProps): JSX.Element {
+  const { rendermime, source } = props;
+  const host = React.useRef<HTMLDivElement>(null);
+  const latest = React.useRef(props);
+  latest.current = props;
+  const state = React.useRef({
+    renderer: null as MarkdownRenderer | null,
+    rendering: false,
+    pending: null as string | null,
+    last: 0,
+    timer: undefined as number | undefined
+  });
+
+  const run = React.useCallback(async (): Promise<void> => {
+    const s = state.current;
+    s.timer = undefined;
+    const renderer = s.renderer;
+    const text = s.pending;
+    if (!renderer || renderer.isDisposed || text === null || s.rendering) {
+      return;
+    }
+    s.pending = null;
+    s.rendering = true;
+    try {
+      await renderer.renderModel(
+        new MimeModel({ data: { [MIME_TYPE]: text }, trusted: false })
+      );
+      if (!renderer.isDisposed && latest.current.codeActions) {
+        decorateCodeBlocks(renderer.node, () => latest.current.codeActions);
+      }
+      const citations = latest.current.citations;
+      if (!renderer.isDisposed && citations) {
+        linkCitations(renderer.node, citations.sources);
+      }
+    } catch (error) {
+      console.error(
+        'jupyter-workspace: rendering a chat message failed',
+        error
+      );
+    } finally {
+      s.rendering = false;
+      s.last = Date.now();
+    }
+    latest.current.onRendered?.();
+    if (s.pending !== null) {
+      schedule();
+    }
+  }, []);
+
+  const schedule = React.useCallback((): void => {
+    const s = state.current;
+    if (s.timer !== undefined || s.rendering) {
+      return;
+    }
+    const wait = Math.max(0, s.last + RENDER_INTERVAL_MS - Date.now());
+    s.timer = window.setTimeout(() => void run(), wait);
+  }, [run]);
+
+  // A layout effect: its clean-up runs while the host is still in the page,
+  // where Lumino can detach the renderer (a passive effect's clean-up runs
+  // after React removed the host, and detaching then throws).
+  React.useLayoutEffect(() => {
+    const s = state.current;
+    const renderer = hostileRendermime(rendermime, 'chat').createRenderer(
+      MIME_TYPE
+    ) as MarkdownRenderer;
+    s.renderer = renderer;
+    if (host.current) {
+      Widget.attach(renderer, host.current);
+    }
+    return () => {
+      window.clearTimeout(s.timer);
+      s.timer = undefined;
+      s.renderer = null;
+      s.rendering = false;
+      s.last = 0;
+      disposeRenderer(renderer);
+    };
+  }, [rendermime]);
+
+  React.useEffect(() => {
+    state.current.pending = source;
+    schedule();
+  }, [source, rendermime, schedule]);
+
+  // New sources may make more citations linkable: render again.
+  const sourceKey = (props.citations?.sources ?? [])
+    .map(s => `${s.path}:${s.start_line}`)
+    .join('\n');
+  const firstSources = React.useRef(true);
+  React.useEffect(() => {
+    if (firstSources.current) {
+      firstSources.current = false;
+      return;
+    }
+    state.current.pending = latest.current.source;
+    schedule();
+  }, [sourceKey, schedule]);
+
+  // A click on a citation opens the file at the line (a modified click
+  // keeps the browser's behaviour: the link's lab/tree URL in a new tab).
+  React.useEffect(() => {
+    const node = host.current;
+    if (!node) {
+      return;
+    }
+    const onClick = (event: MouseEvent) => {
+      const target = event.target as Element | null;
+      const link = target?.closest?.<HTMLAnchorElement>(
+        'a.jp-Workspace-citation'
+      );
+      const citations = latest.current.citations;
+      if (!link || !node.contains(link) || !citations) {
+        return;
+      }
+      if (!isPlainClick(event)) {
+        return;
+      }
+      event.preventDefault();
+      const path = link.dataset.path ?? '';
+      const line = Number(link.dataset.line);
+      if (path) {
+        citations.open({ path, line: line > 0 ? line : null });
+      }
+    };
+    node.addEventListener('click', onClick);
+    return () => node.removeEventListener('click', onClick);
+  }, []);
+
+  return <div className="jp-Workspace-chatMarkdown" ref={host} />;
+}

@@ -1,0 +1,206 @@
+/**
+ * The AI sidecar's state in the status bar, and a notification while it is
+ * degraded.
+ */
+import { Notification, ReactWidget } from '@jupyterlab/apputils';
+import { IDisposable } from '@lumino/disposable';
+import * as React from 'react';
+
+import { useRerenderOn } from '../common/hooks';
+import { ISidecarState } from './chatapi';
+import { SidecarModel } from './sidecarmodel';
+
+/** The status bar text for a state. */
+export function statusLabel(model: SidecarModel): string {
+  const sidecar = model.sidecar;
+  if (model.restarting) {
+    return 'AI: restarting…';
+  }
+  if (!sidecar) {
+    return model.requestError ? 'AI: unknown' : 'AI: …';
+  }
+  switch (sidecar.state) {
+    case 'ready':
+      return 'AI: ready';
+    case 'starting':
+      return 'AI: starting…';
+    case 'restarting': {
+      const wait = model.retryIn;
+      return wait === null || wait < 0.5
+        ? 'AI: restarting…'
+        : `AI: restarting in ${Math.round(wait)} s`;
+    }
+    case 'degraded':
+      return 'AI: degraded';
+    case 'stopped':
+      return 'AI: off';
+    default:
+      return `AI: ${String(sidecar.state)}`;
+  }
+}
+
+function statusTooltip(model: SidecarModel): string {
+  const sidecar = model.sidecar;
+  const lines = [`AI sidecar: ${sidecar?.state ?? 'unknown'}`];
+  const llm = model.llm;
+  if (llm) {
+    lines.push(`Model: ${llm.model}`);
+    lines.push(`LLM server: ${llm.api_base || "the provider's default"}`);
+  }
+  if (sidecar && sidecar.restarts > 0) {
+    lines.push(`Restarts: ${sidecar.restarts}`);
+  }
+  if (sidecar?.error) {
+    lines.push(`Error: ${sidecar.error}`);
+  }
+  if (model.requestError) {
+    lines.push(`Status request failed: ${model.requestError}`);
+  }
+  lines.push(
+    sidecar?.state === 'degraded'
+      ? 'Click to restart the AI sidecar.'
+      : 'Click to open the Workspace Chat.'
+  );
+  return lines.join('\n');
+}
+
+interface ISidecarStatusProps {
+  model: SidecarModel;
+  onOpenChat: () => void;
+}
+
+function SidecarStatus(props: ISidecarStatusProps): JSX.Element {
+  const { model, onOpenChat } = props;
+  useRerenderOn(model.changed);
+  const state = model.sidecar?.state ?? 'unknown';
+  const [, setTick] = React.useState(0);
+
+  // Count the seconds down while a restart is scheduled.
+  React.useEffect(() => {
+    if (state !== 'restarting') {
+      return;
+    }
+    const timer = window.setInterval(() => setTick(t => t + 1), 500);
+    return () => window.clearInterval(timer);
+  }, [state]);
+
+  const activate = () => {
+    if (state === 'degraded') {
+      void model.restart();
+    } else {
+      onOpenChat();
+    }
+  };
+
+  return (
+    <div
+      className="jp-Workspace-sidecarStatus"
+      data-state={state}
+      role="button"
+      tabIndex={0}
+      title={statusTooltip(model)}
+      aria-label={`${statusLabel(model)}. ${
+        state === 'degraded' ? 'Restart the AI sidecar' : 'Open the chat'
+      }`}
+      onClick={activate}
+      onKeyDown={event => {
+        if (event.key === 'Enter' || event.key === ' ') {
+          event.preventDefault();
+          activate();
+        }
+      }}
+    >
+      <span className="jp-Workspace-sidecarDot" aria-hidden="true" />
+      <span className="jp-Workspace-sidecarLabel">{statusLabel(model)}</span>
+    </div>
+  );
+}
+
+/** The status bar item. */
+export function createSidecarStatusItem(
+  model: SidecarModel,
+  onOpenChat: () => void
+): ReactWidget {
+  const widget = ReactWidget.create(
+    <SidecarStatus model={model} onOpenChat={onOpenChat} />
+  );
+  widget.addClass('jp-Workspace-sidecarStatusItem');
+  return widget;
+}
+
+/** The longest reason put into a notification (JupyterLab cuts at 140). */
+const NOTIFICATION_REASON_CHARS = 90;
+
+function shorten(text: string, length: number): string {
+  return text.length <= length ? text : `${text.slice(0, length - 1)}…`;
+}
+
+/**
+ * One error notification while the sidecar is degraded, with a Restart
+ * action; turned into a short success message when it is ready again.
+ *
+ * Repeated `degraded` events update the same notification; one the user has
+ * dismissed is not shown again until the sidecar has left degraded mode.
+ */
+export class SidecarNotifier implements IDisposable {
+  constructor(private _model: SidecarModel) {
+    _model.stateChanged.connect(this._onState, this);
+    if (_model.sidecar) {
+      this._onState(_model, _model.sidecar);
+    }
+  }
+
+  get isDisposed(): boolean {
+    return this._isDisposed;
+  }
+
+  dispose(): void {
+    if (this._isDisposed) {
+      return;
+    }
+    this._isDisposed = true;
+    this._model.stateChanged.disconnect(this._onState, this);
+  }
+
+  private _onState(_: SidecarModel, sidecar: ISidecarState): void {
+    const previous = this._previous;
+    this._previous = sidecar.state;
+    const id = this._id;
+    if (sidecar.state === 'degraded') {
+      const message = `AI sidecar down, chat unavailable: ${shorten(
+        sidecar.error || 'it failed to start',
+        NOTIFICATION_REASON_CHARS
+      )}`;
+      const actions: Notification.IAction[] = [
+        {
+          label: 'Restart',
+          caption: 'Restart the AI sidecar',
+          displayType: 'accent',
+          callback: () => void this._model.restart()
+        }
+      ];
+      if (id && Notification.manager.has(id)) {
+        Notification.update({ id, message, type: 'error', actions });
+      } else if (previous !== 'degraded') {
+        this._id = Notification.error(message, { autoClose: false, actions });
+      }
+      return;
+    }
+    if (sidecar.state === 'ready' && id) {
+      this._id = null;
+      if (Notification.manager.has(id)) {
+        Notification.update({
+          id,
+          message: 'AI sidecar is running again.',
+          type: 'success',
+          actions: [],
+          autoClose: 3000
+        });
+      }
+    }
+  }
+
+  private _id: string | null = null;
+  private _previous: string | null = null;
+  private _isDisposed = false;
+}

@@ -1,0 +1,447 @@
+/**
+ * The Pipelines panel (left sidebar): the pipelines of `workspace.toml`, each
+ * with its last run, Run / Stop, its terminal while it runs, and its history;
+ * above them, while the config is not trusted, what that means and a button
+ * to trust it.
+ */
+import { ReactWidget } from '@jupyterlab/apputils';
+import { Time } from '@jupyterlab/coreutils';
+import { refreshIcon } from '@jupyterlab/ui-components';
+import * as React from 'react';
+
+import { afterPendingActivation } from '../common/activation';
+import { Banner, ErrorBanner } from '../common/banner';
+import { ConnectionStatus } from '../common/connectionstatus';
+import { WorkspaceEvents } from '../common/events';
+import { useActionError, useClock, useRerenderOn } from '../common/hooks';
+import { pipelinesIcon } from '../common/icons';
+import {
+  CONFIG_PATH,
+  IPipeline,
+  IPipelinesConfig,
+  IRun,
+  formatCommand
+} from './pipelinesapi';
+import { PipelinesModel } from './pipelinesmodel';
+import {
+  RunStatusBadge,
+  failureCount,
+  runDuration,
+  statusLabel
+} from './runstatus';
+
+export const PIPELINES_ID = 'jupyter-workspace:pipelines';
+
+/** The example the empty panel shows. */
+const EMPTY_EXAMPLE = `[pipelines.build]
+command = "make -j2"
+description = "Build the firmware"
+watch = ["src/**/*.c"]`;
+
+/** What the panel's buttons do in JupyterLab. */
+export interface IPipelinesActions {
+  /** Starts a run (and shows its terminal, if so set). */
+  run: (name: string) => Promise<void>;
+  stop: (id: number) => Promise<void>;
+  /** Opens the running run's terminal. */
+  showTerminal: (run: IRun) => Promise<void>;
+  /** Opens a run's output view. */
+  openRun: (id: number) => Promise<void>;
+  /** Opens `workspace.toml` (made from the example if missing), at a line. */
+  editConfig: (line?: number | null) => Promise<void>;
+}
+
+export interface IPipelinesViewProps {
+  model: PipelinesModel;
+  events: WorkspaceEvents;
+  actions: IPipelinesActions;
+}
+
+export function PipelinesView(props: IPipelinesViewProps): JSX.Element {
+  const { model, events, actions } = props;
+  useRerenderOn(model.changed);
+  const pipelines = model.pipelines;
+  // Running durations count up each second.
+  useClock(pipelines.some(p => p.running !== null) ? 1000 : 60000);
+  const [actionError, attempt, dismissActionError] = useActionError();
+  const config = model.config;
+
+  return (
+    <div className="jp-Workspace-pipelinesRoot">
+      <div className="jp-Workspace-header">
+        <h2 className="jp-Workspace-heading">Pipelines</h2>
+        <ConnectionStatus events={events} />
+      </div>
+      <div className="jp-Workspace-toolbar">
+        <button
+          type="button"
+          className="jp-Workspace-textButton jp-Workspace-editPipelines"
+          title={`Open ${CONFIG_PATH} in the editor (created from an example if missing)`}
+          onClick={() => void attempt(() => actions.editConfig())}
+        >
+          Edit pipelines
+        </button>
+        <span className="jp-Workspace-toolbarSpacer" />
+        <button
+          type="button"
+          className="jp-Workspace-iconButton jp-Workspace-refreshPipelines"
+          aria-label="Refresh the pipelines"
+          title="Refresh"
+          onClick={() => void model.refresh()}
+        >
+          <refreshIcon.react tag="span" elementSize="small" />
+        </button>
+      </div>
+      {config?.error && (
+        <ConfigError
+          config={config}
+          onOpen={line => void attempt(() => actions.editConfig(line))}
+        />
+      )}
+      {config?.exists && !config.error && !config.trusted && (
+        <UntrustedConfig
+          config={config}
+          trusting={model.trusting}
+          onReview={() => void attempt(() => actions.editConfig())}
+          onTrust={() => void model.trust()}
+        />
+      )}
+      <ErrorBanner
+        message={model.error}
+        onDismiss={() => model.dismissError()}
+      />
+      <ErrorBanner message={actionError} onDismiss={dismissActionError} />
+      {pipelines.length > 0 && (
+        <ul className="jp-Workspace-pipelineList" aria-label="Pipelines">
+          {pipelines.map(pipeline => (
+            <PipelineItem
+              key={pipeline.name}
+              pipeline={pipeline}
+              model={model}
+              actions={actions}
+              attempt={attempt}
+            />
+          ))}
+        </ul>
+      )}
+      {!model.loading && pipelines.length === 0 && !config?.error && (
+        <div className="jp-Workspace-pipelinesEmpty">
+          <p>
+            No pipelines yet —{' '}
+            <button
+              type="button"
+              className="jp-Workspace-linkButton"
+              onClick={() => void attempt(() => actions.editConfig())}
+            >
+              Edit pipelines
+            </button>{' '}
+            to add one. For example, in <code>{CONFIG_PATH}</code>:
+          </p>
+          <pre className="jp-Workspace-pipelinesExample">{EMPTY_EXAMPLE}</pre>
+          <p>
+            Each run is a terminal you can watch and type into; errors in its
+            output become tasks linked to their lines.
+          </p>
+        </div>
+      )}
+    </div>
+  );
+}
+
+function ConfigError(props: {
+  config: IPipelinesConfig;
+  onOpen: (line: number | null) => void;
+}): JSX.Element | null {
+  const error = props.config.error;
+  if (!error) {
+    return null;
+  }
+  const where =
+    error.line !== null
+      ? `${props.config.path}, line ${error.line}`
+      : props.config.path;
+  return (
+    <div
+      className="jp-Workspace-pipelinesConfigError"
+      data-line={error.line ?? undefined}
+    >
+      <Banner kind="error">
+        <strong>{where}:</strong> {error.message}
+        <div className="jp-Workspace-bannerActions">
+          <button
+            type="button"
+            className="jp-Workspace-textButton jp-Workspace-openConfigError"
+            onClick={() => props.onOpen(error.line)}
+          >
+            {error.line !== null
+              ? `Open ${props.config.path} at line ${error.line}`
+              : `Open ${props.config.path}`}
+          </button>
+        </div>
+      </Banner>
+    </div>
+  );
+}
+
+/**
+ * `workspace.toml` changed (or is new) since a user allowed to use terminals
+ * last trusted it: nothing in it runs until such a user trusts it here.
+ */
+function UntrustedConfig(props: {
+  config: IPipelinesConfig;
+  trusting: boolean;
+  onReview: () => void;
+  onTrust: () => void;
+}): JSX.Element {
+  const { config, trusting } = props;
+  const approval = config.approval;
+  const since = approval
+    ? `has changed since ${approval.by ?? 'a user'} trusted it (${Time.formatHuman(approval.at)})`
+    : 'is not trusted yet';
+  return (
+    <div className="jp-Workspace-pipelinesUntrusted" data-hash={config.hash}>
+      <Banner kind="warning">
+        <strong>
+          {config.path} {since}.
+        </strong>{' '}
+        Its commands run as the server&apos;s user: nothing in it runs (Run,
+        magics, watched changes) until someone allowed to use terminals reviews
+        it and trusts it.
+        <div className="jp-Workspace-bannerActions">
+          <button
+            type="button"
+            className="jp-Workspace-textButton jp-Workspace-reviewConfig"
+            onClick={props.onReview}
+          >
+            Review {config.path}
+          </button>
+          <button
+            type="button"
+            className="jp-Workspace-textButton jp-mod-accept jp-Workspace-trustConfig"
+            disabled={trusting}
+            aria-busy={trusting}
+            title={`Let the commands of ${config.path} as it is now run, watch mode included`}
+            onClick={props.onTrust}
+          >
+            {trusting ? 'Trusting…' : 'Trust this configuration'}
+          </button>
+        </div>
+      </Banner>
+    </div>
+  );
+}
+
+interface IPipelineItemProps {
+  pipeline: IPipeline;
+  model: PipelinesModel;
+  actions: IPipelinesActions;
+  attempt: (action: () => Promise<void>) => Promise<void>;
+}
+
+function PipelineItem(props: IPipelineItemProps): JSX.Element {
+  const { pipeline, model, actions, attempt } = props;
+  const last = pipeline.last_run;
+  const running = last?.status === 'running' ? last : null;
+  const starting = model.isStarting(pipeline.name);
+  const untrusted = model.config?.trusted === false;
+  const history = model.history(pipeline.name);
+  const historyId = `jp-Workspace-runHistory-${pipeline.name}`;
+  return (
+    <li
+      className="jp-Workspace-pipelineItem"
+      data-name={pipeline.name}
+      data-status={last?.status ?? 'never'}
+    >
+      <div className="jp-Workspace-pipelineHeader">
+        <span className="jp-Workspace-pipelineName">{pipeline.name}</span>
+        <RunStatusBadge status={last?.status ?? 'never'} />
+        {running ? (
+          <button
+            type="button"
+            className="jp-Workspace-textButton jp-Workspace-stopRun"
+            disabled={model.isStopping(running.id)}
+            aria-busy={model.isStopping(running.id)}
+            title={`Stop run ${running.id} of ${pipeline.name}`}
+            onClick={() => void attempt(() => actions.stop(running.id))}
+          >
+            {model.isStopping(running.id) ? 'Stopping…' : 'Stop'}
+          </button>
+        ) : (
+          <button
+            type="button"
+            className="jp-Workspace-textButton jp-mod-accept jp-Workspace-runPipeline"
+            disabled={starting || untrusted}
+            aria-busy={starting}
+            title={
+              untrusted
+                ? `Trust ${CONFIG_PATH} before running ${pipeline.name}`
+                : `Run ${pipeline.name}`
+            }
+            onClick={() => void attempt(() => actions.run(pipeline.name))}
+          >
+            {starting ? 'Starting…' : 'Run'}
+          </button>
+        )}
+      </div>
+      {pipeline.description && (
+        <div className="jp-Workspace-pipelineDescription">
+          {pipeline.description}
+        </div>
+      )}
+      <code
+        className="jp-Workspace-pipelineCommand"
+        title={`In ${pipeline.cwd || 'the served folder'}: ${formatCommand(pipeline.command)}`}
+      >
+        {formatCommand(pipeline.command)}
+      </code>
+      {pipeline.watch.length > 0 && (
+        <div
+          className="jp-Workspace-pipelineWatch"
+          title="Runs again when these files change"
+        >
+          on change: {pipeline.watch.join(', ')}
+        </div>
+      )}
+      {last && <LastRun run={last} />}
+      <div className="jp-Workspace-pipelineActions">
+        {running && (
+          <button
+            type="button"
+            className="jp-Workspace-textButton jp-Workspace-showTerminal"
+            title="Open the run's terminal: live output, and input"
+            onClick={() => void attempt(() => actions.showTerminal(running))}
+          >
+            Show terminal
+          </button>
+        )}
+        {last && !running && (
+          <button
+            type="button"
+            className="jp-Workspace-textButton jp-Workspace-openRun"
+            title={`Open the output of run ${last.id}`}
+            onClick={() => void attempt(() => actions.openRun(last.id))}
+          >
+            Output
+          </button>
+        )}
+        <button
+          type="button"
+          className="jp-Workspace-textButton jp-Workspace-runHistoryToggle"
+          aria-expanded={history !== null}
+          aria-controls={history !== null ? historyId : undefined}
+          onClick={() => void model.toggleHistory(pipeline.name)}
+        >
+          History
+        </button>
+      </div>
+      {history !== null && (
+        <ol
+          id={historyId}
+          className="jp-Workspace-runHistory"
+          aria-label={`Recent runs of ${pipeline.name}`}
+        >
+          {history.length === 0 && (
+            <li className="jp-Workspace-empty">No runs yet.</li>
+          )}
+          {history.map(run => (
+            <li
+              key={run.id}
+              className="jp-Workspace-runItem"
+              data-id={run.id}
+              data-status={run.status}
+            >
+              <button
+                type="button"
+                className="jp-Workspace-runOpen"
+                title={`Open run ${run.id} (${Time.format(run.started)})`}
+                aria-label={`Run ${run.id}: ${statusLabel(run.status)}, ${Time.formatHuman(run.started)}`}
+                onClick={() => void attempt(() => actions.openRun(run.id))}
+              >
+                <span className="jp-Workspace-runNumber">#{run.id}</span>
+                <RunStatusBadge status={run.status} />
+                <span className="jp-Workspace-runDuration">
+                  {runDuration(run)}
+                </span>
+                <span className="jp-Workspace-runWhen">
+                  {Time.formatHuman(run.started)}
+                  {run.trigger !== 'user' && ` · ${run.trigger}`}
+                </span>
+              </button>
+            </li>
+          ))}
+        </ol>
+      )}
+    </li>
+  );
+}
+
+/** The last run's duration, when it started, how many failures it had. */
+function LastRun(props: { run: IRun }): JSX.Element {
+  const { run } = props;
+  const parts: JSX.Element[] = [];
+  const duration = runDuration(run);
+  if (duration) {
+    parts.push(
+      <span key="duration" className="jp-Workspace-runDuration">
+        {duration}
+      </span>
+    );
+  }
+  parts.push(
+    <span
+      key="when"
+      className="jp-Workspace-runWhen"
+      title={Time.format(run.started)}
+    >
+      {Time.formatHuman(run.started)}
+    </span>
+  );
+  if (run.status !== 'running' && run.status !== 'passed') {
+    parts.push(<span key="failures">{failureCount(run)}</span>);
+  }
+  if (run.trigger !== 'user') {
+    parts.push(
+      <span key="trigger">
+        started by {run.trigger === 'watch' ? 'a change' : 'magic'}
+      </span>
+    );
+  }
+  return (
+    <div className="jp-Workspace-pipelineLastRun">
+      {parts.map((part, index) => (
+        <React.Fragment key={part.key}>
+          {index > 0 && ' · '}
+          {part}
+        </React.Fragment>
+      ))}
+    </div>
+  );
+}
+
+/** The Pipelines panel widget for the left sidebar. */
+export class PipelinesPanel extends ReactWidget {
+  constructor(private _props: IPipelinesViewProps) {
+    super();
+    this.id = PIPELINES_ID;
+    this.addClass('jp-Workspace-pipelines');
+    this.title.icon = pipelinesIcon;
+    this.title.caption = 'Workspace Pipelines';
+  }
+
+  /**
+   * Put the focus on "Trust this configuration" while it shows, else on the
+   * first pipeline's Run button (or Edit pipelines).
+   */
+  async focusFirst(): Promise<void> {
+    await afterPendingActivation();
+    this.node
+      .querySelector<HTMLButtonElement>(
+        '.jp-Workspace-trustConfig, .jp-Workspace-runPipeline:enabled, .jp-Workspace-stopRun, .jp-Workspace-editPipelines'
+      )
+      ?.focus();
+  }
+
+  render(): JSX.Element {
+    return <PipelinesView {...this._props} />;
+  }
+}

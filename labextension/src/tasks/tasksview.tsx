@@ -1,0 +1,526 @@
+import { Dialog, showDialog } from '@jupyterlab/apputils';
+import { Time } from '@jupyterlab/coreutils';
+import { addIcon, deleteIcon, linkIcon } from '@jupyterlab/ui-components';
+import * as React from 'react';
+
+import {
+  IDetected,
+  ISource,
+  ITask,
+  ITaskChanges,
+  PRIORITIES,
+  Priority,
+  TaskOriginFilter,
+  TaskStatus,
+  formatSource,
+  parseSource
+} from '../common/api';
+import { Banner } from '../common/banner';
+import { useClock, useRerenderOn } from '../common/hooks';
+import { errorMessage } from '../common/request';
+import { ISegmentedChoice, SegmentedButtons } from '../common/segmented';
+import { SourceLink } from '../common/sourcelink';
+import { TasksModel, isResolved } from './tasksmodel';
+
+const STATUS_FILTERS: ReadonlyArray<ISegmentedChoice<TaskStatus>> = [
+  { value: 'open', label: 'Open', title: 'Tasks still to do' },
+  { value: 'done', label: 'Done', title: 'Finished tasks' },
+  {
+    value: 'resolved',
+    label: 'Resolved',
+    title: 'Detected tasks no longer in their file or note'
+  },
+  { value: 'all', label: 'All', title: 'Every task' }
+];
+
+const ORIGIN_FILTERS: ReadonlyArray<ISegmentedChoice<TaskOriginFilter>> = [
+  { value: 'all', label: 'All', title: 'Your tasks and detected ones' },
+  { value: 'user', label: 'Mine', title: 'Only the tasks you added' },
+  {
+    value: 'detected',
+    label: 'Detected',
+    title: 'Only tasks found in code comments and notes (TODO, checkboxes…)'
+  }
+];
+
+const EMPTY_TEXT: Record<TaskStatus, string> = {
+  open: 'No tasks.',
+  done: 'No finished tasks.',
+  resolved: 'No resolved tasks.',
+  all: 'No tasks.'
+};
+
+const PRIORITY_LABELS: Record<Priority, string> = {
+  low: 'Low',
+  normal: 'Normal',
+  high: 'High',
+  urgent: 'Urgent'
+};
+
+export interface ITasksViewProps {
+  model: TasksModel;
+  /** Opens a task's file at its line; rejects with a message for the user. */
+  onOpenSource: (source: ISource) => Promise<void>;
+}
+
+/** Today as `YYYY-MM-DD` in local time, to spot overdue tasks. */
+function today(): string {
+  const now = new Date();
+  const month = String(now.getMonth() + 1).padStart(2, '0');
+  const day = String(now.getDate()).padStart(2, '0');
+  return `${now.getFullYear()}-${month}-${day}`;
+}
+
+async function confirmDelete(title: string): Promise<boolean> {
+  const result = await showDialog({
+    title: 'Delete task?',
+    body: `Delete “${title}”? This cannot be undone.`,
+    buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: 'Delete' })]
+  });
+  return result.button.accept;
+}
+
+/** The Tasks panel: the add form, the status filter and the list. */
+export function TasksView(props: ITasksViewProps): JSX.Element {
+  const { model, onOpenSource } = props;
+  useRerenderOn(model.changed);
+  useClock();
+  const [localError, setLocalError] = React.useState('');
+  const error = localError || model.error;
+
+  const openSource = async (source: ISource) => {
+    try {
+      setLocalError('');
+      await onOpenSource(source);
+    } catch (reason) {
+      setLocalError(errorMessage(reason));
+    }
+  };
+  const update = (task: ITask, changes: ITaskChanges) => {
+    void model.update(task.id, changes);
+  };
+  const remove = async (task: ITask) => {
+    if (await confirmDelete(task.title)) {
+      await model.remove(task.id);
+    }
+  };
+  const now = today();
+
+  return (
+    <div className="jp-Workspace-tasks" aria-label="Tasks">
+      <NewTaskForm model={model} onError={setLocalError} />
+      <div className="jp-Workspace-toolbar jp-Workspace-taskToolbar">
+        <SegmentedButtons
+          className="jp-Workspace-taskFilter"
+          label="Show tasks"
+          attribute="data-status"
+          choices={STATUS_FILTERS}
+          value={model.status}
+          onChange={status => model.setStatus(status)}
+        />
+        <SegmentedButtons
+          className="jp-Workspace-taskOriginFilter"
+          label="Tasks from"
+          attribute="data-origin"
+          choices={ORIGIN_FILTERS}
+          value={model.origin}
+          onChange={origin => model.setOrigin(origin)}
+        />
+        <span className="jp-Workspace-count" aria-live="polite">
+          {model.loading ? '' : `${model.tasks.length} shown`}
+        </span>
+      </div>
+      {error && (
+        <Banner
+          kind="error"
+          onDismiss={() => {
+            setLocalError('');
+            model.dismissError();
+          }}
+        >
+          {error}
+        </Banner>
+      )}
+      <ul className="jp-Workspace-taskList" aria-label="Tasks">
+        {model.tasks.map(task => (
+          <TaskItem
+            key={task.id}
+            task={task}
+            overdue={!task.done && task.due !== null && task.due < now}
+            onChange={changes => update(task, changes)}
+            onDelete={() => void remove(task)}
+            onOpenSource={openSource}
+            onError={setLocalError}
+          />
+        ))}
+        {!model.loading && model.tasks.length === 0 && (
+          <li className="jp-Workspace-empty">{EMPTY_TEXT[model.status]}</li>
+        )}
+      </ul>
+    </div>
+  );
+}
+
+interface INewTaskFormProps {
+  model: TasksModel;
+  onError: (message: string) => void;
+}
+
+function NewTaskForm(props: INewTaskFormProps): JSX.Element {
+  const { model, onError } = props;
+  const [title, setTitle] = React.useState('');
+  const [priority, setPriority] = React.useState<Priority>('normal');
+  const [due, setDue] = React.useState('');
+  const [source, setSource] = React.useState('');
+  const [busy, setBusy] = React.useState(false);
+
+  const submit = async (event: React.FormEvent) => {
+    event.preventDefault();
+    const text = title.trim();
+    if (!text || busy) {
+      return;
+    }
+    let parsed: ISource | null;
+    try {
+      parsed = parseSource(source);
+    } catch (reason) {
+      onError(errorMessage(reason));
+      return;
+    }
+    onError('');
+    setBusy(true);
+    const task = await model.add({
+      title: text,
+      priority,
+      due: due || null,
+      source: parsed
+    });
+    setBusy(false);
+    if (task) {
+      setTitle('');
+      setDue('');
+      setSource('');
+      setPriority('normal');
+    }
+  };
+
+  return (
+    <form className="jp-Workspace-newTask" onSubmit={submit}>
+      <div className="jp-Workspace-toolbar">
+        <input
+          className="jp-Workspace-newTaskInput jp-Workspace-input"
+          placeholder="Add a task and press Enter"
+          aria-label="New task title"
+          maxLength={200}
+          value={title}
+          onChange={event => setTitle(event.target.value)}
+        />
+        <button
+          type="submit"
+          className="jp-Workspace-addTask jp-Workspace-iconButton"
+          aria-label="Add task"
+          title="Add task"
+          disabled={busy || !title.trim()}
+        >
+          <addIcon.react tag="span" />
+        </button>
+      </div>
+      <div className="jp-Workspace-newTaskDetails">
+        <select
+          className="jp-Workspace-newTaskPriority jp-Workspace-select"
+          aria-label="New task priority"
+          value={priority}
+          onChange={event => setPriority(event.target.value as Priority)}
+        >
+          {PRIORITIES.map(p => (
+            <option key={p} value={p}>
+              {PRIORITY_LABELS[p]}
+            </option>
+          ))}
+        </select>
+        <input
+          type="date"
+          className="jp-Workspace-newTaskDue jp-Workspace-input"
+          aria-label="New task due date"
+          value={due}
+          onChange={event => setDue(event.target.value)}
+        />
+        <input
+          className="jp-Workspace-newTaskSource jp-Workspace-input"
+          placeholder="file:line"
+          aria-label="New task file link (path:line)"
+          value={source}
+          onChange={event => setSource(event.target.value)}
+        />
+      </div>
+    </form>
+  );
+}
+
+interface ITaskItemProps {
+  task: ITask;
+  overdue: boolean;
+  onChange: (changes: ITaskChanges) => void;
+  onDelete: () => void;
+  onOpenSource: (source: ISource) => void;
+  onError: (message: string) => void;
+}
+
+function TaskItem(props: ITaskItemProps): JSX.Element {
+  const { task, overdue, onChange, onDelete, onOpenSource, onError } = props;
+  const [title, setTitle] = React.useState(task.title);
+  const [editingTitle, setEditingTitle] = React.useState(false);
+  const [sourceText, setSourceText] = React.useState<string | null>(null);
+
+  // Follow changes from elsewhere unless the user is typing a new title.
+  React.useEffect(() => {
+    if (!editingTitle) {
+      setTitle(task.title);
+    }
+  }, [task.title, editingTitle]);
+
+  const commitTitle = () => {
+    setEditingTitle(false);
+    const text = title.trim();
+    if (!text) {
+      setTitle(task.title);
+      return;
+    }
+    if (text !== task.title) {
+      onChange({ title: text });
+    }
+  };
+
+  /** Save a typed file link; returns false (and says why) if it is invalid. */
+  const commitSource = (text: string): boolean => {
+    try {
+      const source = parseSource(text);
+      if (formatSource(source) !== formatSource(task.source)) {
+        onChange({ source });
+      }
+      setSourceText(null);
+      return true;
+    } catch (reason) {
+      onError(errorMessage(reason));
+      return false;
+    }
+  };
+
+  const detected = task.detected ?? null;
+  const resolved = isResolved(task);
+  const classes = ['jp-Workspace-taskItem', `jp-mod-priority-${task.priority}`];
+  if (task.done) {
+    classes.push('jp-mod-done');
+  }
+  if (resolved) {
+    classes.push('jp-mod-resolved');
+  }
+  return (
+    <li
+      className={classes.join(' ')}
+      data-id={task.id}
+      data-done={task.done ? 'true' : 'false'}
+      data-origin={task.origin ?? 'user'}
+    >
+      <div className="jp-Workspace-taskMain">
+        <input
+          type="checkbox"
+          className="jp-Workspace-taskDone"
+          checked={task.done}
+          aria-label={`Done: ${task.title}`}
+          onChange={event => onChange({ done: event.target.checked })}
+        />
+        <input
+          className="jp-Workspace-taskTitle"
+          value={title}
+          aria-label="Task title"
+          title={task.title}
+          maxLength={200}
+          onFocus={() => setEditingTitle(true)}
+          onChange={event => setTitle(event.target.value)}
+          onBlur={commitTitle}
+          onKeyDown={event => {
+            if (event.key === 'Enter') {
+              event.currentTarget.blur();
+            } else if (event.key === 'Escape') {
+              setTitle(task.title);
+              setEditingTitle(false);
+              // Blur after the reset so commitTitle sees the old title.
+              const input = event.currentTarget;
+              requestAnimationFrame(() => input.blur());
+            }
+          }}
+        />
+        <button
+          type="button"
+          className="jp-Workspace-deleteTask jp-Workspace-iconButton"
+          onClick={onDelete}
+          aria-label={`Delete task: ${task.title}`}
+          title="Delete task"
+        >
+          <deleteIcon.react tag="span" />
+        </button>
+      </div>
+      <div className="jp-Workspace-taskMeta">
+        {detected && <DetectedMarks detected={detected} />}
+        <select
+          className="jp-Workspace-taskPriority jp-Workspace-select"
+          aria-label="Priority"
+          value={task.priority}
+          onChange={event =>
+            onChange({ priority: event.target.value as Priority })
+          }
+        >
+          {PRIORITIES.map(p => (
+            <option key={p} value={p}>
+              {PRIORITY_LABELS[p]}
+            </option>
+          ))}
+        </select>
+        <input
+          type="date"
+          className={`jp-Workspace-taskDue jp-Workspace-input${
+            overdue ? ' jp-mod-overdue' : ''
+          }${task.due ? '' : ' jp-mod-empty'}`}
+          aria-label={overdue ? 'Due date (overdue)' : 'Due date'}
+          title={overdue ? 'Overdue' : task.due ? 'Due date' : 'Set a due date'}
+          value={task.due ?? ''}
+          onChange={event => onChange({ due: event.target.value || null })}
+        />
+        {sourceText !== null ? (
+          <SourceInput
+            initial={sourceText}
+            onCommit={commitSource}
+            onCancel={() => setSourceText(null)}
+          />
+        ) : (
+          <>
+            {task.source && (
+              <SourceLink
+                className="jp-Workspace-taskSource"
+                source={task.source}
+                title={`Open ${formatSource(task.source)}${
+                  detected ? ', where it was found' : ''
+                }`}
+                onOpen={onOpenSource}
+              />
+            )}
+            {/* Indexing keeps a detected task's link on its line. */}
+            {!detected && (
+              <button
+                type="button"
+                className="jp-Workspace-editSource jp-Workspace-iconButton"
+                onClick={() => setSourceText(formatSource(task.source))}
+                aria-label={task.source ? 'Edit file link' : 'Add file link'}
+                title={task.source ? 'Edit file link' : 'Link a file and line'}
+              >
+                <linkIcon.react tag="span" />
+              </button>
+            )}
+          </>
+        )}
+      </div>
+      {detected && (
+        <code className="jp-Workspace-taskSnippet" title={detected.snippet}>
+          {detected.snippet.trim()}
+        </code>
+      )}
+    </li>
+  );
+}
+
+/** What a badge says about where a detected task was found. */
+function tagDescription(tag: string): string {
+  switch (tag) {
+    case 'CHECKBOX':
+      return 'Found as a checkbox in a note or markdown file';
+    case 'ACTION':
+      return 'Found as an action item in a note or markdown file';
+    default:
+      return `Found in a ${tag} code comment`;
+  }
+}
+
+/** A detected task's tag, owner, issue and whether it has gone. */
+function DetectedMarks(props: { detected: IDetected }): JSX.Element {
+  const { tag, owner, ref, resolved } = props.detected;
+  return (
+    <>
+      <span
+        className="jp-Workspace-taskTag"
+        data-tag={tag}
+        title={tagDescription(tag)}
+      >
+        {tag}
+      </span>
+      {owner && (
+        <span
+          className="jp-Workspace-taskOwner"
+          title={`Owner: ${owner}`}
+          aria-label={`Owner: ${owner}`}
+        >
+          {owner}
+        </span>
+      )}
+      {ref && (
+        <span className="jp-Workspace-taskRef" title={`Refers to ${ref}`}>
+          {ref}
+        </span>
+      )}
+      {resolved && (
+        <span
+          className="jp-Workspace-taskResolved"
+          title={`No longer in its file or note since ${Time.format(resolved)}`}
+        >
+          resolved
+        </span>
+      )}
+    </>
+  );
+}
+
+interface ISourceInputProps {
+  initial: string;
+  /** Returns false to keep editing (the text was invalid). */
+  onCommit: (text: string) => boolean;
+  onCancel: () => void;
+}
+
+/** The inline editor of a task's `path:line` link. */
+function SourceInput(props: ISourceInputProps): JSX.Element {
+  const { initial, onCommit, onCancel } = props;
+  const [text, setText] = React.useState(initial);
+  // Enter, Escape and blur may all arrive for one edit: act on the first.
+  const finished = React.useRef(false);
+  const finish = (commit: boolean) => {
+    if (finished.current) {
+      return;
+    }
+    finished.current = true;
+    if (commit) {
+      finished.current = onCommit(text);
+    } else {
+      onCancel();
+    }
+  };
+  return (
+    <input
+      className="jp-Workspace-taskSourceInput jp-Workspace-input"
+      placeholder="file:line"
+      aria-label="File link (path:line)"
+      autoFocus
+      value={text}
+      onChange={event => setText(event.target.value)}
+      onBlur={() => finish(true)}
+      onKeyDown={event => {
+        if (event.key === 'Enter') {
+          event.preventDefault();
+          finish(true);
+        } else if (event.key === 'Escape') {
+          event.preventDefault();
+          finish(false);
+        }
+      }}
+    />
+  );
+}
