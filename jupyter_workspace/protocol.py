@@ -1,13 +1,22 @@
-"""Message shapes and limits shared by the coordinator, the sidecar and the kernel magics.
+"""Everything that crosses a process boundary, named once: the coordinator's events, the sidecar's
+chat stream, the environment the sidecar is launched with, URLs, MIME types and shared values.
 
-Imports nothing heavy: every process may import it.
+The browser (labextension/), the coordinator (server/), the sidecar (sidecar/) and the kernel
+magics (kernel/) all speak these; `tests/test_boundaries.py` checks that the labextension's event
+types are the ones named here. Imports nothing heavy: every process may import it.
 """
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Any, Final, NotRequired, TypedDict
 
-# Event types pushed on the coordinator's WebSocket (`/workspace/api/events`).
+# --- URLs -------------------------------------------------------------------------------------
+# The coordinator's REST API and event socket, under the Jupyter server's base URL.
+API_PREFIX: Final = "/workspace/api"
+# Header a client sends so that the events its requests cause carry its id as `origin`.
+CLIENT_HEADER: Final = "X-Workspace-Client"
+
+# --- Event types pushed on the coordinator's WebSocket (`/workspace/api/events`) ------------------
 HELLO: Final = "hello"
 PONG: Final = "pong"
 NOTE_CREATED: Final = "note.created"
@@ -18,14 +27,6 @@ TASK_UPDATED: Final = "task.updated"
 TASK_DELETED: Final = "task.deleted"
 FILE_CHANGED: Final = "file.changed"
 FILE_DELETED: Final = "file.deleted"
-
-PRIORITIES: Final = ("low", "normal", "high", "urgent")
-
-# Header a client sends so that the events its requests cause carry its id as `origin`.
-CLIENT_HEADER: Final = "X-Workspace-Client"
-
-API_PREFIX: Final = "/workspace/api"
-
 SIDECAR_STATE: Final = "sidecar.state"
 CHAT_STARTED: Final = "chat.started"
 CHAT_TOKEN: Final = "chat.token"
@@ -34,19 +35,229 @@ CHAT_DONE: Final = "chat.done"
 CHAT_ERROR: Final = "chat.error"
 CONVERSATION_UPDATED: Final = "conversation.updated"
 CONVERSATION_DELETED: Final = "conversation.deleted"
+INDEX_PROGRESS: Final = "index.progress"
+TASKS_DETECTED: Final = "tasks.detected"
+ENTITIES_CHANGED: Final = "entities.changed"
+PIPELINE_RUN: Final = "pipeline.run"
+PIPELINES_CHANGED: Final = "pipelines.changed"
+# What a client sends on the socket to keep it open; the coordinator answers PONG.
+PING: Final = "ping"
 
-# Sidecar states, as the supervisor reports them.
-SIDECAR_STATES: Final = ("stopped", "starting", "ready", "restarting", "degraded")
 
-# How the coordinator launches the sidecar: the bearer token travels in the environment (never
-# on the command line, where `ps` shows it); the sidecar prints one line with its port.
-SIDECAR_TOKEN_ENV: Final = "JUPYTER_WORKSPACE_SIDECAR_TOKEN"
-SIDECAR_PARENT_ENV: Final = "JUPYTER_WORKSPACE_SIDECAR_PARENT"
-SIDECAR_READY_LINE: Final = "JUPYTER_WORKSPACE_SIDECAR_LISTENING"
-# The LLM key, if the server was given one, and the one base URL it may be sent to (empty: the
-# provider's default address); the sidecar sends no key anywhere else.
-LLM_API_KEY_ENV: Final = "JUPYTER_WORKSPACE_LLM_API_KEY"
-LLM_API_KEY_BASE_ENV: Final = "JUPYTER_WORKSPACE_LLM_API_KEY_BASE"
+# --- Event payloads: every event is `{"type": <one of the above>, ...}` with these fields --------
+class HelloEvent(TypedDict):
+    type: str
+    server_version: str
+    client_count: int
+
+
+class NoteEvent(TypedDict):
+    """note.created, note.updated."""
+
+    type: str
+    note: dict[str, Any]  # as `GET /notes/{id}` answers it
+    origin: str | None  # the CLIENT_HEADER of the request that made the change
+
+
+class NoteDeletedEvent(TypedDict):
+    type: str
+    id: int
+    origin: str | None
+
+
+class TaskEvent(TypedDict):
+    """task.created, task.updated."""
+
+    type: str
+    task: dict[str, Any]  # as `GET /tasks/{id}` answers it
+    origin: str | None
+
+
+class TaskDeletedEvent(TypedDict):
+    type: str
+    id: int
+    origin: str | None
+
+
+class FileEvent(TypedDict):
+    """file.changed, file.deleted (a folder's deletion with `directory`)."""
+
+    type: str
+    path: str  # relative to the served root
+    directory: NotRequired[bool]
+
+
+class SidecarDescription(TypedDict):
+    state: str  # one of SIDECAR_STATES
+    pid: int | None
+    restarts: int
+    error: str | None
+    retry_in: float | None
+    uptime: float | None
+
+
+class SidecarStateEvent(TypedDict):
+    type: str
+    sidecar: SidecarDescription
+
+
+class ChatStartedEvent(TypedDict):
+    type: str
+    conversation_id: int
+    stream_id: str
+    message: dict[str, Any]  # the user's message, stored
+    origin: str | None
+    conversation: dict[str, Any]
+
+
+class ChatContextEvent(TypedDict):
+    """The passages a grounded answer is given, before its first token."""
+
+    type: str
+    conversation_id: int
+    stream_id: str
+    sources: list[dict[str, Any]]
+
+
+class ChatTokenEvent(TypedDict):
+    type: str
+    conversation_id: int
+    stream_id: str
+    text: str
+
+
+class ChatDoneEvent(TypedDict):
+    type: str
+    conversation_id: int
+    stream_id: str
+    message: dict[str, Any] | None  # None: the conversation was deleted while answering
+    cancelled: bool
+
+
+class ChatErrorEvent(TypedDict):
+    type: str
+    conversation_id: int
+    stream_id: str
+    error: str
+    kind: str  # one of ERROR_KINDS
+    message: dict[str, Any] | None
+
+
+class ConversationUpdatedEvent(TypedDict):
+    type: str
+    conversation: dict[str, Any]
+
+
+class ConversationDeletedEvent(TypedDict):
+    type: str
+    id: int
+
+
+class IndexStatus(TypedDict):
+    """`GET /workspace/api/index`, and the fields of an index.progress event."""
+
+    state: str
+    error: str | None
+    model_id: str | None
+    files_total: int
+    files_indexed: int
+    files_pending: int
+    files_skipped: int
+    files_error: int
+    files_deleting: int
+    chunks: int
+    chunks_per_s: float
+    vectors_pending: int
+
+
+class IndexProgressEvent(IndexStatus):
+    type: str
+
+
+class TasksDetectedEvent(TypedDict):
+    """A file's, note's or pipeline's detected tasks were stored: refetch."""
+
+    type: str
+    path: str  # the file, `@notes/<id>`, or the finder's scope (a pipeline's)
+    created: int
+    updated: int
+    resolved: int
+    note: NotRequired[str]  # says how many were kept when a file had too many
+
+
+class EntitiesChangedEvent(TypedDict):
+    type: str
+    source: str  # the file or `@notes/<id>` whose mentions changed
+
+
+class PipelineRunEvent(TypedDict):
+    """A run started, ended or was summarized."""
+
+    type: str
+    run: dict[str, Any]  # as `GET /runs/{id}` answers it
+
+
+class PipelinesChangedEvent(TypedDict):
+    type: str
+    reason: str  # one of PIPELINES_CHANGED_REASONS
+    pipeline: NotRequired[str]  # with "untrusted": the pipeline whose watch run did not start
+
+
+# Why pipelines.changed was sent: workspace.toml was trusted, it changed, or a watch run found it
+# untrusted.
+PIPELINES_CHANGED_REASONS: Final = ("trusted", "config", "untrusted")
+
+# Every event type, with the shape of its payload (None: the type is the whole event).
+EVENTS: Final[dict[str, type | None]] = {
+    HELLO: HelloEvent,
+    PONG: None,
+    NOTE_CREATED: NoteEvent,
+    NOTE_UPDATED: NoteEvent,
+    NOTE_DELETED: NoteDeletedEvent,
+    TASK_CREATED: TaskEvent,
+    TASK_UPDATED: TaskEvent,
+    TASK_DELETED: TaskDeletedEvent,
+    FILE_CHANGED: FileEvent,
+    FILE_DELETED: FileEvent,
+    SIDECAR_STATE: SidecarStateEvent,
+    CHAT_STARTED: ChatStartedEvent,
+    CHAT_CONTEXT: ChatContextEvent,
+    CHAT_TOKEN: ChatTokenEvent,
+    CHAT_DONE: ChatDoneEvent,
+    CHAT_ERROR: ChatErrorEvent,
+    CONVERSATION_UPDATED: ConversationUpdatedEvent,
+    CONVERSATION_DELETED: ConversationDeletedEvent,
+    INDEX_PROGRESS: IndexProgressEvent,
+    TASKS_DETECTED: TasksDetectedEvent,
+    ENTITIES_CHANGED: EntitiesChangedEvent,
+    PIPELINE_RUN: PipelineRunEvent,
+    PIPELINES_CHANGED: PipelinesChangedEvent,
+}
+
+# --- The sidecar's chat stream (`POST /chat`, server-sent events) ---------------------------------
+# Each `data:` line is a JSON object whose `type` is one of these, in this order: one start, any
+# number of tokens (`text`), then one done (`finish_reason`) or one error (`kind`, `message`).
+SSE_START: Final = "start"
+SSE_TOKEN: Final = "token"
+SSE_DONE: Final = "done"
+SSE_ERROR: Final = "error"
+
+
+class StreamToken(TypedDict):
+    type: str
+    text: str
+
+
+class StreamDone(TypedDict):
+    type: str
+    finish_reason: str
+
+
+class StreamError(TypedDict):
+    type: str
+    kind: str  # one of ERROR_KINDS
+    message: str
+
 
 # Kinds of chat errors, so that panels and magics can say what to do about each.
 ERROR_KINDS: Final = (
@@ -61,26 +272,41 @@ ERROR_KINDS: Final = (
     "other",
 )
 
-# The index's configuration, passed to the sidecar in its environment.
+# Sidecar states, as the supervisor reports them.
+SIDECAR_STATES: Final = ("stopped", "starting", "ready", "restarting", "degraded")
+# The sidecar prints one line with its port (and pid) when it listens.
+SIDECAR_READY_LINE: Final = "JUPYTER_WORKSPACE_SIDECAR_LISTENING"
+
+# --- Environment variables ----------------------------------------------------------------------
+# How the coordinator launches the sidecar: the bearer token travels in the environment (never
+# on the command line, where `ps` shows it).
+SIDECAR_TOKEN_ENV: Final = "JUPYTER_WORKSPACE_SIDECAR_TOKEN"
+SIDECAR_PARENT_ENV: Final = "JUPYTER_WORKSPACE_SIDECAR_PARENT"
+# The LLM key, if the server was given one, and the one base URL it may be sent to (empty: the
+# provider's default address); the sidecar sends no key anywhere else.
+LLM_API_KEY_ENV: Final = "JUPYTER_WORKSPACE_LLM_API_KEY"
+LLM_API_KEY_BASE_ENV: Final = "JUPYTER_WORKSPACE_LLM_API_KEY_BASE"
+# The index's configuration, passed to the sidecar.
 INDEX_URI_ENV: Final = "JUPYTER_WORKSPACE_INDEX_URI"
 MODEL_CACHE_ENV: Final = "JUPYTER_WORKSPACE_MODEL_CACHE"
 EMBEDDING_MODEL_ENV: Final = "JUPYTER_WORKSPACE_EMBEDDING_MODEL"
 EMBEDDING_BACKEND_ENV: Final = "JUPYTER_WORKSPACE_EMBEDDING_BACKEND"
 INLINE_EMBED_ENV: Final = "JUPYTER_WORKSPACE_INLINE_EMBED"
+ENTITY_PATTERNS_ENV: Final = "JUPYTER_WORKSPACE_ENTITY_PATTERNS"  # JSON: {kind: regex}
+# Where a kernel finds its workspace when it cannot find the server itself.
+WORKSPACE_URL_ENV: Final = "JUPYTER_WORKSPACE_URL"
+WORKSPACE_TOKEN_ENV: Final = "JUPYTER_WORKSPACE_TOKEN"
+
+# --- MIME types of the kernel magics' output, rendered by the labextension ----------------------
+RESULTS_MIME: Final = "application/vnd.jupyter-workspace.results+json"
+# Markdown whose renderer always sanitizes (a cell's own text/markdown is trusted).
+MARKDOWN_MIME: Final = "application/vnd.jupyter-workspace.markdown"
+
+# --- Values and limits every side knows ------------------------------------------------------
+# The workspace's own notes are indexed, searched and cited as `@notes/<id>`.
+NOTES_PREFIX: Final = "@notes/"
+SEARCH_MODES: Final = ("hybrid", "vector", "text")
+PRIORITIES: Final = ("low", "normal", "high", "urgent")
 # The largest request body the sidecar reads: the coordinator sends no larger batch of files
 # (a 16 MB source file, index_max_source_bytes, fits as JSON unless it is mostly escapes).
 SIDECAR_MAX_BODY: Final = 64 * 1024 * 1024
-INDEX_PROGRESS: Final = "index.progress"
-TASKS_DETECTED: Final = "tasks.detected"
-ENTITIES_CHANGED: Final = "entities.changed"
-PIPELINE_RUN: Final = "pipeline.run"
-PIPELINES_CHANGED: Final = "pipelines.changed"
-ENTITY_PATTERNS_ENV: Final = "JUPYTER_WORKSPACE_ENTITY_PATTERNS"
-
-# --- The sidecar's chat stream (`POST /chat`, server-sent events) ---------------------------------
-# Each `data:` line is a JSON object whose `type` is one of these, in this order: one start, any
-# number of tokens (`text`), then one done (`finish_reason`) or one error (`kind`, `message`).
-SSE_START: Final = "start"
-SSE_TOKEN: Final = "token"
-SSE_DONE: Final = "done"
-SSE_ERROR: Final = "error"

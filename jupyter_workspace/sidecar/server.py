@@ -158,12 +158,12 @@ class ChatHandler(SidecarHandler):
 
     async def _relay(self, request: dict[str, Any]) -> None:
         try:
-            await self._send({"type": "start"})
+            await self._send({"type": protocol.SSE_START})
             async for text in llm.stream_chat(request):
-                await self._send({"type": "token", "text": text})
-            await self._send({"type": "done", "finish_reason": "stop"})
+                await self._send({"type": protocol.SSE_TOKEN, "text": text})
+            await self._send({"type": protocol.SSE_DONE, "finish_reason": "stop"})
         except llm.ChatError as e:
-            await self._send({"type": "error", "kind": e.kind, "message": e.message})
+            await self._send({"type": protocol.SSE_ERROR, "kind": e.kind, "message": e.message})
         except StreamClosedError:
             return
         self.finish()
