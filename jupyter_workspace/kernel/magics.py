@@ -25,6 +25,7 @@ from IPython.core.magic_arguments import MagicArgumentParser
 from IPython.display import display
 from IPython.utils.process import arg_split
 
+from ..ansi import ANSI
 from .client import Client, Events, WorkspaceError, find_server
 
 MIME = "application/vnd.jupyter-workspace.results+json"
@@ -479,6 +480,4 @@ def _run_line(run: dict[str, Any]) -> str:
 
 
 def _plain(text: str) -> str:
-    from ..server.failures import ANSI
-
     return ANSI.sub("", text).replace("\r\n", "\n")

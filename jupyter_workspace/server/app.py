@@ -16,7 +16,7 @@ from jupyter_server.extension.application import ExtensionApp
 from traitlets import Bool, Dict, Enum, Float, Int, List, Unicode, default, validate
 
 from .. import __version__, protocol
-from ..sidecar.detect import DEFAULT_PATTERNS, compile_patterns
+from ..entity_patterns import DEFAULT_PATTERNS, compile_patterns
 from . import handlers
 from .catalog import Catalog, SizeLimit
 from .chat import ChatManager, LLMConfig, is_http_url

@@ -14,10 +14,11 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..ansi import ANSI
+
 MAX_FAILURES = 200  # per run
 MAX_MESSAGE = 300
 MAX_SEEN = 2_000  # distinct failures remembered to count a repeated line once
-ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
 
 # every format below has one of these: a line without any is not a failure line
 _MAYBE = re.compile(r":\d|Error|Traceback|FAILED|ERROR|\*\*\*")

@@ -21,12 +21,13 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+from ..entity_patterns import DEFAULT_PATTERNS, compile_patterns
+
 MAX_TASKS = 500  # per file: more are counted (`tasks_total`) but not kept
 MAX_MENTIONS = 2000  # per file
 MAX_LINE_CHARS = 2000  # longer lines (minified code, data) are not read
 SNIPPET_CHARS = 200
 TAGS = ("TODO", "FIXME", "HACK", "XXX", "BUG")
-DEFAULT_PATTERNS = {"requirement": r"\bREQ-\d+\b", "id": r"\b[A-Z]{2,}-\d+\b"}
 
 # -- tasks in code ---------------------------------------------------------------------------
 _TAG = re.compile(r"\b(TODO|FIXME|HACK|XXX|BUG)\b")
@@ -224,28 +225,6 @@ def extract(
         "tasks_total": total,
         "mentions": _dedupe(mentions)[:MAX_MENTIONS],
     }
-
-
-def compile_patterns(patterns: dict[str, str]) -> tuple[dict[str, re.Pattern[str]], list[str]]:
-    """Compile the id patterns; a bad one is left out with a message saying why."""
-    compiled: dict[str, re.Pattern[str]] = {}
-    errors: list[str] = []
-    for kind, pattern in patterns.items():
-        if not isinstance(kind, str) or not re.fullmatch(r"[a-z][a-z0-9_-]{0,31}", kind):
-            errors.append(
-                f"entity pattern name {kind!r}: use 1-32 lowercase letters, digits, '-' or '_'"
-            )
-            continue
-        if not isinstance(pattern, str) or not pattern or len(pattern) > 500:
-            errors.append(
-                f"entity pattern {kind!r}: must be a non-empty string of at most 500 characters"
-            )
-            continue
-        try:
-            compiled[kind] = re.compile(pattern)
-        except re.error as e:
-            errors.append(f"entity pattern {kind!r} is not a valid regular expression: {e}")
-    return compiled, errors
 
 
 # -- which lines are readable ----------------------------------------------------------------
