@@ -16,7 +16,7 @@ from pathlib import Path, PurePosixPath
 from stat import S_ISREG
 from typing import Any
 
-from ..sidecar.chunker import EXTENSIONS
+from ..languages import EXTENSIONS
 from . import fields
 from .ignore import IgnoreRules, Level
 from .store import Store

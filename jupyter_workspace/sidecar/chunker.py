@@ -20,6 +20,7 @@ from functools import cache
 from pathlib import PurePosixPath
 from typing import Any
 
+from ..languages import EXTENSIONS
 from .terms import spelled_out, split_identifier, terms
 
 _FOOTER = re.compile(
@@ -81,35 +82,6 @@ class Chunk:
 
 
 # -- languages -----------------------------------------------------------------------------
-EXTENSIONS = {
-    ".py": "python",
-    ".pyi": "python",
-    ".c": "c",
-    ".h": "c",
-    ".cc": "cpp",
-    ".cpp": "cpp",
-    ".cxx": "cpp",
-    ".hh": "cpp",
-    ".hpp": "cpp",
-    ".hxx": "cpp",
-    ".f": "fortran",
-    ".for": "fortran",
-    ".f77": "fortran",
-    ".f90": "fortran",
-    ".f95": "fortran",
-    ".f03": "fortran",
-    ".f08": "fortran",
-    ".js": "javascript",
-    ".mjs": "javascript",
-    ".cjs": "javascript",
-    ".jsx": "javascript",
-    ".ts": "typescript",
-    ".mts": "typescript",
-    ".cts": "typescript",
-    ".tsx": "tsx",
-    ".md": "markdown",
-    ".markdown": "markdown",
-}
 # Other text files still get a language name (for filters) and the fallback chunker.
 OTHER_LANGUAGES = {
     ".txt": "text",
