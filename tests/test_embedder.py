@@ -53,11 +53,84 @@ def cache_dir(tmp_path_factory):
     return tmp_path_factory.mktemp("models")
 
 
+COLD_BUILD = (
+    "import sys, json\nfrom jupyter_workspace.sidecar.embedder import load_embedder\n"
+    "e = load_embedder(backend='onnx-int8', cache_dir=sys.argv[1])\n"
+    "rss = int(open('/proc/self/status').read().split('VmRSS:')[1].split()[0]) // 1024\n"
+    "print(json.dumps([e.info['exported'], [m for m in ('torch', 'transformers', "
+    "'sentence_transformers') if m in sys.modules], rss]))"
+)
+
+
 @pytest.fixture(scope="module")
-def fast(cache_dir):
+def cold_build(cache_dir):
+    """The export, done by a fresh process as a sidecar does it: [exported, heavy modules
+    left in that process, its RSS in MiB]."""
+    out = subprocess.run(
+        [sys.executable, "-c", COLD_BUILD, str(cache_dir)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=900,
+    )
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def fast(cache_dir, cold_build):
     embedder = emb.load_embedder(backend="onnx-int8", cache_dir=cache_dir)
-    assert embedder.info["exported"] is True
+    assert embedder.info["exported"] is False  # cold_build built it
     return embedder
+
+
+def test_the_export_leaves_nothing_heavy_in_the_process_that_asked(cold_build):
+    """The export needs torch and the fp32 model; a child process does it, so the sidecar
+    does not keep them (1.3 GB resident instead of ~115 MB, measured, when it did)."""
+    exported, heavy, rss_mib = cold_build
+    assert exported is True
+    assert heavy == []
+    if sys.platform.startswith("linux"):
+        assert rss_mib < 600, rss_mib
+
+
+def test_a_failed_build_in_the_child_says_why(tmp_path, monkeypatch):
+    spec = emb.resolve_model()
+    broken = emb.ModelSpec(**{**spec.__dict__, "max_seq_length": spec.max_seq_length + 1})
+    with pytest.raises(emb.EmbedderError, match="max_seq_length"):
+        emb.OnnxEmbedder.load(broken, "onnx-int8", tmp_path)
+
+
+def test_the_cache_key_follows_the_weights_not_their_time_stamps(tmp_path):
+    from jupyter_workspace.sidecar.embedder.onnx_cache import cache_folder
+
+    spec = emb.resolve_model()
+    copy = tmp_path / "model"
+    shutil.copytree(spec.path, copy)  # new time stamps, as a second environment's install
+    for f in copy.rglob("*"):
+        os.utime(f, (1_000_000_000, 1_000_000_000))
+    moved = emb.ModelSpec(**{**spec.__dict__, "path": copy})
+    assert cache_folder(moved, tmp_path).name == cache_folder(spec, tmp_path).name
+    weights = next(copy.rglob("*.safetensors"))
+    data = bytearray(weights.read_bytes())
+    data[4096] ^= 0xFF  # another model: same size, different weights
+    weights.write_bytes(bytes(data))
+    assert cache_folder(moved, tmp_path).name != cache_folder(spec, tmp_path).name
+
+
+def test_other_cache_keys_are_pruned_only_when_unused_for_long(tmp_path):
+    from jupyter_workspace.sidecar.embedder.onnx_cache import prune
+
+    model = tmp_path / "all-MiniLM-L6-v2"
+    keep, recent, old = model / "k1", model / "k2", model / "k3"
+    for folder in (keep, recent, old):
+        folder.mkdir(parents=True)
+        (folder / "model-int8.json").write_text("{}")
+    os.utime(old / "model-int8.json", (1_000_000_000, 1_000_000_000))
+    prune(keep)
+    assert keep.exists() and recent.exists()  # another environment's model, in use
+    assert not old.exists()
 
 
 @pytest.fixture(scope="module")
