@@ -12,7 +12,6 @@ import { ISignal, Signal } from '@lumino/signaling';
 
 import { WorkspaceEvent, WorkspaceEvents } from '../common/events';
 import { WorkspaceRequestError, errorMessage } from '../common/request';
-import { ISourceRef } from '../search/searchapi';
 import {
   ChatErrorKind,
   IChatMessage,
@@ -29,24 +28,11 @@ import {
   retryChat,
   sendChat
 } from './chatapi';
+import { ChatStreams, IStream } from './chatstreams';
 import { SidecarModel } from './sidecarmodel';
 
 /** The shortest time between two re-renders of a growing answer, in ms. */
 const STREAM_EMIT_MS = 60;
-
-/** An answer arriving token by token. */
-export interface IStream {
-  readonly id: string;
-  readonly conversationId: number;
-  /** The text received so far. */
-  text: string;
-  /** True when this tab missed the start of the answer (opened mid-stream). */
-  joinedLate: boolean;
-  /** True once Stop was pressed, until the stream ends. */
-  stopping: boolean;
-  /** The passages the answer is grounded on (`chat.context`), `null` until known. */
-  sources: ISourceRef[] | null;
-}
 
 /** What this tab knows about a stored answer beyond its fields. */
 export interface IMessageInfo {
@@ -155,12 +141,7 @@ export class ChatModel implements IDisposable {
 
   /** The stream answering in a conversation, if this tab knows one. */
   streamOf(conversationId: number): IStream | null {
-    for (const stream of this._streams.values()) {
-      if (stream.conversationId === conversationId) {
-        return stream;
-      }
-    }
-    return null;
+    return this._streams.of(conversationId);
   }
 
   /** What this tab knows about a stored answer (stopped, error kind). */
@@ -192,7 +173,7 @@ export class ChatModel implements IDisposable {
     const generation = ++this._listGeneration;
     // Only streams known before asking can have ended unseen; one that
     // started while the list was on its way is not in it yet.
-    const known = new Set(this._streams.keys());
+    const known = this._streams.ids();
     try {
       const conversations = await listConversations();
       if (generation !== this._listGeneration || this._isDisposed) {
@@ -203,14 +184,14 @@ export class ChatModel implements IDisposable {
       // Streams this tab has not seen start (the page loaded mid-answer).
       for (const conversation of conversations) {
         if (conversation.streaming) {
-          this._ensureStream(conversation.streaming, conversation.id, true);
+          this._streams.ensure(conversation.streaming, conversation.id, true);
         }
       }
       // Streams that ended while the socket was down.
       const live = new Set(conversations.map(c => c.streaming).filter(Boolean));
       for (const id of known) {
         if (!live.has(id)) {
-          this._streams.delete(id);
+          this._streams.forget(id);
         }
       }
       this._emit();
@@ -360,7 +341,7 @@ export class ChatModel implements IDisposable {
         this.setInput('');
       }
       this._upsertConversation(started.conversation);
-      this._ensureStream(started.stream_id, id, false);
+      this._streams.ensure(started.stream_id, id, false);
       if (this._currentId !== id) {
         // A new conversation: this tab opens it.
         this._currentId = id;
@@ -369,7 +350,7 @@ export class ChatModel implements IDisposable {
         this._openGeneration++;
       }
       this._applyStarted(started.message);
-      if (this._finished.has(started.stream_id)) {
+      if (this._streams.hasEnded(started.stream_id)) {
         // The answer ended before this response arrived: fetch what was stored.
         void this._loadMessages();
       }
@@ -421,7 +402,7 @@ export class ChatModel implements IDisposable {
       const { messages: _, ...summary } = conversation;
       this._upsertConversation(summary);
       if (conversation.streaming) {
-        this._ensureStream(conversation.streaming, id, true);
+        this._streams.ensure(conversation.streaming, id, true);
       }
       // Events that arrived while the messages were on their way.
       replay.forEach(event => this._applyToMessages(event));
@@ -445,7 +426,7 @@ export class ChatModel implements IDisposable {
   private _onEvent(_: WorkspaceEvents, event: WorkspaceEvent): void {
     switch (event.type) {
       case 'chat.started':
-        this._ensureStream(event.stream_id, event.conversation_id, false);
+        this._streams.ensure(event.stream_id, event.conversation_id, false);
         if (event.conversation) {
           this._upsertConversation(event.conversation);
         } else {
@@ -456,7 +437,7 @@ export class ChatModel implements IDisposable {
         break;
       case 'chat.context': {
         // Published before the first token, so nothing was missed yet.
-        const stream = this._ensureStream(
+        const stream = this._streams.ensure(
           event.stream_id,
           event.conversation_id,
           false
@@ -470,7 +451,7 @@ export class ChatModel implements IDisposable {
       case 'chat.token': {
         let stream = this._streams.get(event.stream_id);
         if (!stream) {
-          stream = this._ensureStream(
+          stream = this._streams.ensure(
             event.stream_id,
             event.conversation_id,
             true
@@ -484,8 +465,7 @@ export class ChatModel implements IDisposable {
       }
       case 'chat.done':
       case 'chat.error': {
-        this._streams.delete(event.stream_id);
-        this._markFinished(event.stream_id);
+        this._streams.end(event.stream_id);
         const message = event.message;
         if (message) {
           this._info.set(
@@ -563,55 +543,11 @@ export class ChatModel implements IDisposable {
     this._connectedBefore = true;
     if (reconnect) {
       // Tokens may have been missed while the socket was down.
-      for (const stream of this._streams.values()) {
-        stream.joinedLate = true;
-      }
+      this._streams.markJoinedLate();
     }
     await this.refresh();
     if (reconnect && this._currentId !== null) {
       await this._loadMessages();
-    }
-  }
-
-  private _ensureStream(
-    id: string,
-    conversationId: number,
-    joinedLate: boolean
-  ): IStream {
-    let stream = this._streams.get(id);
-    if (this._finished.has(id)) {
-      // A late echo of an answer that has ended: not tracked.
-      return {
-        id,
-        conversationId,
-        text: '',
-        joinedLate,
-        stopping: false,
-        sources: null
-      };
-    }
-    if (!stream) {
-      stream = {
-        id,
-        conversationId,
-        text: '',
-        joinedLate,
-        stopping: false,
-        sources: null
-      };
-      this._streams.set(id, stream);
-    }
-    return stream;
-  }
-
-  private _markFinished(id: string): void {
-    this._finished.add(id);
-    if (this._finished.size > 500) {
-      // Sets iterate in insertion order: forget the oldest.
-      const oldest = this._finished.values().next().value;
-      if (oldest !== undefined) {
-        this._finished.delete(oldest);
-      }
     }
   }
 
@@ -643,11 +579,7 @@ export class ChatModel implements IDisposable {
   private _removeConversation(id: number): void {
     const deletedHere = this._deletedHere.delete(id);
     this._conversations = this._conversations.filter(c => c.id !== id);
-    for (const [streamId, stream] of this._streams) {
-      if (stream.conversationId === id) {
-        this._streams.delete(streamId);
-      }
-    }
+    this._streams.forgetConversation(id);
     if (this._currentId === id) {
       this._currentId = null;
       this._messages = [];
@@ -688,8 +620,7 @@ export class ChatModel implements IDisposable {
   private _conversations: IConversation[] = [];
   private _currentId: number | null = null;
   private _messages: IChatMessage[] = [];
-  private _streams = new Map<string, IStream>();
-  private _finished = new Set<string>();
+  private _streams = new ChatStreams();
   private _info = new Map<number, IMessageInfo>();
   private _deletedHere = new Set<number>();
   private _replay: WorkspaceEvent[] | null = null;

@@ -1,0 +1,173 @@
+/**
+ * The Chat panel's conversation list: open, rename and delete conversations.
+ */
+import { Dialog, showDialog } from '@jupyterlab/apputils';
+import { Time } from '@jupyterlab/coreutils';
+import { deleteIcon, editIcon } from '@jupyterlab/ui-components';
+import * as React from 'react';
+
+import { useClock } from '../common/hooks';
+import { IConversation } from './chatapi';
+import { ChatModel } from './chatmodel';
+
+/** Ask before deleting a conversation; resolves to whether the user agreed. */
+async function confirmDelete(title: string): Promise<boolean> {
+  const result = await showDialog({
+    title: 'Delete conversation?',
+    body: `Delete “${title || 'New chat'}” and all its messages? This cannot be undone.`,
+    buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: 'Delete' })]
+  });
+  return result.button.accept;
+}
+
+interface IConversationListProps {
+  model: ChatModel;
+  conversations: ReadonlyArray<IConversation>;
+  currentId: number | null;
+}
+
+export function ConversationList(props: IConversationListProps): JSX.Element {
+  const { model, conversations, currentId } = props;
+  useClock();
+  const [renaming, setRenaming] = React.useState<number | null>(null);
+
+  const onDelete = async (conversation: IConversation) => {
+    if (await confirmDelete(conversation.title)) {
+      await model.remove(conversation.id);
+    }
+  };
+
+  return (
+    <ul className="jp-Workspace-conversationList" aria-label="Conversations">
+      {conversations.map(conversation => (
+        <ConversationItem
+          key={conversation.id}
+          conversation={conversation}
+          selected={conversation.id === currentId}
+          streaming={Boolean(
+            conversation.streaming || model.streamOf(conversation.id)
+          )}
+          renaming={renaming === conversation.id}
+          onOpen={() => void model.open(conversation.id)}
+          onStartRename={() => setRenaming(conversation.id)}
+          onRename={title => {
+            setRenaming(null);
+            if (title && title !== conversation.title) {
+              void model.rename(conversation.id, title);
+            }
+          }}
+          onCancelRename={() => setRenaming(null)}
+          onDelete={() => void onDelete(conversation)}
+        />
+      ))}
+      {!model.loading && conversations.length === 0 && (
+        <li className="jp-Workspace-empty">
+          No conversations yet. Ask a question below.
+        </li>
+      )}
+    </ul>
+  );
+}
+
+interface IConversationItemProps {
+  conversation: IConversation;
+  selected: boolean;
+  streaming: boolean;
+  renaming: boolean;
+  onOpen: () => void;
+  onStartRename: () => void;
+  onRename: (title: string) => void;
+  onCancelRename: () => void;
+  onDelete: () => void;
+}
+
+function ConversationItem(props: IConversationItemProps): JSX.Element {
+  const { conversation, selected, streaming, renaming } = props;
+  const title = conversation.title || 'New chat';
+  const [draft, setDraft] = React.useState(title);
+  const input = React.useRef<HTMLInputElement>(null);
+
+  React.useEffect(() => {
+    if (renaming) {
+      setDraft(title);
+      input.current?.focus();
+      input.current?.select();
+    }
+  }, [renaming]);
+
+  return (
+    <li
+      className={`jp-Workspace-conversationItem${
+        selected ? ' jp-mod-selected' : ''
+      }`}
+      data-id={conversation.id}
+    >
+      {renaming ? (
+        <input
+          ref={input}
+          className="jp-Workspace-conversationTitleInput jp-Workspace-input"
+          value={draft}
+          maxLength={200}
+          aria-label="Conversation title"
+          onChange={event => setDraft(event.target.value)}
+          onKeyDown={event => {
+            if (event.key === 'Enter') {
+              event.preventDefault();
+              props.onRename(draft.trim());
+            } else if (event.key === 'Escape') {
+              event.preventDefault();
+              props.onCancelRename();
+            }
+          }}
+          onBlur={() => props.onRename(draft.trim())}
+        />
+      ) : (
+        <button
+          type="button"
+          className="jp-Workspace-conversationOpen"
+          onClick={props.onOpen}
+          aria-current={selected ? 'true' : undefined}
+          title={title}
+        >
+          <span className="jp-Workspace-conversationTitle">{title}</span>
+          {streaming && (
+            <span
+              className="jp-Workspace-conversationBusy"
+              aria-label="answering"
+              title="Answering…"
+            />
+          )}
+          <time
+            className="jp-Workspace-conversationUpdated"
+            dateTime={conversation.updated}
+            title={`Updated ${Time.format(conversation.updated)}`}
+          >
+            {Time.formatHuman(conversation.updated)}
+          </time>
+        </button>
+      )}
+      {!renaming && (
+        <>
+          <button
+            type="button"
+            className="jp-Workspace-renameConversation jp-Workspace-iconButton"
+            onClick={props.onStartRename}
+            aria-label={`Rename “${title}”`}
+            title="Rename"
+          >
+            <editIcon.react tag="span" elementSize="small" />
+          </button>
+          <button
+            type="button"
+            className="jp-Workspace-deleteConversation jp-Workspace-iconButton"
+            onClick={props.onDelete}
+            aria-label={`Delete “${title}”`}
+            title="Delete"
+          >
+            <deleteIcon.react tag="span" elementSize="small" />
+          </button>
+        </>
+      )}
+    </li>
+  );
+}

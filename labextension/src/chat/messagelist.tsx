@@ -1,0 +1,288 @@
+/**
+ * The open conversation's messages, the answer streaming in, and Retry; the
+ * list follows new text while scrolled to its end.
+ */
+import { Time } from '@jupyterlab/coreutils';
+import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
+import * as React from 'react';
+
+import { ISource } from '../common/api';
+import { IChatMessage } from './chatapi';
+import { ChatError } from './chaterror';
+import { ChatMarkdown, ICodeActions } from './chatmarkdown';
+import { ChatModel } from './chatmodel';
+import { IStream } from './chatstreams';
+import { SourceChips, uniqueSources, useCitations } from './chatsources';
+
+interface IMessageListProps {
+  model: ChatModel;
+  rendermime: IRenderMimeRegistry;
+  codeActions: ICodeActions;
+  openSource: (source: ISource) => void;
+}
+
+/** Distance from the bottom (px) within which the list follows new text. */
+const STICK_PX = 48;
+
+export function MessageList(props: IMessageListProps): JSX.Element {
+  const { model, rendermime, codeActions, openSource } = props;
+  const list = React.useRef<HTMLDivElement>(null);
+  const stick = React.useRef(true);
+  const messages = model.messages;
+  const stream = model.currentStream;
+  const busy = Boolean(stream) || model.sending;
+  const last = messages.length > 0 ? messages[messages.length - 1] : null;
+
+  const follow = React.useCallback(() => {
+    const node = list.current;
+    if (node && stick.current) {
+      node.scrollTop = node.scrollHeight;
+    }
+  }, []);
+
+  // A different conversation starts at its end.
+  React.useLayoutEffect(() => {
+    stick.current = true;
+    follow();
+  }, [model.currentId, follow]);
+
+  React.useLayoutEffect(follow);
+
+  const retry = () => void model.retry();
+  const canRetry = !busy && model.sidecar.ready;
+
+  return (
+    <div
+      className="jp-Workspace-chatMessages"
+      ref={list}
+      role="log"
+      aria-label="Messages"
+      aria-busy={busy}
+      onScroll={() => {
+        const node = list.current;
+        if (node) {
+          stick.current =
+            node.scrollHeight - node.scrollTop - node.clientHeight < STICK_PX;
+        }
+      }}
+    >
+      {model.loadingMessages && (
+        <div className="jp-Workspace-empty">Loading the conversation…</div>
+      )}
+      {!model.loadingMessages && messages.length === 0 && !stream && (
+        <div className="jp-Workspace-chatWelcome">
+          Ask about your code. Answers are rendered as Markdown; code blocks get{' '}
+          <em>Copy</em> and <em>Insert</em> buttons.
+        </div>
+      )}
+      {messages.map(message => (
+        <MessageView
+          key={message.id}
+          message={message}
+          model={model}
+          rendermime={rendermime}
+          codeActions={codeActions}
+          openSource={openSource}
+          onRendered={follow}
+          retry={
+            message === last && message.role === 'assistant' && !stream
+              ? { enabled: canRetry, onRetry: retry }
+              : null
+          }
+        />
+      ))}
+      {stream && (
+        <StreamingView
+          stream={stream}
+          rendermime={rendermime}
+          codeActions={codeActions}
+          openSource={openSource}
+          onRendered={follow}
+        />
+      )}
+      {last && last.role === 'user' && !stream && !model.sending && (
+        <div className="jp-Workspace-chatNoAnswer">
+          <span>This question has no answer.</span>
+          <RetryButton enabled={canRetry} onRetry={retry} />
+        </div>
+      )}
+    </div>
+  );
+}
+
+function RetryButton(props: {
+  enabled: boolean;
+  onRetry: () => void;
+}): JSX.Element {
+  return (
+    <button
+      type="button"
+      className="jp-Workspace-chatRetry jp-Workspace-textButton"
+      onClick={props.onRetry}
+      disabled={!props.enabled}
+      title="Ask the last question again (replaces this answer)"
+    >
+      Retry
+    </button>
+  );
+}
+
+interface IMessageViewProps {
+  message: IChatMessage;
+  model: ChatModel;
+  rendermime: IRenderMimeRegistry;
+  codeActions: ICodeActions;
+  openSource: (source: ISource) => void;
+  onRendered: () => void;
+  retry: { enabled: boolean; onRetry: () => void } | null;
+}
+
+function MessageView(props: IMessageViewProps): JSX.Element {
+  const { message, model, rendermime, codeActions, openSource, onRendered } =
+    props;
+  const { retry } = props;
+  const info = model.infoOf(message);
+  const isAnswer = message.role === 'assistant';
+  const sources = React.useMemo(
+    () => (isAnswer ? uniqueSources(message.sources) : []),
+    [isAnswer, message.sources]
+  );
+  const citations = useCitations(sources, openSource);
+  const retrievalOnly = isAnswer && message.mode === 'retrieval-only';
+  const retryButton = retry ? (
+    <RetryButton enabled={retry.enabled} onRetry={retry.onRetry} />
+  ) : null;
+  return (
+    <article
+      className={`jp-Workspace-chatMessage jp-mod-${message.role}`}
+      data-role={message.role}
+      data-status={message.status}
+      data-id={message.id}
+      aria-label={isAnswer ? 'Answer' : 'Question'}
+    >
+      <header className="jp-Workspace-chatMessageHeader">
+        <span className="jp-Workspace-chatAuthor">
+          {isAnswer ? 'Assistant' : 'You'}
+        </span>
+        {isAnswer && message.mode === 'grounded' && (
+          <span
+            className="jp-Workspace-chatGrounded"
+            title="Answered from passages of this workspace"
+          >
+            grounded
+          </span>
+        )}
+        {isAnswer && message.model && (
+          <span className="jp-Workspace-chatModel">{message.model}</span>
+        )}
+        <time
+          className="jp-Workspace-chatTime"
+          dateTime={message.created}
+          title={Time.format(message.created)}
+        >
+          {Time.formatHuman(message.created)}
+        </time>
+      </header>
+      {retrievalOnly && (
+        <div className="jp-Workspace-retrievalOnly" role="note">
+          <span className="jp-Workspace-retrievalOnlyLabel">
+            Retrieval only — no language model answered
+          </span>
+          {message.error && (
+            <span className="jp-Workspace-retrievalOnlyReason">
+              {message.error}
+            </span>
+          )}
+        </div>
+      )}
+      {message.content && (
+        <ChatMarkdown
+          rendermime={rendermime}
+          source={message.content}
+          codeActions={isAnswer ? codeActions : undefined}
+          citations={isAnswer ? citations : undefined}
+          onRendered={onRendered}
+        />
+      )}
+      {isAnswer && <SourceChips sources={sources} onOpen={openSource} />}
+      {message.status === 'partial' && (
+        <div className="jp-Workspace-chatStopped" role="note">
+          {info.stopped
+            ? 'Stopped — partial answer.'
+            : 'Partial answer (stopped or cut off).'}
+        </div>
+      )}
+      {message.status === 'error' && (
+        <ChatError
+          kind={info.kind ?? 'other'}
+          error={message.error}
+          model={message.model}
+          llm={model.sidecar.llm}
+          apiBase={model.overrides.apiBase}
+        >
+          {retryButton}
+        </ChatError>
+      )}
+      {message.status !== 'error' && retryButton && (
+        <footer className="jp-Workspace-chatMessageFooter">
+          {retryButton}
+        </footer>
+      )}
+    </article>
+  );
+}
+
+interface IStreamingViewProps {
+  stream: IStream;
+  rendermime: IRenderMimeRegistry;
+  codeActions: ICodeActions;
+  openSource: (source: ISource) => void;
+  onRendered: () => void;
+}
+
+function StreamingView(props: IStreamingViewProps): JSX.Element {
+  const { stream, rendermime, codeActions, openSource, onRendered } = props;
+  const sources = React.useMemo(
+    () => uniqueSources(stream.sources),
+    [stream.sources]
+  );
+  const citations = useCitations(sources, openSource);
+  return (
+    <article
+      className="jp-Workspace-chatMessage jp-mod-assistant jp-mod-streaming"
+      data-role="assistant"
+      data-status="streaming"
+      data-stream={stream.id}
+      aria-label="Answer (arriving)"
+    >
+      <header className="jp-Workspace-chatMessageHeader">
+        <span className="jp-Workspace-chatAuthor">Assistant</span>
+        <span className="jp-Workspace-chatStreaming" role="status">
+          {stream.stopping ? 'Stopping…' : 'Answering…'}
+        </span>
+      </header>
+      {stream.joinedLate && (
+        <div className="jp-Workspace-chatLate">
+          This answer began before this tab was listening; the full text shows
+          when it is complete.
+        </div>
+      )}
+      {stream.text ? (
+        <ChatMarkdown
+          rendermime={rendermime}
+          source={stream.text}
+          codeActions={codeActions}
+          citations={citations}
+          onRendered={onRendered}
+        />
+      ) : (
+        <div className="jp-Workspace-chatThinking" aria-hidden="true">
+          <span />
+          <span />
+          <span />
+        </div>
+      )}
+      <SourceChips sources={sources} onOpen={openSource} />
+    </article>
+  );
+}
