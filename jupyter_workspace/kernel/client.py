@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-URL_ENV = "JUPYTER_WORKSPACE_URL"
-TOKEN_ENV = "JUPYTER_WORKSPACE_TOKEN"
-API = "workspace/api/"
+from .. import protocol
+
+API = protocol.API_PREFIX.strip("/") + "/"  # joined to the server's URL, which ends with "/"
 
 
 class WorkspaceError(Exception):
@@ -62,15 +62,19 @@ class Server:
 
 
 def find_server(runtime_dir: str | None = None) -> Server:
-    url = os.environ.get(URL_ENV, "").strip()
+    url = os.environ.get(protocol.WORKSPACE_URL_ENV, "").strip()
     if url:
-        return Server(url.rstrip("/") + "/", os.environ.get(TOKEN_ENV, ""), URL_ENV)
+        return Server(
+            url.rstrip("/") + "/",
+            os.environ.get(protocol.WORKSPACE_TOKEN_ENV, ""),
+            protocol.WORKSPACE_URL_ENV,
+        )
     servers = running_servers(runtime_dir)
     if not servers:
         raise NoServer(
             "no running Jupyter server found (looked in "
             f"{runtime_dir or _runtime_dir()}); start one with `jupyter workspace` "
-            f"or set {URL_ENV} (and {TOKEN_ENV})"
+            f"or set {protocol.WORKSPACE_URL_ENV} (and {protocol.WORKSPACE_TOKEN_ENV})"
         )
     ancestors = _ancestors()
     for info in servers:
@@ -81,7 +85,8 @@ def find_server(runtime_dir: str | None = None) -> Server:
     listed = ", ".join(info.get("url", "?") for info in servers)
     raise NoServer(
         f"{len(servers)} Jupyter servers are running ({listed}) and none started "
-        f"this kernel: set {URL_ENV} (and {TOKEN_ENV}) to choose one"
+        f"this kernel: set {protocol.WORKSPACE_URL_ENV} (and {protocol.WORKSPACE_TOKEN_ENV}) "
+        "to choose one"
     )
 
 
@@ -186,7 +191,7 @@ class Client:
             return ApiError(
                 e.code,
                 f"the server at {self.server.url} refused the request "
-                f"({e.code}): set {TOKEN_ENV} to its token",
+                f"({e.code}): set {protocol.WORKSPACE_TOKEN_ENV} to its token",
             )
         if e.code == 503:
             return Unavailable(str(message))

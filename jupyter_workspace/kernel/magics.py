@@ -26,10 +26,9 @@ from IPython.display import display
 from IPython.utils.process import arg_split
 
 from ..ansi import ANSI
+from ..protocol import MARKDOWN_MIME, RESULTS_MIME, SEARCH_MODES
 from .client import Client, Events, WorkspaceError, find_server
 
-MIME = "application/vnd.jupyter-workspace.results+json"
-MARKDOWN_MIME = "application/vnd.jupyter-workspace.markdown"
 STREAM_UPDATE = 0.1  # seconds between updates of a streaming answer
 CHAT_DEADLINE = 900.0  # seconds: a stream always ends with chat.done or chat.error before
 
@@ -60,7 +59,7 @@ def build_parser() -> Parser:
     search.add_argument("--lang", help="only this language (python, c, cpp, fortran, ...)")
     search.add_argument("--path", help="only paths matching this glob (src/**, *.f90)")
     search.add_argument("--kind", help="only this kind (function, class, method, ...)")
-    search.add_argument("--mode", choices=("hybrid", "vector", "text"), default="hybrid")
+    search.add_argument("--mode", choices=SEARCH_MODES, default="hybrid")
     ask = sub.add_parser("ask", help="a grounded answer, with citations, streamed")
     ask.add_argument("question", nargs="+")
     chat = sub.add_parser(
@@ -339,7 +338,7 @@ class Result(list):
             "text/plain": _table_text(self.title, rows, self.columns),
         }
         if self.link:
-            bundle[MIME] = {"title": self.title, "columns": self.columns, "rows": rows}
+            bundle[RESULTS_MIME] = {"title": self.title, "columns": self.columns, "rows": rows}
         return bundle
 
 

@@ -266,7 +266,7 @@ class Detections:
         return changed
 
 
-NOTES = "@notes/"
+NOTES = protocol.NOTES_PREFIX
 
 
 def _replace_mentions(

@@ -27,6 +27,8 @@ from .errors import BadRequest, TooLarge, WorkspaceError
 if TYPE_CHECKING:
     from .app import WorkspaceApp
 
+# The URL table's patterns are regular expressions.
+API = re.escape(protocol.API_PREFIX)
 ID = r"(?P<record_id>[^/]+)"
 
 
@@ -495,7 +497,7 @@ class EventsHandler(
             data = json.loads(message)
         except (ValueError, RecursionError):
             return
-        if isinstance(data, dict) and data.get("type") == "ping":
+        if isinstance(data, dict) and data.get("type") == protocol.PING:
             self._send(json.dumps({"type": protocol.PONG}))
 
     def on_close(self) -> None:
@@ -503,29 +505,29 @@ class EventsHandler(
 
 
 default_handlers = [
-    (r"/workspace/api/status", StatusHandler),
-    (r"/workspace/api/notes", NotesHandler),
-    (rf"/workspace/api/notes/{ID}", NoteHandler),
-    (r"/workspace/api/tasks", TasksHandler),
-    (rf"/workspace/api/tasks/{ID}", TaskHandler),
-    (r"/workspace/api/sidecar/restart", SidecarRestartHandler),
-    (r"/workspace/api/chat", ChatHandler),
-    (r"/workspace/api/chat/(?P<stream_id>[^/]+)/cancel", ChatCancelHandler),
-    (r"/workspace/api/conversations", ConversationsHandler),
-    (rf"/workspace/api/conversations/{ID}", ConversationHandler),
-    (r"/workspace/api/search", SearchHandler),
-    (r"/workspace/api/index", IndexStatusHandler),
-    (r"/workspace/api/index/files", IndexFilesHandler),
-    (r"/workspace/api/pipelines", PipelinesHandler),
-    (r"/workspace/api/pipelines/trust", PipelineTrustHandler),
-    (rf"/workspace/api/pipelines/{NAME}/run", PipelineRunHandler),
-    (r"/workspace/api/runs", RunsHandler),
-    (rf"/workspace/api/runs/{ID}", RunHandler),
-    (rf"/workspace/api/runs/{ID}/output", RunOutputHandler),
-    (rf"/workspace/api/runs/{ID}/stop", RunStopHandler),
-    (rf"/workspace/api/runs/{ID}/summarize", RunSummarizeHandler),
-    (r"/workspace/api/entities", EntitiesHandler),
-    (r"/workspace/api/entities/refine", EntityRefineHandler),
-    (rf"/workspace/api/entities/{ID}", EntityHandler),
-    (r"/workspace/api/events", EventsHandler),
+    (rf"{API}/status", StatusHandler),
+    (rf"{API}/notes", NotesHandler),
+    (rf"{API}/notes/{ID}", NoteHandler),
+    (rf"{API}/tasks", TasksHandler),
+    (rf"{API}/tasks/{ID}", TaskHandler),
+    (rf"{API}/sidecar/restart", SidecarRestartHandler),
+    (rf"{API}/chat", ChatHandler),
+    (rf"{API}/chat/(?P<stream_id>[^/]+)/cancel", ChatCancelHandler),
+    (rf"{API}/conversations", ConversationsHandler),
+    (rf"{API}/conversations/{ID}", ConversationHandler),
+    (rf"{API}/search", SearchHandler),
+    (rf"{API}/index", IndexStatusHandler),
+    (rf"{API}/index/files", IndexFilesHandler),
+    (rf"{API}/pipelines", PipelinesHandler),
+    (rf"{API}/pipelines/trust", PipelineTrustHandler),
+    (rf"{API}/pipelines/{NAME}/run", PipelineRunHandler),
+    (rf"{API}/runs", RunsHandler),
+    (rf"{API}/runs/{ID}", RunHandler),
+    (rf"{API}/runs/{ID}/output", RunOutputHandler),
+    (rf"{API}/runs/{ID}/stop", RunStopHandler),
+    (rf"{API}/runs/{ID}/summarize", RunSummarizeHandler),
+    (rf"{API}/entities", EntitiesHandler),
+    (rf"{API}/entities/refine", EntityRefineHandler),
+    (rf"{API}/entities/{ID}", EntityHandler),
+    (rf"{API}/events", EventsHandler),
 ]

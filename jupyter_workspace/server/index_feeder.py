@@ -33,7 +33,7 @@ from .watcher import Settled
 
 log = logging.getLogger(__name__)
 
-NOTES_PREFIX = "@notes/"  # the workspace's own notes are indexed as `@notes/<id>`
+NOTES_PREFIX = protocol.NOTES_PREFIX  # the workspace's own notes are indexed as `@notes/<id>`
 BATCH_FILES = 16
 BATCH_BYTES = 512 * 1024  # of JSON: control characters grow sixfold when encoded
 # the largest file the sidecar can take, as JSON, with room for the batch around it

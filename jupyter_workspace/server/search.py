@@ -6,12 +6,12 @@ import re
 import time
 from typing import Any
 
+from .. import protocol
 from . import fields
 from .errors import BadRequest, Unavailable
 from .sidecar_client import SidecarGone, SidecarRefused
 from .supervisor import Supervisor
 
-MODES = ("hybrid", "vector", "text")
 MAX_QUERY_CHARS = 1000
 MAX_K = 100
 _NAME = re.compile(r"[A-Za-z0-9_+#.\-]{1,40}")
@@ -25,8 +25,8 @@ def parse_query(args: dict[str, str | None]) -> dict[str, Any]:
     q = fields.text(q, "q", max_chars=MAX_QUERY_CHARS, strip=True)
     k = fields.whole_number(args.get("k") or None, "k", default=10, minimum=1, maximum=MAX_K)
     mode = args.get("mode") or "hybrid"
-    if mode not in MODES:
-        raise BadRequest(f"'mode' must be one of {', '.join(MODES)}")
+    if mode not in protocol.SEARCH_MODES:
+        raise BadRequest(f"'mode' must be one of {', '.join(protocol.SEARCH_MODES)}")
     request: dict[str, Any] = {"q": q, "k": k, "mode": mode}
     for name, key in (("lang", "language"), ("kind", "kind")):
         value = args.get(name)

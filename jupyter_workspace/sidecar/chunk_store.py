@@ -50,7 +50,6 @@ META_FILE = "index-meta.json"
 # Bump when the chunker, the terms or the table's columns change what is stored: an index of
 # another format is dropped and rebuilt (the coordinator re-sends every file).
 INDEX_FORMAT = 3
-MODES = ("hybrid", "vector", "text")
 COLUMNS = ("path", "language", "kind", "symbol", "start_line", "end_line", "text", "names", "cell")
 CODED = ("path", "language", "kind")  # filter columns kept as integer codes
 # (path, start_line, end_line, cell): how a full-text hit finds its row

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from .. import protocol
-from .chunk_store import MODES, ChunkIndex, Filters
+from .chunk_store import ChunkIndex, Filters
 from .chunker import Chunk, chunk_file, language_of, parse
 from .detect import DEFAULT_PATTERNS, extract
 
@@ -320,8 +320,8 @@ class IndexService:
         assert self.index is not None
         query = request["q"]
         mode = request.get("mode", "hybrid")
-        if mode not in MODES:
-            raise ValueError(f"mode must be one of {', '.join(MODES)}")
+        if mode not in protocol.SEARCH_MODES:
+            raise ValueError(f"mode must be one of {', '.join(protocol.SEARCH_MODES)}")
         filters = Filters(
             path=request.get("path"), language=request.get("language"), kind=request.get("kind")
         )
