@@ -1,4 +1,5 @@
-"""The coordinator stays light: loading the extension imports no heavy AI library."""
+"""The coordinator stays light: loading the extension imports no heavy library (AI models,
+LanceDB and Arrow, tree-sitter and its grammars): the sidecar does that work."""
 
 import json
 import os
@@ -6,10 +7,20 @@ import subprocess
 import sys
 from pathlib import Path
 
-HEAVY = ["torch", "litellm", "lancedb", "sentence_transformers", "transformers", "pyarrow"]
+# top-level module names; tree-sitter grammars are `tree_sitter_<language>` packages
+HEAVY = [
+    "torch",
+    "litellm",
+    "lancedb",
+    "sentence_transformers",
+    "transformers",
+    "pyarrow",
+    "tree_sitter",
+    "tree_sitter_*",
+]
 
 SCRIPT = """
-import json, sys
+import fnmatch, json, sys
 from jupyter_server.serverapp import ServerApp
 
 app = ServerApp.instance()
@@ -24,7 +35,8 @@ async def report():
         await app._post_start()  # the extension's start hook, as the running server does
         print(json.dumps({
             "loaded": "jupyter_workspace" in app.extension_manager.extension_apps,
-            "heavy": [m for m in HEAVY if m in sys.modules],
+            "heavy": sorted({top for top in {m.split(".")[0] for m in sys.modules}
+                             if any(fnmatch.fnmatch(top, h) for h in HEAVY)}),
         }), flush=True)
     finally:
         app.io_loop.stop()
