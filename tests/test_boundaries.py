@@ -7,6 +7,8 @@ import re
 import sys
 from pathlib import Path
 
+import pytest
+
 from jupyter_workspace import protocol
 
 ROOT = Path(__file__).parent.parent
@@ -141,3 +143,26 @@ def test_the_labextension_uses_protocols_api_prefix_and_mime_types():
     for path in SRC.rglob("*.ts*"):
         mimes |= set(re.findall(r"'(application/vnd\.jupyter-workspace\.[^']*)'", path.read_text()))
     assert mimes == {protocol.RESULTS_MIME, protocol.MARKDOWN_MIME}
+
+
+def _ts_union(name: str) -> set[str]:
+    """The string literals of `export type <name> = 'a' | 'b' ...` wherever it is declared."""
+    for path in sorted(SRC.rglob("*.ts*")):
+        match = re.search(rf"export type {name}\s*=\s*((?:\|?\s*'[^']*'\s*)+);", path.read_text())
+        if match:
+            return set(re.findall(r"'([^']*)'", match.group(1)))
+    raise AssertionError(f"no `export type {name} = ...` of string literals in labextension/src")
+
+
+@pytest.mark.parametrize(
+    ("ts_type", "values"),
+    [
+        ("Priority", protocol.PRIORITIES),
+        ("SearchMode", protocol.SEARCH_MODES),
+        ("SidecarStateName", protocol.SIDECAR_STATES),
+        # a cancelled answer ends with chat.done (`cancelled`), never with chat.error
+        ("ChatErrorKind", tuple(k for k in protocol.ERROR_KINDS if k != "cancelled")),
+    ],
+)
+def test_the_labextensions_value_types_are_protocols(ts_type, values):
+    assert _ts_union(ts_type) == set(values), f"labextension's {ts_type} differs from protocol.py"
