@@ -51,7 +51,7 @@ from typing import Any
 from _harness import HOST, EventsClient, HttpClient, Server, median, percentile, table
 
 from jupyter_workspace import protocol
-from jupyter_workspace.server.chat import SYSTEM_PROMPT
+from jupyter_workspace.server.assistant import CHAT_SYSTEM_PROMPT
 from jupyter_workspace.server.sidecar_client import SidecarClient
 
 # litellm fetches its model cost map from the network on import unless told otherwise. Nothing
@@ -74,7 +74,10 @@ IDLE_GAP = float(os.environ.get("BENCH_CHAT_IDLE_GAP", "0.05"))
 MODEL = "openai/fake-model"
 API_KEY = "sk-bench"
 QUESTION = "Say three hundred short words, please."
-MESSAGES = [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": QUESTION}]
+MESSAGES = [
+    {"role": "system", "content": CHAT_SYSTEM_PROMPT},
+    {"role": "user", "content": QUESTION},
+]
 EXPECTED = "".join(f"t{i} " for i in range(N_TOKENS))  # what the fake child streams
 VARIANTS = ("litellm", "sidecar", "full")
 SPEEDS = (("fast", "0 ms"), ("slow", f"{DELAY_MS:g} ms"))

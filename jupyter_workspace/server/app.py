@@ -18,8 +18,9 @@ from traitlets import Bool, Dict, Enum, Float, Int, List, Unicode, default, vali
 from .. import __version__, protocol
 from ..entity_patterns import DEFAULT_PATTERNS, compile_patterns
 from . import handlers
+from .assistant import Assistant, LLMConfig, is_http_url
 from .catalog import Catalog, SizeLimit
-from .chat import ChatManager, LLMConfig, is_http_url
+from .chat import ChatManager
 from .detections import Detections, refine_note
 from .events import EventBus
 from .fields import Limits
@@ -281,11 +282,11 @@ class WorkspaceApp(ExtensionApp):
             self.llm_model, self.llm_api_base, self.llm_timeout, tuple(self.llm_api_bases)
         )
         self.search = SearchManager(self.supervisor)
+        self.assistant = Assistant(self.supervisor, self.llm)
         self.chat = ChatManager(
             self.store,
             self.bus,
-            self.supervisor,
-            self.llm,
+            self.assistant,
             self.limits,
             self.search if self.index_enabled else None,
         )
@@ -296,6 +297,7 @@ class WorkspaceApp(ExtensionApp):
             self.store,
             self.bus,
             self.extracted,
+            self.assistant,
             terminals=self._terminal_manager,
             log=self.log,
         )
@@ -344,7 +346,7 @@ class WorkspaceApp(ExtensionApp):
         self.store.close()
 
     async def refine_entities(self, note_id: int) -> list[dict[str, Any]]:
-        return await refine_note(await self.notes.get(note_id), self.chat, self.extracted)
+        return await refine_note(await self.notes.get(note_id), self.assistant, self.extracted)
 
     # -- status --------------------------------------------------------------------------------
     async def index_status(self) -> dict[str, Any]:

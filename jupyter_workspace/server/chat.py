@@ -1,9 +1,10 @@
-"""Chat: conversations in SQLite, answers streamed from the sidecar and relayed as events.
+"""Chat: conversations in SQLite, answers streamed from the LLM and relayed as events.
 
-Flow: persist the user's message → ask the sidecar (`POST /chat`, SSE) → publish each piece as
-a `chat.token` event → persist the answer when the stream ends: `complete`, `partial` (stopped)
-or `error` (with whatever text had arrived). Every stream ends with exactly one `chat.done` or
-`chat.error` event, whatever happens to the sidecar.
+Flow: persist the user's message → ask the LLM through the assistant (assistant.py, which owns
+the prompt and the sidecar's stream) → publish each piece as a `chat.token` event → persist the
+answer when the stream ends: `complete`, `partial` (stopped) or `error` (with whatever text had
+arrived). Every stream ends with exactly one `chat.done` or `chat.error` event, whatever happens
+to the sidecar.
 """
 
 from __future__ import annotations
@@ -14,72 +15,21 @@ import json
 import re
 import secrets
 import sqlite3
-from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from .. import protocol
 from . import fields, grounding
-from .errors import BadGateway, BadRequest, Conflict, NotFound, Unavailable
+from .assistant import AnswerCut, Assistant, LLMConfig, ModelFailed, is_http_url
+from .errors import BadRequest, Conflict, NotFound
 from .events import EventBus
 from .search import SearchManager
 from .sidecar_client import SidecarGone
 from .store import Store
-from .supervisor import Supervisor
 
 MAX_MESSAGE_CHARS = 100_000
 # provider failures after which the retrieved passages are given as the answer
 RETRIEVAL_ONLY_KINDS = ("unreachable", "auth", "not_found", "timeout", "rate_limit")
-MAX_CONTEXT_CHARS = 24_000
 _MODEL = re.compile(r"[A-Za-z0-9_.:/@+\-]{1,200}")
-OLLAMA_DEFAULT = "http://127.0.0.1:11434"
-SYSTEM_PROMPT = (
-    "You are the assistant of jupyter-workspace, an engineering workspace in JupyterLab. "
-    "Answer precisely and concisely in Markdown; put code in fenced blocks with a language."
-)
-
-
-@dataclass(frozen=True)
-class LLMConfig:
-    model: str
-    api_base: str
-    timeout: float = 120.0
-    extra_bases: tuple[str, ...] = ()  # more servers a request may choose (llm_api_bases)
-
-    def resolve(self, model: str | None, api_base: str | None) -> tuple[str, str | None]:
-        """The model and address for one request: the request's overrides, else the config.
-        An overriding `api_base` must come from `configured_base`."""
-        chosen = model or self.model
-        base = api_base if api_base is not None else self.api_base
-        if not base and chosen.startswith(("ollama/", "ollama_chat/")):
-            base = OLLAMA_DEFAULT
-        return chosen, (base or None)
-
-    def configured_base(self, api_base: str) -> str:
-        """The configured spelling of the server a request asks for. Any other is refused: a
-        request never chooses where the server's key goes (the sidecar sends the key only to
-        llm_api_base)."""
-        wanted = _comparable(api_base)
-        for base in (self.resolve(None, None)[1], *self.extra_bases):
-            if base and _comparable(base) == wanted:
-                return base
-        raise BadRequest(
-            "'api_base' is not one of the LLM servers this workspace is configured "
-            "for; an administrator can add it to WorkspaceApp.llm_api_bases"
-        )
-
-
-def is_http_url(url: str) -> bool:
-    parts = urlsplit(url)
-    return parts.scheme in ("http", "https") and bool(parts.netloc)
-
-
-def _comparable(url: str) -> str:
-    """A base URL as compared: scheme and host in any case, a trailing / or not."""
-    parts = urlsplit(url.strip())
-    return urlunsplit(
-        (parts.scheme.lower(), parts.netloc.lower(), parts.path.rstrip("/"), parts.query, "")
-    )
 
 
 def _message(row: sqlite3.Row) -> dict[str, Any]:
@@ -107,18 +57,25 @@ class ChatManager:
         self,
         store: Store,
         bus: EventBus,
-        supervisor: Supervisor,
-        config: LLMConfig,
+        assistant: Assistant,
         limits: fields.Limits,
         search: SearchManager | None = None,
     ) -> None:
         self.search = search  # None: answers are not grounded in the workspace
         self.store = store
         self.bus = bus
-        self.supervisor = supervisor
-        self.config = config
+        self.assistant = assistant
         self.limits = limits
         self._streams: dict[str, tuple[int, asyncio.Task[None]]] = {}
+
+    @property
+    def config(self) -> LLMConfig:
+        """The LLM configuration chat answers with: the assistant's, one for every tool."""
+        return self.assistant.config
+
+    @config.setter
+    def config(self, config: LLMConfig) -> None:
+        self.assistant.config = config
 
     # -- conversations -------------------------------------------------------------------------
     def _conversation(self, row: sqlite3.Row) -> dict[str, Any]:
@@ -182,14 +139,6 @@ class ChatManager:
         self.bus.publish({"type": protocol.CONVERSATION_DELETED, "id": conversation_id})
 
     # -- asking --------------------------------------------------------------------------------
-    def _require_sidecar(self) -> None:
-        sidecar = self.supervisor.describe()
-        if sidecar["state"] != "ready" or self.supervisor.client is None:
-            reason = sidecar["error"] or "it is not ready yet"
-            raise Unavailable(
-                f"AI sidecar unavailable ({sidecar['state']}): {reason}", sidecar=sidecar
-            )
-
     def _overrides(self, data: dict[str, Any]) -> tuple[str | None, str | None]:
         model = data.get("model")
         # no address in the model's name either: some providers take one from it
@@ -232,7 +181,7 @@ class ChatManager:
             cid == conversation_id for cid, _ in self._streams.values()
         ):
             raise Conflict(f"conversation {conversation_id} is still answering; stop it first")
-        self._require_sidecar()
+        self.assistant.require_sidecar()
 
         def write(conn: sqlite3.Connection) -> tuple[sqlite3.Row, sqlite3.Row, list[dict]]:
             stamp = fields.now()
@@ -274,14 +223,7 @@ class ChatManager:
         conversation_row, asked, history = await self.store.run(write)
         stream_id = secrets.token_hex(8)
         cid = conversation_row["id"]
-        payload = {
-            "model": model,
-            "api_base": api_base,
-            "timeout": self.config.timeout,
-            "messages": _prompt(history),
-        }
-        question = history[-1]["content"] if history else ""
-        task = asyncio.ensure_future(self._relay(stream_id, cid, model, payload, question))
+        task = asyncio.ensure_future(self._relay(stream_id, cid, model, api_base, history))
         self._streams[stream_id] = (cid, task)
         task.add_done_callback(lambda _: self._streams.pop(stream_id, None))
         conversation = self._conversation(conversation_row)
@@ -313,34 +255,13 @@ class ChatManager:
             with contextlib.suppress(NotFound):
                 await self.cancel(stream_id)
 
-    async def complete(self, messages: list[dict[str, str]]) -> str:
-        """One whole answer of the configured model (no conversation, no events): for tools
-        such as entity refinement. 503 without a sidecar, 502 when the model fails."""
-        self._require_sidecar()
-        model, api_base = self.config.resolve(None, None)
-        payload = {
-            "model": model,
-            "api_base": api_base,
-            "timeout": self.config.timeout,
-            "messages": messages,
-        }
-        pieces: list[str] = []
-        try:
-            async for event in self.supervisor.client.stream("/chat", payload):  # type: ignore[union-attr]
-                if event.get("type") == "token":
-                    pieces.append(event["text"])
-                elif event.get("type") == "done":
-                    return "".join(pieces)
-                elif event.get("type") == "error":
-                    raise BadGateway(
-                        f"the model failed: {event.get('message')}", kind=event.get("kind", "other")
-                    )
-        except SidecarGone as e:
-            raise Unavailable(f"AI sidecar unavailable: {e}") from None
-        raise BadGateway("the model's answer ended without a result")
-
     async def _relay(
-        self, stream_id: str, cid: int, model: str, payload: dict, question: str
+        self,
+        stream_id: str,
+        cid: int,
+        model: str,
+        api_base: str | None,
+        history: list[dict[str, str]],
     ) -> None:
         pieces: list[str] = []
         status, error, kind = "error", None, None
@@ -349,14 +270,10 @@ class ChatManager:
         mode = None
         try:
             if self.search is not None:
+                question = history[-1]["content"] if history else ""
                 hits = await grounding.retrieve(self.search, question)
             if hits:
                 mode = "grounded"
-                messages = payload["messages"]
-                payload = {
-                    **payload,
-                    "messages": [*messages[:-1], grounding.context_message(hits), messages[-1]],
-                }
                 self.bus.publish(
                     {
                         "type": protocol.CHAT_CONTEXT,
@@ -364,21 +281,15 @@ class ChatManager:
                         "sources": [grounding.source_of(h) for h in hits],
                     }
                 )
-            client = self.supervisor.client
-            if client is None:
-                raise SidecarGone("the AI sidecar is not running")
-            async for event in client.stream("/chat", payload):
-                if event.get("type") == "token":
-                    pieces.append(event["text"])
-                    self.bus.publish({"type": protocol.CHAT_TOKEN, **base, "text": event["text"]})
-                elif event.get("type") == "done":
-                    status = "complete"
-                    break
-                elif event.get("type") == "error":
-                    error, kind = event.get("message"), event.get("kind", "other")
-                    break
-            else:
-                error, kind = "the AI sidecar stopped while answering", "sidecar"
+            messages = self.assistant.chat_messages(history, hits)
+            async for text in self.assistant.stream(messages, model, api_base):
+                pieces.append(text)
+                self.bus.publish({"type": protocol.CHAT_TOKEN, **base, "text": text})
+            status = "complete"
+        except ModelFailed as e:
+            error, kind = e.message, e.kind
+        except AnswerCut:
+            error, kind = "the AI sidecar stopped while answering", "sidecar"
         except SidecarGone as e:
             error, kind = f"{e}; it is being restarted", "sidecar"
         except asyncio.CancelledError:
@@ -456,18 +367,6 @@ class ChatManager:
             )
 
         return await self.store.run(write)
-
-
-def _prompt(history: list[dict[str, str]]) -> list[dict[str, str]]:
-    """The system prompt and as much recent history as fits the context budget."""
-    kept: list[dict[str, str]] = []
-    budget = MAX_CONTEXT_CHARS
-    for item in reversed(history):
-        if budget - len(item["content"]) < 0 and kept:
-            break
-        kept.append({"role": item["role"], "content": item["content"][-MAX_CONTEXT_CHARS:]})
-        budget -= len(item["content"])
-    return [{"role": "system", "content": SYSTEM_PROMPT}, *reversed(kept)]
 
 
 def _load_conversation(conn: sqlite3.Connection, conversation_id: int) -> sqlite3.Row:

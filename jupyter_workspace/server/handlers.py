@@ -438,7 +438,7 @@ class RunSummarizeHandler(WorkspaceHandler):
     @authorized
     async def post(self, record_id: str) -> None:
         run_id = fields.record_id(record_id, "run")
-        self.reply(await self.workspace.pipelines.summarize(run_id, self.workspace.chat))
+        self.reply(await self.workspace.pipelines.summarize(run_id))
 
 
 class IndexStatusHandler(WorkspaceHandler):
