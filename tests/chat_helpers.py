@@ -2,26 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 from typing import Any
+
+from .waiting import until
 
 SIDECAR_READY_TIMEOUT = 90.0
 FAKE_KEY = "sk-fake-key-for-tests-0123456789"
-
-
-async def until(predicate, timeout: float = 30.0, interval: float = 0.05) -> Any:  # noqa: ANN001
-    """Poll `predicate()` (sync or async) until it returns something truthy."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if asyncio.iscoroutine(value):
-            value = await value
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"condition not met within {timeout}s")
-        await asyncio.sleep(interval)
 
 
 async def sidecar_ready(api, timeout: float = SIDECAR_READY_TIMEOUT) -> dict[str, Any]:  # noqa: ANN001

@@ -4,7 +4,8 @@ import json
 
 import pytest
 
-from .chat_helpers import FAKE_KEY, answer, until
+from .chat_helpers import FAKE_KEY, answer
+from .waiting import until
 
 
 @pytest.fixture

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from .chat_helpers import FAKE_KEY, sidecar_ready, until
+from .chat_helpers import FAKE_KEY, sidecar_ready
+from .waiting import until
 
 FIXTURES = Path(__file__).parent / "fixtures" / "code"
 INDEX_TIMEOUT = 180

@@ -13,8 +13,8 @@ import pytest
 
 from jupyter_workspace.server import watcher
 
-from .chat_helpers import until
 from .fake_sidecar import FakeSidecar
+from .waiting import until
 
 SECRETS = {  # path -> text; none of it may reach the index
     ".env": "DB_PASSWORD=hunter2-env",

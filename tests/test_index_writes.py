@@ -21,8 +21,8 @@ from jupyter_workspace.sidecar.chunk_store import ChunkIndex
 from jupyter_workspace.sidecar.chunker import Chunk
 from jupyter_workspace.sidecar.index_service import IndexService
 
-from .chat_helpers import until
 from .fake_sidecar import FakeSidecar
+from .waiting import until
 
 DIM = 8
 

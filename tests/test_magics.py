@@ -23,7 +23,8 @@ from jupyter_client import AsyncKernelManager, BlockingKernelClient
 
 from jupyter_workspace.kernel.client import Client, Server
 
-from .chat_helpers import FAKE_KEY, sidecar_ready, until
+from .chat_helpers import FAKE_KEY, sidecar_ready
+from .waiting import until
 
 FIXTURES = Path(__file__).parent / "fixtures" / "code"
 PY = sys.executable

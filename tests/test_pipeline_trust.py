@@ -10,7 +10,7 @@ import json
 import pytest
 from jupyter_server.auth import Authorizer
 
-from .chat_helpers import until
+from .waiting import until
 
 CONFIG = """
 [pipelines.hello]

@@ -11,7 +11,8 @@ import sys
 
 import pytest
 
-from .chat_helpers import FAKE_KEY, until
+from .chat_helpers import FAKE_KEY
+from .waiting import until
 
 PY = sys.executable
 CONFIG = f"""

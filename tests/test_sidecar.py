@@ -15,7 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .chat_helpers import FAKE_KEY, answer, sidecar_ready, until
+from .chat_helpers import FAKE_KEY, answer, sidecar_ready
+from .waiting import until
 
 
 @pytest.fixture

@@ -65,7 +65,7 @@ async def test_a_burst_in_an_ignored_folder_alone_asks_for_a_rescan(
     """It fills the same kernel queue (npm install in node_modules/): events may be lost."""
     from jupyter_workspace.server import watcher
 
-    from .chat_helpers import until
+    from .waiting import until
 
     monkeypatch.setattr(watcher, "RESCAN_AFTER_EVENTS", 200)
     (jp_root_dir / "node_modules").mkdir()
