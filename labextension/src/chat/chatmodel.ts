@@ -12,6 +12,7 @@ import { ISignal, Signal } from '@lumino/signaling';
 
 import { WorkspaceEvent, WorkspaceEvents } from '../common/events';
 import { WorkspaceRequestError, errorMessage } from '../common/request';
+import { SidecarModel } from '../sidecar/sidecarmodel';
 import {
   ChatErrorKind,
   IChatMessage,
@@ -29,7 +30,6 @@ import {
   sendChat
 } from './chatapi';
 import { ChatStreams, IStream } from './chatstreams';
-import { SidecarModel } from './sidecarmodel';
 
 /** The shortest time between two re-renders of a growing answer, in ms. */
 const STREAM_EMIT_MS = 60;

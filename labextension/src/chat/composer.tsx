@@ -6,8 +6,8 @@ import * as React from 'react';
 
 import { Banner } from '../common/banner';
 import { useRerenderOn } from '../common/hooks';
+import { SidecarModel } from '../sidecar/sidecarmodel';
 import { ChatModel } from './chatmodel';
-import { SidecarModel } from './sidecarmodel';
 
 interface IComposerProps {
   model: ChatModel;

@@ -11,8 +11,8 @@ import { IChatMessage } from './chatapi';
 import { ChatError } from './chaterror';
 import { ChatMarkdown, ICodeActions } from './chatmarkdown';
 import { ChatModel } from './chatmodel';
-import { IStream } from './chatstreams';
 import { SourceChips, uniqueSources, useCitations } from './chatsources';
+import { IStream } from './chatstreams';
 
 interface IMessageListProps {
   model: ChatModel;

@@ -17,8 +17,7 @@ import { INotebookTracker } from '@jupyterlab/notebook';
 import { Kernel } from '@jupyterlab/services';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 
-/** The settings live with the main plugin's (schema/plugin.json). */
-const SETTINGS_ID = 'jupyter-workspace:plugin';
+import { PLUGIN_ID } from '../common/client';
 
 const LOAD_MAGICS = '%load_ext jupyter_workspace';
 
@@ -165,7 +164,7 @@ export const magicsLoaderPlugin: JupyterFrontEndPlugin<void> = {
       return;
     }
     settingRegistry
-      .load(SETTINGS_ID)
+      .load(PLUGIN_ID)
       .then(settings => {
         const apply = () => {
           loader.enabled = settings.get('autoLoadMagics').composite !== false;

@@ -4,15 +4,15 @@
  */
 import { ISignal, Signal } from '@lumino/signaling';
 
-import { WorkspaceEvent, WorkspaceEvents } from '../common/events';
-import { PanelModel } from '../common/panelmodel';
-import { errorMessage } from '../common/request';
 import {
   ILLMConfig,
   ISidecarState,
   getStatus,
   restartSidecar
-} from './chatapi';
+} from '../chat/chatapi';
+import { WorkspaceEvent, WorkspaceEvents } from '../common/events';
+import { PanelModel } from '../common/panelmodel';
+import { errorMessage } from '../common/request';
 
 export class SidecarModel extends PanelModel {
   constructor(options: SidecarModel.IOptions) {

@@ -6,8 +6,8 @@ import { Notification, ReactWidget } from '@jupyterlab/apputils';
 import { IDisposable } from '@lumino/disposable';
 import * as React from 'react';
 
+import { ISidecarState } from '../chat/chatapi';
 import { useRerenderOn } from '../common/hooks';
-import { ISidecarState } from './chatapi';
 import { SidecarModel } from './sidecarmodel';
 
 /** The status bar text for a state. */

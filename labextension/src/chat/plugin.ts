@@ -1,0 +1,115 @@
+/**
+ * The Chat plugin: the AI chat in the right sidebar, grounded on the
+ * workspace, and _Ask About Selection_; code blocks insert into the active
+ * notebook cell or file editor.
+ */
+import {
+  ILayoutRestorer,
+  JupyterFrontEnd,
+  JupyterFrontEndPlugin
+} from '@jupyterlab/application';
+import { ICommandPalette } from '@jupyterlab/apputils';
+import { IEditorTracker } from '@jupyterlab/fileeditor';
+import { INotebookTracker } from '@jupyterlab/notebook';
+import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
+
+import { CommandIDs, EDITOR_SELECTORS, PALETTE_CATEGORY } from '../commands';
+import { EditorBridge, quoteSelection } from '../common/editorbridge';
+import { IWorkspaceClient } from '../tokens';
+import { ChatModel } from './chatmodel';
+import { CHAT_ID, ChatPanel, focusChatInput } from './chatview';
+
+export const chatPlugin: JupyterFrontEndPlugin<void> = {
+  id: 'jupyter-workspace:chat-panel',
+  description:
+    'The Workspace Chat (right sidebar): questions about the served folder, answered with its passages.',
+  autoStart: true,
+  requires: [IWorkspaceClient, IRenderMimeRegistry],
+  optional: [
+    ICommandPalette,
+    ILayoutRestorer,
+    INotebookTracker,
+    IEditorTracker
+  ],
+  activate: (
+    app: JupyterFrontEnd,
+    client: IWorkspaceClient,
+    rendermime: IRenderMimeRegistry,
+    palette: ICommandPalette | null,
+    restorer: ILayoutRestorer | null,
+    notebooks: INotebookTracker | null,
+    editors: IEditorTracker | null
+  ): void => {
+    const { events, sidecar } = client;
+    const chat = new ChatModel({ events, sidecar });
+    const bridge = new EditorBridge(app, notebooks, editors);
+    const chatPanel = new ChatPanel({
+      model: chat,
+      events,
+      rendermime,
+      openSource: source => client.openSource(source),
+      codeActions: {
+        insert: (code: string) => {
+          const problem = bridge.insert(code);
+          if (problem) {
+            chat.showNotice(problem);
+          }
+          return problem;
+        }
+      }
+    });
+    app.shell.add(chatPanel, 'right', { rank: 650 });
+    restorer?.add(chatPanel, CHAT_ID);
+
+    const showChat = () => {
+      app.shell.activateById(chatPanel.id);
+    };
+    app.commands.addCommand(CommandIDs.openChat, {
+      label: 'Workspace: Open Chat',
+      caption: 'Show the Workspace Chat (right sidebar)',
+      icon: args => (args.isPalette ? undefined : chatPanel.title.icon),
+      execute: () => {
+        showChat();
+        focusChatInput();
+      }
+    });
+    app.commands.addCommand(CommandIDs.askSelection, {
+      label: 'Workspace: Ask About Selection',
+      caption:
+        'Put the selected code (or the active notebook cell) into the chat input',
+      execute: () => {
+        const selection = bridge.selection();
+        showChat();
+        if (selection) {
+          chat.appendToInput(quoteSelection(selection));
+        } else {
+          chat.showNotice(
+            'Nothing to ask about: select some code in a notebook cell or a file editor first.'
+          );
+        }
+        focusChatInput();
+      }
+    });
+    for (const selector of EDITOR_SELECTORS) {
+      app.contextMenu.addItem({
+        command: CommandIDs.askSelection,
+        selector,
+        rank: 20
+      });
+    }
+    for (const command of [CommandIDs.openChat, CommandIDs.askSelection]) {
+      palette?.addItem({ command, category: PALETTE_CATEGORY });
+    }
+
+    client.watchSettings(settings => {
+      const model = settings.get('llmModel').composite;
+      const apiBase = settings.get('llmApiBase').composite;
+      chat.overrides = {
+        model: typeof model === 'string' ? model : '',
+        apiBase: typeof apiBase === 'string' ? apiBase : ''
+      };
+    });
+
+    void chat.refresh();
+  }
+};

@@ -1,0 +1,95 @@
+/**
+ * The Search panel plugin: semantic and full-text search over the index of the
+ * served folder, in its own left-sidebar panel, and _Search for Selection_.
+ */
+import {
+  ILayoutRestorer,
+  JupyterFrontEnd,
+  JupyterFrontEndPlugin
+} from '@jupyterlab/application';
+import { ICommandPalette } from '@jupyterlab/apputils';
+import { IEditorTracker } from '@jupyterlab/fileeditor';
+import { INotebookTracker } from '@jupyterlab/notebook';
+
+import {
+  CommandIDs,
+  EDITOR_SELECTORS,
+  PALETTE_CATEGORY,
+  addShowPanelCommand
+} from '../commands';
+import { EditorBridge } from '../common/editorbridge';
+import { IWorkspaceClient } from '../tokens';
+import { IndexModel } from './indexmodel';
+import { MAX_QUERY_CHARS, SearchModel } from './searchmodel';
+import { SEARCH_ID, SearchPanel } from './searchview';
+
+export const searchPlugin: JupyterFrontEndPlugin<void> = {
+  id: 'jupyter-workspace:search-panel',
+  description:
+    'The Search panel (left): code and docs of the served folder, by meaning and by words.',
+  autoStart: true,
+  requires: [IWorkspaceClient],
+  optional: [
+    ICommandPalette,
+    ILayoutRestorer,
+    INotebookTracker,
+    IEditorTracker
+  ],
+  activate: (
+    app: JupyterFrontEnd,
+    client: IWorkspaceClient,
+    palette: ICommandPalette | null,
+    restorer: ILayoutRestorer | null,
+    notebooks: INotebookTracker | null,
+    editors: IEditorTracker | null
+  ): void => {
+    const { events } = client;
+    const index = new IndexModel({ events });
+    const search = new SearchModel({ index });
+    const searchPanel = new SearchPanel({
+      model: search,
+      index,
+      events,
+      openSource: source => client.openSource(source)
+    });
+    app.shell.add(searchPanel, 'left', { rank: 355 });
+    restorer?.add(searchPanel, SEARCH_ID);
+
+    const bridge = new EditorBridge(app, notebooks, editors);
+    addShowPanelCommand(app, CommandIDs.openSearch, {
+      label: 'Workspace: Open Search',
+      caption: 'Show the Workspace Search panel (code and docs of the folder)',
+      panel: searchPanel,
+      focus: () => searchPanel.focusInput()
+    });
+    app.commands.addCommand(CommandIDs.searchSelection, {
+      label: 'Workspace: Search for Selection',
+      caption:
+        'Search the workspace for the selected text (or the word at the cursor)',
+      execute: async () => {
+        const text = bridge
+          .searchText()
+          .replace(/\s+/g, ' ')
+          .trim()
+          .slice(0, MAX_QUERY_CHARS);
+        app.shell.activateById(searchPanel.id);
+        if (text) {
+          search.searchFor(text);
+        }
+        await searchPanel.focusInput();
+      }
+    });
+    for (const selector of EDITOR_SELECTORS) {
+      app.contextMenu.addItem({
+        command: CommandIDs.searchSelection,
+        selector,
+        rank: 21
+      });
+    }
+    for (const command of [CommandIDs.openSearch, CommandIDs.searchSelection]) {
+      palette?.addItem({ command, category: PALETTE_CATEGORY });
+    }
+
+    void index.refresh();
+  }
+};

@@ -1,0 +1,54 @@
+/**
+ * The AI sidecar's state for the user: the status bar item, the notification
+ * while it is degraded, and _Restart AI Sidecar_.
+ */
+import {
+  JupyterFrontEnd,
+  JupyterFrontEndPlugin
+} from '@jupyterlab/application';
+import { ICommandPalette } from '@jupyterlab/apputils';
+import { IStatusBar } from '@jupyterlab/statusbar';
+
+import { CHAT_ID } from '../chat/chatview';
+import { CommandIDs, PALETTE_CATEGORY } from '../commands';
+import { IWorkspaceClient } from '../tokens';
+import { SidecarNotifier, createSidecarStatusItem } from './sidecarstatus';
+
+export const sidecarPlugin: JupyterFrontEndPlugin<void> = {
+  id: 'jupyter-workspace:sidecar',
+  description:
+    "The AI sidecar's state in the status bar, a notification while it is degraded, and its restart command.",
+  autoStart: true,
+  requires: [IWorkspaceClient],
+  optional: [ICommandPalette, IStatusBar],
+  activate: (
+    app: JupyterFrontEnd,
+    client: IWorkspaceClient,
+    palette: ICommandPalette | null,
+    statusBar: IStatusBar | null
+  ): void => {
+    const { sidecar } = client;
+    // A click on the item shows the chat, where the sidecar's state matters.
+    const showChat = () => {
+      app.shell.activateById(CHAT_ID);
+    };
+    statusBar?.registerStatusItem('jupyter-workspace:sidecar-status', {
+      item: createSidecarStatusItem(sidecar, showChat),
+      align: 'left',
+      rank: 50
+    });
+    // Lives as long as the page: a notification while the sidecar is degraded.
+    new SidecarNotifier(sidecar);
+
+    app.commands.addCommand(CommandIDs.restartSidecar, {
+      label: 'Workspace: Restart AI Sidecar',
+      caption:
+        'Restart the AI sidecar (leaves degraded mode; its retries start again)',
+      execute: () => sidecar.restart()
+    });
+    palette?.addItem({
+      command: CommandIDs.restartSidecar,
+      category: PALETTE_CATEGORY
+    });
+  }
+};
