@@ -68,7 +68,8 @@ from tornado.websocket import websocket_connect
 
 from jupyter_workspace import protocol
 from jupyter_workspace.server.failures import FailureParser
-from jupyter_workspace.server.pipelines import TAIL_CHARS, ActiveRun, Pipeline
+from jupyter_workspace.server.pipelines.config import Pipeline
+from jupyter_workspace.server.pipelines.runs import TAIL_CHARS, ActiveRun
 
 MB = float(os.environ.get("BENCH_PIPELINES_MB", "100"))
 ROUNDS = int(os.environ.get("BENCH_PIPELINES_ROUNDS", "5"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from jupyter_workspace.server.failures import MAX_FAILURES, MAX_SEEN, FailureParser
-from jupyter_workspace.server.pipelines import ConfigError, glob_matcher, parse_config
+from jupyter_workspace.server.pipelines.config import ConfigError, glob_matcher, parse_config
 
 
 def parse(tmp_path: Path, text: str, cwd: str = "", code: int | None = None) -> list[tuple]:
@@ -120,7 +120,7 @@ def test_watch_globs():
 
 
 def test_run_output_keeps_a_bounded_tail_addressed_by_stream_offsets():
-    from jupyter_workspace.server.pipelines import Output
+    from jupyter_workspace.server.pipelines.runs import Output
 
     out = Output(limit=10)
     for piece in ("abcd", "efgh", "ijkl", "mnop"):
