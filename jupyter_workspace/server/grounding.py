@@ -55,7 +55,8 @@ async def retrieve(search: SearchManager, question: str) -> list[dict[str, Any]]
             if key not in seen:
                 seen.add(key)
                 hits.append(hit)
-    kept, size = [], 0
+    kept: list[dict[str, Any]] = []
+    size = 0
     for hit in hits:
         size += len(hit.get("text") or "")
         if kept and size > MAX_CONTEXT_CHARS:

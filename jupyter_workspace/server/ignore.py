@@ -82,11 +82,12 @@ class IgnoreRules:
         parts = PurePosixPath(rel).parts
         if not parts:
             return False
-        level: Level | None = self.top()
+        level = self.top()
         for name in parts[:-1]:
-            level = self.descend(level, name)
-            if level is None:
+            below = self.descend(level, name)
+            if below is None:
                 return True
+            level = below
         return self.ignored_in(level, parts[-1])
 
     def top(self) -> Level:
@@ -164,7 +165,9 @@ def _any_of(patterns: list[str]) -> Callable[[str], bool]:
     spec = pathspec.GitIgnoreSpec.from_lines(patterns)
     if any(p.include is False for p in spec.patterns):
         return spec.match_file
-    regexes = [_NAMED_GROUP.sub("(?:", p.regex.pattern) for p in spec.patterns if p.include]
+    regexes = [
+        _NAMED_GROUP.sub("(?:", p.regex.pattern) for p in spec.patterns if p.include and p.regex
+    ]
     if not regexes:
         return lambda rel: False
     try:

@@ -28,6 +28,7 @@ from typing import Any
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
+from watchdog.observers.api import BaseObserver
 
 from .. import protocol
 from .events import EventBus
@@ -61,7 +62,7 @@ class FileWatcher(FileSystemEventHandler):
         self.bus = bus
         self.debounce = debounce
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._observer: Observer | None = None
+        self._observer: BaseObserver | None = None
         self._listeners: list[Listener] = []
         # filled on watchdog's thread: absolute path -> whether an event said it is a folder
         self._lock = threading.Lock()
@@ -93,7 +94,7 @@ class FileWatcher(FileSystemEventHandler):
             self.error = f"file watcher could not start: {e}"
             log.warning(self.error)
 
-    def _start_observer(self) -> Observer:
+    def _start_observer(self) -> BaseObserver:
         observer = Observer()
         observer.schedule(self, str(self.root), recursive=True)
         observer.daemon = True

@@ -334,7 +334,7 @@ def _typedef_kind(node: Any) -> str:
     return "typedef"
 
 
-_C_LIKE_CONDITIONS = {
+_C_LIKE_CONDITIONS: dict[str, Callable[[Any], bool]] = {
     "struct_specifier": _has_body,
     "union_specifier": _has_body,
     "enum_specifier": _has_body,
@@ -706,7 +706,7 @@ def _runs(
     A container's short runs after its header (`}`, `end module orbit`) are not worth a
     chunk of their own unless `keep_footers`.
     """
-    covered = set()
+    covered: set[int] = set()
     for hole in holes:
         covered.update(range(max(hole.start, start), min(hole.end, end)))
     run: list[int] = []
