@@ -323,7 +323,7 @@ async def test_bad_requests(api, method, path, body, params, status, says):
 async def test_a_failed_run_is_summarized_by_the_llm_on_request(
     api, run, workspace, fake_llm, jp_serverapp
 ):
-    from jupyter_workspace.server.chat import LLMConfig
+    from jupyter_workspace.server.assistant import LLMConfig
 
     from .chat_helpers import sidecar_ready
 

@@ -114,8 +114,10 @@ class Assistant:
         takes them (None: the configured ones).
 
         Raises `ModelFailed` when the model answers with an error, `AnswerCut` when the stream
-        ends without a result, `SidecarGone` when the sidecar is not running or stops. Leaving
-        the iteration early (or cancelling the task) closes the request to the sidecar."""
+        ends without a result, `SidecarGone` when the sidecar is not running or stops.
+        Cancelling the reading task (Stop) closes the request to the sidecar, which closes the
+        provider's; a caller that stops reading early should close the iteration
+        (`contextlib.aclosing`) to the same effect."""
         client = self.supervisor.client
         if client is None:
             raise SidecarGone("the AI sidecar is not running")
