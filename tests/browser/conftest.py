@@ -1,7 +1,9 @@
 """Fixtures for the browser tests: a real `jupyter lab` process and headless Chromium.
 
 The server runs in a temporary folder with its own config, settings and workspaces
-directories, so the tests never read or change the developer's JupyterLab state.
+directories, so the tests never read or change the developer's JupyterLab state. A test module
+configures its server by overriding `lab_server_args` and `lab_server_seed` (with `indexing_args`
+and `code_seed` for the common case). What a user does in the page is in pages.py.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shutil
 import socket
 import subprocess
 import sys
@@ -42,6 +45,36 @@ CHROMIUM_ARGS = [
 STARTUP_TIMEOUT_S = 60
 # The embedding model loads in a few seconds, but this may be a slow 2-core machine.
 INDEX_TIMEOUT_S = 180
+# The sidecar's start (or restart) to ready.
+SIDECAR_READY_TIMEOUT_S = 60
+CODE_FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "code"
+# Indexed beside the code fixtures: a hit in its last cell opens the notebook at that cell.
+NOTEBOOK = {
+    "metadata": {
+        "kernelspec": {"language": "python", "name": "python3", "display_name": "Python 3"}
+    },
+    "nbformat": 4,
+    "nbformat_minor": 5,
+    "cells": [
+        {"cell_type": "markdown", "metadata": {}, "source": "# Reentry study"},
+        {
+            "cell_type": "code",
+            "metadata": {},
+            "execution_count": None,
+            "outputs": [],
+            "source": "import math\nrho0 = 1.225",
+        },
+        {
+            "cell_type": "code",
+            "metadata": {},
+            "execution_count": None,
+            "outputs": [],
+            "source": "# the air gets thinner with height\n"
+            "def atmospheric_density(height_m):\n"
+            "    return rho0 * math.exp(-height_m / 8500.0)",
+        },
+    ],
+}
 
 
 @dataclass
@@ -68,6 +101,33 @@ class LabServer:
         with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 (loopback)
             text = response.read().decode()
         return json.loads(text) if text else None
+
+    def sidecar(self) -> dict:
+        """The sidecar's part of the workspace status: state, pid, restarts..."""
+        return self.api("GET", "status")["sidecar"]
+
+    def wait_for_sidecar(
+        self, state: str = "ready", timeout: float = SIDECAR_READY_TIMEOUT_S
+    ) -> dict:
+        deadline = time.monotonic() + timeout
+        while True:
+            sidecar = self.sidecar()
+            if sidecar["state"] == state:
+                return sidecar
+            if time.monotonic() > deadline:
+                raise AssertionError(f"sidecar not {state} after {timeout}s: {sidecar}")
+            time.sleep(0.2)
+
+    def put_settings(self, values: dict) -> None:
+        """Write this extension's user settings through JupyterLab's settings API."""
+        request = urllib.request.Request(
+            f"{self.url}/lab/api/settings/jupyter-workspace:plugin",
+            data=json.dumps({"raw": json.dumps(values)}).encode(),
+            method="PUT",
+            headers={"Authorization": f"token {self.token}", "Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=10):  # noqa: S310 (loopback)
+            pass
 
 
 def _free_port() -> int:
@@ -141,6 +201,34 @@ def lab_server_seed() -> Callable[[Path], None] | None:
     one that copies `tests/fixtures/code/*` into it. `None`: the folder starts empty.
     """
     return None
+
+
+@pytest.fixture(scope="module")
+def code_seed() -> Callable[[Path], None]:
+    """A `lab_server_seed` for the modules that search code: tests/fixtures/code/* and
+    study.ipynb (NOTEBOOK)."""
+
+    def seed(root: Path) -> None:
+        for source in CODE_FIXTURES.iterdir():
+            if source.is_file():
+                shutil.copy(source, root / source.name)
+        (root / "study.ipynb").write_text(json.dumps(NOTEBOOK, indent=1))
+
+    return seed
+
+
+@pytest.fixture(scope="module")
+def indexing_args(fake_llm: FakeLLM) -> list[str]:
+    """`lab_server_args` for the modules that need the index: the real sidecar indexes the
+    served folder and talks to the fake LLM."""
+    return [
+        "--WorkspaceApp.index_enabled=True",
+        "--WorkspaceApp.sidecar_enabled=True",
+        "--WorkspaceApp.llm_model=openai/fake-model",
+        f"--WorkspaceApp.llm_api_base={fake_llm.url}/v1",
+        "--WorkspaceApp.llm_api_key=sk-test",
+        "--WorkspaceApp.sidecar_health_interval=0.5",
+    ]
 
 
 @pytest.fixture(scope="module")

@@ -8,26 +8,20 @@ stable DOM hooks documented in labextension/README.md.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
-from tests.browser.test_search_ui import open_panel
+from tests.browser.pages import ANSWER, QUESTION, ask, open_chat, open_lab
 from tests.fake_llm import FakeLLM
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("lab_log")]
 
-CHAT_TAB = 'li[data-id="jupyter-workspace:chat"]'
 SIDECAR_READY_TIMEOUT_S = 60
-ANSWER = '.jp-Workspace-chatMessage[data-role="assistant"]'
-QUESTION = '.jp-Workspace-chatMessage[data-role="user"]'
 
 WRAPPER = """\
 import os, runpy, sys
@@ -69,56 +63,8 @@ def lab_server_args(fake_llm: FakeLLM, sidecar_marker: Path) -> list[str]:
     ]
 
 
-def sidecar_state(server) -> dict:
-    return server.api("GET", "status")["sidecar"]
-
-
-def wait_for_sidecar(server, state: str = "ready", timeout: float = SIDECAR_READY_TIMEOUT_S):
-    deadline = time.monotonic() + timeout
-    while True:
-        sidecar = sidecar_state(server)
-        if sidecar["state"] == state:
-            return sidecar
-        if time.monotonic() > deadline:
-            raise AssertionError(f"sidecar not {state} after {timeout}s: {sidecar}")
-        time.sleep(0.2)
-
-
-def put_settings(server, values: dict) -> None:
-    """Write this extension's user settings through JupyterLab's settings API."""
-    request = urllib.request.Request(
-        f"{server.url}/lab/api/settings/jupyter-workspace:plugin",
-        data=json.dumps({"raw": json.dumps(values)}).encode(),
-        method="PUT",
-        headers={"Authorization": f"token {server.token}", "Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=10):  # noqa: S310 (loopback)
-        pass
-
-
-def open_lab(page: Page, server, path: str = "") -> None:
-    """Load JupyterLab (fresh layout; optionally opening a file) and wait until it is ready."""
-    route = f"/lab/tree/{path}" if path else "/lab"
-    page.goto(f"{server.url}{route}?reset&token={server.token}")
-    expect(page.locator("#jupyterlab-splash")).to_have_count(0, timeout=60_000)
-    page.locator(CHAT_TAB).wait_for(timeout=30_000)
-
-
-def open_chat(page: Page) -> None:
-    """Show the Chat panel (a click on its tab when it is not the current one)."""
-    open_panel(page, CHAT_TAB, ".jp-Workspace-chat")
-
-
-def ask(page: Page, question: str) -> None:
-    chat_input = page.locator(".jp-Workspace-chatInput")
-    chat_input.fill(question)
-    chat_input.press("Enter")
-    expect(chat_input).to_have_value("")
-    expect(page.locator(QUESTION, has_text=question)).to_have_count(1)
-
-
 def test_answer_streams_in_with_code_buttons_stop_and_retry(context, lab_server, llm) -> None:
-    sidecar = wait_for_sidecar(lab_server)
+    sidecar = lab_server.wait_for_sidecar()
     # The command-line configuration took effect (a list option parsed wrongly would not).
     assert lab_server.api("GET", "status")["llm"]["model"] == "openai/fake-model"
     assert (
@@ -207,7 +153,7 @@ def test_answer_streams_in_with_code_buttons_stop_and_retry(context, lab_server,
 
 
 def test_history_insert_into_editor_and_ask_about_selection(context, lab_server, llm) -> None:
-    wait_for_sidecar(lab_server)
+    lab_server.wait_for_sidecar()
     (lab_server.root / "scratch.py").write_text("# scratch\n")
     llm.tokens = [
         "Use this:\n\n",
@@ -278,9 +224,9 @@ def test_history_insert_into_editor_and_ask_about_selection(context, lab_server,
 
 
 def test_llm_settings_are_sent_and_unreachable_is_explained(context, lab_server, llm) -> None:
-    wait_for_sidecar(lab_server)
-    put_settings(
-        lab_server, {"llmModel": "ollama_chat/llama3.2", "llmApiBase": "http://127.0.0.1:9"}
+    lab_server.wait_for_sidecar()
+    lab_server.put_settings(
+        {"llmModel": "ollama_chat/llama3.2", "llmApiBase": "http://127.0.0.1:9"}
     )
     try:
         page = context.new_page()
@@ -294,13 +240,13 @@ def test_llm_settings_are_sent_and_unreachable_is_explained(context, lab_server,
         answer = page.locator(f'{ANSWER}[data-status="error"]')
         expect(answer).to_contain_text("ollama_chat/llama3.2")
     finally:
-        put_settings(lab_server, {})
+        lab_server.put_settings({})
 
 
 def test_status_item_degraded_notification_and_restart(
     context, lab_server, llm, sidecar_marker
 ) -> None:
-    ready = wait_for_sidecar(lab_server)
+    ready = lab_server.wait_for_sidecar()
     page = context.new_page()
     open_lab(page, lab_server)
     status = page.locator(".jp-Workspace-sidecarStatus")
@@ -343,4 +289,4 @@ def test_status_item_degraded_notification_and_restart(
     expect(page.locator(".jp-Workspace-chatSendError")).to_have_count(0)
     page.locator(".jp-Workspace-chatSend").click()
     expect(page.locator(f'{ANSWER}[data-status="complete"]')).to_contain_text("Hello, world!")
-    assert sidecar_state(lab_server)["pid"] != ready["pid"]
+    assert lab_server.sidecar()["pid"] != ready["pid"]

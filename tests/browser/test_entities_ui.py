@@ -14,15 +14,17 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
-from tests.browser.test_search_ui import (  # noqa: F401 (lab_server_args: a fixture)
+from tests.browser.pages import (
+    TASK,
+    create_note,
+    detected_task,
     editor_tab,
     expect_cursor_at,
-    lab_server_args,
     open_lab,
+    open_workspace,
 )
-from tests.browser.test_workspace_ui import create_note, open_workspace
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("lab_log")]
 
@@ -40,7 +42,6 @@ double corrected_rate(double rate) {
     return rate - bias;
 }
 """
-TASK = ".jp-Workspace-taskItem"
 
 
 @pytest.fixture(scope="module")
@@ -52,19 +53,17 @@ def lab_server_seed() -> Callable[[Path], None]:
     return seed
 
 
+@pytest.fixture(scope="module")
+def lab_server_args(indexing_args: list[str]) -> list[str]:
+    return indexing_args
+
+
 def write_flight_c(root: Path) -> None:
     """flight.c with its TODO on TODO_LINE (unchanged when it is there already)."""
     path = root / "flight.c"
     if not path.exists() or path.read_text() != FLIGHT_C:
         path.write_text(FLIGHT_C)
     assert FLIGHT_C.splitlines()[TODO_LINE - 1].strip().startswith("// TODO(alice)")
-
-
-def detected_task(page: Page, path: str):
-    """The detected task whose link points into `path`."""
-    return page.locator(
-        f'{TASK}[data-origin="detected"]:has(.jp-Workspace-taskSource[data-path="{path}"])'
-    )
 
 
 def test_detected_todo_shows_in_tasks_and_opens_its_line(context, lab_server, indexed) -> None:

@@ -7,17 +7,22 @@ The server indexes tests/fixtures/code with its real AI sidecar, as in test_sear
 
 from __future__ import annotations
 
-import re
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import expect
 
-from tests.browser.test_search_ui import (  # noqa: F401 (lab_server_*: fixtures)
+from tests.browser.pages import (
+    KERNEL_TIMEOUT_MS,
     editor_tab,
     expect_cursor_at,
-    lab_server_args,
-    lab_server_seed,
+    expect_no_error,
+    menu,
+    new_python_notebook,
     open_lab,
+    run_cell,
+    show_tab,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("lab_log")]
@@ -25,55 +30,17 @@ pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("lab_log")]
 RESULTS = ".jp-Workspace-results"
 ROW = ".jp-Workspace-resultsTable tbody tr"
 LINK = "a.jp-Workspace-resultsLocation"
-# A kernel's start, or a call to the sidecar from the kernel, on a slow machine.
-KERNEL_TIMEOUT_MS = 60_000
 TASK_LINE = 5
 
 
-def new_python_notebook(page: Page) -> None:
-    """A new notebook from the launcher, with the python3 kernel, once the kernel is idle."""
-    page.locator('.jp-LauncherCard[data-category="Notebook"]', has_text="Python 3").click()
-    expect(page.locator(".jp-NotebookPanel")).to_be_visible()
-    wait_for_idle_kernel(page)
+@pytest.fixture(scope="module")
+def lab_server_seed(code_seed: Callable[[Path], None]) -> Callable[[Path], None]:
+    return code_seed
 
 
-def wait_for_idle_kernel(page: Page) -> None:
-    """The status bar's kernel status (the toolbar's indicator says idle before there is a
-    kernel, and a cell run then would start a second one)."""
-    expect(page.get_by_text(re.compile(r"^Python 3 \(ipykernel\) \| Idle$"))).to_be_visible(
-        timeout=KERNEL_TIMEOUT_MS
-    )
-
-
-def run_cell(page: Page, code: str) -> Locator:
-    """Type `code` into the notebook's last cell, run it, wait until it is done; the cell."""
-    cells = page.locator(".jp-NotebookPanel:visible .jp-Notebook .jp-Cell")
-    index = cells.count() - 1
-    cell = cells.nth(index)
-    cell.locator(".cm-content").click()
-    # Inserted, not typed: the editor would close the quotes and brackets as they are typed.
-    page.keyboard.insert_text(code)
-    page.keyboard.press("Shift+Enter")
-    expect(cells).to_have_count(index + 2)
-    expect(cell.locator(".jp-InputPrompt")).to_have_text(
-        re.compile(r"^\[\d+\]:$"), timeout=KERNEL_TIMEOUT_MS
-    )
-    return cell
-
-
-def expect_no_error(cell: Locator) -> None:
-    errors = cell.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')
-    expect(errors).to_have_count(0)
-
-
-def show_tab(page: Page, name: str) -> None:
-    page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text=name).click()
-    expect(editor_tab(page, name)).to_be_visible()
-
-
-def menu(page: Page, name: str, item: str) -> None:
-    page.locator(".lm-MenuBar-item", has_text=name).click()
-    page.locator(".lm-Menu-itemLabel", has_text=re.compile(f"^{re.escape(item)}$")).click()
+@pytest.fixture(scope="module")
+def lab_server_args(indexing_args: list[str]) -> list[str]:
+    return indexing_args
 
 
 def test_magics_load_by_themselves_and_their_tables_open_files(

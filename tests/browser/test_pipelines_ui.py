@@ -20,10 +20,14 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.test_chat_ui import wait_for_sidecar
-from tests.browser.test_entities_ui import detected_task
-from tests.browser.test_search_ui import editor_tab, expect_cursor_at, open_lab, open_panel
-from tests.browser.test_workspace_ui import open_workspace
+from tests.browser.pages import (
+    detected_task,
+    editor_tab,
+    expect_cursor_at,
+    open_lab,
+    open_pipelines,
+    open_workspace,
+)
 from tests.fake_llm import FakeLLM
 
 pytestmark = [
@@ -35,7 +39,6 @@ pytestmark = [
     ),
 ]
 
-PIPELINES_TAB = 'li[data-id="jupyter-workspace:pipelines"]'
 # A run's whole life, from Run to its end event in the panel (the greeting sleeps 3 s).
 RUN_TIMEOUT_MS = 30_000
 CONFIG = """\
@@ -100,10 +103,6 @@ def trusted(lab_server) -> None:
     config = lab_server.api("GET", "pipelines")["config"]
     if config["exists"] and not config["trusted"]:
         lab_server.api("POST", "pipelines/trust", {"hash": config["hash"]})
-
-
-def open_pipelines(page: Page) -> None:
-    open_panel(page, PIPELINES_TAB, ".jp-Workspace-pipelines")
 
 
 def pipelines_page(context, server) -> Page:
@@ -210,7 +209,7 @@ def test_a_gcc_error_notifies_links_to_its_line_and_becomes_a_task(
     expect(task.locator(".jp-Workspace-taskSource")).to_have_text(f"bad.c:{BAD_LINE}")
 
     # "Summarize with the LLM": busy, then the answer; a failing model is explained.
-    wait_for_sidecar(lab_server)
+    lab_server.wait_for_sidecar()
     open_pipelines(page)
     compile_item.locator(".jp-Workspace-openRun").click()
     summarize = view.locator(".jp-Workspace-summarizeRun")

@@ -7,112 +7,37 @@ Selectors are the stable DOM hooks documented in labextension/README.md.
 
 from __future__ import annotations
 
-import json
 import re
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
-from tests.fake_llm import FakeLLM
+from tests.browser.pages import (
+    ANSWER,
+    CHAT_TAB,
+    ask,
+    editor_tab,
+    expect_cursor_at,
+    open_lab,
+    open_panel,
+    open_search,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("lab_log")]
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "code"
-SEARCH_TAB = 'li[data-id="jupyter-workspace:search"]'
-CHAT_TAB = 'li[data-id="jupyter-workspace:chat"]'
-ANSWER = '.jp-Workspace-chatMessage[data-role="assistant"]'
-QUESTION = '.jp-Workspace-chatMessage[data-role="user"]'
 HIT = ".jp-Workspace-searchHit"
 
 
-NOTEBOOK = {
-    "metadata": {
-        "kernelspec": {"language": "python", "name": "python3", "display_name": "Python 3"}
-    },
-    "nbformat": 4,
-    "nbformat_minor": 5,
-    "cells": [
-        {"cell_type": "markdown", "metadata": {}, "source": "# Reentry study"},
-        {
-            "cell_type": "code",
-            "metadata": {},
-            "execution_count": None,
-            "outputs": [],
-            "source": "import math\nrho0 = 1.225",
-        },
-        {
-            "cell_type": "code",
-            "metadata": {},
-            "execution_count": None,
-            "outputs": [],
-            "source": "# the air gets thinner with height\n"
-            "def atmospheric_density(height_m):\n"
-            "    return rho0 * math.exp(-height_m / 8500.0)",
-        },
-    ],
-}
+@pytest.fixture(scope="module")
+def lab_server_seed(code_seed: Callable[[Path], None]) -> Callable[[Path], None]:
+    return code_seed
 
 
 @pytest.fixture(scope="module")
-def lab_server_seed() -> Callable[[Path], None]:
-    def seed(root: Path) -> None:
-        for source in FIXTURES.iterdir():
-            if source.is_file():
-                shutil.copy(source, root / source.name)
-        (root / "study.ipynb").write_text(json.dumps(NOTEBOOK, indent=1))
-
-    return seed
-
-
-@pytest.fixture(scope="module")
-def lab_server_args(fake_llm: FakeLLM) -> list[str]:
-    return [
-        "--WorkspaceApp.index_enabled=True",
-        "--WorkspaceApp.sidecar_enabled=True",
-        "--WorkspaceApp.llm_model=openai/fake-model",
-        f"--WorkspaceApp.llm_api_base={fake_llm.url}/v1",
-        "--WorkspaceApp.llm_api_key=sk-test",
-        "--WorkspaceApp.sidecar_health_interval=0.5",
-    ]
-
-
-def open_lab(page: Page, server, path: str = "") -> None:
-    route = f"/lab/tree/{path}" if path else "/lab"
-    page.goto(f"{server.url}{route}?reset&token={server.token}")
-    expect(page.locator("#jupyterlab-splash")).to_have_count(0, timeout=60_000)
-    page.locator(SEARCH_TAB).wait_for(timeout=30_000)
-    # The restored layout activates (and focuses) its main-area widget: let that happen
-    # before typing anywhere.
-    page.locator(".jp-FileEditor" if path else ".jp-Launcher").first.wait_for(timeout=30_000)
-
-
-def open_panel(page: Page, tab_selector: str, panel_selector: str) -> None:
-    """Show a sidebar panel (a click on its tab when it is not the current one)."""
-    tab = page.locator(tab_selector)
-    panel = page.locator(panel_selector)
-    for _ in range(20):
-        if panel.is_visible():
-            return
-        if "lm-mod-current" not in (tab.get_attribute("class") or ""):
-            tab.click()
-        page.wait_for_timeout(250)
-    expect(panel).to_be_visible()
-
-
-def open_search(page: Page) -> None:
-    open_panel(page, SEARCH_TAB, ".jp-Workspace-search")
-
-
-def expect_cursor_at(page: Page, line: int) -> None:
-    """The status bar reports the editor's cursor position."""
-    expect(page.get_by_text(re.compile(rf"^Ln {line}, Col 1$"))).to_be_visible()
-
-
-def editor_tab(page: Page, name: str):
-    return page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab.lm-mod-current", has_text=name)
+def lab_server_args(indexing_args: list[str]) -> list[str]:
+    return indexing_args
 
 
 def test_search_panel_finds_filters_and_opens_hits(context, lab_server, indexed) -> None:
@@ -221,14 +146,6 @@ def test_search_for_selection_from_the_editor_context_menu(context, lab_server, 
     expect(search_input).to_be_focused()
     hit = page.locator(f'{HIT}[data-path="orbit.f90"][data-line="11"]')
     expect(hit).to_contain_text("propagate")
-
-
-def ask(page: Page, question: str) -> None:
-    chat_input = page.locator(".jp-Workspace-chatInput")
-    chat_input.fill(question)
-    chat_input.press("Enter")
-    expect(chat_input).to_have_value("")
-    expect(page.locator(QUESTION, has_text=question)).to_have_count(1)
 
 
 def test_grounded_answer_shows_sources_and_citation_links(

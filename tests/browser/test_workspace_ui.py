@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.browser.pages import TASK, create_note, note_item, open_lab, open_workspace
+
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("lab_log")]
 
-SIDEBAR_TAB = 'li[data-id="jupyter-workspace:sidebar"]'
 # The README's picture: written to the artifacts folder on every run, and to docs/ only when
 # asked (WORKSPACE_UPDATE_SCREENSHOT=1), so that a test run leaves the checkout clean.
 SCREENSHOT = (
@@ -56,42 +57,8 @@ def write_main_py(root: Path) -> None:
     assert lines[TARGET_LINE - 1] == TARGET_TEXT
 
 
-def open_lab(page: Page, server) -> None:
-    """Load JupyterLab (with a fresh layout) and wait until it is ready."""
-    page.goto(server.lab_url(reset=True))
-    expect(page.locator("#jupyterlab-splash")).to_have_count(0, timeout=60_000)
-    page.locator(SIDEBAR_TAB).wait_for(timeout=30_000)
-
-
-def open_workspace(page: Page) -> None:
-    """Show the Workspace sidebar (a click on its tab when it is not the current one)."""
-    tab = page.locator(SIDEBAR_TAB)
-    notes = page.locator(".jp-Workspace-notes")
-    for _ in range(20):
-        if notes.is_visible():
-            return
-        if "lm-mod-current" not in (tab.get_attribute("class") or ""):
-            tab.click()
-        page.wait_for_timeout(250)
-    expect(notes).to_be_visible()
-
-
 def task_item(page: Page, title: str):
-    return page.locator(f'.jp-Workspace-taskItem:has(.jp-Workspace-taskTitle[title="{title}"])')
-
-
-def note_item(page: Page, title: str):
-    return page.locator(".jp-Workspace-noteItem", has_text=title)
-
-
-def create_note(page: Page, title: str, body: str) -> None:
-    page.locator(".jp-Workspace-newNote").click()
-    title_input = page.locator(".jp-Workspace-noteTitle")
-    expect(title_input).to_be_focused()
-    title_input.fill(title)
-    page.locator(".jp-Workspace-noteBody").fill(body)
-    expect(page.locator(".jp-Workspace-saveState")).to_have_attribute("data-state", "saved")
-    expect(note_item(page, title)).to_have_count(1)
+    return page.locator(f'{TASK}:has(.jp-Workspace-taskTitle[title="{title}"])')
 
 
 def add_task(page: Page, title: str, *, priority: str = "normal", source: str = "") -> str:

@@ -19,10 +19,18 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from tests.browser.test_chat_ui import ANSWER, ask, open_chat
-from tests.browser.test_magics_ui import expect_no_error, new_python_notebook, run_cell
-from tests.browser.test_search_ui import open_lab
-from tests.browser.test_workspace_ui import note_item, open_workspace
+from tests.browser.pages import (
+    ANSWER,
+    KERNEL_TIMEOUT_MS,
+    ask,
+    expect_no_error,
+    new_python_notebook,
+    note_item,
+    open_chat,
+    open_lab,
+    open_workspace,
+    run_cell,
+)
 from tests.fake_llm import FakeLLM
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("lab_log")]
@@ -41,7 +49,6 @@ HOSTILE_PY = f'''def zorblax_gain(x):
 MAGIC_MARKDOWN = (
     '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter-workspace.markdown"]'
 )
-KERNEL_TIMEOUT_MS = 60_000
 
 
 @pytest.fixture(scope="module")
