@@ -7,10 +7,10 @@
  * conversation is open, and a conversation opened later shows its answer
  * growing from where this tab joined.
  */
-import { IDisposable } from '@lumino/disposable';
 import { ISignal, Signal } from '@lumino/signaling';
 
 import { WorkspaceEvent, WorkspaceEvents } from '../common/events';
+import { PanelModel } from '../common/panelmodel';
 import { WorkspaceRequestError, errorMessage } from '../common/request';
 import { SidecarModel } from '../sidecar/sidecarmodel';
 import {
@@ -49,8 +49,9 @@ function byNewest(a: IConversation, b: IConversation): number {
   return b.updated.localeCompare(a.updated) || b.id - a.id;
 }
 
-export class ChatModel implements IDisposable {
+export class ChatModel extends PanelModel {
   constructor(options: ChatModel.IOptions) {
+    super();
     this._events = options.events;
     this._sidecar = options.sidecar;
     this._events.received.connect(this._onEvent, this);
@@ -107,11 +108,6 @@ export class ChatModel implements IDisposable {
     return this._sending;
   }
 
-  /** The last failed request's message (list, open, rename, delete, stop). */
-  get error(): string {
-    return this._error;
-  }
-
   /** Something the user should know that is not an error. */
   get notice(): string {
     return this._notice;
@@ -127,16 +123,8 @@ export class ChatModel implements IDisposable {
     return this._input;
   }
 
-  get changed(): ISignal<this, void> {
-    return this._changed;
-  }
-
   get inputChanged(): ISignal<this, void> {
     return this._inputChanged;
-  }
-
-  get isDisposed(): boolean {
-    return this._isDisposed;
   }
 
   /** The stream answering in a conversation, if this tab knows one. */
@@ -297,11 +285,6 @@ export class ChatModel implements IDisposable {
     this._emit();
   }
 
-  dismissError(): void {
-    this._error = '';
-    this._emit();
-  }
-
   dismissNotice(): void {
     this._notice = '';
     this._emit();
@@ -313,12 +296,8 @@ export class ChatModel implements IDisposable {
   }
 
   dispose(): void {
-    if (this._isDisposed) {
-      return;
-    }
-    this._isDisposed = true;
     window.clearTimeout(this._emitTimer);
-    Signal.clearData(this);
+    super.dispose();
   }
 
   private async _ask(
@@ -592,14 +571,6 @@ export class ChatModel implements IDisposable {
     this._emit();
   }
 
-  private _fail(error: unknown): void {
-    if (this._isDisposed) {
-      return;
-    }
-    this._error = errorMessage(error);
-    this._emit();
-  }
-
   /** Re-render soon: a growing answer re-renders at most every STREAM_EMIT_MS. */
   private _emitSoon(): void {
     if (this._emitTimer === undefined) {
@@ -607,12 +578,10 @@ export class ChatModel implements IDisposable {
     }
   }
 
-  private _emit(): void {
+  protected _emit(): void {
     window.clearTimeout(this._emitTimer);
     this._emitTimer = undefined;
-    if (!this._isDisposed) {
-      this._changed.emit(undefined);
-    }
+    super._emit();
   }
 
   private _events: WorkspaceEvents;
@@ -628,7 +597,6 @@ export class ChatModel implements IDisposable {
   private _loading = true;
   private _loadingMessages = false;
   private _sending = false;
-  private _error = '';
   private _notice = '';
   private _sendError = '';
   private _sendErrorIsUnavailable = false;
@@ -636,8 +604,6 @@ export class ChatModel implements IDisposable {
   private _openGeneration = 0;
   private _connectedBefore = false;
   private _emitTimer: number | undefined = undefined;
-  private _isDisposed = false;
-  private _changed = new Signal<this, void>(this);
   private _inputChanged = new Signal<this, void>(this);
 }
 
