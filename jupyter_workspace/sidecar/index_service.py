@@ -18,9 +18,10 @@ from typing import Any
 import numpy as np
 
 from .. import protocol
+from ..entity_patterns import DEFAULT_PATTERNS
 from .chunk_store import ChunkIndex, Filters
 from .chunker import Chunk, chunk_file, language_of, parse
-from .detect import DEFAULT_PATTERNS, extract
+from .detect import extract
 
 log = logging.getLogger(__name__)
 
