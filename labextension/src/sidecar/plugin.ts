@@ -8,6 +8,7 @@ import {
 } from '@jupyterlab/application';
 import { ICommandPalette } from '@jupyterlab/apputils';
 import { IStatusBar } from '@jupyterlab/statusbar';
+import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 
 import { CHAT_ID } from '../chat/chatview';
 import { CommandIDs, PALETTE_CATEGORY } from '../commands';
@@ -20,30 +21,33 @@ export const sidecarPlugin: JupyterFrontEndPlugin<void> = {
     "The AI sidecar's state in the status bar, a notification while it is degraded, and its restart command.",
   autoStart: true,
   requires: [IWorkspaceClient],
-  optional: [ICommandPalette, IStatusBar],
+  optional: [ICommandPalette, IStatusBar, ITranslator],
   activate: (
     app: JupyterFrontEnd,
     client: IWorkspaceClient,
     palette: ICommandPalette | null,
-    statusBar: IStatusBar | null
+    statusBar: IStatusBar | null,
+    translator: ITranslator | null
   ): void => {
     const { sidecar } = client;
+    const trans = (translator ?? nullTranslator).load('jupyter_workspace');
     // A click on the item shows the chat, where the sidecar's state matters.
     const showChat = () => {
       app.shell.activateById(CHAT_ID);
     };
     statusBar?.registerStatusItem('jupyter-workspace:sidecar-status', {
-      item: createSidecarStatusItem(sidecar, showChat),
+      item: createSidecarStatusItem(sidecar, showChat, trans),
       align: 'left',
       rank: 50
     });
     // Lives as long as the page: a notification while the sidecar is degraded.
-    new SidecarNotifier(sidecar);
+    new SidecarNotifier(sidecar, trans);
 
     app.commands.addCommand(CommandIDs.restartSidecar, {
-      label: 'Workspace: Restart AI Sidecar',
-      caption:
-        'Restart the AI sidecar (leaves degraded mode; its retries start again)',
+      label: trans.__('Workspace: Restart AI Sidecar'),
+      caption: trans.__(
+        'Restart the AI sidecar (leaves degraded mode; its retries start again)'
+      ),
       execute: () => sidecar.restart()
     });
     palette?.addItem({

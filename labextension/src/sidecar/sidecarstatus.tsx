@@ -3,6 +3,7 @@
  * degraded.
  */
 import { Notification, ReactWidget } from '@jupyterlab/apputils';
+import { TranslationBundle } from '@jupyterlab/translation';
 import { IDisposable } from '@lumino/disposable';
 import * as React from 'react';
 
@@ -11,55 +12,63 @@ import { useRerenderOn } from '../common/hooks';
 import { SidecarModel } from './sidecarmodel';
 
 /** The status bar text for a state. */
-export function statusLabel(model: SidecarModel): string {
+export function statusLabel(
+  model: SidecarModel,
+  trans: TranslationBundle
+): string {
   const sidecar = model.sidecar;
   if (model.restarting) {
-    return 'AI: restarting…';
+    return trans.__('AI: restarting…');
   }
   if (!sidecar) {
-    return model.requestError ? 'AI: unknown' : 'AI: …';
+    return model.requestError ? trans.__('AI: unknown') : trans.__('AI: …');
   }
   switch (sidecar.state) {
     case 'ready':
-      return 'AI: ready';
+      return trans.__('AI: ready');
     case 'starting':
-      return 'AI: starting…';
+      return trans.__('AI: starting…');
     case 'restarting': {
       const wait = model.retryIn;
       return wait === null || wait < 0.5
-        ? 'AI: restarting…'
-        : `AI: restarting in ${Math.round(wait)} s`;
+        ? trans.__('AI: restarting…')
+        : trans.__('AI: restarting in %1 s', Math.round(wait));
     }
     case 'degraded':
-      return 'AI: degraded';
+      return trans.__('AI: degraded');
     case 'stopped':
-      return 'AI: off';
+      return trans.__('AI: off');
     default:
-      return `AI: ${String(sidecar.state)}`;
+      return trans.__('AI: %1', String(sidecar.state));
   }
 }
 
-function statusTooltip(model: SidecarModel): string {
+function statusTooltip(model: SidecarModel, trans: TranslationBundle): string {
   const sidecar = model.sidecar;
-  const lines = [`AI sidecar: ${sidecar?.state ?? 'unknown'}`];
+  const lines = [trans.__('AI sidecar: %1', sidecar?.state ?? 'unknown')];
   const llm = model.llm;
   if (llm) {
-    lines.push(`Model: ${llm.model}`);
-    lines.push(`LLM server: ${llm.api_base || "the provider's default"}`);
+    lines.push(trans.__('Model: %1', llm.model));
+    lines.push(
+      trans.__(
+        'LLM server: %1',
+        llm.api_base || trans.__("the provider's default")
+      )
+    );
   }
   if (sidecar && sidecar.restarts > 0) {
-    lines.push(`Restarts: ${sidecar.restarts}`);
+    lines.push(trans.__('Restarts: %1', sidecar.restarts));
   }
   if (sidecar?.error) {
-    lines.push(`Error: ${sidecar.error}`);
+    lines.push(trans.__('Error: %1', sidecar.error));
   }
   if (model.requestError) {
-    lines.push(`Status request failed: ${model.requestError}`);
+    lines.push(trans.__('Status request failed: %1', model.requestError));
   }
   lines.push(
     sidecar?.state === 'degraded'
-      ? 'Click to restart the AI sidecar.'
-      : 'Click to open the Workspace Chat.'
+      ? trans.__('Click to restart the AI sidecar.')
+      : trans.__('Click to open the Workspace Chat.')
   );
   return lines.join('\n');
 }
@@ -67,10 +76,11 @@ function statusTooltip(model: SidecarModel): string {
 interface ISidecarStatusProps {
   model: SidecarModel;
   onOpenChat: () => void;
+  trans: TranslationBundle;
 }
 
 function SidecarStatus(props: ISidecarStatusProps): JSX.Element {
-  const { model, onOpenChat } = props;
+  const { model, onOpenChat, trans } = props;
   useRerenderOn(model.changed);
   const state = model.sidecar?.state ?? 'unknown';
   const [, setTick] = React.useState(0);
@@ -98,9 +108,11 @@ function SidecarStatus(props: ISidecarStatusProps): JSX.Element {
       data-state={state}
       role="button"
       tabIndex={0}
-      title={statusTooltip(model)}
-      aria-label={`${statusLabel(model)}. ${
-        state === 'degraded' ? 'Restart the AI sidecar' : 'Open the chat'
+      title={statusTooltip(model, trans)}
+      aria-label={`${statusLabel(model, trans)}. ${
+        state === 'degraded'
+          ? trans.__('Restart the AI sidecar')
+          : trans.__('Open the chat')
       }`}
       onClick={activate}
       onKeyDown={event => {
@@ -111,7 +123,9 @@ function SidecarStatus(props: ISidecarStatusProps): JSX.Element {
       }}
     >
       <span className="jp-Workspace-sidecarDot" aria-hidden="true" />
-      <span className="jp-Workspace-sidecarLabel">{statusLabel(model)}</span>
+      <span className="jp-Workspace-sidecarLabel">
+        {statusLabel(model, trans)}
+      </span>
     </div>
   );
 }
@@ -119,10 +133,11 @@ function SidecarStatus(props: ISidecarStatusProps): JSX.Element {
 /** The status bar item. */
 export function createSidecarStatusItem(
   model: SidecarModel,
-  onOpenChat: () => void
+  onOpenChat: () => void,
+  trans: TranslationBundle
 ): ReactWidget {
   const widget = ReactWidget.create(
-    <SidecarStatus model={model} onOpenChat={onOpenChat} />
+    <SidecarStatus model={model} onOpenChat={onOpenChat} trans={trans} />
   );
   widget.addClass('jp-Workspace-sidecarStatusItem');
   return widget;
@@ -143,7 +158,10 @@ function shorten(text: string, length: number): string {
  * dismissed is not shown again until the sidecar has left degraded mode.
  */
 export class SidecarNotifier implements IDisposable {
-  constructor(private _model: SidecarModel) {
+  constructor(
+    private _model: SidecarModel,
+    private _trans: TranslationBundle
+  ) {
     _model.stateChanged.connect(this._onState, this);
     if (_model.sidecar) {
       this._onState(_model, _model.sidecar);
@@ -167,14 +185,18 @@ export class SidecarNotifier implements IDisposable {
     this._previous = sidecar.state;
     const id = this._id;
     if (sidecar.state === 'degraded') {
-      const message = `AI sidecar down, chat unavailable: ${shorten(
-        sidecar.error || 'it failed to start',
-        NOTIFICATION_REASON_CHARS
-      )}`;
+      const trans = this._trans;
+      const message = trans.__(
+        'AI sidecar down, chat unavailable: %1',
+        shorten(
+          sidecar.error || trans.__('it failed to start'),
+          NOTIFICATION_REASON_CHARS
+        )
+      );
       const actions: Notification.IAction[] = [
         {
-          label: 'Restart',
-          caption: 'Restart the AI sidecar',
+          label: trans.__('Restart'),
+          caption: trans.__('Restart the AI sidecar'),
           displayType: 'accent',
           callback: () => void this._model.restart()
         }
@@ -191,7 +213,7 @@ export class SidecarNotifier implements IDisposable {
       if (Notification.manager.has(id)) {
         Notification.update({
           id,
-          message: 'AI sidecar is running again.',
+          message: this._trans.__('AI sidecar is running again.'),
           type: 'success',
           actions: [],
           autoClose: 3000
