@@ -476,7 +476,7 @@ def main() -> None:
             continue
         try:
             fn(res)
-        except Exception:  # noqa: BLE001 - report the other section anyway
+        except Exception:  # report the other section anyway
             errors[name] = traceback.format_exc()
             print(f"[{name}] FAILED", flush=True)
     try:

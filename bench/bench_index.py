@@ -103,7 +103,7 @@ def main() -> None:
         load_start = Path("/proc/loadavg").read_text().split()[:3]
         try:
             fn(res)
-        except Exception as e:  # noqa: BLE001 - report, go on with the other sections
+        except Exception as e:  # report, go on with the other sections
             traceback.print_exc()
             errors[key] = f"{type(e).__name__}: {e}"
         load_end = Path("/proc/loadavg").read_text().split()[:3]

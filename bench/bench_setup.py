@@ -31,7 +31,7 @@ import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _harness import free_port, table  # noqa: E402
+from _harness import free_port, table
 
 REPO = Path(__file__).resolve().parent.parent
 

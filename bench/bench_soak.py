@@ -41,8 +41,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _harness import EventsClient, HttpClient, Server, percentile, table  # noqa: E402
-from bench_search import SDISTS, sdist  # noqa: E402
+from _harness import EventsClient, HttpClient, Server, percentile, table
+from bench_search import SDISTS, sdist
 
 KINDS = ("note", "task", "search", "list")
 EXPECT = {"note": (200, 201), "task": (200,), "search": (200,), "list": (200,)}

@@ -10,7 +10,7 @@ SIDECAR_READY_TIMEOUT = 90.0
 FAKE_KEY = "sk-fake-key-for-tests-0123456789"
 
 
-async def sidecar_ready(api, timeout: float = SIDECAR_READY_TIMEOUT) -> dict[str, Any]:  # noqa: ANN001
+async def sidecar_ready(api, timeout: float = SIDECAR_READY_TIMEOUT) -> dict[str, Any]:
     async def ready():
         _, status = await api("GET", "status")
         return status["sidecar"] if status["sidecar"]["state"] == "ready" else None
@@ -18,7 +18,7 @@ async def sidecar_ready(api, timeout: float = SIDECAR_READY_TIMEOUT) -> dict[str
     return await until(ready, timeout, interval=0.1)
 
 
-async def answer(client, stream_id: str, timeout: float = 30.0) -> tuple[list[str], dict]:  # noqa: ANN001
+async def answer(client, stream_id: str, timeout: float = 30.0) -> tuple[list[str], dict]:
     """Collect one stream's tokens until its chat.done / chat.error event."""
     tokens: list[str] = []
     while True:

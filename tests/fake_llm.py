@@ -55,7 +55,7 @@ class FakeLLM:
     def reply(self) -> str:
         return "".join(self.tokens)
 
-    def wait_for(self, predicate, timeout: float = 10.0) -> bool:  # noqa: ANN001
+    def wait_for(self, predicate, timeout: float = 10.0) -> bool:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if predicate():
@@ -71,7 +71,7 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, *args: Any) -> None:
         pass
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         if self.path.startswith("/api/tags"):
             self._json(200, {"models": [{"name": "llama3.2:latest", "model": "llama3.2:latest"}]})
         elif self.path.startswith("/v1/models"):
@@ -79,7 +79,7 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._json(404, {"error": "not found"})
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = json.loads(self.rfile.read(length) or b"{}")
         fake = self.owner
@@ -173,7 +173,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self.owner.disconnects += 1
             return False
 
-    def _pieces(self):  # noqa: ANN202
+    def _pieces(self):
         for i, token in enumerate(self.owner.tokens):
             if i and self.owner.delay:
                 time.sleep(self.owner.delay)
@@ -190,7 +190,7 @@ class _Handler(BaseHTTPRequestHandler):
             with self.owner._lock:
                 self.owner.completed += 1
 
-    def _stream_ndjson(self, line) -> None:  # noqa: ANN001
+    def _stream_ndjson(self, line) -> None:
         self._start_stream("application/x-ndjson")
         for token in self._pieces():
             if not self._write((json.dumps(line(token, False)) + "\n").encode()):

@@ -34,7 +34,7 @@ class ScriptedSidecar:
     def describe(self) -> dict[str, Any]:
         return {"state": self.state, "error": None if self.state == "ready" else "it crashed"}
 
-    async def stream(self, path: str, payload: dict[str, Any]):  # noqa: ANN201
+    async def stream(self, path: str, payload: dict[str, Any]):
         assert path == "/chat"
         self.payloads.append(payload)
         try:

@@ -299,7 +299,7 @@ def test_unknown_model_or_backend(tmp_path):
 class _FakeEmbeddings(BaseHTTPRequestHandler):
     """OpenAI-compatible POST /v1/embeddings: a deterministic 8-d vector per input."""
 
-    def do_POST(self):  # noqa: N802
+    def do_POST(self):
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
         data = [

@@ -100,7 +100,7 @@ class HeldTable:
         self.entered = threading.Event()
         self.release = threading.Event()
 
-    def _held(self, name: str):  # noqa: ANN202
+    def _held(self, name: str):
         def write(*args: Any, **kwargs: Any) -> Any:
             with self._busy:
                 self.entered.set()

@@ -192,7 +192,7 @@ class FileWatcher(FileSystemEventHandler):
         for listener in self._listeners:
             try:
                 listener(settled)
-            except Exception:  # noqa: BLE001 - one listener must not stop the others
+            except Exception:  # one listener must not stop the others
                 log.exception("file watcher listener failed")
         self._publish(settled)
 

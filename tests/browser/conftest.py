@@ -98,7 +98,7 @@ class LabServer:
             method=method,
             headers={"Authorization": f"token {self.token}", "Content-Type": "application/json"},
         )
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 (loopback)
+        with urllib.request.urlopen(request, timeout=10) as response:
             text = response.read().decode()
         return json.loads(text) if text else None
 
@@ -126,7 +126,7 @@ class LabServer:
             method="PUT",
             headers={"Authorization": f"token {self.token}", "Content-Type": "application/json"},
         )
-        with urllib.request.urlopen(request, timeout=10):  # noqa: S310 (loopback)
+        with urllib.request.urlopen(request, timeout=10):
             pass
 
 
@@ -156,7 +156,7 @@ def _wait_until_up(server: LabServer, process: subprocess.Popen[bytes]) -> None:
             request = urllib.request.Request(
                 f"{server.url}/api/status", headers={"Authorization": f"token {server.token}"}
             )
-            with urllib.request.urlopen(request, timeout=2):  # noqa: S310 (loopback)
+            with urllib.request.urlopen(request, timeout=2):
                 pass
             server.api("GET", "status")
             return
@@ -283,9 +283,7 @@ def lab_server(
     command.extend(lab_server_args)
 
     with server.log.open("wb") as log:
-        process = subprocess.Popen(  # noqa: S603 (fixed command)
-            command, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT
-        )
+        process = subprocess.Popen(command, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         _wait_until_up(server, process)
         yield server
@@ -363,7 +361,7 @@ def context(browser, request: pytest.FixtureRequest) -> Iterator[object]:
             path = ARTIFACTS / f"{request.node.name}-page{index + 1}.png"
             try:
                 page.screenshot(path=str(path))
-            except Exception as error:  # noqa: BLE001 (the test failure matters more)
+            except Exception as error:  # the test failure matters more
                 print(f"could not save {path}: {error}")
     context.close()
 
