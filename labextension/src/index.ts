@@ -15,7 +15,7 @@ import { sidecarPlugin } from './sidecar/plugin';
 
 export { IWorkspaceClient } from './tokens';
 
-const plugins: JupyterFrontEndPlugin<any>[] = [
+const plugins: JupyterFrontEndPlugin<unknown>[] = [
   clientPlugin,
   notesPlugin,
   searchPlugin,
