@@ -32,7 +32,11 @@ export default tseslint.config(
           custom: { regex: '^I[A-Z]', match: true }
         }
       ],
-      '@typescript-eslint/no-unused-vars': ['warn', { args: 'none' }],
+      '@typescript-eslint/no-unused-vars': [
+        'warn',
+        // `const { omitted: _, ...rest } = x` drops a property from a copy.
+        { args: 'none', ignoreRestSiblings: true }
+      ],
       '@typescript-eslint/no-namespace': 'off',
       '@typescript-eslint/no-use-before-define': 'off',
       curly: ['error', 'all'],

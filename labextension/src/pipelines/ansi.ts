@@ -25,6 +25,7 @@ const PLAIN: Style = { fg: null, bold: false, dim: false, underline: false };
  * at the end, a control character, or a run of text without any.
  */
 const TOKEN =
+  // eslint-disable-next-line no-control-regex -- control characters are what it finds
   /\x1b\[([0-?]*)[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-Z\\-_]?|([\x00-\x08\x0b-\x1f\x7f])|([^\x00-\x08\x0b-\x1f\x7f]+)/g;
 
 /** Apply one SGR sequence's parameters (`1;31`) to a style. */
