@@ -1,2 +1,2 @@
-import './base.css';
-import './results.css';
+// The styles in the order index.css gives them.
+import './index.css';
