@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any
 
 import httpx
@@ -58,7 +58,9 @@ class SidecarClient:
             )
         return data
 
-    async def stream(self, path: str, payload: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
+    async def stream(
+        self, path: str, payload: dict[str, Any]
+    ) -> AsyncGenerator[dict[str, Any], None]:
         """POST `payload` and yield the SSE events; leaving the loop closes the request."""
         timeout = httpx.Timeout(10.0, read=None)
         try:
