@@ -23,6 +23,9 @@ export namespace CommandIDs {
 /** The command palette's category of every Workspace command. */
 export const PALETTE_CATEGORY = 'Workspace';
 
+/** The `describedBy` of a command without arguments. */
+export const NO_ARGS = { args: { type: 'object', properties: {} } };
+
 /** Where _Ask About Selection_ and _Search for Selection_ are in the context menu. */
 export const EDITOR_SELECTORS = ['.jp-FileEditor', '.jp-Notebook .jp-Cell'];
 
@@ -42,6 +45,7 @@ export function addShowPanelCommand(
     label,
     caption,
     icon: args => (args.isPalette ? undefined : panel.title.icon),
+    describedBy: NO_ARGS,
     execute: async () => {
       app.shell.activateById(panel.id);
       await focus();

@@ -13,7 +13,12 @@ import { IEditorTracker } from '@jupyterlab/fileeditor';
 import { INotebookTracker } from '@jupyterlab/notebook';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 
-import { CommandIDs, EDITOR_SELECTORS, PALETTE_CATEGORY } from '../commands';
+import {
+  CommandIDs,
+  EDITOR_SELECTORS,
+  NO_ARGS,
+  PALETTE_CATEGORY
+} from '../commands';
 import { EditorBridge, quoteSelection } from '../common/editorbridge';
 import { IWorkspaceClient } from '../tokens';
 import { ChatModel } from './chatmodel';
@@ -68,6 +73,7 @@ export const chatPlugin: JupyterFrontEndPlugin<void> = {
       label: 'Workspace: Open Chat',
       caption: 'Show the Workspace Chat (right sidebar)',
       icon: args => (args.isPalette ? undefined : chatPanel.title.icon),
+      describedBy: NO_ARGS,
       execute: () => {
         showChat();
         focusChatInput();
@@ -77,6 +83,7 @@ export const chatPlugin: JupyterFrontEndPlugin<void> = {
       label: 'Workspace: Ask About Selection',
       caption:
         'Put the selected code (or the active notebook cell) into the chat input',
+      describedBy: NO_ARGS,
       execute: () => {
         const selection = bridge.selection();
         showChat();

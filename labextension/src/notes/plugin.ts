@@ -11,7 +11,7 @@ import {
 import { ICommandPalette } from '@jupyterlab/apputils';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 
-import { CommandIDs, PALETTE_CATEGORY } from '../commands';
+import { CommandIDs, NO_ARGS, PALETTE_CATEGORY } from '../commands';
 import { TasksModel } from '../tasks/tasksmodel';
 import { IWorkspaceClient } from '../tokens';
 import { NotesModel } from './notesmodel';
@@ -71,6 +71,7 @@ export const notesPlugin: JupyterFrontEndPlugin<void> = {
       label: 'Workspace: Open',
       caption: 'Show the Workspace sidebar (notes and tasks)',
       icon: args => (args.isPalette ? undefined : sidebar.title.icon),
+      describedBy: NO_ARGS,
       execute: () => {
         show();
       }
@@ -78,6 +79,7 @@ export const notesPlugin: JupyterFrontEndPlugin<void> = {
     app.commands.addCommand(CommandIDs.newNote, {
       label: 'Workspace: New Note',
       caption: 'Create a note and open it in the Workspace sidebar',
+      describedBy: NO_ARGS,
       execute: async () => {
         show();
         sidebar.showNotes();
@@ -89,6 +91,7 @@ export const notesPlugin: JupyterFrontEndPlugin<void> = {
     app.commands.addCommand(CommandIDs.newTask, {
       label: 'Workspace: New Task',
       caption: 'Put the cursor in the Workspace new-task field',
+      describedBy: NO_ARGS,
       execute: async () => {
         show();
         await sidebar.focusNewTask();

@@ -15,7 +15,12 @@ import {
 } from '@jupyterlab/apputils';
 import { IDocumentManager } from '@jupyterlab/docmanager';
 
-import { CommandIDs, PALETTE_CATEGORY, addShowPanelCommand } from '../commands';
+import {
+  CommandIDs,
+  NO_ARGS,
+  PALETTE_CATEGORY,
+  addShowPanelCommand
+} from '../commands';
 import { errorMessage } from '../common/request';
 import { IWorkspaceClient } from '../tokens';
 import { PipelineActions } from './pipelineactions';
@@ -68,6 +73,17 @@ export const pipelinesPlugin: JupyterFrontEndPlugin<void> = {
           ? `Workspace: Run Pipeline ${args.name}`
           : 'Workspace: Run Pipeline…',
       caption: 'Run a pipeline of workspace.toml in a terminal',
+      describedBy: {
+        args: {
+          type: 'object',
+          properties: {
+            name: {
+              type: 'string',
+              description: 'The pipeline to run (without it, a dialog asks)'
+            }
+          }
+        }
+      },
       execute: async args => {
         let name = typeof args.name === 'string' ? args.name : '';
         if (!name) {
@@ -104,6 +120,7 @@ export const pipelinesPlugin: JupyterFrontEndPlugin<void> = {
       label: 'Workspace: Edit Pipelines',
       caption:
         'Open workspace.toml in the editor (created from an example if missing)',
+      describedBy: NO_ARGS,
       execute: () => pipelineActions.editConfig()
     });
     app.commands.addCommand(CommandIDs.openRun, {
@@ -112,6 +129,13 @@ export const pipelinesPlugin: JupyterFrontEndPlugin<void> = {
           ? `Workspace: Open Pipeline Run ${args.id}`
           : 'Workspace: Open Pipeline Run',
       caption: "Open a pipeline run's output",
+      describedBy: {
+        args: {
+          type: 'object',
+          properties: { id: { type: 'number', description: 'The run' } },
+          required: ['id']
+        }
+      },
       execute: args => pipelineActions.openRun(Number(args.id))
     });
     restorer?.restore(pipelineActions.tracker, {

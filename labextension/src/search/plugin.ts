@@ -14,6 +14,7 @@ import { INotebookTracker } from '@jupyterlab/notebook';
 import {
   CommandIDs,
   EDITOR_SELECTORS,
+  NO_ARGS,
   PALETTE_CATEGORY,
   addShowPanelCommand
 } from '../commands';
@@ -66,6 +67,7 @@ export const searchPlugin: JupyterFrontEndPlugin<void> = {
       label: 'Workspace: Search for Selection',
       caption:
         'Search the workspace for the selected text (or the word at the cursor)',
+      describedBy: NO_ARGS,
       execute: async () => {
         const text = bridge
           .searchText()

@@ -11,7 +11,7 @@ import { IStatusBar } from '@jupyterlab/statusbar';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 
 import { CHAT_ID } from '../chat/chatview';
-import { CommandIDs, PALETTE_CATEGORY } from '../commands';
+import { CommandIDs, NO_ARGS, PALETTE_CATEGORY } from '../commands';
 import { IWorkspaceClient } from '../tokens';
 import { SidecarNotifier, createSidecarStatusItem } from './sidecarstatus';
 
@@ -48,6 +48,7 @@ export const sidecarPlugin: JupyterFrontEndPlugin<void> = {
       caption: trans.__(
         'Restart the AI sidecar (leaves degraded mode; its retries start again)'
       ),
+      describedBy: NO_ARGS,
       execute: () => sidecar.restart()
     });
     palette?.addItem({
