@@ -7,9 +7,10 @@
 import { EditorView } from '@codemirror/view';
 import { JupyterFrontEnd } from '@jupyterlab/application';
 import { CodeEditor } from '@jupyterlab/codeeditor';
-import { PageConfig, URLExt } from '@jupyterlab/coreutils';
+import { URLExt } from '@jupyterlab/coreutils';
 import { IDocumentManager } from '@jupyterlab/docmanager';
 import { NotebookPanel } from '@jupyterlab/notebook';
+import { ServerConnection } from '@jupyterlab/services';
 import { Widget } from '@lumino/widgets';
 import type * as React from 'react';
 
@@ -29,7 +30,7 @@ export function noteIdOf(path: string): number | null {
 /** A URL that opens the file in JupyterLab, for the link's `href`. */
 export function sourceHref(source: ISource): string {
   return URLExt.join(
-    PageConfig.getBaseUrl(),
+    ServerConnection.makeSettings().baseUrl,
     'lab/tree',
     URLExt.encodeParts(source.path)
   );
