@@ -38,6 +38,9 @@ export default tseslint.config(
         { args: 'none', ignoreRestSiblings: true }
       ],
       '@typescript-eslint/no-namespace': 'off',
+      // Every plugin builds its panel or status item when it activates (they
+      // show from the start), so what it imports loads at start-up either way.
+      'jupyter/prefer-lazy-imports': 'off',
       '@typescript-eslint/no-use-before-define': 'off',
       curly: ['error', 'all'],
       eqeqeq: 'error',
