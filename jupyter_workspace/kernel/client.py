@@ -127,7 +127,8 @@ def _alive(pid: int) -> bool:
 
 
 def _ancestors(limit: int = 8) -> set[int]:
-    pids, pid = set(), os.getpid()
+    pids: set[int] = set()
+    pid = os.getpid()
     for _ in range(limit):
         try:
             with open(f"/proc/{pid}/stat") as f:
@@ -282,7 +283,7 @@ class Events:
             # subscribed once the hello frame is here: nothing published after is missed
             if await asyncio.wait_for(self._connection.read_message(), 12) is None:
                 raise ConnectionError("the event socket closed before its hello")
-        except Exception as e:  # noqa: BLE001 - reported by __enter__
+        except Exception as e:  # reported by __enter__
             self._error = e
             self._ready.set()
             return

@@ -333,7 +333,7 @@ class Result(list):
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
         rows = [dict(r, location=_location(r)) for r in self]
-        bundle = {
+        bundle: dict[str, Any] = {
             "text/html": _table_html(self.title, rows, self.columns, self.link),
             "text/plain": _table_text(self.title, rows, self.columns),
         }
@@ -357,6 +357,13 @@ class SafeMarkdown:
 class Answer(str):
     """The answer's text (a str), with `.sources`, `.status`, `.conversation_id`. It was shown
     while it streamed, so it does not show itself again in the cell that made it."""
+
+    message: dict[str, Any]
+    sources: list[dict[str, Any]]
+    status: str | None
+    error: str | None
+    conversation_id: int
+    _made_in: int | None
 
     def __new__(cls, message: dict[str, Any], conversation_id: int) -> Answer:
         answer = super().__new__(cls, message.get("content") or "")

@@ -48,9 +48,9 @@ class WorkspaceApp(ExtensionApp):
     state_dir = Unicode(
         "",
         config=True,
-        help="""Folder for the workspace's state (the SQLite database, later the index).
-        Relative paths are taken from the served root. Default: .jupyter-workspace in the
-        served root.""",
+        help="""Folder for the workspace's state: the SQLite database, and the index unless
+        index_uri puts it elsewhere. Relative paths are taken from the served root. Default:
+        .jupyter-workspace in the served root.""",
     )
     max_body_bytes = Int(
         1024 * 1024, config=True, help="Largest request body the API accepts, in bytes."
@@ -225,6 +225,7 @@ class WorkspaceApp(ExtensionApp):
     # -- set-up --------------------------------------------------------------------------------
     @property
     def root_dir(self) -> Path:
+        assert self.serverapp is not None  # jupyter_server sets it before loading us
         return Path(self.serverapp.root_dir).expanduser().resolve()
 
     @property
@@ -233,6 +234,7 @@ class WorkspaceApp(ExtensionApp):
         return path if path.is_absolute() else self.root_dir / path
 
     def initialize_settings(self) -> None:
+        assert self.serverapp is not None  # jupyter_server sets it before loading us
         self.limits = Limits(
             max_body_bytes=self.max_body_bytes, max_title_chars=self.max_title_chars
         )

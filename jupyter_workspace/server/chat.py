@@ -294,12 +294,18 @@ class ChatManager:
             error, kind = f"{e}; it is being restarted", "sidecar"
         except asyncio.CancelledError:
             status, kind = "partial", "cancelled"
-        except Exception as e:  # noqa: BLE001 - a stream must always end with an event
+        except Exception as e:  # a stream must always end with an event
             error, kind = f"chat relay failed: {type(e).__name__}", "other"
         if status == "error" and error is None:
             error = "the answer ended without a result"
         text = "".join(pieces)
-        if status == "error" and hits and not text and kind in RETRIEVAL_ONLY_KINDS:
+        if (
+            status == "error"
+            and error is not None
+            and hits
+            and not text
+            and kind in RETRIEVAL_ONLY_KINDS
+        ):
             # No model answered: the passages are the answer, and it says so.
             text, status, mode = (
                 grounding.retrieval_only_answer(hits, error),
@@ -369,7 +375,7 @@ class ChatManager:
         return await self.store.run(write)
 
 
-def _load_conversation(conn: sqlite3.Connection, conversation_id: int) -> sqlite3.Row:
+def _load_conversation(conn: sqlite3.Connection, conversation_id: int | None) -> sqlite3.Row:
     row = conn.execute("SELECT * FROM conversations WHERE id = ?", (conversation_id,)).fetchone()
     if row is None:
         raise NotFound(f"unknown conversation id: {conversation_id}")

@@ -325,7 +325,7 @@ def _update(conn: sqlite3.Connection, task_id: int, changes: dict[str, Any], sta
 def _iso_date(value: Any) -> str | None:
     try:
         return fields.iso_date(value, "due") if value else None
-    except Exception:  # noqa: BLE001 - a bad date from the extractor is just no date
+    except Exception:  # a bad date from the extractor is just no date
         return None
 
 

@@ -40,11 +40,11 @@ class WorkspaceHandler(ExtensionHandlerMixin, APIHandler):
 
     auth_resource = "jupyter_workspace"
 
-    async def prepare(self) -> None:
+    async def prepare(self) -> None:  # type: ignore[override]  # as APIHandler.prepare
         """Refuse a body from a user we do not know before reading any of it; the verb's
         own decorators still decide everything else."""
         await super().prepare()
-        self.request.body = bytearray()
+        self.request.body = bytearray()  # type: ignore[assignment]  # grown in place
         self._body_bytes = 0
         announced = {"Content-Length", "Transfer-Encoding"} & set(self.request.headers)
         if announced and self.current_user is None:

@@ -155,7 +155,7 @@ class Indexer:
                 changes, self._changes = self._changes, {}
                 try:
                     await self.catalog.apply(changes)
-                except Exception:  # noqa: BLE001 - a rescan finds them again
+                except Exception:  # a rescan finds them again
                     self.log.exception("index: cannot queue %d changed files", len(changes))
                     self._rescan = True
             self._wake.set()
@@ -179,7 +179,7 @@ class Indexer:
                         continue
                 else:
                     continue
-            except Exception:  # noqa: BLE001 - a bad event never stops the listener
+            except Exception:  # a bad event never stops the listener
                 self.log.exception("index: cannot queue %s", event)
                 continue
             self._wake.set()
@@ -241,7 +241,7 @@ class Indexer:
                 await asyncio.sleep(1.0)
             except asyncio.CancelledError:
                 raise
-            except Exception as e:  # noqa: BLE001 - keep indexing alive, say what happened
+            except Exception as e:  # keep indexing alive, say what happened
                 self.log.exception("index loop failed")
                 self.error = f"{type(e).__name__}: {e}"
                 await self._set("failed")

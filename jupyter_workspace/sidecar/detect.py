@@ -297,7 +297,7 @@ def _comment_query(language: Any) -> Any:
 
     try:
         return Query(language, "(comment) @comment")
-    except Exception:  # noqa: BLE001 - a grammar without a `comment` node
+    except Exception:  # a grammar without a `comment` node
         return None
 
 

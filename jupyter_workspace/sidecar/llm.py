@@ -84,7 +84,7 @@ async def stream_chat(request: dict[str, Any]) -> AsyncIterator[str]:
         kwargs["api_key"] = key
     try:
         response = await litellm.acompletion(**kwargs)
-    except Exception as e:  # noqa: BLE001 - every provider failure becomes a ChatError
+    except Exception as e:  # every provider failure becomes a ChatError
         raise classify(e, model, api_base) from None
     try:
         async for chunk in response:
@@ -93,7 +93,7 @@ async def stream_chat(request: dict[str, Any]) -> AsyncIterator[str]:
             text = getattr(delta, "content", None) if delta is not None else None
             if text:
                 yield text
-    except Exception as e:  # noqa: BLE001
+    except Exception as e:
         raise classify(e, model, api_base) from None
     finally:
         await _close(response)
@@ -167,9 +167,9 @@ def mask_output() -> None:
     """Mask keys in everything this process prints to stdout and stderr from now on (logging
     handlers created later write through these too)."""
     if not isinstance(sys.stdout, _MaskedStream):
-        sys.stdout = _MaskedStream(sys.stdout)  # type: ignore[assignment]
+        sys.stdout = _MaskedStream(sys.stdout)
     if not isinstance(sys.stderr, _MaskedStream):
-        sys.stderr = _MaskedStream(sys.stderr)  # type: ignore[assignment]
+        sys.stderr = _MaskedStream(sys.stderr)
 
 
 def classify(error: BaseException, model: str, api_base: str | None) -> ChatError:

@@ -48,7 +48,7 @@ class SidecarState:
         loop = asyncio.get_running_loop()
         try:
             self.versions["litellm"] = await loop.run_in_executor(None, llm.load)
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             self.load_error = llm.mask_keys(f"cannot load litellm: {e}")
             raise
 
@@ -61,7 +61,7 @@ class SidecarState:
             self.index_info = await asyncio.get_running_loop().run_in_executor(
                 self.writer, self.index.load
             )
-        except Exception as e:  # noqa: BLE001 - chat keeps working without the index
+        except Exception as e:  # chat keeps working without the index
             # a remote embedding provider's error may echo the key it was sent
             self.index_error = llm.mask_keys(f"cannot load the index: {type(e).__name__}: {e}")
             raise

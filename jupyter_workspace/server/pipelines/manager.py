@@ -9,6 +9,7 @@ later run passes; and reruns pipelines whose `watch` globs match a changed file.
 from __future__ import annotations
 
 import asyncio
+import builtins
 import contextlib
 import json
 import sqlite3
@@ -251,11 +252,12 @@ class PipelineManager:
                 ).lastrowid
             )
         )
+        assert run_id is not None  # an INSERT's rowid
         active = ActiveRun(run_id, pipeline, FailureParser(self.root, cwd))
         active.terminal = f"run_{run_id}"
         try:
             active.open(terminals, argv, str(cwd))
-        except Exception as e:  # noqa: BLE001 - e.g. the program does not exist
+        except Exception as e:  # e.g. the program does not exist
             message = f"cannot start {argv[0]}: {e}"
             await self._record(active, "error", None, error=message)
             return await self.get_run(run_id)
@@ -401,7 +403,9 @@ class PipelineManager:
             "gap": gap,
         }
 
-    async def runs(self, pipeline: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+    async def runs(
+        self, pipeline: str | None = None, limit: int = 50
+    ) -> builtins.list[dict[str, Any]]:  # `list` is a method here
         sql = (
             "SELECT * FROM runs"
             + (" WHERE pipeline = ?" if pipeline else "")
@@ -437,7 +441,7 @@ class PipelineManager:
                 continue
             try:
                 pipelines, _ = self.config()
-            except Exception:  # noqa: BLE001
+            except Exception:
                 continue
             for pipeline in pipelines.values():
                 if pipeline.watch and glob_matcher(pipeline.watch).match(path):

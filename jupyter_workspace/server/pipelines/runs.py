@@ -111,7 +111,8 @@ class ActiveRun:
             pending = getattr(stream, "_total_write_index", 0) - getattr(
                 stream, "_total_write_done_index", 0
             )
-            if pending > MAX_SOCKET_BUFFER:  # drop the connection and what it holds at once
+            if stream is not None and pending > MAX_SOCKET_BUFFER:
+                # drop the connection and what it holds at once
                 with contextlib.suppress(Exception):
                     stream.close()
 
