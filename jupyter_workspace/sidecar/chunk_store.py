@@ -59,10 +59,12 @@ Key = tuple[str, int, int, int]
 # was written for a while (then `text_search` tries once more, on the newest version).
 KEEP_VERSIONS = timedelta(seconds=10)
 # LanceDB's caches (index pages, manifests) default to gigabytes, and every write and optimize
-# adds entries for its new version (~12 MiB a minute under the soak of bench_soak.py, never
-# given back).
-INDEX_CACHE_BYTES = 64 * 1024 * 1024
-METADATA_CACHE_BYTES = 16 * 1024 * 1024
+# adds entries for its new version, which stay until the cache is full: the cap is growth the
+# sidecar keeps. Under bench_soak.py's note writes (in-process, 200 s) the caches grew 6 → 24
+# MiB at 64 + 16 MiB and RSS +24 MiB; at 16 + 8 MiB they held 15 MiB and RSS grew +10. The
+# working set at 100k rows is ~10 MiB (bench/README.md), so queries still hit the cache.
+INDEX_CACHE_BYTES = 16 * 1024 * 1024
+METADATA_CACHE_BYTES = 8 * 1024 * 1024
 
 
 @dataclass(frozen=True)
