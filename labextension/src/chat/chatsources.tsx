@@ -6,6 +6,7 @@ import * as React from 'react';
 
 import { ISource } from '../common/api';
 import { SourceLink } from '../common/sourcelink';
+import { useTranslation } from '../common/translation';
 import { ISourceRef, formatRange } from '../search/searchapi';
 import { ICitations } from './chatmarkdown';
 
@@ -38,12 +39,19 @@ export function SourceChips(props: {
   onOpen: (source: ISource) => void;
 }): JSX.Element | null {
   const { sources, onOpen } = props;
+  const trans = useTranslation();
   if (sources.length === 0) {
     return null;
   }
   return (
-    <div className="jp-Workspace-chatSources" role="group" aria-label="Sources">
-      <span className="jp-Workspace-chatSourcesLabel">Sources</span>
+    <div
+      className="jp-Workspace-chatSources"
+      role="group"
+      aria-label={trans.__('Sources')}
+    >
+      <span className="jp-Workspace-chatSourcesLabel">
+        {trans.__('Sources')}
+      </span>
       {sources.map(source => {
         const where = formatRange(source);
         return (
@@ -55,9 +63,16 @@ export function SourceChips(props: {
               line: source.start_line,
               cell: source.cell
             }}
-            title={`Open ${source.path} at line ${source.start_line}${
-              source.kind ? ` (${source.kind})` : ''
-            }`}
+            title={
+              source.kind
+                ? trans.__(
+                    'Open %1 at line %2 (%3)',
+                    source.path,
+                    source.start_line,
+                    source.kind
+                  )
+                : trans.__('Open %1 at line %2', source.path, source.start_line)
+            }
             onOpen={onOpen}
           >
             <span className="jp-Workspace-chatSourceWhere">{where}</span>

@@ -4,6 +4,7 @@
  */
 import { ReactWidget } from '@jupyterlab/apputils';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
+import { TranslationBundle } from '@jupyterlab/translation';
 import {
   addIcon,
   caretDownIcon,
@@ -18,6 +19,7 @@ import { WorkspaceEvents } from '../common/events';
 import { useRerenderOn } from '../common/hooks';
 import { chatIcon } from '../common/icons';
 import { errorMessage } from '../common/request';
+import { translated, useTranslation } from '../common/translation';
 import { ICodeActions } from './chatmarkdown';
 import { ChatModel } from './chatmodel';
 import { Composer } from './composer';
@@ -28,6 +30,7 @@ export const CHAT_ID = 'jupyter-workspace:chat';
 
 export interface IChatViewProps {
   model: ChatModel;
+  trans: TranslationBundle;
   events: WorkspaceEvents;
   rendermime: IRenderMimeRegistry;
   codeActions: ICodeActions;
@@ -46,6 +49,7 @@ export function ChatView(props: IChatViewProps): JSX.Element {
     },
     [props.openSource, model]
   );
+  const trans = useTranslation();
   useRerenderOn(model.changed);
   const [listOpen, setListOpen] = React.useState(true);
   const conversations = model.conversations;
@@ -54,7 +58,7 @@ export function ChatView(props: IChatViewProps): JSX.Element {
     <div className="jp-Workspace-chatRoot">
       <div className="jp-Workspace-header jp-Workspace-chatHeader">
         <div className="jp-Workspace-chatTitleRow">
-          <h2 className="jp-Workspace-heading">Workspace Chat</h2>
+          <h2 className="jp-Workspace-heading">{trans.__('Workspace Chat')}</h2>
           <button
             type="button"
             className="jp-Workspace-newConversation jp-Workspace-iconButton"
@@ -62,8 +66,8 @@ export function ChatView(props: IChatViewProps): JSX.Element {
               model.newChat();
               focusChatInput();
             }}
-            aria-label="New chat"
-            title="New chat"
+            aria-label={trans.__('New chat')}
+            title={trans.__('New chat')}
           >
             <addIcon.react tag="span" />
           </button>
@@ -72,7 +76,7 @@ export function ChatView(props: IChatViewProps): JSX.Element {
       </div>
       <section
         className="jp-Workspace-conversations"
-        aria-label="Conversations"
+        aria-label={trans.__('Conversations')}
       >
         <button
           type="button"
@@ -85,7 +89,7 @@ export function ChatView(props: IChatViewProps): JSX.Element {
           ) : (
             <caretRightIcon.react tag="span" elementSize="small" />
           )}
-          <span>Conversations ({conversations.length})</span>
+          <span>{trans.__('Conversations (%1)', conversations.length)}</span>
         </button>
         {listOpen && (
           <ConversationList
@@ -139,7 +143,7 @@ export class ChatPanel extends ReactWidget {
     this.id = CHAT_ID;
     this.addClass('jp-Workspace-chat');
     this.title.icon = chatIcon;
-    this.title.caption = 'Workspace Chat';
+    this.title.caption = _props.trans.__('Workspace Chat');
   }
 
   get model(): ChatModel {
@@ -147,6 +151,6 @@ export class ChatPanel extends ReactWidget {
   }
 
   render(): JSX.Element {
-    return <ChatView {...this._props} />;
+    return translated(this._props.trans, <ChatView {...this._props} />);
   }
 }

@@ -6,6 +6,7 @@ import * as React from 'react';
 
 import { Banner } from '../common/banner';
 import { useRerenderOn } from '../common/hooks';
+import { useTranslation } from '../common/translation';
 import { SidecarModel } from '../sidecar/sidecarmodel';
 import { ChatModel } from './chatmodel';
 
@@ -17,6 +18,7 @@ interface IComposerProps {
 /** The input: Enter sends, Shift+Enter is a new line; Stop while answering. */
 export function Composer(props: IComposerProps): JSX.Element {
   const { model, sidecar } = props;
+  const trans = useTranslation();
   useRerenderOn(model.inputChanged);
   useRerenderOn(sidecar.changed);
   const stream = model.currentStream;
@@ -55,7 +57,7 @@ export function Composer(props: IComposerProps): JSX.Element {
                   onClick={() => void sidecar.restart()}
                   disabled={sidecar.restarting}
                 >
-                  Restart AI sidecar
+                  {trans.__('Restart AI sidecar')}
                 </button>
               </>
             )}
@@ -67,10 +69,12 @@ export function Composer(props: IComposerProps): JSX.Element {
         value={text}
         placeholder={
           ready
-            ? 'Ask a question (Enter sends, Shift+Enter: new line)'
-            : 'Type your question; sending waits for the AI sidecar'
+            ? trans.__('Ask a question (Enter sends, Shift+Enter: new line)')
+            : trans.__('Type your question; sending waits for the AI sidecar')
         }
-        aria-label="Chat message (Enter sends, Shift+Enter inserts a new line)"
+        aria-label={trans.__(
+          'Chat message (Enter sends, Shift+Enter inserts a new line)'
+        )}
         rows={3}
         onChange={event => model.setInput(event.target.value)}
         onKeyDown={event => {
@@ -87,10 +91,10 @@ export function Composer(props: IComposerProps): JSX.Element {
       <div className="jp-Workspace-chatActions">
         <span className="jp-Workspace-chatHint">
           {stream
-            ? 'Answering…'
+            ? trans.__('Answering…')
             : model.sending
-              ? 'Sending…'
-              : 'Enter to send · Shift+Enter for a new line'}
+              ? trans.__('Sending…')
+              : trans.__('Enter to send · Shift+Enter for a new line')}
         </span>
         {stream ? (
           <button
@@ -98,9 +102,9 @@ export function Composer(props: IComposerProps): JSX.Element {
             className="jp-Workspace-chatStop jp-Workspace-textButton"
             onClick={() => void model.stop()}
             disabled={stream.stopping}
-            title="Stop the answer (what arrived so far is kept)"
+            title={trans.__('Stop the answer (what arrived so far is kept)')}
           >
-            {stream.stopping ? 'Stopping…' : 'Stop'}
+            {stream.stopping ? trans.__('Stopping…') : trans.__('Stop')}
           </button>
         ) : (
           <button
@@ -108,9 +112,9 @@ export function Composer(props: IComposerProps): JSX.Element {
             className="jp-Workspace-chatSend jp-Workspace-textButton jp-mod-accept"
             onClick={send}
             disabled={!ready || model.sending || !text.trim()}
-            title={ready ? 'Send (Enter)' : reason}
+            title={ready ? trans.__('Send (Enter)') : reason}
           >
-            Send
+            {trans.__('Send')}
           </button>
         )}
       </div>

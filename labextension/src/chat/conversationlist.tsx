@@ -3,19 +3,30 @@
  */
 import { Dialog, showDialog } from '@jupyterlab/apputils';
 import { Time } from '@jupyterlab/coreutils';
+import { TranslationBundle } from '@jupyterlab/translation';
 import { deleteIcon, editIcon } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
 import { useClock } from '../common/hooks';
+import { useTranslation } from '../common/translation';
 import { IConversation } from './chatapi';
 import { ChatModel } from './chatmodel';
 
 /** Ask before deleting a conversation; resolves to whether the user agreed. */
-async function confirmDelete(title: string): Promise<boolean> {
+async function confirmDelete(
+  title: string,
+  trans: TranslationBundle
+): Promise<boolean> {
   const result = await showDialog({
-    title: 'Delete conversation?',
-    body: `Delete “${title || 'New chat'}” and all its messages? This cannot be undone.`,
-    buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: 'Delete' })]
+    title: trans.__('Delete conversation?'),
+    body: trans.__(
+      'Delete “%1” and all its messages? This cannot be undone.',
+      title || trans.__('New chat')
+    ),
+    buttons: [
+      Dialog.cancelButton({ label: trans.__('Cancel') }),
+      Dialog.warnButton({ label: trans.__('Delete') })
+    ]
   });
   return result.button.accept;
 }
@@ -28,17 +39,21 @@ interface IConversationListProps {
 
 export function ConversationList(props: IConversationListProps): JSX.Element {
   const { model, conversations, currentId } = props;
+  const trans = useTranslation();
   useClock();
   const [renaming, setRenaming] = React.useState<number | null>(null);
 
   const onDelete = async (conversation: IConversation) => {
-    if (await confirmDelete(conversation.title)) {
+    if (await confirmDelete(conversation.title, trans)) {
       await model.remove(conversation.id);
     }
   };
 
   return (
-    <ul className="jp-Workspace-conversationList" aria-label="Conversations">
+    <ul
+      className="jp-Workspace-conversationList"
+      aria-label={trans.__('Conversations')}
+    >
       {conversations.map(conversation => (
         <ConversationItem
           key={conversation.id}
@@ -62,7 +77,7 @@ export function ConversationList(props: IConversationListProps): JSX.Element {
       ))}
       {!model.loading && conversations.length === 0 && (
         <li className="jp-Workspace-empty">
-          No conversations yet. Ask a question below.
+          {trans.__('No conversations yet. Ask a question below.')}
         </li>
       )}
     </ul>
@@ -83,7 +98,8 @@ interface IConversationItemProps {
 
 function ConversationItem(props: IConversationItemProps): JSX.Element {
   const { conversation, selected, streaming, renaming } = props;
-  const title = conversation.title || 'New chat';
+  const trans = useTranslation();
+  const title = conversation.title || trans.__('New chat');
   const [draft, setDraft] = React.useState(title);
   const input = React.useRef<HTMLInputElement>(null);
 
@@ -108,7 +124,7 @@ function ConversationItem(props: IConversationItemProps): JSX.Element {
           className="jp-Workspace-conversationTitleInput jp-Workspace-input"
           value={draft}
           maxLength={200}
-          aria-label="Conversation title"
+          aria-label={trans.__('Conversation title')}
           onChange={event => setDraft(event.target.value)}
           onKeyDown={event => {
             if (event.key === 'Enter') {
@@ -133,14 +149,14 @@ function ConversationItem(props: IConversationItemProps): JSX.Element {
           {streaming && (
             <span
               className="jp-Workspace-conversationBusy"
-              aria-label="answering"
-              title="Answering…"
+              aria-label={trans.__('answering')}
+              title={trans.__('Answering…')}
             />
           )}
           <time
             className="jp-Workspace-conversationUpdated"
             dateTime={conversation.updated}
-            title={`Updated ${Time.format(conversation.updated)}`}
+            title={trans.__('Updated %1', Time.format(conversation.updated))}
           >
             {Time.formatHuman(conversation.updated)}
           </time>
@@ -152,8 +168,8 @@ function ConversationItem(props: IConversationItemProps): JSX.Element {
             type="button"
             className="jp-Workspace-renameConversation jp-Workspace-iconButton"
             onClick={props.onStartRename}
-            aria-label={`Rename “${title}”`}
-            title="Rename"
+            aria-label={trans.__('Rename “%1”', title)}
+            title={trans.__('Rename')}
           >
             <editIcon.react tag="span" elementSize="small" />
           </button>
@@ -161,8 +177,8 @@ function ConversationItem(props: IConversationItemProps): JSX.Element {
             type="button"
             className="jp-Workspace-deleteConversation jp-Workspace-iconButton"
             onClick={props.onDelete}
-            aria-label={`Delete “${title}”`}
-            title="Delete"
+            aria-label={trans.__('Delete “%1”', title)}
+            title={trans.__('Delete')}
           >
             <deleteIcon.react tag="span" elementSize="small" />
           </button>

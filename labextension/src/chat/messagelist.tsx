@@ -7,6 +7,7 @@ import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import * as React from 'react';
 
 import { ISource } from '../common/api';
+import { useTranslation } from '../common/translation';
 import { IChatMessage } from './chatapi';
 import { ChatError } from './chaterror';
 import { ChatMarkdown, ICodeActions } from './chatmarkdown';
@@ -26,6 +27,7 @@ const STICK_PX = 48;
 
 export function MessageList(props: IMessageListProps): JSX.Element {
   const { model, rendermime, codeActions, openSource } = props;
+  const trans = useTranslation();
   const list = React.useRef<HTMLDivElement>(null);
   const stick = React.useRef(true);
   const messages = model.messages;
@@ -56,7 +58,7 @@ export function MessageList(props: IMessageListProps): JSX.Element {
       className="jp-Workspace-chatMessages"
       ref={list}
       role="log"
-      aria-label="Messages"
+      aria-label={trans.__('Messages')}
       aria-busy={busy}
       onScroll={() => {
         const node = list.current;
@@ -67,12 +69,17 @@ export function MessageList(props: IMessageListProps): JSX.Element {
       }}
     >
       {model.loadingMessages && (
-        <div className="jp-Workspace-empty">Loading the conversation…</div>
+        <div className="jp-Workspace-empty">
+          {trans.__('Loading the conversation…')}
+        </div>
       )}
       {!model.loadingMessages && messages.length === 0 && !stream && (
         <div className="jp-Workspace-chatWelcome">
-          Ask about your code. Answers are rendered as Markdown; code blocks get{' '}
-          <em>Copy</em> and <em>Insert</em> buttons.
+          {trans.__(
+            'Ask about your code. Answers are rendered as Markdown; code blocks get'
+          )}{' '}
+          <em>{trans.__('Copy')}</em> {trans.__('and')}{' '}
+          <em>{trans.__('Insert')}</em> {trans.__('buttons.')}
         </div>
       )}
       {messages.map(message => (
@@ -102,7 +109,7 @@ export function MessageList(props: IMessageListProps): JSX.Element {
       )}
       {last && last.role === 'user' && !stream && !model.sending && (
         <div className="jp-Workspace-chatNoAnswer">
-          <span>This question has no answer.</span>
+          <span>{trans.__('This question has no answer.')}</span>
           <RetryButton enabled={canRetry} onRetry={retry} />
         </div>
       )}
@@ -114,15 +121,16 @@ function RetryButton(props: {
   enabled: boolean;
   onRetry: () => void;
 }): JSX.Element {
+  const trans = useTranslation();
   return (
     <button
       type="button"
       className="jp-Workspace-chatRetry jp-Workspace-textButton"
       onClick={props.onRetry}
       disabled={!props.enabled}
-      title="Ask the last question again (replaces this answer)"
+      title={trans.__('Ask the last question again (replaces this answer)')}
     >
-      Retry
+      {trans.__('Retry')}
     </button>
   );
 }
@@ -141,6 +149,7 @@ function MessageView(props: IMessageViewProps): JSX.Element {
   const { message, model, rendermime, codeActions, openSource, onRendered } =
     props;
   const { retry } = props;
+  const trans = useTranslation();
   const info = model.infoOf(message);
   const isAnswer = message.role === 'assistant';
   const sources = React.useMemo(
@@ -158,18 +167,18 @@ function MessageView(props: IMessageViewProps): JSX.Element {
       data-role={message.role}
       data-status={message.status}
       data-id={message.id}
-      aria-label={isAnswer ? 'Answer' : 'Question'}
+      aria-label={isAnswer ? trans.__('Answer') : trans.__('Question')}
     >
       <header className="jp-Workspace-chatMessageHeader">
         <span className="jp-Workspace-chatAuthor">
-          {isAnswer ? 'Assistant' : 'You'}
+          {isAnswer ? trans.__('Assistant') : trans.__('You')}
         </span>
         {isAnswer && message.mode === 'grounded' && (
           <span
             className="jp-Workspace-chatGrounded"
-            title="Answered from passages of this workspace"
+            title={trans.__('Answered from passages of this workspace')}
           >
-            grounded
+            {trans.__('grounded')}
           </span>
         )}
         {isAnswer && message.model && (
@@ -186,7 +195,7 @@ function MessageView(props: IMessageViewProps): JSX.Element {
       {retrievalOnly && (
         <div className="jp-Workspace-retrievalOnly" role="note">
           <span className="jp-Workspace-retrievalOnlyLabel">
-            Retrieval only — no language model answered
+            {trans.__('Retrieval only — no language model answered')}
           </span>
           {message.error && (
             <span className="jp-Workspace-retrievalOnlyReason">
@@ -208,8 +217,8 @@ function MessageView(props: IMessageViewProps): JSX.Element {
       {message.status === 'partial' && (
         <div className="jp-Workspace-chatStopped" role="note">
           {info.stopped
-            ? 'Stopped — partial answer.'
-            : 'Partial answer (stopped or cut off).'}
+            ? trans.__('Stopped — partial answer.')
+            : trans.__('Partial answer (stopped or cut off).')}
         </div>
       )}
       {message.status === 'error' && (
@@ -242,6 +251,7 @@ interface IStreamingViewProps {
 
 function StreamingView(props: IStreamingViewProps): JSX.Element {
   const { stream, rendermime, codeActions, openSource, onRendered } = props;
+  const trans = useTranslation();
   const sources = React.useMemo(
     () => uniqueSources(stream.sources),
     [stream.sources]
@@ -253,18 +263,19 @@ function StreamingView(props: IStreamingViewProps): JSX.Element {
       data-role="assistant"
       data-status="streaming"
       data-stream={stream.id}
-      aria-label="Answer (arriving)"
+      aria-label={trans.__('Answer (arriving)')}
     >
       <header className="jp-Workspace-chatMessageHeader">
-        <span className="jp-Workspace-chatAuthor">Assistant</span>
+        <span className="jp-Workspace-chatAuthor">{trans.__('Assistant')}</span>
         <span className="jp-Workspace-chatStreaming" role="status">
-          {stream.stopping ? 'Stopping…' : 'Answering…'}
+          {stream.stopping ? trans.__('Stopping…') : trans.__('Answering…')}
         </span>
       </header>
       {stream.joinedLate && (
         <div className="jp-Workspace-chatLate">
-          This answer began before this tab was listening; the full text shows
-          when it is complete.
+          {trans.__(
+            'This answer began before this tab was listening; the full text shows when it is complete.'
+          )}
         </div>
       )}
       {stream.text ? (

@@ -12,6 +12,7 @@ import { ICommandPalette } from '@jupyterlab/apputils';
 import { IEditorTracker } from '@jupyterlab/fileeditor';
 import { INotebookTracker } from '@jupyterlab/notebook';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
+import { ITranslator } from '@jupyterlab/translation';
 
 import {
   CommandIDs,
@@ -20,6 +21,7 @@ import {
   PALETTE_CATEGORY
 } from '../commands';
 import { EditorBridge, quoteSelection } from '../common/editorbridge';
+import { loadTranslation } from '../common/translation';
 import { IWorkspaceClient } from '../tokens';
 import { ChatModel } from './chatmodel';
 import { CHAT_ID, ChatPanel, focusChatInput } from './chatview';
@@ -34,7 +36,8 @@ export const chatPlugin: JupyterFrontEndPlugin<void> = {
     ICommandPalette,
     ILayoutRestorer,
     INotebookTracker,
-    IEditorTracker
+    IEditorTracker,
+    ITranslator
   ],
   activate: (
     app: JupyterFrontEnd,
@@ -43,13 +46,16 @@ export const chatPlugin: JupyterFrontEndPlugin<void> = {
     palette: ICommandPalette | null,
     restorer: ILayoutRestorer | null,
     notebooks: INotebookTracker | null,
-    editors: IEditorTracker | null
+    editors: IEditorTracker | null,
+    translator: ITranslator | null
   ): void => {
     const { events, sidecar } = client;
+    const trans = loadTranslation(translator);
     const chat = new ChatModel({ events, sidecar });
     const bridge = new EditorBridge(app, notebooks, editors);
     const chatPanel = new ChatPanel({
       model: chat,
+      trans,
       events,
       rendermime,
       openSource: source => client.openSource(source),
@@ -70,8 +76,8 @@ export const chatPlugin: JupyterFrontEndPlugin<void> = {
       app.shell.activateById(chatPanel.id);
     };
     app.commands.addCommand(CommandIDs.openChat, {
-      label: 'Workspace: Open Chat',
-      caption: 'Show the Workspace Chat (right sidebar)',
+      label: trans.__('Workspace: Open Chat'),
+      caption: trans.__('Show the Workspace Chat (right sidebar)'),
       icon: args => (args.isPalette ? undefined : chatPanel.title.icon),
       describedBy: NO_ARGS,
       execute: () => {
@@ -80,9 +86,10 @@ export const chatPlugin: JupyterFrontEndPlugin<void> = {
       }
     });
     app.commands.addCommand(CommandIDs.askSelection, {
-      label: 'Workspace: Ask About Selection',
-      caption:
-        'Put the selected code (or the active notebook cell) into the chat input',
+      label: trans.__('Workspace: Ask About Selection'),
+      caption: trans.__(
+        'Put the selected code (or the active notebook cell) into the chat input'
+      ),
       describedBy: NO_ARGS,
       execute: () => {
         const selection = bridge.selection();
@@ -91,7 +98,9 @@ export const chatPlugin: JupyterFrontEndPlugin<void> = {
           chat.appendToInput(quoteSelection(selection));
         } else {
           chat.showNotice(
-            'Nothing to ask about: select some code in a notebook cell or a file editor first.'
+            trans.__(
+              'Nothing to ask about: select some code in a notebook cell or a file editor first.'
+            )
           );
         }
         focusChatInput();

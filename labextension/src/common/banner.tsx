@@ -1,6 +1,8 @@
 import { closeIcon } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
+import { useTranslation } from './translation';
+
 export interface IBannerProps {
   kind: 'error' | 'warning' | 'info';
   children: React.ReactNode;
@@ -11,6 +13,7 @@ export interface IBannerProps {
 /** A message across the top of a panel: a failed request, a conflict. */
 export function Banner(props: IBannerProps): JSX.Element {
   const { kind, children, onDismiss } = props;
+  const trans = useTranslation();
   return (
     <div
       className={`jp-Workspace-banner jp-mod-${kind}`}
@@ -22,8 +25,8 @@ export function Banner(props: IBannerProps): JSX.Element {
           type="button"
           className="jp-Workspace-iconButton"
           onClick={onDismiss}
-          aria-label="Dismiss message"
-          title="Dismiss"
+          aria-label={trans.__('Dismiss message')}
+          title={trans.__('Dismiss')}
         >
           <closeIcon.react tag="span" elementSize="small" />
         </button>

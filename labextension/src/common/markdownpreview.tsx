@@ -5,6 +5,7 @@ import * as React from 'react';
 import { IEntity } from '../notes/entitiesapi';
 import { ENTITY_LINK_CLASS, linkEntities } from '../notes/entitylinks';
 import { hostileRendermime } from './hostilemarkdown';
+import { useTranslation } from './translation';
 
 const MIME_TYPE = 'text/markdown';
 
@@ -46,6 +47,7 @@ const NO_ENTITIES: ReadonlyArray<IEntity> = [];
  */
 export function MarkdownPreview(props: IMarkdownPreviewProps): JSX.Element {
   const { rendermime, source } = props;
+  const trans = useTranslation();
   // Render again only when the names or what they stand for change.
   const entityKey = (props.entities ?? NO_ENTITIES)
     .map(entity => `${entity.id}\t${entity.kind}\t${entity.name}`)
@@ -137,7 +139,7 @@ export function MarkdownPreview(props: IMarkdownPreviewProps): JSX.Element {
     <div
       className="jp-Workspace-notePreview"
       ref={host}
-      aria-label="Markdown preview"
+      aria-label={trans.__('Markdown preview')}
       role="region"
     />
   );

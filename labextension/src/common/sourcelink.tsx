@@ -5,6 +5,7 @@ import * as React from 'react';
 
 import { ISource, formatSource } from './api';
 import { isPlainClick, noteIdOf, sourceHref } from './opensource';
+import { useTranslation } from './translation';
 
 export interface ISourceLinkProps {
   source: ISource;
@@ -25,6 +26,7 @@ export interface ISourceLinkProps {
  */
 export function SourceLink(props: ISourceLinkProps): JSX.Element {
   const { source, className, onOpen } = props;
+  const trans = useTranslation();
   const where = formatSource(source);
   const label = props.children ?? where;
   const common = {
@@ -38,7 +40,7 @@ export function SourceLink(props: ISourceLinkProps): JSX.Element {
         type="button"
         {...common}
         className={`${className} jp-Workspace-linkButton`}
-        title={props.title ?? `Open the note (${where})`}
+        title={props.title ?? trans.__('Open the note (%1)', where)}
         onClick={() => onOpen(source)}
       >
         {label}
@@ -49,7 +51,7 @@ export function SourceLink(props: ISourceLinkProps): JSX.Element {
     <a
       {...common}
       href={sourceHref(source)}
-      title={props.title ?? `Open ${where} in the editor`}
+      title={props.title ?? trans.__('Open %1 in the editor', where)}
       onClick={event => {
         if (isPlainClick(event)) {
           event.preventDefault();

@@ -8,10 +8,11 @@ import {
 } from '@jupyterlab/application';
 import { ICommandPalette } from '@jupyterlab/apputils';
 import { IStatusBar } from '@jupyterlab/statusbar';
-import { ITranslator, nullTranslator } from '@jupyterlab/translation';
+import { ITranslator } from '@jupyterlab/translation';
 
 import { CHAT_ID } from '../chat/chatview';
 import { CommandIDs, NO_ARGS, PALETTE_CATEGORY } from '../commands';
+import { loadTranslation } from '../common/translation';
 import { IWorkspaceClient } from '../tokens';
 import { SidecarNotifier, createSidecarStatusItem } from './sidecarstatus';
 
@@ -30,7 +31,7 @@ export const sidecarPlugin: JupyterFrontEndPlugin<void> = {
     translator: ITranslator | null
   ): void => {
     const { sidecar } = client;
-    const trans = (translator ?? nullTranslator).load('jupyter_workspace');
+    const trans = loadTranslation(translator);
     // A click on the item shows the chat, where the sidecar's state matters.
     const showChat = () => {
       app.shell.activateById(CHAT_ID);
