@@ -9,6 +9,7 @@ import { ISource } from '../common/api';
 import { noteIdOf } from '../common/opensource';
 import { errorMessage } from '../common/request';
 import { SourceLink } from '../common/sourcelink';
+import { useTranslation } from '../common/translation';
 import { IEntity, IEntityDetails, getEntity, noteSource } from './entitiesapi';
 import { ENTITY_LINK_CLASS, kindClass } from './entitylinks';
 
@@ -24,10 +25,6 @@ export interface IEntityPopoverProps {
   container: HTMLElement;
   onOpenSource: (source: ISource) => void;
   onClose: () => void;
-}
-
-function plural(n: number, one: string, many = `${one}s`): string {
-  return `${n} ${n === 1 ? one : many}`;
 }
 
 /** Where the popover goes: under its button, or above when more room is there. */
@@ -64,6 +61,7 @@ function returnFocus(props: IEntityPopoverProps): void {
 
 export function EntityPopover(props: IEntityPopoverProps): JSX.Element {
   const { entity, anchor, container, onOpenSource } = props;
+  const trans = useTranslation();
   const [details, setDetails] = React.useState<IEntityDetails | null>(null);
   const [error, setError] = React.useState('');
   const [style, setStyle] = React.useState<React.CSSProperties>({});
@@ -146,8 +144,8 @@ export function EntityPopover(props: IEntityPopoverProps): JSX.Element {
           type="button"
           className="jp-Workspace-closeEntity jp-Workspace-iconButton"
           onClick={close}
-          aria-label="Close (Escape)"
-          title="Close (Escape)"
+          aria-label={trans.__('Close (Escape)')}
+          title={trans.__('Close (Escape)')}
         >
           <closeIcon.react tag="span" />
         </button>
@@ -156,12 +154,12 @@ export function EntityPopover(props: IEntityPopoverProps): JSX.Element {
         {error
           ? ''
           : details
-            ? `${plural(shown.mentions, 'mention')} in ${plural(
-                shown.sources,
-                'file or note',
-                'files and notes'
-              )}`
-            : 'Loading…'}
+            ? trans.__(
+                '%1 in %2',
+                trans._n('%1 mention', '%1 mentions', shown.mentions),
+                trans._n('%1 file or note', '%1 files and notes', shown.sources)
+              )
+            : trans.__('Loading…')}
       </div>
       {error && <div className="jp-Workspace-entityError">{error}</div>}
       {details && <EntityDetails details={details} onOpenSource={open} />}
@@ -176,16 +174,22 @@ interface IEntityDetailsProps {
 
 function EntityDetails(props: IEntityDetailsProps): JSX.Element {
   const { details, onOpenSource } = props;
+  const trans = useTranslation();
   const titles = new Map(details.notes.map(note => [note.id, note.title]));
   /** A note's title in place of `@notes/<id>`. */
   const where = (source: string, line?: number | null): string => {
     const note = noteIdOf(source);
-    const name = note === null ? source : `“${titles.get(note) || 'Untitled'}”`;
+    const name =
+      note === null ? source : `“${titles.get(note) || trans.__('Untitled')}”`;
     return line ? `${name}:${line}` : name;
   };
   return (
     <>
-      <Section label="Mentions" count={details.mentions.length}>
+      <Section
+        name="mentions"
+        label={trans.__('Mentions')}
+        count={details.mentions.length}
+      >
         {details.mentions.map((mention, i) => (
           <li key={`${mention.source}:${mention.line}:${i}`}>
             <SourceLink
@@ -198,10 +202,10 @@ function EntityDetails(props: IEntityDetailsProps): JSX.Element {
                 {mention.origin === 'llm' && (
                   <span
                     className="jp-Workspace-entityOrigin"
-                    title="Found by the LLM"
+                    title={trans.__('Found by the LLM')}
                   >
                     {' '}
-                    LLM
+                    {trans.__('LLM')}
                   </span>
                 )}
               </span>
@@ -212,7 +216,11 @@ function EntityDetails(props: IEntityDetailsProps): JSX.Element {
           </li>
         ))}
       </Section>
-      <Section label="Notes" count={details.notes.length}>
+      <Section
+        name="notes"
+        label={trans.__('Notes')}
+        count={details.notes.length}
+      >
         {details.notes.map(note => (
           <li key={note.id}>
             <SourceLink
@@ -220,12 +228,16 @@ function EntityDetails(props: IEntityDetailsProps): JSX.Element {
               source={{ path: noteSource(note.id) }}
               onOpen={onOpenSource}
             >
-              {note.title || 'Untitled'}
+              {note.title || trans.__('Untitled')}
             </SourceLink>
           </li>
         ))}
       </Section>
-      <Section label="Tasks" count={details.tasks.length}>
+      <Section
+        name="tasks"
+        label={trans.__('Tasks')}
+        count={details.tasks.length}
+      >
         {details.tasks.map(task => (
           <li
             key={task.id}
@@ -249,7 +261,11 @@ function EntityDetails(props: IEntityDetailsProps): JSX.Element {
           </li>
         ))}
       </Section>
-      <Section label="Files" count={details.files.length}>
+      <Section
+        name="files"
+        label={trans.__('Files')}
+        count={details.files.length}
+      >
         {details.files.map(path => (
           <li key={path}>
             <SourceLink
@@ -266,6 +282,8 @@ function EntityDetails(props: IEntityDetailsProps): JSX.Element {
 
 /** A titled list; nothing when it is empty. */
 function Section(props: {
+  /** The section's `data-section`, not shown. */
+  name: string;
   label: string;
   count: number;
   children: React.ReactNode;
@@ -276,7 +294,7 @@ function Section(props: {
   return (
     <section
       className="jp-Workspace-entitySection"
-      data-section={props.label.toLowerCase()}
+      data-section={props.name}
       aria-label={props.label}
     >
       <h3 className="jp-Workspace-entitySectionTitle">

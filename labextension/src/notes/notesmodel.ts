@@ -105,6 +105,8 @@ export class NotesModel extends PanelModel {
   /** Create a note and open it. */
   async create(): Promise<INote | null> {
     try {
+      // The stored title, the same whatever language created the note.
+      // eslint-disable-next-line jupyter/no-untranslated-string
       const note = await createNote({ title: 'Untitled', body: '' });
       this._upsert(note);
       await this._openNote(note, true);

@@ -1,6 +1,7 @@
 import { Dialog, showDialog } from '@jupyterlab/apputils';
 import { Time } from '@jupyterlab/coreutils';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
+import { TranslationBundle } from '@jupyterlab/translation';
 import { addIcon, closeIcon, deleteIcon } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
@@ -9,6 +10,7 @@ import { Banner, ErrorBanner } from '../common/banner';
 import { useActionError, useClock, useRerenderOn } from '../common/hooks';
 import { MarkdownPreview } from '../common/markdownpreview';
 import { ISegmentedChoice, SegmentedButtons } from '../common/segmented';
+import { useTranslation } from '../common/translation';
 import { IEntity } from './entitiesapi';
 import { NoteEntities } from './entitiesmodel';
 import { EntityPopover } from './entityview';
@@ -17,19 +19,42 @@ import { NotesModel } from './notesmodel';
 
 export type NoteViewMode = 'edit' | 'split' | 'preview';
 
-const VIEW_MODES: ReadonlyArray<ISegmentedChoice<NoteViewMode>> = [
-  { value: 'edit', label: 'Edit', title: 'Edit the markdown' },
-  { value: 'split', label: 'Split', title: 'Edit beside the preview' },
-  { value: 'preview', label: 'Preview', title: 'Only the rendered note' }
-];
+function viewModes(
+  trans: TranslationBundle
+): ReadonlyArray<ISegmentedChoice<NoteViewMode>> {
+  return [
+    {
+      value: 'edit',
+      label: trans.__('Edit'),
+      title: trans.__('Edit the markdown')
+    },
+    {
+      value: 'split',
+      label: trans.__('Split'),
+      title: trans.__('Edit beside the preview')
+    },
+    {
+      value: 'preview',
+      label: trans.__('Preview'),
+      title: trans.__('Only the rendered note')
+    }
+  ];
+}
 
-const SAVE_LABELS: Record<SaveState, string> = {
-  saved: 'Saved',
-  dirty: 'Unsaved',
-  saving: 'Saving…',
-  conflict: 'Conflict',
-  error: 'Not saved'
-};
+function saveLabel(state: SaveState, trans: TranslationBundle): string {
+  switch (state) {
+    case 'saved':
+      return trans.__('Saved');
+    case 'dirty':
+      return trans.__('Unsaved');
+    case 'saving':
+      return trans.__('Saving…');
+    case 'conflict':
+      return trans.__('Conflict');
+    case 'error':
+      return trans.__('Not saved');
+  }
+}
 
 export interface INotesViewProps {
   model: NotesModel;
@@ -39,11 +64,20 @@ export interface INotesViewProps {
 }
 
 /** Ask before deleting a note; resolves to whether the user agreed. */
-async function confirmDelete(title: string): Promise<boolean> {
+async function confirmDelete(
+  title: string,
+  trans: TranslationBundle
+): Promise<boolean> {
   const result = await showDialog({
-    title: 'Delete note?',
-    body: `Delete “${title || 'Untitled'}”? This cannot be undone.`,
-    buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: 'Delete' })]
+    title: trans.__('Delete note?'),
+    body: trans.__(
+      'Delete “%1”? This cannot be undone.',
+      title || trans.__('Untitled')
+    ),
+    buttons: [
+      Dialog.cancelButton({ label: trans.__('Cancel') }),
+      Dialog.warnButton({ label: trans.__('Delete') })
+    ]
   });
   return result.button.accept;
 }
@@ -51,6 +85,7 @@ async function confirmDelete(title: string): Promise<boolean> {
 /** The Notes panel: filter, list and the open note's editor. */
 export function NotesView(props: INotesViewProps): JSX.Element {
   const { model, rendermime, onOpenSource } = props;
+  const trans = useTranslation();
   useRerenderOn(model.changed);
   useClock();
   const [mode, setMode] = React.useState<NoteViewMode>('edit');
@@ -60,7 +95,7 @@ export function NotesView(props: INotesViewProps): JSX.Element {
   const query = model.query.trim();
 
   const onDelete = async (note: { id: number; title: string }) => {
-    if (await confirmDelete(note.title)) {
+    if (await confirmDelete(note.title, trans)) {
       await model.remove(note.id);
     }
   };
@@ -68,14 +103,14 @@ export function NotesView(props: INotesViewProps): JSX.Element {
   return (
     <div
       className={`jp-Workspace-notes${draft ? ' jp-mod-editing' : ''}`}
-      aria-label="Notes"
+      aria-label={trans.__('Notes')}
     >
       <div className="jp-Workspace-toolbar">
         <input
           type="search"
           className="jp-Workspace-noteFilter jp-Workspace-input"
-          placeholder="Filter notes"
-          aria-label="Filter notes (full text)"
+          placeholder={trans.__('Filter notes')}
+          aria-label={trans.__('Filter notes (full text)')}
           value={model.query}
           onChange={event => model.setQuery(event.target.value)}
         />
@@ -83,8 +118,8 @@ export function NotesView(props: INotesViewProps): JSX.Element {
           type="button"
           className="jp-Workspace-newNote jp-Workspace-iconButton"
           onClick={() => void model.create()}
-          aria-label="New note"
-          title="New note"
+          aria-label={trans.__('New note')}
+          title={trans.__('New note')}
         >
           <addIcon.react tag="span" />
         </button>
@@ -99,7 +134,7 @@ export function NotesView(props: INotesViewProps): JSX.Element {
           {model.notice}
         </Banner>
       )}
-      <ul className="jp-Workspace-noteList" aria-label="Notes">
+      <ul className="jp-Workspace-noteList" aria-label={trans.__('Notes')}>
         {model.notes.map(note => (
           <NoteItem
             key={note.id}
@@ -110,7 +145,9 @@ export function NotesView(props: INotesViewProps): JSX.Element {
         ))}
         {!model.loading && model.notes.length === 0 && (
           <li className="jp-Workspace-empty">
-            {query ? 'No notes match the filter.' : 'No notes yet.'}
+            {query
+              ? trans.__('No notes match the filter.')
+              : trans.__('No notes yet.')}
           </li>
         )}
       </ul>
@@ -140,8 +177,9 @@ interface INoteItemProps {
 
 function NoteItem(props: INoteItemProps): JSX.Element {
   const { note, draft, onOpen } = props;
+  const trans = useTranslation();
   // The open note's title follows the editor before the save lands.
-  const title = (draft ? draft.title : note.title) || 'Untitled';
+  const title = (draft ? draft.title : note.title) || trans.__('Untitled');
   return (
     <li
       className={`jp-Workspace-noteItem${draft ? ' jp-mod-selected' : ''}`}
@@ -158,7 +196,7 @@ function NoteItem(props: INoteItemProps): JSX.Element {
         <time
           className="jp-Workspace-noteUpdated"
           dateTime={note.updated}
-          title={`Updated ${Time.format(note.updated)}`}
+          title={trans.__('Updated %1', Time.format(note.updated))}
         >
           {Time.formatHuman(note.updated)}
         </time>
@@ -187,6 +225,7 @@ interface IOpenEntity {
 
 function NoteEditor(props: INoteEditorProps): JSX.Element {
   const { draft, entities, rendermime, mode, onModeChange, onClose } = props;
+  const trans = useTranslation();
   useRerenderOn(draft.changed);
   useRerenderOn(entities.changed);
   const titleInput = React.useRef<HTMLInputElement>(null);
@@ -213,15 +252,15 @@ function NoteEditor(props: INoteEditorProps): JSX.Element {
       ref={section}
       className="jp-Workspace-noteEditor"
       data-id={draft.id}
-      aria-label="Note editor"
+      aria-label={trans.__('Note editor')}
     >
       <div className="jp-Workspace-noteHeader">
         <input
           ref={titleInput}
           className="jp-Workspace-noteTitle jp-Workspace-input"
           value={draft.title}
-          placeholder="Title"
-          aria-label="Note title"
+          placeholder={trans.__('Title')}
+          aria-label={trans.__('Note title')}
           maxLength={200}
           onChange={event => draft.setTitle(event.target.value)}
           onKeyDown={event => {
@@ -238,17 +277,17 @@ function NoteEditor(props: INoteEditorProps): JSX.Element {
           type="button"
           className="jp-Workspace-closeNote jp-Workspace-iconButton"
           onClick={onClose}
-          aria-label="Close note"
-          title="Close note"
+          aria-label={trans.__('Close note')}
+          title={trans.__('Close note')}
         >
           <closeIcon.react tag="span" />
         </button>
       </div>
       <div className="jp-Workspace-noteTools">
         <SegmentedButtons
-          label="View"
+          label={trans.__('View')}
           attribute="data-mode"
-          choices={VIEW_MODES}
+          choices={viewModes(trans)}
           value={mode}
           onChange={onModeChange}
         />
@@ -258,14 +297,14 @@ function NoteEditor(props: INoteEditorProps): JSX.Element {
           role="status"
           aria-live="polite"
         >
-          {SAVE_LABELS[state]}
+          {saveLabel(state, trans)}
         </span>
         <button
           type="button"
           className="jp-Workspace-deleteNote jp-Workspace-iconButton"
           onClick={props.onDelete}
-          aria-label="Delete note"
-          title="Delete note"
+          aria-label={trans.__('Delete note')}
+          title={trans.__('Delete note')}
         >
           <deleteIcon.react tag="span" />
         </button>
@@ -281,8 +320,9 @@ function NoteEditor(props: INoteEditorProps): JSX.Element {
       {state === 'conflict' && (
         <Banner kind="warning">
           <span>
-            This note was changed elsewhere while you were editing it; your last
-            changes are not saved.
+            {trans.__(
+              'This note was changed elsewhere while you were editing it; your last changes are not saved.'
+            )}
           </span>
           <span className="jp-Workspace-bannerActions">
             <button
@@ -290,28 +330,28 @@ function NoteEditor(props: INoteEditorProps): JSX.Element {
               className="jp-Workspace-textButton jp-Workspace-reloadNote"
               onClick={() => draft.reload()}
             >
-              Reload theirs
+              {trans.__('Reload theirs')}
             </button>
             <button
               type="button"
               className="jp-Workspace-textButton jp-Workspace-overwriteNote"
               onClick={() => void draft.overwrite()}
             >
-              Keep mine
+              {trans.__('Keep mine')}
             </button>
           </span>
         </Banner>
       )}
       {state === 'error' && (
         <Banner kind="error">
-          <span>Could not save: {draft.error}</span>
+          <span>{trans.__('Could not save: %1', draft.error)}</span>
           <span className="jp-Workspace-bannerActions">
             <button
               type="button"
               className="jp-Workspace-textButton"
               onClick={() => void draft.flush()}
             >
-              Retry
+              {trans.__('Retry')}
             </button>
           </span>
         </Banner>
@@ -321,8 +361,8 @@ function NoteEditor(props: INoteEditorProps): JSX.Element {
           <textarea
             className="jp-Workspace-noteBody"
             value={draft.body}
-            placeholder="Write Markdown…"
-            aria-label="Note body (Markdown)"
+            placeholder={trans.__('Write Markdown…')}
+            aria-label={trans.__('Note body (Markdown)')}
             onChange={event => draft.setBody(event.target.value)}
           />
         )}
@@ -357,6 +397,7 @@ interface IEntityBarProps {
 /** How many entities the note mentions, and the LLM refine action. */
 function EntityBar(props: IEntityBarProps): JSX.Element {
   const { entities, onRefine } = props;
+  const trans = useTranslation();
   const count = entities.entities.length;
   const outcome = entities.refineOutcome;
   return (
@@ -366,26 +407,32 @@ function EntityBar(props: IEntityBarProps): JSX.Element {
           className="jp-Workspace-entityCount"
           role="status"
           aria-live="polite"
-          title="People, organisations, components, ids, files and symbols the note mentions; the preview links them"
+          title={trans.__(
+            'People, organisations, components, ids, files and symbols the note mentions; the preview links them'
+          )}
         >
           {count === 0
-            ? 'No entities found'
-            : `${count} ${count === 1 ? 'entity' : 'entities'}`}
+            ? trans.__('No entities found')
+            : trans._n('%1 entity', '%1 entities', count)}
         </span>
         <button
           type="button"
           className="jp-Workspace-textButton jp-Workspace-refineEntities"
           disabled={entities.refining}
           aria-busy={entities.refining}
-          title="Ask the configured LLM which people, organisations, components and ids this note mentions"
+          title={trans.__(
+            'Ask the configured LLM which people, organisations, components and ids this note mentions'
+          )}
           onClick={() => void onRefine()}
         >
-          {entities.refining ? 'Refining…' : 'Refine entities with the LLM'}
+          {entities.refining
+            ? trans.__('Refining…')
+            : trans.__('Refine entities with the LLM')}
         </button>
       </div>
       {entities.error && (
         <Banner kind="error" onDismiss={() => entities.dismissError()}>
-          Cannot list the note's entities: {entities.error}
+          {trans.__("Cannot list the note's entities: %1", entities.error)}
         </Banner>
       )}
       {outcome && (
@@ -395,9 +442,11 @@ function EntityBar(props: IEntityBarProps): JSX.Element {
             onDismiss={() => entities.dismissRefineOutcome()}
           >
             {outcome.ok
-              ? `Refined with the LLM: the note mentions ${outcome.found} ${
-                  outcome.found === 1 ? 'entity' : 'entities'
-                }.`
+              ? trans._n(
+                  'Refined with the LLM: the note mentions %1 entity.',
+                  'Refined with the LLM: the note mentions %1 entities.',
+                  outcome.found
+                )
               : outcome.message}
           </Banner>
         </div>

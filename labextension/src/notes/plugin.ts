@@ -10,8 +10,10 @@ import {
 } from '@jupyterlab/application';
 import { ICommandPalette } from '@jupyterlab/apputils';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
+import { ITranslator } from '@jupyterlab/translation';
 
 import { CommandIDs, NO_ARGS, PALETTE_CATEGORY } from '../commands';
+import { loadTranslation } from '../common/translation';
 import { TasksModel } from '../tasks/tasksmodel';
 import { IWorkspaceClient } from '../tokens';
 import { NotesModel } from './notesmodel';
@@ -23,20 +25,23 @@ export const notesPlugin: JupyterFrontEndPlugin<void> = {
     'The Workspace sidebar (left): notes of the served folder and its tasks.',
   autoStart: true,
   requires: [IWorkspaceClient, IRenderMimeRegistry],
-  optional: [ICommandPalette, ILayoutRestorer, ILabShell],
+  optional: [ICommandPalette, ILayoutRestorer, ILabShell, ITranslator],
   activate: (
     app: JupyterFrontEnd,
     client: IWorkspaceClient,
     rendermime: IRenderMimeRegistry,
     palette: ICommandPalette | null,
     restorer: ILayoutRestorer | null,
-    labShell: ILabShell | null
+    labShell: ILabShell | null,
+    translator: ITranslator | null
   ): void => {
     const { events } = client;
+    const trans = loadTranslation(translator);
     const notes = new NotesModel({ events });
     const tasks = new TasksModel({ events });
     const sidebar = new WorkspaceSidebar({
       events,
+      trans,
       notes,
       tasks,
       rendermime,
@@ -68,8 +73,8 @@ export const notesPlugin: JupyterFrontEndPlugin<void> = {
     });
 
     app.commands.addCommand(CommandIDs.open, {
-      label: 'Workspace: Open',
-      caption: 'Show the Workspace sidebar (notes and tasks)',
+      label: trans.__('Workspace: Open'),
+      caption: trans.__('Show the Workspace sidebar (notes and tasks)'),
       icon: args => (args.isPalette ? undefined : sidebar.title.icon),
       describedBy: NO_ARGS,
       execute: () => {
@@ -77,8 +82,8 @@ export const notesPlugin: JupyterFrontEndPlugin<void> = {
       }
     });
     app.commands.addCommand(CommandIDs.newNote, {
-      label: 'Workspace: New Note',
-      caption: 'Create a note and open it in the Workspace sidebar',
+      label: trans.__('Workspace: New Note'),
+      caption: trans.__('Create a note and open it in the Workspace sidebar'),
       describedBy: NO_ARGS,
       execute: async () => {
         show();
@@ -89,8 +94,8 @@ export const notesPlugin: JupyterFrontEndPlugin<void> = {
       }
     });
     app.commands.addCommand(CommandIDs.newTask, {
-      label: 'Workspace: New Task',
-      caption: 'Put the cursor in the Workspace new-task field',
+      label: trans.__('Workspace: New Task'),
+      caption: trans.__('Put the cursor in the Workspace new-task field'),
       describedBy: NO_ARGS,
       execute: async () => {
         show();

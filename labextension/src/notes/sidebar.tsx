@@ -2,6 +2,7 @@
  * The Workspace entry of the left sidebar: Notes and Tasks sections.
  */
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
+import { TranslationBundle } from '@jupyterlab/translation';
 import { ReactWidget, SidePanel } from '@jupyterlab/ui-components';
 import { AccordionPanel, Widget } from '@lumino/widgets';
 import * as React from 'react';
@@ -11,6 +12,7 @@ import { ISource } from '../common/api';
 import { ConnectionStatus } from '../common/connectionstatus';
 import { WorkspaceEvents } from '../common/events';
 import { workspaceIcon } from '../common/icons';
+import { translated } from '../common/translation';
 import { TasksModel } from '../tasks/tasksmodel';
 import { TasksView } from '../tasks/tasksview';
 import { NotesModel } from './notesmodel';
@@ -24,35 +26,45 @@ export class WorkspaceSidebar extends SidePanel {
     this.id = SIDEBAR_ID;
     this.addClass('jp-Workspace-sidebar');
     this.title.icon = workspaceIcon;
-    this.title.caption = 'Workspace';
+    const { trans } = options;
+    this.title.caption = trans.__('Workspace');
 
     this.notes = options.notes;
     this.tasks = options.tasks;
 
     const header = ReactWidget.create(
-      <div className="jp-Workspace-header">
-        <h2 className="jp-Workspace-heading">Workspace</h2>
-        <ConnectionStatus events={options.events} />
-      </div>
+      translated(
+        trans,
+        <div className="jp-Workspace-header">
+          <h2 className="jp-Workspace-heading">{trans.__('Workspace')}</h2>
+          <ConnectionStatus events={options.events} />
+        </div>
+      )
     );
     header.addClass('jp-Workspace-headerWidget');
     this.header.addWidget(header);
 
     this._notesSection = ReactWidget.create(
-      <NotesView
-        model={options.notes}
-        rendermime={options.rendermime}
-        onOpenSource={options.openSource}
-      />
+      translated(
+        trans,
+        <NotesView
+          model={options.notes}
+          rendermime={options.rendermime}
+          onOpenSource={options.openSource}
+        />
+      )
     );
     this._notesSection.addClass('jp-Workspace-section');
-    this._notesSection.title.label = 'Notes';
+    this._notesSection.title.label = trans.__('Notes');
 
     this._tasksSection = ReactWidget.create(
-      <TasksView model={options.tasks} onOpenSource={options.openSource} />
+      translated(
+        trans,
+        <TasksView model={options.tasks} onOpenSource={options.openSource} />
+      )
     );
     this._tasksSection.addClass('jp-Workspace-section');
-    this._tasksSection.title.label = 'Tasks';
+    this._tasksSection.title.label = trans.__('Tasks');
 
     this.addWidget(this._notesSection);
     this.addWidget(this._tasksSection);
@@ -101,6 +113,7 @@ export class WorkspaceSidebar extends SidePanel {
 export namespace WorkspaceSidebar {
   export interface IOptions {
     events: WorkspaceEvents;
+    trans: TranslationBundle;
     notes: NotesModel;
     tasks: TasksModel;
     rendermime: IRenderMimeRegistry;

@@ -1,5 +1,6 @@
 import { Dialog, showDialog } from '@jupyterlab/apputils';
 import { Time } from '@jupyterlab/coreutils';
+import { TranslationBundle } from '@jupyterlab/translation';
 import { addIcon, deleteIcon, linkIcon } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
@@ -20,42 +21,79 @@ import { useClock, useRerenderOn } from '../common/hooks';
 import { errorMessage } from '../common/request';
 import { ISegmentedChoice, SegmentedButtons } from '../common/segmented';
 import { SourceLink } from '../common/sourcelink';
+import { useTranslation } from '../common/translation';
 import { TasksModel, isResolved } from './tasksmodel';
 
-const STATUS_FILTERS: ReadonlyArray<ISegmentedChoice<TaskStatus>> = [
-  { value: 'open', label: 'Open', title: 'Tasks still to do' },
-  { value: 'done', label: 'Done', title: 'Finished tasks' },
-  {
-    value: 'resolved',
-    label: 'Resolved',
-    title: 'Detected tasks no longer in their file or note'
-  },
-  { value: 'all', label: 'All', title: 'Every task' }
-];
+function statusFilters(
+  trans: TranslationBundle
+): ReadonlyArray<ISegmentedChoice<TaskStatus>> {
+  return [
+    {
+      value: 'open',
+      label: trans.__('Open'),
+      title: trans.__('Tasks still to do')
+    },
+    {
+      value: 'done',
+      label: trans.__('Done'),
+      title: trans.__('Finished tasks')
+    },
+    {
+      value: 'resolved',
+      label: trans.__('Resolved'),
+      title: trans.__('Detected tasks no longer in their file or note')
+    },
+    { value: 'all', label: trans.__('All'), title: trans.__('Every task') }
+  ];
+}
 
-const ORIGIN_FILTERS: ReadonlyArray<ISegmentedChoice<TaskOriginFilter>> = [
-  { value: 'all', label: 'All', title: 'Your tasks and detected ones' },
-  { value: 'user', label: 'Mine', title: 'Only the tasks you added' },
-  {
-    value: 'detected',
-    label: 'Detected',
-    title: 'Only tasks found in code comments and notes (TODO, checkboxes…)'
+function originFilters(
+  trans: TranslationBundle
+): ReadonlyArray<ISegmentedChoice<TaskOriginFilter>> {
+  return [
+    {
+      value: 'all',
+      label: trans.__('All'),
+      title: trans.__('Your tasks and detected ones')
+    },
+    {
+      value: 'user',
+      label: trans.__('Mine'),
+      title: trans.__('Only the tasks you added')
+    },
+    {
+      value: 'detected',
+      label: trans.__('Detected'),
+      title: trans.__(
+        'Only tasks found in code comments and notes (TODO, checkboxes…)'
+      )
+    }
+  ];
+}
+
+function emptyText(status: TaskStatus, trans: TranslationBundle): string {
+  switch (status) {
+    case 'done':
+      return trans.__('No finished tasks.');
+    case 'resolved':
+      return trans.__('No resolved tasks.');
+    default:
+      return trans.__('No tasks.');
   }
-];
+}
 
-const EMPTY_TEXT: Record<TaskStatus, string> = {
-  open: 'No tasks.',
-  done: 'No finished tasks.',
-  resolved: 'No resolved tasks.',
-  all: 'No tasks.'
-};
-
-const PRIORITY_LABELS: Record<Priority, string> = {
-  low: 'Low',
-  normal: 'Normal',
-  high: 'High',
-  urgent: 'Urgent'
-};
+function priorityLabel(priority: Priority, trans: TranslationBundle): string {
+  switch (priority) {
+    case 'low':
+      return trans.__('Low');
+    case 'normal':
+      return trans.__('Normal');
+    case 'high':
+      return trans.__('High');
+    case 'urgent':
+      return trans.__('Urgent');
+  }
+}
 
 export interface ITasksViewProps {
   model: TasksModel;
@@ -71,11 +109,17 @@ function today(): string {
   return `${now.getFullYear()}-${month}-${day}`;
 }
 
-async function confirmDelete(title: string): Promise<boolean> {
+async function confirmDelete(
+  title: string,
+  trans: TranslationBundle
+): Promise<boolean> {
   const result = await showDialog({
-    title: 'Delete task?',
-    body: `Delete “${title}”? This cannot be undone.`,
-    buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: 'Delete' })]
+    title: trans.__('Delete task?'),
+    body: trans.__('Delete “%1”? This cannot be undone.', title),
+    buttons: [
+      Dialog.cancelButton({ label: trans.__('Cancel') }),
+      Dialog.warnButton({ label: trans.__('Delete') })
+    ]
   });
   return result.button.accept;
 }
@@ -83,6 +127,7 @@ async function confirmDelete(title: string): Promise<boolean> {
 /** The Tasks panel: the add form, the status filter and the list. */
 export function TasksView(props: ITasksViewProps): JSX.Element {
   const { model, onOpenSource } = props;
+  const trans = useTranslation();
   useRerenderOn(model.changed);
   useClock();
   const [localError, setLocalError] = React.useState('');
@@ -100,34 +145,34 @@ export function TasksView(props: ITasksViewProps): JSX.Element {
     void model.update(task.id, changes);
   };
   const remove = async (task: ITask) => {
-    if (await confirmDelete(task.title)) {
+    if (await confirmDelete(task.title, trans)) {
       await model.remove(task.id);
     }
   };
   const now = today();
 
   return (
-    <div className="jp-Workspace-tasks" aria-label="Tasks">
+    <div className="jp-Workspace-tasks" aria-label={trans.__('Tasks')}>
       <NewTaskForm model={model} onError={setLocalError} />
       <div className="jp-Workspace-toolbar jp-Workspace-taskToolbar">
         <SegmentedButtons
           className="jp-Workspace-taskFilter"
-          label="Show tasks"
+          label={trans.__('Show tasks')}
           attribute="data-status"
-          choices={STATUS_FILTERS}
+          choices={statusFilters(trans)}
           value={model.status}
           onChange={status => model.setStatus(status)}
         />
         <SegmentedButtons
           className="jp-Workspace-taskOriginFilter"
-          label="Tasks from"
+          label={trans.__('Tasks from')}
           attribute="data-origin"
-          choices={ORIGIN_FILTERS}
+          choices={originFilters(trans)}
           value={model.origin}
           onChange={origin => model.setOrigin(origin)}
         />
         <span className="jp-Workspace-count" aria-live="polite">
-          {model.loading ? '' : `${model.tasks.length} shown`}
+          {model.loading ? '' : trans.__('%1 shown', model.tasks.length)}
         </span>
       </div>
       {error && (
@@ -141,7 +186,7 @@ export function TasksView(props: ITasksViewProps): JSX.Element {
           {error}
         </Banner>
       )}
-      <ul className="jp-Workspace-taskList" aria-label="Tasks">
+      <ul className="jp-Workspace-taskList" aria-label={trans.__('Tasks')}>
         {model.tasks.map(task => (
           <TaskItem
             key={task.id}
@@ -154,7 +199,9 @@ export function TasksView(props: ITasksViewProps): JSX.Element {
           />
         ))}
         {!model.loading && model.tasks.length === 0 && (
-          <li className="jp-Workspace-empty">{EMPTY_TEXT[model.status]}</li>
+          <li className="jp-Workspace-empty">
+            {emptyText(model.status, trans)}
+          </li>
         )}
       </ul>
     </div>
@@ -168,6 +215,7 @@ interface INewTaskFormProps {
 
 function NewTaskForm(props: INewTaskFormProps): JSX.Element {
   const { model, onError } = props;
+  const trans = useTranslation();
   const [title, setTitle] = React.useState('');
   const [priority, setPriority] = React.useState<Priority>('normal');
   const [due, setDue] = React.useState('');
@@ -209,8 +257,8 @@ function NewTaskForm(props: INewTaskFormProps): JSX.Element {
       <div className="jp-Workspace-toolbar">
         <input
           className="jp-Workspace-newTaskInput jp-Workspace-input"
-          placeholder="Add a task and press Enter"
-          aria-label="New task title"
+          placeholder={trans.__('Add a task and press Enter')}
+          aria-label={trans.__('New task title')}
           maxLength={200}
           value={title}
           onChange={event => setTitle(event.target.value)}
@@ -218,8 +266,8 @@ function NewTaskForm(props: INewTaskFormProps): JSX.Element {
         <button
           type="submit"
           className="jp-Workspace-addTask jp-Workspace-iconButton"
-          aria-label="Add task"
-          title="Add task"
+          aria-label={trans.__('Add task')}
+          title={trans.__('Add task')}
           disabled={busy || !title.trim()}
         >
           <addIcon.react tag="span" />
@@ -228,27 +276,27 @@ function NewTaskForm(props: INewTaskFormProps): JSX.Element {
       <div className="jp-Workspace-newTaskDetails">
         <select
           className="jp-Workspace-newTaskPriority jp-Workspace-select"
-          aria-label="New task priority"
+          aria-label={trans.__('New task priority')}
           value={priority}
           onChange={event => setPriority(event.target.value as Priority)}
         >
           {PRIORITIES.map(p => (
             <option key={p} value={p}>
-              {PRIORITY_LABELS[p]}
+              {priorityLabel(p, trans)}
             </option>
           ))}
         </select>
         <input
           type="date"
           className="jp-Workspace-newTaskDue jp-Workspace-input"
-          aria-label="New task due date"
+          aria-label={trans.__('New task due date')}
           value={due}
           onChange={event => setDue(event.target.value)}
         />
         <input
           className="jp-Workspace-newTaskSource jp-Workspace-input"
-          placeholder="file:line"
-          aria-label="New task file link (path:line)"
+          placeholder={trans.__('file:line')}
+          aria-label={trans.__('New task file link (path:line)')}
           value={source}
           onChange={event => setSource(event.target.value)}
         />
@@ -268,6 +316,7 @@ interface ITaskItemProps {
 
 function TaskItem(props: ITaskItemProps): JSX.Element {
   const { task, overdue, onChange, onDelete, onOpenSource, onError } = props;
+  const trans = useTranslation();
   const [title, setTitle] = React.useState(task.title);
   const [editingTitle, setEditingTitle] = React.useState(false);
   const [sourceText, setSourceText] = React.useState<string | null>(null);
@@ -327,13 +376,13 @@ function TaskItem(props: ITaskItemProps): JSX.Element {
           type="checkbox"
           className="jp-Workspace-taskDone"
           checked={task.done}
-          aria-label={`Done: ${task.title}`}
+          aria-label={trans.__('Done: %1', task.title)}
           onChange={event => onChange({ done: event.target.checked })}
         />
         <input
           className="jp-Workspace-taskTitle"
           value={title}
-          aria-label="Task title"
+          aria-label={trans.__('Task title')}
           title={task.title}
           maxLength={200}
           onFocus={() => setEditingTitle(true)}
@@ -355,8 +404,8 @@ function TaskItem(props: ITaskItemProps): JSX.Element {
           type="button"
           className="jp-Workspace-deleteTask jp-Workspace-iconButton"
           onClick={onDelete}
-          aria-label={`Delete task: ${task.title}`}
-          title="Delete task"
+          aria-label={trans.__('Delete task: %1', task.title)}
+          title={trans.__('Delete task')}
         >
           <deleteIcon.react tag="span" />
         </button>
@@ -365,7 +414,7 @@ function TaskItem(props: ITaskItemProps): JSX.Element {
         {detected && <DetectedMarks detected={detected} />}
         <select
           className="jp-Workspace-taskPriority jp-Workspace-select"
-          aria-label="Priority"
+          aria-label={trans.__('Priority')}
           value={task.priority}
           onChange={event =>
             onChange({ priority: event.target.value as Priority })
@@ -373,7 +422,7 @@ function TaskItem(props: ITaskItemProps): JSX.Element {
         >
           {PRIORITIES.map(p => (
             <option key={p} value={p}>
-              {PRIORITY_LABELS[p]}
+              {priorityLabel(p, trans)}
             </option>
           ))}
         </select>
@@ -382,8 +431,16 @@ function TaskItem(props: ITaskItemProps): JSX.Element {
           className={`jp-Workspace-taskDue jp-Workspace-input${
             overdue ? ' jp-mod-overdue' : ''
           }${task.due ? '' : ' jp-mod-empty'}`}
-          aria-label={overdue ? 'Due date (overdue)' : 'Due date'}
-          title={overdue ? 'Overdue' : task.due ? 'Due date' : 'Set a due date'}
+          aria-label={
+            overdue ? trans.__('Due date (overdue)') : trans.__('Due date')
+          }
+          title={
+            overdue
+              ? trans.__('Overdue')
+              : task.due
+                ? trans.__('Due date')
+                : trans.__('Set a due date')
+          }
           value={task.due ?? ''}
           onChange={event => onChange({ due: event.target.value || null })}
         />
@@ -399,9 +456,14 @@ function TaskItem(props: ITaskItemProps): JSX.Element {
               <SourceLink
                 className="jp-Workspace-taskSource"
                 source={task.source}
-                title={`Open ${formatSource(task.source)}${
-                  detected ? ', where it was found' : ''
-                }`}
+                title={
+                  detected
+                    ? trans.__(
+                        'Open %1, where it was found',
+                        formatSource(task.source)
+                      )
+                    : trans.__('Open %1', formatSource(task.source))
+                }
                 onOpen={onOpenSource}
               />
             )}
@@ -411,8 +473,16 @@ function TaskItem(props: ITaskItemProps): JSX.Element {
                 type="button"
                 className="jp-Workspace-editSource jp-Workspace-iconButton"
                 onClick={() => setSourceText(formatSource(task.source))}
-                aria-label={task.source ? 'Edit file link' : 'Add file link'}
-                title={task.source ? 'Edit file link' : 'Link a file and line'}
+                aria-label={
+                  task.source
+                    ? trans.__('Edit file link')
+                    : trans.__('Add file link')
+                }
+                title={
+                  task.source
+                    ? trans.__('Edit file link')
+                    : trans.__('Link a file and line')
+                }
               >
                 <linkIcon.react tag="span" />
               </button>
@@ -430,49 +500,56 @@ function TaskItem(props: ITaskItemProps): JSX.Element {
 }
 
 /** What a badge says about where a detected task was found. */
-function tagDescription(tag: string): string {
+function tagDescription(tag: string, trans: TranslationBundle): string {
   switch (tag) {
     case 'CHECKBOX':
-      return 'Found as a checkbox in a note or markdown file';
+      return trans.__('Found as a checkbox in a note or markdown file');
     case 'ACTION':
-      return 'Found as an action item in a note or markdown file';
+      return trans.__('Found as an action item in a note or markdown file');
     default:
-      return `Found in a ${tag} code comment`;
+      return trans.__('Found in a %1 code comment', tag);
   }
 }
 
 /** A detected task's tag, owner, issue and whether it has gone. */
 function DetectedMarks(props: { detected: IDetected }): JSX.Element {
   const { tag, owner, ref, resolved } = props.detected;
+  const trans = useTranslation();
   return (
     <>
       <span
         className="jp-Workspace-taskTag"
         data-tag={tag}
-        title={tagDescription(tag)}
+        title={tagDescription(tag, trans)}
       >
         {tag}
       </span>
       {owner && (
         <span
           className="jp-Workspace-taskOwner"
-          title={`Owner: ${owner}`}
-          aria-label={`Owner: ${owner}`}
+          title={trans.__('Owner: %1', owner)}
+          aria-label={trans.__('Owner: %1', owner)}
         >
           {owner}
         </span>
       )}
       {ref && (
-        <span className="jp-Workspace-taskRef" title={`Refers to ${ref}`}>
+        <span
+          className="jp-Workspace-taskRef"
+          title={trans.__('Refers to %1', ref)}
+        >
           {ref}
         </span>
       )}
       {resolved && (
         <span
           className="jp-Workspace-taskResolved"
-          title={`No longer in its file or note since ${Time.format(resolved)}`}
+          title={trans.__(
+            'No longer in its file or note since %1',
+            Time.format(resolved)
+          )}
         >
-          resolved
+          {trans.__('resolved')}
         </span>
       )}
     </>
@@ -489,6 +566,7 @@ interface ISourceInputProps {
 /** The inline editor of a task's `path:line` link. */
 function SourceInput(props: ISourceInputProps): JSX.Element {
   const { initial, onCommit, onCancel } = props;
+  const trans = useTranslation();
   const [text, setText] = React.useState(initial);
   // Enter, Escape and blur may all arrive for one edit: act on the first.
   const finished = React.useRef(false);
@@ -506,8 +584,8 @@ function SourceInput(props: ISourceInputProps): JSX.Element {
   return (
     <input
       className="jp-Workspace-taskSourceInput jp-Workspace-input"
-      placeholder="file:line"
-      aria-label="File link (path:line)"
+      placeholder={trans.__('file:line')}
+      aria-label={trans.__('File link (path:line)')}
       autoFocus
       value={text}
       onChange={event => setText(event.target.value)}
