@@ -10,6 +10,7 @@ import {
 import { ICommandPalette } from '@jupyterlab/apputils';
 import { IEditorTracker } from '@jupyterlab/fileeditor';
 import { INotebookTracker } from '@jupyterlab/notebook';
+import { ITranslator } from '@jupyterlab/translation';
 
 import {
   CommandIDs,
@@ -19,6 +20,7 @@ import {
   addShowPanelCommand
 } from '../commands';
 import { EditorBridge } from '../common/editorbridge';
+import { loadTranslation } from '../common/translation';
 import { IWorkspaceClient } from '../tokens';
 import { IndexModel } from './indexmodel';
 import { MAX_QUERY_CHARS, SearchModel } from './searchmodel';
@@ -34,7 +36,8 @@ export const searchPlugin: JupyterFrontEndPlugin<void> = {
     ICommandPalette,
     ILayoutRestorer,
     INotebookTracker,
-    IEditorTracker
+    IEditorTracker,
+    ITranslator
   ],
   activate: (
     app: JupyterFrontEnd,
@@ -42,13 +45,16 @@ export const searchPlugin: JupyterFrontEndPlugin<void> = {
     palette: ICommandPalette | null,
     restorer: ILayoutRestorer | null,
     notebooks: INotebookTracker | null,
-    editors: IEditorTracker | null
+    editors: IEditorTracker | null,
+    translator: ITranslator | null
   ): void => {
     const { events } = client;
+    const trans = loadTranslation(translator);
     const index = new IndexModel({ events });
     const search = new SearchModel({ index });
     const searchPanel = new SearchPanel({
       model: search,
+      trans,
       index,
       events,
       openSource: source => client.openSource(source)
@@ -58,15 +64,18 @@ export const searchPlugin: JupyterFrontEndPlugin<void> = {
 
     const bridge = new EditorBridge(app, notebooks, editors);
     addShowPanelCommand(app, CommandIDs.openSearch, {
-      label: 'Workspace: Open Search',
-      caption: 'Show the Workspace Search panel (code and docs of the folder)',
+      label: trans.__('Workspace: Open Search'),
+      caption: trans.__(
+        'Show the Workspace Search panel (code and docs of the folder)'
+      ),
       panel: searchPanel,
       focus: () => searchPanel.focusInput()
     });
     app.commands.addCommand(CommandIDs.searchSelection, {
-      label: 'Workspace: Search for Selection',
-      caption:
-        'Search the workspace for the selected text (or the word at the cursor)',
+      label: trans.__('Workspace: Search for Selection'),
+      caption: trans.__(
+        'Search the workspace for the selected text (or the word at the cursor)'
+      ),
       describedBy: NO_ARGS,
       execute: async () => {
         const text = bridge

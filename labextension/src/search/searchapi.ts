@@ -6,12 +6,12 @@ import { requestAPI } from '../common/request';
 
 export type SearchMode = 'hybrid' | 'vector' | 'text';
 
-export const SEARCH_MODES: ReadonlyArray<{ mode: SearchMode; label: string }> =
-  [
-    { mode: 'hybrid', label: 'Hybrid' },
-    { mode: 'vector', label: 'Meaning (vector)' },
-    { mode: 'text', label: 'Words (text)' }
-  ];
+/** The modes in the order the Search panel offers them. */
+export const SEARCH_MODES: ReadonlyArray<SearchMode> = [
+  'hybrid',
+  'vector',
+  'text'
+];
 
 /** Language names the index gives files (the `lang` filter), most common first. */
 export const SEARCH_LANGUAGES: ReadonlyArray<string> = [

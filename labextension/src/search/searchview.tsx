@@ -3,6 +3,7 @@
  * the hits grouped by file, and the index's progress.
  */
 import { ReactWidget } from '@jupyterlab/apputils';
+import { TranslationBundle } from '@jupyterlab/translation';
 import * as React from 'react';
 
 import { afterPendingActivation } from '../common/activation';
@@ -15,6 +16,7 @@ import { searchPanelIcon } from '../common/icons';
 import { sourceHref } from '../common/opensource';
 import { errorMessage } from '../common/request';
 import { escapeRegExp } from '../common/textnodes';
+import { translated, useTranslation } from '../common/translation';
 import { IndexModel } from './indexmodel';
 import {
   IIndexStatus,
@@ -33,12 +35,37 @@ function hitId(index: number): string {
   return `jp-Workspace-searchHit-${index}`;
 }
 
-function count(n: number, one: string, many = `${one}s`): string {
-  return `${n.toLocaleString()} ${n === 1 ? one : many}`;
+/*
+ * Counts are shown grouped as the locale groups them (1,234): the plural form
+ * follows %1, the number, and the text shows %2, the grouped number.
+ */
+
+function results(n: number, trans: TranslationBundle): string {
+  return trans._n('%2 result', '%2 results', n, n.toLocaleString());
+}
+
+function files(n: number, trans: TranslationBundle): string {
+  return trans._n('%2 file', '%2 files', n, n.toLocaleString());
+}
+
+function chunks(n: number, trans: TranslationBundle): string {
+  return trans._n('%2 chunk', '%2 chunks', n, n.toLocaleString());
+}
+
+function modeLabel(mode: SearchMode, trans: TranslationBundle): string {
+  switch (mode) {
+    case 'hybrid':
+      return trans.__('Hybrid');
+    case 'vector':
+      return trans.__('Meaning (vector)');
+    case 'text':
+      return trans.__('Words (text)');
+  }
 }
 
 export interface ISearchViewProps {
   model: SearchModel;
+  trans: TranslationBundle;
   index: IndexModel;
   events: WorkspaceEvents;
   /** Opens a file at a line; rejects with a message for the user. */
@@ -48,6 +75,7 @@ export interface ISearchViewProps {
 /** The whole panel. */
 export function SearchView(props: ISearchViewProps): JSX.Element {
   const { model, index, events } = props;
+  const trans = useTranslation();
   useRerenderOn(model.changed);
   const [openError, setOpenError] = React.useState('');
 
@@ -130,7 +158,7 @@ export function SearchView(props: ISearchViewProps): JSX.Element {
   return (
     <div className="jp-Workspace-searchRoot">
       <div className="jp-Workspace-header">
-        <h2 className="jp-Workspace-heading">Search</h2>
+        <h2 className="jp-Workspace-heading">{trans.__('Search')}</h2>
         <ConnectionStatus events={events} />
       </div>
       <IndexStatusView index={index} />
@@ -157,18 +185,23 @@ interface ISearchFormProps {
 
 function SearchForm(props: ISearchFormProps): JSX.Element {
   const { model, onNavigate } = props;
+  const trans = useTranslation();
   const activeHit = model.activeHit;
   return (
     <div
       className="jp-Workspace-searchForm"
       role="search"
-      aria-label="Search the workspace"
+      aria-label={trans.__('Search the workspace')}
     >
       <input
         type="search"
         className="jp-Workspace-searchInput jp-Workspace-input"
-        placeholder="Search code and docs (e.g. length of a quaternion)"
-        aria-label="Search the workspace (arrow keys pick a result, Enter opens it)"
+        placeholder={trans.__(
+          'Search code and docs (e.g. length of a quaternion)'
+        )}
+        aria-label={trans.__(
+          'Search the workspace (arrow keys pick a result, Enter opens it)'
+        )}
         role="combobox"
         aria-expanded={model.hits.length > 0}
         aria-controls="jp-Workspace-searchResults"
@@ -184,24 +217,26 @@ function SearchForm(props: ISearchFormProps): JSX.Element {
       <div className="jp-Workspace-searchFilters">
         <select
           className="jp-Workspace-searchMode jp-Workspace-select"
-          aria-label="Search mode"
-          title="Hybrid: meaning and words together; Meaning: similar code; Words: exact terms"
+          aria-label={trans.__('Search mode')}
+          title={trans.__(
+            'Hybrid: meaning and words together; Meaning: similar code; Words: exact terms'
+          )}
           value={model.mode}
           onChange={event => model.setMode(event.target.value as SearchMode)}
         >
-          {SEARCH_MODES.map(item => (
-            <option key={item.mode} value={item.mode}>
-              {item.label}
+          {SEARCH_MODES.map(mode => (
+            <option key={mode} value={mode}>
+              {modeLabel(mode, trans)}
             </option>
           ))}
         </select>
         <select
           className="jp-Workspace-searchLanguage jp-Workspace-select"
-          aria-label="Language"
+          aria-label={trans.__('Language')}
           value={model.language}
           onChange={event => model.setLanguage(event.target.value)}
         >
-          <option value="">Any language</option>
+          <option value="">{trans.__('Any language')}</option>
           {SEARCH_LANGUAGES.map(name => (
             <option key={name} value={name}>
               {name}
@@ -210,11 +245,11 @@ function SearchForm(props: ISearchFormProps): JSX.Element {
         </select>
         <select
           className="jp-Workspace-searchKind jp-Workspace-select"
-          aria-label="Kind"
+          aria-label={trans.__('Kind')}
           value={model.kind}
           onChange={event => model.setKind(event.target.value)}
         >
-          <option value="">Any kind</option>
+          <option value="">{trans.__('Any kind')}</option>
           {SEARCH_KINDS.map(name => (
             <option key={name} value={name}>
               {name}
@@ -224,9 +259,13 @@ function SearchForm(props: ISearchFormProps): JSX.Element {
         <input
           type="text"
           className="jp-Workspace-searchPath jp-Workspace-input"
-          placeholder="Path glob, e.g. src/**"
-          aria-label="Only files matching this glob (relative to the root)"
-          title="Only files matching this glob, relative to the root: src/**, *.f90"
+          placeholder={trans.__('Path glob, e.g. src/**')}
+          aria-label={trans.__(
+            'Only files matching this glob (relative to the root)'
+          )}
+          title={trans.__(
+            'Only files matching this glob, relative to the root: src/**, *.f90'
+          )}
           autoComplete="off"
           spellCheck={false}
           value={model.pathGlob}
@@ -252,6 +291,7 @@ interface IResultsProps {
 
 function Results(props: IResultsProps): JSX.Element {
   const { model, index, onOpen, onNavigate } = props;
+  const trans = useTranslation();
   useRerenderOn(index.stateChanged);
   const building = [
     'starting',
@@ -268,11 +308,17 @@ function Results(props: IResultsProps): JSX.Element {
 
   let summary = '';
   if (model.searching && hits.length === 0) {
-    summary = query ? 'Searching…' : '';
+    summary = query ? trans.__('Searching…') : '';
   } else if (model.searchedQuery !== null && hits.length > 0) {
+    const found = trans.__(
+      '%1 in %2',
+      results(hits.length, trans),
+      files(groups.length, trans)
+    );
     summary =
-      `${count(hits.length, 'result')} in ${count(groups.length, 'file')}` +
-      (model.tookMs !== null ? ` · ${Math.round(model.tookMs)} ms` : '');
+      model.tookMs !== null
+        ? trans.__('%1 · %2 ms', found, Math.round(model.tookMs))
+        : found;
   }
 
   return (
@@ -290,17 +336,21 @@ function Results(props: IResultsProps): JSX.Element {
           <Banner kind={error.status === 503 ? 'warning' : 'error'}>
             {error.status === 503 ? (
               <>
-                <strong>The search index is not ready yet.</strong>{' '}
+                <strong>
+                  {trans.__('The search index is not ready yet.')}
+                </strong>{' '}
                 {error.message}
               </>
             ) : error.status === 400 ? (
               <>
-                <strong>The server cannot run this search:</strong>{' '}
+                <strong>
+                  {trans.__('The server cannot run this search:')}
+                </strong>{' '}
                 {error.message}
               </>
             ) : (
               <>
-                <strong>Search failed:</strong> {error.message}
+                <strong>{trans.__('Search failed:')}</strong> {error.message}
               </>
             )}
           </Banner>
@@ -309,12 +359,13 @@ function Results(props: IResultsProps): JSX.Element {
       {!error && !query && (
         <div className="jp-Workspace-searchEmpty" data-reason="idle">
           <p>
-            Search this folder's code and documents by meaning and by words:
-            type a question, a name or a piece of code.
+            {trans.__(
+              "Search this folder's code and documents by meaning and by words: type a question, a name or a piece of code."
+            )}
           </p>
           <p>
-            <kbd>↑</kbd> <kbd>↓</kbd> pick a result, <kbd>Enter</kbd> opens it
-            at its line.
+            <kbd>↑</kbd> <kbd>↓</kbd> {trans.__('pick a result,')}{' '}
+            <kbd>{trans.__('Enter')}</kbd> {trans.__('opens it at its line.')}
           </p>
         </div>
       )}
@@ -324,22 +375,23 @@ function Results(props: IResultsProps): JSX.Element {
         model.searchedQuery !== null &&
         hits.length === 0 && (
           <div className="jp-Workspace-searchEmpty" data-reason="none">
-            <p>No results for “{model.searchedQuery}”.</p>
+            <p>{trans.__('No results for “%1”.', model.searchedQuery)}</p>
             {building && (
               <p>
-                The index is still being built: results may be missing until it
-                is up to date.
+                {trans.__(
+                  'The index is still being built: results may be missing until it is up to date.'
+                )}
               </p>
             )}
             {model.filtered && (
               <p>
-                Filters are on.{' '}
+                {trans.__('Filters are on.')}{' '}
                 <button
                   type="button"
                   className="jp-Workspace-textButton jp-Workspace-clearFilters"
                   onClick={() => model.clearFilters()}
                 >
-                  Clear filters
+                  {trans.__('Clear filters')}
                 </button>
               </p>
             )}
@@ -349,7 +401,7 @@ function Results(props: IResultsProps): JSX.Element {
         id="jp-Workspace-searchResults"
         className={`jp-Workspace-searchResults${stale ? ' jp-mod-stale' : ''}`}
         role="listbox"
-        aria-label="Search results"
+        aria-label={trans.__('Search results')}
         aria-activedescendant={
           model.activeHit ? hitId(model.active) : undefined
         }
@@ -375,6 +427,7 @@ interface IResultGroupsProps {
 
 function ResultGroups(props: IResultGroupsProps): JSX.Element {
   const { model, groups, onOpen } = props;
+  const trans = useTranslation();
   const words = queryWords(model.searchedQuery ?? '');
   let position = 0;
   return (
@@ -389,7 +442,11 @@ function ResultGroups(props: IResultGroupsProps): JSX.Element {
             className="jp-Workspace-searchFile"
             data-path={group.path}
             role="group"
-            aria-label={`${group.path}: ${count(group.hits.length, 'result')}`}
+            aria-label={trans.__(
+              '%1: %2',
+              group.path,
+              results(group.hits.length, trans)
+            )}
           >
             <div className="jp-Workspace-searchFileHeader" title={group.path}>
               <span className="jp-Workspace-searchFileName">{name}</span>
@@ -432,14 +489,17 @@ interface IHitViewProps {
 
 function HitView(props: IHitViewProps): JSX.Element {
   const { hit, index, active, words } = props;
+  const trans = useTranslation();
   const range =
     hit.end_line > hit.start_line
       ? `${hit.start_line}–${hit.end_line}`
       : `${hit.start_line}`;
   // a notebook's hit counts its lines from the start of its cell
   const lines =
-    typeof hit.cell === 'number' ? `cell ${hit.cell + 1}: ${range}` : range;
-  const symbol = hit.symbol || '(top level)';
+    typeof hit.cell === 'number'
+      ? trans.__('cell %1: %2', hit.cell + 1, range)
+      : range;
+  const symbol = hit.symbol || trans.__('(top level)');
   return (
     <div
       id={hitId(index)}
@@ -449,8 +509,16 @@ function HitView(props: IHitViewProps): JSX.Element {
       data-cell={hit.cell}
       role="option"
       aria-selected={active}
-      aria-label={`${symbol}${hit.kind ? ` (${hit.kind})` : ''}, ${hit.path} lines ${lines}`}
-      title={`Open ${hit.path} at line ${hit.start_line} (Ctrl/⌘-click: in a new browser tab)`}
+      aria-label={
+        hit.kind
+          ? trans.__('%1 (%2), %3 lines %4', symbol, hit.kind, hit.path, lines)
+          : trans.__('%1, %2 lines %3', symbol, hit.path, lines)
+      }
+      title={trans.__(
+        'Open %1 at line %2 (Ctrl/⌘-click: in a new browser tab)',
+        hit.path,
+        hit.start_line
+      )}
       onMouseDown={event => {
         // Keep the focus where it is (the input keeps its caret).
         if (event.button === 0) {
@@ -518,35 +586,55 @@ function Highlighted(props: {
 /** What the index is doing, in words; a bar while indexing. */
 export function indexStatusText(
   status: IIndexStatus | null,
-  requestError: string
+  requestError: string,
+  trans: TranslationBundle
 ): string {
   if (!status) {
     return requestError
-      ? `Cannot read the index state: ${requestError}`
-      : 'Checking the index…';
+      ? trans.__('Cannot read the index state: %1', requestError)
+      : trans.__('Checking the index…');
   }
   switch (status.state) {
     case 'starting':
-      return 'Starting the index…';
+      return trans.__('Starting the index…');
     case 'waiting':
-      return 'Waiting for the AI sidecar…';
+      return trans.__('Waiting for the AI sidecar…');
     case 'scanning':
-      return 'Scanning the folder for files to index…';
+      return trans.__('Scanning the folder for files to index…');
     case 'indexing': {
-      const rate =
-        status.chunks_per_s > 0
-          ? ` · ${Math.round(status.chunks_per_s).toLocaleString()} chunks/s`
-          : '';
-      return `Indexing ${status.files_indexed.toLocaleString()} / ${status.files_total.toLocaleString()} files${rate}`;
+      const progress = trans.__(
+        'Indexing %1 / %2 files',
+        status.files_indexed.toLocaleString(),
+        status.files_total.toLocaleString()
+      );
+      return status.chunks_per_s > 0
+        ? trans.__(
+            '%1 · %2 chunks/s',
+            progress,
+            Math.round(status.chunks_per_s).toLocaleString()
+          )
+        : progress;
     }
     case 'embedding':
-      return `Words searchable · adding meaning to ${count(status.vectors_pending, 'chunk')}…`;
+      return trans.__(
+        'Words searchable · adding meaning to %1…',
+        chunks(status.vectors_pending, trans)
+      );
     case 'idle':
-      return `Index up to date · ${count(status.files_indexed, 'file')}, ${count(status.chunks, 'chunk')}`;
+      return trans.__(
+        'Index up to date · %1, %2',
+        files(status.files_indexed, trans),
+        chunks(status.chunks, trans)
+      );
     case 'failed':
-      return `Indexing failed: ${status.error || 'unknown error'}`;
+      return trans.__(
+        'Indexing failed: %1',
+        status.error || trans.__('unknown error')
+      );
     case 'off':
-      return 'Search is off on this server (WorkspaceApp.index_enabled / sidecar_enabled).';
+      return trans.__(
+        'Search is off on this server (WorkspaceApp.index_enabled / sidecar_enabled).'
+      );
     default:
       return String(status.state);
   }
@@ -554,6 +642,7 @@ export function indexStatusText(
 
 function IndexStatusView(props: { index: IndexModel }): JSX.Element {
   const { index } = props;
+  const trans = useTranslation();
   useRerenderOn(index.changed);
   const status = index.status;
   const state = status
@@ -561,7 +650,7 @@ function IndexStatusView(props: { index: IndexModel }): JSX.Element {
     : index.requestError
       ? 'error'
       : 'unknown';
-  const text = indexStatusText(status, index.requestError);
+  const text = indexStatusText(status, index.requestError, trans);
   const indexing = status?.state === 'indexing';
   const embedding = status?.state === 'embedding';
   // while embedding, the bar shows the chunks with vectors out of all chunks
@@ -577,10 +666,10 @@ function IndexStatusView(props: { index: IndexModel }): JSX.Element {
   );
   const extras: string[] = [];
   if (status && status.files_skipped > 0) {
-    extras.push(`${count(status.files_skipped, 'file')} skipped`);
+    extras.push(trans.__('%1 skipped', files(status.files_skipped, trans)));
   }
   if (status && status.files_error > 0) {
-    extras.push(`${count(status.files_error, 'file')} failed`);
+    extras.push(trans.__('%1 failed', files(status.files_error, trans)));
   }
   return (
     <div
@@ -590,10 +679,12 @@ function IndexStatusView(props: { index: IndexModel }): JSX.Element {
       aria-live="polite"
       title={
         [
-          status?.model_id ? `Embedding model: ${status.model_id}` : '',
+          status?.model_id
+            ? trans.__('Embedding model: %1', status.model_id)
+            : '',
           status?.error && status.state !== 'failed' ? status.error : '',
           status && status.files_skipped > 0
-            ? 'Skipped: binary, too large or ignored files.'
+            ? trans.__('Skipped: binary, too large or ignored files.')
             : ''
         ]
           .filter(Boolean)
@@ -613,7 +704,11 @@ function IndexStatusView(props: { index: IndexModel }): JSX.Element {
         <div
           className="jp-Workspace-indexBar"
           role="progressbar"
-          aria-label={embedding ? 'Embedding progress' : 'Indexing progress'}
+          aria-label={
+            embedding
+              ? trans.__('Embedding progress')
+              : trans.__('Indexing progress')
+          }
           aria-valuemin={0}
           aria-valuemax={total}
           aria-valuenow={done}
@@ -645,7 +740,7 @@ export class SearchPanel extends ReactWidget {
     this.id = SEARCH_ID;
     this.addClass('jp-Workspace-search');
     this.title.icon = searchPanelIcon;
-    this.title.caption = 'Workspace Search';
+    this.title.caption = _props.trans.__('Workspace Search');
   }
 
   get model(): SearchModel {
@@ -663,6 +758,6 @@ export class SearchPanel extends ReactWidget {
   }
 
   render(): JSX.Element {
-    return <SearchView {...this._props} />;
+    return translated(this._props.trans, <SearchView {...this._props} />);
   }
 }
