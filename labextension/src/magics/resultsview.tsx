@@ -7,6 +7,7 @@
  * shown as text, never as HTML.
  */
 import type { IRenderMime } from '@jupyterlab/rendermime';
+import { TranslationBundle } from '@jupyterlab/translation';
 import { ReactWidget } from '@jupyterlab/ui-components';
 import { MessageLoop } from '@lumino/messaging';
 import { Widget } from '@lumino/widgets';
@@ -17,6 +18,11 @@ import { noteIdOf, sourceHref } from '../common/opensource';
 import { errorMessage } from '../common/request';
 import { SourceLink } from '../common/sourcelink';
 import { requestOpenSource } from '../common/sourcerequest';
+import {
+  loadTranslation,
+  translated,
+  useTranslation
+} from '../common/translation';
 
 export const RESULTS_MIME_TYPE =
   'application/vnd.jupyter-workspace.results+json';
@@ -92,6 +98,7 @@ function locationOf(row: Row): ISource | null {
 /** The rendered table. */
 export function ResultsTable(props: { results: IResults }): JSX.Element {
   const { title, columns, rows } = props.results;
+  const trans = useTranslation();
   const node = React.useRef<HTMLDivElement>(null);
   const [error, setError] = React.useState('');
 
@@ -109,7 +116,9 @@ export function ResultsTable(props: { results: IResults }): JSX.Element {
       // link's own address, in a new tab as a modified click would.
       window.open(sourceHref(source), '_blank', 'noopener');
     } else {
-      setError('Notes open in the Workspace sidebar, which is not loaded.');
+      setError(
+        trans.__('Notes open in the Workspace sidebar, which is not loaded.')
+      );
     }
   };
 
@@ -177,6 +186,8 @@ export class ResultsRenderer
   constructor(options: IRenderMime.IRendererOptions) {
     super();
     this._mimeType = options.mimeType;
+    // The output area passes the application's translator, when it has one.
+    this._trans = loadTranslation(options.translator ?? null);
     this.addClass('jp-Workspace-resultsOutput');
   }
 
@@ -191,14 +202,16 @@ export class ResultsRenderer
     if (!this._results) {
       return (
         <div className="jp-Workspace-resultsError">
-          This %workspace output cannot be shown: its data is not a results
-          table.
+          {this._trans.__(
+            'This %workspace output cannot be shown: its data is not a results table.'
+          )}
         </div>
       );
     }
-    return <ResultsTable results={this._results} />;
+    return translated(this._trans, <ResultsTable results={this._results} />);
   }
 
   private readonly _mimeType: string;
+  private readonly _trans: TranslationBundle;
   private _results: IResults | null = null;
 }
