@@ -24,7 +24,7 @@ async function confirmDelete(
       title || trans.__('New chat')
     ),
     buttons: [
-      Dialog.cancelButton({ label: trans.__('Cancel') }),
+      Dialog.cancelButton(),
       Dialog.warnButton({ label: trans.__('Delete') })
     ]
   });

@@ -75,7 +75,7 @@ async function confirmDelete(
       title || trans.__('Untitled')
     ),
     buttons: [
-      Dialog.cancelButton({ label: trans.__('Cancel') }),
+      Dialog.cancelButton(),
       Dialog.warnButton({ label: trans.__('Delete') })
     ]
   });

@@ -7,6 +7,7 @@ import { JupyterFrontEnd } from '@jupyterlab/application';
 import { MainAreaWidget, WidgetTracker } from '@jupyterlab/apputils';
 import { IDocumentManager } from '@jupyterlab/docmanager';
 import { ServerConnection, TerminalAPI } from '@jupyterlab/services';
+import { TranslationBundle } from '@jupyterlab/translation';
 import { Widget } from '@lumino/widgets';
 
 import { ISource } from '../common/api';
@@ -43,6 +44,7 @@ export class PipelineActions implements IPipelinesActions {
     this._app = options.app;
     this._docManager = options.docManager;
     this._events = options.events;
+    this._trans = options.trans;
     this._model = options.model;
     this._openSource = options.openSource;
     this.tracker = new WidgetTracker<MainAreaWidget<RunPanel>>({
@@ -81,7 +83,9 @@ export class PipelineActions implements IPipelinesActions {
     }
     if (!this._app.commands.hasCommand(TERMINAL_OPEN)) {
       throw new Error(
-        "JupyterLab's terminal is not available here: open the run's output instead."
+        this._trans.__(
+          "JupyterLab's terminal is not available here: open the run's output instead."
+        )
       );
     }
     await this._app.commands.execute(TERMINAL_OPEN, { name });
@@ -110,6 +114,7 @@ export class PipelineActions implements IPipelinesActions {
     const widget = createRunWidget(
       {
         model,
+        trans: this._trans,
         actions: {
           showTerminal: run => this.showTerminal(run),
           runAgain: name => this.run(name),
@@ -172,7 +177,11 @@ export class PipelineActions implements IPipelinesActions {
       running = await TerminalAPI.listRunning(settings);
     } catch (error) {
       throw new Error(
-        `Cannot open the terminal of run ${run.id}: the server did not list its terminals (${errorMessage(error)}).`
+        this._trans.__(
+          'Cannot open the terminal of run %1: the server did not list its terminals (%2).',
+          run.id,
+          errorMessage(error)
+        )
       );
     }
     return running.some(model => model.name === name);
@@ -198,8 +207,14 @@ export class PipelineActions implements IPipelinesActions {
       (Widget & { ready?: Promise<void> }) | undefined;
     void (content?.ready ?? Promise.resolve()).then(() => {
       if (!widget.isDisposed) {
-        widget.title.label = `${run.pipeline} · run ${run.id}`;
-        widget.title.caption = `Pipeline ${run.pipeline}, run ${run.id} (terminal ${run.terminal})`;
+        const trans = this._trans;
+        widget.title.label = trans.__('%1 · run %2', run.pipeline, run.id);
+        widget.title.caption = trans.__(
+          'Pipeline %1, run %2 (terminal %3)',
+          run.pipeline,
+          run.id,
+          run.terminal
+        );
       }
     });
     if (this._terminals.get(run.id)?.widget === widget) {
@@ -255,6 +270,7 @@ export class PipelineActions implements IPipelinesActions {
   private _model: PipelinesModel;
   private _openSource: (source: ISource) => Promise<void>;
   private _terminals = new Map<number, IOpenTerminal>();
+  private _trans: TranslationBundle;
 }
 
 export namespace PipelineActions {
@@ -262,6 +278,7 @@ export namespace PipelineActions {
     app: JupyterFrontEnd;
     docManager: IDocumentManager;
     events: WorkspaceEvents;
+    trans: TranslationBundle;
     model: PipelinesModel;
     /** Opens a file at a line (a failure's link). */
     openSource: (source: ISource) => Promise<void>;

@@ -4,6 +4,7 @@
  * after a failure.
  */
 import { Notification } from '@jupyterlab/apputils';
+import { TranslationBundle } from '@jupyterlab/translation';
 
 import { FAILED_STATUSES, IRun, listRuns } from './pipelinesapi';
 import { PipelinesModel } from './pipelinesmodel';
@@ -16,19 +17,29 @@ const SUCCESS_AUTO_CLOSE_MS = 4000;
 const DETAIL_CHARS = 80;
 
 /** What a failed run's notification says. */
-export function failureMessage(run: IRun): string {
-  const name = `Pipeline ${run.pipeline}`;
+export function failureMessage(run: IRun, trans: TranslationBundle): string {
+  const name = run.pipeline;
   switch (run.status) {
     case 'timeout':
-      return `${name} timed out${run.duration !== null ? ` after ${Math.round(run.duration)} s` : ''}`;
+      return run.duration !== null
+        ? trans.__(
+            'Pipeline %1 timed out after %2 s',
+            name,
+            Math.round(run.duration)
+          )
+        : trans.__('Pipeline %1 timed out', name);
     case 'error':
-      return `${name} could not run: ${shorten(run.error || 'unknown error')}`;
+      return trans.__(
+        'Pipeline %1 could not run: %2',
+        name,
+        shorten(run.error || trans.__('unknown error'))
+      );
     default: {
       const [only] = run.failures;
       if (run.failures.length === 1 && only.kind === 'exit') {
-        return `${name} failed: ${only.message}`;
+        return trans.__('Pipeline %1 failed: %2', name, only.message);
       }
-      return `${name} failed: ${failureCount(run)}`;
+      return trans.__('Pipeline %1 failed: %2', name, failureCount(run, trans));
     }
   }
 }
@@ -48,17 +59,19 @@ function shorten(text: string): string {
 export class PipelineNotifier {
   constructor(
     model: PipelinesModel,
-    private _openRun: (id: number) => Promise<void>
+    private _openRun: (id: number) => Promise<void>,
+    private _trans: TranslationBundle
   ) {
     model.runFinished.connect(this._onFinished, this);
   }
 
   private _onFinished(_: PipelinesModel, run: IRun): void {
     if (FAILED_STATUSES.includes(run.status)) {
-      this._show(run.pipeline, failureMessage(run), 'error', [
+      const trans = this._trans;
+      this._show(run.pipeline, failureMessage(run, trans), 'error', [
         {
-          label: 'Open run',
-          caption: `Open the output of run ${run.id}`,
+          label: trans.__('Open run'),
+          caption: trans.__('Open the output of run %1', run.id),
           displayType: 'accent',
           callback: () => void this._openRun(run.id)
         }
@@ -80,7 +93,7 @@ export class PipelineNotifier {
     if (previous && FAILED_STATUSES.includes(previous.status)) {
       this._show(
         run.pipeline,
-        `Pipeline ${run.pipeline} passes again`,
+        this._trans.__('Pipeline %1 passes again', run.pipeline),
         'success',
         [],
         SUCCESS_AUTO_CLOSE_MS

@@ -6,6 +6,7 @@
  */
 import { ReactWidget } from '@jupyterlab/apputils';
 import { Time } from '@jupyterlab/coreutils';
+import { TranslationBundle } from '@jupyterlab/translation';
 import { refreshIcon } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
@@ -15,6 +16,7 @@ import { ConnectionStatus } from '../common/connectionstatus';
 import { WorkspaceEvents } from '../common/events';
 import { useActionError, useClock, useRerenderOn } from '../common/hooks';
 import { pipelinesIcon } from '../common/icons';
+import { translated, useTranslation } from '../common/translation';
 import {
   CONFIG_PATH,
   IPipeline,
@@ -53,12 +55,14 @@ export interface IPipelinesActions {
 
 export interface IPipelinesViewProps {
   model: PipelinesModel;
+  trans: TranslationBundle;
   events: WorkspaceEvents;
   actions: IPipelinesActions;
 }
 
 export function PipelinesView(props: IPipelinesViewProps): JSX.Element {
   const { model, events, actions } = props;
+  const trans = useTranslation();
   useRerenderOn(model.changed);
   const pipelines = model.pipelines;
   // Running durations count up each second.
@@ -69,24 +73,27 @@ export function PipelinesView(props: IPipelinesViewProps): JSX.Element {
   return (
     <div className="jp-Workspace-pipelinesRoot">
       <div className="jp-Workspace-header">
-        <h2 className="jp-Workspace-heading">Pipelines</h2>
+        <h2 className="jp-Workspace-heading">{trans.__('Pipelines')}</h2>
         <ConnectionStatus events={events} />
       </div>
       <div className="jp-Workspace-toolbar">
         <button
           type="button"
           className="jp-Workspace-textButton jp-Workspace-editPipelines"
-          title={`Open ${CONFIG_PATH} in the editor (created from an example if missing)`}
+          title={trans.__(
+            'Open %1 in the editor (created from an example if missing)',
+            CONFIG_PATH
+          )}
           onClick={() => void attempt(() => actions.editConfig())}
         >
-          Edit pipelines
+          {trans.__('Edit pipelines')}
         </button>
         <span className="jp-Workspace-toolbarSpacer" />
         <button
           type="button"
           className="jp-Workspace-iconButton jp-Workspace-refreshPipelines"
-          aria-label="Refresh the pipelines"
-          title="Refresh"
+          aria-label={trans.__('Refresh the pipelines')}
+          title={trans.__('Refresh')}
           onClick={() => void model.refresh()}
         >
           <refreshIcon.react tag="span" elementSize="small" />
@@ -112,7 +119,10 @@ export function PipelinesView(props: IPipelinesViewProps): JSX.Element {
       />
       <ErrorBanner message={actionError} onDismiss={dismissActionError} />
       {pipelines.length > 0 && (
-        <ul className="jp-Workspace-pipelineList" aria-label="Pipelines">
+        <ul
+          className="jp-Workspace-pipelineList"
+          aria-label={trans.__('Pipelines')}
+        >
           {pipelines.map(pipeline => (
             <PipelineItem
               key={pipeline.name}
@@ -127,20 +137,22 @@ export function PipelinesView(props: IPipelinesViewProps): JSX.Element {
       {!model.loading && pipelines.length === 0 && !config?.error && (
         <div className="jp-Workspace-pipelinesEmpty">
           <p>
-            No pipelines yet —{' '}
+            {trans.__('No pipelines yet —')}{' '}
             <button
               type="button"
               className="jp-Workspace-linkButton"
               onClick={() => void attempt(() => actions.editConfig())}
             >
-              Edit pipelines
+              {trans.__('Edit pipelines')}
             </button>{' '}
-            to add one. For example, in <code>{CONFIG_PATH}</code>:
+            {trans.__('to add one. For example, in')} <code>{CONFIG_PATH}</code>
+            :
           </p>
           <pre className="jp-Workspace-pipelinesExample">{EMPTY_EXAMPLE}</pre>
           <p>
-            Each run is a terminal you can watch and type into; errors in its
-            output become tasks linked to their lines.
+            {trans.__(
+              'Each run is a terminal you can watch and type into; errors in its output become tasks linked to their lines.'
+            )}
           </p>
         </div>
       )}
@@ -153,12 +165,13 @@ function ConfigError(props: {
   onOpen: (line: number | null) => void;
 }): JSX.Element | null {
   const error = props.config.error;
+  const trans = useTranslation();
   if (!error) {
     return null;
   }
   const where =
     error.line !== null
-      ? `${props.config.path}, line ${error.line}`
+      ? trans.__('%1, line %2', props.config.path, error.line)
       : props.config.path;
   return (
     <div
@@ -174,8 +187,8 @@ function ConfigError(props: {
             onClick={() => props.onOpen(error.line)}
           >
             {error.line !== null
-              ? `Open ${props.config.path} at line ${error.line}`
-              : `Open ${props.config.path}`}
+              ? trans.__('Open %1 at line %2', props.config.path, error.line)
+              : trans.__('Open %1', props.config.path)}
           </button>
         </div>
       </Banner>
@@ -194,36 +207,45 @@ function UntrustedConfig(props: {
   onTrust: () => void;
 }): JSX.Element {
   const { config, trusting } = props;
+  const trans = useTranslation();
   const approval = config.approval;
-  const since = approval
-    ? `has changed since ${approval.by ?? 'a user'} trusted it (${Time.formatHuman(approval.at)})`
-    : 'is not trusted yet';
+  const state = approval
+    ? trans.__(
+        '%1 has changed since %2 trusted it (%3).',
+        config.path,
+        approval.by ?? trans.__('a user'),
+        Time.formatHuman(approval.at)
+      )
+    : trans.__('%1 is not trusted yet.', config.path);
   return (
     <div className="jp-Workspace-pipelinesUntrusted" data-hash={config.hash}>
       <Banner kind="warning">
-        <strong>
-          {config.path} {since}.
-        </strong>{' '}
-        Its commands run as the server&apos;s user: nothing in it runs (Run,
-        magics, watched changes) until someone allowed to use terminals reviews
-        it and trusts it.
+        <strong>{state}</strong>{' '}
+        {trans.__(
+          "Its commands run as the server's user: nothing in it runs (Run, magics, watched changes) until someone allowed to use terminals reviews it and trusts it."
+        )}
         <div className="jp-Workspace-bannerActions">
           <button
             type="button"
             className="jp-Workspace-textButton jp-Workspace-reviewConfig"
             onClick={props.onReview}
           >
-            Review {config.path}
+            {trans.__('Review %1', config.path)}
           </button>
           <button
             type="button"
             className="jp-Workspace-textButton jp-mod-accept jp-Workspace-trustConfig"
             disabled={trusting}
             aria-busy={trusting}
-            title={`Let the commands of ${config.path} as it is now run, watch mode included`}
+            title={trans.__(
+              'Let the commands of %1 as it is now run, watch mode included',
+              config.path
+            )}
             onClick={props.onTrust}
           >
-            {trusting ? 'Trusting…' : 'Trust this configuration'}
+            {trusting
+              ? trans.__('Trusting…')
+              : trans.__('Trust this configuration')}
           </button>
         </div>
       </Banner>
@@ -240,6 +262,7 @@ interface IPipelineItemProps {
 
 function PipelineItem(props: IPipelineItemProps): JSX.Element {
   const { pipeline, model, actions, attempt } = props;
+  const trans = useTranslation();
   const last = pipeline.last_run;
   const running = last?.status === 'running' ? last : null;
   const starting = model.isStarting(pipeline.name);
@@ -261,10 +284,12 @@ function PipelineItem(props: IPipelineItemProps): JSX.Element {
             className="jp-Workspace-textButton jp-Workspace-stopRun"
             disabled={model.isStopping(running.id)}
             aria-busy={model.isStopping(running.id)}
-            title={`Stop run ${running.id} of ${pipeline.name}`}
+            title={trans.__('Stop run %1 of %2', running.id, pipeline.name)}
             onClick={() => void attempt(() => actions.stop(running.id))}
           >
-            {model.isStopping(running.id) ? 'Stopping…' : 'Stop'}
+            {model.isStopping(running.id)
+              ? trans.__('Stopping…')
+              : trans.__('Stop')}
           </button>
         ) : (
           <button
@@ -274,12 +299,16 @@ function PipelineItem(props: IPipelineItemProps): JSX.Element {
             aria-busy={starting}
             title={
               untrusted
-                ? `Trust ${CONFIG_PATH} before running ${pipeline.name}`
-                : `Run ${pipeline.name}`
+                ? trans.__(
+                    'Trust %1 before running %2',
+                    CONFIG_PATH,
+                    pipeline.name
+                  )
+                : trans.__('Run %1', pipeline.name)
             }
             onClick={() => void attempt(() => actions.run(pipeline.name))}
           >
-            {starting ? 'Starting…' : 'Run'}
+            {starting ? trans.__('Starting…') : trans.__('Run')}
           </button>
         )}
       </div>
@@ -290,16 +319,20 @@ function PipelineItem(props: IPipelineItemProps): JSX.Element {
       )}
       <code
         className="jp-Workspace-pipelineCommand"
-        title={`In ${pipeline.cwd || 'the served folder'}: ${formatCommand(pipeline.command)}`}
+        title={trans.__(
+          'In %1: %2',
+          pipeline.cwd || trans.__('the served folder'),
+          formatCommand(pipeline.command)
+        )}
       >
         {formatCommand(pipeline.command)}
       </code>
       {pipeline.watch.length > 0 && (
         <div
           className="jp-Workspace-pipelineWatch"
-          title="Runs again when these files change"
+          title={trans.__('Runs again when these files change')}
         >
-          on change: {pipeline.watch.join(', ')}
+          {trans.__('on change: %1', pipeline.watch.join(', '))}
         </div>
       )}
       {last && <LastRun run={last} />}
@@ -308,20 +341,20 @@ function PipelineItem(props: IPipelineItemProps): JSX.Element {
           <button
             type="button"
             className="jp-Workspace-textButton jp-Workspace-showTerminal"
-            title="Open the run's terminal: live output, and input"
+            title={trans.__("Open the run's terminal: live output, and input")}
             onClick={() => void attempt(() => actions.showTerminal(running))}
           >
-            Show terminal
+            {trans.__('Show terminal')}
           </button>
         )}
         {last && !running && (
           <button
             type="button"
             className="jp-Workspace-textButton jp-Workspace-openRun"
-            title={`Open the output of run ${last.id}`}
+            title={trans.__('Open the output of run %1', last.id)}
             onClick={() => void attempt(() => actions.openRun(last.id))}
           >
-            Output
+            {trans.__('Output')}
           </button>
         )}
         <button
@@ -331,17 +364,17 @@ function PipelineItem(props: IPipelineItemProps): JSX.Element {
           aria-controls={history !== null ? historyId : undefined}
           onClick={() => void model.toggleHistory(pipeline.name)}
         >
-          History
+          {trans.__('History')}
         </button>
       </div>
       {history !== null && (
         <ol
           id={historyId}
           className="jp-Workspace-runHistory"
-          aria-label={`Recent runs of ${pipeline.name}`}
+          aria-label={trans.__('Recent runs of %1', pipeline.name)}
         >
           {history.length === 0 && (
-            <li className="jp-Workspace-empty">No runs yet.</li>
+            <li className="jp-Workspace-empty">{trans.__('No runs yet.')}</li>
           )}
           {history.map(run => (
             <li
@@ -353,14 +386,23 @@ function PipelineItem(props: IPipelineItemProps): JSX.Element {
               <button
                 type="button"
                 className="jp-Workspace-runOpen"
-                title={`Open run ${run.id} (${Time.format(run.started)})`}
-                aria-label={`Run ${run.id}: ${statusLabel(run.status)}, ${Time.formatHuman(run.started)}`}
+                title={trans.__(
+                  'Open run %1 (%2)',
+                  run.id,
+                  Time.format(run.started)
+                )}
+                aria-label={trans.__(
+                  'Run %1: %2, %3',
+                  run.id,
+                  statusLabel(run.status, trans),
+                  Time.formatHuman(run.started)
+                )}
                 onClick={() => void attempt(() => actions.openRun(run.id))}
               >
                 <span className="jp-Workspace-runNumber">#{run.id}</span>
                 <RunStatusBadge status={run.status} />
                 <span className="jp-Workspace-runDuration">
-                  {runDuration(run)}
+                  {runDuration(run, trans)}
                 </span>
                 <span className="jp-Workspace-runWhen">
                   {Time.formatHuman(run.started)}
@@ -378,8 +420,9 @@ function PipelineItem(props: IPipelineItemProps): JSX.Element {
 /** The last run's duration, when it started, how many failures it had. */
 function LastRun(props: { run: IRun }): JSX.Element {
   const { run } = props;
+  const trans = useTranslation();
   const parts: JSX.Element[] = [];
-  const duration = runDuration(run);
+  const duration = runDuration(run, trans);
   if (duration) {
     parts.push(
       <span key="duration" className="jp-Workspace-runDuration">
@@ -397,12 +440,14 @@ function LastRun(props: { run: IRun }): JSX.Element {
     </span>
   );
   if (run.status !== 'running' && run.status !== 'passed') {
-    parts.push(<span key="failures">{failureCount(run)}</span>);
+    parts.push(<span key="failures">{failureCount(run, trans)}</span>);
   }
   if (run.trigger !== 'user') {
     parts.push(
       <span key="trigger">
-        started by {run.trigger === 'watch' ? 'a change' : 'magic'}
+        {run.trigger === 'watch'
+          ? trans.__('started by a change')
+          : trans.__('started by magic')}
       </span>
     );
   }
@@ -425,7 +470,7 @@ export class PipelinesPanel extends ReactWidget {
     this.id = PIPELINES_ID;
     this.addClass('jp-Workspace-pipelines');
     this.title.icon = pipelinesIcon;
-    this.title.caption = 'Workspace Pipelines';
+    this.title.caption = _props.trans.__('Workspace Pipelines');
   }
 
   /**
@@ -442,6 +487,6 @@ export class PipelinesPanel extends ReactWidget {
   }
 
   render(): JSX.Element {
-    return <PipelinesView {...this._props} />;
+    return translated(this._props.trans, <PipelinesView {...this._props} />);
   }
 }

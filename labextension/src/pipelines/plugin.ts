@@ -14,6 +14,7 @@ import {
   Notification
 } from '@jupyterlab/apputils';
 import { IDocumentManager } from '@jupyterlab/docmanager';
+import { ITranslator } from '@jupyterlab/translation';
 
 import {
   CommandIDs,
@@ -22,6 +23,7 @@ import {
   addShowPanelCommand
 } from '../commands';
 import { errorMessage } from '../common/request';
+import { loadTranslation } from '../common/translation';
 import { IWorkspaceClient } from '../tokens';
 import { PipelineActions } from './pipelineactions';
 import { PipelineNotifier } from './pipelinenotifier';
@@ -34,45 +36,51 @@ export const pipelinesPlugin: JupyterFrontEndPlugin<void> = {
     'The Pipelines panel (left): the commands of workspace.toml, run in terminals, with their history.',
   autoStart: true,
   requires: [IWorkspaceClient, IDocumentManager],
-  optional: [ICommandPalette, ILayoutRestorer],
+  optional: [ICommandPalette, ILayoutRestorer, ITranslator],
   activate: (
     app: JupyterFrontEnd,
     client: IWorkspaceClient,
     docManager: IDocumentManager,
     palette: ICommandPalette | null,
-    restorer: ILayoutRestorer | null
+    restorer: ILayoutRestorer | null,
+    translator: ITranslator | null
   ): void => {
     const { events } = client;
+    const trans = loadTranslation(translator);
     const pipelines = new PipelinesModel({ events });
     const pipelineActions = new PipelineActions({
       app,
       docManager,
       events,
+      trans,
       model: pipelines,
       openSource: source => client.openSource(source)
     });
     const pipelinesPanel = new PipelinesPanel({
       model: pipelines,
+      trans,
       events,
       actions: pipelineActions
     });
     app.shell.add(pipelinesPanel, 'left', { rank: 360 });
     restorer?.add(pipelinesPanel, PIPELINES_ID);
     // Lives as long as the page: notifications when runs fail or pass again.
-    new PipelineNotifier(pipelines, id => pipelineActions.openRun(id));
+    new PipelineNotifier(pipelines, id => pipelineActions.openRun(id), trans);
 
     addShowPanelCommand(app, CommandIDs.openPipelines, {
-      label: 'Workspace: Open Pipelines',
-      caption: 'Show the Pipelines panel (the commands of workspace.toml)',
+      label: trans.__('Workspace: Open Pipelines'),
+      caption: trans.__(
+        'Show the Pipelines panel (the commands of workspace.toml)'
+      ),
       panel: pipelinesPanel,
       focus: () => pipelinesPanel.focusFirst()
     });
     app.commands.addCommand(CommandIDs.runPipeline, {
       label: args =>
         typeof args.name === 'string' && args.name
-          ? `Workspace: Run Pipeline ${args.name}`
-          : 'Workspace: Run Pipeline…',
-      caption: 'Run a pipeline of workspace.toml in a terminal',
+          ? trans.__('Workspace: Run Pipeline %1', args.name)
+          : trans.__('Workspace: Run Pipeline…'),
+      caption: trans.__('Run a pipeline of workspace.toml in a terminal'),
       describedBy: {
         args: {
           type: 'object',
@@ -95,8 +103,8 @@ export const pipelinesPlugin: JupyterFrontEndPlugin<void> = {
             return;
           }
           const choice = await InputDialog.getItem({
-            title: 'Run Pipeline',
-            label: 'Pipeline',
+            title: trans.__('Run Pipeline'),
+            label: trans.__('Pipeline'),
             items: names
           });
           if (!choice.button.accept || !choice.value) {
@@ -117,18 +125,19 @@ export const pipelinesPlugin: JupyterFrontEndPlugin<void> = {
       }
     });
     app.commands.addCommand(CommandIDs.editPipelines, {
-      label: 'Workspace: Edit Pipelines',
-      caption:
-        'Open workspace.toml in the editor (created from an example if missing)',
+      label: trans.__('Workspace: Edit Pipelines'),
+      caption: trans.__(
+        'Open workspace.toml in the editor (created from an example if missing)'
+      ),
       describedBy: NO_ARGS,
       execute: () => pipelineActions.editConfig()
     });
     app.commands.addCommand(CommandIDs.openRun, {
       label: args =>
         typeof args.id === 'number'
-          ? `Workspace: Open Pipeline Run ${args.id}`
-          : 'Workspace: Open Pipeline Run',
-      caption: "Open a pipeline run's output",
+          ? trans.__('Workspace: Open Pipeline Run %1', args.id)
+          : trans.__('Workspace: Open Pipeline Run'),
+      caption: trans.__("Open a pipeline run's output"),
       describedBy: {
         args: {
           type: 'object',

@@ -4,12 +4,14 @@
  */
 import { MainAreaWidget, ReactWidget } from '@jupyterlab/apputils';
 import { Time } from '@jupyterlab/coreutils';
+import { TranslationBundle } from '@jupyterlab/translation';
 import * as React from 'react';
 
 import { ISource } from '../common/api';
 import { Banner, ErrorBanner } from '../common/banner';
 import { useActionError, useClock, useRerenderOn } from '../common/hooks';
 import { SourceLink } from '../common/sourcelink';
+import { translated, useTranslation } from '../common/translation';
 import { IStyledText, parseAnsi } from './ansi';
 import { IRun, IRunDetails, IRunFailure, formatCommand } from './pipelinesapi';
 import { RunModel } from './runmodel';
@@ -32,6 +34,7 @@ export interface IRunViewActions {
 
 export interface IRunViewProps {
   model: RunModel;
+  trans: TranslationBundle;
   actions: IRunViewActions;
 }
 
@@ -42,6 +45,7 @@ export function runWidgetId(id: number): string {
 
 export function RunView(props: IRunViewProps): JSX.Element {
   const { model, actions } = props;
+  const trans = useTranslation();
   useRerenderOn(model.changed);
   const run = model.run;
   const [actionError, attempt, dismissActionError] = useActionError();
@@ -51,10 +55,12 @@ export function RunView(props: IRunViewProps): JSX.Element {
       <div className="jp-Workspace-runRoot">
         {model.error ? (
           <Banner kind="error">
-            Cannot load run {model.id}: {model.error}
+            {trans.__('Cannot load run %1: %2', model.id, model.error)}
           </Banner>
         ) : (
-          <div className="jp-Workspace-empty">Loading run {model.id}…</div>
+          <div className="jp-Workspace-empty">
+            {trans.__('Loading run %1…', model.id)}
+          </div>
         )}
       </div>
     );
@@ -75,17 +81,17 @@ export function RunView(props: IRunViewProps): JSX.Element {
             className="jp-Workspace-textButton jp-Workspace-showTerminal"
             onClick={() => void attempt(() => actions.showTerminal(run))}
           >
-            Show terminal
+            {trans.__('Show terminal')}
           </button>
         )}
         {!running && (
           <button
             type="button"
             className="jp-Workspace-textButton jp-Workspace-rerun"
-            title={`Run ${run.pipeline} again`}
+            title={trans.__('Run %1 again', run.pipeline)}
             onClick={() => void attempt(() => actions.runAgain(run.pipeline))}
           >
-            Run again
+            {trans.__('Run again')}
           </button>
         )}
         {!running && run.status !== 'passed' && (
@@ -94,10 +100,14 @@ export function RunView(props: IRunViewProps): JSX.Element {
             className="jp-Workspace-textButton jp-Workspace-summarizeRun"
             disabled={model.summarizing}
             aria-busy={model.summarizing}
-            title="Ask the language model for the likely cause and where to look first"
+            title={trans.__(
+              'Ask the language model for the likely cause and where to look first'
+            )}
             onClick={() => void model.summarize()}
           >
-            {model.summarizing ? 'Summarizing…' : 'Summarize with the LLM'}
+            {model.summarizing
+              ? trans.__('Summarizing…')
+              : trans.__('Summarize with the LLM')}
           </button>
         )}
       </div>
@@ -119,9 +129,12 @@ export function RunView(props: IRunViewProps): JSX.Element {
         </div>
       )}
       {run.summary && (
-        <section className="jp-Workspace-runSection" aria-label="Summary">
+        <section
+          className="jp-Workspace-runSection"
+          aria-label={trans.__('Summary')}
+        >
           <h3 className="jp-Workspace-runSectionTitle">
-            Summary (language model)
+            {trans.__('Summary (language model)')}
           </h3>
           <p className="jp-Workspace-runSummary">{run.summary}</p>
         </section>
@@ -137,34 +150,40 @@ export function RunView(props: IRunViewProps): JSX.Element {
 
 function RunHeader(props: { run: IRunDetails }): JSX.Element {
   const { run } = props;
+  const trans = useTranslation();
   useClock(run.status === 'running' ? 1000 : 60000);
-  const duration = runDuration(run);
+  const duration = runDuration(run, trans);
   return (
     <div className="jp-Workspace-runHeader">
       <h2 className="jp-Workspace-runTitle">
         {run.pipeline}{' '}
-        <span className="jp-Workspace-runNumber">run {run.id}</span>
+        <span className="jp-Workspace-runNumber">
+          {trans.__('run %1', run.id)}
+        </span>
       </h2>
       <RunStatusBadge status={run.status} />
       <dl className="jp-Workspace-runFacts">
-        <dt>Exit code</dt>
+        <dt>{trans.__('Exit code')}</dt>
         <dd className="jp-Workspace-runExitCode">
           {run.exit_code === null ? '–' : run.exit_code}
         </dd>
-        <dt>Duration</dt>
+        <dt>{trans.__('Duration')}</dt>
         <dd className="jp-Workspace-runDuration">{duration || '–'}</dd>
-        <dt>Started</dt>
+        <dt>{trans.__('Started')}</dt>
         <dd title={Time.format(run.started)}>
           {Time.formatHuman(run.started)}
           {run.trigger !== 'user' && ` (${run.trigger})`}
         </dd>
-        <dt>Command</dt>
+        <dt>{trans.__('Command')}</dt>
         <dd>
           <code className="jp-Workspace-runCommand">
             {formatCommand(run.command)}
           </code>
           {run.cwd && run.cwd !== '.' && (
-            <span className="jp-Workspace-runCwd"> in {run.cwd}/</span>
+            <span className="jp-Workspace-runCwd">
+              {' '}
+              {trans.__('in %1/', run.cwd)}
+            </span>
           )}
         </dd>
       </dl>
@@ -177,12 +196,18 @@ function Failures(props: {
   onOpen: (source: ISource) => void;
 }): JSX.Element | null {
   const { run, onOpen } = props;
+  const trans = useTranslation();
   if (run.failures.length === 0) {
     return null;
   }
   return (
-    <section className="jp-Workspace-runSection" aria-label="Failures">
-      <h3 className="jp-Workspace-runSectionTitle">{failureCount(run)}</h3>
+    <section
+      className="jp-Workspace-runSection"
+      aria-label={trans.__('Failures')}
+    >
+      <h3 className="jp-Workspace-runSectionTitle">
+        {failureCount(run, trans)}
+      </h3>
       <ul className="jp-Workspace-runFailures">
         {run.failures.map((failure, index) => (
           <FailureItem
@@ -219,6 +244,7 @@ function FailureItem(props: {
 /** The output, styled as the terminal showed it, scrolled to its end. */
 function Output(props: { model: RunModel }): JSX.Element {
   const { model } = props;
+  const trans = useTranslation();
   const output = model.output;
   const pieces = React.useMemo(() => parseAnsi(output), [output]);
   const ref = React.useRef<HTMLPreElement>(null);
@@ -235,19 +261,19 @@ function Output(props: { model: RunModel }): JSX.Element {
   return (
     <section
       className="jp-Workspace-runSection jp-Workspace-runOutputSection"
-      aria-label="Output"
+      aria-label={trans.__('Output')}
     >
-      <h3 className="jp-Workspace-runSectionTitle">Output</h3>
+      <h3 className="jp-Workspace-runSectionTitle">{trans.__('Output')}</h3>
       {model.truncated && (
         <div className="jp-Workspace-runTruncated">
-          Older output is not kept: this is the last 256 KiB.
+          {trans.__('Older output is not kept: this is the last 256 KiB.')}
         </div>
       )}
       <pre
         ref={ref}
         className="jp-Workspace-runOutput"
         tabIndex={0}
-        aria-label={`Output of run ${model.id}`}
+        aria-label={trans.__('Output of run %1', model.id)}
         onScroll={event => {
           const node = event.currentTarget;
           atEnd.current =
@@ -255,7 +281,9 @@ function Output(props: { model: RunModel }): JSX.Element {
         }}
       >
         {pieces.length === 0 ? (
-          <span className="jp-Workspace-runNoOutput">(no output)</span>
+          <span className="jp-Workspace-runNoOutput">
+            {trans.__('(no output)')}
+          </span>
         ) : (
           pieces.map((piece, index) => <StyledText key={index} piece={piece} />)
         )}
@@ -318,14 +346,20 @@ export class RunPanel extends ReactWidget {
   }
 
   render(): JSX.Element {
-    return <RunView {...this._props} />;
+    return translated(this._props.trans, <RunView {...this._props} />);
   }
 
   private _updateTitle(): void {
     const run = this.model.run;
+    const trans = this._props.trans;
     if (run) {
-      this.title.label = `${run.pipeline} · run ${run.id}`;
-      this.title.caption = `Pipeline ${run.pipeline}, run ${run.id}: ${statusLabel(run.status)}`;
+      this.title.label = trans.__('%1 · run %2', run.pipeline, run.id);
+      this.title.caption = trans.__(
+        'Pipeline %1, run %2: %3',
+        run.pipeline,
+        run.id,
+        statusLabel(run.status, trans)
+      );
     }
   }
 }
@@ -338,7 +372,7 @@ export function createRunWidget(
   const content = new RunPanel(props);
   const widget = new MainAreaWidget({ content });
   widget.id = runWidgetId(props.model.id);
-  widget.title.label = `Run ${props.model.id}`;
+  widget.title.label = props.trans.__('Run %1', props.model.id);
   widget.title.icon = icon;
   widget.title.closable = true;
   widget.addClass('jp-Workspace-runWidget');

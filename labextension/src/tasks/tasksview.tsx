@@ -117,7 +117,7 @@ async function confirmDelete(
     title: trans.__('Delete task?'),
     body: trans.__('Delete “%1”? This cannot be undone.', title),
     buttons: [
-      Dialog.cancelButton({ label: trans.__('Cancel') }),
+      Dialog.cancelButton(),
       Dialog.warnButton({ label: trans.__('Delete') })
     ]
   });
