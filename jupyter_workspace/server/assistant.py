@@ -21,9 +21,9 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from .. import protocol
+from ..ansi import ANSI
 from . import grounding
 from .errors import BadGateway, BadRequest, Unavailable
-from .failures import ANSI
 from .sidecar_client import SidecarGone
 from .supervisor import Supervisor
 

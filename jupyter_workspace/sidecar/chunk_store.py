@@ -62,7 +62,7 @@ KEEP_VERSIONS = timedelta(seconds=10)
 # adds entries for its new version, which stay until the cache is full: the cap is growth the
 # sidecar keeps. Under bench_soak.py's note writes (in-process, 200 s) the caches grew 6 → 24
 # MiB at 64 + 16 MiB and RSS +24 MiB; at 16 + 8 MiB they held 15 MiB and RSS grew +10. The
-# working set at 100k rows is ~10 MiB (bench/README.md), so queries still hit the cache.
+# working set at 100k rows is ~10 MiB (bench/results/index.md), so queries still hit the cache.
 INDEX_CACHE_BYTES = 16 * 1024 * 1024
 METADATA_CACHE_BYTES = 8 * 1024 * 1024
 
@@ -331,7 +331,7 @@ class ChunkIndex:
             return any(
                 "terms" in (getattr(ix, "columns", None) or []) for ix in self._table.list_indices()
             )
-        except Exception:  # noqa: BLE001
+        except Exception:
             return False
 
     # -- writing -------------------------------------------------------------------------------
@@ -442,7 +442,12 @@ class ChunkIndex:
             with self._lock:
                 m = self._m
                 current = [
-                    (path, generation, vectors, [m.chunks[s] for s in m.by_path[path]])
+                    (
+                        path,
+                        generation,
+                        vectors,
+                        [c for s in m.by_path[path] if (c := m.chunks[s]) is not None],
+                    )
                     for path, generation, vectors in fills
                     if m.generation.get(path, 0) == generation and path in m.by_path
                 ]
@@ -487,7 +492,7 @@ class ChunkIndex:
                 replace=True,
             )
             self._fts_ready = True
-        except Exception as e:  # noqa: BLE001 - full-text search degrades to vector-only
+        except Exception as e:  # full-text search degrades to vector-only
             log.warning("cannot build the full-text index: %s", e)
 
     def optimize(self) -> None:
@@ -497,7 +502,7 @@ class ChunkIndex:
             try:
                 self._table.optimize(cleanup_older_than=KEEP_VERSIONS)
                 self.writes_since_optimize = 0
-            except Exception as e:  # noqa: BLE001
+            except Exception as e:
                 log.warning("index optimize failed: %s", e)
 
     # -- searching -----------------------------------------------------------------------------
@@ -612,7 +617,7 @@ class ChunkIndex:
                     .to_list()
                 )
                 break
-            except Exception as e:  # noqa: BLE001 - e.g. no FTS index yet
+            except Exception as e:  # e.g. no FTS index yet
                 log.debug("full-text search failed (attempt %d): %s", attempt, e)
         if hits is None:
             return []
@@ -736,5 +741,6 @@ def snippet(text: str, query: str, lines: int = 6) -> str:
 
 
 def _table_names(db: Any) -> list[str]:
-    listed = db.table_names() if hasattr(db, "table_names") else db.list_tables()
+    # list_tables where there is one: table_names is deprecated (and lists only 10)
+    listed = db.list_tables() if hasattr(db, "list_tables") else db.table_names()
     return list(getattr(listed, "tables", listed))

@@ -124,7 +124,7 @@ class IndexService:
             try:
                 tree = parse(text, language)
                 chunks = chunk_file(path, text, language, tree=tree)
-            except Exception as e:  # noqa: BLE001 - one bad file never stops the batch
+            except Exception as e:  # one bad file never stops the batch
                 log.warning("cannot chunk %s: %s", path, e)
                 results.append(
                     {
@@ -188,7 +188,7 @@ class IndexService:
         """Tasks and entity mentions: never fails the file (its chunks still count)."""
         try:
             return extract(path, text, language, tree, self.patterns)
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             log.warning("cannot extract tasks and entities from %s: %s", path, e)
             return {
                 "tasks": [],
@@ -222,14 +222,14 @@ class IndexService:
             try:
                 self._embed_step()
                 self.embed_error = None
-            except Exception as e:  # noqa: BLE001 - keep the worker alive; retry later
+            except Exception as e:  # keep the worker alive; retry later
                 log.exception("background embedding failed")
                 self.embed_error = f"{type(e).__name__}: {e}"
                 time.sleep(5.0)
 
     def _optimize_due(self) -> bool:
         """Whether to compact now: new commits, the gap passed, and the backlog empty or big
-        (full-text search slows with every unindexed fragment: bench/README.md)."""
+        (full-text search slows with every unindexed fragment: bench/results/index.md)."""
         assert self.index is not None
         writes = self.index.writes_since_optimize
         since = time.monotonic() - self._optimized_at
@@ -257,7 +257,8 @@ class IndexService:
         """One batch: the pending chunks of a few files embedded in one call, written back in
         one delete + one add (per-file writes cost more than the embedding saved)."""
         assert self.index is not None
-        plans, texts = [], []
+        plans = []
+        texts: list[str] = []
         for path, generation, chunks in self.index.pending(EMBED_BATCH):
             known = self.index.known_vectors(path)
             vectors = np.zeros((len(chunks), self.embedder.dim), dtype=np.float32)
@@ -273,6 +274,7 @@ class IndexService:
         fresh = self._embed(texts) if texts else None
         for _, _, vectors, slots in plans:
             for i, at in slots:
+                assert fresh is not None  # a slot to fill means a text was embedded
                 vectors[i] = fresh[at]
         self.index.fill_many(
             [(path, generation, vectors) for path, generation, vectors, _ in plans]
@@ -293,7 +295,8 @@ class IndexService:
     def optimize(self) -> dict[str, Any]:
         """Fold the rows written since the last call into the full-text index and compact the
         table: every write adds a fragment, and a full-text query over many unindexed
-        fragments gets slow (bench/README.md: ~1 s at 100k rows in 200 fragments, 5 ms after)."""
+        fragments gets slow (bench/results/index.md: ~1 s at 100k rows in 200 fragments, 5 ms
+        after)."""
         assert self.index is not None
         started = time.monotonic()
         self._optimize()

@@ -13,8 +13,8 @@
 - **One passage once.** Overlapping windows of one definition are merged into one hit with the
   union of their lines.
 
-The figures behind the weights are in bench/README.md (bench_search.py), tuned on half of each
-bench's queries.
+The figures behind the weights are in bench/results/search.md (bench_search.py), tuned on
+half of each bench's queries.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from .terms import identifiers
 RRF_K = 60
 # "score": a weighted sum of min-max scaled scores (a convex combination), which keeps how far
 # apart two hits are in each list; "rrf" keeps only their ranks. Chosen, like the weights and
-# factors here, on the tune half of bench_search.py's queries (bench/README.md).
+# factors here, on the tune half of bench_search.py's queries (bench/results/search.md).
 FUSION = "score"
 # (vector, text) weights, by query shape
 WEIGHTS_IDENTIFIER = (0.6, 1.4)  # the query is (mostly) a name
