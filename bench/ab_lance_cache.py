@@ -16,10 +16,10 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from index_search100k import arrow_table, synthetic_rows, vocabulary  # noqa: E402
+from index_search100k import arrow_table, synthetic_rows, vocabulary
 
-from jupyter_workspace.sidecar import chunk_store  # noqa: E402
-from jupyter_workspace.sidecar.chunk_store import ChunkIndex, Filters  # noqa: E402
+from jupyter_workspace.sidecar import chunk_store
+from jupyter_workspace.sidecar.chunk_store import ChunkIndex, Filters
 
 N, DIM, ROUNDS, PER_ROUND = 100_000, 384, 4, 50
 CAPS = {"64+16 MiB": (64 << 20, 16 << 20), "16+8 MiB": (16 << 20, 8 << 20)}

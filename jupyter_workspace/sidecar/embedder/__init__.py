@@ -98,7 +98,7 @@ def load_embedder(
     if backend == "auto":
         try:
             return _loaded(OnnxEmbedder.load(spec, "onnx-int8", cache_dir))
-        except Exception as e:  # noqa: BLE001 - any failure of the fast path falls back
+        except Exception as e:  # any failure of the fast path falls back
             log.warning("embedding backend onnx-int8 unavailable, using torch: %s", e)
             embedder = TorchEmbedder(spec)
             embedder.info["fallback_reason"] = str(e)

@@ -153,7 +153,8 @@ def _load_reference(spec: ModelSpec) -> tuple[Any, Any]:
             f"max_seq_length {reference.max_seq_length} != "
             f"{spec.max_seq_length} read from the model folder"
         )
-    return reference, reference[0].auto_model.eval()
+    transformer: Any = reference[0]  # torch types a module's children as Tensor | Module
+    return reference, transformer.auto_model.eval()
 
 
 def _export(model: Any, path: Path) -> None:
@@ -215,7 +216,7 @@ def _fuse(raw: Path, out: Path, config: Any) -> tuple[Path, dict[str, int]]:
             return raw, stats
         optimized.save_model_to_file(str(out))
         return out, stats
-    except Exception as e:  # noqa: BLE001 - fusion is an optimisation only
+    except Exception as e:  # fusion is an optimisation only
         log.info("onnxruntime fusion failed (%s): unfused graph", e)
         return raw, {}
     finally:

@@ -143,7 +143,7 @@ class OnnxEmbedder:
             embedder = cls(spec, backend, artifact)
             reference = manifest["probe_reference"]
             cosines = _cosines(embedder.embed(PROBES), reference)
-        except Exception as e:  # noqa: BLE001 - a bad file surfaces in many ways
+        except Exception as e:  # a bad file surfaces in many ways
             return None, f"{type(e).__name__}: {e}"
         if min(cosines) < MIN_COSINE[backend]:
             return None, f"probe cosine {min(cosines):.4f} < {MIN_COSINE[backend]}"
@@ -219,7 +219,7 @@ def _parallel(run: Any, items: list[Any], workers: int) -> None:
                 return
             try:
                 run(item)
-            except BaseException as e:  # noqa: BLE001 - re-raised in the caller
+            except BaseException as e:  # re-raised in the caller
                 errors.append(e)
                 return
 

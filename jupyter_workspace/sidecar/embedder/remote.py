@@ -51,7 +51,7 @@ class LiteLLMEmbedder:
             kwargs["api_key"] = key
         try:
             response = self._litellm.embedding(**kwargs)
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             raise EmbedderError(
                 f"embedding request to {self.model} failed: {type(e).__name__}: {e}"
             ) from None

@@ -25,7 +25,10 @@ class TorchEmbedder:
             getattr(self.model, "get_embedding_dimension", None)
             or self.model.get_sentence_embedding_dimension
         )
-        self.dim = int(get_dim())
+        dim = get_dim()
+        if dim is None:
+            raise EmbedderError(f"{spec.name} does not say the dimension of its embeddings")
+        self.dim = int(dim)
         self.info: dict[str, Any] = {
             "backend": "torch",
             "exported": False,
