@@ -10,6 +10,7 @@
  */
 import { Clipboard } from '@jupyterlab/apputils';
 import { IRenderMimeRegistry, MimeModel } from '@jupyterlab/rendermime';
+import { TranslationBundle } from '@jupyterlab/translation';
 import { Widget } from '@lumino/widgets';
 import * as React from 'react';
 
@@ -18,6 +19,7 @@ import { hostileRendermime } from '../common/hostilemarkdown';
 import { disposeRenderer } from '../common/markdownpreview';
 import { isPlainClick, sourceHref } from '../common/opensource';
 import { replaceTextNodes } from '../common/textnodes';
+import { useTranslation } from '../common/translation';
 import { ISourceRef } from '../search/searchapi';
 
 const MIME_TYPE = 'text/markdown';
@@ -102,7 +104,8 @@ function makeButton(
 /** Wrap each code block with a toolbar: language, Copy, Insert. */
 function decorateCodeBlocks(
   host: HTMLElement,
-  actions: () => ICodeActions | undefined
+  actions: () => ICodeActions | undefined,
+  trans: TranslationBundle
 ): void {
   host.querySelectorAll('pre').forEach(pre => {
     if (pre.parentElement?.classList.contains('jp-Workspace-codeBlock')) {
@@ -115,20 +118,29 @@ function decorateCodeBlocks(
     const language = document.createElement('span');
     language.className = 'jp-Workspace-codeLanguage';
     language.textContent = codeLanguage(pre);
-    const copy = makeButton('Copy', 'jp-Workspace-codeCopy', 'Copy the code');
+    const copy = makeButton(
+      trans.__('Copy'),
+      'jp-Workspace-codeCopy',
+      trans.__('Copy the code')
+    );
     copy.addEventListener('click', () => {
       Clipboard.copyToSystem(codeText(pre));
-      flash(copy, 'Copied');
+      flash(copy, trans.__('Copied'));
     });
     const insert = makeButton(
-      'Insert',
+      trans.__('Insert'),
       'jp-Workspace-codeInsert',
-      'Insert into editor: at the cursor of the active notebook cell or file'
+      trans.__(
+        'Insert into editor: at the cursor of the active notebook cell or file'
+      )
     );
     insert.addEventListener('click', () => {
       const current = actions();
       const problem = current ? current.insert(codeText(pre)) : 'unavailable';
-      flash(insert, problem === null ? 'Inserted' : 'No editor');
+      flash(
+        insert,
+        problem === null ? trans.__('Inserted') : trans.__('No editor')
+      );
     });
     tools.append(language, copy, insert);
     pre.replaceWith(wrapper);
@@ -167,13 +179,22 @@ function citedPath(
   return path;
 }
 
-function citationLink(text: string, path: string, line: number): HTMLElement {
+function citationLink(
+  text: string,
+  path: string,
+  line: number,
+  trans: TranslationBundle
+): HTMLElement {
   const link = document.createElement('a');
   link.className = 'jp-Workspace-citation';
   link.href = sourceHref({ path });
   link.dataset.path = path;
   link.dataset.line = String(line);
-  link.title = `Open ${path} at line ${line} (Ctrl/⌘-click: in a new browser tab)`;
+  link.title = trans.__(
+    'Open %1 at line %2 (Ctrl/⌘-click: in a new browser tab)',
+    path,
+    line
+  );
   link.textContent = text;
   return link;
 }
@@ -184,7 +205,8 @@ function citationLink(text: string, path: string, line: number): HTMLElement {
  */
 function splitCitations(
   text: string,
-  sources: ReadonlyArray<ISourceRef>
+  sources: ReadonlyArray<ISourceRef>,
+  trans: TranslationBundle
 ): Array<string | HTMLElement> | null {
   const parts: Array<string | HTMLElement> = [];
   let last = 0;
@@ -211,7 +233,7 @@ function splitCitations(
         ok = false;
         return;
       }
-      links.push(citationLink(piece.trim(), path, line));
+      links.push(citationLink(piece.trim(), path, line, trans));
     });
     if (!ok) {
       continue;
@@ -230,18 +252,21 @@ function splitCitations(
 /** Turn the citations in a rendered answer's text into links. */
 function linkCitations(
   host: HTMLElement,
-  sources: ReadonlyArray<ISourceRef>
+  sources: ReadonlyArray<ISourceRef>,
+  trans: TranslationBundle
 ): void {
   replaceTextNodes(host, NO_CITATIONS, text =>
-    text.includes('[') ? splitCitations(text, sources) : null
+    text.includes('[') ? splitCitations(text, sources, trans) : null
   );
 }
 
 export function ChatMarkdown(props: IChatMarkdownProps): JSX.Element {
   const { rendermime, source } = props;
   const host = React.useRef<HTMLDivElement>(null);
-  const latest = React.useRef(props);
-  latest.current = props;
+  const trans = useTranslation();
+  // The render runs after awaits: it reads the newest props (and bundle).
+  const latest = React.useRef({ ...props, trans });
+  latest.current = { ...props, trans };
   const state = React.useRef({
     renderer: null as MarkdownRenderer | null,
     rendering: false,
@@ -265,11 +290,15 @@ export function ChatMarkdown(props: IChatMarkdownProps): JSX.Element {
         new MimeModel({ data: { [MIME_TYPE]: text }, trusted: false })
       );
       if (!renderer.isDisposed && latest.current.codeActions) {
-        decorateCodeBlocks(renderer.node, () => latest.current.codeActions);
+        decorateCodeBlocks(
+          renderer.node,
+          () => latest.current.codeActions,
+          latest.current.trans
+        );
       }
       const citations = latest.current.citations;
       if (!renderer.isDisposed && citations) {
-        linkCitations(renderer.node, citations.sources);
+        linkCitations(renderer.node, citations.sources, latest.current.trans);
       }
     } catch (error) {
       console.error(
