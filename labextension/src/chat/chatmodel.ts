@@ -7,6 +7,7 @@
  * conversation is open, and a conversation opened later shows its answer
  * growing from where this tab joined.
  */
+import { TranslationBundle } from '@jupyterlab/translation';
 import { ISignal, Signal } from '@lumino/signaling';
 
 import { WorkspaceEvent, WorkspaceEvents } from '../common/events';
@@ -54,6 +55,7 @@ export class ChatModel extends PanelModel {
     super();
     this._events = options.events;
     this._sidecar = options.sidecar;
+    this._trans = options.trans;
     this._events.received.connect(this._onEvent, this);
     this._events.connected.connect(this._onConnected, this);
     this._sidecar.stateChanged.connect(this._onSidecarState, this);
@@ -394,7 +396,7 @@ export class ChatModel extends PanelModel {
       this._loadingMessages = false;
       if (error instanceof WorkspaceRequestError && error.status === 404) {
         this._removeConversation(id);
-        this._notice = 'That conversation no longer exists.';
+        this._notice = this._trans.__('That conversation no longer exists.');
         this._emit();
         return;
       }
@@ -565,7 +567,9 @@ export class ChatModel extends PanelModel {
       this._loadingMessages = false;
       this._openGeneration++;
       if (!deletedHere) {
-        this._notice = 'The open conversation was deleted elsewhere.';
+        this._notice = this._trans.__(
+          'The open conversation was deleted elsewhere.'
+        );
       }
     }
     this._emit();
@@ -585,6 +589,7 @@ export class ChatModel extends PanelModel {
   }
 
   private _events: WorkspaceEvents;
+  private _trans: TranslationBundle;
   private _sidecar: SidecarModel;
   private _conversations: IConversation[] = [];
   private _currentId: number | null = null;
@@ -611,5 +616,6 @@ export namespace ChatModel {
   export interface IOptions {
     events: WorkspaceEvents;
     sidecar: SidecarModel;
+    trans: TranslationBundle;
   }
 }

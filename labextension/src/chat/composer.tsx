@@ -24,7 +24,7 @@ export function Composer(props: IComposerProps): JSX.Element {
   const stream = model.currentStream;
   const text = model.input;
   const ready = sidecar.ready;
-  const reason = sidecar.unavailableReason;
+  const reason = sidecar.unavailableReason(trans);
   const degraded = sidecar.sidecar?.state === 'degraded';
 
   const send = () => {

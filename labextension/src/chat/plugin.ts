@@ -51,7 +51,7 @@ export const chatPlugin: JupyterFrontEndPlugin<void> = {
   ): void => {
     const { events, sidecar } = client;
     const trans = loadTranslation(translator);
-    const chat = new ChatModel({ events, sidecar });
+    const chat = new ChatModel({ events, sidecar, trans });
     const bridge = new EditorBridge(app, notebooks, editors);
     const chatPanel = new ChatPanel({
       model: chat,

@@ -1,5 +1,6 @@
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
+import { TranslationBundle } from '@jupyterlab/translation';
 import { UUID } from '@lumino/coreutils';
 
 /**
@@ -129,15 +130,25 @@ export function errorMessage(error: unknown): string {
  *
  * @param failed - what failed, for other errors: "Refining the entities failed"
  */
-export function llmFailure(error: unknown, failed: string): string {
+export function llmFailure(
+  error: unknown,
+  failed: string,
+  trans: TranslationBundle
+): string {
   const reason = errorMessage(error);
   if (error instanceof WorkspaceRequestError) {
     if (error.status === 503) {
-      return `The AI sidecar is not available, so the LLM cannot be asked now: ${reason}`;
+      return trans.__(
+        'The AI sidecar is not available, so the LLM cannot be asked now: %1',
+        reason
+      );
     }
     if (error.status === 502) {
-      return `The language model failed or gave an answer that could not be used: ${reason}`;
+      return trans.__(
+        'The language model failed or gave an answer that could not be used: %1',
+        reason
+      );
     }
   }
-  return `${failed}: ${reason}`;
+  return trans.__('%1: %2', failed, reason);
 }

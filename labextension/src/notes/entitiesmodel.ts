@@ -2,6 +2,8 @@
  * The entities one note mentions, kept current while the note is open, and
  * the "refine with the LLM" request for it.
  */
+import { TranslationBundle } from '@jupyterlab/translation';
+
 import { WorkspaceEvent, WorkspaceEvents } from '../common/events';
 import { PanelModel } from '../common/panelmodel';
 import { llmFailure } from '../common/request';
@@ -23,8 +25,11 @@ export type RefineOutcome =
   { ok: true; found: number } | { ok: false; message: string };
 
 /** Why a refine failed, in words that say what to do about it. */
-export function refineFailure(error: unknown): string {
-  return llmFailure(error, 'Refining the entities failed');
+export function refineFailure(
+  error: unknown,
+  trans: TranslationBundle
+): string {
+  return llmFailure(error, trans.__('Refining the entities failed'), trans);
 }
 
 export class NoteEntities extends PanelModel {
@@ -33,6 +38,7 @@ export class NoteEntities extends PanelModel {
     this.note = options.note;
     this.source = noteSource(options.note);
     this._events = options.events;
+    this._trans = options.trans;
     this._events.received.connect(this._onEvent, this);
     this._events.connected.connect(() => void this.refresh(), this);
   }
@@ -87,7 +93,7 @@ export class NoteEntities extends PanelModel {
       entities = await refineEntities(this.note);
       outcome = { ok: true, found: entities.length };
     } catch (error) {
-      outcome = { ok: false, message: refineFailure(error) };
+      outcome = { ok: false, message: refineFailure(error, this._trans) };
     }
     if (this._isDisposed) {
       return;
@@ -123,6 +129,7 @@ export class NoteEntities extends PanelModel {
   }
 
   private _events: WorkspaceEvents;
+  private _trans: TranslationBundle;
   private _entities: IEntity[] = [];
   private _refining = false;
   private _refineOutcome: RefineOutcome | null = null;
@@ -133,6 +140,7 @@ export class NoteEntities extends PanelModel {
 export namespace NoteEntities {
   export interface IOptions {
     events: WorkspaceEvents;
+    trans: TranslationBundle;
     note: number;
   }
 }

@@ -2,6 +2,8 @@
  * The state of the Notes panel: the list, the filter and the open note (with
  * the entities it mentions).
  */
+import { TranslationBundle } from '@jupyterlab/translation';
+
 import {
   INote,
   createNote,
@@ -22,6 +24,7 @@ export class NotesModel extends PanelModel {
   constructor(options: NotesModel.IOptions) {
     super();
     this._events = options.events;
+    this._trans = options.trans;
     this._autosaveDelay = options.autosaveDelay ?? 500;
     this._events.received.connect(this._onEvent, this);
     this._events.connected.connect(this._onConnected, this);
@@ -200,6 +203,7 @@ export class NotesModel extends PanelModel {
     if (draft && !this._entities) {
       this._entities = new NoteEntities({
         events: this._events,
+        trans: this._trans,
         note: draft.id
       });
       void this._entities.refresh();
@@ -227,7 +231,7 @@ export class NotesModel extends PanelModel {
         this._applyToList(event);
         if (this._draft?.id === event.id) {
           this._setDraft(null);
-          this._notice = 'The open note was deleted elsewhere.';
+          this._notice = this._trans.__('The open note was deleted elsewhere.');
           this._emit();
         }
         break;
@@ -246,7 +250,7 @@ export class NotesModel extends PanelModel {
       } catch (error) {
         if (error instanceof WorkspaceRequestError && error.status === 404) {
           this._setDraft(null);
-          this._notice = 'The open note was deleted elsewhere.';
+          this._notice = this._trans.__('The open note was deleted elsewhere.');
           this._emit();
         }
       }
@@ -289,6 +293,7 @@ export class NotesModel extends PanelModel {
   }
 
   private _events: WorkspaceEvents;
+  private _trans: TranslationBundle;
   private _autosaveDelay: number;
   private _notes: INote[] = [];
   private _query = '';
@@ -304,6 +309,7 @@ export class NotesModel extends PanelModel {
 export namespace NotesModel {
   export interface IOptions {
     events: WorkspaceEvents;
+    trans: TranslationBundle;
     autosaveDelay?: number;
   }
 }

@@ -37,7 +37,7 @@ export const notesPlugin: JupyterFrontEndPlugin<void> = {
   ): void => {
     const { events } = client;
     const trans = loadTranslation(translator);
-    const notes = new NotesModel({ events });
+    const notes = new NotesModel({ events, trans });
     const tasks = new TasksModel({ events });
     const sidebar = new WorkspaceSidebar({
       events,

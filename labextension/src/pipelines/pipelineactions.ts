@@ -110,7 +110,11 @@ export class PipelineActions implements IPipelinesActions {
       }
       return;
     }
-    const model = new RunModel({ id, events: this._events });
+    const model = new RunModel({
+      id,
+      events: this._events,
+      trans: this._trans
+    });
     const widget = createRunWidget(
       {
         model,

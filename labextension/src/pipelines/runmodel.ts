@@ -2,6 +2,8 @@
  * One run as its output view shows it: the record, its output (followed
  * while it runs), and the LLM summary of why it failed.
  */
+import { TranslationBundle } from '@jupyterlab/translation';
+
 import { WorkspaceEvent, WorkspaceEvents } from '../common/events';
 import { PanelModel } from '../common/panelmodel';
 import { llmFailure } from '../common/request';
@@ -23,6 +25,7 @@ export class RunModel extends PanelModel {
     super();
     this.id = options.id;
     this._events = options.events;
+    this._trans = options.trans;
     this._events.received.connect(this._onEvent, this);
     this._events.connected.connect(() => void this.refresh(), this);
   }
@@ -87,7 +90,11 @@ export class RunModel extends PanelModel {
     try {
       this._merge(await summarizeRun(this.id));
     } catch (error) {
-      this._summaryError = llmFailure(error, 'Summarizing the run failed');
+      this._summaryError = llmFailure(
+        error,
+        this._trans.__('Summarizing the run failed'),
+        this._trans
+      );
     }
     this._summarizing = false;
     this._emit();
@@ -148,6 +155,7 @@ export class RunModel extends PanelModel {
   }
 
   private _events: WorkspaceEvents;
+  private _trans: TranslationBundle;
   private _run: IRunDetails | null = null;
   private _output = '';
   private _truncated = false;
@@ -162,5 +170,6 @@ export namespace RunModel {
   export interface IOptions {
     id: number;
     events: WorkspaceEvents;
+    trans: TranslationBundle;
   }
 }

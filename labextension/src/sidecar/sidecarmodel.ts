@@ -2,6 +2,7 @@
  * The AI sidecar's state as this tab knows it: from `GET status` at start and
  * after every reconnection, then from `sidecar.state` events.
  */
+import { TranslationBundle } from '@jupyterlab/translation';
 import { ISignal, Signal } from '@lumino/signaling';
 
 import {
@@ -64,18 +65,21 @@ export class SidecarModel extends PanelModel {
   /**
    * Why chat cannot be used now, in the server's 503 wording; empty when ready.
    */
-  get unavailableReason(): string {
+  unavailableReason(trans: TranslationBundle): string {
     const sidecar = this._sidecar;
     if (!sidecar) {
       return this._requestError
-        ? `Cannot read the AI sidecar's state: ${this._requestError}`
-        : 'Checking the AI sidecar…';
+        ? trans.__("Cannot read the AI sidecar's state: %1", this._requestError)
+        : trans.__('Checking the AI sidecar…');
     }
     if (sidecar.state === 'ready') {
       return '';
     }
-    const reason = sidecar.error || 'it is not ready yet';
-    return `AI sidecar unavailable (${sidecar.state}): ${reason}`;
+    return trans.__(
+      'AI sidecar unavailable (%1): %2',
+      sidecar.state,
+      sidecar.error || trans.__('it is not ready yet')
+    );
   }
 
   /** Fires with the new state each time it changes (not for repeats). */
