@@ -52,7 +52,7 @@ export const chatPlugin: JupyterFrontEndPlugin<void> = {
     const { events, sidecar } = client;
     const trans = loadTranslation(translator);
     const chat = new ChatModel({ events, sidecar, trans });
-    const bridge = new EditorBridge(app, notebooks, editors);
+    const bridge = new EditorBridge(app, notebooks, editors, trans);
     const chatPanel = new ChatPanel({
       model: chat,
       trans,

@@ -1,6 +1,8 @@
 /**
  * Typed calls to the coordinator's notes and tasks routes (docs/api.md).
  */
+import { TranslationBundle } from '@jupyterlab/translation';
+
 import { requestAPI } from './request';
 
 /** A note as the server stores it. */
@@ -158,7 +160,10 @@ export async function deleteTask(id: number): Promise<void> {
  * Returns `null` for an empty text; throws for a line that is not a positive
  * whole number, so the form can say so before the server does.
  */
-export function parseSource(text: string): ISource | null {
+export function parseSource(
+  text: string,
+  trans: TranslationBundle
+): ISource | null {
   const value = text.trim();
   if (!value) {
     return null;
@@ -169,14 +174,16 @@ export function parseSource(text: string): ISource | null {
   }
   const [, path, lineText] = match;
   if (!path) {
-    throw new Error('A file link needs a path before the line number.');
+    throw new Error(
+      trans.__('A file link needs a path before the line number.')
+    );
   }
   if (!lineText) {
     return { path };
   }
   const line = Number(lineText);
   if (!Number.isInteger(line) || line < 1) {
-    throw new Error('The line number must be 1 or more.');
+    throw new Error(trans.__('The line number must be 1 or more.'));
   }
   return { path, line };
 }

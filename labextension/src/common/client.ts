@@ -9,6 +9,7 @@ import {
 } from '@jupyterlab/application';
 import { IDocumentManager } from '@jupyterlab/docmanager';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
+import { ITranslator, TranslationBundle } from '@jupyterlab/translation';
 
 import { SidecarModel } from '../sidecar/sidecarmodel';
 import { IWorkspaceClient } from '../tokens';
@@ -17,6 +18,7 @@ import { WorkspaceEvents } from './events';
 import { noteIdOf, openSource } from './opensource';
 import { requestAPI, setServerSettings } from './request';
 import { handleOpenSourceRequests } from './sourcerequest';
+import { loadTranslation } from './translation';
 
 /** The core plugin's id, which the settings (schema/plugin.json) belong to. */
 export const PLUGIN_ID = 'jupyter-workspace:plugin';
@@ -26,8 +28,10 @@ class WorkspaceClient implements IWorkspaceClient {
     app: JupyterFrontEnd;
     docManager: IDocumentManager;
     settings: Promise<ISettingRegistry.ISettings | null>;
+    trans: TranslationBundle;
   }) {
     this._app = options.app;
+    this._trans = options.trans;
     this._docManager = options.docManager;
     this._settings = options.settings;
     this.events = new WorkspaceEvents(
@@ -45,10 +49,12 @@ class WorkspaceClient implements IWorkspaceClient {
     // Search hits and chat sources name notes as `@notes/<id>`: those open in the sidebar.
     const note = noteIdOf(source.path);
     if (note === null) {
-      return openSource(this._app, this._docManager, source);
+      return openSource(this._app, this._docManager, source, this._trans);
     }
     if (!this.noteOpener) {
-      throw new Error('Notes cannot be opened: the Workspace sidebar is off.');
+      throw new Error(
+        this._trans.__('Notes cannot be opened: the Workspace sidebar is off.')
+      );
     }
     await this.noteOpener(note);
   }
@@ -65,6 +71,7 @@ class WorkspaceClient implements IWorkspaceClient {
   private _app: JupyterFrontEnd;
   private _docManager: IDocumentManager;
   private _settings: Promise<ISettingRegistry.ISettings | null>;
+  private _trans: TranslationBundle;
 }
 
 export const clientPlugin: JupyterFrontEndPlugin<IWorkspaceClient> = {
@@ -73,12 +80,13 @@ export const clientPlugin: JupyterFrontEndPlugin<IWorkspaceClient> = {
     'The connection to the workspace coordinator (REST, events, AI sidecar state) that the Workspace panels share.',
   autoStart: true,
   requires: [IDocumentManager],
-  optional: [ISettingRegistry],
+  optional: [ISettingRegistry, ITranslator],
   provides: IWorkspaceClient,
   activate: (
     app: JupyterFrontEnd,
     docManager: IDocumentManager,
-    settingRegistry: ISettingRegistry | null
+    settingRegistry: ISettingRegistry | null,
+    translator: ITranslator | null
   ): IWorkspaceClient => {
     setServerSettings(app.serviceManager.serverSettings);
     const settings = settingRegistry
@@ -87,7 +95,12 @@ export const clientPlugin: JupyterFrontEndPlugin<IWorkspaceClient> = {
           return null;
         })
       : Promise.resolve(null);
-    const client = new WorkspaceClient({ app, docManager, settings });
+    const client = new WorkspaceClient({
+      app,
+      docManager,
+      settings,
+      trans: loadTranslation(translator)
+    });
     // The links of the %workspace results tables in notebook outputs (magics/resultsview.tsx).
     handleOpenSourceRequests(document.body, source =>
       client.openSource(source)

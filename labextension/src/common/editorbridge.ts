@@ -9,6 +9,7 @@ import { JupyterFrontEnd } from '@jupyterlab/application';
 import { CodeEditor } from '@jupyterlab/codeeditor';
 import { IEditorTracker } from '@jupyterlab/fileeditor';
 import { INotebookTracker } from '@jupyterlab/notebook';
+import { TranslationBundle } from '@jupyterlab/translation';
 import { Widget } from '@lumino/widgets';
 
 /** An editor the chat can write to or read from. */
@@ -29,10 +30,6 @@ export interface ISelection {
   /** Where it comes from, e.g. "`src/main.py`, lines 3–7". */
   where: string;
 }
-
-export const NO_EDITOR_MESSAGE =
-  'No editor to insert into: open a notebook or a file in the main area and ' +
-  'put the cursor where the code should go.';
 
 const LANGUAGES: Record<string, string> = {
   py: 'python',
@@ -91,7 +88,8 @@ export class EditorBridge {
   constructor(
     private _app: JupyterFrontEnd,
     private _notebooks: INotebookTracker | null,
-    private _editors: IEditorTracker | null
+    private _editors: IEditorTracker | null,
+    private _trans: TranslationBundle
   ) {}
 
   /** True when a notebook cell or file editor can take an insert. */
@@ -107,7 +105,9 @@ export class EditorBridge {
   insert(text: string): string | null {
     const target = this._target();
     if (!target) {
-      return NO_EDITOR_MESSAGE;
+      return this._trans.__(
+        'No editor to insert into: open a notebook or a file in the main area and put the cursor where the code should go.'
+      );
     }
     const { editor } = target;
     const range = editor.getSelection();

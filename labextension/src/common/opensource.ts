@@ -11,6 +11,7 @@ import { URLExt } from '@jupyterlab/coreutils';
 import { IDocumentManager } from '@jupyterlab/docmanager';
 import { NotebookPanel } from '@jupyterlab/notebook';
 import { ServerConnection } from '@jupyterlab/services';
+import { TranslationBundle } from '@jupyterlab/translation';
 import { Widget } from '@lumino/widgets';
 import type * as React from 'react';
 
@@ -59,19 +60,20 @@ export function isPlainClick(event: MouseEvent | React.MouseEvent): boolean {
 export async function openSource(
   app: JupyterFrontEnd,
   docManager: IDocumentManager,
-  source: ISource
+  source: ISource,
+  trans: TranslationBundle
 ): Promise<void> {
   try {
     await docManager.services.contents.get(source.path, { content: false });
   } catch {
-    throw new Error(`File not found: ${source.path}`);
+    throw new Error(trans.__('File not found: %1', source.path));
   }
   if (typeof source.cell === 'number' && source.path.endsWith('.ipynb')) {
-    return openNotebookCell(app, docManager, source, source.cell);
+    return openNotebookCell(app, docManager, source, source.cell, trans);
   }
   const widget = docManager.openOrReveal(source.path, EDITOR_FACTORY);
   if (!widget) {
-    throw new Error(`Cannot open ${source.path} in the editor.`);
+    throw new Error(trans.__('Cannot open %1 in the editor.', source.path));
   }
   app.shell.activateById(widget.id);
   await widget.context.ready;
@@ -106,11 +108,12 @@ async function openNotebookCell(
   app: JupyterFrontEnd,
   docManager: IDocumentManager,
   source: ISource,
-  cell: number
+  cell: number,
+  trans: TranslationBundle
 ): Promise<void> {
   const widget = docManager.openOrReveal(source.path);
   if (!widget) {
-    throw new Error(`Cannot open ${source.path}.`);
+    throw new Error(trans.__('Cannot open %1.', source.path));
   }
   app.shell.activateById(widget.id);
   await widget.context.ready;

@@ -83,13 +83,13 @@ function cellText(row: Row, column: string): string {
 }
 
 /** Where a row's `location` (`path:line`, `path` or `@notes/<id>:line`) points. */
-function locationOf(row: Row): ISource | null {
+function locationOf(row: Row, trans: TranslationBundle): ISource | null {
   const location = row[LOCATION];
   if (typeof location !== 'string') {
     return null;
   }
   try {
-    return parseSource(location);
+    return parseSource(location, trans);
   } catch {
     return null; // shown as text
   }
@@ -162,8 +162,9 @@ function Cell(props: {
   onOpen: (source: ISource) => Promise<void>;
 }): JSX.Element {
   const { row, column, onOpen } = props;
+  const trans = useTranslation();
   const text = cellText(row, column);
-  const source = column === LOCATION ? locationOf(row) : null;
+  const source = column === LOCATION ? locationOf(row, trans) : null;
   if (!source) {
     return <>{text}</>;
   }

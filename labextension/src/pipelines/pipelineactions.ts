@@ -146,10 +146,12 @@ export class PipelineActions implements IPipelinesActions {
         content: CONFIG_EXAMPLE
       });
     }
-    await openSource(this._app, this._docManager, {
-      path: CONFIG_PATH,
-      line: line ?? null
-    });
+    await openSource(
+      this._app,
+      this._docManager,
+      { path: CONFIG_PATH, line: line ?? null },
+      this._trans
+    );
   }
 
   private async _configExists(): Promise<boolean> {

@@ -62,7 +62,7 @@ export const searchPlugin: JupyterFrontEndPlugin<void> = {
     app.shell.add(searchPanel, 'left', { rank: 355 });
     restorer?.add(searchPanel, SEARCH_ID);
 
-    const bridge = new EditorBridge(app, notebooks, editors);
+    const bridge = new EditorBridge(app, notebooks, editors, trans);
     addShowPanelCommand(app, CommandIDs.openSearch, {
       label: trans.__('Workspace: Open Search'),
       caption: trans.__(

@@ -230,7 +230,7 @@ function NewTaskForm(props: INewTaskFormProps): JSX.Element {
     }
     let parsed: ISource | null;
     try {
-      parsed = parseSource(source);
+      parsed = parseSource(source, trans);
     } catch (reason) {
       onError(errorMessage(reason));
       return;
@@ -343,7 +343,7 @@ function TaskItem(props: ITaskItemProps): JSX.Element {
   /** Save a typed file link; returns false (and says why) if it is invalid. */
   const commitSource = (text: string): boolean => {
     try {
-      const source = parseSource(text);
+      const source = parseSource(text, trans);
       if (formatSource(source) !== formatSource(task.source)) {
         onChange({ source });
       }
