@@ -78,6 +78,9 @@ async def test_kill_9_mid_stream_errors_the_stream_and_restarts_with_backoff(
     assert end["type"] == "chat.error" and end["kind"] == "sidecar", end
     assert end["message"]["status"] == "error" and end["message"]["content"].startswith("t0 ")
 
+    # the relay may see the stream cut before the supervisor sees the exit: until then the
+    # status still says ready, with the killed pid
+    await until(lambda: any(s["restarts"] == 1 for _, s in state_log), timeout=30)
     second = await sidecar_ready(api, timeout=60)
     assert second["pid"] != first["pid"] and second["restarts"] == 1
     waits = [s["retry_in"] for _, s in state_log if s["retry_in"]]
