@@ -22,10 +22,10 @@ def check(parse) -> int:
     return len(CASES)
 
 
-EXPECTED_OUTPUT = """
+EXPECTED_OUTPUT = '''
 TODO: write docs
 FIXME(bob): leak
-"""
+'''
 
 
 def banner() -> str:

@@ -5,9 +5,12 @@ import struct
 import sys
 
 HEADER = b"# TODO: bytes that look like a comment"
-HELP = "usage: sensor_io PORT\n  # FIXME: help text, not code\n"
+HELP = (
+    "usage: sensor_io PORT\n"
+    "  # FIXME: help text, not code\n"
+)
 
-# TODO: no space after the hash still counts
+#TODO: no space after the hash still counts
 #   BUG: the checksum ignores the last byte
 
 
