@@ -265,7 +265,8 @@ async def test_a_run_whose_process_is_killed_ends_failed(api):
 
 
 def _terminal_pids(name: str) -> list[int]:
-    """Processes whose environment names this run (JUPYTER_WORKSPACE_RUN)."""
+    """The first process whose environment names this run (JUPYTER_WORKSPACE_RUN): the one
+    whose parent does not (the shell, not its `sleep`, whatever their pids after a wrap)."""
     run_id = name.split("_")[1]
     pids = []
     for entry in os.listdir("/proc"):
@@ -277,7 +278,15 @@ def _terminal_pids(name: str) -> list[int]:
                     pids.append(int(entry))
         except OSError:
             continue
-    return sorted(pids)[:1]
+    return [pid for pid in pids if _parent(pid) not in pids][:1]
+
+
+def _parent(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return int(f.read().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 async def test_watch_mode_reruns_on_a_matching_change(api, jp_serverapp, jp_root_dir):
