@@ -99,7 +99,7 @@ def test_detected_todo_shows_in_tasks_and_opens_its_line(context, lab_server, in
 
     # The user's edits work as on any task, and are stored.
     task_id = item.get_attribute("data-id")
-    item.locator(".jp-Workspace-taskPriority").select_option("urgent")
+    item.locator(".jp-Workspace-taskPriority select").select_option("urgent")
     expect(item).to_have_class(re.compile("jp-mod-priority-urgent"))
     deadline = time.monotonic() + 10
     while lab_server.api("GET", f"tasks/{task_id}")["priority"] != "urgent":

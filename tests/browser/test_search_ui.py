@@ -78,7 +78,7 @@ def test_search_panel_finds_filters_and_opens_hits(context, lab_server, indexed)
     expect_cursor_at(page, 21)
 
     # The language filter narrows the hits to Fortran files.
-    page.locator(".jp-Workspace-searchLanguage").select_option("fortran")
+    page.locator(".jp-Workspace-searchLanguage select").select_option("fortran")
     expect(page.locator(f"{HIT}:not([data-path$='.f90'])")).to_have_count(0)
     expect(page.locator(f'{HIT}[data-path="orbit.f90"]').first).to_be_visible()
     expect(page.locator(".jp-Workspace-searchFile")).to_have_count(1)
@@ -94,11 +94,11 @@ def test_search_panel_finds_filters_and_opens_hits(context, lab_server, indexed)
     expect_cursor_at(page, line)
 
     # No results for a kind the Fortran file does not have; the filters can be cleared.
-    page.locator(".jp-Workspace-searchKind").select_option("class")
+    page.locator(".jp-Workspace-searchKind select").select_option("class")
     empty = page.locator('.jp-Workspace-searchEmpty[data-reason="none"]')
     expect(empty).to_contain_text("No results")
     empty.locator(".jp-Workspace-clearFilters").click()
-    expect(page.locator(".jp-Workspace-searchLanguage")).to_have_value("")
+    expect(page.locator(".jp-Workspace-searchLanguage select")).to_have_value("")
     expect(page.locator(f'{HIT}[data-path="attitude.py"][data-line="21"]')).to_be_visible()
 
     # A bad path glob: the server's 400 message is shown.

@@ -63,7 +63,7 @@ def task_item(page: Page, title: str):
 
 def add_task(page: Page, title: str, *, priority: str = "normal", source: str = "") -> str:
     """Add a task through the form; returns its id."""
-    page.locator(".jp-Workspace-newTaskPriority").select_option(priority)
+    page.locator(".jp-Workspace-newTaskPriority select").select_option(priority)
     page.locator(".jp-Workspace-newTaskSource").fill(source)
     new_task = page.locator(".jp-Workspace-newTaskInput")
     new_task.fill(title)
@@ -91,7 +91,7 @@ def test_note_and_task_survive_a_reload(context, lab_server) -> None:
     expect(note_item(page, "Release checklist")).to_have_count(1)
     item = page.locator(f'.jp-Workspace-taskItem[data-id="{task_id}"]')
     expect(item.locator(".jp-Workspace-taskTitle")).to_have_value("Rotate the signing key")
-    expect(item.locator(".jp-Workspace-taskPriority")).to_have_value("high")
+    expect(item.locator(".jp-Workspace-taskPriority select")).to_have_value("high")
 
     note_item(page, "Release checklist").click()
     expect(page.locator(".jp-Workspace-noteBody")).to_have_value(

@@ -5,11 +5,7 @@
 import { ReactWidget } from '@jupyterlab/apputils';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { TranslationBundle } from '@jupyterlab/translation';
-import {
-  addIcon,
-  caretDownIcon,
-  caretRightIcon
-} from '@jupyterlab/ui-components';
+import { Button, addIcon, caretDownIcon, caretRightIcon } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
 import { ISource } from '../common/api';
@@ -59,7 +55,7 @@ export function ChatView(props: IChatViewProps): JSX.Element {
       <div className="jp-Workspace-header jp-Workspace-chatHeader">
         <div className="jp-Workspace-chatTitleRow">
           <h2 className="jp-Workspace-heading">{trans.__('Workspace Chat')}</h2>
-          <button
+          <Button
             type="button"
             className="jp-Workspace-newConversation jp-Workspace-iconButton"
             onClick={() => {
@@ -70,7 +66,7 @@ export function ChatView(props: IChatViewProps): JSX.Element {
             title={trans.__('New chat')}
           >
             <addIcon.react tag="span" />
-          </button>
+          </Button>
         </div>
         <ConnectionStatus events={events} />
       </div>
@@ -78,7 +74,7 @@ export function ChatView(props: IChatViewProps): JSX.Element {
         className="jp-Workspace-conversations"
         aria-label={trans.__('Conversations')}
       >
-        <button
+        <Button
           type="button"
           className="jp-Workspace-conversationsToggle"
           aria-expanded={listOpen}
@@ -90,7 +86,7 @@ export function ChatView(props: IChatViewProps): JSX.Element {
             <caretRightIcon.react tag="span" elementSize="small" />
           )}
           <span>{trans.__('Conversations (%1)', conversations.length)}</span>
-        </button>
+        </Button>
         {listOpen && (
           <ConversationList
             model={model}

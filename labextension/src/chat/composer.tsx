@@ -9,6 +9,7 @@ import { useRerenderOn } from '../common/hooks';
 import { useTranslation } from '../common/translation';
 import { SidecarModel } from '../sidecar/sidecarmodel';
 import { ChatModel } from './chatmodel';
+import { Button } from '@jupyterlab/ui-components';
 
 interface IComposerProps {
   model: ChatModel;
@@ -51,14 +52,14 @@ export function Composer(props: IComposerProps): JSX.Element {
             {degraded && (
               <>
                 {' '}
-                <button
+                <Button
                   type="button"
                   className="jp-Workspace-textButton jp-Workspace-chatRestart"
                   onClick={() => void sidecar.restart()}
                   disabled={sidecar.restarting}
                 >
                   {trans.__('Restart AI sidecar')}
-                </button>
+                </Button>
               </>
             )}
           </div>
@@ -97,7 +98,7 @@ export function Composer(props: IComposerProps): JSX.Element {
               : trans.__('Enter to send · Shift+Enter for a new line')}
         </span>
         {stream ? (
-          <button
+          <Button
             type="button"
             className="jp-Workspace-chatStop jp-Workspace-textButton"
             onClick={() => void model.stop()}
@@ -105,9 +106,9 @@ export function Composer(props: IComposerProps): JSX.Element {
             title={trans.__('Stop the answer (what arrived so far is kept)')}
           >
             {stream.stopping ? trans.__('Stopping…') : trans.__('Stop')}
-          </button>
+          </Button>
         ) : (
-          <button
+          <Button
             type="button"
             className="jp-Workspace-chatSend jp-Workspace-textButton jp-mod-accept"
             onClick={send}
@@ -115,7 +116,7 @@ export function Composer(props: IComposerProps): JSX.Element {
             title={ready ? trans.__('Send (Enter)') : reason}
           >
             {trans.__('Send')}
-          </button>
+          </Button>
         )}
       </div>
     </div>

@@ -4,7 +4,7 @@
 import { Dialog, showDialog } from '@jupyterlab/apputils';
 import { Time } from '@jupyterlab/coreutils';
 import { TranslationBundle } from '@jupyterlab/translation';
-import { deleteIcon, editIcon } from '@jupyterlab/ui-components';
+import { Button, deleteIcon, editIcon } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
 import { useClock } from '../common/hooks';
@@ -138,7 +138,7 @@ function ConversationItem(props: IConversationItemProps): JSX.Element {
           onBlur={() => props.onRename(draft.trim())}
         />
       ) : (
-        <button
+        <Button
           type="button"
           className="jp-Workspace-conversationOpen"
           onClick={props.onOpen}
@@ -160,11 +160,11 @@ function ConversationItem(props: IConversationItemProps): JSX.Element {
           >
             {Time.formatHuman(conversation.updated)}
           </time>
-        </button>
+        </Button>
       )}
       {!renaming && (
         <>
-          <button
+          <Button
             type="button"
             className="jp-Workspace-renameConversation jp-Workspace-iconButton"
             onClick={props.onStartRename}
@@ -172,8 +172,8 @@ function ConversationItem(props: IConversationItemProps): JSX.Element {
             title={trans.__('Rename')}
           >
             <editIcon.react tag="span" elementSize="small" />
-          </button>
-          <button
+          </Button>
+          <Button
             type="button"
             className="jp-Workspace-deleteConversation jp-Workspace-iconButton"
             onClick={props.onDelete}
@@ -181,7 +181,7 @@ function ConversationItem(props: IConversationItemProps): JSX.Element {
             title={trans.__('Delete')}
           >
             <deleteIcon.react tag="span" elementSize="small" />
-          </button>
+          </Button>
         </>
       )}
     </li>

@@ -14,6 +14,7 @@ import { ChatMarkdown, ICodeActions } from './chatmarkdown';
 import { ChatModel } from './chatmodel';
 import { SourceChips, uniqueSources, useCitations } from './chatsources';
 import { IStream } from './chatstreams';
+import { Button } from '@jupyterlab/ui-components';
 
 interface IMessageListProps {
   model: ChatModel;
@@ -123,7 +124,7 @@ function RetryButton(props: {
 }): JSX.Element {
   const trans = useTranslation();
   return (
-    <button
+    <Button
       type="button"
       className="jp-Workspace-chatRetry jp-Workspace-textButton"
       onClick={props.onRetry}
@@ -131,7 +132,7 @@ function RetryButton(props: {
       title={trans.__('Ask the last question again (replaces this answer)')}
     >
       {trans.__('Retry')}
-    </button>
+    </Button>
   );
 }
 

@@ -1,4 +1,4 @@
-import { closeIcon } from '@jupyterlab/ui-components';
+import { Button, closeIcon } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
 import { useTranslation } from './translation';
@@ -21,7 +21,7 @@ export function Banner(props: IBannerProps): JSX.Element {
     >
       <div className="jp-Workspace-bannerText">{children}</div>
       {onDismiss && (
-        <button
+        <Button
           type="button"
           className="jp-Workspace-iconButton"
           onClick={onDismiss}
@@ -29,7 +29,7 @@ export function Banner(props: IBannerProps): JSX.Element {
           title={trans.__('Dismiss')}
         >
           <closeIcon.react tag="span" elementSize="small" />
-        </button>
+        </Button>
       )}
     </div>
   );

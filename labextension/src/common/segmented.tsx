@@ -2,6 +2,7 @@
  * A row of toggle buttons with one pressed: a view mode, a list filter.
  */
 import * as React from 'react';
+import { Button } from '@jupyterlab/ui-components';
 
 export interface ISegmentedChoice<T extends string> {
   value: T;
@@ -35,7 +36,7 @@ export function SegmentedButtons<T extends string>(
       aria-label={props.label}
     >
       {props.choices.map(item => (
-        <button
+        <Button
           key={item.value}
           type="button"
           className={`jp-Workspace-modeButton${
@@ -47,7 +48,7 @@ export function SegmentedButtons<T extends string>(
           onClick={() => onChange(item.value)}
         >
           {item.label}
-        </button>
+        </Button>
       ))}
     </div>
   );

@@ -6,6 +6,7 @@ import * as React from 'react';
 import { ISource, formatSource } from './api';
 import { isPlainClick, noteIdOf, sourceHref } from './opensource';
 import { useTranslation } from './translation';
+import { Button } from '@jupyterlab/ui-components';
 
 export interface ISourceLinkProps {
   source: ISource;
@@ -36,7 +37,7 @@ export function SourceLink(props: ISourceLinkProps): JSX.Element {
   };
   if (noteIdOf(source.path) !== null) {
     return (
-      <button
+      <Button
         type="button"
         {...common}
         className={`${className} jp-Workspace-linkButton`}
@@ -44,7 +45,7 @@ export function SourceLink(props: ISourceLinkProps): JSX.Element {
         onClick={() => onOpen(source)}
       >
         {label}
-      </button>
+      </Button>
     );
   }
   return (

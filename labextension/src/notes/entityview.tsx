@@ -2,7 +2,7 @@
  * The popover an entity's button opens in a note's preview: where the entity
  * is mentioned, and the notes, tasks and files that mention it.
  */
-import { closeIcon } from '@jupyterlab/ui-components';
+import { Button, closeIcon } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
 import { ISource } from '../common/api';
@@ -140,7 +140,7 @@ export function EntityPopover(props: IEntityPopoverProps): JSX.Element {
         <span className="jp-Workspace-kindBadge" data-kind={shown.kind}>
           {shown.kind}
         </span>
-        <button
+        <Button
           type="button"
           className="jp-Workspace-closeEntity jp-Workspace-iconButton"
           onClick={close}
@@ -148,7 +148,7 @@ export function EntityPopover(props: IEntityPopoverProps): JSX.Element {
           title={trans.__('Close (Escape)')}
         >
           <closeIcon.react tag="span" />
-        </button>
+        </Button>
       </div>
       <div className="jp-Workspace-entitySummary" role="status">
         {error

@@ -2,7 +2,7 @@ import { Dialog, showDialog } from '@jupyterlab/apputils';
 import { Time } from '@jupyterlab/coreutils';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { TranslationBundle } from '@jupyterlab/translation';
-import { addIcon, closeIcon, deleteIcon } from '@jupyterlab/ui-components';
+import { Button, addIcon, closeIcon, deleteIcon } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
 import { INote, ISource } from '../common/api';
@@ -114,7 +114,7 @@ export function NotesView(props: INotesViewProps): JSX.Element {
           value={model.query}
           onChange={event => model.setQuery(event.target.value)}
         />
-        <button
+        <Button
           type="button"
           className="jp-Workspace-newNote jp-Workspace-iconButton"
           onClick={() => void model.create()}
@@ -122,7 +122,7 @@ export function NotesView(props: INotesViewProps): JSX.Element {
           title={trans.__('New note')}
         >
           <addIcon.react tag="span" />
-        </button>
+        </Button>
       </div>
       <ErrorBanner
         message={model.error}
@@ -185,7 +185,7 @@ function NoteItem(props: INoteItemProps): JSX.Element {
       className={`jp-Workspace-noteItem${draft ? ' jp-mod-selected' : ''}`}
       data-id={note.id}
     >
-      <button
+      <Button
         type="button"
         className="jp-Workspace-noteOpen"
         onClick={onOpen}
@@ -200,7 +200,7 @@ function NoteItem(props: INoteItemProps): JSX.Element {
         >
           {Time.formatHuman(note.updated)}
         </time>
-      </button>
+      </Button>
     </li>
   );
 }
@@ -273,7 +273,7 @@ function NoteEditor(props: INoteEditorProps): JSX.Element {
             }
           }}
         />
-        <button
+        <Button
           type="button"
           className="jp-Workspace-closeNote jp-Workspace-iconButton"
           onClick={onClose}
@@ -281,7 +281,7 @@ function NoteEditor(props: INoteEditorProps): JSX.Element {
           title={trans.__('Close note')}
         >
           <closeIcon.react tag="span" />
-        </button>
+        </Button>
       </div>
       <div className="jp-Workspace-noteTools">
         <SegmentedButtons
@@ -299,7 +299,7 @@ function NoteEditor(props: INoteEditorProps): JSX.Element {
         >
           {saveLabel(state, trans)}
         </span>
-        <button
+        <Button
           type="button"
           className="jp-Workspace-deleteNote jp-Workspace-iconButton"
           onClick={props.onDelete}
@@ -307,7 +307,7 @@ function NoteEditor(props: INoteEditorProps): JSX.Element {
           title={trans.__('Delete note')}
         >
           <deleteIcon.react tag="span" />
-        </button>
+        </Button>
       </div>
       <EntityBar
         entities={entities}
@@ -325,20 +325,20 @@ function NoteEditor(props: INoteEditorProps): JSX.Element {
             )}
           </span>
           <span className="jp-Workspace-bannerActions">
-            <button
+            <Button
               type="button"
               className="jp-Workspace-textButton jp-Workspace-reloadNote"
               onClick={() => draft.reload()}
             >
               {trans.__('Reload theirs')}
-            </button>
-            <button
+            </Button>
+            <Button
               type="button"
               className="jp-Workspace-textButton jp-Workspace-overwriteNote"
               onClick={() => void draft.overwrite()}
             >
               {trans.__('Keep mine')}
-            </button>
+            </Button>
           </span>
         </Banner>
       )}
@@ -346,13 +346,13 @@ function NoteEditor(props: INoteEditorProps): JSX.Element {
         <Banner kind="error">
           <span>{trans.__('Could not save: %1', draft.error)}</span>
           <span className="jp-Workspace-bannerActions">
-            <button
+            <Button
               type="button"
               className="jp-Workspace-textButton"
               onClick={() => void draft.flush()}
             >
               {trans.__('Retry')}
-            </button>
+            </Button>
           </span>
         </Banner>
       )}
@@ -415,7 +415,7 @@ function EntityBar(props: IEntityBarProps): JSX.Element {
             ? trans.__('No entities found')
             : trans._n('%1 entity', '%1 entities', count)}
         </span>
-        <button
+        <Button
           type="button"
           className="jp-Workspace-textButton jp-Workspace-refineEntities"
           disabled={entities.refining}
@@ -428,7 +428,7 @@ function EntityBar(props: IEntityBarProps): JSX.Element {
           {entities.refining
             ? trans.__('Refining…')
             : trans.__('Refine entities with the LLM')}
-        </button>
+        </Button>
       </div>
       {entities.error && (
         <Banner kind="error" onDismiss={() => entities.dismissError()}>

@@ -7,7 +7,7 @@
 import { ReactWidget } from '@jupyterlab/apputils';
 import { Time } from '@jupyterlab/coreutils';
 import { TranslationBundle } from '@jupyterlab/translation';
-import { refreshIcon } from '@jupyterlab/ui-components';
+import { Button, refreshIcon } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
 import { afterPendingActivation } from '../common/activation';
@@ -77,7 +77,7 @@ export function PipelinesView(props: IPipelinesViewProps): JSX.Element {
         <ConnectionStatus events={events} />
       </div>
       <div className="jp-Workspace-toolbar">
-        <button
+        <Button
           type="button"
           className="jp-Workspace-textButton jp-Workspace-editPipelines"
           title={trans.__(
@@ -87,9 +87,9 @@ export function PipelinesView(props: IPipelinesViewProps): JSX.Element {
           onClick={() => void attempt(() => actions.editConfig())}
         >
           {trans.__('Edit pipelines')}
-        </button>
+        </Button>
         <span className="jp-Workspace-toolbarSpacer" />
-        <button
+        <Button
           type="button"
           className="jp-Workspace-iconButton jp-Workspace-refreshPipelines"
           aria-label={trans.__('Refresh the pipelines')}
@@ -97,7 +97,7 @@ export function PipelinesView(props: IPipelinesViewProps): JSX.Element {
           onClick={() => void model.refresh()}
         >
           <refreshIcon.react tag="span" elementSize="small" />
-        </button>
+        </Button>
       </div>
       {config?.error && (
         <ConfigError
@@ -138,13 +138,13 @@ export function PipelinesView(props: IPipelinesViewProps): JSX.Element {
         <div className="jp-Workspace-pipelinesEmpty">
           <p>
             {trans.__('No pipelines yet —')}{' '}
-            <button
+            <Button
               type="button"
               className="jp-Workspace-linkButton"
               onClick={() => void attempt(() => actions.editConfig())}
             >
               {trans.__('Edit pipelines')}
-            </button>{' '}
+            </Button>{' '}
             {trans.__('to add one. For example, in')} <code>{CONFIG_PATH}</code>
             :
           </p>
@@ -181,7 +181,7 @@ function ConfigError(props: {
       <Banner kind="error">
         <strong>{where}:</strong> {error.message}
         <div className="jp-Workspace-bannerActions">
-          <button
+          <Button
             type="button"
             className="jp-Workspace-textButton jp-Workspace-openConfigError"
             onClick={() => props.onOpen(error.line)}
@@ -189,7 +189,7 @@ function ConfigError(props: {
             {error.line !== null
               ? trans.__('Open %1 at line %2', props.config.path, error.line)
               : trans.__('Open %1', props.config.path)}
-          </button>
+          </Button>
         </div>
       </Banner>
     </div>
@@ -225,14 +225,14 @@ function UntrustedConfig(props: {
           "Its commands run as the server's user: nothing in it runs (Run, magics, watched changes) until someone allowed to use terminals reviews it and trusts it."
         )}
         <div className="jp-Workspace-bannerActions">
-          <button
+          <Button
             type="button"
             className="jp-Workspace-textButton jp-Workspace-reviewConfig"
             onClick={props.onReview}
           >
             {trans.__('Review %1', config.path)}
-          </button>
-          <button
+          </Button>
+          <Button
             type="button"
             className="jp-Workspace-textButton jp-mod-accept jp-Workspace-trustConfig"
             disabled={trusting}
@@ -246,7 +246,7 @@ function UntrustedConfig(props: {
             {trusting
               ? trans.__('Trusting…')
               : trans.__('Trust this configuration')}
-          </button>
+          </Button>
         </div>
       </Banner>
     </div>
@@ -279,7 +279,7 @@ function PipelineItem(props: IPipelineItemProps): JSX.Element {
         <span className="jp-Workspace-pipelineName">{pipeline.name}</span>
         <RunStatusBadge status={last?.status ?? 'never'} />
         {running ? (
-          <button
+          <Button
             type="button"
             className="jp-Workspace-textButton jp-Workspace-stopRun"
             disabled={model.isStopping(running.id)}
@@ -290,9 +290,9 @@ function PipelineItem(props: IPipelineItemProps): JSX.Element {
             {model.isStopping(running.id)
               ? trans.__('Stopping…')
               : trans.__('Stop')}
-          </button>
+          </Button>
         ) : (
-          <button
+          <Button
             type="button"
             className="jp-Workspace-textButton jp-mod-accept jp-Workspace-runPipeline"
             disabled={starting || untrusted}
@@ -309,7 +309,7 @@ function PipelineItem(props: IPipelineItemProps): JSX.Element {
             onClick={() => void attempt(() => actions.run(pipeline.name))}
           >
             {starting ? trans.__('Starting…') : trans.__('Run')}
-          </button>
+          </Button>
         )}
       </div>
       {pipeline.description && (
@@ -338,26 +338,26 @@ function PipelineItem(props: IPipelineItemProps): JSX.Element {
       {last && <LastRun run={last} />}
       <div className="jp-Workspace-pipelineActions">
         {running && (
-          <button
+          <Button
             type="button"
             className="jp-Workspace-textButton jp-Workspace-showTerminal"
             title={trans.__("Open the run's terminal: live output, and input")}
             onClick={() => void attempt(() => actions.showTerminal(running))}
           >
             {trans.__('Show terminal')}
-          </button>
+          </Button>
         )}
         {last && !running && (
-          <button
+          <Button
             type="button"
             className="jp-Workspace-textButton jp-Workspace-openRun"
             title={trans.__('Open the output of run %1', last.id)}
             onClick={() => void attempt(() => actions.openRun(last.id))}
           >
             {trans.__('Output')}
-          </button>
+          </Button>
         )}
-        <button
+        <Button
           type="button"
           className="jp-Workspace-textButton jp-Workspace-runHistoryToggle"
           aria-expanded={history !== null}
@@ -365,7 +365,7 @@ function PipelineItem(props: IPipelineItemProps): JSX.Element {
           onClick={() => void model.toggleHistory(pipeline.name)}
         >
           {trans.__('History')}
-        </button>
+        </Button>
       </div>
       {history !== null && (
         <ol
@@ -383,7 +383,7 @@ function PipelineItem(props: IPipelineItemProps): JSX.Element {
               data-id={run.id}
               data-status={run.status}
             >
-              <button
+              <Button
                 type="button"
                 className="jp-Workspace-runOpen"
                 title={trans.__(
@@ -408,7 +408,7 @@ function PipelineItem(props: IPipelineItemProps): JSX.Element {
                   {Time.formatHuman(run.started)}
                   {run.trigger !== 'user' && ` · ${run.trigger}`}
                 </span>
-              </button>
+              </Button>
             </li>
           ))}
         </ol>

@@ -21,6 +21,7 @@ import {
   runDuration,
   statusLabel
 } from './runstatus';
+import { Button } from '@jupyterlab/ui-components';
 
 /** What the view's buttons do in JupyterLab. */
 export interface IRunViewActions {
@@ -76,26 +77,26 @@ export function RunView(props: IRunViewProps): JSX.Element {
       <RunHeader run={run} />
       <div className="jp-Workspace-runActions">
         {running && (
-          <button
+          <Button
             type="button"
             className="jp-Workspace-textButton jp-Workspace-showTerminal"
             onClick={() => void attempt(() => actions.showTerminal(run))}
           >
             {trans.__('Show terminal')}
-          </button>
+          </Button>
         )}
         {!running && (
-          <button
+          <Button
             type="button"
             className="jp-Workspace-textButton jp-Workspace-rerun"
             title={trans.__('Run %1 again', run.pipeline)}
             onClick={() => void attempt(() => actions.runAgain(run.pipeline))}
           >
             {trans.__('Run again')}
-          </button>
+          </Button>
         )}
         {!running && run.status !== 'passed' && (
-          <button
+          <Button
             type="button"
             className="jp-Workspace-textButton jp-Workspace-summarizeRun"
             disabled={model.summarizing}
@@ -108,7 +109,7 @@ export function RunView(props: IRunViewProps): JSX.Element {
             {model.summarizing
               ? trans.__('Summarizing…')
               : trans.__('Summarize with the LLM')}
-          </button>
+          </Button>
         )}
       </div>
       <ErrorBanner

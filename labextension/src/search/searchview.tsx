@@ -27,6 +27,7 @@ import {
   SearchMode
 } from './searchapi';
 import { ISearchGroup, MAX_QUERY_CHARS, SearchModel } from './searchmodel';
+import { Button, HTMLSelect } from '@jupyterlab/ui-components';
 
 export const SEARCH_ID = 'jupyter-workspace:search';
 
@@ -215,7 +216,7 @@ function SearchForm(props: ISearchFormProps): JSX.Element {
         onKeyDown={event => onNavigate(event, true)}
       />
       <div className="jp-Workspace-searchFilters">
-        <select
+        <HTMLSelect
           className="jp-Workspace-searchMode jp-Workspace-select"
           aria-label={trans.__('Search mode')}
           title={trans.__(
@@ -229,8 +230,8 @@ function SearchForm(props: ISearchFormProps): JSX.Element {
               {modeLabel(mode, trans)}
             </option>
           ))}
-        </select>
-        <select
+        </HTMLSelect>
+        <HTMLSelect
           className="jp-Workspace-searchLanguage jp-Workspace-select"
           aria-label={trans.__('Language')}
           value={model.language}
@@ -242,8 +243,8 @@ function SearchForm(props: ISearchFormProps): JSX.Element {
               {name}
             </option>
           ))}
-        </select>
-        <select
+        </HTMLSelect>
+        <HTMLSelect
           className="jp-Workspace-searchKind jp-Workspace-select"
           aria-label={trans.__('Kind')}
           value={model.kind}
@@ -255,7 +256,7 @@ function SearchForm(props: ISearchFormProps): JSX.Element {
               {name}
             </option>
           ))}
-        </select>
+        </HTMLSelect>
         <input
           type="text"
           className="jp-Workspace-searchPath jp-Workspace-input"
@@ -386,13 +387,13 @@ function Results(props: IResultsProps): JSX.Element {
             {model.filtered && (
               <p>
                 {trans.__('Filters are on.')}{' '}
-                <button
+                <Button
                   type="button"
                   className="jp-Workspace-textButton jp-Workspace-clearFilters"
                   onClick={() => model.clearFilters()}
                 >
                   {trans.__('Clear filters')}
-                </button>
+                </Button>
               </p>
             )}
           </div>

@@ -1,7 +1,7 @@
 import { Dialog, showDialog } from '@jupyterlab/apputils';
 import { Time } from '@jupyterlab/coreutils';
 import { TranslationBundle } from '@jupyterlab/translation';
-import { addIcon, deleteIcon, linkIcon } from '@jupyterlab/ui-components';
+import { Button, HTMLSelect, addIcon, deleteIcon, linkIcon } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
 import {
@@ -263,7 +263,7 @@ function NewTaskForm(props: INewTaskFormProps): JSX.Element {
           value={title}
           onChange={event => setTitle(event.target.value)}
         />
-        <button
+        <Button
           type="submit"
           className="jp-Workspace-addTask jp-Workspace-iconButton"
           aria-label={trans.__('Add task')}
@@ -271,10 +271,10 @@ function NewTaskForm(props: INewTaskFormProps): JSX.Element {
           disabled={busy || !title.trim()}
         >
           <addIcon.react tag="span" />
-        </button>
+        </Button>
       </div>
       <div className="jp-Workspace-newTaskDetails">
-        <select
+        <HTMLSelect
           className="jp-Workspace-newTaskPriority jp-Workspace-select"
           aria-label={trans.__('New task priority')}
           value={priority}
@@ -285,7 +285,7 @@ function NewTaskForm(props: INewTaskFormProps): JSX.Element {
               {priorityLabel(p, trans)}
             </option>
           ))}
-        </select>
+        </HTMLSelect>
         <input
           type="date"
           className="jp-Workspace-newTaskDue jp-Workspace-input"
@@ -400,7 +400,7 @@ function TaskItem(props: ITaskItemProps): JSX.Element {
             }
           }}
         />
-        <button
+        <Button
           type="button"
           className="jp-Workspace-deleteTask jp-Workspace-iconButton"
           onClick={onDelete}
@@ -408,11 +408,11 @@ function TaskItem(props: ITaskItemProps): JSX.Element {
           title={trans.__('Delete task')}
         >
           <deleteIcon.react tag="span" />
-        </button>
+        </Button>
       </div>
       <div className="jp-Workspace-taskMeta">
         {detected && <DetectedMarks detected={detected} />}
-        <select
+        <HTMLSelect
           className="jp-Workspace-taskPriority jp-Workspace-select"
           aria-label={trans.__('Priority')}
           value={task.priority}
@@ -425,7 +425,7 @@ function TaskItem(props: ITaskItemProps): JSX.Element {
               {priorityLabel(p, trans)}
             </option>
           ))}
-        </select>
+        </HTMLSelect>
         <input
           type="date"
           className={`jp-Workspace-taskDue jp-Workspace-input${
@@ -469,7 +469,7 @@ function TaskItem(props: ITaskItemProps): JSX.Element {
             )}
             {/* Indexing keeps a detected task's link on its line. */}
             {!detected && (
-              <button
+              <Button
                 type="button"
                 className="jp-Workspace-editSource jp-Workspace-iconButton"
                 onClick={() => setSourceText(formatSource(task.source))}
@@ -485,7 +485,7 @@ function TaskItem(props: ITaskItemProps): JSX.Element {
                 }
               >
                 <linkIcon.react tag="span" />
-              </button>
+              </Button>
             )}
           </>
         )}
