@@ -5,7 +5,12 @@
 import { ReactWidget } from '@jupyterlab/apputils';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { TranslationBundle } from '@jupyterlab/translation';
-import { Button, addIcon, caretDownIcon, caretRightIcon } from '@jupyterlab/ui-components';
+import {
+  Button,
+  addIcon,
+  caretDownIcon,
+  caretRightIcon
+} from '@jupyterlab/ui-components';
 import * as React from 'react';
 
 import { ISource } from '../common/api';

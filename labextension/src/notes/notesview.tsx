@@ -2,7 +2,12 @@ import { Dialog, showDialog } from '@jupyterlab/apputils';
 import { Time } from '@jupyterlab/coreutils';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { TranslationBundle } from '@jupyterlab/translation';
-import { Button, addIcon, closeIcon, deleteIcon } from '@jupyterlab/ui-components';
+import {
+  Button,
+  addIcon,
+  closeIcon,
+  deleteIcon
+} from '@jupyterlab/ui-components';
 import * as React from 'react';
 
 import { INote, ISource } from '../common/api';

@@ -1,7 +1,13 @@
 import { Dialog, showDialog } from '@jupyterlab/apputils';
 import { Time } from '@jupyterlab/coreutils';
 import { TranslationBundle } from '@jupyterlab/translation';
-import { Button, HTMLSelect, addIcon, deleteIcon, linkIcon } from '@jupyterlab/ui-components';
+import {
+  Button,
+  HTMLSelect,
+  addIcon,
+  deleteIcon,
+  linkIcon
+} from '@jupyterlab/ui-components';
 import * as React from 'react';
 
 import {
