@@ -55,6 +55,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _harness import median, table  # noqa: E402
 from bench_embed import FILES, QUERIES  # noqa: E402
+from index_shared import SKIP_DIRS  # noqa: E402
 
 from jupyter_workspace.sidecar.chunker import chunk_file  # noqa: E402
 
@@ -71,17 +72,6 @@ BACKENDS = [
     if b.strip()
 ]
 N_DISTRACTORS = int(os.environ.get("BENCH_RETRIEVAL_DISTRACTORS", "150"))
-SKIP_DIRS = {
-    "test",
-    "tests",
-    "idlelib",
-    "site-packages",
-    "lib2to3",
-    "ensurepip",
-    "turtledemo",
-    "tkinter",
-    "__pycache__",
-}
 
 # (query, path, anchor): the answer is the chunk covering the one line of `path` containing
 # `anchor`. Paths under include/ are this Python's C headers.

@@ -16,7 +16,11 @@ import { IWorkspaceClient } from '../tokens';
 import { ISource } from './api';
 import { WorkspaceEvents } from './events';
 import { noteIdOf, openSource } from './opensource';
-import { requestAPI, setServerSettings } from './request';
+import {
+  requestAPI,
+  setRequestTranslation,
+  setServerSettings
+} from './request';
 import { handleOpenSourceRequests } from './sourcerequest';
 import { loadTranslation } from './translation';
 
@@ -89,6 +93,8 @@ export const clientPlugin: JupyterFrontEndPlugin<IWorkspaceClient> = {
     translator: ITranslator | null
   ): IWorkspaceClient => {
     setServerSettings(app.serviceManager.serverSettings);
+    const trans = loadTranslation(translator);
+    setRequestTranslation(trans);
     const settings = settingRegistry
       ? settingRegistry.load(PLUGIN_ID).catch(reason => {
           console.warn('jupyter-workspace: cannot load settings', reason);
@@ -99,7 +105,7 @@ export const clientPlugin: JupyterFrontEndPlugin<IWorkspaceClient> = {
       app,
       docManager,
       settings,
-      trans: loadTranslation(translator)
+      trans
     });
     // The links of the %workspace results tables in notebook outputs (magics/resultsview.tsx).
     handleOpenSourceRequests(document.body, source =>

@@ -39,6 +39,8 @@ export type WorkspaceEvent =
       created: number;
       updated: number;
       resolved: number;
+      /** Says how many were kept when a file had too many. */
+      note?: string;
     }
   | { type: 'entities.changed'; source: string }
   | { type: 'file.changed' | 'file.deleted'; path: string }
@@ -86,7 +88,13 @@ export type WorkspaceEvent =
   /** A run started, ended or was summarized. */
   | { type: 'pipeline.run'; run: IRun }
   /** `workspace.toml` changed: refetch the pipelines. */
-  | { type: 'pipelines.changed' }
+  | {
+      type: 'pipelines.changed';
+      /** workspace.toml was trusted, it changed, or a watch run found it untrusted. */
+      reason: 'trusted' | 'config' | 'untrusted';
+      /** With `untrusted`: the pipeline whose watch run did not start. */
+      pipeline?: string;
+    }
   | { type: 'pong' };
 
 export type ConnectionState = 'connecting' | 'open' | 'closed';

@@ -1,7 +1,8 @@
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
-import { TranslationBundle } from '@jupyterlab/translation';
+import { TranslationBundle, nullTranslator } from '@jupyterlab/translation';
 import { UUID } from '@lumino/coreutils';
+import { TRANSLATION_DOMAIN } from './translation';
 
 /**
  * The id of this browser tab, sent with every request as `X-Workspace-Client`.
@@ -42,6 +43,17 @@ let defaultSettings: ServerConnection.ISettings | null = null;
  */
 export function setServerSettings(settings: ServerConnection.ISettings): void {
   defaultSettings = settings;
+}
+
+/**
+ * The strings made below any view (a request that never reached the server);
+ * the client plugin sets the user's language.
+ */
+let requestTrans: TranslationBundle = nullTranslator.load(TRANSLATION_DOMAIN);
+
+/** Use `trans` for the errors `requestAPI` makes itself. */
+export function setRequestTranslation(trans: TranslationBundle): void {
+  requestTrans = trans;
 }
 
 /** The server settings requests and the event socket use. */
@@ -85,7 +97,10 @@ export async function requestAPI<T>(
     );
   } catch (error) {
     throw new WorkspaceRequestError(
-      `Cannot reach the Jupyter server: ${(error as Error).message}`,
+      requestTrans.__(
+        'Cannot reach the Jupyter server: %1',
+        (error as Error).message
+      ),
       0
     );
   }
