@@ -4,7 +4,10 @@ Tasks: in code, `TODO` / `FIXME` / `HACK` / `XXX` / `BUG` as the first word of a
 line. A regex finds the candidates and the file's tree-sitter parse says whether each one sits
 in a comment node (never a string or a docstring); languages without a grammar use their
 comment markers, with quotes tracked. In markdown (files and the workspace's notes): checkboxes,
-`Action:` lines, `@name will ...`, TODO at the start of a line; fenced code is skipped.
+`Action:` lines, `@name will ...`, TODO at the start of a line; fenced code is skipped. A markdown
+task's title is plain text (links become their text, emphasis and code marks go). Issue and pull
+request templates (`.github/ISSUE_TEMPLATE/`, `PULL_REQUEST_TEMPLATE.md`, ...) hold no tasks:
+their checkboxes are a form for whoever files the next issue, not work for this workspace.
 
 Entities: people, organisations, components, files, symbols and ids from configurable patterns,
 in the comments of code and the whole text of markdown.
@@ -72,6 +75,26 @@ _ACTION = re.compile(
 )
 _WILL = re.compile(r"(?<![\w@.])@([A-Za-z][\w-]*[A-Za-z0-9])\s+will\s+(\S.*)$")
 _MD_TODO = re.compile(r"^\s*(?:[-*+]\s+)?(TODO|FIXME)\b(?:\(([^)]{0,120})\))?[\s:-]*(\S.*)$")
+# GitHub's, GitLab's and Gitea's issue / pull (merge) request / discussion templates: a folder of
+# them or one file, in the root, docs/ or the forge's folder
+_TEMPLATE = re.compile(
+    r"(?:^|/)(?:issue|pull_request|merge_request|discussion)_templates?(?:/|\.\w+$)",
+    re.IGNORECASE,
+)
+# markdown syntax a plain-text title drops: (pattern, replacement), applied in order
+_MARKUP = (
+    (re.compile(r"<!--.*?(?:-->|$)"), ""),  # HTML comments
+    (re.compile(r"!?\[([^\]]*)\]\([^)]*\)"), r"\1"),  # [text](url), ![alt](src)
+    (re.compile(r"!?\[([^\]]+)\]\[[^\]]*\]"), r"\1"),  # [text][ref]
+    (re.compile(r"<((?:https?|mailto):[^>\s]+)>"), r"\1"),  # <https://...>
+    (re.compile(r"(`+)(.+?)\1"), r"\2"),  # `code`
+    (re.compile(r"(\*\*|__|~~)(?=\S)(.+?)(?<=\S)\1"), r"\2"),  # **strong**, ~~struck~~
+    (re.compile(r"(?<![\w*])\*(?=\S)([^*]+?)(?<=\S)\*(?![\w*])"), r"\1"),  # *emphasis*
+    (re.compile(r"(?<![\w_])_(?=\S)([^_]+?)(?<=\S)_(?![\w_])"), r"\1"),  # _emphasis_
+)
+# a backslash-escaped character is kept aside (as a private-use one) while the markup goes
+_ESCAPED = re.compile(r"\\([\\`*_{}\[\]()#+\-.!~|<>])")
+_KEPT = re.compile("[\ue000-\ue07f]")
 
 # -- entities --------------------------------------------------------------------------------
 _PERSON = re.compile(r"(?<![\w@.])@([A-Za-z][\w-]*[A-Za-z0-9])")
@@ -209,7 +232,7 @@ def extract(
     lines = text.splitlines()
     if language == "markdown":
         readable = list(_markdown_lines(lines))
-        tasks = list(_markdown_tasks(readable, today))
+        tasks = [] if is_template(path) else list(_markdown_tasks(readable, today))
     else:
         if tree is None:
             tree = parse(text, language)
@@ -225,6 +248,20 @@ def extract(
         "tasks_total": total,
         "mentions": _dedupe(mentions)[:MAX_MENTIONS],
     }
+
+
+def is_template(path: str) -> bool:
+    """Whether `path` is an issue, pull request or discussion template of a code forge."""
+    return _TEMPLATE.search(path.replace("\\", "/")) is not None
+
+
+def plain_text(markdown: str) -> str:
+    """One line of markdown as the words a reader sees: `[the guide](url)` is `the guide`."""
+    text = _ESCAPED.sub(lambda m: chr(0xE000 + ord(m.group(1))), markdown)
+    for pattern, replacement in _MARKUP:
+        text = pattern.sub(replacement, text)
+    text = _KEPT.sub(lambda m: chr(ord(m.group(0)) - 0xE000), text)
+    return re.sub(r"\s+", " ", text).strip()
 
 
 # -- which lines are readable ----------------------------------------------------------------
@@ -361,17 +398,23 @@ def _code_task(line: _Line, today: dt.date) -> dict[str, Any] | None:
 
 def _markdown_tasks(lines: list[_Line], today: dt.date) -> Iterator[dict[str, Any]]:
     for line in lines:
-        if m := _CHECKBOX.match(line.text):
-            yield _task(line, "CHECKBOX", m.group(2).strip(), today, done=m.group(1) != " ")
-        elif m := _ACTION.match(line.text):
-            who = _PERSON.match(m.group(1))  # "Action: @carol to call ..."
-            yield _task(
-                line, "ACTION", m.group(1).strip(), today, owner=who.group(1) if who else None
-            )
-        elif m := _MD_TODO.match(line.text):
-            yield _task(line, m.group(1), m.group(3).strip(), today, details=m.group(2))
-        elif m := _WILL.search(line.text):
-            yield _task(line, "ACTION", f"{m.group(2).strip()}", today, owner=m.group(1))
+        if task := _markdown_task(line, today):
+            # The title as the rendered markdown reads; the due date and ref came from the raw
+            # text (a link's URL may be the ref).
+            yield {**task, "text": plain_text(task["text"])[:500] or task["tag"]}
+
+
+def _markdown_task(line: _Line, today: dt.date) -> dict[str, Any] | None:
+    if m := _CHECKBOX.match(line.text):
+        return _task(line, "CHECKBOX", m.group(2).strip(), today, done=m.group(1) != " ")
+    if m := _ACTION.match(line.text):
+        who = _PERSON.match(m.group(1))  # "Action: @carol to call ..."
+        return _task(line, "ACTION", m.group(1).strip(), today, owner=who.group(1) if who else None)
+    if m := _MD_TODO.match(line.text):
+        return _task(line, m.group(1), m.group(3).strip(), today, details=m.group(2))
+    if m := _WILL.search(line.text):
+        return _task(line, "ACTION", m.group(2).strip(), today, owner=m.group(1))
+    return None
 
 
 def _task(
