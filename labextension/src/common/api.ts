@@ -29,6 +29,8 @@ export const PRIORITIES: ReadonlyArray<Priority> = [
 export interface ISource {
   path: string;
   line?: number | null;
+  /** The last line of a passage starting at `line` (a search hit): marked in the editor. */
+  end_line?: number | null;
   /** A notebook's cell index: `line` then counts from the cell's first line. */
   cell?: number | null;
 }
