@@ -66,6 +66,23 @@ async def test_filter_open_done_and_order(api):
     assert await ids(q="%") == []  # a LIKE wildcard is taken literally
 
 
+async def test_failures_first_then_priority_then_newest(api, workspace):
+    """A broken build is what blocks everyone: its task leads the list even among urgent ones
+    and ~100 detected TODOs; among equals the newest comes first."""
+    older = (await api("POST", "tasks", {"title": "older"}))[1]
+    newer = (await api("POST", "tasks", {"title": "newer"}))[1]
+    urgent = (await api("POST", "tasks", {"title": "urgent", "priority": "urgent"}))[1]
+    await workspace.extracted.apply_scope(
+        "pipeline:build",
+        [{"tag": "BUILD", "text": "build: undefined reference", "path": None, "line": None}],
+        resolve_missing=False,
+    )
+    _, data = await api("GET", "tasks", params={"status": "open"})
+    titles = [t["title"] for t in data["tasks"]]
+    assert titles == ["build: undefined reference", "urgent", "newer", "older"]
+    assert [t["id"] for t in data["tasks"][1:]] == [urgent["id"], newer["id"], older["id"]]
+
+
 async def test_delete(api):
     _, task = await api("POST", "tasks", {"title": "gone"})
     assert (await api("DELETE", f"tasks/{task['id']}"))[0] == 204

@@ -16,9 +16,16 @@ from .store import Store
 _EDITABLE = {"title", "done", "priority", "due", "source"}
 _STATUSES = ("open", "done", "resolved", "all")
 _ORIGINS = ("user", "detected")
+# A pipeline failure's task carries this tag.
+FAILURE_TAG = "BUILD"
+# Open before done; a broken build before anything else (it blocks everyone, and a big repo
+# has ~100 TODOs it would hide under); then priority, due date (none last), newest first; the
+# tasks one scan found at once in the order of their file.
 _ORDER = (
-    "ORDER BY done, CASE priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 "
-    "WHEN 'normal' THEN 2 ELSE 3 END, due IS NULL, due, id"
+    f"ORDER BY done, (origin = 'detected' AND tag = '{FAILURE_TAG}') DESC, "
+    "CASE priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 "
+    "WHEN 'normal' THEN 2 ELSE 3 END, due IS NULL, due, created DESC, source_path, "
+    "source_line, id DESC"
 )
 MAX_LINE = 10_000_000
 

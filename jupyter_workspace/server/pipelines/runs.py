@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..failures import FailureParser
+from ..tasks import FAILURE_TAG
 from .config import Pipeline
 
 TAIL_CHARS = 256 * 1024  # output kept per run (memory while running, SQLite after)
@@ -195,7 +196,7 @@ def run_json(row: sqlite3.Row, active: ActiveRun | None = None) -> dict[str, Any
 def failure_task(failure: dict[str, Any], pipeline: str) -> dict[str, Any]:
     where = f"{failure['path']}:{failure['line']}" if failure["path"] else pipeline
     return {
-        "tag": "BUILD",
+        "tag": FAILURE_TAG,
         "text": f"{pipeline}: {failure['message']}",
         "path": failure["path"],
         "line": failure["line"],
