@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import re
 
-DEFAULT_PATTERNS = {"requirement": r"\bREQ-\d+\b", "id": r"\b[A-Z]{2,}-\d+\b"}
+# `id` leaves out the names of encodings and standards (`UTF-8`, `SHA-256`, `ISO-8601`)
+DEFAULT_PATTERNS = {
+    "requirement": r"\bREQ-\d+\b",
+    "id": r"\b(?!(?:UTF|UCS|ISO|SHA|AES|CRC|PEP|RFC|IEEE|ANSI|HMAC)-\d)[A-Z]{2,}-\d+\b",
+}
 
 
 def compile_patterns(patterns: dict[str, str]) -> tuple[dict[str, re.Pattern[str]], list[str]]:

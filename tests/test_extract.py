@@ -100,7 +100,8 @@ def test_entities_in_notes_and_comments():
     note = (
         "# Meeting with Jet Propulsion Laboratory\nAttendees: Alice Smith, Bob\n"
         "The Star Tracker subsystem fails REQ-101; see src/pid.c and `kalman_update`.\n"
-        "@carol owns the ADCS interface. Email bob@example.com\n"
+        "@carol owns the Attitude Determination and Control System (ADCS) interface. "
+        "Email bob@example.com\n"
     )
     assert mentions("@notes/2", note, "markdown") >= {
         ("organisation", "Jet Propulsion Laboratory", 1),
@@ -116,7 +117,7 @@ def test_entities_in_notes_and_comments():
     assert not any(
         name.startswith("example") for _, name, _ in mentions("@notes/2", note, "markdown")
     )
-    code = 'MAX_RATE = 3  # limited by REQ-9 on the IMU\nS = "REQ-10 in a string"\n'
+    code = 'IMU_MAX_RATE = 3  # limited by REQ-9 on the IMU\nS = "REQ-10 in a string"\n'
     assert mentions("m.py", code) == {("requirement", "REQ-9", 1), ("component", "IMU", 1)}
 
 

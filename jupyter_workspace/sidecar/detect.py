@@ -10,7 +10,7 @@ request templates (`.github/ISSUE_TEMPLATE/`, `PULL_REQUEST_TEMPLATE.md`, ...) h
 their checkboxes are a form for whoever files the next issue, not work for this workspace.
 
 Entities: people, organisations, components, files, symbols and ids from configurable patterns,
-in the comments of code and the whole text of markdown.
+in the comments of code and the whole text of markdown (the rules are in entities.py).
 
 `extract()` is pure: the sidecar calls it while indexing; the coordinator stores the answer.
 """
@@ -25,9 +25,10 @@ from functools import cache
 from typing import Any
 
 from ..entity_patterns import DEFAULT_PATTERNS, compile_patterns
+from .entities import PERSON as _PERSON
+from .entities import find as find_mentions
 
 MAX_TASKS = 500  # per file: more are counted (`tasks_total`) but not kept
-MAX_MENTIONS = 2000  # per file
 MAX_LINE_CHARS = 2000  # longer lines (minified code, data) are not read
 SNIPPET_CHARS = 200
 TAGS = ("TODO", "FIXME", "HACK", "XXX", "BUG")
@@ -96,120 +97,6 @@ _MARKUP = (
 _ESCAPED = re.compile(r"\\([\\`*_{}\[\]()#+\-.!~|<>])")
 _KEPT = re.compile("[\ue000-\ue07f]")
 
-# -- entities --------------------------------------------------------------------------------
-_PERSON = re.compile(r"(?<![\w@.])@([A-Za-z][\w-]*[A-Za-z0-9])")
-_NOT_PEOPLE = {
-    "param",
-    "return",
-    "returns",
-    "throws",
-    "throw",
-    "brief",
-    "see",
-    "note",
-    "todo",
-    "since",
-    "deprecated",
-    "type",
-    "property",
-    "staticmethod",
-    "classmethod",
-    "override",
-    "example",
-    "link",
-    "raises",
-    "exception",
-    "file",
-    "author",
-    "version",
-    "private",
-    "public",
-    "internal",
-    "inheritdoc",
-    "dataclass",
-    "pytest",
-}
-_ROLE = re.compile(
-    r"\b(?:Owners?|Assignee|Assigned to|Authors?|Reviewers?|Lead|Attendees|"
-    r"Participants|cc)\s*:\s*(.+)",
-    re.IGNORECASE,
-)
-_NAME = re.compile(r"^@?([A-Z][a-z]+(?:[ -][A-Z][a-z]+){0,2}|[a-z][\w-]+)$")
-_ORG = re.compile(
-    r"\b((?:[A-Z][\w&.-]*\s+){1,4}(?:Inc|Corp|Corporation|Ltd|LLC|GmbH|Agency|"
-    r"Laboratory|Laboratories|University|Institute|Administration|Foundation|"
-    r"Consortium)\b\.?)"
-)
-_COMPONENT = re.compile(
-    r"\b((?:[A-Z][\w-]*\s+){0,2}[A-Z][\w-]*)\s+(?:subsystem|module|"
-    r"component|service|board|unit|controller|driver|library)\b"
-)
-_ARTICLE = re.compile(r"^(?:The|A|An|Our|This|That|Each|Every)\s+")
-_ACRONYM = re.compile(r"(?<![\w-])([A-Z][A-Z0-9]{2,7})(?![\w-])")
-_NOT_ACRONYMS = (
-    set(TAGS)
-    | {t + "S" for t in TAGS}
-    | {
-        "NOTE",
-        "TBD",
-        "FYI",
-        "ASAP",
-        "AND",
-        "THE",
-        "FOR",
-        "NOT",
-        "NULL",
-        "TRUE",
-        "FALSE",
-        "NONE",
-        "EOF",
-        "UTF",
-        "ASCII",
-        "ALL",
-        "ANY",
-        "BUT",
-        "WARNING",
-        "ERROR",
-        "DEBUG",
-        "INFO",
-        "OK",
-        "YES",
-        "NO",
-        "TBC",
-        "WIP",
-        "NB",
-        "IMPORTANT",
-        "DONE",
-        "AUTHOR",
-        "ACTION",
-        "ITEM",
-        "SEE",
-        "USE",
-        "MUST",
-        "SHALL",
-        "SHOULD",
-        "MAY",
-        "WILL",
-        "NEVER",
-        "ALWAYS",
-        "ONLY",
-        "THIS",
-        "THAT",
-        "A",
-        "AN",
-        "OUR",
-        "EACH",
-        "EVERY",
-    }
-)
-_FILE = re.compile(
-    r"(?<![\w/.@-])((?:[\w.-]+/)*[\w-]+(?:\.[\w-]+)*\.(?:py|pyi|c|h|cc|cpp|cxx|"
-    r"hpp|hh|f|f90|f95|f03|for|js|mjs|ts|tsx|jsx|md|json|ya?ml|toml|ini|cfg|sh|"
-    r"txt|rst|m|java|go|rs|ipynb|adb|ads|cmake|mk))(?![\w/-])"
-)
-_SYMBOL = re.compile(r"`([A-Za-z_][\w]*(?:(?:\.|::)[A-Za-z_]\w*)*)(?:\(\))?`")
-
-
 @dataclass
 class _Line:
     number: int  # 1-based
@@ -239,15 +126,13 @@ def extract(
         readable = list(_comment_lines(lines, language, tree))
         tasks = [t for line in readable if (t := _code_task(line, today))]
     total = len(tasks)
-    mentions = list(_mentions(readable, compile_patterns(patterns or DEFAULT_PATTERNS)[0]))
-    for task in tasks:  # TODO(owner) names a person too
-        if task["owner"] and len(mentions) < MAX_MENTIONS:
-            mentions.append(_mention("person", task["owner"], task["line"], task["snippet"]))
-    return {
-        "tasks": tasks[:MAX_TASKS],
-        "tasks_total": total,
-        "mentions": _dedupe(mentions)[:MAX_MENTIONS],
-    }
+    mentions = find_mentions(
+        readable,
+        None if language == "markdown" else lines,
+        compile_patterns(patterns or DEFAULT_PATTERNS)[0],
+        [(t["owner"], t["line"], t["snippet"]) for t in tasks if t["owner"]],
+    )
+    return {"tasks": tasks[:MAX_TASKS], "tasks_total": total, "mentions": mentions}
 
 
 def is_template(path: str) -> bool:
@@ -471,76 +356,3 @@ def _date(words: str, today: dt.date) -> str | None:
     if words.startswith("next"):
         ahead += 7 if ahead else 7
     return (today + dt.timedelta(days=ahead)).isoformat()
-
-
-# -- entities --------------------------------------------------------------------------------
-def _mentions(lines: list[_Line], patterns: dict[str, re.Pattern[str]]) -> Iterator[dict[str, Any]]:
-    count = 0
-    for line in lines:
-        taken: list[tuple[int, int]] = []
-
-        def free(span: tuple[int, int], taken: list[tuple[int, int]] = taken) -> bool:
-            if any(a < span[1] and span[0] < b for a, b in taken):
-                return False
-            taken.append(span)
-            return True
-
-        found: list[tuple[str, str]] = []
-        for kind, pattern in patterns.items():
-            found += [
-                (kind, m.group(0))
-                for m in pattern.finditer(line.text)
-                if m.group(0) and free(m.span())
-            ]
-        found += [("file", m.group(1)) for m in _FILE.finditer(line.text) if free(m.span(1))]
-        found += [("symbol", m.group(1)) for m in _SYMBOL.finditer(line.text) if free(m.span())]
-        found += [
-            ("person", m.group(1))
-            for m in _PERSON.finditer(line.text)
-            if m.group(1).lower() not in _NOT_PEOPLE and free(m.span())
-        ]
-        if m := _ROLE.search(line.text):
-            for name in re.split(r",|\band\b|;", m.group(1)):
-                if (n := _NAME.match(name.strip().rstrip("."))) and n.group(
-                    1
-                ).lower() not in _NOT_PEOPLE:
-                    found.append(("person", n.group(1)))
-        found += [
-            ("organisation", m.group(1).strip())
-            for m in _ORG.finditer(line.text)
-            if free(m.span(1))
-        ]
-        found += [
-            ("component", name)
-            for m in _COMPONENT.finditer(line.text)
-            if (name := _ARTICLE.sub("", m.group(1))).upper() not in _NOT_ACRONYMS
-            and free(m.span(1))
-        ]
-        found += [
-            ("component", m.group(1))
-            for m in _ACRONYM.finditer(line.text)
-            if m.group(1) not in _NOT_ACRONYMS
-            and sum(c.isalpha() for c in m.group(1)) >= 2
-            and free(m.span(1))
-        ]
-        snippet = line.text.strip()[:SNIPPET_CHARS]
-        for kind, name in found:
-            yield _mention(kind, name, line.number, snippet)
-            count += 1
-            if count >= MAX_MENTIONS:
-                return
-
-
-def _mention(kind: str, name: str, line: int, snippet: str) -> dict[str, Any]:
-    return {"kind": kind, "name": name.strip()[:120], "line": line, "snippet": snippet}
-
-
-def _dedupe(mentions: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    seen: set[tuple[str, str, int]] = set()
-    kept = []
-    for m in mentions:
-        key = (m["kind"], m["name"].casefold(), m["line"])
-        if key not in seen:
-            seen.add(key)
-            kept.append(m)
-    return kept
