@@ -249,3 +249,40 @@ async def test_refine_with_the_llm_keeps_only_names_found_in_the_note(
     fake_llm.tokens = ["I cannot help with that."]
     status, data = await api("POST", "entities/refine", {"note": note["id"]})
     assert status == 502 and "JSON list" in data["error"]
+
+
+async def test_a_file_named_in_a_note_resolves_to_its_workspace_path(api, workspace):
+    indexed = ["util/src_util/ut_tc_process.c", "src/core/crypto_tc.c", "lib/ut_tc_process.cc"]
+    await workspace.store.run(
+        lambda conn: conn.executemany(
+            "INSERT INTO files(path, size, mtime, state) VALUES (?, 1, 1, 'indexed')",
+            [(p,) for p in indexed],
+        )
+    )
+    _, note = await api("POST", "notes", {"title": "TC", "body": "see ut_tc_process.c"})
+    await workspace.extracted.apply(
+        f"@notes/{note['id']}",
+        {
+            "mentions": [
+                mention("file", "ut_tc_process.c", 3),
+                mention("file", "../core/crypto_tc.c", 4),
+                mention("file", "gone.c", 5),
+                mention("requirement", "REQ-1", 5),
+            ]
+        },
+    )
+    _, found = await api("GET", "entities", params={"kind": "file"})
+    ids = {e["name"]: e["id"] for e in found["entities"]}
+
+    async def paths(name: str) -> list[str]:
+        status, detail = await api("GET", f"entities/{ids.get(name, 0)}")
+        assert status == 200, detail
+        return detail["paths"]
+
+    # whole path components only: lib/ut_tc_process.cc is another file
+    assert await paths("ut_tc_process.c") == ["util/src_util/ut_tc_process.c"]
+    assert await paths("../core/crypto_tc.c") == ["src/core/crypto_tc.c"]
+    assert await paths("gone.c") == []
+    _, reqs = await api("GET", "entities", params={"kind": "requirement"})
+    _, detail = await api("GET", f"entities/{reqs['entities'][0]['id']}")
+    assert detail["paths"] == []

@@ -254,6 +254,7 @@ class Detections:
                 "notes": notes,
                 "tasks": [task_json(t) for t in tasks],
                 "files": [s for s in sources if not s.startswith(NOTES)],
+                "paths": workspace_paths(conn, row["name"]) if row["kind"] == "file" else [],
             }
 
         return await self.store.run(read)
@@ -268,6 +269,27 @@ class Detections:
 
 
 NOTES = protocol.NOTES_PREFIX
+MAX_PATHS = 20
+
+
+def workspace_paths(conn: sqlite3.Connection, name: str) -> list[str]:
+    """The workspace files a file entity names: a comment or note says `ut_tc_process.c` or
+    `../common/mem.h`, the files are `util/src_util/ut_tc_process.c` and `lib/common/mem.h`.
+    Matched by whole path components from the end, in the index catalog; shortest first."""
+    parts = [p for p in name.replace("\\", "/").split("/") if p not in ("", ".", "..")]
+    if not parts:
+        return []
+    tail = "/".join(parts)
+    escaped = tail.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return [
+        r["path"]
+        for r in conn.execute(
+            "SELECT path FROM files WHERE state != 'deleting' AND (path = ? OR path LIKE ? "
+            "ESCAPE '\\') ORDER BY length(path), path LIMIT ?",
+            (tail, f"%/{escaped}", MAX_PATHS),
+        )
+        if not r["path"].startswith(NOTES)
+    ]
 
 
 def _replace_mentions(
