@@ -26,6 +26,7 @@ from .events import EventBus
 from .fields import Limits
 from .ignore import DEFAULT_SECRET_PATTERNS, IgnoreRules
 from .index_feeder import Indexer
+from .lookup import LookupManager
 from .notes import NotesManager
 from .pipelines import PipelineManager
 from .search import SearchManager
@@ -293,6 +294,7 @@ class WorkspaceApp(ExtensionApp):
             self.search if self.index_enabled else None,
         )
         self.catalog = Catalog(self.store)
+        self.lookup = LookupManager(self.store)
         self.extracted = Detections(self.store, self.bus, self.max_title_chars)
         self.pipelines = PipelineManager(
             self.root_dir,

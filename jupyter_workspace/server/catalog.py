@@ -263,13 +263,16 @@ class Catalog:
     async def fail(self, content: Content, reason: str) -> None:
         """A file the sidecar could not take: `error`, with why, until it changes (its size
         and mtime are recorded, so a rescan leaves it be)."""
-        await self.store.run(
-            lambda conn: conn.execute(
+
+        def write(conn: sqlite3.Connection) -> None:
+            conn.execute(
                 "UPDATE files SET hash = NULL, size = ?, mtime = ?, state = 'error', "
                 "reason = ?, indexed_at = ? WHERE path = ?",
                 (content.size, content.mtime, reason, fields.now(), content.path),
             )
-        )
+            _replace_symbols(conn, content.path, [])
+
+        await self.store.run(write)
 
     async def mark_deleted_many(self, paths: list[str]) -> None:
         await self.store.run(
@@ -312,6 +315,7 @@ class Catalog:
                         result["path"],
                     ),
                 )
+                _replace_symbols(conn, result["path"], result.get("symbols") or [])
 
         await self.store.run(write)
 
@@ -340,6 +344,7 @@ class Catalog:
                 "SELECT chunks FROM files WHERE path = ?", (content.path,)
             ).fetchone()
             had = bool(row and row["chunks"])
+            _replace_symbols(conn, content.path, [])
             conn.execute(
                 "UPDATE files SET hash = ?, size = ?, mtime = ?, chunks = 0, state = 'skipped', "
                 "reason = ?, indexed_at = ? WHERE path = ?",
@@ -357,11 +362,16 @@ class Catalog:
         return await self.store.run(write)
 
     async def forget(self, paths: list[str]) -> None:
-        await self.store.run(
-            lambda conn: conn.executemany(
-                "DELETE FROM files WHERE path = ? AND state = 'deleting'", [(p,) for p in paths]
+        def write(conn: sqlite3.Connection) -> None:
+            gone = [(p,) for p in paths]
+            conn.executemany("DELETE FROM files WHERE path = ? AND state = 'deleting'", gone)
+            conn.executemany(
+                "DELETE FROM symbols WHERE path = ? AND NOT EXISTS "
+                "(SELECT 1 FROM files WHERE files.path = symbols.path)",
+                gone,
             )
-        )
+
+        await self.store.run(write)
 
     async def requeue_all(self) -> None:
         """Send every file again (the index was rebuilt): forget the hashes too, or an
@@ -431,6 +441,29 @@ def _mark_deleted(conn: sqlite3.Connection, path: str, directory: bool) -> int:
             "UPDATE files SET state = 'deleting' WHERE path LIKE ? ESCAPE '\\'", (escaped + "%",)
         ).rowcount
     return conn.execute("UPDATE files SET state = 'deleting' WHERE path = ?", (path,)).rowcount
+
+
+def short_name(symbol: str) -> str:
+    """`nav.Kalman::gain` → `gain`: the part of a name a user types (and `@mentions`)."""
+    return symbol.split(".")[-1].split("::")[-1]
+
+
+def _replace_symbols(conn: sqlite3.Connection, path: str, symbols: list[list[Any]]) -> None:
+    """The file's definitions, as the sidecar reported them: `[name, kind, start, end, cell]`."""
+    conn.execute("DELETE FROM symbols WHERE path = ?", (path,))
+    rows = []
+    for item in symbols:
+        match item:  # checked where it enters: a malformed entry is left out, not a failed batch
+            case [str(name), str(kind), int(start), int(end), int(cell)] if (
+                name and len(name) < 500
+            ):
+                short = short_name(name).lower()
+                rows.append((path, name, short, kind, start, end, None if cell < 0 else cell))
+    conn.executemany(
+        "INSERT INTO symbols(path, name, short, kind, line, end_line, cell) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        rows,
+    )
 
 
 def _detail(result: dict[str, Any]) -> str | None:

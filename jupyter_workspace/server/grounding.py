@@ -14,6 +14,7 @@ from .errors import WorkspaceError
 from .search import SearchManager
 
 MENTION = re.compile(r"(?<![\w@])@([\w][\w./\-]*)")
+NOTE_MENTION = re.compile(r"notes/\d+")
 BACKTICKS = re.compile(r"`+")
 MAX_CONTEXT_CHARS = 6000
 PASSAGES = 6
@@ -34,7 +35,10 @@ async def retrieve(search: SearchManager, question: str) -> list[dict[str, Any]]
     requests: list[tuple[dict[str, Any], str | None]] = []
     for mention in dict.fromkeys(MENTION.findall(question)):
         mention = mention.rstrip(".,;:")
-        if "/" in mention or "." in mention:
+        if NOTE_MENTION.fullmatch(mention):  # `@notes/3`: that note (`[@]`: no `*` appended)
+            path = f"[@]{mention}"
+            requests.append(({"q": question[:1000], "k": 3, "mode": "hybrid", "path": path}, None))
+        elif "/" in mention or "." in mention:
             requests.append(
                 ({"q": question[:1000], "k": 3, "mode": "hybrid", "path": mention}, None)
             )

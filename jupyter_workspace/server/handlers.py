@@ -274,6 +274,18 @@ class SearchHandler(WorkspaceHandler):
         self.reply(await self.workspace.search.search(args))
 
 
+class LookupHandler(WorkspaceHandler):
+    """`GET lookup?q=&types=&k=`: type-ahead over files, definitions and notes (SQLite only)."""
+
+    auth_resource = "jupyter_workspace:search"
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        args = {name: self.get_query_argument(name, None) for name in ("q", "types", "k")}
+        self.reply(await self.workspace.lookup.lookup(args))
+
+
 class IndexFilesHandler(WorkspaceHandler):
     """`GET index/files?state=`: the catalog, with why files were skipped or cut short."""
 
@@ -516,6 +528,7 @@ default_handlers = [
     (rf"{API}/conversations", ConversationsHandler),
     (rf"{API}/conversations/{ID}", ConversationHandler),
     (rf"{API}/search", SearchHandler),
+    (rf"{API}/lookup", LookupHandler),
     (rf"{API}/index", IndexStatusHandler),
     (rf"{API}/index/files", IndexFilesHandler),
     (rf"{API}/pipelines", PipelinesHandler),

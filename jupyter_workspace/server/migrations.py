@@ -162,6 +162,22 @@ MIGRATIONS: list[str] = [
         approved_at TEXT NOT NULL
     );
     """,
+    # 9: the definitions the sidecar found in each indexed file: `@` type-ahead, Go to Symbol
+    """
+    CREATE TABLE symbols (
+        path TEXT NOT NULL,
+        name TEXT NOT NULL,
+        short TEXT NOT NULL,  -- the name's last part, lower case: what a user types
+        kind TEXT NOT NULL,
+        line INTEGER NOT NULL,
+        end_line INTEGER NOT NULL,
+        cell INTEGER
+    );
+    CREATE INDEX symbols_short ON symbols(short);
+    CREATE INDEX symbols_path ON symbols(path);
+    -- files indexed before symbols were kept are read again (their vectors are reused)
+    UPDATE files SET hash = NULL, state = 'pending' WHERE state = 'indexed';
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -22,6 +22,7 @@ from ..entity_patterns import DEFAULT_PATTERNS
 from .chunk_store import ChunkIndex, Filters
 from .chunker import Chunk, chunk_file, language_of, parse
 from .detect import extract
+from .ranking import DEFINITION_KINDS
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,9 @@ INLINE_EMBED = 48
 EMBED_BATCH = 64  # chunks per background embedding step
 OPTIMIZE_EVERY = 60.0  # seconds of background embedding between compactions
 OPTIMIZE_WRITES = 200  # ... or this many table commits, whichever comes first
+# Definitions reported per file for the coordinator's symbol table (the type-ahead of `@` and
+# Go to Symbol); a generated file with more is cut, its chunks are still searchable.
+MAX_SYMBOLS = 2000
 # Compactions at most this often: the coordinator asks for one whenever its queue empties,
 # which under autosaves was after nearly every batch (each one rewrote the full-text index,
 # cost CPU the searches waited for, and left a version). One asked for sooner is made by the
@@ -170,6 +174,7 @@ class IndexService:
                     "language": language,
                     "chunks": len(chunks),
                     "error": None,
+                    "symbols": definitions(chunks),
                     **found[path],
                 }
             )
@@ -340,3 +345,26 @@ class IndexService:
         vector = self.embedder.embed([query])[0] if mode in ("hybrid", "vector") else None
         results = self.index.search(query, vector, k, mode, filters, text_hits=text)
         return {"results": results}
+
+
+def definitions(chunks: list[Chunk]) -> list[list[Any]]:
+    """The file's definitions as `[symbol, kind, start_line, end_line, cell]`, one per symbol:
+    the windows of a long definition are one, spanning them all."""
+    found: dict[tuple[str, str, int], list[Any]] = {}
+    for chunk in chunks:
+        if not chunk.symbol or chunk.kind not in DEFINITION_KINDS:
+            continue
+        key = (chunk.symbol, chunk.kind, chunk.cell)
+        known = found.get(key)
+        if known is None:
+            if len(found) < MAX_SYMBOLS:
+                found[key] = [
+                    chunk.symbol,
+                    chunk.kind,
+                    chunk.start_line,
+                    chunk.end_line,
+                    chunk.cell,
+                ]
+        else:
+            known[2], known[3] = min(known[2], chunk.start_line), max(known[3], chunk.end_line)
+    return list(found.values())
