@@ -17,6 +17,14 @@ def parse(tmp_path: Path, text: str, cwd: str = "", code: int | None = None) -> 
     return [(f.path, f.line, f.message, f.kind) for f in parser.failures]
 
 
+def test_compilers_columns_are_kept(tmp_path):
+    parser = FailureParser(tmp_path, tmp_path)
+    for line in ("src/pid.c:12:5: error: boom", "orbit.f90:3:10:", "Error: bad", "x.c:4: error: e"):
+        parser.feed(line)
+    assert [(f.line, f.column) for f in parser.failures] == [(12, 5), (3, 10), (4, None)]
+    assert parser.failures[0].as_dict()["column"] == 5
+
+
 def test_gcc_clang_and_gfortran(tmp_path):
     out = (
         "src/pid.c: In function 'pid_update':\n"
@@ -54,15 +62,18 @@ def test_python_traceback_points_at_the_deepest_workspace_frame(tmp_path):
     ]
 
 
-def test_pytest_failures_and_summary(tmp_path):
+def test_a_failing_test_is_one_failure_from_its_report_and_summary_line(tmp_path):
     out = (
+        "=================================== FAILURES ===================================\n"
+        "_________________________________ test_period _________________________________\n"
+        ">       assert period == 5500\n"
+        "E       assert 5400 == 5500\n"
         "tests/test_orbit.py:14: AssertionError\n"
         "=========================== short test summary info ===========================\n"
         "FAILED tests/test_orbit.py::test_period - assert 5400 == 5500\n"
         "ERROR tests/test_io.py\n"
     )
     assert parse(tmp_path, out) == [
-        ("tests/test_orbit.py", 14, "AssertionError", "pytest"),
         ("tests/test_orbit.py", 14, "test_period - assert 5400 == 5500", "pytest"),
         ("tests/test_io.py", None, "failed", "pytest"),
     ]
