@@ -18,6 +18,8 @@ from jupyter_workspace.ansi import ANSI
 from jupyter_workspace.server.failures import FailureParser
 from jupyter_workspace.server.pipelines.runs import failure_task
 
+from .waiting import until
+
 needs_gcc = pytest.mark.skipif(
     (shutil.which("gcc") is None or shutil.which("make") is None) and not os.environ.get("CI"),
     reason="needs gcc and make (./dev test installs them; never skipped in CI)",
@@ -175,3 +177,49 @@ def test_a_recipe_failing_silently_is_one_make_failure(tmp_path):
     [failure] = parse(tmp_path, output, code=2)
     assert failure[0] == "sub/Makefile" and failure[1] == 2 and failure[4] == "make", output
     assert failure[3] == "Error 1"
+
+
+@pytest.fixture
+def pipelines_root(jp_server_config, jp_root_dir):
+    """A workspace whose `check` pipeline runs pytest on one failing test and `build` gcc
+    through make on three errors."""
+    (jp_root_dir / "workspace.toml").write_text(
+        "[pipelines.check]\n"
+        f'command = ["{sys.executable}", "-m", "pytest", "-p", "no:cacheprovider", "checks"]\n'
+        "[pipelines.build]\n"
+        'command = "make"\n'
+    )
+    (jp_root_dir / "checks").mkdir()
+    (jp_root_dir / "checks" / "test_orbit.py").write_text(
+        "def test_period():\n    period = 5400\n    assert period == 5500\n"
+    )
+    (jp_root_dir / "step.c").write_text(BROKEN_C)
+    (jp_root_dir / "Makefile").write_text("all:\n\tgcc -c -o /dev/null step.c\n")
+    return jp_server_config
+
+
+@needs_gcc
+async def test_a_run_makes_one_task_per_failing_test_and_per_compiler_error(pipelines_root, api):
+    _, listed = await api("GET", "pipelines")
+    assert (await api("POST", "pipelines/trust", {"hash": listed["config"]["hash"]}))[0] == 200
+
+    async def run(name: str) -> dict:
+        status, started = await api("POST", f"pipelines/{name}/run", {})
+        assert status == 202, started
+
+        async def ended():
+            _, current = await api("GET", f"runs/{started['id']}")
+            return current if current["status"] != "running" else None
+
+        return await until(ended, timeout=120, interval=0.1)
+
+    async def tasks() -> list[tuple]:
+        _, data = await api("GET", "tasks", params={"origin": "detected", "status": "open"})
+        return sorted((t["source"]["path"], t["source"]["line"]) for t in data["tasks"])
+
+    checked = await run("check")
+    assert [(f["path"], f["line"]) for f in checked["failures"]] == [("checks/test_orbit.py", 3)]
+    assert await tasks() == [("checks/test_orbit.py", 3)]
+    built = await run("build")
+    assert [(f["line"], f["column"]) for f in built["failures"]] == [(4, 16), (5, 12), (8, 25)]
+    assert await tasks() == [("checks/test_orbit.py", 3)] + [("step.c", n) for n in (4, 5, 8)]
