@@ -176,6 +176,37 @@ def test_note_entities_link_to_their_mentions(context, lab_server, indexed) -> N
     expect_cursor_at(page, TODO_LINE)
 
 
+def test_a_file_entity_opens_its_workspace_file(context, lab_server, indexed) -> None:
+    """A note names `ut_tc_process.c`; the file is at util/src_util/ (issue 15)."""
+    source = lab_server.root / "util" / "src_util" / "ut_tc_process.c"
+    source.parent.mkdir(parents=True, exist_ok=True)
+    source.write_text("/* Unit tests of the TC processing. */\nint main(void) { return 0; }\n")
+    page = context.new_page()
+    open_lab(page, lab_server)
+    open_workspace(page)
+    create_note(page, "TC failures", "The frame check fails in ut_tc_process.c again.")
+    page.locator('.jp-Workspace-modeButton[data-mode="preview"]').click()
+    link = page.locator(
+        ".jp-Workspace-notePreview .jp-Workspace-entityLink", has_text="ut_tc_process.c"
+    )
+    expect(link).to_have_count(1, timeout=DETECT_TIMEOUT_MS)
+    expect(link).to_have_class(re.compile("jp-mod-kind-file"))
+    entity = f"entities/{link.get_attribute('data-entity-id')}"
+    deadline = time.monotonic() + DETECT_TIMEOUT_MS / 1000
+    while not lab_server.api("GET", entity)["paths"]:  # the watcher has catalogued the file
+        assert time.monotonic() < deadline, "the file entity names no workspace file"
+        time.sleep(0.2)
+
+    link.click()
+    popover = page.locator(".jp-Workspace-entityPopover")
+    button = popover.locator(".jp-Workspace-entityOpenFile")
+    expect(button).to_have_text("Open file", timeout=DETECT_TIMEOUT_MS)
+    expect(button).to_have_attribute("data-path", "util/src_util/ut_tc_process.c")
+    button.click()
+    expect(popover).to_have_count(0)
+    expect(editor_tab(page, "ut_tc_process.c")).to_be_visible()
+
+
 def test_refine_entities_shows_busy_and_errors(context, lab_server, indexed, llm) -> None:
     page = context.new_page()
     open_lab(page, lab_server)

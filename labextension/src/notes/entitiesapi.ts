@@ -32,6 +32,8 @@ export interface IEntityDetails {
   notes: Array<{ id: number; title: string }>;
   tasks: ITask[];
   files: string[];
+  /** For a `file` entity, the workspace files its name stands for. */
+  paths: string[];
 }
 
 /** The `source` of a note's mentions and detected tasks. */

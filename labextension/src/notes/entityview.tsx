@@ -162,7 +162,42 @@ export function EntityPopover(props: IEntityPopoverProps): JSX.Element {
             : trans.__('Loading…')}
       </div>
       {error && <div className="jp-Workspace-entityError">{error}</div>}
+      {details && <OpenFile paths={details.paths} onOpenSource={open} />}
       {details && <EntityDetails details={details} onOpenSource={open} />}
+    </div>
+  );
+}
+
+/**
+ * A file entity's "Open file": the workspace file its name stands for (one
+ * button per file when the name fits several); nothing for other kinds.
+ */
+function OpenFile(props: {
+  paths: string[];
+  onOpenSource: (source: ISource) => void;
+}): JSX.Element | null {
+  const { paths, onOpenSource } = props;
+  const trans = useTranslation();
+  if (paths.length === 0) {
+    return null;
+  }
+  return (
+    <div className="jp-Workspace-entityOpen">
+      {paths.map(path => (
+        <Button
+          key={path}
+          type="button"
+          small
+          className="jp-Workspace-entityOpenFile"
+          data-path={path}
+          title={path}
+          onClick={() => onOpenSource({ path })}
+        >
+          {paths.length === 1
+            ? trans.__('Open file')
+            : trans.__('Open %1', path)}
+        </Button>
+      ))}
     </div>
   );
 }
