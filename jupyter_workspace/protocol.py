@@ -40,6 +40,7 @@ TASKS_DETECTED: Final = "tasks.detected"
 ENTITIES_CHANGED: Final = "entities.changed"
 PIPELINE_RUN: Final = "pipeline.run"
 PIPELINES_CHANGED: Final = "pipelines.changed"
+LLM_STATE: Final = "llm.state"
 # What a client sends on the socket to keep it open; the coordinator answers PONG.
 PING: Final = "ping"
 
@@ -99,6 +100,21 @@ class SidecarDescription(TypedDict):
 class SidecarStateEvent(TypedDict):
     type: str
     sidecar: SidecarDescription
+
+
+class LLMDescription(TypedDict):
+    """Whether an LLM answers: `llm` in the status, `POST /llm/check`'s answer."""
+
+    model: str
+    api_base: str | None  # None: the provider's default address
+    state: str  # one of LLM_STATES
+    error: str | None  # why it is not ready, for the user
+    checked_at: float  # seconds since the epoch
+
+
+class LLMStateEvent(TypedDict):
+    type: str
+    llm: LLMDescription
 
 
 class ChatStartedEvent(TypedDict):
@@ -220,6 +236,7 @@ EVENTS: Final[dict[str, type | None]] = {
     FILE_CHANGED: FileEvent,
     FILE_DELETED: FileEvent,
     SIDECAR_STATE: SidecarStateEvent,
+    LLM_STATE: LLMStateEvent,
     CHAT_STARTED: ChatStartedEvent,
     CHAT_CONTEXT: ChatContextEvent,
     CHAT_TOKEN: ChatTokenEvent,
@@ -274,6 +291,9 @@ ERROR_KINDS: Final = (
 
 # Sidecar states, as the supervisor reports them.
 SIDECAR_STATES: Final = ("stopped", "starting", "ready", "restarting", "degraded")
+# Whether the LLM answers, as the coordinator's probe found (server/llm_probe.py): `unknown`
+# for a provider's default address, which is not probed.
+LLM_STATES: Final = ("checking", "ready", "unreachable", "no_model", "unknown")
 # The sidecar prints one line with its port (and pid) when it listens.
 SIDECAR_READY_LINE: Final = "JUPYTER_WORKSPACE_SIDECAR_LISTENING"
 

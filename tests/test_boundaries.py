@@ -160,6 +160,7 @@ def _ts_union(name: str) -> set[str]:
         ("Priority", protocol.PRIORITIES),
         ("SearchMode", protocol.SEARCH_MODES),
         ("SidecarStateName", protocol.SIDECAR_STATES),
+        ("LLMStateName", protocol.LLM_STATES),
         # a cancelled answer ends with chat.done (`cancelled`), never with chat.error
         ("ChatErrorKind", tuple(k for k in protocol.ERROR_KINDS if k != "cancelled")),
     ],

@@ -26,6 +26,7 @@ from .events import EventBus
 from .fields import Limits
 from .ignore import DEFAULT_SECRET_PATTERNS, IgnoreRules
 from .index_feeder import Indexer
+from .llm_probe import LLMProbe
 from .lookup import LookupManager
 from .notes import NotesManager
 from .pipelines import PipelineManager
@@ -285,7 +286,8 @@ class WorkspaceApp(ExtensionApp):
             self.llm_model, self.llm_api_base, self.llm_timeout, tuple(self.llm_api_bases)
         )
         self.search = SearchManager(self.supervisor)
-        self.assistant = Assistant(self.supervisor, self.llm)
+        self.llm_probe = LLMProbe(lambda: self.assistant.config, self.bus.publish)
+        self.assistant = Assistant(self.supervisor, self.llm, self.llm_probe.observe)
         self.chat = ChatManager(
             self.store,
             self.bus,
@@ -325,6 +327,7 @@ class WorkspaceApp(ExtensionApp):
     async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
         if self.sidecar_enabled:
             self.supervisor.start()
+            self.llm_probe.start()
             if self.index_enabled:
                 self.indexer.start()
                 self.watcher.listen(self.indexer.files_settled)
@@ -345,6 +348,7 @@ class WorkspaceApp(ExtensionApp):
         await self.pipelines.stop()
         await self.indexer.stop()
         await self.chat.stop()
+        await self.llm_probe.stop()
         await self.supervisor.stop()
         await self.watcher.stop()
         self.store.close()
@@ -376,7 +380,7 @@ class WorkspaceApp(ExtensionApp):
             "clients": self.bus.client_count,
             "sidecar": self.supervisor.describe(),
             "index": await self.index_status(),
-            "llm": {"model": self.llm.model, "api_base": self.llm.resolve(None, None)[1]},
+            "llm": self.llm_probe.describe(),
             "limits": {
                 "max_body_bytes": self.limits.max_body_bytes,
                 "max_title_chars": self.limits.max_title_chars,

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any
@@ -93,9 +93,17 @@ class Assistant:
     """Talks to the configured LLM through the sidecar. `config` may be replaced at any time:
     each request reads it when it starts."""
 
-    def __init__(self, supervisor: Supervisor, config: LLMConfig) -> None:
+    def __init__(
+        self,
+        supervisor: Supervisor,
+        config: LLMConfig,
+        observe: Callable[[str, str | None, str | None, str], None] | None = None,
+    ) -> None:
         self.supervisor = supervisor
         self.config = config
+        # told (model, api_base, error kind or None, message) after each answer, so that the
+        # LLM's state follows real use (LLMProbe.observe)
+        self.observe = observe
 
     def require_sidecar(self) -> None:
         """503, saying why, unless the sidecar is ready to be asked."""
@@ -133,10 +141,17 @@ class Assistant:
                 if event.get("type") == protocol.SSE_TOKEN:
                     yield event["text"]
                 elif event.get("type") == protocol.SSE_DONE:
+                    self._observed(model, api_base, None, "")
                     return
                 elif event.get("type") == protocol.SSE_ERROR:
-                    raise ModelFailed(event.get("message"), event.get("kind", "other"))
+                    kind, message = event.get("kind", "other"), event.get("message")
+                    self._observed(model, api_base, kind, message or "")
+                    raise ModelFailed(message, kind)
         raise AnswerCut("the answer ended without a result")
+
+    def _observed(self, model: str, api_base: str | None, kind: str | None, message: str) -> None:
+        if self.observe is not None:
+            self.observe(model, api_base, kind, message)
 
     async def complete(self, messages: list[Message]) -> str:
         """One whole answer of the configured model, for tools that need no stream: 503

@@ -210,6 +210,23 @@ class SidecarRestartHandler(WorkspaceHandler):
         self.reply({"sidecar": self.workspace.supervisor.describe()}, 202)
 
 
+class LLMCheckHandler(WorkspaceHandler):
+    auth_resource = "jupyter_workspace:chat"
+
+    @web.authenticated
+    @authorized
+    async def post(self) -> None:
+        """Whether the configured LLM (or the one a chat with these overrides would ask)
+        answers; `force` probes again even if it was checked a moment ago."""
+        data = self.json_body()
+        fields.reject_unknown(data, {"model", "api_base", "force"}, "LLM check")
+        model = fields.text(data.get("model", ""), "model", max_chars=200, strip=True)
+        api_base = fields.text(data.get("api_base", ""), "api_base", max_chars=500, strip=True)
+        force = fields.boolean(data.get("force", False), "force")
+        probe = self.workspace.llm_probe
+        self.reply(await probe.check(probe.target(model, api_base), force=force))
+
+
 class ChatHandler(WorkspaceHandler):
     auth_resource = "jupyter_workspace:chat"
 
@@ -523,6 +540,7 @@ default_handlers = [
     (rf"{API}/tasks", TasksHandler),
     (rf"{API}/tasks/{ID}", TaskHandler),
     (rf"{API}/sidecar/restart", SidecarRestartHandler),
+    (rf"{API}/llm/check", LLMCheckHandler),
     (rf"{API}/chat", ChatHandler),
     (rf"{API}/chat/(?P<stream_id>[^/]+)/cancel", ChatCancelHandler),
     (rf"{API}/conversations", ConversationsHandler),

@@ -14,6 +14,7 @@ import type {
 } from '../chat/chatapi';
 import type { IRun } from '../pipelines/pipelinesapi';
 import type { IIndexStatus, ISourceRef } from '../search/searchapi';
+import type { ILLMState } from '../sidecar/llmapi';
 import type { INote, ITask } from './api';
 import { API_PREFIX, serverSettings } from './request';
 
@@ -45,6 +46,8 @@ export type WorkspaceEvent =
   | { type: 'entities.changed'; source: string }
   | { type: 'file.changed' | 'file.deleted'; path: string }
   | { type: 'sidecar.state'; sidecar: ISidecarState }
+  /** Whether an LLM answers, as the coordinator's probe found (one model and address). */
+  | { type: 'llm.state'; llm: ILLMState }
   | {
       type: 'chat.started';
       conversation_id: number;
