@@ -204,7 +204,7 @@ async def test_without_an_llm_the_passages_are_the_answer(indexed, api, events, 
     message = done["message"]
     assert message["mode"] == "retrieval-only" and message["status"] == "complete"
     assert message["content"].startswith("**Retrieval-only answer**")
-    assert "[pid.c:10]" in message["content"] and message["error"]
+    assert "[pid.c:10-13]" in message["content"] and message["error"]
 
 
 async def test_indexing_resumes_after_the_sidecar_is_killed(

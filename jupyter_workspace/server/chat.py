@@ -306,15 +306,25 @@ class ChatManager:
             and not text
             and kind in RETRIEVAL_ONLY_KINDS
         ):
-            # No model answered: the passages are the answer, and it says so.
+            # No model answered: the passages are the answer, its error says why in one
+            # line, and no model is named as its author.
+            question = history[-1]["content"] if history else ""
             text, status, mode = (
-                grounding.retrieval_only_answer(hits, error),
+                grounding.retrieval_only_answer(hits, question),
                 "complete",
                 "retrieval-only",
             )
+            error = grounding.no_model_reason(kind, error, model, api_base)
         sources = [grounding.source_of(h) for h in hits]
         message = await self._store_answer(
-            cid, text, status, error, model, sources, mode, kind if error else None
+            cid,
+            text,
+            status,
+            error,
+            None if mode == "retrieval-only" else model,
+            sources,
+            mode,
+            kind if error else None,
         )
         if status == "error":
             self.bus.publish(

@@ -94,16 +94,136 @@ def context_message(hits: list[dict[str, Any]]) -> dict[str, str]:
     return {"role": "system", "content": "\n\n".join(parts)}
 
 
-def retrieval_only_answer(hits: list[dict[str, Any]], reason: str) -> str:
+def retrieval_only_answer(hits: list[dict[str, Any]], question: str) -> str:
+    """The passages as the answer, each cited once, as `[path:start-end]` of the lines it
+    shows: the window of its chunk that best matches the question. Why no model answered is
+    not written here: the message's `error` says it, once."""
     lines = [
-        "**Retrieval-only answer** — no language model answered "
-        f"({reason.rstrip('.')}). These are the most relevant passages in the workspace:",
+        "**Retrieval-only answer** — the passages of the workspace that best match the question:",
         "",
     ]
+    terms = query_terms(question)
     for i, hit in enumerate(hits, 1):
-        lines.append(f"{i}. [{hit['path']}:{hit['start_line']}] {_label(hit)}")
-        lines.append(fence(hit.get("snippet") or "", hit.get("language")))
+        start, end, text = passage(hit, terms)
+        cell = f" cell {hit['cell'] + 1}" if hit.get("cell") is not None else ""
+        what = f" ({hit['kind']} {hit['symbol']})" if hit.get("symbol") else ""
+        lines.append(f"{i}. [{hit['path']}:{start}-{end}]{cell}{what}")
+        lines.append(fence(text, hit.get("language")))
     return "\n".join(lines)
+
+
+PASSAGE_LINES = 14  # lines of a chunk a retrieval-only answer shows
+_IDENTIFIER = re.compile(r"[A-Za-z0-9_]+")
+_PART = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
+# the filler words of a question, which say nothing about where its answer is
+STOPWORDS = frozenset(
+    re.findall(
+        r"\w+",
+        "an and are as at be by can do does for from how in into is it its me my not of on or "
+        "show tell that the this to was what when where which who why will with you",
+    )
+)
+
+
+def _words(text: str) -> set[str]:
+    """Identifiers and their parts, lower-cased and stemmed: `pidClamped`, `pid_clamp` →
+    pid, clamp."""
+    words: set[str] = set()
+    for word in _IDENTIFIER.findall(text):
+        words.add(_stem(word.lower()))
+        words.update(
+            _stem(part.lower()) for chunk in word.split("_") for part in _PART.findall(chunk)
+        )
+    return words
+
+
+def _stem(word: str) -> str:
+    """`clamped`, `clamps`, `clamping` → `clamp`: a question's words are seldom the code's."""
+    for suffix in ("ing", "ed", "es", "e", "s"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)]
+    return word
+
+
+def query_terms(question: str) -> set[str]:
+    """The words of a question that a line of code may hold, without its filler words."""
+    filler = {_stem(word) for word in STOPWORDS}
+    return {w for w in _words(question) if len(w) > 1 and w not in filler}
+
+
+def passage(hit: dict[str, Any], terms: set[str]) -> tuple[int, int, str]:
+    """(first line, last line, text) of the window of the hit's chunk holding the most query
+    terms. A search snippet shows a chunk's first lines, where the line that answers is
+    seldom found in a long function. Lines are the file's (a notebook cell's) numbers."""
+    numbered = _numbered_lines(hit)
+    best = 0
+    if len(numbered) > PASSAGE_LINES:
+        scores = [len(terms & _words(text)) for _, text in numbered]
+        window = best_score = sum(scores[:PASSAGE_LINES])
+        for at in range(1, len(numbered) - PASSAGE_LINES + 1):
+            window += scores[at + PASSAGE_LINES - 1] - scores[at - 1]
+            if window > best_score:
+                best, best_score = at, window
+        # the matching lines in the middle of the window, with context on both sides
+        matching = [i for i in range(best, best + PASSAGE_LINES) if scores[i]]
+        if matching:
+            middle = (matching[0] + matching[-1]) // 2
+            best = max(0, min(middle - PASSAGE_LINES // 2, len(numbered) - PASSAGE_LINES))
+    shown = numbered[best : best + PASSAGE_LINES]
+    known = [n for n, _ in shown if n is not None]
+    start = known[0] if known else hit["start_line"]
+    end = known[-1] if known else hit["end_line"]
+    return start, end, "\n".join(text for _, text in shown)
+
+
+def _numbered_lines(hit: dict[str, Any]) -> list[tuple[int | None, str]]:
+    """The chunk's lines with their numbers; the `⋮` between the pieces of a hit that leaves
+    lines out (see its `ranges`) has none."""
+    text = hit.get("text") or hit.get("snippet") or ""
+    ranges = hit.get("ranges") or [[hit["start_line"], hit["end_line"]]]
+    numbered: list[tuple[int | None, str]] = []
+    piece, line = 0, ranges[0][0]
+    for text_line in text.split("\n"):
+        if text_line == "⋮" and piece + 1 < len(ranges):
+            piece += 1
+            line = ranges[piece][0]
+            numbered.append((None, text_line))
+        else:
+            numbered.append((line, text_line))
+            line += 1
+    return numbered
+
+
+# what a connection error's text says, as a user would say it (first match wins)
+_CONNECTION_CAUSES = (
+    (("refused", "connect call failed", "errno 111"), "connection refused"),
+    (
+        ("name or service not known", "nodename nor servname", "name resolution", "getaddrinfo"),
+        "unknown host",
+    ),
+    (("timed out", "timeout"), "timed out"),
+    (("certificate", "sslerror", "ssl_error", "wrong version number"), "TLS error"),
+)
+
+
+def no_model_reason(kind: str | None, error: str | None, model: str, api_base: str | None) -> str:
+    """Why no model answered, in one short line for the user: a provider's text (a raw
+    exception, an `ssl:<ssl.SSLContext object at 0x…>`) says nothing they can act on."""
+    where = api_base or f"the provider's address for {model}"
+    if kind == "unreachable":
+        text = (error or "").lower()
+        cause = next(
+            (name for needles, name in _CONNECTION_CAUSES if any(n in text for n in needles)),
+            "no connection",
+        )
+        return f"No language model answered at {where} ({cause})"
+    reasons = {
+        "timeout": f"The language model at {where} did not answer in time",
+        "auth": f"The LLM provider refused the API key for {model}",
+        "not_found": f"The LLM provider does not know the model {model}",
+        "rate_limit": f"The LLM provider is rate-limiting {model}",
+    }
+    return reasons.get(kind or "", f"No language model answered at {where}")
 
 
 def fence(text: str, language: str | None = None) -> str:
