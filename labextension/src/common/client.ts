@@ -21,6 +21,7 @@ import {
   setRequestTranslation,
   setServerSettings
 } from './request';
+import { handleOpenSettingsRequests } from './settingslink';
 import { handleOpenSourceRequests } from './sourcerequest';
 import { loadTranslation } from './translation';
 
@@ -111,6 +112,8 @@ export const clientPlugin: JupyterFrontEndPlugin<IWorkspaceClient> = {
     handleOpenSourceRequests(document.body, source =>
       client.openSource(source)
     );
+    // The 'Workspace settings' buttons of views without the app (common/settingslink.tsx).
+    handleOpenSettingsRequests(document.body, app.commands);
     void client.sidecar.refresh();
     // Once every plugin's models listen: each refetches when the socket connects.
     void app.started.then(() => client.events.connect());
