@@ -321,6 +321,9 @@ WORKSPACE_TOKEN_ENV: Final = "JUPYTER_WORKSPACE_TOKEN"
 RESULTS_MIME: Final = "application/vnd.jupyter-workspace.results+json"
 # Markdown whose renderer always sanitizes (a cell's own text/markdown is trusted).
 MARKDOWN_MIME: Final = "application/vnd.jupyter-workspace.markdown"
+# An answer of `%workspace ask` / `%%workspace chat`: {markdown, sources: [{path, start_line,
+# end_line, symbol, kind, cell?}]}; its citations and sources open the file at the line.
+ANSWER_MIME: Final = "application/vnd.jupyter-workspace.answer+json"
 
 # --- Values and limits every side knows ------------------------------------------------------
 # The workspace's own notes are indexed, searched and cited as `@notes/<id>`.

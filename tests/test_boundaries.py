@@ -142,7 +142,7 @@ def test_the_labextension_uses_protocols_api_prefix_and_mime_types():
     mimes = set()
     for path in SRC.rglob("*.ts*"):
         mimes |= set(re.findall(r"'(application/vnd\.jupyter-workspace\.[^']*)'", path.read_text()))
-    assert mimes == {protocol.RESULTS_MIME, protocol.MARKDOWN_MIME}
+    assert mimes == {protocol.RESULTS_MIME, protocol.MARKDOWN_MIME, protocol.ANSWER_MIME}
 
 
 def _ts_union(name: str) -> set[str]:

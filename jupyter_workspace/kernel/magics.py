@@ -26,7 +26,7 @@ from IPython.display import display
 from IPython.utils.process import arg_split
 
 from ..ansi import ANSI
-from ..protocol import MARKDOWN_MIME, RESULTS_MIME, SEARCH_MODES
+from ..protocol import ANSWER_MIME, MARKDOWN_MIME, RESULTS_MIME, SEARCH_MODES
 from .client import Client, Events, WorkspaceError, find_server
 
 STREAM_UPDATE = 0.1  # seconds between updates of a streaming answer
@@ -327,8 +327,15 @@ class Result(list):
 
     @property
     def df(self) -> Any:
-        import pandas as pd
-
+        """The rows as a pandas DataFrame; pandas is optional, so say how to get it."""
+        try:
+            import pandas as pd
+        except ImportError:
+            raise ModuleNotFoundError(
+                "`.df` needs pandas, which is not installed in this kernel's environment: "
+                "run `%pip install pandas` (or `pip install pandas`), then try again",
+                name="pandas",
+            ) from None
         return pd.DataFrame(list(self))
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
@@ -354,6 +361,24 @@ class SafeMarkdown:
         return {MARKDOWN_MIME: self.text, "text/plain": self.text}
 
 
+class AnswerView(SafeMarkdown):
+    """An answer as the workspace's answer MIME type, whose renderer links its `[path:line]`
+    citations and lists its sources as the search table does (each opens the file at the
+    line); as sanitized markdown and plain text, with the sources listed, elsewhere."""
+
+    def __init__(self, text: str, sources: list[dict[str, Any]]) -> None:
+        listed = ", ".join(_code(f"{s['path']}:{s['start_line']}") for s in sources)
+        super().__init__(f"{text}\n\n**Sources:** {listed}" if sources else text)
+        self.answer = text
+        self.sources = sources
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        return {
+            ANSWER_MIME: {"markdown": self.answer, "sources": self.sources},
+            **super()._repr_mimebundle_(include, exclude),
+        }
+
+
 class Answer(str):
     """The answer's text (a str), with `.sources`, `.status`, `.conversation_id`. It was shown
     while it streamed, so it does not show itself again in the cell that made it."""
@@ -375,17 +400,15 @@ class Answer(str):
         answer._made_in = _execution_count()
         return answer
 
-    def view(self) -> Any:
+    def view(self) -> AnswerView:
         text = str(self) or ""
+        if self.message.get("mode") == "retrieval-only" and self.error:
+            text = f"*{self.error}.*\n\n{text}"  # why no model answered, once
         if self.status == "partial":
             text += "\n\n*(stopped)*"
         if self.status == "error":
             text += f"\n\n**Error:** {self.error}"
-        if self.sources:
-            text += "\n\n**Sources:** " + ", ".join(
-                _code(f"{s['path']}:{s['start_line']}") for s in self.sources
-            )
-        return SafeMarkdown(text)
+        return AnswerView(text, self.sources)
 
     def _ipython_display_(self) -> None:
         if _execution_count() != self._made_in:

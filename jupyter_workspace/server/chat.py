@@ -352,7 +352,7 @@ class ChatManager:
         text: str,
         status: str,
         error: str | None,
-        model: str,
+        model: str | None,
         sources: list[dict[str, Any]],
         mode: str | None,
         error_kind: str | None,
