@@ -38,6 +38,19 @@ export interface ICodeActions {
    * @returns `null` when inserted, else why not (shown to the user)
    */
   insert(code: string): string | null;
+  /**
+   * Review the code as a diff of a file and write it: the file the fence
+   * names (`python src/a.py`), else one of the cited files, else asked.
+   */
+  apply?(code: string, target: ICodeTarget): void;
+}
+
+/** Which file a code block may be applied to. */
+export interface ICodeTarget {
+  /** The path after the fence's language, as written; `''`: none. */
+  path: string;
+  /** The files the answer cites (its passages'). */
+  cited: string[];
 }
 
 /** What turns `[path:line]` citations of an answer into links. */
@@ -101,13 +114,39 @@ function makeButton(
   return button;
 }
 
-/** Wrap each code block with a toolbar: language, Copy, Insert. */
+/** The info strings of the markdown's fenced code blocks, in order. */
+function fenceInfos(markdown: string): string[] {
+  const infos: string[] = [];
+  let open = '';
+  for (const line of markdown.split('\n')) {
+    const match = /^ {0,3}(`{3,}|~{3,})(.*)$/.exec(line);
+    if (!match) {
+      continue;
+    }
+    if (!open) {
+      open = match[1];
+      infos.push(match[2].trim());
+    } else if (
+      match[1][0] === open[0] &&
+      match[1].length >= open.length &&
+      !match[2].trim()
+    ) {
+      open = '';
+    }
+  }
+  return infos;
+}
+
+/** Wrap each code block with a toolbar: language, Copy, Insert, Apply…. */
 function decorateCodeBlocks(
   host: HTMLElement,
   actions: () => ICodeActions | undefined,
-  trans: TranslationBundle
+  trans: TranslationBundle,
+  markdown: string,
+  cited: string[]
 ): void {
-  host.querySelectorAll('pre').forEach(pre => {
+  const infos = fenceInfos(markdown);
+  host.querySelectorAll('pre').forEach((pre, index) => {
     if (pre.parentElement?.classList.contains('jp-Workspace-codeBlock')) {
       return;
     }
@@ -143,6 +182,22 @@ function decorateCodeBlocks(
       );
     });
     tools.append(language, copy, insert);
+    if (actions()?.apply) {
+      const apply = makeButton(
+        trans.__('Apply…'),
+        'jp-Workspace-codeApply',
+        trans.__(
+          'Apply to a file: review the change hunk by hunk, then write it'
+        )
+      );
+      // the file after the fence's language (`python src/a.py`), if any
+      const path = (infos[index] ?? '').split(/\s+/).slice(1).join(' ');
+      apply.dataset.path = path;
+      apply.addEventListener('click', () => {
+        actions()?.apply?.(codeText(pre), { path, cited });
+      });
+      tools.append(apply);
+    }
     pre.replaceWith(wrapper);
     wrapper.append(tools, pre);
   });
@@ -250,7 +305,7 @@ function splitCitations(
 }
 
 /** Turn the citations in a rendered answer's text into links. */
-function linkCitations(
+export function linkCitations(
   host: HTMLElement,
   sources: ReadonlyArray<ISourceRef>,
   trans: TranslationBundle
@@ -293,7 +348,9 @@ export function ChatMarkdown(props: IChatMarkdownProps): JSX.Element {
         decorateCodeBlocks(
           renderer.node,
           () => latest.current.codeActions,
-          latest.current.trans
+          latest.current.trans,
+          text,
+          [...new Set(latest.current.citations?.sources.map(s => s.path))]
         );
       }
       const citations = latest.current.citations;

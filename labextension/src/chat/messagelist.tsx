@@ -7,6 +7,7 @@ import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import * as React from 'react';
 
 import { ISource } from '../common/api';
+import { OpenSettingsButton } from '../common/settingslink';
 import { useTranslation } from '../common/translation';
 import { IChatMessage } from './chatapi';
 import { ChatError } from './chaterror';
@@ -171,8 +172,21 @@ function MessageView(props: IMessageViewProps): JSX.Element {
       aria-label={isAnswer ? trans.__('Answer') : trans.__('Question')}
     >
       <header className="jp-Workspace-chatMessageHeader">
-        <span className="jp-Workspace-chatAuthor">
-          {isAnswer ? trans.__('Assistant') : trans.__('You')}
+        <span
+          className="jp-Workspace-chatAuthor"
+          title={
+            retrievalOnly
+              ? trans.__(
+                  'No language model answered: these are the passages of the workspace that best match the question'
+                )
+              : undefined
+          }
+        >
+          {retrievalOnly
+            ? trans.__('Retrieval only')
+            : isAnswer
+              ? trans.__('Assistant')
+              : trans.__('You')}
         </span>
         {isAnswer && message.mode === 'grounded' && (
           <span
@@ -182,7 +196,7 @@ function MessageView(props: IMessageViewProps): JSX.Element {
             {trans.__('grounded')}
           </span>
         )}
-        {isAnswer && message.model && (
+        {isAnswer && message.model && !retrievalOnly && (
           <span className="jp-Workspace-chatModel">{message.model}</span>
         )}
         <time
@@ -195,14 +209,10 @@ function MessageView(props: IMessageViewProps): JSX.Element {
       </header>
       {retrievalOnly && (
         <div className="jp-Workspace-retrievalOnly" role="note">
-          <span className="jp-Workspace-retrievalOnlyLabel">
-            {trans.__('Retrieval only — no language model answered')}
+          <span className="jp-Workspace-retrievalOnlyReason">
+            {message.error || trans.__('No language model answered')}
           </span>
-          {message.error && (
-            <span className="jp-Workspace-retrievalOnlyReason">
-              {message.error}
-            </span>
-          )}
+          <OpenSettingsButton />
         </div>
       )}
       {message.content && (

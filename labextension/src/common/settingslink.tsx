@@ -7,8 +7,8 @@
  * linker attribute in the answers' DOM, where any one would be a way for
  * hostile text to run commands (the XSS tests check there is none).
  */
+import type { JupyterFrontEnd } from '@jupyterlab/application';
 import { Button } from '@jupyterlab/ui-components';
-import { CommandRegistry } from '@lumino/commands';
 import { DisposableDelegate, IDisposable } from '@lumino/disposable';
 import * as React from 'react';
 
@@ -37,7 +37,7 @@ export function requestOpenSettings(from: Element): boolean {
 /** Open the settings that nodes under `target` ask for, until disposed. */
 export function handleOpenSettingsRequests(
   target: EventTarget,
-  commands: CommandRegistry
+  commands: JupyterFrontEnd['commands']
 ): IDisposable {
   const listener = (event: Event) => {
     const request = (event as CustomEvent<{ handled: boolean }>).detail;

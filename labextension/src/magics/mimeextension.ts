@@ -8,6 +8,7 @@ import {
   HostileMarkdownRenderer,
   MARKDOWN_MIME_TYPE
 } from '../common/hostilemarkdown';
+import { ANSWER_MIME_TYPE, AnswerRenderer } from './answerview';
 import { RESULTS_MIME_TYPE, ResultsRenderer } from './resultsview';
 
 const results: IRenderMime.IExtension = {
@@ -40,4 +41,19 @@ const markdown: IRenderMime.IExtension = {
   dataType: 'string'
 };
 
-export default [results, markdown];
+const answer: IRenderMime.IExtension = {
+  id: 'jupyter-workspace:answer-renderer',
+  description:
+    'Renders the answers of %workspace ask and chat, their citations and sources opening files at their lines.',
+  rendererFactory: {
+    // Sanitized markdown and text-only links: safe in untrusted notebooks too.
+    safe: true,
+    mimeTypes: [ANSWER_MIME_TYPE],
+    createRenderer: options => new AnswerRenderer(options)
+  },
+  // Ahead of the workspace markdown (10) and text/plain sent next to it.
+  rank: 5,
+  dataType: 'json'
+};
+
+export default [results, markdown, answer];
