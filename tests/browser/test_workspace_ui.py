@@ -12,7 +12,14 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.pages import TASK, create_note, note_item, open_lab, open_workspace
+from tests.browser.pages import (
+    TASK,
+    create_note,
+    note_item,
+    open_chat,
+    open_lab,
+    open_workspace,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("lab_log")]
 
@@ -237,3 +244,89 @@ def test_filter_and_delete(context, lab_server) -> None:
     expect(item).to_have_count(0)
     stored = lab_server.api("GET", "tasks?status=all")["tasks"]
     assert int(task_id) not in [task["id"] for task in stored]
+
+
+def test_deleting_the_open_note_says_so_only_when_done_elsewhere(context, lab_server) -> None:
+    page = context.new_page()
+    open_lab(page, lab_server)
+    open_workspace(page)
+    notice = page.locator(".jp-Workspace-notes .jp-Workspace-banner")
+
+    # Deleted here: the editor closes without a word (the user just confirmed it).
+    create_note(page, "Scratch pad", "to be deleted")
+    page.locator(".jp-Workspace-deleteNote").click()
+    page.locator(".jp-Dialog .jp-mod-accept").click()
+    expect(note_item(page, "Scratch pad")).to_have_count(0)
+    expect(page.locator(".jp-Workspace-noteEditor")).to_have_count(0)
+    expect(notice).to_have_count(0)
+
+    # Deleted elsewhere (another tab, a kernel's magic): the editor closes and says why.
+    create_note(page, "Shared scratch pad", "deleted by someone else")
+    note_id = note_item(page, "Shared scratch pad").get_attribute("data-id")
+    lab_server.api("DELETE", f"notes/{note_id}")
+    expect(page.locator(".jp-Workspace-noteEditor")).to_have_count(0, timeout=SYNC_TIMEOUT_MS)
+    expect(notice).to_contain_text("The open note was deleted elsewhere.")
+
+
+def section_heights(page: Page) -> tuple[float, float]:
+    """The heights of the sidebar's Notes and Tasks sections, in px."""
+    sections = page.locator(".jp-Workspace-sidebar .jp-Workspace-section")
+    notes, tasks = sections.nth(0).bounding_box(), sections.nth(1).bounding_box()
+    assert notes and tasks
+    return notes["height"], tasks["height"]
+
+
+def notes_share(page: Page) -> float:
+    notes, tasks = section_heights(page)
+    return notes / (notes + tasks)
+
+
+def until_share(page: Page, check, timeout_s: float = 5.0) -> float:
+    """Poll the Notes section's share of the sidebar until `check(share)` holds."""
+    share = notes_share(page)
+    for _ in range(int(timeout_s / 0.1)):
+        if check(share):
+            return share
+        page.wait_for_timeout(100)
+        share = notes_share(page)
+    raise AssertionError(f"the Notes section has {share:.0%} of the sidebar")
+
+
+def test_notes_take_the_room_their_list_needs(context, lab_server) -> None:
+    lab_server.api("POST", "notes", {"title": "Sizing check", "body": "one more note"})
+    page = context.new_page()
+    open_lab(page, lab_server)
+    open_workspace(page)
+    expect(note_item(page, "Sizing check")).to_have_count(1)
+    count = page.locator(".jp-Workspace-noteItem").count()
+    assert count <= 10, "this test expects a short list"
+
+    # A short list: its section is about as tall as the list, the tasks get the rest.
+    until_share(page, lambda share: share < 0.45)
+    list_box = page.locator(".jp-Workspace-noteList").bounding_box()
+    notes_height, _ = section_heights(page)
+    assert list_box and notes_height < list_box["height"] + 80
+
+    # An open note: the editor takes the room.
+    note_item(page, "Sizing check").click()
+    expect(page.locator(".jp-Workspace-noteEditor")).to_be_visible()
+    until_share(page, lambda share: share > 0.6)
+    page.locator(".jp-Workspace-closeNote").click()
+    until_share(page, lambda share: share < 0.45)
+
+
+def test_the_chat_opens_at_a_usable_width(context, lab_server) -> None:
+    page = context.new_page()
+    open_lab(page, lab_server)
+    open_chat(page)
+    chat = page.locator(".jp-Workspace-chat")
+    width = 0.0
+    for _ in range(50):
+        box = chat.bounding_box()
+        width = box["width"] if box else 0.0
+        if width >= 360:
+            break
+        page.wait_for_timeout(100)
+    assert 360 <= width <= 440, f"the chat opened {width:.0f} px wide"
+    main = page.locator("#jp-main-dock-panel").bounding_box()
+    assert main and main["width"] >= 500

@@ -13,6 +13,8 @@ import { IEditorTracker } from '@jupyterlab/fileeditor';
 import { INotebookTracker } from '@jupyterlab/notebook';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { ITranslator } from '@jupyterlab/translation';
+import { IMessageHandler, Message, MessageLoop } from '@lumino/messaging';
+import { SplitPanel, Widget } from '@lumino/widgets';
 
 import {
   CommandIDs,
@@ -25,6 +27,59 @@ import { loadTranslation } from '../common/translation';
 import { IWorkspaceClient } from '../tokens';
 import { ChatModel } from './chatmodel';
 import { CHAT_ID, ChatPanel, focusChatInput } from './chatview';
+
+/** A chat this narrow wraps every line of an answer; below it, it is widened. */
+const USABLE_CHAT_PX = 360;
+
+/** The width the chat is widened to: ~400 px, less in a small window. */
+function chatWidth(windowWidth: number): number {
+  return Math.round(Math.min(420, windowWidth * 0.35));
+}
+
+/**
+ * JupyterLab opens a right-sidebar panel ~230 px wide, too narrow for answers
+ * with code: the first time the chat shows in this page, widen it (taking
+ * the room from the main area) unless it is already usable. Later widths
+ * are the user's.
+ */
+function widenOnFirstShow(panel: Widget): void {
+  const hook = (_: IMessageHandler, msg: Message): boolean => {
+    if (msg.type === 'after-show') {
+      MessageLoop.removeMessageHook(panel, hook);
+      // Two frames: the split panel lays the shown sidebar out first.
+      requestAnimationFrame(() => requestAnimationFrame(() => widen(panel)));
+    }
+    return true;
+  };
+  MessageLoop.installMessageHook(panel, hook);
+}
+
+function widen(panel: Widget): void {
+  const split = mainSplitPanel(panel);
+  if (!split || !panel.isVisible || panel.node.offsetWidth >= USABLE_CHAT_PX) {
+    return;
+  }
+  const total = split.node.offsetWidth;
+  const sizes = split.relativeSizes().map(share => share * total);
+  const right = sizes.length - 1;
+  // From the main area (next to the sidebar), never more than half of it.
+  const grow = Math.min(chatWidth(total) - sizes[right], sizes[right - 1] / 2);
+  if (grow > 0) {
+    sizes[right - 1] -= grow;
+    sizes[right] += grow;
+    split.setRelativeSizes(sizes);
+  }
+}
+
+/** The split panel of JupyterLab's left sidebar, main area and right sidebar. */
+function mainSplitPanel(widget: Widget): SplitPanel | null {
+  for (let parent = widget.parent; parent; parent = parent.parent) {
+    if (parent instanceof SplitPanel && parent.orientation === 'horizontal') {
+      return parent;
+    }
+  }
+  return null;
+}
 
 export const chatPlugin: JupyterFrontEndPlugin<void> = {
   id: 'jupyter-workspace:chat-panel',
@@ -66,11 +121,18 @@ export const chatPlugin: JupyterFrontEndPlugin<void> = {
             chat.showNotice(problem);
           }
           return problem;
-        }
+        },
+        apply: (code, target) =>
+          void app.commands.execute(CommandIDs.applyCode, {
+            code,
+            path: target.path,
+            cited: target.cited
+          })
       }
     });
     app.shell.add(chatPanel, 'right', { rank: 650 });
     restorer?.add(chatPanel, CHAT_ID);
+    widenOnFirstShow(chatPanel);
 
     const showChat = () => {
       app.shell.activateById(chatPanel.id);

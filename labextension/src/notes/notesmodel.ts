@@ -157,6 +157,9 @@ export class NotesModel extends PanelModel {
     try {
       await deleteNote(id);
       this._remove(id);
+      if (this._draft?.id === id) {
+        this._setDraft(null);
+      }
     } catch (error) {
       this._fail(error);
     }
@@ -229,7 +232,8 @@ export class NotesModel extends PanelModel {
         break;
       case 'note.deleted':
         this._applyToList(event);
-        if (this._draft?.id === event.id) {
+        // This client's own deletion closes the note in `remove()`, silently.
+        if (this._draft?.id === event.id && event.origin !== CLIENT_ID) {
           this._setDraft(null);
           this._notice = this._trans.__('The open note was deleted elsewhere.');
           this._emit();

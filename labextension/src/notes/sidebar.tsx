@@ -4,6 +4,7 @@
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { TranslationBundle } from '@jupyterlab/translation';
 import { ReactWidget, SidePanel } from '@jupyterlab/ui-components';
+import { Message } from '@lumino/messaging';
 import { AccordionPanel, Widget } from '@lumino/widgets';
 import * as React from 'react';
 
@@ -19,6 +20,15 @@ import { NotesModel } from './notesmodel';
 import { NotesView } from './notesview';
 
 export const SIDEBAR_ID = 'jupyter-workspace:sidebar';
+
+/** The most of the sidebar the Notes section takes for its list. */
+const LIST_SHARE = 0.6;
+
+/** The share of the sidebar the Notes section takes while a note is open. */
+const EDITING_SHARE = 0.7;
+
+/** The least height of a section, in px (as `.jp-Workspace-section`'s CSS). */
+const MIN_SECTION_PX = 80;
 
 export class WorkspaceSidebar extends SidePanel {
   constructor(options: WorkspaceSidebar.IOptions) {
@@ -68,7 +78,12 @@ export class WorkspaceSidebar extends SidePanel {
 
     this.addWidget(this._notesSection);
     this.addWidget(this._tasksSection);
-    (this.content as AccordionPanel).setRelativeSizes([3, 2]);
+    const accordion = this.content as AccordionPanel;
+    accordion.setRelativeSizes([3, 2]);
+    accordion.handleMoved.connect(() => {
+      this._sizedByUser = true;
+    }, this);
+    this.notes.changed.connect(this._scheduleFit, this);
   }
 
   readonly notes: NotesModel;
@@ -98,6 +113,71 @@ export class WorkspaceSidebar extends SidePanel {
     input?.select();
   }
 
+  protected onAfterShow(msg: Message): void {
+    super.onAfterShow(msg);
+    this._scheduleFit();
+  }
+
+  protected onResize(msg: Widget.ResizeMessage): void {
+    super.onResize(msg);
+    this._scheduleFit();
+  }
+
+  /** Fit the sections once the Notes view has rendered its change. */
+  private _scheduleFit(): void {
+    if (this._fitFrame === 0) {
+      this._fitFrame = requestAnimationFrame(() => {
+        this._fitFrame = 0;
+        this._fitSections();
+      });
+    }
+  }
+
+  /**
+   * Give Notes the height of its list (at most LIST_SHARE of the sidebar)
+   * while no note is open, so a short list leaves the room to the tasks, and
+   * EDITING_SHARE while one is, for its editor. Once the user has dragged the
+   * handle between the sections, the sizes are theirs.
+   */
+  private _fitSections(): void {
+    const notes = this._notesSection;
+    const tasks = this._tasksSection;
+    if (
+      this._sizedByUser ||
+      !this.isVisible ||
+      notes.isHidden ||
+      tasks.isHidden
+    ) {
+      return;
+    }
+    const available = notes.node.offsetHeight + tasks.node.offsetHeight;
+    const root = notes.node.querySelector<HTMLElement>('.jp-Workspace-notes');
+    const list = root?.querySelector<HTMLElement>('.jp-Workspace-noteList');
+    if (available <= 0 || !root || !list) {
+      return;
+    }
+    let wanted = available * EDITING_SHARE;
+    if (!this.notes.draft) {
+      const items = Array.from(list.children).reduce(
+        (height, item) => height + (item as HTMLElement).offsetHeight,
+        0
+      );
+      // Everything but the list (toolbar, banners, padding), and the list's items.
+      const listed = root.offsetHeight - list.offsetHeight + items;
+      wanted = Math.min(listed, available * LIST_SHARE);
+    }
+    wanted = Math.max(
+      MIN_SECTION_PX,
+      Math.min(wanted, available - MIN_SECTION_PX)
+    );
+    if (Math.abs(wanted - notes.node.offsetHeight) >= 2) {
+      (this.content as AccordionPanel).setRelativeSizes([
+        wanted,
+        available - wanted
+      ]);
+    }
+  }
+
   private _expand(section: Widget): void {
     const accordion = this.content as AccordionPanel;
     const index = accordion.widgets.indexOf(section);
@@ -108,6 +188,8 @@ export class WorkspaceSidebar extends SidePanel {
 
   private _notesSection: Widget;
   private _tasksSection: Widget;
+  private _sizedByUser = false;
+  private _fitFrame = 0;
 }
 
 export namespace WorkspaceSidebar {
