@@ -52,7 +52,8 @@ LICENCE_C = """\
    All Foreign Rights are Reserved to the U.S. Government.
    In no event shall NASA be liable for any damages.
    Portions by the California Institute of Technology, under contract with the
-   Jet Propulsion Laboratory; see the University of California's licence. */
+   Jet Propulsion Laboratory; see the University of California's licence.
+   Copyright (c) Meta Platforms, Inc. and affiliates. */
 int x;
 """
 
@@ -65,6 +66,7 @@ def test_organisations_are_kept_whole():
         "California Institute of Technology",
         "Jet Propulsion Laboratory",
         "University of California",
+        "Meta Platforms, Inc",
     }
 
 

@@ -71,7 +71,7 @@ _ROLE = re.compile(
     re.IGNORECASE,
 )
 _NAME = re.compile(r"^@?([A-Z][a-z]+(?:[ -][A-Z][a-z]+){0,2}|[a-z][\w-]+)$")
-_IDENTIFIER_LIKE = re.compile(r"_|[a-z][A-Z]|\d")  # dstBuffer, src_size, buf2
+_IDENTIFIER_LIKE = re.compile(r"_|[a-z][A-Z]")  # dstBuffer, src_size
 _COMMENT_MARKS = " \t/*#!;%-<>'"
 
 # -- organisations ---------------------------------------------------------------------------
@@ -83,7 +83,8 @@ _CAP = r"[A-Z][\w&-]*"
 _ORG = re.compile(
     rf"(?<![\w.-])((?:{_CAP}\.?\s+(?:(?:of|and|for|the|&)\s+){{0,2}}){{1,5}}{_ORG_WORDS}\b"
     rf"(?:\s+(?:of|for)\s+(?:the\s+)?{_CAP}(?:\s+{_CAP}){{0,3}})?"
-    rf"|{_ORG_WORDS}\s+(?:of|for)\s+(?:the\s+)?{_CAP}(?:\s+{_CAP}){{0,3}})"
+    rf"|{_ORG_WORDS}\s+(?:of|for)\s+(?:the\s+)?{_CAP}(?:\s+{_CAP}){{0,3}}"
+    rf"|(?:{_CAP}\s+){{0,3}}{_CAP},\s+(?:Inc|Ltd|LLC|GmbH|Corp)\b)"  # Meta Platforms, Inc.
 )
 # words a sentence or a copyright line puts before a name
 _LEADING = re.compile(
@@ -113,11 +114,29 @@ _NOT_ACRONYM_WORDS = """
     SHALL SHOULD MAY WILL NEVER ALWAYS ONLY THIS THAT A AN OUR EACH EVERY
 """
 # words in capitals that macros start with, no acronyms
-_MACRO_WORD_LIST = (
-    "MAX MIN LIKELY UNLIKELY INLINE FORCE STATIC CONST BYTE SWAP PREFETCH DEBUG ASSERT CHECK "
-    "COPY SIZE MEM READ WRITE GET SET IS HAS NEW FREE INIT TEST"
-)
+# words in capitals that macros and CMake's commands start with, no acronyms
+_MACRO_WORD_LIST = """
+    MAX MIN LIKELY UNLIKELY INLINE FORCE STATIC CONST BYTE SWAP PREFETCH DEBUG ASSERT CHECK
+    COPY SIZE MEM READ WRITE GET SET IS HAS NEW FREE INIT TEST VERSION SYSTEM STATUS DEFAULT
+    OPTIONAL REQUIRED PUBLIC PRIVATE INTERFACE IMPORTED GLOBAL SHARED MODULE TARGET CONFIG
+"""
 _MACRO_WORDS = frozenset(_MACRO_WORD_LIST.split())
+# computing's common acronyms: a technique, format, protocol, standard, tool or piece of
+# hardware, not a part of the code at hand, even where it is spelled out
+_GENERIC_LIST = """
+    API ABI SDK CLI GUI IDE OS CPU GPU RAM ROM MMU DMA IRQ ISR FPU SIMD SSE SSE2 AVX AVX2 NEON
+    BMI2 ISA TLS TSS RAII RTTI SFINAE STL GIL JIT IPC RPC HTTP HTTPS URL URI DNS TCP UDP SSL SSH
+    FTP HTML CSS XML JSON YAML TOML CSV PDF PNG SVG UTF ASCII BOM CRC MD5 SHA AES RSA HMAC UUID
+    GUID EOL LSB MSB LIFO FIFO LRU POSIX ANSI ISO IEEE RFC PEP BSD MIT GPL LGPL GNU GCC MSVC ICC
+    NVCC PGI LLVM MINGW CUDA WASM ASAN UBSAN TSAN LTO PGO IPO FAQ README LICENSE COPYING
+    CHANGELOG
+"""
+_GENERIC = frozenset(_GENERIC_LIST.split())
+# a language's name before `module` or `library` says what it is written in
+_LANGUAGES = frozenset(
+    ["Python", "C", "C++", "Rust", "Fortran", "Java", "JavaScript", "TypeScript", "Go", "Ada"]
+    + ["MATLAB", "Lua", "Ruby", "Perl", "CMake", "Cython", "NumPy"]
+)
 _NOT_ACRONYMS = set(_TAGS) | {t + "S" for t in _TAGS} | set(_NOT_ACRONYM_WORDS.split())
 
 # -- files, symbols --------------------------------------------------------------------------
@@ -169,13 +188,11 @@ class _Context:
     @cached_property
     def namespaces(self) -> set[str]:
         """What the code's names start with before a `_`: `IMU_read` makes IMU a namespace.
-        A name alone is not enough: `#pragma GCC`, a `MAX(a, b)` macro."""
+        A name alone is not enough: `#pragma GCC`, a `LIKELY(x)` macro."""
         return {n.split("_", 1)[0] for n in self.code_names if "_" in n.strip("_")}
 
     def defines(self, acronym: str) -> bool:
-        return acronym in self.spelled_out or (
-            acronym in self.namespaces and acronym not in _MACRO_WORDS
-        )
+        return acronym in self.spelled_out or acronym in self.namespaces
 
 
 def _initials_match(acronym: str, words: str) -> bool:
@@ -232,12 +249,11 @@ def _mentions(
         found += [
             ("component", name)
             for m in _COMPONENT.finditer(text)
-            if (name := _ARTICLE.sub("", m.group(1))).upper() not in _NOT_ACRONYMS
-            and free(m.span(1))
+            if not _plain_words(name := _ARTICLE.sub("", m.group(1))) and free(m.span(1))
         ]
         for m in _ACRONYM.finditer(text):
             acronym = m.group(1)
-            if acronym in _NOT_ACRONYMS or sum(c.isalpha() for c in acronym) < 2:
+            if _plain_words(acronym) or sum(c.isalpha() for c in acronym) < 2:
                 continue
             role = (
                 "organisation"
@@ -254,6 +270,16 @@ def _mentions(
             count += 1
             if count >= MAX_MENTIONS:
                 return
+
+
+def _plain_words(name: str) -> bool:
+    """Whether a would-be component's name is only words that name no part of the code."""
+    capitals = [w for w in name.split() if w.isupper()]
+    return (
+        name.upper() in _NOT_ACRONYMS
+        or name in _LANGUAGES
+        or any(w in _GENERIC or w in _MACRO_WORDS for w in capitals)
+    )
 
 
 def _people(text: str, in_code: bool, context: _Context, free: Any) -> Iterator[str]:
