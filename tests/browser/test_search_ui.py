@@ -7,7 +7,9 @@ Selectors are the stable DOM hooks documented in labextension/README.md.
 
 from __future__ import annotations
 
+import json
 import re
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -76,6 +78,11 @@ def test_search_panel_finds_filters_and_opens_hits(context, lab_server, indexed)
     hit.click()
     expect(editor_tab(page, "attitude.py")).to_be_visible()
     expect_cursor_at(page, 21)
+    # The hit's lines are marked in the editor.
+    marked = page.locator(".jp-FileEditor .cm-line.jp-Workspace-markedLine")
+    expect(marked).to_have_count(3)
+    expect(marked.first).to_have_text("def quaternion_norm(q):")
+    expect(marked.last).to_contain_text("return math.sqrt(sum(c * c for c in q))")
 
     # The language filter narrows the hits to Fortran files.
     page.locator(".jp-Workspace-searchLanguage select").select_option("fortran")
@@ -269,3 +276,79 @@ def test_a_notebook_hit_opens_the_notebook_at_its_cell(context, lab_server, inde
     expect(active).to_contain_text("def atmospheric_density(height_m):")
     cells = notebook.locator(".jp-Notebook .jp-Cell")
     expect(cells.nth(2)).to_have_class(re.compile(r"\bjp-mod-active\b"))
+
+
+def test_a_note_hit_is_grouped_under_the_notes_title(context, lab_server, indexed) -> None:
+    note = lab_server.api(
+        "POST", "notes", {"title": "Gyro drift review", "body": "The gimbal lock margin is thin."}
+    )
+    path = f"@notes/{note['id']}"
+    deadline = time.monotonic() + 60
+    while not any(
+        hit["path"] == path
+        for hit in lab_server.api("GET", "search?q=gimbal%20lock%20margin&mode=text")["results"]
+    ):
+        assert time.monotonic() < deadline, "the note was not indexed within 60 s"
+        time.sleep(0.5)
+
+    page = context.new_page()
+    open_lab(page, lab_server)
+    open_search(page)
+    page.locator(".jp-Workspace-searchInput").fill("gimbal lock margin")
+    group = page.locator(f'.jp-Workspace-searchFile[data-path="{path}"]')
+    header = group.locator(".jp-Workspace-searchFileHeader")
+    expect(header.locator(".jp-Workspace-searchFileName")).to_have_text("Gyro drift review")
+    expect(header.locator(".jp-Workspace-searchFileKind")).to_have_text("note")
+    expect(header).not_to_contain_text("@notes")
+    expect(header.locator(".jp-Workspace-searchFileDir")).to_have_count(0)
+
+    # A renamed note's header follows.
+    lab_server.api("PATCH", f"notes/{note['id']}", {"title": "Gyro drift review (done)"})
+    expect(header.locator(".jp-Workspace-searchFileName")).to_have_text(
+        "Gyro drift review (done)"
+    )
+
+
+def test_a_query_typed_before_its_words_are_indexed_finds_them_without_enter(
+    context, lab_server, indexed
+) -> None:
+    """A newcomer types while the index is still being built: "No results". As the index
+    takes the words in, the results appear, though the index is still busy (no Enter)."""
+    page = context.new_page()
+    sockets = []
+
+    def relay_events(socket) -> None:
+        socket.connect_to_server()
+        sockets.append(socket)
+
+    page.route_web_socket(re.compile(r"/workspace/api/events"), relay_events)
+    # Until the words are in the index, the server finds nothing.
+    words_indexed = {"yet": False}
+
+    def search(route) -> None:
+        if words_indexed["yet"]:
+            route.continue_()
+        else:
+            route.fulfill(json={"results": [], "query": {}, "took_ms": 1.0})
+
+    page.route(re.compile(r"/workspace/api/search\?"), search)
+    open_lab(page, lab_server)
+    open_search(page)
+    assert sockets, "the page opened no events socket"
+    status = dict(lab_server.api("GET", "index"))
+
+    def progress(**changes) -> None:
+        sockets[-1].send(json.dumps({"type": "index.progress", **status, **changes}))
+
+    progress(state="indexing", files_indexed=1, chunks=40)
+    expect(page.locator(".jp-Workspace-indexStatus")).to_have_attribute("data-state", "indexing")
+    page.locator(".jp-Workspace-searchInput").fill("length of a quaternion")
+    empty = page.locator('.jp-Workspace-searchEmpty[data-reason="none"]')
+    expect(empty).to_contain_text("No results")
+
+    # The index takes more files in; it is still indexing.
+    words_indexed["yet"] = True
+    progress(state="indexing", files_indexed=2, chunks=80)
+    expect(page.locator(f'{HIT}[data-path="attitude.py"][data-line="21"]')).to_be_visible()
+    expect(empty).to_have_count(0)
+    progress()  # as it really is

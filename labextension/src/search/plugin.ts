@@ -23,6 +23,7 @@ import { EditorBridge } from '../common/editorbridge';
 import { loadTranslation } from '../common/translation';
 import { IWorkspaceClient } from '../tokens';
 import { IndexModel } from './indexmodel';
+import { NoteTitles } from './notetitles';
 import { MAX_QUERY_CHARS, SearchModel } from './searchmodel';
 import { SEARCH_ID, SearchPanel } from './searchview';
 
@@ -51,7 +52,10 @@ export const searchPlugin: JupyterFrontEndPlugin<void> = {
     const { events } = client;
     const trans = loadTranslation(translator);
     const index = new IndexModel({ events });
-    const search = new SearchModel({ index });
+    const search = new SearchModel({
+      index,
+      noteTitles: new NoteTitles(events)
+    });
     const searchPanel = new SearchPanel({
       model: search,
       trans,

@@ -4,17 +4,24 @@
  *
  * Typing searches ~250 ms after the last change. Each search aborts the one
  * before it and only the newest one's answer is shown, so results never
- * arrive out of order.
+ * arrive out of order. While the index fills, the open query is asked again
+ * (at most once a second): words typed before they were indexed find them
+ * once they are, without pressing Enter.
  */
 import { IDisposable } from '@lumino/disposable';
 import { ISignal, Signal } from '@lumino/signaling';
 
+import { noteIdOf } from '../common/opensource';
 import { WorkspaceRequestError, errorMessage } from '../common/request';
 import { IndexModel } from './indexmodel';
+import { NoteTitles } from './notetitles';
 import { ISearchHit, ISearchQuery, SearchMode, search } from './searchapi';
 
 /** Quiet time after a keystroke before searching, in ms. */
 export const SEARCH_DELAY_MS = 250;
+
+/** The least time between two searches the index's progress asks for, in ms. */
+export const INDEX_REFRESH_MS = 1000;
 
 /** How many hits to ask for. */
 const RESULT_COUNT = 20;
@@ -39,7 +46,9 @@ export interface ISearchError {
 export class SearchModel implements IDisposable {
   constructor(options: SearchModel.IOptions = {}) {
     this._index = options.index ?? null;
-    this._index?.stateChanged.connect(this._onIndexState, this);
+    this._index?.changed.connect(this._onIndexChanged, this);
+    this._noteTitles = options.noteTitles ?? null;
+    this._noteTitles?.changed.connect(this._emit, this);
   }
 
   get query(): string {
@@ -87,9 +96,14 @@ export class SearchModel implements IDisposable {
     return this._tookMs;
   }
 
-  /** True while a search is waiting for its quiet time or its answer. */
+  /**
+   * True while a search is waiting for its quiet time or its answer (not
+   * while the shown results are asked again because the index has grown).
+   */
   get searching(): boolean {
-    return this._timer !== undefined || this._controller !== null;
+    return (
+      this._timer !== undefined || (this._controller !== null && !this._quiet)
+    );
   }
 
   get error(): ISearchError | null {
@@ -107,6 +121,15 @@ export class SearchModel implements IDisposable {
 
   get changed(): ISignal<this, void> {
     return this._changed;
+  }
+
+  /**
+   * The title of the note a hit's path names (`@notes/<id>`): `undefined`
+   * for a file or while the title is on its way, `null` for a deleted note.
+   */
+  noteTitle(path: string): string | null | undefined {
+    const id = noteIdOf(path);
+    return id === null ? undefined : this._noteTitles?.get(id);
   }
 
   get isDisposed(): boolean {
@@ -162,12 +185,22 @@ export class SearchModel implements IDisposable {
     void this.searchNow();
   }
 
-  /** Search now, without waiting for the quiet time. */
-  async searchNow(): Promise<void> {
+  /**
+   * Search now, without waiting for the quiet time.
+   *
+   * @param quiet - the index has changed, not the query: the shown results
+   *   stay as they are (not marked stale) until the new ones arrive
+   */
+  async searchNow(quiet = false): Promise<void> {
     this._clearTimer();
+    window.clearTimeout(this._refreshTimer);
+    this._refreshTimer = undefined;
     const query = this._currentQuery();
     this._controller?.abort();
     const generation = ++this._generation;
+    this._quiet = quiet;
+    this._lastSearch = Date.now();
+    this._askedIndex = this._indexVersion();
     if (!query) {
       this._controller = null;
       this._setResults(null, [], null);
@@ -201,7 +234,10 @@ export class SearchModel implements IDisposable {
     } finally {
       if (generation === this._generation) {
         this._controller = null;
+        this._quiet = false;
         this._emit();
+        // The index may have grown while this search was on its way.
+        this._refreshIfIndexChanged();
       }
     }
   }
@@ -230,6 +266,7 @@ export class SearchModel implements IDisposable {
     }
     this._isDisposed = true;
     this._clearTimer();
+    window.clearTimeout(this._refreshTimer);
     this._controller?.abort();
     Signal.clearData(this);
   }
@@ -278,6 +315,10 @@ export class SearchModel implements IDisposable {
       : -1;
     this._searched = query;
     this._tookMs = tookMs;
+    const notes = hits
+      .map(hit => noteIdOf(hit.path))
+      .filter((id): id is number => id !== null);
+    this._noteTitles?.load(notes);
   }
 
   private _schedule(): void {
@@ -301,11 +342,57 @@ export class SearchModel implements IDisposable {
     }
   }
 
-  /** The index became ready or finished a round: the answer may have changed. */
-  private _onIndexState(_: IndexModel, state: string): void {
-    if (state === 'idle' && this._currentQuery() && !this.searching) {
-      void this.searchNow();
+  /** What the index holds, as far as search answers go: a change may change them. */
+  private _indexVersion(): string {
+    const status = this._index?.status;
+    return status
+      ? [
+          status.state,
+          status.files_indexed,
+          status.files_deleting,
+          status.chunks,
+          status.vectors_pending
+        ].join(' ')
+      : '';
+  }
+
+  private _onIndexChanged(): void {
+    this._refreshIfIndexChanged();
+  }
+
+  /**
+   * Ask the open query again when the index has changed since it was asked
+   * (a state change at once, progress at most once per INDEX_REFRESH_MS).
+   * Not while the user types (their search comes) or a search is on its way
+   * (it checks again when it ends).
+   */
+  private _refreshIfIndexChanged(): void {
+    const answered = this._searched !== null || this._error !== null;
+    if (
+      this._isDisposed ||
+      this._timer !== undefined ||
+      this._controller !== null ||
+      this._refreshTimer !== undefined ||
+      !answered ||
+      !this._currentQuery()
+    ) {
+      return;
     }
+    const version = this._indexVersion();
+    if (!version || version === this._askedIndex) {
+      return;
+    }
+    const stateChanged =
+      version.split(' ')[0] !== this._askedIndex.split(' ')[0];
+    const wait = stateChanged
+      ? 0
+      : Math.max(0, this._lastSearch + INDEX_REFRESH_MS - Date.now());
+    this._refreshTimer = window.setTimeout(() => {
+      this._refreshTimer = undefined;
+      if (this._timer === undefined && this._controller === null) {
+        void this.searchNow(true);
+      }
+    }, wait);
   }
 
   private _emit(): void {
@@ -315,6 +402,7 @@ export class SearchModel implements IDisposable {
   }
 
   private _index: IndexModel | null;
+  private _noteTitles: NoteTitles | null;
   private _query = '';
   private _mode: SearchMode = 'hybrid';
   private _language = '';
@@ -328,6 +416,12 @@ export class SearchModel implements IDisposable {
   private _active = -1;
   private _timer: number | undefined = undefined;
   private _controller: AbortController | null = null;
+  private _quiet = false;
+  private _refreshTimer: number | undefined = undefined;
+  /** When the last search started (Date.now()). */
+  private _lastSearch = 0;
+  /** The index's version when the shown results were asked for. */
+  private _askedIndex = '';
   private _generation = 0;
   private _isDisposed = false;
   private _changed = new Signal<this, void>(this);
@@ -335,7 +429,9 @@ export class SearchModel implements IDisposable {
 
 export namespace SearchModel {
   export interface IOptions {
-    /** Searches again when the index becomes up to date. */
+    /** Searches again as the index changes. */
     index?: IndexModel | null;
+    /** The titles of the notes among the hits. */
+    noteTitles?: NoteTitles | null;
   }
 }

@@ -13,7 +13,7 @@ import { ConnectionStatus } from '../common/connectionstatus';
 import { WorkspaceEvents } from '../common/events';
 import { useRerenderOn } from '../common/hooks';
 import { searchPanelIcon } from '../common/icons';
-import { sourceHref } from '../common/opensource';
+import { noteIdOf, sourceHref } from '../common/opensource';
 import { errorMessage } from '../common/request';
 import { escapeRegExp } from '../common/textnodes';
 import { translated, useTranslation } from '../common/translation';
@@ -86,6 +86,7 @@ export function SearchView(props: ISearchViewProps): JSX.Element {
       await props.openSource({
         path: hit.path,
         line: hit.start_line,
+        end_line: hit.end_line,
         cell: hit.cell
       });
     } catch (reason) {
@@ -434,9 +435,7 @@ function ResultGroups(props: IResultGroupsProps): JSX.Element {
   return (
     <>
       {groups.map(group => {
-        const slash = group.path.lastIndexOf('/');
-        const name = group.path.slice(slash + 1);
-        const folder = slash >= 0 ? group.path.slice(0, slash) : '';
+        const where = groupName(model, group.path, trans);
         return (
           <div
             key={group.path}
@@ -445,14 +444,21 @@ function ResultGroups(props: IResultGroupsProps): JSX.Element {
             role="group"
             aria-label={trans.__(
               '%1: %2',
-              group.path,
+              where.label,
               results(group.hits.length, trans)
             )}
           >
-            <div className="jp-Workspace-searchFileHeader" title={group.path}>
-              <span className="jp-Workspace-searchFileName">{name}</span>
-              {folder && (
-                <span className="jp-Workspace-searchFileDir">{folder}</span>
+            <div className="jp-Workspace-searchFileHeader" title={where.label}>
+              <span className="jp-Workspace-searchFileName">{where.name}</span>
+              {where.folder && (
+                <span className="jp-Workspace-searchFileDir">
+                  {where.folder}
+                </span>
+              )}
+              {where.note && (
+                <span className="jp-Workspace-searchFileKind">
+                  {trans.__('note')}
+                </span>
               )}
               <span className="jp-Workspace-searchFileCount">
                 {group.hits.length}
@@ -464,6 +470,7 @@ function ResultGroups(props: IResultGroupsProps): JSX.Element {
                 <HitView
                   key={`${hit.start_line}-${hit.end_line}-${index}`}
                   hit={hit}
+                  where={where}
                   index={index}
                   active={index === model.active}
                   words={words}
@@ -479,8 +486,47 @@ function ResultGroups(props: IResultGroupsProps): JSX.Element {
   );
 }
 
+/** How a group of hits names its file or note. */
+interface IGroupName {
+  /** The file's name, or the note's title. */
+  name: string;
+  /** The file's folder (shown cut at the start when long). */
+  folder: string;
+  /** The whole path, or the note's title in quotes: tooltips, screen readers. */
+  label: string;
+  /** True for a note (`@notes/<id>`): it opens in the Workspace sidebar. */
+  note: boolean;
+}
+
+/** A note's hits under its title, not `@notes/<id>` cut like a file path. */
+function groupName(
+  model: SearchModel,
+  path: string,
+  trans: TranslationBundle
+): IGroupName {
+  const note = noteIdOf(path);
+  if (note !== null) {
+    const title = model.noteTitle(path);
+    const name =
+      title === undefined
+        ? trans.__('Note %1', note)
+        : title === null
+          ? trans.__('Deleted note')
+          : title || trans.__('Untitled');
+    return { name, folder: '', label: `“${name}”`, note: true };
+  }
+  const slash = path.lastIndexOf('/');
+  return {
+    name: path.slice(slash + 1),
+    folder: slash >= 0 ? path.slice(0, slash) : '',
+    label: path,
+    note: false
+  };
+}
+
 interface IHitViewProps {
   hit: ISearchHit;
+  where: IGroupName;
   index: number;
   active: boolean;
   words: ReadonlyArray<string>;
@@ -489,7 +535,7 @@ interface IHitViewProps {
 }
 
 function HitView(props: IHitViewProps): JSX.Element {
-  const { hit, index, active, words } = props;
+  const { hit, where, index, active, words } = props;
   const trans = useTranslation();
   const range =
     hit.end_line > hit.start_line
@@ -512,14 +558,24 @@ function HitView(props: IHitViewProps): JSX.Element {
       aria-selected={active}
       aria-label={
         hit.kind
-          ? trans.__('%1 (%2), %3 lines %4', symbol, hit.kind, hit.path, lines)
-          : trans.__('%1, %2 lines %3', symbol, hit.path, lines)
+          ? trans.__(
+              '%1 (%2), %3 lines %4',
+              symbol,
+              hit.kind,
+              where.label,
+              lines
+            )
+          : trans.__('%1, %2 lines %3', symbol, where.label, lines)
       }
-      title={trans.__(
-        'Open %1 at line %2 (Ctrl/⌘-click: in a new browser tab)',
-        hit.path,
-        hit.start_line
-      )}
+      title={
+        where.note
+          ? trans.__('Open the note %1', where.label)
+          : trans.__(
+              'Open %1 at line %2 (Ctrl/⌘-click: in a new browser tab)',
+              hit.path,
+              hit.start_line
+            )
+      }
       onMouseDown={event => {
         // Keep the focus where it is (the input keeps its caret).
         if (event.button === 0) {
@@ -528,7 +584,8 @@ function HitView(props: IHitViewProps): JSX.Element {
       }}
       onClick={event => {
         props.onSelect();
-        if (event.ctrlKey || event.metaKey) {
+        // A note has no page of its own: it opens in the sidebar.
+        if ((event.ctrlKey || event.metaKey) && !where.note) {
           window.open(sourceHref({ path: hit.path }), '_blank', 'noopener');
           return;
         }
