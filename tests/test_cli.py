@@ -65,6 +65,7 @@ def served(tmp_path):
             **os.environ,
             "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
             "JUPYTER_DATA_DIR": str(tmp_path / "user-data"),
+            "JUPYTERLAB_SETTINGS_DIR": str(tmp_path / "user-settings"),
         },
     )
     base = f"http://127.0.0.1:{port}"
@@ -113,3 +114,17 @@ def test_the_default_kernel_is_this_environments_python(served):
     # a bare "python" is replaced by the server's own interpreter when the kernel starts
     assert argv0 in ("python", "python3") or Path(argv0).parent == Path(sys.executable).parent
     assert specs["kernelspecs"]["python3"]["spec"]["display_name"] != "Python 3 (elsewhere)"
+
+
+def test_jupyterlab_starts_without_the_news_question(served, tmp_path):
+    """JupyterLab asks "Would you like to get notified about official Jupyter news?" on a
+    first start while fetchNews is "none": `jupyter workspace` makes "false" the default,
+    without writing the user's settings (their own choice still wins)."""
+    _root, base, token = served
+    url = f"{base}/lab/api/settings/@jupyterlab/apputils-extension:notification"
+    status, body = get(url, token)
+    setting = json.loads(body)
+    assert status == 200
+    assert setting["schema"]["properties"]["fetchNews"]["default"] == "false"
+    assert setting["settings"] == {}
+    assert not (tmp_path / "user-settings").exists()

@@ -26,6 +26,7 @@ from .events import EventBus
 from .fields import Limits
 from .ignore import DEFAULT_SECRET_PATTERNS, IgnoreRules
 from .index_feeder import Indexer
+from .lab_defaults import use_lab_defaults
 from .llm_probe import LLMProbe
 from .lookup import LookupManager
 from .notes import NotesManager
@@ -389,7 +390,9 @@ class WorkspaceApp(ExtensionApp):
 
 
 def main() -> None:
-    """`jupyter workspace [PATH]`: JupyterLab on PATH with the workspace loaded."""
+    """`jupyter workspace [PATH]`: JupyterLab on PATH with the workspace loaded (and without
+    JupyterLab's news question on a first start: lab_defaults.py)."""
+    use_lab_defaults()
     WorkspaceApp.launch_instance()
 
 
