@@ -224,7 +224,10 @@ function MessageView(props: IMessageViewProps): JSX.Element {
           onRendered={onRendered}
         />
       )}
-      {isAnswer && <SourceChips sources={sources} onOpen={openSource} />}
+      {/* A retrieval-only answer's text lists its passages, each cited once. */}
+      {isAnswer && !retrievalOnly && (
+        <SourceChips sources={sources} onOpen={openSource} />
+      )}
       {message.status === 'partial' && (
         <div className="jp-Workspace-chatStopped" role="note">
           {info.stopped
