@@ -3,7 +3,8 @@
  * sidecar's state (docs/api.md, "The AI sidecar and chat").
  */
 import { requestAPI } from '../common/request';
-import type { ISourceRef } from '../search/searchapi';
+import type { IIndexStatus, ISourceRef } from '../search/searchapi';
+import type { ILLMState } from '../sidecar/llmapi';
 
 export type SidecarStateName =
   'starting' | 'ready' | 'restarting' | 'degraded' | 'stopped';
@@ -86,7 +87,9 @@ export interface IChatStarted {
 
 export interface IStatus {
   sidecar?: ISidecarState;
-  llm?: ILLMConfig;
+  /** The server's LLM and whether it answers. */
+  llm?: ILLMState;
+  index?: IIndexStatus;
 }
 
 function jsonBody(method: string, value: unknown): RequestInit {

@@ -25,6 +25,7 @@ import { ICodeActions } from './chatmarkdown';
 import { ChatModel } from './chatmodel';
 import { Composer } from './composer';
 import { ConversationList } from './conversationlist';
+import { LLMGuide } from './llmguide';
 import { MessageList } from './messagelist';
 
 export const CHAT_ID = 'jupyter-workspace:chat';
@@ -109,6 +110,7 @@ export function ChatView(props: IChatViewProps): JSX.Element {
           {model.notice}
         </Banner>
       )}
+      <LLMGuide sidecar={model.sidecar} />
       <MessageList
         model={model}
         rendermime={rendermime}

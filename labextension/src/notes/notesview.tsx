@@ -16,6 +16,7 @@ import { useActionError, useClock, useRerenderOn } from '../common/hooks';
 import { MarkdownPreview } from '../common/markdownpreview';
 import { ISegmentedChoice, SegmentedButtons } from '../common/segmented';
 import { useTranslation } from '../common/translation';
+import { useLLMBlocked } from '../sidecar/llmgate';
 import { IEntity } from './entitiesapi';
 import { NoteEntities } from './entitiesmodel';
 import { EntityPopover } from './entityview';
@@ -405,6 +406,7 @@ function EntityBar(props: IEntityBarProps): JSX.Element {
   const trans = useTranslation();
   const count = entities.entities.length;
   const outcome = entities.refineOutcome;
+  const llmBlocked = useLLMBlocked(trans);
   return (
     <>
       <div className="jp-Workspace-noteEntityBar">
@@ -423,11 +425,14 @@ function EntityBar(props: IEntityBarProps): JSX.Element {
         <Button
           type="button"
           className="jp-Workspace-textButton jp-Workspace-refineEntities"
-          disabled={entities.refining}
+          disabled={entities.refining || !!llmBlocked}
           aria-busy={entities.refining}
-          title={trans.__(
-            'Ask the configured LLM which people, organisations, components and ids this note mentions'
-          )}
+          title={
+            llmBlocked ||
+            trans.__(
+              'Ask the configured LLM which people, organisations, components and ids this note mentions'
+            )
+          }
           onClick={() => void onRefine()}
         >
           {entities.refining

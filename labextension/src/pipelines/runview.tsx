@@ -12,6 +12,7 @@ import { Banner, ErrorBanner } from '../common/banner';
 import { useActionError, useClock, useRerenderOn } from '../common/hooks';
 import { SourceLink } from '../common/sourcelink';
 import { translated, useTranslation } from '../common/translation';
+import { useLLMBlocked } from '../sidecar/llmgate';
 import { IStyledText, parseAnsi } from './ansi';
 import { IRun, IRunDetails, IRunFailure, formatCommand } from './pipelinesapi';
 import { RunModel } from './runmodel';
@@ -50,6 +51,7 @@ export function RunView(props: IRunViewProps): JSX.Element {
   useRerenderOn(model.changed);
   const run = model.run;
   const [actionError, attempt, dismissActionError] = useActionError();
+  const llmBlocked = useLLMBlocked(trans);
 
   if (!run) {
     return (
@@ -99,11 +101,14 @@ export function RunView(props: IRunViewProps): JSX.Element {
           <Button
             type="button"
             className="jp-Workspace-textButton jp-Workspace-summarizeRun"
-            disabled={model.summarizing}
+            disabled={model.summarizing || !!llmBlocked}
             aria-busy={model.summarizing}
-            title={trans.__(
-              'Ask the language model for the likely cause and where to look first'
-            )}
+            title={
+              llmBlocked ||
+              trans.__(
+                'Ask the language model for the likely cause and where to look first'
+              )
+            }
             onClick={() => void model.summarize()}
           >
             {model.summarizing

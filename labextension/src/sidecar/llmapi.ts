@@ -7,11 +7,7 @@ import { requestAPI } from '../common/request';
 
 /** protocol.LLM_STATES. */
 export type LLMStateName =
-  | 'checking'
-  | 'ready'
-  | 'unreachable'
-  | 'no_model'
-  | 'unknown';
+  'checking' | 'ready' | 'unreachable' | 'no_model' | 'unknown';
 
 /** Whether one model at one address answers (protocol.LLMDescription). */
 export interface ILLMState {

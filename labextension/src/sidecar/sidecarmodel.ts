@@ -1,12 +1,14 @@
 /**
  * The AI sidecar's state as this tab knows it: from `GET status` at start and
- * after every reconnection, then from `sidecar.state` events.
+ * after every reconnection, then from `sidecar.state` events. With it, what
+ * the status bar tells besides: the index's progress (`index.progress`) and
+ * whether the LLM this tab's chat asks answers (`llm.state`, `POST llm/check`).
  */
 import { TranslationBundle } from '@jupyterlab/translation';
 import { ISignal, Signal } from '@lumino/signaling';
 
 import {
-  ILLMConfig,
+  ILLMOverrides,
   ISidecarState,
   getStatus,
   restartSidecar
@@ -14,6 +16,8 @@ import {
 import { WorkspaceEvent, WorkspaceEvents } from '../common/events';
 import { PanelModel } from '../common/panelmodel';
 import { errorMessage } from '../common/request';
+import type { IIndexStatus } from '../search/searchapi';
+import { ILLMState, checkLLM } from './llmapi';
 
 export class SidecarModel extends PanelModel {
   constructor(options: SidecarModel.IOptions) {
@@ -28,9 +32,88 @@ export class SidecarModel extends PanelModel {
     return this._sidecar;
   }
 
-  /** The server's model and address (for tooltips and error texts). */
-  get llm(): ILLMConfig | null {
+  /**
+   * The model and address this tab's chat asks (the server's, or the
+   * settings' overrides) and whether it answers; `null` before the status.
+   */
+  get llm(): ILLMState | null {
     return this._llm;
+  }
+
+  /** The index's last reported state and counts; `null` before the status. */
+  get index(): IIndexStatus | null {
+    return this._index;
+  }
+
+  /** True while a connection test asked for by the user is on its way. */
+  get testingLLM(): boolean {
+    return this._testingLLM;
+  }
+
+  /** Why the last connection test could not be made (empty if it was). */
+  get llmCheckError(): string {
+    return this._llmCheckError;
+  }
+
+  /**
+   * Why the LLM cannot be asked now, for the user; empty while it answers or
+   * cannot be known (a provider's default address is not probed).
+   */
+  llmUnavailableReason(trans: TranslationBundle): string {
+    const llm = this._llm;
+    if (llm?.state === 'unreachable') {
+      return trans.__('No LLM answers at %1.', llmAddress(llm));
+    }
+    if (llm?.state === 'no_model') {
+      return trans.__(
+        'The LLM server at %1 does not have the model %2.',
+        llmAddress(llm),
+        modelName(llm.model)
+      );
+    }
+    return '';
+  }
+
+  /**
+   * The chat's model and address from the settings (empty: the server's);
+   * a change is checked at once.
+   */
+  set overrides(overrides: ILLMOverrides) {
+    const model = overrides.model.trim();
+    const apiBase = overrides.apiBase.trim();
+    if (
+      model === this._overrides.model &&
+      apiBase === this._overrides.apiBase
+    ) {
+      return;
+    }
+    const first = this._overridesSet;
+    this._overrides = { model, apiBase };
+    this._overridesSet = true;
+    if (!first && !model && !apiBase) {
+      return; // the settings' first load, with nothing to override
+    }
+    void this.checkLLM();
+  }
+
+  /**
+   * Ask the coordinator whether the LLM answers; `force` probes again even
+   * if it was checked a moment ago (the Test connection button).
+   */
+  async checkLLM(force = false): Promise<void> {
+    if (force) {
+      this._testingLLM = true;
+      this._emit();
+    }
+    try {
+      this._setLLM(await checkLLM(this._overrides, force));
+      this._llmCheckError = '';
+    } catch (error) {
+      this._llmCheckError = errorMessage(error);
+    } finally {
+      this._testingLLM = false;
+      this._emit();
+    }
   }
 
   /** True when chat requests can be sent. */
@@ -87,10 +170,20 @@ export class SidecarModel extends PanelModel {
     return this._stateChanged;
   }
 
+  /** Fires when whether the LLM answers changes. */
+  get llmChanged(): ISignal<this, ILLMState> {
+    return this._llmChanged;
+  }
+
   async refresh(): Promise<void> {
     try {
       const status = await getStatus();
-      this._llm = status.llm ?? null;
+      this._index = status.index ?? this._index;
+      if (this._overrides.model || this._overrides.apiBase) {
+        void this.checkLLM();
+      } else if (status.llm) {
+        this._setLLM(status.llm);
+      }
       this._requestError = '';
       if (status.sidecar) {
         this.update(status.sidecar);
@@ -143,6 +236,29 @@ export class SidecarModel extends PanelModel {
   private _onEvent(_: WorkspaceEvents, event: WorkspaceEvent): void {
     if (event.type === 'sidecar.state') {
       this.update(event.sidecar);
+    } else if (event.type === 'index.progress') {
+      const { type: _type, ...index } = event;
+      this._index = index;
+      this._emit();
+    } else if (event.type === 'llm.state') {
+      // Another model or address than this tab's chat asks is not its concern.
+      const llm = this._llm;
+      if (
+        llm &&
+        llm.model === event.llm.model &&
+        llm.api_base === event.llm.api_base
+      ) {
+        this._setLLM(event.llm);
+      }
+    }
+  }
+
+  private _setLLM(llm: ILLMState): void {
+    const previous = this._llm;
+    this._llm = llm;
+    this._emit();
+    if (previous?.state !== llm.state) {
+      this._llmChanged.emit(llm);
     }
   }
 
@@ -153,11 +269,38 @@ export class SidecarModel extends PanelModel {
 
   private _events: WorkspaceEvents;
   private _sidecar: ISidecarState | null = null;
-  private _llm: ILLMConfig | null = null;
+  private _llm: ILLMState | null = null;
+  private _index: IIndexStatus | null = null;
+  private _overrides: ILLMOverrides = { model: '', apiBase: '' };
+  private _overridesSet = false;
+  private _testingLLM = false;
+  private _llmCheckError = '';
+  private _llmChanged = new Signal<this, ILLMState>(this);
   private _receivedAt = 0;
   private _requestError = '';
   private _restartPending = false;
   private _stateChanged = new Signal<this, ISidecarState>(this);
+}
+
+/** Where the LLM is, as a user names it: `host:port`, or the provider's name. */
+export function llmAddress(llm: ILLMState): string {
+  if (!llm.api_base) {
+    return modelName(llm.model, true);
+  }
+  try {
+    return new URL(llm.api_base).host;
+  } catch {
+    return llm.api_base;
+  }
+}
+
+/** `llama3.2` of `ollama_chat/llama3.2`; with `provider`, `ollama_chat`. */
+export function modelName(model: string, provider = false): string {
+  const slash = model.indexOf('/');
+  if (slash < 0) {
+    return model;
+  }
+  return provider ? model.slice(0, slash) : model.slice(slash + 1);
 }
 
 export namespace SidecarModel {

@@ -1,6 +1,6 @@
 /**
- * The AI sidecar's state in the status bar, and a notification while it is
- * degraded.
+ * The AI's state in the status bar (the sidecar, the index, whether the LLM
+ * answers), and a notification while the sidecar is degraded.
  */
 import { Notification, ReactWidget } from '@jupyterlab/apputils';
 import { TranslationBundle } from '@jupyterlab/translation';
@@ -9,7 +9,58 @@ import * as React from 'react';
 
 import { ISidecarState } from '../chat/chatapi';
 import { useRerenderOn } from '../common/hooks';
-import { SidecarModel } from './sidecarmodel';
+import { SidecarModel, llmAddress, modelName } from './sidecarmodel';
+
+/**
+ * True when the sidecar runs but the LLM does not answer: chat and summaries
+ * cannot work, search can.
+ */
+export function llmMissing(model: SidecarModel): boolean {
+  const state = model.llm?.state;
+  return (
+    model.sidecar?.state === 'ready' &&
+    (state === 'unreachable' || state === 'no_model')
+  );
+}
+
+/** The status bar text while the sidecar runs: the LLM, then the index. */
+function readyLabel(model: SidecarModel, trans: TranslationBundle): string {
+  const llm = model.llm;
+  const searchable = model.index?.state !== 'off';
+  let label: string;
+  if (llm?.state === 'unreachable') {
+    label = searchable
+      ? trans.__('AI: search only — no LLM at %1', llmAddress(llm))
+      : trans.__('AI: no LLM at %1', llmAddress(llm));
+  } else if (llm?.state === 'no_model') {
+    label = searchable
+      ? trans.__('AI: search only — model %1 missing', modelName(llm.model))
+      : trans.__('AI: model %1 missing', modelName(llm.model));
+  } else if (llm?.state === 'checking') {
+    label = trans.__('AI: checking the LLM…');
+  } else {
+    label = trans.__('AI: ready');
+  }
+  const index = model.index;
+  switch (index?.state) {
+    case 'starting':
+    case 'waiting':
+      return trans.__('%1 · index starting', label);
+    case 'scanning':
+      return trans.__('%1 · scanning files', label);
+    case 'indexing':
+      return trans.__(
+        '%1 · indexing %2/%3',
+        label,
+        index.files_indexed,
+        index.files_total
+      );
+    case 'failed':
+      return trans.__('%1 · index failed', label);
+    default:
+      return label;
+  }
+}
 
 /** The status bar text for a state. */
 export function statusLabel(
@@ -25,7 +76,7 @@ export function statusLabel(
   }
   switch (sidecar.state) {
     case 'ready':
-      return trans.__('AI: ready');
+      return readyLabel(model, trans);
     case 'starting':
       return trans.__('AI: starting…');
     case 'restarting': {
@@ -55,6 +106,12 @@ function statusTooltip(model: SidecarModel, trans: TranslationBundle): string {
         llm.api_base || trans.__("the provider's default")
       )
     );
+    lines.push(
+      trans.__('LLM: %1', model.llmUnavailableReason(trans) || llm.state)
+    );
+  }
+  if (model.index) {
+    lines.push(trans.__('Index: %1', model.index.state));
   }
   if (sidecar && sidecar.restarts > 0) {
     lines.push(trans.__('Restarts: %1', sidecar.restarts));
@@ -68,21 +125,33 @@ function statusTooltip(model: SidecarModel, trans: TranslationBundle): string {
   lines.push(
     sidecar?.state === 'degraded'
       ? trans.__('Click to restart the AI sidecar.')
-      : trans.__('Click to open the Workspace Chat.')
+      : llmMissing(model)
+        ? trans.__(
+            'Click to open Settings → Workspace (chat model, LLM server).'
+          )
+        : trans.__('Click to open the Workspace Chat.')
   );
   return lines.join('\n');
 }
 
+/** What a click on the status item can open. */
+export interface ISidecarStatusActions {
+  openChat: () => void;
+  /** Settings → Workspace, where the chat model and LLM server are set. */
+  openSettings: () => void;
+}
+
 interface ISidecarStatusProps {
   model: SidecarModel;
-  onOpenChat: () => void;
+  actions: ISidecarStatusActions;
   trans: TranslationBundle;
 }
 
 function SidecarStatus(props: ISidecarStatusProps): JSX.Element {
-  const { model, onOpenChat, trans } = props;
+  const { model, actions, trans } = props;
   useRerenderOn(model.changed);
   const state = model.sidecar?.state ?? 'unknown';
+  const missing = llmMissing(model);
   const [, setTick] = React.useState(0);
 
   // Count the seconds down while a restart is scheduled.
@@ -97,22 +166,26 @@ function SidecarStatus(props: ISidecarStatusProps): JSX.Element {
   const activate = () => {
     if (state === 'degraded') {
       void model.restart();
+    } else if (missing) {
+      actions.openSettings();
     } else {
-      onOpenChat();
+      actions.openChat();
     }
   };
 
   return (
     <div
       className="jp-Workspace-sidecarStatus"
-      data-state={state}
+      data-state={missing ? 'search-only' : state}
       role="button"
       tabIndex={0}
       title={statusTooltip(model, trans)}
       aria-label={`${statusLabel(model, trans)}. ${
         state === 'degraded'
           ? trans.__('Restart the AI sidecar')
-          : trans.__('Open the chat')
+          : missing
+            ? trans.__('Open the Workspace settings')
+            : trans.__('Open the chat')
       }`}
       onClick={activate}
       onKeyDown={event => {
@@ -133,11 +206,11 @@ function SidecarStatus(props: ISidecarStatusProps): JSX.Element {
 /** The status bar item. */
 export function createSidecarStatusItem(
   model: SidecarModel,
-  onOpenChat: () => void,
+  actions: ISidecarStatusActions,
   trans: TranslationBundle
 ): ReactWidget {
   const widget = ReactWidget.create(
-    <SidecarStatus model={model} onOpenChat={onOpenChat} trans={trans} />
+    <SidecarStatus model={model} actions={actions} trans={trans} />
   );
   widget.addClass('jp-Workspace-sidecarStatusItem');
   return widget;
