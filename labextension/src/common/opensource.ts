@@ -16,6 +16,7 @@ import { Widget } from '@lumino/widgets';
 import type * as React from 'react';
 
 import { ISource } from './api';
+import { markLines } from './linemark';
 
 /** The widget factory of JupyterLab's file editor. */
 const EDITOR_FACTORY = 'Editor';
@@ -88,6 +89,9 @@ export async function openSource(
     const last = Math.max(0, editor.lineCount - 1);
     const position = { line: Math.min(source.line - 1, last), column: 0 };
     editor.setCursorPosition(position);
+    if (source.end_line) {
+      markLines(editor, source.line, source.end_line);
+    }
     centerLine(editor, position.line);
     // The editor may lay out once more after it is shown: center again then.
     requestAnimationFrame(() => {
@@ -136,6 +140,9 @@ async function openNotebookCell(
       line: Math.min(source.line - 1, last),
       column: 0
     });
+    if (source.end_line) {
+      markLines(editor, source.line, source.end_line);
+    }
   }
   active.node.focus();
 }
