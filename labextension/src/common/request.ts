@@ -49,11 +49,11 @@ export function setServerSettings(settings: ServerConnection.ISettings): void {
  * The strings made below any view (a request that never reached the server);
  * the client plugin sets the user's language.
  */
-let requestTrans: TranslationBundle = nullTranslator.load(TRANSLATION_DOMAIN);
+let trans: TranslationBundle = nullTranslator.load(TRANSLATION_DOMAIN);
 
-/** Use `trans` for the errors `requestAPI` makes itself. */
-export function setRequestTranslation(trans: TranslationBundle): void {
-  requestTrans = trans;
+/** Use `bundle` for the errors `requestAPI` makes itself. */
+export function setRequestTranslation(bundle: TranslationBundle): void {
+  trans = bundle;
 }
 
 /** The server settings requests and the event socket use. */
@@ -97,10 +97,7 @@ export async function requestAPI<T>(
     );
   } catch (error) {
     throw new WorkspaceRequestError(
-      requestTrans.__(
-        'Cannot reach the Jupyter server: %1',
-        (error as Error).message
-      ),
+      trans.__('Cannot reach the Jupyter server: %1', (error as Error).message),
       0
     );
   }
