@@ -30,13 +30,15 @@ class FakeLLM:
         self._lock = threading.Lock()
 
     # -- lifecycle ---------------------------------------------------------------------------
-    def start(self) -> FakeLLM:
+    def start(self, port: int = 0) -> FakeLLM:
+        """Serve on `port` (0: any free one), e.g. one a server was configured with before
+        the LLM came up."""
         fake = self
 
         class Handler(_Handler):
             owner = fake
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self._server.daemon_threads = True
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
