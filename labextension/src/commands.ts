@@ -18,6 +18,8 @@ export namespace CommandIDs {
   export const runPipeline = 'workspace:run-pipeline';
   export const editPipelines = 'workspace:edit-pipelines';
   export const openRun = 'workspace:open-run';
+  export const goToSymbol = 'workspace:go-to-symbol';
+  export const applyCode = 'workspace:apply-code';
 }
 
 /** The command palette's category of every Workspace command. */

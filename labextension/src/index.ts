@@ -12,6 +12,7 @@ import { notesPlugin } from './notes/plugin';
 import { pipelinesPlugin } from './pipelines/plugin';
 import { searchPlugin } from './search/plugin';
 import { sidecarPlugin } from './sidecar/plugin';
+import { symbolsPlugin } from './symbols/plugin';
 
 export { IWorkspaceClient } from './tokens';
 
@@ -22,6 +23,7 @@ const plugins: JupyterFrontEndPlugin<unknown>[] = [
   pipelinesPlugin,
   chatPlugin,
   sidecarPlugin,
+  symbolsPlugin,
   magicsLoaderPlugin
 ];
 

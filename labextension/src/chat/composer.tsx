@@ -1,6 +1,11 @@
 /**
  * The chat input: Enter sends, Shift+Enter is a new line; Stop while
  * answering; why sending waits while the AI sidecar is not ready.
+ *
+ * Typing `@` opens a picker of files, definitions and notes (the lookup
+ * route, as the letters come): arrows move, Enter or Tab writes the item's
+ * mention (`@path`, `@name`, `@notes/<id>`), which the coordinator's grounding
+ * reads to give the answer that file, definition or note; Escape closes it.
  */
 import * as React from 'react';
 
@@ -8,12 +13,39 @@ import { Banner } from '../common/banner';
 import { useRerenderOn } from '../common/hooks';
 import { useTranslation } from '../common/translation';
 import { SidecarModel } from '../sidecar/sidecarmodel';
+import { ILookupItem, LookupType } from '../symbols/lookupapi';
+import {
+  LookupList,
+  moveActive,
+  optionId,
+  useLookup
+} from '../symbols/typeahead';
 import { ChatModel } from './chatmodel';
 import { Button } from '@jupyterlab/ui-components';
 
 interface IComposerProps {
   model: ChatModel;
   sidecar: SidecarModel;
+}
+
+/** What the `@` picker offers, in the chat's grounding's terms. */
+const MENTION_TYPES: ReadonlyArray<LookupType> = ['symbol', 'file', 'note'];
+
+/** A mention being typed: `@` at the start or after a space or bracket. */
+const TYPED_MENTION = /(?:^|[\s([{'"])@([\w./-]{0,200})$/;
+
+let pickerCount = 0;
+
+/** The `@mention` typed just before the caret: where its `@` is, its letters. */
+export function mentionAt(
+  text: string,
+  caret: number
+): { start: number; query: string } | null {
+  const match = TYPED_MENTION.exec(text.slice(0, caret));
+  if (!match) {
+    return null;
+  }
+  return { start: caret - match[1].length - 1, query: match[1] };
 }
 
 /** The input: Enter sends, Shift+Enter is a new line; Stop while answering. */
@@ -24,6 +56,79 @@ export function Composer(props: IComposerProps): JSX.Element {
   useRerenderOn(sidecar.changed);
   const stream = model.currentStream;
   const text = model.input;
+  const input = React.useRef<HTMLTextAreaElement>(null);
+  const [listId] = React.useState(
+    () => `jp-Workspace-mentions-${++pickerCount}`
+  );
+  const [caret, setCaret] = React.useState(0);
+  const [dismissedAt, setDismissedAt] = React.useState<number | null>(null);
+  const [active, setActive] = React.useState(0);
+  const placeCaret = React.useRef<number | null>(null);
+  const mention = mentionAt(text, Math.min(caret, text.length));
+  const picking = mention !== null && mention.start !== dismissedAt;
+  const found = useLookup(picking ? mention.query : null, MENTION_TYPES);
+  const items = picking ? found.items.filter(item => item.ref) : [];
+  const answered = picking && found.query === mention.query;
+  const listShown = items.length > 0;
+
+  React.useEffect(() => setActive(0), [found.items]);
+  React.useLayoutEffect(() => {
+    const at = placeCaret.current;
+    if (at !== null && input.current) {
+      placeCaret.current = null;
+      input.current.setSelectionRange(at, at);
+    }
+  });
+
+  const followCaret = () => {
+    const node = input.current;
+    if (node) {
+      setCaret(node.selectionStart ?? node.value.length);
+    }
+  };
+
+  const choose = (item: ILookupItem) => {
+    if (!mention || !item.ref) {
+      return;
+    }
+    const written = `${item.ref} `;
+    const end = Math.min(caret, text.length);
+    model.setInput(text.slice(0, mention.start) + written + text.slice(end));
+    const at = mention.start + written.length;
+    placeCaret.current = at;
+    setCaret(at);
+  };
+
+  /** The picker's keys; true when it took the key. */
+  const pickerKey = (event: React.KeyboardEvent): boolean => {
+    if (!picking || !mention) {
+      return false;
+    }
+    if (event.key === 'Escape') {
+      event.preventDefault();
+      event.stopPropagation();
+      setDismissedAt(mention.start);
+      return true;
+    }
+    if (!listShown) {
+      return false;
+    }
+    if (['ArrowDown', 'ArrowUp'].includes(event.key)) {
+      event.preventDefault();
+      setActive(moveActive(active, event.key, items.length));
+      return true;
+    }
+    if (
+      (event.key === 'Enter' || event.key === 'Tab') &&
+      !event.shiftKey &&
+      !event.nativeEvent.isComposing
+    ) {
+      event.preventDefault();
+      choose(items[Math.min(active, items.length - 1)]);
+      return true;
+    }
+    return false;
+  };
   const ready = sidecar.ready;
   const reason = sidecar.unavailableReason(trans);
   const degraded = sidecar.sidecar?.state === 'degraded';
@@ -65,8 +170,38 @@ export function Composer(props: IComposerProps): JSX.Element {
           </div>
         )
       )}
+      {picking && (listShown || (answered && mention.query !== '')) && (
+        <div className="jp-Workspace-mentionPicker">
+          <LookupList
+            id={listId}
+            query={found.query}
+            items={items}
+            active={active}
+            label={trans.__('Files, definitions and notes to mention')}
+            empty={
+              found.error ??
+              trans.__(
+                'No file, definition or note matches “%1”',
+                mention.query
+              )
+            }
+            onChoose={choose}
+            onHover={setActive}
+          />
+        </div>
+      )}
       <textarea
+        ref={input}
         className="jp-Workspace-chatInput"
+        role="combobox"
+        aria-autocomplete="list"
+        aria-expanded={listShown}
+        aria-controls={listShown ? listId : undefined}
+        aria-activedescendant={
+          listShown
+            ? optionId(listId, Math.min(active, items.length - 1))
+            : undefined
+        }
         value={text}
         placeholder={
           ready
@@ -77,8 +212,22 @@ export function Composer(props: IComposerProps): JSX.Element {
           'Chat message (Enter sends, Shift+Enter inserts a new line)'
         )}
         rows={3}
-        onChange={event => model.setInput(event.target.value)}
+        onChange={event => {
+          const value = event.target.value;
+          const at = event.target.selectionStart ?? value.length;
+          model.setInput(value);
+          setCaret(at);
+          if (!mentionAt(value, at)) {
+            setDismissedAt(null); // Escape closed that mention, not the next
+          }
+        }}
+        onSelect={followCaret}
+        onBlur={() => setDismissedAt(mention?.start ?? null)}
+        onFocus={() => setDismissedAt(null)}
         onKeyDown={event => {
+          if (pickerKey(event)) {
+            return;
+          }
           if (
             event.key === 'Enter' &&
             !event.shiftKey &&
@@ -95,7 +244,9 @@ export function Composer(props: IComposerProps): JSX.Element {
             ? trans.__('Answering…')
             : model.sending
               ? trans.__('Sending…')
-              : trans.__('Enter to send · Shift+Enter for a new line')}
+              : trans.__(
+                  'Enter to send · Shift+Enter for a new line · @ for a file, definition or note'
+                )}
         </span>
         {stream ? (
           <Button
