@@ -1,4 +1,6 @@
-"""Jupyter server start-to-ready time with the workspace extension enabled vs disabled.
+"""Start-up: the extension's cost to a server's start (1), and a newcomer's first use (2).
+
+Section 1: Jupyter server start-to-ready time with the workspace extension enabled vs disabled.
 
 Each round starts a fresh `jupyter server` subprocess (fresh temp root dir, so the enabled runs
 also pay for creating and migrating the SQLite database) and polls every ~20 ms:
@@ -7,7 +9,12 @@ also pay for creating and migrating the SQLite database) and polls every ~20 ms:
 Variants alternate (disabled, enabled, enabled, disabled, ...) so drift on this noisy machine
 hits both alike; one discarded warm-up round of each comes first (page cache, .pyc files).
 Each server is stopped with SIGTERM (jupyter_server's clean shutdown) and that is timed too.
-Prints figures only; it asserts nothing about timings.
+
+Section 2 (startup_first_use.py): `jupyter workspace` on a fresh copy of a real project, to a
+usable page in headless Chromium and to the first search with a hit.
+
+Prints figures only; it asserts nothing about timings. Knobs: BENCH_STARTUP_SECTIONS (`1,2`),
+BENCH_STARTUP_ROUNDS (section 1, 7), BENCH_STARTUP_FIRST_USE_RUNS (section 2, 3).
 """
 
 from __future__ import annotations
@@ -16,9 +23,12 @@ import os
 import sys
 import time
 
+import startup_first_use
 from _harness import Server, get_status, median, table
 
+SECTIONS = os.environ.get("BENCH_STARTUP_SECTIONS", "1,2").split(",")
 ROUNDS = int(os.environ.get("BENCH_STARTUP_ROUNDS", "7"))
+FIRST_USE_RUNS = int(os.environ.get("BENCH_STARTUP_FIRST_USE_RUNS", "3"))
 STATUS = "/api/status"
 WS_STATUS = "/workspace/api/status"
 
@@ -51,6 +61,13 @@ def one_run(enabled: bool) -> dict[str, float]:
 
 
 def main() -> None:
+    if "1" in SECTIONS:
+        extension_cost()
+    if "2" in SECTIONS:
+        startup_first_use.run(FIRST_USE_RUNS)
+
+
+def extension_cost() -> None:
     print(
         f"bench_startup: {ROUNDS} rounds per variant, alternating; "
         f"python {sys.version.split()[0]}, {os.cpu_count()} cores"
