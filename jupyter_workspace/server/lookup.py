@@ -3,8 +3,9 @@
 What the chat's `@` picker and Go to Symbol ask while the user types, so it answers from
 SQLite (the index catalog, the definitions the sidecar reported while indexing, the notes),
 never from the sidecar: no query is embedded, and it works in degraded mode too.
-Candidates come from a prefix range on an index, then a subsequence `LIKE` (`kf` finds
-`kalman_filter`); they are ranked in Python by how the typed letters fall on the name.
+Candidates come from a prefix range on an index, then (when those are too few) a scan with a
+subsequence `LIKE` (`kf` finds `kalman_filter`); they are ranked in Python by how the typed
+letters fall on the name. bench/bench_lookup.py measures it on a real corpus.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from .store import Store
 
 MAX_QUERY_CHARS = 200
 MAX_K = 50
-CANDIDATES = 300  # rows per type and query shape that are ranked
+CANDIDATES = 300  # rows of a prefix range that are ranked
+SCANNED = 2000  # rows of a scan that are ranked (unordered: sorting all matches costs more)
 TYPES = ("file", "symbol", "note")
 
 
@@ -54,7 +56,7 @@ def find(conn: sqlite3.Connection, q: str, types: tuple[str, ...], k: int) -> li
     if "file" in types:
         ranked += _files(conn, query)
     if "symbol" in types and query:
-        ranked += _symbols(conn, query)
+        ranked += _symbols(conn, query, k)
     if "note" in types:
         ranked += _notes(conn, query)
     ranked.sort(key=lambda pair: -pair[0])
@@ -107,9 +109,8 @@ def _files(conn: sqlite3.Connection, query: str) -> list[tuple[float, dict[str, 
     live = "state IN ('indexed', 'pending') AND path NOT LIKE '@%'"
     if query:
         rows = conn.execute(
-            f"SELECT path FROM files WHERE {live} AND path LIKE ? ESCAPE '\\' "
-            "ORDER BY length(path) LIMIT ?",
-            (_like(query), CANDIDATES),
+            f"SELECT path FROM files WHERE {live} AND path LIKE ? ESCAPE '\\' LIMIT ?",
+            (_like(query), SCANNED),
         )
     else:  # just `@`: the files indexed last
         rows = conn.execute(
@@ -123,23 +124,23 @@ def _files(conn: sqlite3.Connection, query: str) -> list[tuple[float, dict[str, 
     return found
 
 
-def _symbols(conn: sqlite3.Connection, query: str) -> list[tuple[float, dict[str, Any]]]:
-    columns = "s.name, s.short, s.kind, s.path, s.line, s.end_line, s.cell"
-    live = "JOIN files f ON f.path = s.path AND f.state IN ('indexed', 'pending')"
-    prefix = conn.execute(  # the index's range: a name typed from its start is never cut off
-        f"SELECT {columns} FROM symbols s {live} WHERE s.short >= ? AND s.short < ? "
-        "ORDER BY length(s.short) LIMIT ?",
+def _symbols(conn: sqlite3.Connection, query: str, k: int) -> list[tuple[float, dict[str, Any]]]:
+    columns = "name, short, kind, path, line, end_line, cell"
+    # a file being deleted keeps its rows until the sidecar has dropped it (usually none)
+    gone = {row[0] for row in conn.execute("SELECT path FROM files WHERE state = 'deleting'")}
+    rows = conn.execute(  # the index's range: a name typed from its start is never cut off
+        f"SELECT {columns} FROM symbols WHERE short >= ? AND short < ? ORDER BY short LIMIT ?",
         (query, query + "\uffff", CANDIDATES),
     ).fetchall()
-    rest = conn.execute(
-        f"SELECT {columns} FROM symbols s {live} WHERE s.short LIKE ? ESCAPE '\\' "
-        "ORDER BY length(s.short) LIMIT ?",
-        (_like(query), CANDIDATES),
-    ).fetchall()
+    if sum(row[3] not in gone for row in rows) < k:  # else nothing inside a name ranks higher
+        rows += conn.execute(
+            f"SELECT {columns} FROM symbols WHERE short LIKE ? ESCAPE '\\' LIMIT ?",
+            (_like(query), SCANNED),
+        ).fetchall()
     found = []
     seen: set[tuple[str, str, int]] = set()
-    for name, short, kind, path, line, end_line, cell in [*prefix, *rest]:
-        if (path, name, line) in seen:
+    for name, short, kind, path, line, end_line, cell in rows:
+        if (path, name, line) in seen or path in gone:
             continue
         seen.add((path, name, line))
         rank = score(query, short, short)
