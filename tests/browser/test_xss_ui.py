@@ -49,6 +49,9 @@ HOSTILE_PY = f'''def zorblax_gain(x):
 MAGIC_MARKDOWN = (
     '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter-workspace.markdown"]'
 )
+MAGIC_ANSWER = (
+    '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter-workspace.answer+json"]'
+)
 
 
 @pytest.fixture(scope="module")
@@ -138,7 +141,7 @@ def test_magics_show_hostile_notes_and_files_as_sanitized_markdown(
     llm.fail = (401, "invalid api key")
     asked = run_cell(page, '%workspace ask "zorblax gain example"')
     expect_no_error(asked)
-    answer = asked.locator(MAGIC_MARKDOWN)
+    answer = asked.locator(MAGIC_ANSWER)  # its markdown through the same sanitizing renderer
     expect(answer).to_contain_text("Retrieval-only answer", timeout=KERNEL_TIMEOUT_MS)
     code = answer.locator("pre", has_text="def zorblax_gain")
     expect(code).to_contain_text(ONERROR)  # shown as code, not run

@@ -77,6 +77,8 @@ export class AnswerRenderer extends Panel implements IRenderMime.IRenderer {
     super();
     this.addClass('jp-Workspace-answerOutput');
     this._mimeType = options.mimeType;
+    // As JupyterLab's own renderers say what they render.
+    this.node.dataset.mimeType = options.mimeType;
     this._trans = loadTranslation(options.translator ?? null);
     this._markdown = new HostileMarkdownRenderer({
       ...options,
