@@ -18,6 +18,7 @@ export namespace CommandIDs {
   export const runPipeline = 'workspace:run-pipeline';
   export const editPipelines = 'workspace:edit-pipelines';
   export const openRun = 'workspace:open-run';
+  export const openProblems = 'workspace:open-problems';
   export const goToSymbol = 'workspace:go-to-symbol';
   export const applyCode = 'workspace:apply-code';
 }

@@ -10,6 +10,7 @@ import { clientPlugin } from './common/client';
 import { magicsLoaderPlugin } from './magics/magicsloader';
 import { notesPlugin } from './notes/plugin';
 import { pipelinesPlugin } from './pipelines/plugin';
+import { problemsPlugin } from './problems/plugin';
 import { searchPlugin } from './search/plugin';
 import { sidecarPlugin } from './sidecar/plugin';
 import { symbolsPlugin } from './symbols/plugin';
@@ -21,6 +22,7 @@ const plugins: JupyterFrontEndPlugin<unknown>[] = [
   notesPlugin,
   searchPlugin,
   pipelinesPlugin,
+  problemsPlugin,
   chatPlugin,
   sidecarPlugin,
   symbolsPlugin,

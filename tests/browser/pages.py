@@ -14,6 +14,7 @@ SIDEBAR_TAB = 'li[data-id="jupyter-workspace:sidebar"]'
 SEARCH_TAB = 'li[data-id="jupyter-workspace:search"]'
 CHAT_TAB = 'li[data-id="jupyter-workspace:chat"]'
 PIPELINES_TAB = 'li[data-id="jupyter-workspace:pipelines"]'
+PROBLEMS_TAB = 'li[data-id="jupyter-workspace:problems"]'
 ANSWER = '.jp-Workspace-chatMessage[data-role="assistant"]'
 QUESTION = '.jp-Workspace-chatMessage[data-role="user"]'
 TASK = ".jp-Workspace-taskItem"
@@ -57,9 +58,9 @@ def show_tab(page: Page, name: str) -> None:
     expect(editor_tab(page, name)).to_be_visible()
 
 
-def expect_cursor_at(page: Page, line: int) -> None:
+def expect_cursor_at(page: Page, line: int, column: int = 1) -> None:
     """The status bar reports the editor's cursor position."""
-    expect(page.get_by_text(re.compile(rf"^Ln {line}, Col 1$"))).to_be_visible()
+    expect(page.get_by_text(re.compile(rf"^Ln {line}, Col {column}$"))).to_be_visible()
 
 
 def menu(page: Page, name: str, item: str) -> None:
@@ -83,6 +84,10 @@ def open_chat(page: Page) -> None:
 
 def open_pipelines(page: Page) -> None:
     open_panel(page, PIPELINES_TAB, ".jp-Workspace-pipelines")
+
+
+def open_problems(page: Page) -> None:
+    open_panel(page, PROBLEMS_TAB, ".jp-Workspace-problems")
 
 
 def note_item(page: Page, title: str) -> Locator:

@@ -66,8 +66,9 @@ double acceleration(double closing, double los_rate)
     return a;
 }
 """
-# gcc reports the missing ';' at the next token, the `return`.
+# gcc reports the missing ';' at the next token, the `return`, and its column.
 BAD_LINE = BAD_C.splitlines().index("    return a;") + 1
+BAD_COLUMN = 5
 
 
 @pytest.fixture(scope="module")
@@ -199,7 +200,7 @@ def test_a_gcc_error_notifies_links_to_its_line_and_becomes_a_task(
     expect(link).to_have_text(f"bad.c:{BAD_LINE}")
     link.click()
     expect(editor_tab(page, "bad.c")).to_be_visible()
-    expect_cursor_at(page, BAD_LINE)
+    expect_cursor_at(page, BAD_LINE, BAD_COLUMN)
 
     # The failure is a BUILD task in the Tasks panel, linked to the same line.
     open_workspace(page)

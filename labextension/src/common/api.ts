@@ -31,6 +31,8 @@ export interface ISource {
   line?: number | null;
   /** The last line of a passage starting at `line` (a search hit): marked in the editor. */
   end_line?: number | null;
+  /** 1-based, on `line` (a compiler's file:line:column); the line's start without it. */
+  column?: number | null;
   /** A notebook's cell index: `line` then counts from the cell's first line. */
   cell?: number | null;
 }

@@ -6,6 +6,7 @@ import { LabIcon } from '@jupyterlab/ui-components';
 
 import chatSvg from '../../style/icons/chat.svg';
 import pipelinesSvg from '../../style/icons/pipelines.svg';
+import problemsSvg from '../../style/icons/problems.svg';
 import searchSvg from '../../style/icons/search.svg';
 import workspaceSvg from '../../style/icons/workspace.svg';
 
@@ -28,4 +29,10 @@ export const chatIcon = new LabIcon({
 export const pipelinesIcon = new LabIcon({
   name: 'jupyter-workspace:pipelines',
   svgstr: pipelinesSvg
+});
+
+/** The Problems panel's: build and test failures. */
+export const problemsIcon = new LabIcon({
+  name: 'jupyter-workspace:problems',
+  svgstr: problemsSvg
 });

@@ -53,8 +53,8 @@ export function isPlainClick(event: MouseEvent | React.MouseEvent): boolean {
 }
 
 /**
- * Open `source.path` in the file editor, put the cursor at the start of
- * `source.line` and scroll it into view.
+ * Open `source.path` in the file editor, put the cursor at `source.line`
+ * (at `source.column`, else the line's start) and scroll it into view.
  *
  * @throws Error when the file does not exist or cannot be opened as text
  */
@@ -87,7 +87,10 @@ export async function openSource(
   }
   if (source.line) {
     const last = Math.max(0, editor.lineCount - 1);
-    const position = { line: Math.min(source.line - 1, last), column: 0 };
+    const line = Math.min(source.line - 1, last);
+    const length = editor.getLine(line)?.length ?? 0;
+    const column = Math.max(0, Math.min((source.column ?? 1) - 1, length));
+    const position = { line, column };
     editor.setCursorPosition(position);
     if (source.end_line) {
       markLines(editor, source.line, source.end_line);

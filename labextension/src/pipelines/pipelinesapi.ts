@@ -28,6 +28,8 @@ export type RunTrigger = 'user' | 'watch' | 'magic';
 export interface IRunFailure {
   path: string | null;
   line: number | null;
+  /** 1-based, where the tool gave one (compilers); missing from older servers. */
+  column?: number | null;
   message: string;
   kind: 'compiler' | 'traceback' | 'pytest' | 'make' | 'exit';
 }

@@ -238,7 +238,11 @@ function FailureItem(props: {
       {failure.path && (
         <SourceLink
           className="jp-Workspace-failureSource"
-          source={{ path: failure.path, line: failure.line }}
+          source={{
+            path: failure.path,
+            line: failure.line,
+            column: failure.column
+          }}
           onOpen={onOpen}
         />
       )}
