@@ -8,14 +8,16 @@ Selectors are the stable DOM hooks documented in labextension/README.md.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import time
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import Page, expect
 
 from tests.browser.pages import editor_tab, expect_cursor_at, open_lab, open_problems
 
@@ -148,3 +150,58 @@ def test_a_page_opened_after_the_failure_shows_it_in_a_file_opened_later(
     expect(editor_tab(page, "guidance.c")).to_be_visible()
     expect_cursor_at(page, BAD_LINE, BAD_COLUMN)
     expect(page.locator(UNDERLINE)).to_have_text("return")
+
+
+def theme_colour(page: Page, variable: str) -> str:
+    """A theme variable's colour as the browser computes colours (`rgb(...)`)."""
+    return page.evaluate(
+        """variable => {
+            const probe = document.createElement('span');
+            probe.style.color = `var(${variable})`;
+            document.body.appendChild(probe);
+            const colour = getComputedStyle(probe).color;
+            probe.remove();
+            return colour;
+        }""",
+        variable,
+    )
+
+
+def set_theme(lab_server, theme: str) -> None:
+    """Settings → Theme, as a user sets it, for the pages loaded next."""
+    put = urllib.request.Request(
+        f"{lab_server.url}/lab/api/settings/@jupyterlab/apputils-extension:themes",
+        data=json.dumps({"raw": json.dumps({"theme": theme})}).encode(),
+        method="PUT",
+        headers={"Authorization": f"token {lab_server.token}", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(put, timeout=10):
+        pass
+
+
+def test_problems_take_the_dark_themes_colours(context, lab_server) -> None:
+    (lab_server.root / "guidance.c").write_text(BAD_C)
+    run_compile(lab_server, "failed")
+    set_theme(lab_server, "JupyterLab Dark")
+    try:
+        page = context.new_page()
+        open_lab(page, lab_server, "guidance.c")
+        expect(page.locator("body")).to_have_attribute("data-jp-theme-name", "JupyterLab Dark")
+        open_problems(page)
+        expect(page.locator(UNDERLINE)).to_have_text("return")
+        error, text, ground = (
+            theme_colour(page, v)
+            for v in ("--jp-error-color1", "--jp-ui-font-color1", "--jp-layout-color1")
+        )
+        style = "(node, property) => getComputedStyle(node)[property]"
+        dot = page.locator(".jp-Workspace-problemSeverity")
+        assert dot.evaluate(style, "backgroundColor") == error
+        message = page.locator(".jp-Workspace-problemMessage")
+        assert message.evaluate(style, "color") == text
+        panel = page.locator(".jp-Workspace-problemsRoot")
+        assert panel.evaluate(style, "backgroundColor") == ground
+        underline = page.locator(UNDERLINE)
+        assert underline.evaluate(style, "textDecorationColor") == error
+        assert page.locator(MARKER).evaluate(style, "backgroundColor") == error
+    finally:
+        set_theme(lab_server, "JupyterLab Light")
