@@ -7,6 +7,7 @@ import { JupyterFrontEndPlugin } from '@jupyterlab/application';
 
 import { chatPlugin } from './chat/plugin';
 import { clientPlugin } from './common/client';
+import { diffPlugin } from './diff/plugin';
 import { magicsLoaderPlugin } from './magics/magicsloader';
 import { notesPlugin } from './notes/plugin';
 import { pipelinesPlugin } from './pipelines/plugin';
@@ -26,6 +27,7 @@ const plugins: JupyterFrontEndPlugin<unknown>[] = [
   chatPlugin,
   sidecarPlugin,
   symbolsPlugin,
+  diffPlugin,
   magicsLoaderPlugin
 ];
 

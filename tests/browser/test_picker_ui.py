@@ -1,6 +1,7 @@
 """What Continue / Cursor users expect, in headless Chromium against a real `jupyter lab` whose
 real AI sidecar indexes tests/fixtures/code and talks to a fake LLM (tests/fake_llm.py): an `@`
-picker in the chat input whose choice goes into the answer's context, and Go to Symbol.
+picker in the chat input whose choice goes into the answer's context, Go to Symbol, and code
+from an answer applied to a file as a reviewed diff.
 """
 
 from __future__ import annotations
@@ -133,3 +134,88 @@ def test_go_to_symbol_opens_the_definition_at_its_line(context, lab_server, inde
     ).to_contain_text("No definition matches")
     search.press("Escape")
     expect(page.locator(".jp-Workspace-gotoSymbolDialog")).to_have_count(0)
+
+
+APPLY_ME = """import math
+
+GAIN = 0.02
+
+
+def norm(q):
+    return math.sqrt(sum(c * c for c in q))
+
+
+def scale(q, k):
+    return [c * k for c in q]
+"""
+PROPOSED = APPLY_ME.replace("0.02", "0.05").replace("[c * k for c in q]", "[k * c for c in q]")
+
+
+def test_code_from_an_answer_is_applied_as_a_reviewed_diff_hunk_by_hunk(
+    context, lab_server, indexed, llm
+) -> None:
+    target = lab_server.root / "apply_me.py"
+    target.write_text(APPLY_ME)
+    llm.tokens = [
+        "Two changes:\n\n```python apply_me.py\n",
+        PROPOSED,
+        "```\n\nOr only:\n\n```python apply_me.py\n",
+        "def norm(q):\n    return math.hypot(*q)\n",
+        "```\n",
+    ]
+    page = context.new_page()
+    open_lab(page, lab_server)
+    open_chat(page)
+    page.locator(INPUT).fill("Improve apply_me.py")
+    page.locator(INPUT).press("Enter")
+    answer = page.locator(f'{ANSWER}[data-status="complete"]')
+    expect(answer).to_have_count(1, timeout=30_000)
+    apply = answer.locator(".jp-Workspace-codeApply")
+    expect(apply).to_have_count(2)
+    expect(apply.first).to_have_attribute("data-path", "apply_me.py")
+
+    # the whole file: two hunks, each accepted unless rejected
+    apply.first.click()
+    diff = page.locator(".jp-Workspace-diff")
+    expect(diff).to_be_visible()
+    expect(diff.locator(".jp-Workspace-diffScope")).to_contain_text("whole file")
+    hunks = diff.locator(".jp-Workspace-diffHunk")
+    expect(hunks).to_have_count(2)
+    expect(hunks.nth(0).locator('[data-kind="removed"]')).to_have_text("-GAIN = 0.02")
+    expect(hunks.nth(0).locator('[data-kind="added"]')).to_have_text("+GAIN = 0.05")
+    # by keyboard: the first hunk rejected
+    hunks.nth(0).locator(".jp-Workspace-diffReject").focus()
+    page.keyboard.press("Enter")
+    expect(hunks.nth(0)).to_have_attribute("data-decision", "rejected")
+    expect(hunks.nth(0).locator(".jp-Workspace-diffReject")).to_have_attribute(
+        "aria-pressed", "true"
+    )
+    expect(hunks.nth(1)).to_have_attribute("data-decision", "accepted")
+    write = diff.locator(".jp-Workspace-diffWrite")
+    expect(write).to_have_text("Write 1 change to the file")
+    write.click()
+    expect(diff.locator(".jp-Workspace-diffStatus")).to_contain_text("Written: 1 of 2")
+    assert target.read_text() == APPLY_ME.replace("[c * k for c in q]", "[k * c for c in q]")
+    diff.locator(".jp-Workspace-diffClose").click()
+    expect(diff).to_have_count(0)
+
+    # a block that begins with a definition replaces that definition only
+    apply.nth(1).click()
+    expect(diff.locator(".jp-Workspace-diffScope")).to_contain_text("lines 6–7")
+    expect(hunks).to_have_count(1)
+    expect(hunks.first.locator('[data-kind="added"]')).to_have_text("+    return math.hypot(*q)")
+    # the file changes meanwhile: nothing is written over it
+    changed = target.read_text() + "\n# edited by hand\n"
+    target.write_text(changed)
+    diff.locator(".jp-Workspace-diffWrite").click()
+    expect(diff).to_have_attribute("data-state", "changed")
+    expect(diff.locator(".jp-Workspace-diffStatus")).to_contain_text("nothing was written")
+    assert target.read_text() == changed
+    # reviewed again against the new text, it applies and keeps the hand edit
+    diff.locator(".jp-Workspace-diffReload").click()
+    expect(diff).to_have_attribute("data-state", "review")
+    diff.locator(".jp-Workspace-diffWrite").click()
+    expect(diff).to_have_attribute("data-state", "written")
+    text = target.read_text()
+    assert "math.hypot(*q)" in text and "# edited by hand" in text
+    assert "def scale" in text
