@@ -128,7 +128,11 @@ def test_a_gcc_error_is_a_problem_and_a_lint_marker_until_a_run_passes(context, 
     page.keyboard.press("End")
     page.keyboard.type(";")
     page.keyboard.press("Control+s")
-    expect(page.locator(".lm-DockPanel-tabBar .lm-mod-dirty")).to_have_count(0)
+    saved = lab_server.root / "guidance.c"
+    deadline = time.monotonic() + 10
+    while "los_rate;" not in saved.read_text():
+        assert time.monotonic() < deadline, "the fix was not saved"
+        time.sleep(0.1)
     run_compile(lab_server, "passed")
     expect(page.locator(PROBLEM)).to_have_count(0)
     expect(page.locator(".jp-Workspace-problems .jp-Workspace-empty")).to_be_visible()
