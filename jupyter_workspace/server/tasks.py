@@ -24,8 +24,8 @@ FAILURE_TAG = "BUILD"
 _ORDER = (
     f"ORDER BY done, (origin = 'detected' AND tag = '{FAILURE_TAG}') DESC, "
     "CASE priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 "
-    "WHEN 'normal' THEN 2 ELSE 3 END, due IS NULL, due, created DESC, source_path, "
-    "source_line, id DESC"
+    "WHEN 'normal' THEN 2 ELSE 3 END, due IS NULL, due, created DESC, source_path IS NULL, "
+    "source_path, source_line, id DESC"
 )
 MAX_LINE = 10_000_000
 

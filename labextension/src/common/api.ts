@@ -132,11 +132,16 @@ export async function deleteNote(id: number): Promise<void> {
 
 export async function listTasks(
   status: TaskStatus = 'open',
-  origin: TaskOriginFilter = 'all'
+  origin: TaskOriginFilter = 'all',
+  query = ''
 ): Promise<ITask[]> {
   const params = new URLSearchParams({ status });
   if (origin !== 'all') {
     params.set('origin', origin);
+  }
+  const q = query.trim();
+  if (q) {
+    params.set('q', q);
   }
   const answer = await requestAPI<{ tasks: ITask[] }>(
     `tasks?${params.toString()}`

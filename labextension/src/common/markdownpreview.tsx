@@ -5,9 +5,13 @@ import * as React from 'react';
 import { IEntity } from '../notes/entitiesapi';
 import { ENTITY_LINK_CLASS, linkEntities } from '../notes/entitylinks';
 import { hostileRendermime } from './hostilemarkdown';
+import { setTaskListItem, taskListLines } from './tasklist';
 import { useTranslation } from './translation';
 
 const MIME_TYPE = 'text/markdown';
+
+/** Marks a rendered task-list checkbox the user may tick: its item's index. */
+const TASK_INDEX_ATTRIBUTE = 'data-task-index';
 
 /** Quiet time after typing before the preview renders again. */
 const RENDER_DELAY_MS = 150;
@@ -33,6 +37,29 @@ export interface IMarkdownPreviewProps {
   entities?: ReadonlyArray<IEntity>;
   /** Called when one of those buttons is pressed. */
   onOpenEntity?: (entity: IEntity, button: HTMLElement) => void;
+  /**
+   * Called with the markdown after a task-list checkbox was ticked or
+   * unticked in the preview; without it the checkboxes stay read-only.
+   */
+  onSourceChange?: (source: string) => void;
+}
+
+/**
+ * Let the rendered task-list checkboxes be ticked, each marked with its
+ * item's index in `source`; only when they are exactly the task-list items
+ * (a raw HTML checkbox, say, would shift every index after it).
+ */
+function enableTaskBoxes(node: HTMLElement, source: string): void {
+  const boxes = node.querySelectorAll<HTMLInputElement>(
+    'input[type="checkbox"]'
+  );
+  if (boxes.length === 0 || boxes.length !== taskListLines(source).length) {
+    return;
+  }
+  boxes.forEach((box, index) => {
+    box.disabled = false;
+    box.setAttribute(TASK_INDEX_ATTRIBUTE, String(index));
+  });
 }
 
 const NO_ENTITIES: ReadonlyArray<IEntity> = [];
@@ -58,6 +85,8 @@ export function MarkdownPreview(props: IMarkdownPreviewProps): JSX.Element {
   const renderer = React.useRef<
     Widget & { renderModel(model: MimeModel): Promise<void> }
   >();
+  // The markdown the shown DOM was rendered from: what a checkbox stands for.
+  const rendered = React.useRef<string | null>(null);
 
   // A layout effect, so the clean-up runs while the host is still in the page.
   React.useLayoutEffect(() => {
@@ -85,15 +114,22 @@ export function MarkdownPreview(props: IMarkdownPreviewProps): JSX.Element {
         trusted: false
       });
       // A render replaces the DOM: an entity button that had the focus
-      // (e.g. given back by its closed popover) gets it again afterwards.
+      // (e.g. given back by its closed popover) or a checkbox just ticked
+      // from the keyboard gets it again afterwards.
       const focused = document.activeElement;
-      const focusedEntity =
-        focused instanceof HTMLElement && widget.node.contains(focused)
-          ? focused.dataset.entityId
-          : undefined;
+      const inside =
+        focused instanceof HTMLElement && widget.node.contains(focused);
+      const focusedEntity = inside ? focused.dataset.entityId : undefined;
+      const focusedBox = inside
+        ? focused.getAttribute(TASK_INDEX_ATTRIBUTE)
+        : null;
       widget
         .renderModel(model)
         .then(() => {
+          rendered.current = source;
+          if (!widget.isDisposed && latest.current.onSourceChange) {
+            enableTaskBoxes(widget.node, source);
+          }
           const entities = latest.current.entities ?? NO_ENTITIES;
           if (!widget.isDisposed && entities.length > 0) {
             linkEntities(widget.node, entities);
@@ -105,6 +141,13 @@ export function MarkdownPreview(props: IMarkdownPreviewProps): JSX.Element {
               )
               ?.focus();
           }
+          if (focusedBox !== null && !widget.isDisposed) {
+            widget.node
+              .querySelector<HTMLElement>(
+                `[${TASK_INDEX_ATTRIBUTE}="${focusedBox}"]`
+              )
+              ?.focus();
+          }
         })
         .catch(error => {
           console.error('jupyter-workspace: markdown preview failed', error);
@@ -113,13 +156,40 @@ export function MarkdownPreview(props: IMarkdownPreviewProps): JSX.Element {
     return () => window.clearTimeout(timer);
   }, [source, rendermime, entityKey]);
 
-  // One listener for every entity button, whichever render made it.
+  // One listener for every entity button and checkbox, whichever render
+  // made it.
   React.useEffect(() => {
     const node = host.current;
     if (!node) {
       return;
     }
     const onClick = (event: MouseEvent) => {
+      const box = event.target;
+      if (
+        box instanceof HTMLInputElement &&
+        box.hasAttribute(TASK_INDEX_ATTRIBUTE)
+      ) {
+        const { source: current, onSourceChange } = latest.current;
+        // The box stands for an item of the rendered markdown: when the text
+        // has changed since (a render is due), the click waits for it.
+        const changed =
+          rendered.current === current && onSourceChange
+            ? setTaskListItem(
+                current,
+                Number(box.getAttribute(TASK_INDEX_ATTRIBUTE)),
+                box.checked
+              )
+            : null;
+        if (changed === null) {
+          event.preventDefault();
+        } else {
+          // The ticked box already shows the new markdown: the next click
+          // need not wait for the render.
+          rendered.current = changed;
+          onSourceChange?.(changed);
+        }
+        return;
+      }
       const button = (event.target as Element | null)?.closest?.<HTMLElement>(
         `.${ENTITY_LINK_CLASS}`
       );

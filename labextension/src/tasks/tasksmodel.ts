@@ -1,5 +1,6 @@
 /**
- * The state of the Tasks panel: the list and its status and origin filters.
+ * The state of the Tasks panel: the list and its status, origin and text
+ * filters.
  */
 
 import {
@@ -25,32 +26,58 @@ const PRIORITY_RANK: Record<Priority, number> = {
   low: 3
 };
 
+/** A pipeline failure's tag (server/tasks.py `FAILURE_TAG`). */
+export const FAILURE_TAG = 'BUILD';
+
+/** Whether a task is a build or test failure found by a pipeline run. */
+export function isFailure(task: ITask): boolean {
+  return task.origin === 'detected' && task.detected?.tag === FAILURE_TAG;
+}
+
+/** -1, 0 or 1 as `a` sorts before, with or after `b` (`null` last). */
+function compareNullable<T extends string | number>(
+  a: T | null,
+  b: T | null
+): number {
+  if (a === b) {
+    return 0;
+  }
+  if (a === null) {
+    return 1;
+  }
+  if (b === null) {
+    return -1;
+  }
+  return a < b ? -1 : 1;
+}
+
 /**
- * The server's order: open first, then priority (urgent first), due date
- * (none last), id.
+ * The server's order (server/tasks.py `_ORDER`): open first, then failures,
+ * priority (urgent first), due date (none last), newest first; the tasks one
+ * scan found at once in the order of their file.
  */
 export function compareTasks(a: ITask, b: ITask): number {
   if (a.done !== b.done) {
     return a.done ? 1 : -1;
   }
-  const rank = PRIORITY_RANK[a.priority] - PRIORITY_RANK[b.priority];
-  if (rank !== 0) {
-    return rank;
+  if (isFailure(a) !== isFailure(b)) {
+    return isFailure(a) ? -1 : 1;
   }
-  if (a.due !== b.due) {
-    if (a.due === null) {
-      return 1;
-    }
-    if (b.due === null) {
-      return -1;
-    }
-    return a.due < b.due ? -1 : 1;
-  }
-  return a.id - b.id;
+  return (
+    PRIORITY_RANK[a.priority] - PRIORITY_RANK[b.priority] ||
+    compareNullable(a.due, b.due) ||
+    compareNullable(b.created, a.created) ||
+    compareNullable(a.source?.path ?? null, b.source?.path ?? null) ||
+    compareNullable(a.source?.line ?? null, b.source?.line ?? null) ||
+    b.id - a.id
+  );
 }
 
 /** Quiet time after a file's detections are stored before refetching. */
 const DETECTED_REFETCH_MS = 300;
+
+/** Quiet time after typing in the text filter before asking the server. */
+const FILTER_DELAY_MS = 250;
 
 /** Whether a detected task has disappeared from its source. */
 export function isResolved(task: ITask): boolean {
@@ -61,9 +88,15 @@ export function isResolved(task: ITask): boolean {
 function matches(
   task: ITask,
   status: TaskStatus,
-  origin: TaskOriginFilter
+  origin: TaskOriginFilter,
+  query: string
 ): boolean {
   if (origin !== 'all' && (task.origin ?? 'user') !== origin) {
+    return false;
+  }
+  // The server's `q=` is a case-insensitive substring of the title.
+  const q = query.trim().toLowerCase();
+  if (q && !task.title.toLowerCase().includes(q)) {
     return false;
   }
   switch (status) {
@@ -98,6 +131,11 @@ export class TasksModel extends PanelModel {
     return this._origin;
   }
 
+  /** The text filter as typed. */
+  get query(): string {
+    return this._query;
+  }
+
   get loading(): boolean {
     return this._loading;
   }
@@ -110,12 +148,32 @@ export class TasksModel extends PanelModel {
     this._setFilters(this._status, origin);
   }
 
+  /**
+   * Set the text filter. The shown list narrows at once; the server is asked
+   * after a short pause in the typing.
+   */
+  setQuery(query: string): void {
+    if (query === this._query) {
+      return;
+    }
+    this._query = query;
+    this._keep.clear();
+    this._tasks = this._tasks.filter(task => this._matches(task));
+    this._emit();
+    window.clearTimeout(this._filterTimer);
+    this._filterTimer = window.setTimeout(
+      () => void this.refresh(),
+      FILTER_DELAY_MS
+    );
+  }
+
   async refresh(): Promise<void> {
+    window.clearTimeout(this._filterTimer);
     const generation = ++this._generation;
     // Events that arrive while the list is on its way may be newer than it.
     this._replay = [];
     try {
-      const tasks = await listTasks(this._status, this._origin);
+      const tasks = await listTasks(this._status, this._origin, this._query);
       if (generation === this._generation && !this._isDisposed) {
         const replay = this._replay ?? [];
         this._replay = null;
@@ -193,6 +251,7 @@ export class TasksModel extends PanelModel {
 
   dispose(): void {
     window.clearTimeout(this._refetchTimer);
+    window.clearTimeout(this._filterTimer);
     super.dispose();
   }
 
@@ -203,9 +262,13 @@ export class TasksModel extends PanelModel {
     this._status = status;
     this._origin = origin;
     this._keep.clear();
-    this._tasks = this._tasks.filter(task => matches(task, status, origin));
+    this._tasks = this._tasks.filter(task => this._matches(task));
     this._emit();
     void this.refresh();
+  }
+
+  private _matches(task: ITask): boolean {
+    return matches(task, this._status, this._origin, this._query);
   }
 
   private _onEvent(_: WorkspaceEvents, event: WorkspaceEvent): void {
@@ -244,7 +307,7 @@ export class TasksModel extends PanelModel {
     }
     const others = this._tasks.filter(t => t.id !== task.id);
     this._tasks =
-      matches(task, this._status, this._origin) || this._keep.has(task.id)
+      this._matches(task) || this._keep.has(task.id)
         ? [...others, task].sort(compareTasks)
         : others;
     this._emit();
@@ -262,7 +325,9 @@ export class TasksModel extends PanelModel {
   private _tasks: ITask[] = [];
   private _status: TaskStatus = 'open';
   private _origin: TaskOriginFilter = 'all';
+  private _query = '';
   private _refetchTimer: number | undefined = undefined;
+  private _filterTimer: number | undefined = undefined;
   private _loading = true;
   private _generation = 0;
   private _keep = new Set<number>();

@@ -28,7 +28,7 @@ import { errorMessage } from '../common/request';
 import { ISegmentedChoice, SegmentedButtons } from '../common/segmented';
 import { SourceLink } from '../common/sourcelink';
 import { useTranslation } from '../common/translation';
-import { TasksModel, isResolved } from './tasksmodel';
+import { TasksModel, isFailure, isResolved } from './tasksmodel';
 
 function statusFilters(
   trans: TranslationBundle
@@ -77,7 +77,14 @@ function originFilters(
   ];
 }
 
-function emptyText(status: TaskStatus, trans: TranslationBundle): string {
+function emptyText(
+  status: TaskStatus,
+  query: string,
+  trans: TranslationBundle
+): string {
+  if (query.trim()) {
+    return trans.__('No tasks match the filter.');
+  }
   switch (status) {
     case 'done':
       return trans.__('No finished tasks.');
@@ -160,6 +167,23 @@ export function TasksView(props: ITasksViewProps): JSX.Element {
   return (
     <div className="jp-Workspace-tasks" aria-label={trans.__('Tasks')}>
       <NewTaskForm model={model} onError={setLocalError} />
+      <div className="jp-Workspace-toolbar">
+        <input
+          type="search"
+          className="jp-Workspace-taskQuery jp-Workspace-input"
+          placeholder={trans.__('Filter tasks')}
+          aria-label={trans.__('Filter tasks by title')}
+          value={model.query}
+          onChange={event => model.setQuery(event.target.value)}
+          onKeyDown={event => {
+            if (event.key === 'Escape' && model.query) {
+              event.preventDefault();
+              event.stopPropagation();
+              model.setQuery('');
+            }
+          }}
+        />
+      </div>
       <div className="jp-Workspace-toolbar jp-Workspace-taskToolbar">
         <SegmentedButtons
           className="jp-Workspace-taskFilter"
@@ -206,7 +230,7 @@ export function TasksView(props: ITasksViewProps): JSX.Element {
         ))}
         {!model.loading && model.tasks.length === 0 && (
           <li className="jp-Workspace-empty">
-            {emptyText(model.status, trans)}
+            {emptyText(model.status, model.query, trans)}
           </li>
         )}
       </ul>
@@ -370,6 +394,9 @@ function TaskItem(props: ITaskItemProps): JSX.Element {
   if (resolved) {
     classes.push('jp-mod-resolved');
   }
+  if (isFailure(task)) {
+    classes.push('jp-mod-failure');
+  }
   return (
     <li
       className={classes.join(' ')}
@@ -406,6 +433,29 @@ function TaskItem(props: ITaskItemProps): JSX.Element {
             }
           }}
         />
+        {/*
+         * Beside delete, not in the details, which need the room; indexing
+         * keeps a detected task's link on its line.
+         */}
+        {!detected && (
+          <Button
+            type="button"
+            className="jp-Workspace-editSource jp-Workspace-iconButton"
+            onClick={() => setSourceText(formatSource(task.source))}
+            aria-label={
+              task.source
+                ? trans.__('Edit file link')
+                : trans.__('Add file link')
+            }
+            title={
+              task.source
+                ? trans.__('Edit file link')
+                : trans.__('Link a file and line')
+            }
+          >
+            <linkIcon.react tag="span" />
+          </Button>
+        )}
         <Button
           type="button"
           className="jp-Workspace-deleteTask jp-Workspace-iconButton"
@@ -457,50 +507,29 @@ function TaskItem(props: ITaskItemProps): JSX.Element {
             onCancel={() => setSourceText(null)}
           />
         ) : (
-          <>
-            {task.source && (
-              <SourceLink
-                className="jp-Workspace-taskSource"
-                source={task.source}
-                title={
-                  detected
-                    ? trans.__(
-                        'Open %1, where it was found',
-                        formatSource(task.source)
-                      )
-                    : trans.__('Open %1', formatSource(task.source))
-                }
-                onOpen={onOpenSource}
-              />
-            )}
-            {/* Indexing keeps a detected task's link on its line. */}
-            {!detected && (
-              <Button
-                type="button"
-                className="jp-Workspace-editSource jp-Workspace-iconButton"
-                onClick={() => setSourceText(formatSource(task.source))}
-                aria-label={
-                  task.source
-                    ? trans.__('Edit file link')
-                    : trans.__('Add file link')
-                }
-                title={
-                  task.source
-                    ? trans.__('Edit file link')
-                    : trans.__('Link a file and line')
-                }
-              >
-                <linkIcon.react tag="span" />
-              </Button>
-            )}
-          </>
+          task.source && (
+            <SourceLink
+              className="jp-Workspace-taskSource"
+              source={task.source}
+              title={
+                detected
+                  ? trans.__(
+                      'Open %1, where it was found',
+                      formatSource(task.source)
+                    )
+                  : trans.__('Open %1', formatSource(task.source))
+              }
+              onOpen={onOpenSource}
+            />
+          )
+        )}
+        {/* Last on the line, in what room is left: the row stays two lines. */}
+        {detected && (
+          <code className="jp-Workspace-taskSnippet" title={detected.snippet}>
+            {detected.snippet.trim()}
+          </code>
         )}
       </div>
-      {detected && (
-        <code className="jp-Workspace-taskSnippet" title={detected.snippet}>
-          {detected.snippet.trim()}
-        </code>
-      )}
     </li>
   );
 }
