@@ -97,6 +97,7 @@ _MARKUP = (
 _ESCAPED = re.compile(r"\\([\\`*_{}\[\]()#+\-.!~|<>])")
 _KEPT = re.compile("[\ue000-\ue07f]")
 
+
 @dataclass
 class _Line:
     number: int  # 1-based
