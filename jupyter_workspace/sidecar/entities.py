@@ -2,7 +2,7 @@
 
 Kinds: `person`, `organisation`, `component`, `file`, `symbol`, and the kinds of the configured
 id patterns. `detect.extract` hands over the readable lines (comments in code, all of markdown)
-and, for code, the text outside comments and strings, which says what the code itself names.
+and, for code, the file's lines: what is not comment or string there says what the code names.
 
 What the rules guard against, measured on real C sources (bench/results/entities.md):
 - `@word` in a code comment is a documentation command (`@param`, `@par`, `@ref`, a project's
@@ -11,10 +11,10 @@ What the rules guard against, measured on real C sources (bench/results/entities
   not a name the code uses. `@author Jane Doe` does name one.
 - An organisation's name has `of` / `and` / `for` inside and may go on after its keyword
   (`National Aeronautics and Space Administration`, `California Institute of Technology`).
-- An acronym alone (`HTML`, `JSON`, `API`, a licence's capitals) is a component only where the
-  text defines it: spelled out beside it (`Inertial Measurement Unit (IMU)`), named as one
-  (`the IMU subsystem`), or a name the code declares (`IMU`, `IMU_read`). A few agencies'
-  acronyms (`NASA`) are organisations.
+- An acronym alone (`HTML`, `JSON`, a licence's capitals) is a component only where the text
+  defines it: spelled out beside it (`Inertial Measurement Unit (IMU)`), named as one (`the IMU
+  subsystem`), or the code's names start with it (`IMU_read`). Computing's common acronyms
+  (`API`, `TLS`, `GCC`) never are, even spelled out; a few agencies' (`NASA`) are organisations.
 """
 
 from __future__ import annotations
