@@ -143,16 +143,18 @@ def test_a_gcc_error_is_a_problem_and_a_lint_marker_until_a_run_passes(context, 
 def test_a_page_opened_after_the_failure_shows_it_in_a_file_opened_later(
     context, lab_server
 ) -> None:
-    (lab_server.root / "guidance.c").write_text(BAD_C)
+    # Indented with tabs: gcc counts a tab to the next multiple of 8, `return` is at column 9.
+    (lab_server.root / "guidance.c").write_text(BAD_C.replace("    ", "\t"))
     run_compile(lab_server, "failed")
 
     page = context.new_page()
     open_lab(page, lab_server)
     open_problems(page)
     expect(page.locator(PROBLEM)).to_have_count(1)
+    expect(page.locator(".jp-Workspace-problemPlace")).to_have_text(f"guidance.c:{BAD_LINE}:9")
     page.locator(".jp-Workspace-problemLink").click()
     expect(editor_tab(page, "guidance.c")).to_be_visible()
-    expect_cursor_at(page, BAD_LINE, BAD_COLUMN)
+    expect_cursor_at(page, BAD_LINE, 2)  # after the tab
     expect(page.locator(UNDERLINE)).to_have_text("return")
 
 

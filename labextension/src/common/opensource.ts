@@ -16,6 +16,7 @@ import { Widget } from '@lumino/widgets';
 import type * as React from 'react';
 
 import { ISource } from './api';
+import { columnIndex } from './columns';
 import { markLines } from './linemark';
 
 /** The widget factory of JupyterLab's file editor. */
@@ -88,8 +89,9 @@ export async function openSource(
   if (source.line) {
     const last = Math.max(0, editor.lineCount - 1);
     const line = Math.min(source.line - 1, last);
-    const length = editor.getLine(line)?.length ?? 0;
-    const column = Math.max(0, Math.min((source.column ?? 1) - 1, length));
+    const column = source.column
+      ? columnIndex(editor.getLine(line) ?? '', source.column)
+      : 0;
     const position = { line, column };
     editor.setCursorPosition(position);
     if (source.end_line) {

@@ -12,6 +12,7 @@ import { CodeEditor } from '@jupyterlab/codeeditor';
 import { IEditorTracker } from '@jupyterlab/fileeditor';
 import { TranslationBundle } from '@jupyterlab/translation';
 
+import { columnIndex } from '../common/columns';
 import { IProblem, ProblemsModel } from './problemsmodel';
 
 /** A JupyterLab editor that may be CodeMirror 6 (the default). */
@@ -97,7 +98,7 @@ export class EditorDiagnostics {
     let from: number;
     let to: number;
     if (problem.column) {
-      from = line.from + Math.min(problem.column - 1, line.length);
+      from = line.from + columnIndex(line.text, problem.column);
       // The word the column points at (a caret under a token), else one character.
       const word = view.state.wordAt(from);
       to = word && word.from === from ? word.to : Math.min(from + 1, line.to);
