@@ -94,8 +94,8 @@ async def test_files_by_path_and_notes_by_title_with_the_mention_the_chat_reads(
 async def test_a_deleted_or_changed_file_takes_its_definitions_with_it(catalog) -> None:
     await record(catalog, indexed("nav/kalman.cpp"))
     assert await lookup(catalog, "gain", types=("symbol",))
-    await record(catalog, {"path": "nav/kalman.cpp", "language": "cpp", "chunks": 1,
-                           "symbols": [["nav.Kalman::innovation", "function", 3, 9, -1]]})  # fmt: skip
+    changed = [["nav.Kalman::innovation", "function", 3, 9, -1]]
+    await record(catalog, {"path": "nav/kalman.cpp", "language": "cpp", "symbols": changed})
     assert not await lookup(catalog, "gain", types=("symbol",))
     assert await lookup(catalog, "innov", types=("symbol",))
     await catalog.mark_deleted("nav/kalman.cpp")
