@@ -198,22 +198,6 @@ function decorateCodeBlocks(
       });
       tools.append(apply);
     }
-    if (actions()?.apply) {
-      const apply = makeButton(
-        trans.__('Apply…'),
-        'jp-Workspace-codeApply',
-        trans.__(
-          'Apply to a file: review the change hunk by hunk, then write it'
-        )
-      );
-      // the file after the fence's language (`python src/a.py`), if any
-      const path = (infos[index] ?? '').split(/\s+/).slice(1).join(' ');
-      apply.dataset.path = path;
-      apply.addEventListener('click', () => {
-        actions()?.apply?.(codeText(pre), { path, cited });
-      });
-      tools.append(apply);
-    }
     pre.replaceWith(wrapper);
     wrapper.append(tools, pre);
   });
