@@ -22,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import FloatRect, Page, expect
 
 from tests.browser.pages import (
     ANSWER,
@@ -172,15 +172,12 @@ def drag_sidebar(page: Page, side: str, width: int) -> None:
     page.mouse.up()
 
 
-def snap(page: Page, panel: str, theme: str, *, clip_to: str | None = None) -> None:
-    """Save the page (or one element of it) as <panel>-<theme>.png, once the layout settled."""
+def snap(page: Page, panel: str, theme: str, *, clip: FloatRect | None = None) -> None:
+    """Save the page (or a part of it) as <panel>-<theme>.png, once the layout settled."""
     page.wait_for_timeout(600)  # sidebar resize, markdown rendering, fonts
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{panel}-{theme}.png"
-    if clip_to:
-        page.locator(clip_to).screenshot(path=str(path))
-    else:
-        page.screenshot(path=str(path))
+    page.screenshot(path=str(path), clip=clip)
     assert path.stat().st_size > 0
 
 
@@ -252,7 +249,11 @@ def test_chat(context, lab_server, content, theme, llm: FakeLLM) -> None:
     snap(page, "chat", theme)
 
 
-def test_pipelines(context, lab_server, content, theme) -> None:
+def test_pipelines(context, lab_server, content, theme, llm: FakeLLM) -> None:
+    llm.tokens = [
+        "The build fails at `guidance.c:8`: the statement before `return a;` lacks its ';'. ",
+        "Add it to line 7.",
+    ]
     page = lab_in_theme(context, lab_server, theme)
     open_pipelines(page)
     compile_item = page.locator('.jp-Workspace-pipelineItem[data-name="compile"]')
@@ -264,6 +265,9 @@ def test_pipelines(context, lab_server, content, theme) -> None:
     view = page.locator('.jp-Workspace-runRoot[data-status="failed"]:visible')
     expect(view.locator(".jp-Workspace-runOutput")).to_contain_text("error: expected")
     expect(view.locator('.jp-Workspace-failureSource[data-path="guidance.c"]')).to_have_count(1)
+    lab_server.wait_for_sidecar()
+    view.locator(".jp-Workspace-summarizeRun").click()
+    expect(view.locator(".jp-Workspace-runSummary")).to_contain_text("lacks its ';'")
     drag_sidebar(page, "left", LEFT_SIDEBAR_PX)
     snap(page, "pipelines", theme)
 
@@ -273,7 +277,11 @@ def test_status_bar(context, lab_server, content, theme) -> None:
     item = page.locator(".jp-Workspace-sidecarStatusItem")
     expect(item).to_be_visible()
     expect(item).not_to_have_text("")
-    snap(page, "statusbar", theme, clip_to="#jp-main-statusbar")
+    # The bar's left part, up to a little past the workspace's item: the rest is empty.
+    bar, box = page.locator("#jp-main-statusbar").bounding_box(), item.bounding_box()
+    assert bar and box
+    right = min(bar["width"], max(box["x"] + box["width"] + 80, 480))
+    snap(page, "statusbar", theme, clip={**bar, "x": 0, "width": right})
 
 
 def test_magics(context, lab_server, content, theme) -> None:
