@@ -25,6 +25,7 @@ from .events import EventBus
 from .search import SearchManager
 from .sidecar_client import SidecarGone
 from .store import Store
+from .tasking import cancel_and_wait
 
 MAX_MESSAGE_CHARS = 100_000
 # provider failures after which the retrieved passages are given as the answer
@@ -244,10 +245,7 @@ class ChatManager:
         entry = self._streams.get(stream_id)
         if entry is None:
             raise NotFound(f"unknown or finished chat stream: {stream_id[:40]}")
-        task = entry[1]
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await cancel_and_wait(entry[1])
 
     async def stop(self) -> None:
         """Server shutdown: stop every stream, keeping what has arrived."""

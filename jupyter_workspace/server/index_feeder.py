@@ -29,6 +29,7 @@ from .ignore import IgnoreRules
 from .notes import NotesManager
 from .sidecar_client import SidecarGone, SidecarRefused
 from .supervisor import Supervisor
+from .tasking import cancel_and_wait
 from .watcher import Settled
 
 log = logging.getLogger(__name__)
@@ -102,10 +103,7 @@ class Indexer:
 
     async def stop(self) -> None:
         for task in (self._task, self._listener, self._recorder):
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+            await cancel_and_wait(task)
         if self._notes_timer is not None:
             self._notes_timer.cancel()
         if self._events is not None:

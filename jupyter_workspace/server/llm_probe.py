@@ -17,7 +17,6 @@ not pulled the model), unknown. A check is not repeated within `min_interval` un
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Callable
 from typing import Any
@@ -26,6 +25,7 @@ import httpx
 
 from .. import protocol
 from .assistant import LLMConfig
+from .tasking import cancel_and_wait
 
 Target = tuple[str, str | None]  # (model, api_base) as LLMConfig.resolve answers them
 
@@ -71,10 +71,7 @@ class LLMProbe:
 
     async def stop(self) -> None:
         for task in list(self._tasks):
-            task.cancel()
-        for task in list(self._tasks):
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+            await cancel_and_wait(task)
 
     async def check(
         self, target: Target | None = None, *, force: bool = False

@@ -22,6 +22,7 @@ from typing import Any
 
 from .. import protocol
 from .sidecar_client import SidecarClient, SidecarGone
+from .tasking import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -105,10 +106,7 @@ class Supervisor:
     async def stop(self) -> None:
         self._stopping = True
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await cancel_and_wait(task)
         await self._terminate()
         self._set_state("stopped")
 
@@ -223,7 +221,8 @@ class Supervisor:
             if left <= 0:
                 raise LaunchFailed("the sidecar did not report its port in time")
             try:
-                line = await asyncio.wait_for(proc.stdout.readline(), left)
+                async with asyncio.timeout(left):  # not wait_for: see tasking.py
+                    line = await proc.stdout.readline()
             except TimeoutError:
                 continue
             if not line:

@@ -24,6 +24,7 @@ from ..errors import BadRequest, Conflict, NotFound, WorkspaceError
 from ..events import EventBus
 from ..failures import MAX_FAILURES, FailureParser
 from ..store import Store
+from ..tasking import cancel_and_wait
 from .config import (
     CONFIG_NAME,
     Approval,
@@ -97,10 +98,7 @@ class PipelineManager:
         self._listener = asyncio.ensure_future(self._listen())
 
     async def stop(self) -> None:
-        if self._listener is not None:
-            self._listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._listener
+        await cancel_and_wait(self._listener)
         if self._events is not None:
             self.bus.drop_queue(self._events)
         for timer in self._watch_timers.values():
