@@ -41,6 +41,8 @@ ENTITIES_CHANGED: Final = "entities.changed"
 PIPELINE_RUN: Final = "pipeline.run"
 PIPELINES_CHANGED: Final = "pipelines.changed"
 LLM_STATE: Final = "llm.state"
+RESEARCH_JOB: Final = "research.job"
+RESEARCH_DELETED: Final = "research.deleted"
 # What a client sends on the socket to keep it open; the coordinator answers PONG.
 PING: Final = "ping"
 
@@ -219,6 +221,20 @@ class PipelinesChangedEvent(TypedDict):
     pipeline: NotRequired[str]  # with "untrusted": the pipeline whose watch run did not start
 
 
+class ResearchJobEvent(TypedDict):
+    """A research job was queued, changed step or progress, ended, or its sources changed."""
+
+    type: str
+    job: dict[str, Any]  # as `GET /research/{id}` answers it, without `steps`' outputs
+    origin: NotRequired[str | None]
+
+
+class ResearchDeletedEvent(TypedDict):
+    type: str
+    id: int
+    origin: NotRequired[str | None]
+
+
 # Why pipelines.changed was sent: workspace.toml was trusted, it changed, or a watch run found it
 # untrusted.
 PIPELINES_CHANGED_REASONS: Final = ("trusted", "config", "untrusted")
@@ -249,6 +265,8 @@ EVENTS: Final[dict[str, type | None]] = {
     ENTITIES_CHANGED: EntitiesChangedEvent,
     PIPELINE_RUN: PipelineRunEvent,
     PIPELINES_CHANGED: PipelinesChangedEvent,
+    RESEARCH_JOB: ResearchJobEvent,
+    RESEARCH_DELETED: ResearchDeletedEvent,
 }
 
 # --- The sidecar's chat stream (`POST /chat`, server-sent events) ---------------------------------
@@ -330,6 +348,10 @@ ANSWER_MIME: Final = "application/vnd.jupyter-workspace.answer+json"
 NOTES_PREFIX: Final = "@notes/"
 SEARCH_MODES: Final = ("hybrid", "vector", "text")
 PRIORITIES: Final = ("low", "normal", "high", "urgent")
+# Research jobs (server/research/): how far a job looks, where it is, and its steps in order.
+RESEARCH_DEPTHS: Final = ("quick", "standard", "deep")
+RESEARCH_STATES: Final = ("queued", "running", "done", "failed", "cancelled")
+RESEARCH_STEPS: Final = ("plan", "gather", "extract", "write", "verify")
 # The largest request body the sidecar reads: the coordinator sends no larger batch of files
 # (a 16 MB source file, index_max_source_bytes, fits as JSON unless it is mostly escapes).
 SIDECAR_MAX_BODY: Final = 64 * 1024 * 1024

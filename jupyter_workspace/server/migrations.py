@@ -178,6 +178,50 @@ MIGRATIONS: list[str] = [
     -- files indexed before symbols were kept are read again (their vectors are reused)
     UPDATE files SET hash = NULL, state = 'pending' WHERE state = 'indexed';
     """,
+    # 10: research jobs, each step's checkpoint, and the files a report read and cites
+    """
+    CREATE TABLE research_jobs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        question TEXT NOT NULL,
+        scope TEXT NOT NULL DEFAULT '{}',  -- JSON {paths, languages, notes}
+        depth TEXT NOT NULL CHECK (depth IN ('quick', 'standard', 'deep')),
+        status TEXT NOT NULL
+            CHECK (status IN ('queued', 'running', 'done', 'failed', 'cancelled')),
+        mode TEXT CHECK (mode IS NULL OR mode IN ('llm', 'retrieval')),
+        step TEXT,  -- the step running, or the last one done
+        progress REAL NOT NULL DEFAULT 0,
+        standing INTEGER NOT NULL DEFAULT 0 CHECK (standing IN (0, 1)),
+        note_id INTEGER,  -- the report; no foreign key: a user may delete the note
+        error TEXT,
+        tokens_in INTEGER NOT NULL DEFAULT 0,
+        tokens_out INTEGER NOT NULL DEFAULT 0,
+        cost REAL,
+        runs INTEGER NOT NULL DEFAULT 0,
+        created TEXT NOT NULL,
+        updated TEXT NOT NULL,
+        started TEXT,
+        ended TEXT
+    );
+    CREATE INDEX research_jobs_status ON research_jobs(status, id);
+    CREATE TABLE research_steps (
+        job_id INTEGER NOT NULL REFERENCES research_jobs(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('running', 'done', 'failed')),
+        output TEXT,  -- the step's checkpoint, JSON: a resumed job starts after it
+        detail TEXT,  -- one line for the panel
+        started TEXT NOT NULL,
+        ended TEXT,
+        PRIMARY KEY (job_id, name)
+    );
+    CREATE TABLE research_sources (
+        job_id INTEGER NOT NULL REFERENCES research_jobs(id) ON DELETE CASCADE,
+        path TEXT NOT NULL,
+        hash TEXT,  -- content hash (research.env.content_hash) when read; NULL: unreadable
+        cited INTEGER NOT NULL DEFAULT 0 CHECK (cited IN (0, 1)),
+        PRIMARY KEY (job_id, path)
+    );
+    CREATE INDEX research_sources_path ON research_sources(path);
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
