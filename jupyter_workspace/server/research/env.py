@@ -68,6 +68,12 @@ class ResearchEnv:
     supervisor: Supervisor
     assistant: Assistant
     notes: NotesManager
+    # the LLM's state as the coordinator's probe last found it (protocol.LLM_STATES): a job
+    # whose LLM is "unreachable" or "no_model" runs retrieval-only without trying it
+    llm_state: Callable[[], str] = lambda: "unknown"
+    # read callers and callees around each hit (WorkspaceApp.research_expansion; off: only the
+    # enclosing definition, as the bench's baseline)
+    expansion: bool = True
 
 
 @dataclass
