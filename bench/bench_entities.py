@@ -18,6 +18,13 @@ precisions weighted by each kind's share of all mentions the version found (the 
 stratified, the output is not), and the plain share of the sample too.
 
     .venv/bin/python bench/bench_entities.py [--todo /tmp/todo.jsonl]
+
+Held out: `--sdists NAME==VERSION ...` takes other sdists (downloaded by pip the same way, into
+the same cache), `--labels FILE` other labels, `--code after` one version only; same seed, same
+sample sizes. Without them, the run is the one above.
+
+    .venv/bin/python bench/bench_entities.py --sdists cffi==1.17.1 msgpack==1.1.0 \
+        --labels bench/entities_labels_heldout.json --code after
 """
 
 from __future__ import annotations
@@ -37,6 +44,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import bench_search  # noqa: E402
 from _harness import table  # noqa: E402
 from bench_search import sdist  # noqa: E402
 
@@ -122,16 +130,38 @@ def key(corpus: str, m: Mention) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--todo", type=Path, help="write the unlabelled sample here (JSON lines)")
+    parser.add_argument(
+        "--sdists",
+        nargs="+",
+        metavar="NAME==VERSION",
+        help=f"other sdists than {', '.join(CORPORA)} (held out), pinned",
+    )
+    parser.add_argument("--labels", type=Path, default=LABELS, help=f"default {LABELS.name}")
+    parser.add_argument(
+        "--code", nargs="+", choices=("before", "after"), default=["before", "after"]
+    )
     args = parser.parse_args()
-    labels: dict[str, bool] = json.loads(LABELS.read_text())["labels"] if LABELS.exists() else {}
-    versions = {
-        "before": (old_detect().extract, BEFORE_PATTERNS),
-        "after": (detect.extract, None),
-    }
+    corpora = list(CORPORA)
+    if args.sdists:
+        corpora = []
+        for pin in args.sdists:
+            name, sep, version = pin.partition("==")
+            if not sep or not name or not version:
+                parser.error(f"--sdists takes NAME==VERSION, not {pin!r}")
+            bench_search.SDISTS[name] = version  # sdist() downloads what SDISTS pins
+            corpora.append(name)
+    labels: dict[str, bool] = (
+        json.loads(args.labels.read_text())["labels"] if args.labels.exists() else {}
+    )
+    versions: dict[str, tuple[Any, dict[str, str] | None]] = {}
+    if "before" in args.code:
+        versions["before"] = (old_detect().extract, BEFORE_PATTERNS)
+    if "after" in args.code:
+        versions["after"] = (detect.extract, None)
     todo: dict[str, dict[str, Any]] = {}
     rows = []
     totals: dict[str, Counter[str]] = {v: Counter() for v in versions}
-    for corpus in CORPORA:
+    for corpus in corpora:
         files = texts(sdist(corpus))
         for version, (extract, patterns) in versions.items():
             found = mentions(files, extract, patterns)
