@@ -286,6 +286,9 @@ class StreamToken(TypedDict):
 class StreamDone(TypedDict):
     type: str
     finish_reason: str
+    # what the provider reported it used, when it did: {prompt_tokens, completion_tokens,
+    # cost} (cost None when litellm knows no price for the model)
+    usage: NotRequired[dict[str, Any]]
 
 
 class StreamError(TypedDict):

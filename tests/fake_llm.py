@@ -1,7 +1,10 @@
 """A small fake LLM server for tests: OpenAI chat-completions (SSE) and Ollama (NDJSON).
 
 It runs on 127.0.0.1 in a thread, so litellm's real HTTP path is exercised end to end. It
-records every request, counts clients that hung up mid-stream, and can fail on demand.
+records every request, counts clients that hung up mid-stream, and can fail on demand. A test
+may script the answer per request (`respond`: the request's messages → the whole reply), and a
+streamed OpenAI answer ends with a usage chunk when the request asks for one
+(`stream_options.include_usage`), as OpenAI's does.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -24,6 +28,11 @@ class FakeLLM:
     requests: list[dict[str, Any]] = field(default_factory=list)
     disconnects: int = 0
     completed: int = 0
+    # the whole reply to a request's messages (streamed in pieces of PIECE_CHARS), instead of
+    # `tokens`: a test scripts answers by the system prompt
+    respond: Callable[[list[dict[str, Any]]], str] | None = None
+    # the usage chunks sent ({prompt_tokens, completion_tokens, total_tokens}), in order
+    usages: list[dict[str, int]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._server: ThreadingHTTPServer | None = None
@@ -57,6 +66,13 @@ class FakeLLM:
     def reply(self) -> str:
         return "".join(self.tokens)
 
+    def pieces_for(self, messages: list[dict[str, Any]]) -> list[str]:
+        """What the answer to `messages` is streamed as."""
+        if self.respond is None:
+            return list(self.tokens)
+        text = self.respond(messages)
+        return [text[i : i + PIECE_CHARS] for i in range(0, len(text), PIECE_CHARS)] or [""]
+
     def wait_for(self, predicate, timeout: float = 10.0) -> bool:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -66,8 +82,17 @@ class FakeLLM:
         return False
 
 
+PIECE_CHARS = 40
+
+
+def _count_tokens(text: str) -> int:
+    """A stand-in tokenizer: about four characters a token, as for English text."""
+    return len(text) // 4 + 1
+
+
 class _Handler(BaseHTTPRequestHandler):
     owner: FakeLLM
+    tokens: list[str]  # this request's answer, in the pieces it is streamed as
     protocol_version = "HTTP/1.1"
 
     def log_message(self, *args: Any) -> None:
@@ -101,11 +126,26 @@ class _Handler(BaseHTTPRequestHandler):
             )
             return
         model = body.get("model", "fake")
+        messages = body.get("messages") or []
+        self.tokens = fake.pieces_for(messages) if isinstance(messages, list) else fake.tokens
         if self.path.rstrip("/").endswith("/chat/completions"):
             if body.get("stream"):
-                self._stream_openai(model)
+                usage = None
+                if (body.get("stream_options") or {}).get("include_usage"):
+                    prompt = sum(
+                        _count_tokens(str(m.get("content", "")))
+                        for m in messages
+                        if isinstance(m, dict)
+                    )
+                    completion = _count_tokens("".join(self.tokens))
+                    usage = {
+                        "prompt_tokens": prompt,
+                        "completion_tokens": completion,
+                        "total_tokens": prompt + completion,
+                    }
+                self._stream_openai(model, usage)
             else:
-                self._json(200, _openai_full(model, fake.reply))
+                self._json(200, _openai_full(model, "".join(self.tokens)))
         elif self.path.startswith("/api/chat"):
             self._stream_ndjson(
                 lambda tok, done: {
@@ -116,7 +156,7 @@ class _Handler(BaseHTTPRequestHandler):
                     **(
                         {
                             "done_reason": "stop",
-                            "eval_count": len(fake.tokens),
+                            "eval_count": len(self.tokens),
                             "prompt_eval_count": 3,
                         }
                         if done
@@ -176,19 +216,25 @@ class _Handler(BaseHTTPRequestHandler):
             return False
 
     def _pieces(self):
-        for i, token in enumerate(self.owner.tokens):
+        for i, token in enumerate(self.tokens):
             if i and self.owner.delay:
                 time.sleep(self.owner.delay)
             yield token
 
-    def _stream_openai(self, model: str) -> None:
+    def _stream_openai(self, model: str, usage: dict[str, int] | None = None) -> None:
         self._start_stream("text/event-stream")
         for token in self._pieces():
             chunk = _openai_chunk(model, {"role": "assistant", "content": token}, None)
             if not self._write(f"data: {json.dumps(chunk)}\n\n".encode()):
                 return
-        final = _openai_chunk(model, {}, "stop")
-        if self._write(f"data: {json.dumps(final)}\n\ndata: [DONE]\n\n".encode()):
+        final = f"data: {json.dumps(_openai_chunk(model, {}, 'stop'))}\n\n"
+        if usage is not None:
+            # OpenAI's last chunk when include_usage is asked: no choices, the usage
+            with self.owner._lock:
+                self.owner.usages.append(usage)
+            last = {**_openai_chunk(model, {}, None), "choices": [], "usage": usage}
+            final += f"data: {json.dumps(last)}\n\n"
+        if self._write(f"{final}data: [DONE]\n\n".encode()):
             with self.owner._lock:
                 self.owner.completed += 1
 

@@ -280,7 +280,8 @@ class ChatManager:
                     }
                 )
             messages = self.assistant.chat_messages(history, hits)
-            async for text in self.assistant.stream(messages, model, api_base):
+            # interactive: a research job's model request yields to this one
+            async for text in self.assistant.stream(messages, model, api_base, interactive=True):
                 pieces.append(text)
                 self.bus.publish({"type": protocol.CHAT_TOKEN, **base, "text": text})
             status = "complete"

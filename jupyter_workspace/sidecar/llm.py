@@ -64,8 +64,12 @@ def load() -> str:
     return version("litellm")
 
 
-async def stream_chat(request: dict[str, Any]) -> AsyncIterator[str]:
-    """Yield the answer's text pieces as the provider streams them."""
+async def stream_chat(
+    request: dict[str, Any], usage: dict[str, Any] | None = None
+) -> AsyncIterator[str]:
+    """Yield the answer's text pieces as the provider streams them. `usage`, if given, is
+    filled with what the provider reports it used ({prompt_tokens, completion_tokens, cost};
+    cost None when litellm knows no price for the model), when it reports it."""
     import litellm
 
     model = request["model"]
@@ -76,6 +80,8 @@ async def stream_chat(request: dict[str, Any]) -> AsyncIterator[str]:
         "stream": True,
         "timeout": float(request.get("timeout") or 120),
         "num_retries": 0,
+        # the last chunk carries the usage (providers that cannot: dropped, drop_params)
+        "stream_options": {"include_usage": True},
     }
     if api_base:
         kwargs["api_base"] = api_base
@@ -88,6 +94,8 @@ async def stream_chat(request: dict[str, Any]) -> AsyncIterator[str]:
         raise classify(e, model, api_base) from None
     try:
         async for chunk in response:
+            if usage is not None:
+                _read_usage(chunk, model, usage)
             choices = getattr(chunk, "choices", None) or []
             delta = getattr(choices[0], "delta", None) if choices else None
             text = getattr(delta, "content", None) if delta is not None else None
@@ -97,6 +105,43 @@ async def stream_chat(request: dict[str, Any]) -> AsyncIterator[str]:
         raise classify(e, model, api_base) from None
     finally:
         await _close(response)
+
+
+def _read_usage(chunk: Any, model: str, usage: dict[str, Any]) -> None:
+    """The chunk's usage, if it has one, into `usage`. Never raises: usage is a report, and a
+    failure to read it must not break the answer."""
+    try:
+        reported = getattr(chunk, "usage", None)
+        if reported is None:
+            return
+        prompt = int(getattr(reported, "prompt_tokens", 0) or 0)
+        completion = int(getattr(reported, "completion_tokens", 0) or 0)
+        if not prompt and not completion:
+            return
+        usage.update(prompt_tokens=prompt, completion_tokens=completion, cost=None)
+        cost = getattr(reported, "cost", None)
+        if not isinstance(cost, int | float) or isinstance(cost, bool):
+            hidden = getattr(chunk, "_hidden_params", None) or {}
+            cost = hidden.get("response_cost") if isinstance(hidden, dict) else None
+        if not isinstance(cost, int | float) or isinstance(cost, bool):
+            cost = _price(model, prompt, completion)
+        usage["cost"] = float(cost) if cost is not None else None
+    except Exception:  # a report, never a failure
+        return
+
+
+def _price(model: str, prompt: int, completion: int) -> float | None:
+    """litellm's price for the tokens, or None for a model it has no price for (a local
+    one)."""
+    import litellm
+
+    try:
+        prompt_cost, completion_cost = litellm.cost_per_token(
+            model=model, prompt_tokens=prompt, completion_tokens=completion
+        )
+    except Exception:  # litellm raises for a model not in its cost map
+        return None
+    return float(prompt_cost) + float(completion_cost)
 
 
 async def _close(response: Any) -> None:

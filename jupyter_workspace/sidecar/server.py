@@ -159,9 +159,13 @@ class ChatHandler(SidecarHandler):
     async def _relay(self, request: dict[str, Any]) -> None:
         try:
             await self._send({"type": protocol.SSE_START})
-            async for text in llm.stream_chat(request):
+            usage: dict[str, Any] = {}
+            async for text in llm.stream_chat(request, usage):
                 await self._send({"type": protocol.SSE_TOKEN, "text": text})
-            await self._send({"type": protocol.SSE_DONE, "finish_reason": "stop"})
+            done: dict[str, Any] = {"type": protocol.SSE_DONE, "finish_reason": "stop"}
+            if usage:
+                done["usage"] = usage
+            await self._send(done)
         except llm.ChatError as e:
             await self._send({"type": protocol.SSE_ERROR, "kind": e.kind, "message": e.message})
         except StreamClosedError:
