@@ -15,7 +15,7 @@ from tornado import web
 from tornado.iostream import StreamClosedError
 
 from .. import __version__, protocol
-from . import llm
+from . import code_context, llm
 from .index_service import IndexService
 
 MAX_BODY = protocol.SIDECAR_MAX_BODY
@@ -237,6 +237,21 @@ class SearchHandler(IndexHandler):
         await self.run(self.state.reader, service.search, self.json_body())
 
 
+class CodeContextHandler(SidecarHandler):
+    """POST /code/context: the definition around some lines, its callees, and the calls of
+    given names (code_context.py); tree-sitter runs on the reader thread."""
+
+    async def post(self) -> None:
+        try:
+            request = code_context.check_request(self.json_body(), MAX_BODY)
+        except code_context.BadContext as e:
+            raise web.HTTPError(400, reason=str(e)) from None
+        result = await asyncio.get_running_loop().run_in_executor(
+            self.state.reader, code_context.context, *request
+        )
+        self.finish(result)
+
+
 def make_app(state: SidecarState) -> web.Application:
     routes = [
         (r"/health", HealthHandler),
@@ -246,6 +261,7 @@ def make_app(state: SidecarState) -> web.Application:
         (r"/index/delete", IndexDeleteHandler),
         (r"/index/optimize", IndexOptimizeHandler),
         (r"/search", SearchHandler),
+        (r"/code/context", CodeContextHandler),
     ]
     return web.Application(
         [(pattern, handler, {"state": state}) for pattern, handler in routes],
