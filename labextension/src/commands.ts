@@ -21,6 +21,8 @@ export namespace CommandIDs {
   export const openProblems = 'workspace:open-problems';
   export const goToSymbol = 'workspace:go-to-symbol';
   export const applyCode = 'workspace:apply-code';
+  export const openResearch = 'workspace:open-research';
+  export const research = 'workspace:research';
 }
 
 /** The command palette's category of every Workspace command. */

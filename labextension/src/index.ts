@@ -12,6 +12,7 @@ import { magicsLoaderPlugin } from './magics/magicsloader';
 import { notesPlugin } from './notes/plugin';
 import { pipelinesPlugin } from './pipelines/plugin';
 import { problemsPlugin } from './problems/plugin';
+import { researchPlugin } from './research/plugin';
 import { searchPlugin } from './search/plugin';
 import { sidecarPlugin } from './sidecar/plugin';
 import { symbolsPlugin } from './symbols/plugin';
@@ -24,6 +25,7 @@ const plugins: JupyterFrontEndPlugin<unknown>[] = [
   searchPlugin,
   pipelinesPlugin,
   problemsPlugin,
+  researchPlugin,
   chatPlugin,
   sidecarPlugin,
   symbolsPlugin,

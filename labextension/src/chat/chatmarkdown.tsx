@@ -17,10 +17,13 @@ import * as React from 'react';
 import { ISource } from '../common/api';
 import { hostileRendermime } from '../common/hostilemarkdown';
 import { disposeRenderer } from '../common/markdownpreview';
-import { isPlainClick, sourceHref } from '../common/opensource';
-import { replaceTextNodes } from '../common/textnodes';
+import { linkCitations } from '../common/citations';
+import { isPlainClick } from '../common/opensource';
 import { useTranslation } from '../common/translation';
 import { ISourceRef } from '../search/searchapi';
+
+// Where the magics' answer view and older code import it from.
+export { linkCitations };
 
 const MIME_TYPE = 'text/markdown';
 
@@ -201,118 +204,6 @@ function decorateCodeBlocks(
     pre.replaceWith(wrapper);
     wrapper.append(tools, pre);
   });
-}
-
-/** A bracketed group that may hold citations: `[a.py:3]`, `[a.py:3-9; b.c:4]`. */
-const CITATION_GROUP = /\[([^[\]\n]{1,400})\]/g;
-
-/** One citation inside a group: `path:line` or `path:start-end`. */
-const CITATION = /^([^\s:[\]]+):(\d{1,7})(?:\s*[-–]\s*(\d{1,7}))?$/;
-
-/** A relative file path with an extension: `orbit.f90`, `src/nav/kalman.cpp`. */
-const RELATIVE_PATH = /^[\w@+.-][\w@+./-]*\.[A-Za-z0-9_]{1,12}$/;
-
-/** Elements whose text is never turned into citation links. */
-const NO_CITATIONS = 'a, pre, code, kbd, samp, script, style, textarea';
-
-/** The cited path as a root-relative path to open, or `null` when it is not one. */
-function citedPath(
-  raw: string,
-  sources: ReadonlyArray<ISourceRef>
-): string | null {
-  const path = raw.replace(/^(?:\.\/)+/, '');
-  if (sources.some(source => source.path === path)) {
-    return path;
-  }
-  const segments = path.split('/');
-  if (
-    !RELATIVE_PATH.test(path) ||
-    segments.some(segment => segment === '' || segment === '..')
-  ) {
-    return null;
-  }
-  return path;
-}
-
-function citationLink(
-  text: string,
-  path: string,
-  line: number,
-  trans: TranslationBundle
-): HTMLElement {
-  const link = document.createElement('a');
-  link.className = 'jp-Workspace-citation';
-  link.href = sourceHref({ path });
-  link.dataset.path = path;
-  link.dataset.line = String(line);
-  link.title = trans.__(
-    'Open %1 at line %2 (Ctrl/⌘-click: in a new browser tab)',
-    path,
-    line
-  );
-  link.textContent = text;
-  return link;
-}
-
-/**
- * The text split into strings and citation links, or `null` when it cites
- * nothing. Only text is produced: nothing from the answer becomes markup.
- */
-function splitCitations(
-  text: string,
-  sources: ReadonlyArray<ISourceRef>,
-  trans: TranslationBundle
-): Array<string | HTMLElement> | null {
-  const parts: Array<string | HTMLElement> = [];
-  let last = 0;
-  let found = false;
-  CITATION_GROUP.lastIndex = 0;
-  for (
-    let group = CITATION_GROUP.exec(text);
-    group;
-    group = CITATION_GROUP.exec(text)
-  ) {
-    // Every item of the group must be a citation: `[see a.py:3]` is not one.
-    const pieces = group[1].split(/(\s*[,;]\s*)/);
-    const links: Array<string | HTMLElement> = [];
-    let ok = true;
-    pieces.forEach((piece, i) => {
-      if (!ok || i % 2 === 1) {
-        links.push(piece);
-        return;
-      }
-      const match = CITATION.exec(piece.trim());
-      const path = match ? citedPath(match[1], sources) : null;
-      const line = match ? Number(match[2]) : 0;
-      if (!path || line < 1) {
-        ok = false;
-        return;
-      }
-      links.push(citationLink(piece.trim(), path, line, trans));
-    });
-    if (!ok) {
-      continue;
-    }
-    found = true;
-    parts.push(text.slice(last, group.index), '[', ...links, ']');
-    last = group.index + group[0].length;
-  }
-  if (!found) {
-    return null;
-  }
-  parts.push(text.slice(last));
-  return parts.filter(part => part !== '');
-}
-
-/** Turn the citations in a rendered answer's text into links. */
-export function linkCitations(
-  host: HTMLElement,
-  sources: ReadonlyArray<ISourceRef>,
-  trans: TranslationBundle
-): void {
-  replaceTextNodes(host, NO_CITATIONS, text =>
-    text.includes('[') ? splitCitations(text, sources, trans) : null
-  );
 }
 
 export function ChatMarkdown(props: IChatMarkdownProps): JSX.Element {

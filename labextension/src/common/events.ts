@@ -13,6 +13,7 @@ import type {
   ISidecarState
 } from '../chat/chatapi';
 import type { IRun } from '../pipelines/pipelinesapi';
+import type { IResearchJob } from '../research/researchapi';
 import type { IIndexStatus, ISourceRef } from '../search/searchapi';
 import type { ILLMState } from '../sidecar/llmapi';
 import type { INote, ITask } from './api';
@@ -98,6 +99,9 @@ export type WorkspaceEvent =
       /** With `untrusted`: the pipeline whose watch run did not start. */
       pipeline?: string;
     }
+  /** A research job was queued, moved on, ended, or its sources changed (no `sources`). */
+  | { type: 'research.job'; job: IResearchJob; origin?: string | null }
+  | { type: 'research.deleted'; id: number; origin?: string | null }
   | { type: 'pong' };
 
 export type ConnectionState = 'connecting' | 'open' | 'closed';

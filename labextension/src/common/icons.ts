@@ -7,6 +7,7 @@ import { LabIcon } from '@jupyterlab/ui-components';
 import chatSvg from '../../style/icons/chat.svg';
 import pipelinesSvg from '../../style/icons/pipelines.svg';
 import problemsSvg from '../../style/icons/problems.svg';
+import researchSvg from '../../style/icons/research.svg';
 import searchSvg from '../../style/icons/search.svg';
 import workspaceSvg from '../../style/icons/workspace.svg';
 
@@ -35,4 +36,10 @@ export const pipelinesIcon = new LabIcon({
 export const problemsIcon = new LabIcon({
   name: 'jupyter-workspace:problems',
   svgstr: problemsSvg
+});
+
+/** The Research panel's: questions answered by a background job. */
+export const researchIcon = new LabIcon({
+  name: 'jupyter-workspace:research',
+  svgstr: researchSvg
 });

@@ -4,6 +4,8 @@ import * as React from 'react';
 
 import { IEntity } from '../notes/entitiesapi';
 import { ENTITY_LINK_CLASS, linkEntities } from '../notes/entitylinks';
+import { ISource } from './api';
+import { handleCitationClicks, linkCitations } from './citations';
 import { hostileRendermime } from './hostilemarkdown';
 import { setTaskListItem, taskListLines } from './tasklist';
 import { useTranslation } from './translation';
@@ -42,6 +44,11 @@ export interface IMarkdownPreviewProps {
    * unticked in the preview; without it the checkboxes stay read-only.
    */
   onSourceChange?: (source: string) => void;
+  /**
+   * Opens a `[path:line]` / `[path:start-end]` citation's file at its line;
+   * without it citations stay text.
+   */
+  onOpenCitation?: (source: ISource) => void;
 }
 
 /**
@@ -69,19 +76,20 @@ const NO_ENTITIES: ReadonlyArray<IEntity> = [];
  *
  * The model is untrusted, so the renderer passes the HTML through a
  * sanitizer (JupyterLab's, with the command linker off): a note's markdown
- * can't run script or carry command-linker attributes. Entity names are linked afterwards, in the
- * sanitized DOM's text.
+ * can't run script or carry command-linker attributes. Citations and entity names are linked
+ * afterwards, in the sanitized DOM's text (text nodes only: nothing of the note becomes markup).
  */
 export function MarkdownPreview(props: IMarkdownPreviewProps): JSX.Element {
   const { rendermime, source } = props;
   const trans = useTranslation();
+  const withCitations = props.onOpenCitation !== undefined;
   // Render again only when the names or what they stand for change.
   const entityKey = (props.entities ?? NO_ENTITIES)
     .map(entity => `${entity.id}\t${entity.kind}\t${entity.name}`)
     .join('\n');
   const host = React.useRef<HTMLDivElement>(null);
-  const latest = React.useRef(props);
-  latest.current = props;
+  const latest = React.useRef({ ...props, trans });
+  latest.current = { ...props, trans };
   const renderer = React.useRef<
     Widget & { renderModel(model: MimeModel): Promise<void> }
   >();
@@ -130,6 +138,10 @@ export function MarkdownPreview(props: IMarkdownPreviewProps): JSX.Element {
           if (!widget.isDisposed && latest.current.onSourceChange) {
             enableTaskBoxes(widget.node, source);
           }
+          // Before the entities: their buttons are not made inside links.
+          if (!widget.isDisposed && latest.current.onOpenCitation) {
+            linkCitations(widget.node, [], latest.current.trans);
+          }
           const entities = latest.current.entities ?? NO_ENTITIES;
           if (!widget.isDisposed && entities.length > 0) {
             linkEntities(widget.node, entities);
@@ -154,7 +166,18 @@ export function MarkdownPreview(props: IMarkdownPreviewProps): JSX.Element {
         });
     }, RENDER_DELAY_MS);
     return () => window.clearTimeout(timer);
-  }, [source, rendermime, entityKey]);
+  }, [source, rendermime, entityKey, withCitations]);
+
+  // A click on a citation opens the file at its line.
+  React.useEffect(() => {
+    const node = host.current;
+    if (!node) {
+      return;
+    }
+    return handleCitationClicks(node, citation =>
+      latest.current.onOpenCitation?.(citation)
+    );
+  }, []);
 
   // One listener for every entity button and checkbox, whichever render
   // made it.

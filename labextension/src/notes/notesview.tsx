@@ -378,6 +378,7 @@ function NoteEditor(props: INoteEditorProps): JSX.Element {
             source={draft.body}
             entities={entities.entities}
             onOpenEntity={(entity, anchor) => setOpenEntity({ entity, anchor })}
+            onOpenCitation={props.onOpenSource}
             onSourceChange={body => {
               // A ticked box is saved at once, with the revision it is based
               // on: a change made elsewhere meanwhile is a conflict, not lost.
