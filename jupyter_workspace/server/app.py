@@ -31,6 +31,8 @@ from .llm_probe import LLMProbe
 from .lookup import LookupManager
 from .notes import NotesManager
 from .pipelines import PipelineManager
+from .research import ResearchManager
+from .research.env import ResearchEnv
 from .search import SearchManager
 from .store import Store
 from .supervisor import Supervisor
@@ -192,6 +194,45 @@ class WorkspaceApp(ExtensionApp):
         while the vectors fill in. 0: always write first.""",
     )
 
+    research_concurrency = Int(
+        1, config=True, help="Research jobs that may run at once (the others wait, queued)."
+    )
+    research_standing_interval = Float(
+        600.0,
+        config=True,
+        help="""Seconds between two re-runs of a standing research job: however often its
+        cited or in-scope files change, it runs again at most once in this time.""",
+    )
+    research_debounce = Float(
+        30.0,
+        config=True,
+        help="""Seconds a standing research job's cited or in-scope files must stay quiet
+        after a change before the job runs again.""",
+    )
+    research_expansion = Bool(
+        True,
+        config=True,
+        help="""Research jobs read around each search hit: the enclosing definition, its
+        callers and callees. Off: only the enclosing definition.""",
+    )
+    research_max_queued = Int(
+        200,
+        config=True,
+        help="Research jobs that may wait in the queue; more are refused (429) until some run.",
+    )
+
+    @validate("research_concurrency", "research_max_queued")
+    def _check_research_counts(self, proposal: Any) -> int:
+        if proposal["value"] < 1:
+            raise ValueError(f"{proposal['trait'].name} must be at least 1")
+        return proposal["value"]
+
+    @validate("research_standing_interval", "research_debounce")
+    def _check_research_seconds(self, proposal: Any) -> float:
+        if proposal["value"] < 0:
+            raise ValueError(f"{proposal['trait'].name} must be >= 0")
+        return proposal["value"]
+
     @default("llm_model")
     def _llm_model_default(self) -> str:
         return os.environ.get("JUPYTER_WORKSPACE_LLM_MODEL", "ollama_chat/llama3.2")
@@ -308,6 +349,25 @@ class WorkspaceApp(ExtensionApp):
             terminals=self._terminal_manager,
             log=self.log,
         )
+        self.research_env = ResearchEnv(
+            root_dir=self.root_dir,
+            rules=self.rules,
+            store=self.store,
+            search=self.search,
+            supervisor=self.supervisor,
+            assistant=self.assistant,
+            notes=self.notes,
+            llm_state=lambda: str(self.llm_probe.describe()["state"]),
+            expansion=self.research_expansion,
+        )
+        self.research = ResearchManager(
+            self.research_env,
+            self.bus,
+            concurrency=self.research_concurrency,
+            standing_interval=self.research_standing_interval,
+            debounce=self.research_debounce,
+            max_queued=self.research_max_queued,
+        )
         self.indexer = Indexer(
             self.root_dir,
             self.rules,
@@ -335,6 +395,7 @@ class WorkspaceApp(ExtensionApp):
         else:
             self.supervisor.error = "the AI sidecar is switched off (WorkspaceApp.sidecar_enabled)"
         await self.pipelines.start()
+        await self.research.start()
         if self.watch_files:
             await self.watcher.start()
 
@@ -346,6 +407,7 @@ class WorkspaceApp(ExtensionApp):
         return settings.get("terminal_manager")
 
     async def stop_extension(self) -> None:
+        await self.research.stop()
         await self.pipelines.stop()
         await self.indexer.stop()
         await self.chat.stop()

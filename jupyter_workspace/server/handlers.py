@@ -470,6 +470,71 @@ class RunSummarizeHandler(WorkspaceHandler):
         self.reply(await self.workspace.pipelines.summarize(run_id))
 
 
+class ResearchJobsHandler(WorkspaceHandler):
+    auth_resource = "jupyter_workspace:research"
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        limit = _whole_number(self.get_query_argument("limit", None), "limit", 500, 5000)
+        self.reply({"jobs": await self.workspace.research.list(max(limit, 1))})
+
+    @web.authenticated
+    @authorized
+    async def post(self) -> None:
+        self.reply(await self.workspace.research.create(self.json_body()), 201)
+
+
+class ResearchJobHandler(WorkspaceHandler):
+    auth_resource = "jupyter_workspace:research"
+
+    @web.authenticated
+    @authorized
+    async def get(self, record_id: str) -> None:
+        self.reply(await self.workspace.research.get(fields.record_id(record_id, "research job")))
+
+    @web.authenticated
+    @authorized
+    async def patch(self, record_id: str) -> None:
+        job_id = fields.record_id(record_id, "research job")
+        self.reply(await self.workspace.research.update(job_id, self.json_body()))
+
+    @web.authenticated
+    @authorized
+    async def delete(self, record_id: str) -> None:
+        await self.workspace.research.delete(fields.record_id(record_id, "research job"))
+        self.set_status(204)
+        self.finish()
+
+
+class ResearchCancelHandler(WorkspaceHandler):
+    auth_resource = "jupyter_workspace:research"
+
+    @web.authenticated
+    @authorized
+    async def post(self, record_id: str) -> None:
+        job_id = _research_action(self, record_id, "cancel")
+        self.reply(await self.workspace.research.cancel(job_id))
+
+
+class ResearchRerunHandler(WorkspaceHandler):
+    auth_resource = "jupyter_workspace:research"
+
+    @web.authenticated
+    @authorized
+    async def post(self, record_id: str) -> None:
+        job_id = _research_action(self, record_id, "rerun")
+        self.reply(await self.workspace.research.rerun(job_id))
+
+
+def _research_action(handler: WorkspaceHandler, record_id: str, action: str) -> int:
+    """The job id of `POST research/{id}/<action>`, whose body is empty or `{}`."""
+    job_id = fields.record_id(record_id, "research job")
+    data = handler.json_body() if (handler.request.body or b"").strip() else {}
+    fields.reject_unknown(data, set(), f"research {action} request")
+    return job_id
+
+
 class IndexStatusHandler(WorkspaceHandler):
     auth_resource = "jupyter_workspace:search"
 
@@ -560,5 +625,9 @@ default_handlers = [
     (rf"{API}/entities", EntitiesHandler),
     (rf"{API}/entities/refine", EntityRefineHandler),
     (rf"{API}/entities/{ID}", EntityHandler),
+    (rf"{API}/research", ResearchJobsHandler),
+    (rf"{API}/research/{ID}", ResearchJobHandler),
+    (rf"{API}/research/{ID}/cancel", ResearchCancelHandler),
+    (rf"{API}/research/{ID}/rerun", ResearchRerunHandler),
     (rf"{API}/events", EventsHandler),
 ]
