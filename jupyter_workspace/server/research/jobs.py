@@ -481,8 +481,13 @@ class ResearchManager:
     async def _sidecar_ready(self, cause: BaseException) -> None:
         supervisor = self.env.supervisor
         deadline = time.monotonic() + self.sidecar_wait
-        # a sidecar that is only now noticed dead is still reported ready for a moment
-        await asyncio.sleep(0.5)
+        # a sidecar that died a moment ago may still be reported ready: give the supervisor
+        # a moment to notice (its process exits, or a new one replaces it)
+        pid, noticed = supervisor.pid, time.monotonic() + 2.0
+        while supervisor.state == "ready" and supervisor.pid == pid:
+            if time.monotonic() > noticed:
+                return  # it never went away: try again
+            await asyncio.sleep(0.1)
         while supervisor.state != "ready":
             if supervisor.state == "stopped" or time.monotonic() > deadline:
                 raise Unavailable(
