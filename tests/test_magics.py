@@ -295,7 +295,7 @@ async def test_run_streams_a_pipeline_and_returns_the_run(jp_serverapp, kernel, 
     assert "hello from the pipeline" in result["text"]
     assert await k.value("run['status']") == "passed"
     research = await k.run("%workspace research why does the bias drift")
-    assert "research jobs are not available" in research["text"]
+    assert "research job 1 queued (standard)" in research["text"]  # test_magics_research.py
 
 
 async def test_help_and_usage_errors(jp_serverapp, kernel, workspace_env):

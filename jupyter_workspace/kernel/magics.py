@@ -9,11 +9,17 @@ A cell's own output is trusted: JupyterLab shows its `text/markdown` and `text/h
 its sanitizer. So nothing the user did not type in the cell (notes, answers, file text, file
 names) goes out as either: tables escape every value, and markdown goes out as the
 workspace's markdown MIME type, whose renderer always sanitizes, next to `text/plain`.
+
+`%workspace research` queues a research job; `--wait` follows it by polling the job (a line per
+step, a status line with the progress; printed text has its escape sequences and control
+characters removed) and shows its report, the job's note, as that markdown type; an interrupt
+cancels the job.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import html
 import json
 import re
@@ -26,11 +32,24 @@ from IPython.display import display
 from IPython.utils.process import arg_split
 
 from ..ansi import ANSI
-from ..protocol import ANSWER_MIME, MARKDOWN_MIME, RESULTS_MIME, SEARCH_MODES
-from .client import Client, Events, WorkspaceError, find_server
+from ..protocol import (
+    ANSWER_MIME,
+    MARKDOWN_MIME,
+    RESEARCH_DEPTHS,
+    RESEARCH_STEPS,
+    RESULTS_MIME,
+    SEARCH_MODES,
+)
+from .client import ApiError, Client, Events, WorkspaceError, find_server
 
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 STREAM_UPDATE = 0.1  # seconds between updates of a streaming answer
 CHAT_DEADLINE = 900.0  # seconds: a stream always ends with chat.done or chat.error before
+RESEARCH_POLL = 0.5  # seconds between two looks at a research job followed with --wait
+RESEARCH_ENDED = ("done", "failed", "cancelled")
+# `%workspace research ACTION [ID]`: the words that are an action, not a question, when alone
+# (`list`) or followed by one more word (`show 3`); any longer question is a question
+RESEARCH_ACTIONS = ("list", "show", "cancel", "rerun")
 
 
 class Parsed(argparse.Namespace):
@@ -89,8 +108,47 @@ def build_parser() -> Parser:
     listing.add_argument("--origin", choices=("user", "detected"))
     done = task.add_parser("done", help="mark a task done")
     done.add_argument("id", type=int)
-    research = sub.add_parser("research", help="queue a research job (when the workspace has them)")
-    research.add_argument("question", nargs="+")
+    research = sub.add_parser(
+        "research",
+        help="research a question in the background: a cited, verified note "
+        "(also: research list | show ID | cancel ID | rerun ID)",
+        usage="%%workspace research QUESTION [--depth D] [--path GLOB] [--lang L] "
+        "[--notes | --no-notes] [--standing] [--wait]\n"
+        "       %%workspace research list | show ID [--wait] | cancel ID | rerun ID [--wait]",
+        description="Queue a research job: the workspace plans the question, searches and "
+        "reads the code around each hit, states findings with file:line citations, writes a "
+        "report and checks every citation against the files; the report becomes a note. "
+        "Without a language model the job runs retrieval-only (the best passages, grouped). "
+        "`list` shows the jobs, `show ID` a job's steps and report, `cancel ID` stops one, "
+        "`rerun ID` queues it again (updating its note). With --wait the cell follows the "
+        "job and shows the report; interrupt the kernel to cancel it.",
+    )
+    research.add_argument(
+        "question", nargs="+", metavar="QUESTION", help="the question (or list, show ID, ...)"
+    )
+    research.add_argument(
+        "--depth", choices=RESEARCH_DEPTHS, help="how much to read (default standard)"
+    )
+    research.add_argument(
+        "--path",
+        action="append",
+        metavar="GLOB",
+        help="only files matching this root-relative glob (src/**); repeat for more",
+    )
+    research.add_argument(
+        "--lang", action="append", metavar="L", help="only this language; repeat for more"
+    )
+    research.add_argument(
+        "--notes",
+        action=argparse.BooleanOptionalAction,
+        help="read the workspace's notes and tasks too (default: yes)",
+    )
+    research.add_argument(
+        "--standing", action="store_true", help="run it again when its sources change"
+    )
+    research.add_argument(
+        "--wait", action="store_true", help="follow the job here and show its report"
+    )
     run = sub.add_parser("run", help="run a pipeline from workspace.toml and stream its output")
     run.add_argument("pipeline")
     run.add_argument("--no-follow", action="store_true", help="start it and return at once")
@@ -212,11 +270,54 @@ class WorkspaceMagics(Magics):
         task = self.client.request("PATCH", f"tasks/{args.id}", {"done": True})
         return Result([task], f"Task {task['id']} done", columns, link=True)
 
-    def do_research(self, args: Parsed, cell: str | None) -> None:
-        raise WorkspaceError(
-            "research jobs are not available in this workspace yet; "
-            "`%workspace ask` answers from the index now"
-        )
+    def do_research(self, args: Parsed, cell: str | None) -> Any:
+        words = [w for w in args.question]
+        action = words[0] if words and words[0] in RESEARCH_ACTIONS else None
+        if action == "list" and len(words) == 1:
+            _only_options(args, "list", ())
+            jobs = self.client.request("GET", "research")["jobs"]
+            return Result(
+                jobs,
+                f"{len(jobs)} research jobs",
+                ["id", "status", "step", "progress", "depth", "question", "note"],
+            )
+        if action is not None and action != "list" and len(words) == 2:
+            _only_options(args, action, ("wait",) if action in ("show", "rerun") else ())
+            job_id = _job_id(action, words[1])
+            if action == "show":
+                job = self.client.request("GET", f"research/{job_id}")
+                if args.wait and job["status"] not in RESEARCH_ENDED:
+                    return self._follow(job)
+                return self._show(job)
+            if action == "cancel":
+                job = self.client.request("POST", f"research/{job_id}/cancel")
+                print(_job_line(job))
+                return ResearchJob(job)
+            job = self.client.request("POST", f"research/{job_id}/rerun")
+            if args.wait:
+                return self._follow(job)
+            print(_queued_text(job, "queued again"))
+            return ResearchJob(job)
+        question = " ".join(words).strip()
+        if not question:
+            raise WorkspaceError("the question is empty: `%workspace research How does X reach Y?`")
+        scope: dict[str, Any] = {}
+        if args.path:
+            scope["paths"] = args.path
+        if args.lang:
+            scope["languages"] = args.lang
+        if args.notes is not None:
+            scope["notes"] = args.notes
+        body: dict[str, Any] = {"question": question, "standing": args.standing}
+        if args.depth:
+            body["depth"] = args.depth
+        if scope:
+            body["scope"] = scope
+        job = self.client.request("POST", "research", body)
+        if args.wait:
+            return self._follow(job)
+        print(_queued_text(job, "queued"))
+        return ResearchJob(job)
 
     def do_index(self, args: Parsed, cell: str | None) -> Result:
         status = self.client.request("GET", "index")
@@ -246,6 +347,78 @@ class WorkspaceMagics(Magics):
         run.pop("output", None)
         handle.update(_status_view(_run_line(run)))
         return Value(run, _run_line(run))
+
+    # -- research --------------------------------------------------------------------------------
+    def _follow(self, job: dict[str, Any]) -> ResearchJob:
+        """Poll the job until it ends: a line per step as it starts and as it ends (with its
+        detail), a status line with the progress; then its report. An interrupt cancels it."""
+        client = self.client
+        job_id = job["id"]
+        print(f"research job {job_id}: {_plain_line(job['question'])}", flush=True)
+        handle = display(_status_view(_job_line(job)), display_id=True)
+        said: dict[str, str] = {}  # step name -> what was printed: "started" | "ended"
+        try:
+            while True:
+                for line in _step_lines(job, said):
+                    print(line, flush=True)
+                handle.update(_status_view(_job_line(job)))
+                if job["status"] in RESEARCH_ENDED:
+                    break
+                time.sleep(RESEARCH_POLL)
+                job = client.request("GET", f"research/{job_id}")
+        except KeyboardInterrupt:
+            try:
+                job = client.request("POST", f"research/{job_id}/cancel")
+                print(f"(interrupted: research job {job_id} was cancelled)", flush=True)
+            except ApiError as e:  # it ended meanwhile (409): say how it ended
+                job = client.request("GET", f"research/{job_id}")
+                print(f"(interrupted: {e})", flush=True)
+            handle.update(_status_view(_job_line(job)))
+            return ResearchJob(job)
+        return self._ended(job)
+
+    def _show(self, job: dict[str, Any]) -> ResearchJob:
+        print(_job_line(job))
+        rows = [
+            {
+                "step": step["name"],
+                "status": step["status"],
+                "time": _duration(step.get("started"), step.get("ended")),
+                "detail": _plain_line(
+                    (job.get("detail") if step["status"] == "running" else None)
+                    or step.get("detail")
+                    or ""
+                ),
+            }
+            for step in job.get("steps") or []
+        ]
+        display(Result(rows, f"Research job {job['id']}", ["step", "status", "time", "detail"]))
+        return self._ended(job) if job["status"] in RESEARCH_ENDED else ResearchJob(job)
+
+    def _ended(self, job: dict[str, Any]) -> ResearchJob:
+        """What an ended job left: its error, or its report (the note as it is now)."""
+        if job["status"] == "failed":
+            display(_error_bundle(f"research job {job['id']} failed: {job.get('error')}"), raw=True)
+        if job.get("sources_changed"):
+            print(
+                "(files the report cites have changed since: "
+                f"`%workspace research rerun {job['id']}` to research it again)"
+            )
+        report = None
+        if job.get("note_id") is not None:
+            try:
+                note = self.client.request("GET", f"notes/{job['note_id']}")
+            except ApiError as e:
+                if e.status != 404:
+                    raise
+                print(
+                    f"(the report's note {job['note_id']} was deleted: "
+                    f"`%workspace research rerun {job['id']}` writes it again)"
+                )
+            else:
+                report = f"## {note['title']}\n\n{note['body']}"
+                display(SafeMarkdown(report))
+        return ResearchJob(job, report)
 
     # -- chat ----------------------------------------------------------------------------------
     def _chat(self, message: str, conversation: int | None) -> Answer:
@@ -415,6 +588,23 @@ class Answer(str):
             display(self.view())
 
 
+class ResearchJob(dict):
+    """A research job as the API returns it, with `.report`: its note's markdown (or None).
+    The cell that made it showed what it had to say, so it does not show itself again there;
+    elsewhere it shows its status line and its report."""
+
+    def __init__(self, job: dict[str, Any], report: str | None = None) -> None:
+        super().__init__(job)
+        self.report = report
+        self._made_in = _execution_count()
+
+    def _ipython_display_(self) -> None:
+        if _execution_count() != self._made_in:
+            display(_status_view(_job_line(self)))
+            if self.report is not None:
+                display(SafeMarkdown(self.report))
+
+
 def _execution_count() -> int | None:
     from IPython import get_ipython
 
@@ -435,6 +625,12 @@ def _cell(row: dict[str, Any], column: str) -> str:
     value = row.get(column)
     if column == "snippet" and isinstance(value, str):
         value = value.strip().splitlines()[0][:120] if value.strip() else ""
+    if column == "progress" and isinstance(value, int | float):
+        value = _percent(value)
+    if column == "question" and isinstance(value, str):
+        value = _plain_line(value, 100)
+    if column == "note" and value is None:
+        value = row.get("note_id")
     return "" if value is None else str(value)
 
 
@@ -510,3 +706,121 @@ def _run_line(run: dict[str, Any]) -> str:
 
 def _plain(text: str) -> str:
     return ANSI.sub("", text).replace("\r\n", "\n")
+
+
+# -- research jobs ---------------------------------------------------------------------------
+def _only_options(args: Parsed, action: str, allowed: tuple[str, ...]) -> None:
+    """`research list` and `show ID` take none of a new question's options: say so."""
+    given = [
+        name
+        for name in ("depth", "path", "lang", "notes", "standing", "wait")
+        if name not in allowed and getattr(args, name) not in (None, False)
+    ]
+    if given:
+        raise WorkspaceError(
+            f"`%workspace research {action}` does not take --{given[0]} (that is for a new "
+            "question; to research a question starting with that word, put it in quotes "
+            "and add a word)"
+        )
+
+
+def _job_id(action: str, word: str) -> int:
+    if not word.isdigit() or int(word) < 1:
+        raise WorkspaceError(
+            f"`%workspace research {action}` takes a job id (a number, see `%workspace "
+            f"research list`), not {_plain_line(word, 40)!r}"
+        )
+    return int(word)
+
+
+def _queued_text(job: dict[str, Any], what: str) -> str:
+    return (
+        f"research job {job['id']} {what} ({job.get('depth')}): follow it with "
+        f"`%workspace research show {job['id']} --wait` (or in the Research panel); "
+        "`%workspace research list` shows all"
+    )
+
+
+def _job_line(job: dict[str, Any]) -> str:
+    """One line of where a job is: status, step, progress, what it does; or how it ended."""
+    parts = [f"research job {job['id']}: {job['status']}"]
+    status = job["status"]
+    if status == "running":
+        step = job.get("step")
+        if step in RESEARCH_STEPS:
+            parts.append(f"{RESEARCH_STEPS.index(step) + 1}/{len(RESEARCH_STEPS)} {step}")
+        parts.append(_percent(job.get("progress") or 0))
+        if job.get("detail"):
+            parts.append(_plain_line(job["detail"], 160))
+    elif status in RESEARCH_ENDED:
+        took = _duration(job.get("started"), job.get("ended"))
+        if took:
+            parts.append(f"in {took}")
+        if job.get("mode") == "retrieval":
+            parts.append("retrieval-only (no language model answered)")
+        tokens = (job.get("tokens_in") or 0) + (job.get("tokens_out") or 0)
+        if tokens:
+            cost = f", ${job['cost']:.4f}" if job.get("cost") else ""
+            parts.append(f"{tokens} tokens{cost}")
+        if job.get("sources") is not None:
+            read, cited = len(job["sources"]), sum(1 for s in job["sources"] if s.get("cited"))
+            parts.append(f"{read} file{'s' * (read != 1)} read, {cited} cited")
+        if job.get("note_id") is not None:
+            parts.append(f"note {job['note_id']}")
+        if status == "failed" and job.get("error"):
+            parts.append(_plain_line(job["error"], 200))
+    return ", ".join(parts)
+
+
+def _step_lines(job: dict[str, Any], said: dict[str, str]) -> list[str]:
+    """The lines to print for the steps that started or ended since the last look: a step as
+    it starts (the job's progress, what it does), and as it ends (its time, its last detail)."""
+    lines = []
+    for index, step in enumerate(job.get("steps") or [], 1):
+        name, status = step["name"], step["status"]
+        if status == "pending" or said.get(name) == "ended":
+            continue
+        where = f"[{index}/{len(RESEARCH_STEPS)}] {name}"
+        if status == "running":
+            if name not in said:
+                detail = _plain_line(job.get("detail") or "", 160)
+                lines.append(f"{where} ({_percent(job.get('progress') or 0)})" + _colon(detail))
+                said[name] = "started"
+            continue
+        took = _duration(step.get("started"), step.get("ended"))
+        detail = _plain_line(step.get("detail") or "", 160)
+        lines.append(
+            f"{where} {status}"
+            + (f" in {took}" if took else "")
+            + _colon(detail if detail != status else "")
+        )
+        said[name] = "ended"
+    return lines
+
+
+def _colon(detail: str) -> str:
+    return f": {detail}" if detail else ""
+
+
+def _percent(value: float) -> str:
+    return f"{max(0, min(100, round(float(value) * 100)))}%"
+
+
+def _duration(start: Any, end: Any) -> str:
+    """`1.2 s` between two of the API's timestamps, or "" when one is missing."""
+    try:
+        seconds = (
+            dt.datetime.fromisoformat(str(end).replace("Z", "+00:00"))
+            - dt.datetime.fromisoformat(str(start).replace("Z", "+00:00"))
+        ).total_seconds()
+    except (TypeError, ValueError):
+        return ""
+    if start is None or end is None or seconds < 0:
+        return ""
+    return f"{seconds:.1f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
+
+
+def _plain_line(text: str, limit: int = 300) -> str:
+    """Untrusted text as one printable line: no escape sequences or control characters."""
+    flat = " ".join(CONTROL.sub(" ", _plain(str(text))).split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
