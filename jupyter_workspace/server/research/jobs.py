@@ -665,7 +665,8 @@ class ResearchManager:
             return {}
         if sources_changed is not None:
             job["sources_changed"] = sources_changed
-        self._last_publish[job_id] = time.monotonic()
+        if job_id in self._live:
+            self._last_publish[job_id] = time.monotonic()
         event = {k: v for k, v in job.items() if k != "sources"}
         self.bus.publish({"type": protocol.RESEARCH_JOB, "job": event})
         return job
