@@ -9,11 +9,12 @@ from __future__ import annotations
 import asyncio
 import shutil
 import socket
+from typing import Any
 
 import pytest
 
 from jupyter_workspace.kernel.magics import _job_line, _step_lines
-from jupyter_workspace.protocol import MARKDOWN_MIME
+from jupyter_workspace.protocol import MARKDOWN_MIME, RESEARCH_STEPS
 
 from . import test_magics
 from .chat_helpers import FAKE_KEY
@@ -33,14 +34,15 @@ def closed_port() -> int:
 
 
 @pytest.fixture
-def jp_server_config(jp_server_config, jp_root_dir):
+def jp_server_config(jp_server_config, jp_root_dir, request):
     for f in FIXTURES.iterdir():
         shutil.copy(f, jp_root_dir / f.name)
     config = dict(jp_server_config)
     config["WorkspaceApp"] = {
         **config["WorkspaceApp"],
-        "sidecar_enabled": True,
-        "index_enabled": True,
+        # the real sidecar and index, except where the steps are the test's own
+        "sidecar_enabled": "steps" not in request.fixturenames,
+        "index_enabled": "steps" not in request.fixturenames,
         # no model answers there: the job runs retrieval-only, as it does without an LLM
         "llm_model": "openai/fake-model",
         "llm_api_base": f"http://127.0.0.1:{closed_port()}/v1",
@@ -202,6 +204,89 @@ async def test_an_interrupt_while_waiting_cancels_the_job(jp_serverapp, api, ker
     assert "Traceback" not in result["text"]
     assert (await api("GET", "research/1"))[1]["status"] == "cancelled"
     assert await k.value("job['status']") == "cancelled"
+
+
+@pytest.fixture
+def steps(jp_serverapp, workspace):
+    """`await steps(plan=..., ...)`: the server's research workers started with these steps
+    (the others return a minimal checkpoint at once), so a job can be paced, fail or hang."""
+
+    async def start(**given: Any) -> dict[str, Any]:
+        async def quick(ctx: Any) -> dict[str, Any]:
+            return {}
+
+        async def verify(ctx: Any) -> dict[str, Any]:
+            return {
+                "title": "t",
+                "markdown": "# Report\n\n- routed in [attitude.py:21-23]\n",
+                "sources": [{"path": "attitude.py", "hash": None, "cited": True}],
+                "stats": {"citations": 1, "verified": 1, "unverified": 0, "dropped": 0},
+            }
+
+        chosen = {name: quick for name in RESEARCH_STEPS} | {"verify": verify} | given
+        workspace.research.steps = chosen
+        await jp_serverapp._post_start()
+        return chosen
+
+    return start
+
+
+async def test_a_job_that_fails_says_its_error_after_its_steps(api, kernel, workspace_env, steps):
+    async def plan(ctx: Any) -> dict[str, Any]:
+        ctx.progress(0.5, "splitting the question\ninto parts")
+        await asyncio.sleep(1.6)  # seen running by a few polls
+        return {"mode": "llm", "sub_questions": []}
+
+    async def gather(ctx: Any) -> dict[str, Any]:
+        raise RuntimeError("the index went away \x1b[2J<b>bold</b>")
+
+    await steps(plan=plan, gather=gather)
+    k = await kernel(workspace_env)
+    result = await k.run("job = %workspace research how is the norm computed --wait")
+    assert result["reply"]["status"] == "ok", result["text"]
+    printed = streamed(result)
+    assert "[1/5] plan (10%): splitting the question into parts\n" in printed, printed
+    assert "[1/5] plan done in 1." in printed
+    assert "[2/5] gather failed" in printed and "the index went away" in printed
+    assert "\x1b" not in result["text"]
+    [error] = [b for b in bundles(result) if "%workspace: research job 1 failed" in b["text/plain"]]
+    assert "the index went away" in error["text/plain"]
+    assert "&lt;b&gt;bold&lt;/b&gt;" in error["text/html"]  # escaped in the trusted output
+    shown = [b.get(MARKDOWN_MIME, "") for b in bundles(result)]
+    assert "research job 1: failed" in [x for x in shown if x][-1]
+    assert await k.value("job['status']") == "failed"
+
+
+async def test_an_interrupt_stops_a_running_step(api, kernel, workspace_env, steps):
+    entered = asyncio.Event()
+    stopped = asyncio.Event()
+
+    async def extract(ctx: Any) -> dict[str, Any]:
+        entered.set()
+        try:
+            await asyncio.sleep(300)
+        except asyncio.CancelledError:
+            stopped.set()
+            raise
+        return {"findings": []}
+
+    await steps(extract=extract)
+    k = await kernel(workspace_env)
+
+    async def interrupt() -> None:
+        await asyncio.wait_for(entered.wait(), 60)
+        await asyncio.sleep(1.0)  # a poll or two sees it running
+        await k.manager.interrupt_kernel()
+
+    interrupter = asyncio.ensure_future(interrupt())
+    result = await k.run("%workspace research which modules call the clock --wait")
+    await interrupter
+    assert "[3/5] extract (40%)" in result["text"], result["text"]
+    assert "(interrupted: research job 1 was cancelled)" in result["text"]
+    assert stopped.is_set()
+    _, job = await api("GET", "research/1")
+    assert job["status"] == "cancelled"
+    assert [s["status"] for s in job["steps"]][:3] == ["done", "done", "failed"]
 
 
 @pytest.mark.parametrize(

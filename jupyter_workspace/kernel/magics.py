@@ -398,7 +398,8 @@ class WorkspaceMagics(Magics):
     def _ended(self, job: dict[str, Any]) -> ResearchJob:
         """What an ended job left: its error, or its report (the note as it is now)."""
         if job["status"] == "failed":
-            display(_error_bundle(f"research job {job['id']} failed: {job.get('error')}"), raw=True)
+            error = _plain_line(job.get("error") or "?", 500)
+            display(_error_bundle(f"research job {job['id']} failed: {error}"), raw=True)
         if job.get("sources_changed"):
             print(
                 "(files the report cites have changed since: "
