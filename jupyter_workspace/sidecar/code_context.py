@@ -82,7 +82,9 @@ def _line(value: Any) -> int | None:
     return value if ok else None
 
 
-def context(path: str, text: str, start_line: int, end_line: int, names: list[str]) -> dict:
+def context(
+    path: str, text: str, start_line: int, end_line: int, names: list[str] | None = None
+) -> dict:
     """The answer to one request (see the module's docstring and the sidecar's route)."""
     language = language_of(path, text)
     empty: dict[str, Any] = {"language": language, "definition": None, "callees": [], "calls": []}
@@ -98,19 +100,21 @@ def context(path: str, text: str, start_line: int, end_line: int, names: list[st
     callees: list[str] = []
     if found is not None:
         rows = range(found.start, found.end)
-        seen: set[str] = set()
+        seen: set[str] = _variables(found, language)
         for name, row in calls:
             if row in rows and fold(name) not in seen and name != _short(found.symbol):
                 seen.add(fold(name))
                 callees.append(name)
                 if len(callees) >= MAX_CALLEES:
                     break
-    wanted = {fold(_short(n)) for n in names}
+    wanted = {fold(_short(n)) for n in names or []}
     places = []
     if wanted:
         for name, row in calls:
             if fold(name) in wanted:
                 caller = _enclosing(defs, row, row + 1)
+                if caller is not None and fold(name) in _variables(caller, language):
+                    continue  # Fortran: an array of that name, not a call
                 places.append({"name": name, "line": row + 1, "definition": _describe(caller)})
                 if len(places) >= MAX_CALLS:
                     break
@@ -120,6 +124,26 @@ def context(path: str, text: str, start_line: int, end_line: int, names: list[st
         "callees": callees,
         "calls": places,
     }
+
+
+def _variables(d: _Def, language: str) -> set[str]:
+    """Fortran: the names `d` declares as variables or takes as arguments (lower case): `a(i)`
+    of one is an array element, not a call. Other languages: none (their calls are calls)."""
+    if language != "fortran":
+        return set()
+    names: set[str] = set()
+    stack = [d.node]
+    while stack:
+        node = stack.pop()
+        if node.type in ("variable_declaration", "parameters"):
+            for child in node.named_children:
+                if child.type != "identifier" and child.named_children:
+                    child = child.named_children[0]  # `r(3)`, `x = 1`
+                if child.type == "identifier":
+                    names.add(_text(child).lower())
+        elif node is d.node or node.type not in SPECS[language].defs:
+            stack.extend(node.named_children)  # not into nested definitions
+    return names
 
 
 def _same(name: str) -> str:
