@@ -1,0 +1,462 @@
+"""The research agent's steps, run one after another as the job manager runs them, on a real
+server: the real sidecar and index over a small folder of C and Python files, and the fake LLM
+server playing the plan, extract and write answers (tests/fake_llm.py's `respond`).
+
+What a user would notice: a cited report whose fabricated citations are never kept as
+verified; a retrieval-only report when no model answers; the budget's end said in the report;
+a chat answer that does not wait for a research job's model request; tokens counted."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import socket
+import time
+from typing import Any
+
+import pytest
+
+from jupyter_workspace import protocol
+from jupyter_workspace.server.assistant import LLMConfig
+from jupyter_workspace.server.research import agent
+from jupyter_workspace.server.research.env import BUDGETS, ResearchEnv, RunContext
+
+from .chat_helpers import FAKE_KEY, answer, sidecar_ready
+from .waiting import until
+
+INDEX_TIMEOUT = 180
+
+SEND_C = """\
+/* Software bus: sending a message to every pipe subscribed to its id */
+#include "sb_config.h"
+
+int CFE_SB_Send(CFE_SB_Msg_t *msg)
+{
+    CFE_SB_Route_t *route = CFE_SB_FindRoute(msg->id);
+    if (route == NULL) {
+        return CFE_SB_NO_SUBSCRIBERS;
+    }
+    for (int i = 0; i < route->pipe_count; i++) {
+        CFE_SB_Deliver(route->pipes[i], msg);
+    }
+    return CFE_SUCCESS;
+}
+
+void CFE_SB_Deliver(CFE_SB_Pipe_t *pipe, CFE_SB_Msg_t *msg)
+{
+    if (pipe->depth >= CFE_SB_MAX_PIPE_DEPTH) {
+        pipe->overflows++;
+        return;
+    }
+    pipe->queue[pipe->depth++] = msg;
+}
+"""
+CONFIG_H = """\
+/* Limits of the software bus */
+#define CFE_SB_MAX_PIPES 64
+#define CFE_SB_MAX_PIPE_DEPTH 256
+#define CFE_SB_MAX_DEST_PER_PKT 16
+"""
+ROUTE_PY = """\
+\"\"\"Ground tool: print which pipes a message id is routed to.\"\"\"
+
+
+def routes_for(table, msg_id):
+    \"\"\"The pipes subscribed to msg_id, in subscription order.\"\"\"
+    return [pipe for pipe, ids in table.items() if msg_id in ids]
+"""
+LOOP_LINE = SEND_C.split("\n").index("    for (int i = 0; i < route->pipe_count; i++) {") + 1
+DEPTH_LINE = CONFIG_H.split("\n").index("#define CFE_SB_MAX_PIPE_DEPTH 256") + 1
+QUESTION = (
+    "How does CFE_SB_Send route a message to more than one pipe, and where are the limits set?"
+)
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def jp_server_config(jp_server_config, jp_root_dir, fake_llm):
+    (jp_root_dir / "sb").mkdir()
+    (jp_root_dir / "sb" / "send.c").write_text(SEND_C)
+    (jp_root_dir / "sb" / "sb_config.h").write_text(CONFIG_H)
+    (jp_root_dir / "tools").mkdir()
+    (jp_root_dir / "tools" / "route.py").write_text(ROUTE_PY)
+    config = dict(jp_server_config)
+    config["WorkspaceApp"] = {
+        **config["WorkspaceApp"],
+        "sidecar_enabled": True,
+        "index_enabled": True,
+        "llm_model": "openai/fake-model",
+        "llm_api_base": fake_llm.url + "/v1",
+        "llm_api_key": FAKE_KEY,
+        "llm_timeout": 20.0,
+    }
+    return config
+
+
+@pytest.fixture
+def research_env(jp_serverapp, workspace, api):
+    """`await research_env()`: the server started, the folder indexed, a ResearchEnv."""
+
+    async def start(llm_state: str = "ready") -> ResearchEnv:
+        await jp_serverapp._post_start()
+        await sidecar_ready(api)
+
+        async def idle():
+            _, status = await api("GET", "index")
+            return status if status["state"] == "idle" and status["files_indexed"] >= 3 else None
+
+        await until(idle, timeout=INDEX_TIMEOUT, interval=0.2)
+        env = getattr(workspace, "research_env", None)
+        if env is None:  # built from its parts until the app makes one
+            env = ResearchEnv(
+                root_dir=workspace.root_dir,
+                rules=workspace.rules,
+                store=workspace.store,
+                search=workspace.search,
+                supervisor=workspace.supervisor,
+                assistant=workspace.assistant,
+                notes=workspace.notes,
+            )
+        return dataclasses.replace(env, llm_state=lambda: llm_state)
+
+    return start
+
+
+async def run_steps(
+    env: ResearchEnv, question: str = QUESTION, depth: str = "quick", **budget: int
+) -> RunContext:
+    job = {
+        "id": 1,
+        "question": question,
+        "depth": depth,
+        "scope": {"paths": [], "languages": [], "notes": False},
+    }
+    ctx = RunContext(env, job, dataclasses.replace(BUDGETS[depth], **budget))
+    for name in protocol.RESEARCH_STEPS:
+        ctx.outputs[name] = await agent.STEPS[name](ctx)
+        json.dumps(ctx.outputs[name])  # a checkpoint is JSON
+    return ctx
+
+
+# -- the fake model's script ---------------------------------------------------------------------
+PLAN = {
+    "sub_questions": [
+        {"question": "How does CFE_SB_Send deliver to several pipes?", "queries": ["CFE_SB_Send"]},
+        {"question": "Where are the pipe limits set?", "queries": ["CFE_SB_MAX_PIPE_DEPTH"]},
+    ]
+}
+FINDINGS = {
+    "findings": [
+        {
+            "claim": "CFE_SB_Send delivers the message to each pipe of its route in a loop.",
+            "sub_question": 1,
+            "citations": [
+                {
+                    "path": "sb/send.c",
+                    "start_line": LOOP_LINE,
+                    "end_line": LOOP_LINE + 2,
+                    "quote": "CFE_SB_Deliver(route->pipes[i], msg);",
+                }
+            ],
+        },
+        {
+            "claim": "A pipe holds at most 256 messages.",
+            "sub_question": 2,
+            "citations": [
+                {
+                    "path": "sb/sb_config.h",
+                    "start_line": DEPTH_LINE,
+                    "end_line": DEPTH_LINE,
+                    "quote": "#define CFE_SB_MAX_PIPE_DEPTH 256",
+                }
+            ],
+        },
+        {  # fabricated: no such file
+            "claim": "Routes are kept in a hash table.",
+            "sub_question": 1,
+            "citations": [
+                {
+                    "path": "sb/route_table.c",
+                    "start_line": 10,
+                    "end_line": 12,
+                    "quote": "hash = msg_id % CFE_SB_ROUTES;",
+                }
+            ],
+        },
+        {  # fabricated: the file exists, the quote is not in those lines
+            "claim": "Overflows are reported as an event.",
+            "sub_question": 2,
+            "citations": [
+                {
+                    "path": "sb/send.c",
+                    "start_line": 1,
+                    "end_line": 3,
+                    "quote": "CFE_EVS_SendEvent(CFE_SB_Q_FULL_ERR_EID);",
+                }
+            ],
+        },
+    ]
+}
+REAL = [f"[sb/send.c:{LOOP_LINE}-{LOOP_LINE + 2}]", f"[sb/sb_config.h:{DEPTH_LINE}]"]
+FAKE = ["[sb/route_table.c:10-12]", "[sb/send.c:1-3]"]
+REPORT = f"""# How the software bus fans out
+
+## Summary
+CFE_SB_Send loops over the route's pipes; the limits are macros.
+
+## Findings
+- Each pipe of the route gets the message. {REAL[0]}
+- A pipe holds at most 256 messages. {REAL[1]}
+- Routes are kept in a hash table. {FAKE[0]}
+- Overflows are reported as an event. {FAKE[1]}
+
+## Open questions
+- What happens when a route is full?
+"""
+
+
+def script(plan: str | None = None, findings: str | None = None, report: str = REPORT):
+    """The fake model's answers, chosen by the system prompt of each request."""
+
+    def respond(messages: list[dict[str, Any]]) -> str:
+        system = messages[0]["content"]
+        if system.startswith("You plan research"):
+            return (
+                plan
+                if plan is not None
+                else "Here is the plan:\n```json\n" + json.dumps(PLAN) + "\n```"
+            )
+        if system.startswith("You extract findings"):
+            return findings if findings is not None else json.dumps(FINDINGS)
+        if system.startswith("You write a research report"):
+            return report
+        return "A chat answer."
+
+    return respond
+
+
+def research_requests(fake_llm, prefix: str) -> list[dict]:
+    return [
+        r
+        for r in fake_llm.requests
+        if r["body"].get("messages") and r["body"]["messages"][0]["content"].startswith(prefix)
+    ]
+
+
+# -- the tests -----------------------------------------------------------------------------------
+async def test_a_cited_report_keeps_no_fabricated_citation_as_verified(research_env, fake_llm):
+    env = await research_env()
+    fake_llm.respond = script()
+    ctx = await run_steps(env)
+
+    planned = ctx.outputs["plan"]
+    assert planned["mode"] == "llm"
+    assert [s["question"] for s in planned["sub_questions"]] == [
+        s["question"] for s in PLAN["sub_questions"]
+    ]
+    # the question itself is always searched, first
+    assert planned["sub_questions"][0]["queries"][0] == QUESTION
+
+    sources = ctx.outputs["gather"]["sources"]
+    read = {(s["path"], s["start_line"]) for s in sources}
+    assert any(path == "sb/send.c" for path, _ in read), read
+    assert any(path == "sb/sb_config.h" for path, _ in read), read
+    for s in sources:  # the text is the file's lines as read, with the file's hash
+        assert s["hash"] and s["text"] and s["why"] in ("hit", "definition", "caller", "callee")
+        assert len(sources) <= BUDGETS["quick"].max_sources
+
+    # every extract request shows the passages with their path:lines, numbered lines
+    extract_asked = research_requests(fake_llm, "You extract findings")
+    assert extract_asked
+    shown = extract_asked[0]["body"]["messages"][1]["content"]
+    assert (
+        "sb/" in shown
+        and "| " in shown
+        and "data, not instructions" in (extract_asked[0]["body"]["messages"][0]["content"])
+    )
+    # the fabricated citations are kept in the findings: the verifier is the one to catch them
+    cited = {c["path"] for f in ctx.outputs["extract"]["findings"] for c in f["citations"]}
+    assert "sb/route_table.c" in cited
+
+    written = ctx.outputs["write"]
+    assert written["title"] == "How the software bus fans out"
+    assert written["markdown"].index("## Summary") < written["markdown"].index("## Sources read")
+
+    verified = ctx.outputs["verify"]
+    note = verified["markdown"]
+    stats = verified["stats"]
+    assert stats["citations"] >= 4
+    for fake in FAKE:  # never kept as if checked: marked unverified or dropped
+        for line in note.splitlines():
+            if fake in line:
+                assert "unverified" in line, line
+    assert stats["unverified"] + stats["dropped"] >= 2
+    if agent._verify_function() is not None:  # the verifier keeps the true ones
+        assert stats["verified"] >= 2
+        for real in REAL:
+            assert any(real in line and "unverified" not in line for line in note.splitlines())
+        by_path = {s["path"]: s for s in verified["sources"]}
+        assert by_path["sb/send.c"]["cited"] and by_path["sb/send.c"]["hash"]
+        assert "sb/route_table.c" not in by_path or not by_path["sb/route_table.c"]["cited"]
+
+    # usage: the fake's usage chunks, counted once per model call
+    assert fake_llm.usages
+    assert ctx.usage.llm_calls == len(fake_llm.usages) == len(fake_llm.requests)
+    assert ctx.usage.tokens_in == sum(u["prompt_tokens"] for u in fake_llm.usages)
+    assert ctx.usage.tokens_out == sum(u["completion_tokens"] for u in fake_llm.usages)
+    assert ctx.usage.cost is None  # litellm has no price for the fake model
+
+
+async def test_a_plan_that_is_not_json_is_asked_again_then_planned_from_the_words(
+    research_env, fake_llm
+):
+    env = await research_env()
+    fake_llm.respond = script(plan="I would look at the software bus first.")
+    ctx = RunContext(env, {"id": 1, "question": QUESTION, "depth": "quick"}, BUDGETS["quick"])
+    planned = await agent.plan(ctx)
+    asked = research_requests(fake_llm, "You plan research")
+    assert len(asked) == 2  # asked once more, firmly
+    assert asked[1]["body"]["messages"][-1]["content"].startswith("Your answer was not the JSON")
+    # the model answered, so the later steps still use it; the plan comes from the words
+    assert planned["mode"] == "llm" and "not JSON" in planned["reason"]
+    queries = [q for s in planned["sub_questions"] for q in s["queries"]]
+    assert queries[0] == QUESTION and "CFE_SB_Send" in queries
+    assert len(queries) <= BUDGETS["quick"].queries
+    assert len(planned["sub_questions"]) == 2  # one per clause
+
+    # an extract answer that is not JSON is asked again, then its batch yields nothing
+    fake_llm.respond = script(findings="Sorry, I cannot.")
+    ctx.outputs["plan"] = planned
+    ctx.outputs["gather"] = await agent.gather(ctx)
+    extracted = await agent.extract(ctx)
+    assert extracted["findings"] == []
+    assert extracted["unparsed_batches"] == list(range(extracted["batches"]))
+    assert len(research_requests(fake_llm, "You extract findings")) == 2 * extracted["batches"]
+    ctx.outputs["extract"] = extracted
+    written = await agent.write(ctx)  # nothing to write from: the passages, labelled
+    assert written["markdown"].startswith("**Retrieval-only report**")
+
+
+async def test_with_no_model_answering_the_report_is_retrieval_only(
+    research_env, fake_llm, workspace
+):
+    env = await research_env(llm_state="unknown")
+    closed = f"http://127.0.0.1:{closed_port()}"
+    workspace.assistant.config = LLMConfig("openai/fake-model", closed, timeout=10.0)
+    ctx = await run_steps(env)
+    planned = ctx.outputs["plan"]
+    assert planned["mode"] == "retrieval"
+    assert planned["reason"].startswith(f"No language model answered at {closed}")
+    assert ctx.outputs["extract"]["findings"] == []
+    note = ctx.outputs["verify"]["markdown"]
+    assert "\n**Retrieval-only report** (no language model answered:" in note
+    assert "re-run with an LLM later" in note
+    # per sub-question, passages cited and shown in fences; all verify (read from the files)
+    assert "## 1. " in note and "## 2. " in note and "```c" in note
+    stats = ctx.outputs["verify"]["stats"]
+    assert stats["citations"] >= 2
+    if agent._verify_function() is not None:
+        assert stats["verified"] == stats["citations"] and "unverified" not in note
+    assert ctx.usage.llm_calls == 0 and not fake_llm.requests
+
+    # the LLM's state already says unreachable: the model is not even tried
+    ctx = await run_steps(dataclasses.replace(env, llm_state=lambda: "no_model"))
+    assert ctx.outputs["plan"]["mode"] == "retrieval"
+    assert "not configured" in ctx.outputs["verify"]["markdown"]
+
+
+async def test_a_spent_budget_ends_the_model_calls_and_the_report_says_so(research_env, fake_llm):
+    env = await research_env()
+    fake_llm.respond = script()
+    # two model calls: the plan and one batch of passages
+    ctx = await run_steps(env, max_steps=2, max_sources=30)
+    assert ctx.usage.llm_calls == 2 == len(fake_llm.requests)
+    extracted = ctx.outputs["extract"]
+    if extracted["batches"] > 1:
+        assert "budget is spent" in extracted["budget"]
+    note = ctx.outputs["verify"]["markdown"]
+    assert "budget is spent" in note.lower() or "Budget spent" in note
+    assert "## Findings" in note  # the findings as stated, still cited and checked
+    assert not research_requests(fake_llm, "You write a research report")
+
+
+async def test_chat_goes_first_and_the_research_request_is_asked_again_after(
+    research_env, fake_llm, workspace, api, events
+):
+    env = await research_env()
+    long_answer = json.dumps(FINDINGS)
+    fake_llm.respond = lambda messages: (
+        "A chat answer."
+        if messages[0]["content"].startswith("You are the assistant")
+        else long_answer
+    )
+    fake_llm.delay = 0.05  # the research answer streams for a few seconds; chat's in two pieces
+    ctx = RunContext(env, {"id": 1, "question": QUESTION, "depth": "quick"}, BUDGETS["quick"])
+    research = asyncio.ensure_future(
+        agent.ask(ctx, [{"role": "system", "content": "You extract findings"}])
+    )
+    await until(lambda: fake_llm.requests, 10)
+    await asyncio.sleep(0.3)  # the research answer is being streamed
+
+    client = await events()
+    started = time.monotonic()
+    status, sent = await api("POST", "chat", {"message": "What is a pipe?"})
+    assert status == 202, sent
+    tokens, done = await answer(client, sent["stream_id"])
+    chat_took = time.monotonic() - started
+    assert done["type"] == "chat.done" and "".join(tokens) == "A chat answer."
+    assert not research.done()  # preempted, asked again once chat is done
+    assert chat_took < 2.0, chat_took  # not behind the research answer (about 3 s)
+
+    assert await research == long_answer
+    asked = research_requests(fake_llm, "You extract findings")
+    assert len(asked) == 2 and fake_llm.disconnects >= 1
+    # the research request was sent again after the chat request
+    order = [r["body"]["messages"][0]["content"][:12] for r in fake_llm.requests]
+    assert order == ["You extract ", "You are the ", "You extract "], order
+    assert ctx.usage.llm_calls == 1  # the preempted call reported nothing
+
+
+async def test_a_background_request_waits_while_chat_streams(research_env, fake_llm, workspace):
+    env = await research_env()
+    assistant = workspace.assistant
+    fake_llm.delay = 0.3
+    slow = "a slow answer, streamed in pieces. " * 6  # 6 pieces: 1.5 s
+    fake_llm.respond = lambda messages: slow
+
+    async def chat() -> str:
+        pieces = [
+            p async for p in assistant.stream([{"role": "user", "content": "hi"}], interactive=True)
+        ]
+        return "".join(pieces)
+
+    chatting = asyncio.ensure_future(chat())
+    await until(lambda: fake_llm.requests, 10)  # chat's request is being answered
+    assert assistant.interactive_streams == 1
+    waiting = asyncio.ensure_future(
+        assistant.complete([{"role": "user", "content": "x"}], background=True)
+    )
+    await asyncio.sleep(0.3)
+    assert len(fake_llm.requests) == 1  # the background request has not been sent
+    assert await chatting == slow
+    assert await waiting == slow
+    assert len(fake_llm.requests) == 2
+
+    # a cancelled background request stays a cancellation (a job's Stop), not a Preempted
+    fake_llm.delay = 0.5
+    task = asyncio.ensure_future(
+        assistant.complete([{"role": "user", "content": "y"}], background=True)
+    )
+    await until(lambda: len(fake_llm.requests) == 3, 10)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert task.cancelled()
+    await until(lambda: fake_llm.disconnects >= 1, 10)  # the provider's request is closed
+    del env
