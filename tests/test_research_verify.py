@@ -297,3 +297,37 @@ def test_a_note_citation_and_an_empty_report(env):
     assert empty["stats"] == {"citations": 0, "verified": 0, "unverified": 0, "dropped": 0}
     assert empty["markdown"].startswith("> **Verification:** no citations to check")
     assert "## Sources" not in empty["markdown"] and empty["sources"] == []
+
+
+def test_items_are_dropped_only_when_a_citation_failed_and_none_held(env):
+    markdown = "\n".join(
+        [
+            "- Only the writer says so [src/pid.c:1].",
+            "- Invented and wrong [src/pid.c:3–6].",
+            "A paragraph after the list stays [src/pid.c:8–13].",
+            "",
+            "~~~",
+            "[src/pid.c:5000] in a tilde fence",
+            "~~~",
+        ]
+    )
+    findings = [
+        {
+            "claim": "c",
+            "citations": [
+                {"path": "src/pid.c", "start_line": 3, "end_line": 6, "quote": "not in the file"},
+                {"path": "src/pid.c", "start_line": 8, "end_line": 13, "quote": "s->integral"},
+            ],
+        }
+    ]
+    result = verify_report(env, markdown, findings)
+    lines = result["markdown"].split("\n")
+    # unsupported but its lines exist: kept, marked, not verified
+    assert (
+        "- Only the writer says so [src/pid.c:1] ⚠ unverified (no finding quotes these lines)."
+        in lines
+    )
+    assert not any("Invented" in line for line in lines)  # its only citation failed
+    assert "A paragraph after the list stays [src/pid.c:8–13]." in lines  # en dash range, held
+    assert "[src/pid.c:5000] in a tilde fence" in lines
+    assert result["stats"] == {"citations": 3, "verified": 1, "unverified": 1, "dropped": 1}

@@ -40,8 +40,9 @@ from .env import MAX_READ_BYTES, ResearchEnv, content_hash, read_source
 
 NOTE_PREFIX = "@notes/"
 SHORT_HASH = 12
-# `[path:12-30]`, `[path:12]`, `[@notes/3:4-5]`: no spaces, brackets or backticks in the path
-CITATION = re.compile(r"\[([^\s\[\]`:]+|@notes/\d+):(\d{1,9})(?:-(\d{1,9}))?\]")
+# `[path:12-30]` (or `12–30`), `[path:12]`, `[@notes/3:4-5]`: no spaces, brackets or backticks
+# in the path
+CITATION = re.compile(r"\[([^\s\[\]`:]+|@notes/\d+):(\d{1,9})(?:[-–](\d{1,9}))?\]")
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 _CODE_SPAN = re.compile(r"(`+)(?:(?!\1).)+?\1")
 _ITEM = re.compile(r"^\s*(?:[-*+]|\d{1,9}[.)])\s+")
