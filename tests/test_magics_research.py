@@ -7,6 +7,7 @@ an interrupt while waiting cancels the job; bad arguments say what is wrong."""
 from __future__ import annotations
 
 import asyncio
+import json
 import shutil
 import socket
 from typing import Any
@@ -43,9 +44,14 @@ def jp_server_config(jp_server_config, jp_root_dir, request):
         # the real sidecar and index, except where the steps are the test's own
         "sidecar_enabled": "steps" not in request.fixturenames,
         "index_enabled": "steps" not in request.fixturenames,
-        # no model answers there: the job runs retrieval-only, as it does without an LLM
+        # the fake LLM where a test asks for it; elsewhere no model answers there: the job runs
+        # retrieval-only, as it does without an LLM
         "llm_model": "openai/fake-model",
-        "llm_api_base": f"http://127.0.0.1:{closed_port()}/v1",
+        "llm_api_base": (
+            request.getfixturevalue("fake_llm").url + "/v1"
+            if "fake_llm" in request.fixturenames
+            else f"http://127.0.0.1:{closed_port()}/v1"
+        ),
         "llm_api_key": FAKE_KEY,
         "llm_timeout": 10.0,
     }
@@ -132,6 +138,78 @@ async def test_a_retrieval_only_job_followed_with_wait_shows_its_steps_and_repor
     gone = await k.run("%workspace research show 1")
     assert f"the report's note {job['note_id']} was deleted" in gone["text"]
     assert "%workspace research rerun 1" in gone["text"]
+
+
+NORM_QUOTE = "return math.sqrt(sum(c * c for c in q))"
+FINDINGS = {
+    "findings": [
+        {
+            "claim": "The norm is the square root of the sum of squares.",
+            "sub_question": 1,
+            "citations": [
+                {"path": "attitude.py", "start_line": 21, "end_line": 23, "quote": NORM_QUOTE}
+            ],
+        },
+        {  # fabricated: the lines exist, the quote is not there
+            "claim": "The norm is cached on the estimator.",
+            "sub_question": 1,
+            "citations": [
+                {
+                    "path": "attitude.py",
+                    "start_line": 7,
+                    "end_line": 9,
+                    "quote": "self._norm_cache = {}",
+                }
+            ],
+        },
+    ]
+}
+REPORT = """# How the quaternion norm is computed
+
+## Summary
+A plain Euclidean norm.
+
+## Findings
+- The norm is the square root of the sum of squares. [attitude.py:21-23]
+- The norm is cached on the estimator. [attitude.py:7-9]
+"""
+
+
+def script(messages: list[dict[str, Any]]) -> str:
+    """The fake model's answers, chosen by the system prompt (server/assistant.py's)."""
+    system = messages[0]["content"]
+    if system.startswith("You plan research"):
+        plan = {"sub_questions": [{"question": QUESTION, "queries": ["quaternion_norm"]}]}
+        return json.dumps(plan)
+    if system.startswith("You extract findings"):
+        return json.dumps(FINDINGS)
+    if system.startswith("You write a research report"):
+        return REPORT
+    return "A chat answer."
+
+
+async def test_a_job_with_a_model_shows_its_usage_and_no_fabricated_citation_as_verified(
+    jp_serverapp, api, kernel, workspace_env, fake_llm
+):
+    fake_llm.respond = script
+    await ready(jp_serverapp, api)
+    k = await kernel(workspace_env)
+    result = await k.run(
+        f'job = %workspace research "{QUESTION}" --depth quick --wait', timeout=300
+    )
+    assert result["reply"]["status"] == "ok", result["text"]
+    assert "[5/5] verify done" in streamed(result), result["text"]
+    shown = [b.get(MARKDOWN_MIME, "") for b in bundles(result)]
+    status = [x for x in shown if x.startswith("`research job 1:")][-1]
+    assert "done" in status and "retrieval-only" not in status and " tokens" in status, status
+    [report] = [x for x in shown if x.startswith("## Research: ")]
+    assert "[attitude.py:21-23]" in report
+    for line in report.splitlines():  # the fabricated citation is never kept as verified
+        if "[attitude.py:7-9]" in line:
+            assert "unverified" in line, line
+    _, job = await api("GET", "research/1")
+    assert job["mode"] == "llm" and job["tokens_in"] > 0 and job["tokens_out"] > 0
+    assert f"{job['tokens_in'] + job['tokens_out']} tokens" in status
 
 
 async def test_queue_with_scope_then_list_cancel_and_rerun(
