@@ -367,6 +367,30 @@ async def test_an_interrupt_stops_a_running_step(api, kernel, workspace_env, ste
     assert [s["status"] for s in job["steps"]][:3] == ["done", "done", "failed"]
 
 
+async def test_a_job_deleted_while_followed_says_so(api, kernel, workspace_env, steps):
+    entered = asyncio.Event()
+
+    async def gather(ctx: Any) -> dict[str, Any]:
+        entered.set()
+        await asyncio.sleep(300)
+        return {"sources": []}
+
+    await steps(gather=gather)
+    k = await kernel(workspace_env)
+
+    async def delete() -> None:
+        await asyncio.wait_for(entered.wait(), 60)
+        await asyncio.sleep(0.8)
+        status, _ = await api("DELETE", "research/1")
+        assert status == 204
+
+    deleter = asyncio.ensure_future(delete())
+    result = await k.run("%workspace research where is the gain set --wait")
+    await deleter
+    assert "%workspace: research job 1 was deleted while it was followed" in result["text"]
+    assert "Traceback" not in result["text"]
+
+
 @pytest.mark.parametrize(
     ("line", "says"),
     [

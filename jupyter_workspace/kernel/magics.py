@@ -112,9 +112,9 @@ def build_parser() -> Parser:
         "research",
         help="research a question in the background: a cited, verified note "
         "(also: research list | show ID | cancel ID | rerun ID)",
-        usage="%%workspace research QUESTION [--depth D] [--path GLOB] [--lang L] "
+        usage="%(prog)s QUESTION [--depth D] [--path GLOB] [--lang L] "
         "[--notes | --no-notes] [--standing] [--wait]\n"
-        "       %%workspace research list | show ID [--wait] | cancel ID | rerun ID [--wait]",
+        "       %(prog)s list | show ID [--wait] | cancel ID | rerun ID [--wait]",
         description="Queue a research job: the workspace plans the question, searches and "
         "reads the code around each hit, states findings with file:line citations, writes a "
         "report and checks every citation against the files; the report becomes a note. "
@@ -366,6 +366,17 @@ class WorkspaceMagics(Magics):
                     break
                 time.sleep(RESEARCH_POLL)
                 job = client.request("GET", f"research/{job_id}")
+        except ApiError as e:
+            if e.status != 404:
+                raise
+            raise WorkspaceError(
+                f"research job {job_id} was deleted while it was followed"
+            ) from None
+        except WorkspaceError as e:  # the server went away: the job is durable, it goes on there
+            raise WorkspaceError(
+                f"{e} (research job {job_id} goes on when the server is back: "
+                f"`%workspace research show {job_id} --wait` follows it again)"
+            ) from None
         except KeyboardInterrupt:
             try:
                 job = client.request("POST", f"research/{job_id}/cancel")
