@@ -201,6 +201,14 @@ end module orbit
     assert [(c["name"], c["line"]) for c in got["calls"]] == [("Advance", 12), ("PERIOD", 13)]
 
 
+def test_a_file_the_chunker_gives_up_on_is_still_searched_for_calls():
+    text = "int a = (\n\nstatic int helper(int x)\n{\n    return x + 1;\n}\n\n" + (
+        "int compute(int y)\n{\n    return helper(y) * 2;\n}\n"
+    )
+    got = context("m.c", text, 10, 10, ["helper"])
+    assert got["calls"] == [{"name": "helper", "line": 10, "definition": None}]
+
+
 def test_languages_without_a_grammar_and_unparsable_text():
     for path, text in (("notes.txt", "call f(x)\n"), ("a.go", "func f() { g() }\n")):
         got = context(path, text, 1, 1, ["g"])
@@ -346,6 +354,18 @@ async def test_expand_reads_the_definition_its_callers_callees_notes_and_tasks(
         15,
     )
     assert only["text"] == "\n".join(lines[8:15])
+
+    # a file the index read by lines (no symbols: its grammar gave up, as on cffi's C backend):
+    # its definitions are found by a text search confirmed by the parse
+    await workspace.store.run(
+        lambda conn: conn.execute("DELETE FROM symbols WHERE path = ?", ("src/util.c",))
+    )
+    callees_only = dataclasses.replace(BUDGETS["standard"], callers=0, callees=2)
+    found = await expand(env, inside, callees_only, set())
+    assert {(s["why"], s["path"], s["symbol"], s["start_line"], s["end_line"]) for s in found} >= {
+        ("callee", "src/util.c", "saturate", 3, 8),
+        ("callee", "src/control.c", "clamp", 3, 7),
+    }
 
     # the route validates what it is sent
     client = workspace.supervisor.client

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .chunker import SPECS, _collect, _Def, _text, language_of, parse
+from .chunker import SPECS, _collect, _Def, _parser, _text, _unmacro, language_of, parse
 
 MAX_NAMES = 50  # names the request may ask for the calls of
 MAX_CALLEES = 100
@@ -90,7 +90,7 @@ def context(
     empty: dict[str, Any] = {"language": language, "definition": None, "callees": [], "calls": []}
     if language not in CALL_NODES:
         return empty
-    tree = parse(text, language)
+    tree = _tree(text, language)
     if tree is None:
         return empty
     defs = _flatten(_collect(tree.root_node, SPECS[language]))
@@ -124,6 +124,24 @@ def context(
         "callees": callees,
         "calls": places,
     }
+
+
+def _tree(text: str, language: str) -> Any | None:
+    """The chunker's parse; or, where it gives up on a file that is mostly ERROR nodes (a C
+    file whose macros confuse the grammar: cffi's `_cffi_backend.c`), the tree anyway: the
+    definitions inside the errors still have their names and lines, and a caller is looking
+    for one of them."""
+    tree = parse(text, language)
+    if tree is not None:
+        return tree
+    parser = _parser(language)
+    if parser is None:
+        return None
+    try:
+        source = _unmacro(text) if language in ("c", "cpp") else text
+        return parser.parse(source.encode("utf-8"))
+    except Exception:  # a grammar failure is no answer, not a failed request
+        return None
 
 
 def _variables(d: _Def, language: str) -> set[str]:
@@ -168,12 +186,9 @@ def _flatten(defs: list[_Def]) -> list[_Def]:
 def _enclosing(defs: list[_Def], start: int, end: int) -> _Def | None:
     """The innermost definition (of ENCLOSING_KINDS) whose rows [start, end) hold rows
     [start, end) (0-based, end exclusive)."""
-    best: _Def | None = None
-    for d in defs:
-        inside = d.kind in ENCLOSING_KINDS and d.start <= start and end <= d.end
-        if inside and (best is None or d.end - d.start < best.end - best.start):
-            best = d
-    return best
+    # a `#define` inside a function is part of it: the function is what to read
+    inside = [d for d in defs if d.kind in ENCLOSING_KINDS and d.start <= start and end <= d.end]
+    return min(inside, key=lambda d: (d.kind == "macro", d.end - d.start), default=None)
 
 
 def _describe(d: _Def | None) -> dict[str, Any] | None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import sqlite3
 from pathlib import PurePosixPath
 from typing import Any
@@ -216,7 +217,7 @@ async def _callees(
     if not wanted:
         return
     rows = await _symbols(env, [n.lower() for n in wanted])
-    added = 0
+    added = searches = 0
     for name in wanted:
         if added >= budget.callees:
             return
@@ -242,6 +243,49 @@ async def _callees(
             ):
                 added += 1
                 break
+        else:
+            if not candidates and searches < 2 * budget.callees:
+                searches += 1
+                if take(await _defined_by_search(env, reader, path, language, name)):
+                    added += 1
+
+
+async def _defined_by_search(
+    env: ResearchEnv, reader: _Reader, path: str, language: str | None, name: str
+) -> Source | None:
+    """A definition of `name` the symbols table does not know (its file was indexed by lines:
+    the grammar gave up on it, as on cffi's `_cffi_backend.c`): the text search's hits for
+    the name whose enclosing definition, by the parse, is named so."""
+    if len(name) < MIN_NAME_CHARS:
+        return None
+    try:
+        hits = await env.search.raw({"q": name, "k": 5, "mode": "text"})
+    except Exception as e:  # no sidecar, no index: nothing
+        log.info("research: no definition of %s: %s", name, e)
+        return None
+    fold = str.lower if language == "fortran" else str
+    hits = [
+        h
+        for h in hits
+        if isinstance(h.get("path"), str)
+        and not h["path"].startswith("@")
+        and isinstance(h.get("start_line"), int)
+        and _family(_language(h["path"])) == _family(language)
+        # a chunk named otherwise is no definition of `name` (the index would know it)
+        and (not h.get("symbol") or fold(_short(str(h["symbol"]))) == fold(name))
+    ]
+    hits.sort(key=lambda h: h["path"] != path)
+    for hit in hits[:3]:
+        start = int(hit["start_line"])
+        end = hit["end_line"] if isinstance(hit.get("end_line"), int) else start
+        context = await reader.context(hit["path"], start, end)
+        found = (context or {}).get("definition")
+        if isinstance(found, dict) and fold(_short(str(found.get("name") or ""))) == fold(name):
+            first, last = _window(found["start_line"], found["end_line"], found["start_line"])
+            return await reader.source(
+                hit["path"], first, last, "callee", name, found.get("name"), found.get("kind")
+            )
+    return None
 
 
 async def _symbols(env: ResearchEnv, shorts: list[str]) -> dict[str, list[dict[str, Any]]]:
@@ -298,6 +342,8 @@ async def _callers(
             or _family(_language(other)) != _family(language)
         ):
             continue
+        if not _calls_in(str(hit.get("text") or hit.get("snippet") or ""), name, language):
+            continue  # the word, but not called here (the whole file is parsed for a call)
         asked.add(other)
         line = hit["start_line"] if isinstance(hit.get("start_line"), int) else 1
         context = await reader.context(other, line, line, [name])
@@ -320,6 +366,17 @@ async def _callers(
                 source = await reader.source(other, max(1, at - 5), at + 5, "caller", name)
             if take(source):
                 added += 1
+
+
+def _calls_in(text: str, name: str, language: str | None) -> bool:
+    """Whether `text` may call `name`: the name before `(` (Fortran: also after `call`).
+    No text to look at: maybe."""
+    if not text:
+        return True
+    word = re.escape(name)
+    if language == "fortran":
+        return re.search(rf"\b{word}\s*\(|\bcall\s+{word}\b", text, re.IGNORECASE) is not None
+    return re.search(rf"(?<![\w$]){word}\s*(<[^;()]*>\s*)?\(", text) is not None
 
 
 async def _mentions(env: ResearchEnv, reader: _Reader, take: Any, name: str) -> None:
