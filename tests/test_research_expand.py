@@ -4,6 +4,7 @@ snippets, and over loopback HTTP), and research/expand.py with the real sidecar 
 from __future__ import annotations
 
 import dataclasses
+import random
 from pathlib import Path
 
 import pytest
@@ -207,6 +208,17 @@ def test_a_file_the_chunker_gives_up_on_is_still_searched_for_calls():
     )
     got = context("m.c", text, 10, 10, ["helper"])
     assert got["calls"] == [{"name": "helper", "line": 10, "definition": None}]
+
+
+def test_random_text_in_every_language_never_raises():
+    rng = random.Random(16)
+    alphabet = "abcXYZ_ (){}[];:.,->*&\n\t\"'#=+/\\%!\ud800é"
+    for n in range(400):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 300)))
+        path = ("a.c", "a.hpp", "a.py", "a.f90", "a.js", "a.tsx", "a.md", "a.txt")[n % 8]
+        start = rng.randint(1, 20)
+        got = context(path, text, start, start + rng.randint(0, 5), ["abc", "X"])
+        assert set(got) == {"language", "definition", "callees", "calls"}
 
 
 def test_languages_without_a_grammar_and_unparsable_text():

@@ -246,9 +246,12 @@ class CodeContextHandler(SidecarHandler):
             request = code_context.check_request(self.json_body(), MAX_BODY)
         except code_context.BadContext as e:
             raise web.HTTPError(400, reason=str(e)) from None
-        result = await asyncio.get_running_loop().run_in_executor(
-            self.state.reader, code_context.context, *request
-        )
+        try:
+            result = await asyncio.get_running_loop().run_in_executor(
+                self.state.reader, code_context.context, *request
+            )
+        except (ValueError, UnicodeError) as e:  # text the parser cannot take
+            raise web.HTTPError(400, reason=f"cannot parse the text: {type(e).__name__}") from None
         self.finish(result)
 
 
