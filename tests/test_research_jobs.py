@@ -23,11 +23,15 @@ import pytest
 from jupyter_workspace import protocol
 from jupyter_workspace.server.sidecar_client import SidecarGone
 
+from .chat_helpers import sidecar_ready
 from .test_crash import call, free_port, stop
 from .waiting import until
 
 STEPS = protocol.RESEARCH_STEPS
 SOURCE = "def route(message, pipes):\n    for pipe in pipes:\n        pipe.put(message)\n"
+
+
+CLOSED = f"http://127.0.0.1:{free_port()}"
 
 
 def sha(text: str) -> str:
@@ -102,13 +106,22 @@ class FakeSteps:
 
 
 @pytest.fixture
-def jp_server_config(jp_server_config, jp_root_dir):
+def jp_server_config(jp_server_config, jp_root_dir, request):
     config = dict(jp_server_config)
     config["WorkspaceApp"] = {
         **config["WorkspaceApp"],
         "research_debounce": 0.3,
         "research_standing_interval": 1.0,
     }
+    if "indexed" in request.fixturenames:
+        # the real sidecar and index, and an LLM address nothing listens on: retrieval-only
+        config["WorkspaceApp"].update(
+            sidecar_enabled=True,
+            index_enabled=True,
+            llm_model="ollama_chat/llama3.2",
+            llm_api_base=CLOSED,
+            llm_timeout=10.0,
+        )
     (jp_root_dir / "src").mkdir()
     (jp_root_dir / "src" / "bus.py").write_text(SOURCE)
     (jp_root_dir / "src" / "other.py").write_text("x = 1\n")
@@ -283,6 +296,32 @@ async def test_a_job_runs_its_steps_and_leaves_a_note(api, events, started, fake
     assert [j["id"] for j in listed["jobs"]] == [job["id"]]
     assert listed["jobs"][0]["steps"] == [{"name": n, "status": "done"} for n in STEPS]
     assert "sources" not in listed["jobs"][0]
+
+
+async def test_progress_events_are_throttled(api, events, started, fake, workspace):
+    real_extract = workspace.research.steps["extract"]
+
+    async def chatty(ctx: Any) -> dict[str, Any]:
+        for n in range(200):  # about a second of progress reports
+            ctx.progress(n / 200, f"passage {n}")
+            await asyncio.sleep(0.005)
+        ctx.progress(1.0, "all passages read")
+        return await real_extract(ctx)
+
+    workspace.research.steps["extract"] = chatty
+    client = await events()
+    await started()
+    job = await queue(api)
+    seen: list[dict] = []
+    while not seen or seen[-1]["status"] != "done":
+        seen.append((await client.next(protocol.RESEARCH_JOB, timeout=10))["job"])
+    during = [j for j in seen if j["step"] == "extract" and j["status"] == "running"]
+    # the step's start and end, and progress at most every 0.5 s in between
+    assert 2 <= len(during) <= 6, [j["detail"] for j in during]
+    assert [j["progress"] for j in seen] == sorted(j["progress"] for j in seen)
+    assert any((j["detail"] or "").startswith("passage ") for j in during)
+    _, done = await api("GET", f"research/{job['id']}")
+    assert done["steps"][2]["detail"] == "extract: half way second line"  # its last report
 
 
 async def test_the_queue_runs_one_at_a_time_in_order(api, started, fake):
@@ -613,3 +652,65 @@ def test_a_job_resumes_after_the_server_is_killed(tmp_path):
     ]
     # the resumed job finished before the queued one started
     assert [c[0] for c in calls[3:]] == [job["id"]] * 3 + [queued["id"]] * 5
+
+
+# -- the real steps ------------------------------------------------------------------------------
+@pytest.fixture
+def indexed(jp_serverapp, api):
+    """`await indexed()`: the sidecar ready and the served folder indexed."""
+
+    async def start() -> None:
+        await jp_serverapp._post_start()
+        await sidecar_ready(api)
+
+        async def idle():
+            _, status = await api("GET", "index")
+            return status["state"] == "idle" and status["files_indexed"] >= 2
+
+        await until(idle, timeout=180, interval=0.2)
+
+    return start
+
+
+async def test_a_retrieval_only_job_with_the_real_steps(api, indexed, workspace):
+    await indexed()
+    job = await queue(api, "How does route put a message on each pipe?", depth="quick")
+    done = await ended(api, job["id"], timeout=120)
+    assert done["status"] == "done", done
+    assert done["mode"] == "retrieval" and done["tokens_in"] == 0
+    assert [s["status"] for s in done["steps"]] == ["done"] * 5
+    by_path = {s["path"]: s for s in done["sources"]}
+    assert by_path["src/bus.py"]["hash"] == sha(SOURCE)
+    assert done["sources_changed"] is False
+    _, note = await api("GET", f"notes/{done['note_id']}")
+    assert note["title"].startswith("Research: How does route")
+    assert "src/bus.py" in note["body"]
+
+
+async def test_a_job_survives_kill_9_of_the_sidecar(api, indexed, workspace):
+    from jupyter_workspace.server.research.jobs import load_steps
+
+    steps = load_steps()
+    gate, entered = asyncio.Event(), asyncio.Event()
+    real_gather = steps["gather"]
+    calls: list[int] = []
+
+    async def gather(ctx: Any) -> dict[str, Any]:
+        calls.append(len(calls))
+        if len(calls) == 1:
+            entered.set()
+            await gate.wait()  # the test kills the sidecar here
+        return await real_gather(ctx)
+
+    steps["gather"] = gather
+    workspace.research.steps = steps
+    await indexed()
+    job = await queue(api, "How does route put a message on each pipe?", depth="quick")
+    await asyncio.wait_for(entered.wait(), 60)
+    before = workspace.supervisor.pid
+    os.kill(before, signal.SIGKILL)
+    gate.set()
+    done = await ended(api, job["id"], timeout=240)
+    assert done["status"] == "done", done
+    assert len(calls) >= 2 and workspace.supervisor.pid not in (None, before)
+    assert "src/bus.py" in {s["path"] for s in done["sources"]}
