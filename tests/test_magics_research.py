@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from jupyter_workspace.kernel.magics import _job_line, _step_lines
-from jupyter_workspace.protocol import MARKDOWN_MIME, RESEARCH_STEPS
+from jupyter_workspace.protocol import ANSWER_MIME, MARKDOWN_MIME, RESEARCH_STEPS
 
 from . import test_magics
 from .chat_helpers import FAKE_KEY
@@ -95,8 +95,10 @@ async def test_a_retrieval_only_job_followed_with_wait_shows_its_steps_and_repor
     status = [b[MARKDOWN_MIME] for b in shown if "research job 1:" in b.get(MARKDOWN_MIME, "")]
     assert len(status) >= 2 and "done" in status[-1] and "retrieval-only" in status[-1]
     [report] = [b for b in shown if "Retrieval-only report" in b.get(MARKDOWN_MIME, "")]
-    # untrusted text (file contents, the model's words) only as the sanitized markdown type
-    assert set(report) == {MARKDOWN_MIME, "text/plain"}
+    # untrusted text (file contents, the model's words) only through the sanitizing renderers:
+    # the answer type (its citations as links, no sources table) and the markdown type
+    assert set(report) == {ANSWER_MIME, MARKDOWN_MIME, "text/plain"}
+    assert report[ANSWER_MIME] == {"markdown": report[MARKDOWN_MIME], "sources": []}
     assert report[MARKDOWN_MIME].startswith(f"## Research: {QUESTION}")
     assert "attitude.py" in report[MARKDOWN_MIME]
     # the cell showed it all: its value does not show itself again

@@ -12,8 +12,8 @@ workspace's markdown MIME type, whose renderer always sanitizes, next to `text/p
 
 `%workspace research` queues a research job; `--wait` follows it by polling the job (a line per
 step, a status line with the progress; printed text has its escape sequences and control
-characters removed) and shows its report, the job's note, as that markdown type; an interrupt
-cancels the job.
+characters removed) and shows its report, the job's note, as an answer (sanitized, its
+citations links) and that markdown type; an interrupt cancels the job.
 """
 
 from __future__ import annotations
@@ -429,7 +429,7 @@ class WorkspaceMagics(Magics):
                 )
             else:
                 report = f"## {note['title']}\n\n{note['body']}"
-                display(SafeMarkdown(report))
+                display(_report_view(report))
         return ResearchJob(job, report)
 
     # -- chat ----------------------------------------------------------------------------------
@@ -614,7 +614,7 @@ class ResearchJob(dict):
         if _execution_count() != self._made_in:
             display(_status_view(_job_line(self)))
             if self.report is not None:
-                display(SafeMarkdown(self.report))
+                display(_report_view(self.report))
 
 
 def _execution_count() -> int | None:
@@ -812,6 +812,13 @@ def _step_lines(job: dict[str, Any], said: dict[str, str]) -> list[str]:
 
 def _colon(detail: str) -> str:
     return f": {detail}" if detail else ""
+
+
+def _report_view(report: str) -> AnswerView:
+    """A report as an answer without a sources table: the answer renderer sanitizes it and
+    makes its `[path:start-end]` citations links that open the file at those lines; the
+    sanitized markdown type and plain text elsewhere."""
+    return AnswerView(report, [])
 
 
 def _percent(value: float) -> str:
