@@ -74,6 +74,12 @@ def test_a_true_citation_is_ok_with_the_files_hash(env):
     # whitespace differs, and the quote spans lines
     spanning = "return   x < lo ? lo : (x > hi ? hi : x);\n }"
     assert verify_citation(env, "src/pid.c", 5, 6, spanning)["ok"]
+    # elided with an ellipsis: each part, in order; quoted in backticks
+    assert verify_citation(env, "src/pid.c", 8, 13, "`s->integral += error * dt; … return clamp(`")[
+        "ok"
+    ]
+    backwards = verify_citation(env, "src/pid.c", 8, 13, "return clamp( ... s->integral += error")
+    assert backwards["reason"] == "quote not in lines 8-13"
 
 
 @pytest.mark.parametrize(

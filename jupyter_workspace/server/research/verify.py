@@ -9,7 +9,8 @@ The rules:
 - A citation is *verified* when its file is readable (`env.read_source`: inside the root, not
   ignored, not binary), its lines exist, and a quote that the extract step's findings give for
   that file and overlapping lines occurs, whitespace-normalised, in the cited lines (a quote may
-  span lines). An empty quote proves nothing.
+  span lines; one elided with `...` occurs when its parts do, in order). An empty quote proves
+  nothing.
 - A citation *fails* when its file is missing or unreadable, its lines are past the end, or no
   quote of its findings occurs in its lines. The reason says which: "no such file",
   "outside the workspace", "not readable (...)", "lines 900-910 past the end (812 lines)",
@@ -137,9 +138,23 @@ def _clean_quote(quote: str) -> str:
 
 
 def _quote_in(read: _Read, start: int, end: int, quote: str) -> bool:
+    """Whether the quote occurs in lines start..end; one elided with `...` (`a = f(x) ...
+    return a`) occurs when each of its parts does, in order."""
     wanted = _clean_quote(quote)
     assert read.lines is not None
-    return bool(wanted) and wanted in normalise("\n".join(read.lines[start - 1 : end]))
+    if not wanted:
+        return False
+    lines = normalise("\n".join(read.lines[start - 1 : end]))
+    if wanted in lines:
+        return True
+    at = 0
+    parts = [p.strip() for p in re.split(r"\.\.\.|…", wanted)]
+    for part in (p for p in parts if p):
+        found = lines.find(part, at)
+        if found < 0 or len(parts) < 2:
+            return False
+        at = found + len(part)
+    return True
 
 
 def _check(read: _Read, start: int, end: int, quote: str) -> dict[str, Any]:
