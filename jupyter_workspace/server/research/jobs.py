@@ -646,6 +646,12 @@ class ResearchManager:
                 except Conflict:  # edited at this very moment: read it again
                     continue
         note = await notes.create({"title": title, "body": markdown})
+        # kept at once: a run stopped before it ends resumes at verify and updates this note
+        await self.store.run(
+            lambda conn: conn.execute(
+                "UPDATE research_jobs SET note_id = ? WHERE id = ?", (note["id"], job["id"])
+            )
+        )
         return int(note["id"])
 
     # -- events --------------------------------------------------------------------------------
@@ -837,7 +843,7 @@ class ResearchManager:
                 "SELECT status, standing, started FROM research_jobs WHERE id = ?", (job_id,)
             ).fetchone()
         )
-        if row is None or not row[1]:
+        if row is None or not row[1] or row[0] == "cancelled":  # a user stopped it
             return
         if row[0] in ("running", "queued"):  # look again once this run is over
             self._schedule_standing(job_id)
