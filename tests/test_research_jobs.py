@@ -337,6 +337,24 @@ async def test_the_queue_runs_one_at_a_time_in_order(api, started, fake):
     assert [job_id for job_id, name, _ in fake.calls if name == "plan"] == [j["id"] for j in jobs]
 
 
+async def test_two_slots_run_two_jobs_at_once(api, started, fake, workspace):
+    workspace.research.concurrency = 2  # as WorkspaceApp.research_concurrency = 2
+    gate = fake.hold("plan")
+    await started()
+    jobs = [await queue(api, f"question {n}") for n in range(3)]
+
+    async def two_planning():
+        return len([1 for _, name, _ in fake.calls if name == "plan"]) == 2
+
+    await until(two_planning, timeout=10)
+    await asyncio.sleep(0.3)
+    assert [await status_of(api, j["id"]) for j in jobs] == ["running", "running", "queued"]
+    gate.set()
+    for job in jobs:
+        assert (await ended(api, job["id"]))["status"] == "done"
+    assert fake.most_active == 2
+
+
 @pytest.mark.parametrize("step", STEPS)
 async def test_cancel_at_every_step(api, events, started, fake, step):
     gate = fake.hold(step)
