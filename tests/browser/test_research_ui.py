@@ -18,6 +18,7 @@ import contextlib
 import json
 import os
 import re
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -309,7 +310,13 @@ def test_a_bad_scope_is_refused_in_the_form_with_the_reason(context, lab_server,
     cleared()
     page = context.new_page()
     open_lab(page, lab_server)
-    panel = open_research(page)
+    # the palette's command shows the panel with the focus in the question field
+    page.keyboard.press("Control+Shift+C")
+    page.locator(".lm-CommandPalette-input").fill("Research a Question")
+    page.locator(".lm-CommandPalette-input").press("Enter")
+    panel = page.locator(PANEL)
+    expect(panel).to_be_visible()
+    expect(panel.locator(".jp-Workspace-researchQuestion")).to_be_focused()
     panel.locator(".jp-Workspace-researchLanguages").fill("klingon")
     field = panel.locator(".jp-Workspace-researchQuestion")
     field.fill("Where is the pipe depth checked?")
@@ -385,6 +392,13 @@ def test_with_no_model_answering_the_job_is_labelled_retrieval_only(
     expect(page.locator(".Toastify__toast", has_text="retrieval only")).to_have_count(1)
 
 
+def wait_until_ended(lab_server, job_id: int) -> None:
+    deadline = time.monotonic() + JOB_TIMEOUT_MS / 1000
+    while lab_server.api("GET", f"research/{job_id}")["status"] in ("queued", "running"):
+        assert time.monotonic() < deadline, f"research job {job_id} did not end"
+        time.sleep(0.3)
+
+
 def set_theme(lab_server, name: str) -> None:
     put = urllib.request.Request(
         f"{lab_server.url}/lab/api/settings/@jupyterlab/apputils-extension:themes",
@@ -417,16 +431,38 @@ def luminance(css_colour: str) -> float:
 @pytest.mark.parametrize("theme", list(THEMES))
 def test_the_panel_takes_the_theme_colours(context, lab_server, cleared, llm, theme) -> None:
     cleared()
-    llm.fail = (401, "invalid API key")  # a quick retrieval-only job to show
-    lab_server.api("POST", "research", {"question": "Where are the pipe limits?", "depth": "quick"})
+    llm.respond = respond  # the `llm` fixture puts the plain answers back
+    code_only = {"paths": ["sb/**", "ground/**"], "notes": False}
+    job = lab_server.api(
+        "POST", "research", {"question": QUESTION, "depth": "quick", "scope": code_only}
+    )
+    wait_until_ended(lab_server, job["id"])
+    llm.fail = (401, "invalid API key")  # then a retrieval-only one
+    job = lab_server.api(
+        "POST",
+        "research",
+        {"question": "Where are the pipe limits set?", "depth": "quick", "scope": code_only},
+    )
+    wait_until_ended(lab_server, job["id"])
+    llm.fail = None
+    llm.delay = 1.0  # and one running while the picture is taken
+    lab_server.api(
+        "POST",
+        "research",
+        {"question": "What happens when a pipe is full?", "standing": True, "scope": code_only},
+    )
     set_theme(lab_server, theme)
     try:
         page = context.new_page()
         open_lab(page, lab_server)
         expect(page.locator("body")).to_have_attribute("data-jp-theme-name", THEMES[theme])
         panel = open_research(page)
-        job = panel.locator(JOB)
-        expect(job).to_have_attribute("data-status", "done", timeout=JOB_TIMEOUT_MS)
+        expect(panel.locator(JOB)).to_have_count(3)
+        expect(panel.locator(f'{JOB}[data-status="done"]')).to_have_count(2)
+        running = panel.locator(f'{JOB}[data-status="running"]')
+        expect(running.locator('.jp-Workspace-researchStep[data-status="running"]')).to_have_count(
+            1, timeout=JOB_TIMEOUT_MS
+        )
         colours = page.evaluate(
             """(selector) => {
                 const panel = document.querySelector(selector);
