@@ -460,3 +460,91 @@ async def test_a_background_request_waits_while_chat_streams(research_env, fake_
     assert task.cancelled()
     await until(lambda: fake_llm.disconnects >= 1, 10)  # the provider's request is closed
     del env
+
+
+async def test_gather_keeps_to_the_scope(research_env, fake_llm):
+    env = await research_env()
+    job = {
+        "id": 1,
+        "question": "CFE_SB_MAX_PIPE_DEPTH routes_for",
+        "depth": "quick",
+        "scope": {"paths": ["sb/*.h"], "languages": [], "notes": False},
+    }
+    ctx = RunContext(env, job, BUDGETS["quick"])
+    ctx.outputs["plan"] = agent._retrieval_plan(job["question"], ctx.budget, "retrieval", "test")
+    gathered = await agent.gather(ctx)
+    hits = [s for s in gathered["sources"] if s["why"] == "hit"]
+    assert hits and all(s["path"] == "sb/sb_config.h" for s in hits), hits
+    assert gathered["queries"][0] == job["question"]
+
+
+# -- the parsing of the model's answers (no server) ----------------------------------------------
+def test_a_plan_is_read_from_a_fence_or_prose_and_bounded():
+    from jupyter_workspace.server.assistant import parse_plan
+
+    fenced = "Sure!\n```json\n" + json.dumps(PLAN) + "\n```\nHope this helps."
+    assert parse_plan(fenced, 4, 6) == PLAN["sub_questions"]
+    prose = "The plan: " + json.dumps(PLAN) + " -- done"
+    assert parse_plan(prose, 4, 6) == PLAN["sub_questions"]
+    # bounded: sub-questions and queries in all; wrong types dropped
+    many = {
+        "sub_questions": [
+            {"question": f"q{i}", "queries": ["a", "b", 3, None, {"x": 1}, "a"]} for i in range(9)
+        ]
+        + [{"question": 7}, "text"]
+    }
+    plan = parse_plan(json.dumps(many), 2, 3)
+    assert plan == [{"question": "q0", "queries": ["a", "b"]}, {"question": "q1", "queries": ["a"]}]
+    assert parse_plan("no JSON here", 4, 6) is None
+    assert parse_plan('{"sub_questions": [{"question": ""}]}', 4, 6) is None
+
+
+def test_findings_are_read_tolerantly_and_keep_every_well_formed_citation():
+    from jupyter_workspace.server.assistant import parse_findings
+
+    answer = "```json\n" + json.dumps(FINDINGS) + "\n```"
+    findings = parse_findings(answer, 2)
+    assert findings is not None and len(findings) == 4  # fabricated ones too: verify decides
+    assert findings[2]["citations"][0]["path"] == "sb/route_table.c"
+    odd = {
+        "findings": [
+            {"claim": "no citations", "citations": []},
+            {"claim": 5, "citations": [{"path": "a.c", "start_line": 1, "end_line": 1}]},
+            {
+                "claim": "  spaced\nclaim ",
+                "sub_question": "9",
+                "citations": [
+                    {"path": "a.c", "start_line": 3, "end_line": 2, "quote": "x"},  # backwards
+                    {"path": "a.c", "start_line": True, "end_line": 2, "quote": "x"},
+                    {"path": "a.c", "start_line": 2, "quote": "   12| int x = 1;"},
+                ],
+            },
+        ]
+    }
+    (only,) = parse_findings(json.dumps(odd), 2) or []
+    assert only["claim"] == "spaced claim" and only["sub_question"] == 2
+    # one line, the line numbers the passages were shown with taken off the quote
+    assert only["citations"] == [
+        {"path": "a.c", "start_line": 2, "end_line": 2, "quote": "int x = 1;"}
+    ]
+    assert parse_findings("I found nothing.", 2) is None
+    assert parse_findings('{"findings": []}', 2) == []
+
+
+def test_the_words_plan_splits_clauses_and_finds_symbols():
+    planned = agent._retrieval_plan(QUESTION, BUDGETS["standard"], "retrieval", "no model")
+    subs = planned["sub_questions"]
+    assert [s["question"] for s in subs] == [
+        "How does CFE_SB_Send route a message to more than one pipe",
+        "where are the limits set",
+    ]
+    queries = [q for s in subs for q in s["queries"]]
+    assert queries[0] == QUESTION and "CFE_SB_Send" in subs[0]["queries"]
+    assert len(queries) <= BUDGETS["standard"].queries and len(set(queries)) == len(queries)
+    assert agent._symbols("Which modules call time.sleep or getTimeOfDay in ns::clock?") == [
+        "time.sleep",
+        "getTimeOfDay",
+        "ns::clock",
+    ]
+    one = agent._retrieval_plan("heater duty", BUDGETS["quick"], "retrieval", "x")
+    assert one["sub_questions"] == [{"question": "heater duty", "queries": ["heater duty"]}]

@@ -47,6 +47,7 @@ SOURCE_CHARS = 8000  # text kept of one source
 PASSAGES_PER_SUB_QUESTION = 3
 MAX_SCOPE_GLOBS = 8
 MAX_QUERY_CHARS = 1000
+NOTES_GLOB = "[@]notes/*"  # notes are indexed as `@notes/<id>` (`[@]`: a glob, not a prefix)
 
 
 class NoModel(Exception):
@@ -239,6 +240,8 @@ async def gather(ctx: RunContext) -> dict[str, Any]:
     globs: list[str | None] = list(scope.get("paths") or [])[:MAX_SCOPE_GLOBS] or [None]
     languages: list[str | None] = list(scope.get("languages") or []) or [None]
     with_notes = bool(scope.get("notes"))
+    if with_notes and globs != [None]:
+        globs.append(NOTES_GLOB)  # the notes too, whatever the file globs
     queries = _queries(ctx)
     # the hits of each query, best first
     per_query: list[list[tuple[str, dict[str, Any]]]] = []
