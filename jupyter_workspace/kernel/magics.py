@@ -271,7 +271,7 @@ class WorkspaceMagics(Magics):
         return Result([task], f"Task {task['id']} done", columns, link=True)
 
     def do_research(self, args: Parsed, cell: str | None) -> Any:
-        words = [w for w in args.question]
+        words = list(args.question)
         action = words[0] if words and words[0] in RESEARCH_ACTIONS else None
         if action == "list" and len(words) == 1:
             _only_options(args, "list", ())
@@ -726,13 +726,14 @@ def _only_options(args: Parsed, action: str, allowed: tuple[str, ...]) -> None:
     given = [
         name
         for name in ("depth", "path", "lang", "notes", "standing", "wait")
-        if name not in allowed and getattr(args, name) not in (None, False)
+        if name not in allowed and getattr(args, name) not in (None, False, [])
     ]
+    if args.notes is False and "notes" not in allowed:
+        given.append("no-notes")
     if given:
         raise WorkspaceError(
             f"`%workspace research {action}` does not take --{given[0]} (that is for a new "
-            "question; to research a question starting with that word, put it in quotes "
-            "and add a word)"
+            "question)"
         )
 
 
