@@ -506,3 +506,37 @@ def test_the_stylesheet_uses_only_theme_colours() -> None:
     without_comments = re.sub(r"/\*.*?\*/", "", css, flags=re.S)
     literal = re.findall(r"#[0-9a-fA-F]{3,8}\b|\brgba?\(|\bhsla?\(", without_comments)
     assert not literal, f"research.css hard-codes colours: {literal}"
+
+
+HOSTILE_NOTE = f"""# A report from elsewhere
+
+- Real: [sb/send.c:{LOOP_LINE}]
+- Leaves the folder: [../../etc/passwd:1]
+- A script URL: [javascript:alert(1):2]
+- Markup in a citation: [<img src=x onerror="window.pwned=1">:3]
+- In code, not linked: `[sb/send.c:1]`
+"""
+
+
+def test_citations_in_a_note_preview_are_links_only_to_files_of_the_folder(
+    context, lab_server, cleared
+) -> None:
+    note = lab_server.api("POST", "notes", {"title": "Hostile report", "body": HOSTILE_NOTE})
+    page = context.new_page()
+    open_lab(page, lab_server)
+    open_panel(page, 'li[data-id="jupyter-workspace:sidebar"]', ".jp-Workspace-notes")
+    notes = page.locator(".jp-Workspace-notes")
+    notes.locator(f'.jp-Workspace-noteItem[data-id="{note["id"]}"]').click()
+    notes.locator('.jp-Workspace-modeButton[data-mode="preview"]').click()
+    preview = notes.locator(".jp-Workspace-notePreview")
+    expect(preview.locator("h1")).to_contain_text("A report from elsewhere")
+    links = preview.locator("a.jp-Workspace-citation")
+    expect(links).to_have_count(1)
+    expect(links).to_have_attribute("data-path", "sb/send.c")
+    expect(links).to_have_attribute("href", re.compile(r"/lab/tree/sb/send\.c$"))
+    expect(preview.locator("script, [onerror]")).to_have_count(0)
+    expect(preview.locator("code a")).to_have_count(0)
+    assert page.evaluate("window.pwned") is None
+    links.click()
+    expect(editor_tab(page, "send.c")).to_be_visible()
+    expect_cursor_at(page, LOOP_LINE)
