@@ -32,8 +32,12 @@ export interface IWorkspaceClient {
    */
   openSource(source: ISource): Promise<void>;
 
-  /** Opens a note by id; set by the plugin of the Workspace sidebar. */
-  noteOpener: ((id: number) => Promise<void>) | null;
+  /**
+   * Opens a note by id (`preview`: rendered, e.g. a research report with its
+   * citation links); set by the plugin of the Workspace sidebar.
+   */
+  noteOpener:
+    ((id: number, options?: { preview?: boolean }) => Promise<void>) | null;
 
   /**
    * Call `apply` with the Workspace settings once they are loaded and after

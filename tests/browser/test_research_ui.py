@@ -245,14 +245,19 @@ def test_a_queued_question_runs_its_steps_and_its_cited_report_opens(
     toast.get_by_role("button", name="Open note").click()
     notes = page.locator(".jp-Workspace-notes")
     expect(notes).to_be_visible()
-    body = notes.locator(".jp-Workspace-noteBody")
-    expect(body).to_have_value(re.compile(re.escape(f"[{LOOP_CITATION}]")))
-    assert "Sources" in body.input_value()
-
-    # its citations are links in the preview; one opens the file at the cited line
-    notes.locator('.jp-Workspace-modeButton[data-mode="preview"]').click()
-    link = notes.locator('.jp-Workspace-notePreview a.jp-Workspace-citation[data-path="sb/send.c"]')
+    # shown rendered: its citations are links; one opens the file at the cited line
+    expect(notes.locator('.jp-Workspace-modeButton[data-mode="preview"]')).to_have_attribute(
+        "aria-pressed", "true"
+    )
+    preview = notes.locator(".jp-Workspace-notePreview")
+    expect(preview).to_contain_text("Sources")
+    link = preview.locator('a.jp-Workspace-citation[data-path="sb/send.c"]')
     expect(link.first).to_have_attribute("data-line", str(LOOP_LINE))
+    expect(link.first).to_have_attribute("data-end-line", str(LOOP_LINE + 2))
+    job_id = job.get_attribute("data-id")
+    note_id = lab_server.api("GET", f"research/{job_id}")["note_id"]
+    report = lab_server.api("GET", f"notes/{note_id}")
+    assert f"[{LOOP_CITATION}]" in report["body"]
     link.first.click()
     expect(editor_tab(page, "send.c")).to_be_visible()
     expect_cursor_at(page, LOOP_LINE)

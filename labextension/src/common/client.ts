@@ -48,7 +48,9 @@ class WorkspaceClient implements IWorkspaceClient {
   readonly events: WorkspaceEvents;
   readonly sidecar: SidecarModel;
   readonly request = requestAPI;
-  noteOpener: ((id: number) => Promise<void>) | null = null;
+  noteOpener:
+    ((id: number, options?: { preview?: boolean }) => Promise<void>) | null =
+    null;
 
   async openSource(source: ISource): Promise<void> {
     // Search hits and chat sources name notes as `@notes/<id>`: those open in the sidebar.

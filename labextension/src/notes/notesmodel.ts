@@ -120,6 +120,22 @@ export class NotesModel extends PanelModel {
     }
   }
 
+  /**
+   * Ask the view to show the open note rendered (once): a research report
+   * opened from the Research panel, whose citations are links there.
+   */
+  requestPreview(): void {
+    this._previewRequested = true;
+    this._emit();
+  }
+
+  /** Whether a preview was asked for since the last call (read once). */
+  takePreviewRequest(): boolean {
+    const requested = this._previewRequested;
+    this._previewRequested = false;
+    return requested;
+  }
+
   /** Open a note for editing, saving the one open before. */
   async open(id: number): Promise<void> {
     if (this._draft?.id === id) {
@@ -299,6 +315,7 @@ export class NotesModel extends PanelModel {
   private _events: WorkspaceEvents;
   private _trans: TranslationBundle;
   private _autosaveDelay: number;
+  private _previewRequested = false;
   private _notes: INote[] = [];
   private _query = '';
   private _draft: NoteDraft | null = null;

@@ -95,6 +95,12 @@ export function NotesView(props: INotesViewProps): JSX.Element {
   useRerenderOn(model.changed);
   useClock();
   const [mode, setMode] = React.useState<NoteViewMode>('edit');
+  // A research report opened from its panel shows rendered, citations as links.
+  React.useEffect(() => {
+    if (model.takePreviewRequest()) {
+      setMode('preview');
+    }
+  });
   const draft = model.draft;
   const entities = model.entities;
   const [openError, attempt, dismissOpenError] = useActionError();

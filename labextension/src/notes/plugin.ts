@@ -53,10 +53,13 @@ export const notesPlugin: JupyterFrontEndPlugin<void> = {
     const show = () => {
       app.shell.activateById(sidebar.id);
     };
-    client.noteOpener = async id => {
+    client.noteOpener = async (id, options) => {
       show();
       sidebar.showNotes();
       await notes.open(id);
+      if (options?.preview && notes.draft?.id === id) {
+        notes.requestPreview();
+      }
     };
 
     // Save the open note when the sidebar is hidden or the page goes away.

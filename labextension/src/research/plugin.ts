@@ -37,8 +37,11 @@ export const researchPlugin: JupyterFrontEndPlugin<void> = {
     const { events } = client;
     const trans = loadTranslation(translator);
     const model = new ResearchModel({ events });
+    // The report rendered, its citations links to the files.
     const openNote = (noteId: number): Promise<void> =>
-      client.openSource({ path: `@notes/${noteId}` });
+      client.noteOpener
+        ? client.noteOpener(noteId, { preview: true })
+        : client.openSource({ path: `@notes/${noteId}` });
     const panel = new ResearchPanel({
       model,
       trans,
