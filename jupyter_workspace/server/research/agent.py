@@ -323,7 +323,14 @@ def _source(
     read = files[path]
     start = int(item.get("start_line") or 1)
     end = int(item.get("end_line") or start)
-    text = lines_of(read[0], start, end) if read is not None else str(item.get("text") or "")
+    # a notebook cell's lines count from the cell's start: its text is the hit's, not the
+    # file's (JSON) lines
+    in_cell = item.get("cell") is not None
+    text = (
+        lines_of(read[0], start, end)
+        if read is not None and not in_cell
+        else str(item.get("text") or "")
+    )
     return Source(
         path=path,
         start_line=start,
