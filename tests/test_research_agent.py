@@ -548,3 +548,31 @@ def test_the_words_plan_splits_clauses_and_finds_symbols():
     ]
     one = agent._retrieval_plan("heater duty", BUDGETS["quick"], "retrieval", "x")
     assert one["sub_questions"] == [{"question": "heater duty", "queries": ["heater duty"]}]
+
+
+async def test_a_job_queued_over_http_comes_back_as_a_verified_note(
+    research_env, fake_llm, api, workspace
+):
+    await research_env()
+    if getattr(workspace, "research", None) is None:
+        pytest.skip("the job manager is not wired into the app")
+    fake_llm.respond = script()
+    status, job = await api("POST", "research", {"question": QUESTION, "depth": "quick"})
+    assert status == 201, job
+
+    async def ended():
+        _, got = await api("GET", f"research/{job['id']}")
+        return got if got["status"] in ("done", "failed", "cancelled") else None
+
+    done = await until(ended, timeout=120, interval=0.2)
+    assert done["status"] == "done", done
+    assert done["mode"] == "llm" and done["note_id"]
+    assert done["tokens_in"] == sum(u["prompt_tokens"] for u in fake_llm.usages) > 0
+    cited = {s["path"] for s in done["sources"] if s["cited"]}
+    assert "sb/send.c" in cited and "sb/route_table.c" not in cited
+    _, note = await api("GET", f"notes/{done['note_id']}")
+    body = note["body"]
+    assert REAL[1] in body and "## Sources read" in body
+    for line in body.splitlines():  # the fabricated citations: dropped or marked
+        if FAKE[0] in line or FAKE[1] in line:
+            assert "unverified" in line, line
