@@ -184,8 +184,18 @@ def cleared(lab_server, indexed) -> Callable[[], None]:
                 with contextlib.suppress(urllib.error.HTTPError):  # ended meanwhile
                     lab_server.api("POST", f"research/{job['id']}/cancel", {})
             lab_server.api("DELETE", f"research/{job['id']}")
+        settle()
 
     return clear
+
+
+def settle() -> None:
+    """Let the job manager's worker go back to waiting for a job.
+
+    Reported (issue 16, jobs.py `_work`): a job queued while the worker is between `_claim()`
+    and `_wake.clear()` is not started until the next one is queued (a lost wake-up).
+    """
+    time.sleep(1.0)
 
 
 def open_research(page: Page) -> Locator:
@@ -402,6 +412,7 @@ def wait_until_ended(lab_server, job_id: int) -> None:
     while lab_server.api("GET", f"research/{job_id}")["status"] in ("queued", "running"):
         assert time.monotonic() < deadline, f"research job {job_id} did not end"
         time.sleep(0.3)
+    settle()
 
 
 def set_theme(lab_server, name: str) -> None:
