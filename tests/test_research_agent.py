@@ -340,7 +340,8 @@ async def test_a_plan_that_is_not_json_is_asked_again_then_planned_from_the_word
     assert len(research_requests(fake_llm, "You extract findings")) == 2 * extracted["batches"]
     ctx.outputs["extract"] = extracted
     written = await agent.write(ctx)  # nothing to write from: the passages, labelled
-    assert written["markdown"].startswith("**Retrieval-only report**")
+    assert written["markdown"].startswith("**Retrieval-only report** (no findings with citations")
+    assert "was not JSON; those passages gave no findings" in written["markdown"]
 
 
 async def test_with_no_model_answering_the_report_is_retrieval_only(

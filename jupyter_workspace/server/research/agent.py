@@ -482,7 +482,7 @@ async def write(ctx: RunContext) -> dict[str, Any]:
     if planned.get("mode") != "llm":
         return _retrieval_report(ctx, planned.get("reason") or "no model answered")
     if not findings:
-        reason = "the model stated no findings with citations from the passages read"
+        reason = "no findings with citations were stated from the passages read"
         return _retrieval_report(ctx, reason, labelled_reason=True)
     ctx.progress(0.2, "writing the report with the model")
     messages: list[Message] = [
@@ -521,9 +521,15 @@ def _retrieval_report(
     subs = planned.get("sub_questions") or [{"question": question, "queries": []}]
     sources = ctx.outputs.get("gather", {}).get("sources", [])
     query_of = {q: i for i, s in enumerate(subs) for q in s.get("queries", [])}
-    why = reason if labelled_reason else f"no language model answered: {reason}"
+    label = (
+        f"**Retrieval-only report** ({reason}: the passages that best match each part of the "
+        "question)."
+        if labelled_reason
+        else f"**Retrieval-only report** (no language model answered: {reason}; re-run with "
+        "an LLM later)."
+    )
     lines = [
-        f"**Retrieval-only report** ({why}; re-run with an LLM later).",
+        label,
         "",
         *_caveats(ctx),
     ]
