@@ -556,3 +556,23 @@ def test_citations_in_a_note_preview_are_links_only_to_files_of_the_folder(
     links.click()
     expect(editor_tab(page, "send.c")).to_be_visible()
     expect_cursor_at(page, LOOP_LINE)
+
+
+def test_a_failed_job_shows_its_error_in_the_list_and_a_notification(
+    context, lab_server, cleared, llm
+) -> None:
+    cleared()
+    llm.fail = (500, "the model is down")  # a model failure, not a missing model: the job fails
+    page = context.new_page()
+    open_lab(page, lab_server)
+    open_research(page)
+    job = queue(page, "Why does a pipe overflow?")
+    expect(job).to_have_attribute("data-status", "failed", timeout=JOB_TIMEOUT_MS)
+    expect(job.locator(".jp-Workspace-researchError")).to_contain_text("the model is down")
+    expect(job.locator('.jp-Workspace-researchStep[data-step="plan"]')).to_have_attribute(
+        "data-status", "failed"
+    )
+    expect(job.locator(".jp-Workspace-researchOpenNote")).to_have_count(0)
+    toast = page.locator(".Toastify__toast--error", has_text="Research failed")
+    expect(toast).to_have_count(1)
+    expect(toast).to_contain_text("plan")
