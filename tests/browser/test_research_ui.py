@@ -576,3 +576,9 @@ def test_a_failed_job_shows_its_error_in_the_list_and_a_notification(
     toast = page.locator(".Toastify__toast--error", has_text="Research failed")
     expect(toast).to_have_count(1)
     expect(toast).to_contain_text("plan")
+    # a job queued elsewhere (a magic, another tab) shows at the top, live
+    other = lab_server.api("POST", "research", {"question": "Queued from a notebook"})
+    first = page.locator(PANEL).locator(JOB).first
+    expect(first).to_have_attribute("data-id", str(other["id"]))
+    expect(first).to_have_attribute("data-status", "failed", timeout=JOB_TIMEOUT_MS)
+    expect(page.locator(".Toastify__toast--error", has_text="Research failed")).to_have_count(2)
