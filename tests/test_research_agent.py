@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import os
+import signal
 import socket
 import time
 from typing import Any
@@ -19,6 +21,7 @@ import pytest
 
 from jupyter_workspace import protocol
 from jupyter_workspace.server.assistant import LLMConfig
+from jupyter_workspace.server.errors import Unavailable
 from jupyter_workspace.server.research import agent
 from jupyter_workspace.server.research.env import BUDGETS, ResearchEnv, RunContext
 
@@ -577,3 +580,21 @@ async def test_a_job_queued_over_http_comes_back_as_a_verified_note(
     for line in body.splitlines():  # the fabricated citations: dropped or marked
         if FAKE[0] in line or FAKE[1] in line:
             assert "unverified" in line, line
+
+
+async def test_a_sidecar_killed_mid_answer_leaves_the_step_to_be_tried_again(
+    research_env, fake_llm, api
+):
+    """The job manager tries a step that raised Unavailable again once the sidecar is back;
+    the agent must not turn a dead sidecar into a failed job or a retrieval-only report."""
+    env = await research_env()
+    _, status = await api("GET", "status")
+    fake_llm.respond = lambda messages: "x" * 4000  # 100 pieces
+    fake_llm.delay = 0.05
+    ctx = RunContext(env, {"id": 1, "question": QUESTION, "depth": "quick"}, BUDGETS["quick"])
+    asking = asyncio.ensure_future(agent.ask(ctx, [{"role": "user", "content": "long"}]))
+    await until(lambda: fake_llm.requests, 20)
+    await asyncio.sleep(0.3)
+    os.kill(status["sidecar"]["pid"], signal.SIGKILL)
+    with pytest.raises(Unavailable):
+        await asyncio.wait_for(asking, 20)

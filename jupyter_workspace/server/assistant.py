@@ -258,7 +258,8 @@ class Assistant:
         except ModelFailed as e:
             raise BadGateway(f"the model failed: {e.message}", kind=e.kind) from None
         except AnswerCut:
-            raise BadGateway("the model's answer ended without a result") from None
+            # the sidecar stopped mid-answer (kind as chat says it): worth asking again later
+            raise BadGateway("the model's answer ended without a result", kind="sidecar") from None
         except SidecarGone as e:
             raise Unavailable(f"AI sidecar unavailable: {e}") from None
         return "".join(pieces)

@@ -34,7 +34,7 @@ from ..assistant import (
     parse_plan,
     parse_report,
 )
-from ..errors import BadGateway, BadRequest
+from ..errors import BadGateway, BadRequest, Unavailable
 from .env import Budget, BudgetSpent, ResearchEnv, RunContext, Source, lines_of, read_source
 
 log = logging.getLogger(__name__)
@@ -70,6 +70,8 @@ async def ask(ctx: RunContext, messages: list[Message]) -> str:
             continue
         except BadGateway as e:
             kind = e.extra.get("kind")
+            if kind == "sidecar":  # it stopped while answering: the step runs again later
+                raise Unavailable(e.message) from None
             if kind in NO_MODEL_KINDS:
                 config = ctx.env.assistant.config
                 model, api_base = config.resolve(None, None)
