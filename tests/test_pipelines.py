@@ -35,6 +35,9 @@ timeout = 1.5
 [pipelines.sleepy]
 command = "echo waiting; sleep 600"
 
+[pipelines.orphan]
+command = "echo waiting; (trap '' HUP; sleep 600); echo never"
+
 [pipelines.flood]
 command = "{PY} sim/flood.py"
 
@@ -264,9 +267,42 @@ async def test_a_run_whose_process_is_killed_ends_failed(api):
     assert done["status"] == "failed" and done["exit_code"] == -9
 
 
+async def test_a_run_whose_shell_is_killed_ends_though_its_child_holds_the_terminal(api):
+    """The shell's child ignores the hang-up its shell's death sends and keeps the PTY open:
+    the run still ends, and the orphans are stopped with it."""
+    _, started = await api("POST", "pipelines/orphan/run", {})
+
+    async def sleeping():
+        _, current = await api("GET", f"runs/{started['id']}")
+        return current["output_bytes"] > 0 and len(_run_pids(started["terminal"])) >= 2
+
+    await until(sleeping, timeout=20, interval=0.1)
+    [shell] = _terminal_pids(started["terminal"])
+    orphans = [pid for pid in _run_pids(started["terminal"]) if pid != shell]
+    os.kill(shell, signal.SIGKILL)
+    done = await finished(api, started["id"], timeout=20)
+    assert done["status"] == "failed" and done["exit_code"] == -9
+    assert await until(lambda: not any(_alive(pid) for pid in orphans), timeout=10)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
 def _terminal_pids(name: str) -> list[int]:
     """The first process whose environment names this run (JUPYTER_WORKSPACE_RUN): the one
     whose parent does not (the shell, not its `sleep`, whatever their pids after a wrap)."""
+    pids = _run_pids(name)
+    return [pid for pid in pids if _parent(pid) not in pids][:1]
+
+
+def _run_pids(name: str) -> list[int]:
+    """Every live process of this test's server whose environment names this run (another
+    test's server on the machine has its own run 1)."""
     run_id = name.split("_")[1]
     pids = []
     for entry in os.listdir("/proc"):
@@ -278,7 +314,19 @@ def _terminal_pids(name: str) -> list[int]:
                     pids.append(int(entry))
         except OSError:
             continue
-    return [pid for pid in pids if _parent(pid) not in pids][:1]
+    return [pid for pid in pids if _alive(pid) and _descends_from_us(pid)]
+
+
+def _descends_from_us(pid: int) -> bool:
+    """The server runs in the test's process: its terminals are our descendants."""
+    for _ in range(64):
+        parent = _parent(pid)
+        if parent is None or parent <= 1:
+            return False
+        if parent == os.getpid():
+            return True
+        pid = parent
+    return False
 
 
 def _parent(pid: int) -> int | None:

@@ -279,7 +279,7 @@ class PipelineManager:
         return cwd
 
     async def _finish_when_done(self, active: ActiveRun) -> None:
-        await active.ended
+        await active.wait_ended()
         if active.timer is not None:
             active.timer.cancel()
         code = await active.exit_code()

@@ -146,6 +146,22 @@ class ActiveRun:
         if self.term is not None:
             self.term.clients[:] = [c for c in self.term.clients if not isinstance(c, RunClient)]
 
+    async def wait_ended(self, poll: float = 1.0) -> None:
+        """Until the run has ended: its terminal closed, or its own process died while
+        something it started (a `sleep` of a killed shell) still holds the terminal open,
+        which would keep the run "running" for as long as that lives; those are killed."""
+        while not self.ended.done():
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(asyncio.shield(self.ended), poll)
+            proc = self.term.ptyproc if self.term is not None else None
+            if self.ended.done() or proc is None or proc.isalive():
+                continue
+            with contextlib.suppress(OSError):  # the leader's group: what it left behind
+                os.killpg(proc.pid, signal.SIGKILL)
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(asyncio.shield(self.ended), 5.0)
+            self.died()
+
     async def exit_code(self) -> int | None:
         """The process's exit code (minus the signal that ended it) once the PTY has closed."""
         proc = self.term.ptyproc
