@@ -367,9 +367,11 @@ class ResearchManager:
     # -- the workers ---------------------------------------------------------------------------
     async def _work(self) -> None:
         while True:
+            # cleared before looking: a job queued while the claim reads the table sets it
+            # again, so it is not left waiting for the next one
+            self._wake.clear()
             job_id = await self._claim()
             if job_id is None:
-                self._wake.clear()
                 await self._wake.wait()
                 continue
             task = asyncio.ensure_future(self._run(job_id))
