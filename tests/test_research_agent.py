@@ -598,3 +598,27 @@ async def test_a_sidecar_killed_mid_answer_leaves_the_step_to_be_tried_again(
     os.kill(status["sidecar"]["pid"], signal.SIGKILL)
     with pytest.raises(Unavailable):
         await asyncio.wait_for(asking, 20)
+
+
+def test_usage_is_read_from_the_last_chunk_and_priced_when_litellm_knows_the_model():
+    from types import SimpleNamespace
+
+    from jupyter_workspace.sidecar import llm
+
+    llm.load()
+
+    def chunk(**usage: Any) -> SimpleNamespace:
+        return SimpleNamespace(choices=[], usage=SimpleNamespace(**usage))
+
+    priced: dict[str, Any] = {}
+    llm._read_usage(chunk(prompt_tokens=1000, completion_tokens=500), "gpt-4o-mini", priced)
+    assert priced["prompt_tokens"] == 1000 and priced["completion_tokens"] == 500
+    assert priced["cost"] > 0
+    local: dict[str, Any] = {}
+    llm._read_usage(chunk(prompt_tokens=3, completion_tokens=4), "openai/fake-model", local)
+    assert local == {"prompt_tokens": 3, "completion_tokens": 4, "cost": None}
+    # a chunk without usage, or a malformed one, reports nothing and raises nothing
+    nothing: dict[str, Any] = {}
+    llm._read_usage(SimpleNamespace(choices=[]), "gpt-4o-mini", nothing)
+    llm._read_usage(chunk(prompt_tokens="many"), "gpt-4o-mini", nothing)
+    assert nothing == {}
