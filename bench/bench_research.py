@@ -548,6 +548,8 @@ class JobRun:
     tokens_out: int = 0
     llm_calls: int = 0
     read: list[bool] = field(default_factory=list)
+    why: dict[str, int] = field(default_factory=dict)  # sources by why (hit, caller, ...)
+    read_by: dict[str, int] = field(default_factory=dict)  # labels read, by the first why
     checkpoints: dict[str, Any] = field(default_factory=dict)
 
 
@@ -600,6 +602,15 @@ async def one_job(
     run.sources = len(sources)
     run.source_chars = sum(len(str(s.get("text") or "")) for s in sources)
     run.read = labels_read(q, sources)
+    for s in sources:
+        kind = str(s.get("why") or "?")
+        run.why[kind] = run.why.get(kind, 0) + 1
+    for label in q.answers:
+        for s in sources:
+            if overlaps(label, str(s.get("path", "")), s.get("start_line"), s.get("end_line")):
+                kind = str(s.get("why") or "?")
+                run.read_by[kind] = run.read_by.get(kind, 0) + 1
+                break
     if job.get("note_id"):
         # each job starts from the code alone: an earlier job's report (a note, in the default
         # scope) would come back as a hit for the same question
@@ -792,6 +803,31 @@ def time_rows(runs: list[JobRun]) -> list[list[str]]:
     return rows
 
 
+def why_rows(runs: list[JobRun]) -> list[list[str]]:
+    """Per config and depth: the passages read by why, and the labels they read first."""
+    rows = []
+    for config in CONFIGS:
+        for depth in DEPTHS:
+            mine = [r for r in runs if r.config == config and r.depth == depth]
+            if not mine:
+                continue
+            kinds = sorted({k for r in mine for k in r.why})
+            rows.append(
+                [
+                    config,
+                    depth,
+                    ", ".join(f"{k} {sum(r.why.get(k, 0) for r in mine)}" for k in kinds),
+                    ", ".join(
+                        f"{k} {sum(r.read_by.get(k, 0) for r in mine)}"
+                        for k in kinds
+                        if any(r.read_by.get(k) for r in mine)
+                    )
+                    or "-",
+                ]
+            )
+    return rows
+
+
 def per_question(questions: list[Question], runs: list[JobRun]) -> list[list[str]]:
     rows = []
     for q in questions:
@@ -808,6 +844,19 @@ def per_question(questions: list[Question], runs: list[JobRun]) -> list[list[str
     return rows
 
 
+def code_version() -> str:
+    """The commit measured, and the package files changed in the tree on top of it."""
+    import subprocess
+
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
+        return done.stdout.rstrip()
+
+    head = git("rev-parse", "--short", "HEAD") or "?"
+    dirty = git("status", "--porcelain", "--", "jupyter_workspace").splitlines()
+    return head + (f" + uncommitted: {', '.join(d[3:] for d in dirty)}" if dirty else "")
+
+
 def main() -> None:
     self_check()
     meta, questions = load_questions()
@@ -818,6 +867,7 @@ def main() -> None:
         f"{len(questions)} questions, {sum(len(q.answers) for q in questions)} labelled locations",
         flush=True,
     )
+    print(f"code: {code_version()}", flush=True)
     responder = Responder(questions)
     fake = FakeLLM(respond=responder).start()
     folder = Folder(src)
@@ -831,6 +881,8 @@ def main() -> None:
             print("\nLocations read per question (research runs: config, depth)")
             heads = ["q", "split", "labels"] + [f"{c} {d[0]}" for c in CONFIGS for d in DEPTHS]
             print(table(heads, per_question(questions, runs)))
+            print("\nPassages read by why (all 20 jobs), and the labels each kind read first")
+            print(table(["config", "depth", "passages", "labels read by"], why_rows(runs)))
             print("\nTime per job (server's started → ended), sources read, tokens")
             print(
                 table(
