@@ -198,6 +198,18 @@ def settle() -> None:
     time.sleep(1.0)
 
 
+def expect_status(lab_server, job: Locator, status: str) -> None:
+    """The job's item reaches `status`; if not, the failure says where every job is."""
+    try:
+        expect(job).to_have_attribute("data-status", status, timeout=JOB_TIMEOUT_MS)
+    except AssertionError as error:
+        jobs = [
+            {k: j.get(k) for k in ("id", "status", "step", "detail", "error", "started")}
+            for j in lab_server.api("GET", "research")["jobs"]
+        ]
+        raise AssertionError(f"{error}\nthe server's jobs: {jobs}") from None
+
+
 def open_research(page: Page) -> Locator:
     open_panel(page, RESEARCH_TAB, PANEL)
     return page.locator(PANEL)
@@ -240,7 +252,7 @@ def test_a_queued_question_runs_its_steps_and_its_cited_report_opens(
     expect(job.locator('.jp-Workspace-researchStep[data-step="plan"]')).to_have_attribute(
         "data-status", "done", timeout=JOB_TIMEOUT_MS
     )
-    expect(job).to_have_attribute("data-status", "done", timeout=JOB_TIMEOUT_MS)
+    expect_status(lab_server, job, "done")
     expect(job.locator('.jp-Workspace-researchStep[data-status="done"]')).to_have_count(5)
     expect(job.locator(".jp-Workspace-researchProgress")).to_have_count(0)
     expect(job.locator(".jp-Workspace-researchMode")).to_have_count(0)  # the model answered
@@ -282,7 +294,7 @@ def test_a_queued_question_runs_its_steps_and_its_cited_report_opens(
     expect(changed).to_contain_text("sources changed", timeout=JOB_TIMEOUT_MS)
     changed.locator(".jp-Workspace-researchChangedRerun").click()
     expect(job).to_have_attribute("data-status", re.compile("queued|running"))
-    expect(job).to_have_attribute("data-status", "done", timeout=JOB_TIMEOUT_MS)
+    expect_status(lab_server, job, "done")
     again = lab_server.api("GET", f"research/{job.get_attribute('data-id')}")
     assert again["note_id"] == note_id and again["runs"] == 2
     assert not again["sources_changed"], again["sources"]
@@ -314,7 +326,7 @@ def test_a_job_that_read_a_note_is_not_changed_as_soon_as_it_is_done(
     open_lab(page, lab_server)
     open_research(page)
     job = queue(page, "What caps a pipe's depth?")
-    expect(job).to_have_attribute("data-status", "done", timeout=JOB_TIMEOUT_MS)
+    expect_status(lab_server, job, "done")
     stored = lab_server.api("GET", f"research/{job.get_attribute('data-id')}")
     assert any(s["path"].startswith("@notes/") for s in stored["sources"]), stored["sources"]
     assert not stored["sources_changed"], stored["sources"]
@@ -364,9 +376,9 @@ def test_a_running_job_is_cancelled_then_standing_toggled_and_deleted(
     open_lab(page, lab_server)
     panel = open_research(page)
     job = queue(page, "Which pipes does a message with no route reach?")
-    expect(job).to_have_attribute("data-status", "running", timeout=JOB_TIMEOUT_MS)
+    expect_status(lab_server, job, "running")
     job.locator(".jp-Workspace-researchCancel").click()
-    expect(job).to_have_attribute("data-status", "cancelled", timeout=JOB_TIMEOUT_MS)
+    expect_status(lab_server, job, "cancelled")
     expect(job.locator(".jp-Workspace-researchProgress")).to_have_count(0)
     expect(page.locator(".Toastify__toast", has_text="Research cancelled")).to_have_count(1)
     job_id = int(job.get_attribute("data-id") or 0)
@@ -402,7 +414,7 @@ def test_with_no_model_answering_the_job_is_labelled_retrieval_only(
     open_lab(page, lab_server)
     open_research(page)
     job = queue(page, "Where is CFE_SB_MAX_PIPE_DEPTH defined?")
-    expect(job).to_have_attribute("data-status", "done", timeout=JOB_TIMEOUT_MS)
+    expect_status(lab_server, job, "done")
     expect(job.locator(".jp-Workspace-researchMode")).to_have_text("retrieval only")
     expect(page.locator(".Toastify__toast", has_text="retrieval only")).to_have_count(1)
 
@@ -567,7 +579,7 @@ def test_a_failed_job_shows_its_error_in_the_list_and_a_notification(
     open_lab(page, lab_server)
     open_research(page)
     job = queue(page, "Why does a pipe overflow?")
-    expect(job).to_have_attribute("data-status", "failed", timeout=JOB_TIMEOUT_MS)
+    expect_status(lab_server, job, "failed")
     expect(job.locator(".jp-Workspace-researchError")).to_contain_text("the model is down")
     expect(job.locator('.jp-Workspace-researchStep[data-step="plan"]')).to_have_attribute(
         "data-status", "failed"
@@ -580,5 +592,5 @@ def test_a_failed_job_shows_its_error_in_the_list_and_a_notification(
     other = lab_server.api("POST", "research", {"question": "Queued from a notebook"})
     first = page.locator(PANEL).locator(JOB).first
     expect(first).to_have_attribute("data-id", str(other["id"]))
-    expect(first).to_have_attribute("data-status", "failed", timeout=JOB_TIMEOUT_MS)
+    expect_status(lab_server, first, "failed")
     expect(page.locator(".Toastify__toast--error", has_text="Research failed")).to_have_count(2)
