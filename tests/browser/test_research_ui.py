@@ -237,7 +237,7 @@ def test_a_queued_question_runs_its_steps_and_its_cited_report_opens(
     page = context.new_page()
     open_lab(page, lab_server)
     panel = open_research(page)
-    # Only the code: notes read are recorded without a hash (see the xfail test below).
+    # Only the code (a job that reads notes: the test below).
     panel.locator(".jp-Workspace-researchNotes").uncheck()
     job = queue(page, QUESTION)
     # newest first, with its live state
@@ -307,11 +307,6 @@ def test_a_queued_question_runs_its_steps_and_its_cited_report_opens(
     expect(notes.locator(".jp-Workspace-noteTitle")).to_have_value(re.compile("software bus", re.I))
 
 
-@pytest.mark.xfail(
-    reason="issue 16: a note the job read is recorded with hash null (agent/jobs), so a job "
-    "that read a note says 'sources changed' as soon as it is done",
-    strict=False,
-)
 def test_a_job_that_read_a_note_is_not_changed_as_soon_as_it_is_done(
     context, lab_server, cleared, llm
 ) -> None:

@@ -14,13 +14,14 @@ fences (`grounding.fence`), and every citation goes through the verifier.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
-import importlib
 import logging
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from ...protocol import NOTES_PREFIX
 from .. import grounding
 from ..assistant import (
     RESEARCH_EXTRACT_PROMPT,
@@ -34,8 +35,19 @@ from ..assistant import (
     parse_plan,
     parse_report,
 )
-from ..errors import BadGateway, BadRequest, Unavailable
-from .env import Budget, BudgetSpent, ResearchEnv, RunContext, Source, lines_of, read_source
+from ..errors import BadGateway, BadRequest, Unavailable, WorkspaceError
+from .env import (
+    Budget,
+    BudgetSpent,
+    ResearchEnv,
+    RunContext,
+    Source,
+    content_hash,
+    lines_of,
+    read_source,
+)
+from .expand import expand
+from .verify import verify_report
 
 log = logging.getLogger(__name__)
 
@@ -223,15 +235,6 @@ def _queries(ctx: RunContext) -> list[tuple[int, str]]:
 
 
 # -- gather ----------------------------------------------------------------------------------
-def _expand_function() -> Callable[..., Awaitable[list[Source]]] | None:
-    """`expand.expand`, when that module is there (it is written beside this one)."""
-    try:
-        module = importlib.import_module(f"{__package__}.expand")
-    except ImportError:
-        return None
-    return getattr(module, "expand", None)
-
-
 def _key(item: dict[str, Any]) -> tuple[str, int, int]:
     return (str(item.get("path")), int(item.get("start_line") or 0), int(item.get("end_line") or 0))
 
@@ -265,7 +268,13 @@ async def gather(ctx: RunContext) -> dict[str, Any]:
                     found += await env.search.raw(request)
                 except BadRequest as e:
                     log.info("research search %r refused: %s", query[:80], e.message)
-        hits = [h for h in found if with_notes or not str(h.get("path", "")).startswith("@notes/")]
+        own_report = f"{NOTES_PREFIX}{ctx.job['note_id']}" if ctx.job.get("note_id") else None
+        hits = [
+            h
+            for h in found
+            if (with_notes or not str(h.get("path", "")).startswith(NOTES_PREFIX))
+            and h.get("path") != own_report
+        ]
         if len(globs) * len(languages) > 1:
             hits.sort(key=lambda h: -float(h.get("score") or 0))
         per_query.append([(query, h) for h in hits[: budget.hits_per_query]])
@@ -274,7 +283,6 @@ async def gather(ctx: RunContext) -> dict[str, Any]:
     order: list[tuple[str, dict[str, Any]]] = []
     for depth in range(budget.hits_per_query):
         order += [hits[depth] for hits in per_query if depth < len(hits)]
-    expand = _expand_function()
     expand_budget = budget if env.expansion else dataclasses.replace(budget, callers=0, callees=0)
     files: dict[str, tuple[str, str] | None] = {}
     sources: list[Source] = []
@@ -288,9 +296,8 @@ async def gather(ctx: RunContext) -> dict[str, Any]:
         if key not in taken:
             taken.add(key)
             seen.add(key)
-            sources.append(_source(env, files, hit, "hit", query))
-        if expand is None:
-            continue
+            await _read(env, files, str(hit.get("path")))
+            sources.append(_source(files, hit, "hit", query))
         try:
             around = await expand(env, hit, expand_budget, seen)
         except Exception:  # expansion adds sources; a job never fails for it
@@ -300,29 +307,42 @@ async def gather(ctx: RunContext) -> dict[str, Any]:
             if len(sources) >= budget.max_sources:
                 break
             key = _key(dict(item))
-            if key not in taken:
+            if key not in taken and item.get("path") != own_report:
                 taken.add(key)
                 seen.add(key)
+                await _read(env, files, str(item.get("path")))
                 sources.append(
-                    _source(env, files, dict(item), str(item.get("why") or "definition"), query)
+                    _source(files, dict(item), str(item.get("why") or "definition"), query)
                 )
     ctx.progress(1.0, f"{len(sources)} passages read")
     return {"sources": sources, "queries": [q for _, q in queries]}
 
 
+async def _read(env: ResearchEnv, files: dict[str, tuple[str, str] | None], path: str) -> None:
+    """The text and content hash of a file or note, once per job: a note's hash is its body's,
+    as the manager's `sources_changed` and the verifier take it."""
+    if path in files:
+        return
+    if path.startswith(NOTES_PREFIX):
+        try:
+            body = (await env.notes.get(int(path[len(NOTES_PREFIX) :])))["body"]
+            files[path] = (body, content_hash(body.encode("utf-8")))
+        except (ValueError, WorkspaceError):
+            files[path] = None
+    else:
+        files[path] = await asyncio.to_thread(read_source, env, path)
+
+
 def _source(
-    env: ResearchEnv,
     files: dict[str, tuple[str, str] | None],
     item: dict[str, Any],
     why: str,
     query: str,
 ) -> Source:
-    """A passage as read now: the file's lines (a hit's text is its chunk, which may leave
-    lines out) and the whole file's hash; a note's (or an unreadable file's) text as found."""
+    """A passage as read now (`_read` first): the file's lines (a hit's text is its chunk,
+    which may leave lines out) and the whole file's hash; an unreadable file's text as found."""
     path = str(item.get("path"))
-    if path not in files:
-        files[path] = None if path.startswith("@") else read_source(env, path)
-    read = files[path]
+    read = files.get(path)
     start = int(item.get("start_line") or 1)
     end = int(item.get("end_line") or start)
     # a notebook cell's lines count from the cell's start: its text is the hit's, not the
@@ -579,42 +599,13 @@ def _one_line(text: str) -> str:
 
 
 # -- verify ----------------------------------------------------------------------------------
-def _verify_function() -> Callable[..., dict[str, Any]] | None:
-    try:
-        module = importlib.import_module(f"{__package__}.verify")
-    except ImportError:
-        return None
-    return getattr(module, "verify_report", None)
-
-
-_CITATION = re.compile(r"\[([^\[\]\n]+?):(\d+)(?:-(\d+))?\]")
-
-
-def _unverified_report(markdown: str) -> dict[str, Any]:
-    """Without the verifier, no citation is kept as if it were checked."""
-    count = 0
-
-    def mark(m: re.Match[str]) -> str:
-        nonlocal count
-        count += 1
-        return f"{m.group(0)} ⚠ unverified: the verifier is not available"
-
-    marked = _CITATION.sub(mark, markdown)
-    stats = {"citations": count, "verified": 0, "unverified": count, "dropped": 0}
-    return {"markdown": marked, "sources": [], "stats": stats}
-
-
 async def verify(ctx: RunContext) -> dict[str, Any]:
     written = ctx.outputs.get("write", {})
     markdown = written.get("markdown", "")
     findings = written.get("findings") or ctx.outputs.get("extract", {}).get("findings", [])
     ctx.progress(0.1, "checking every citation against the files")
-    verify_report = _verify_function()
-    checked = (
-        verify_report(ctx.env, markdown, findings)
-        if verify_report is not None
-        else _unverified_report(markdown)
-    )
+    # reads files and the notes database: off the event loop
+    checked = await asyncio.to_thread(verify_report, ctx.env, markdown, findings)
     cited = {s["path"]: s.get("hash") for s in checked.get("sources", []) if s.get("cited", True)}
     sources = [{"path": path, "hash": digest, "cited": True} for path, digest in cited.items()]
     for s in ctx.outputs.get("gather", {}).get("sources", []):

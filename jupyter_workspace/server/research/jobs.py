@@ -430,6 +430,7 @@ class ResearchManager:
                     "question": job["question"],
                     "depth": job["depth"],
                     "scope": job["scope"],
+                    "note_id": job["note_id"],  # its report: not a source of itself
                 },
                 budget=BUDGETS[job["depth"]],
                 outputs=outputs,
