@@ -337,3 +337,39 @@ def test_items_are_dropped_only_when_a_citation_failed_and_none_held(env):
     assert "A paragraph after the list stays [src/pid.c:8–13]." in lines  # en dash range, held
     assert "[src/pid.c:5000] in a tilde fence" in lines
     assert result["stats"] == {"citations": 3, "verified": 1, "unverified": 1, "dropped": 1}
+
+
+def test_a_paraphrase_cited_next_to_true_evidence_is_not_vouched_for_by_it(env):
+    """A finding with a true quote on lines 8-13 must not verify another finding's paraphrase
+    cited at 8-12: the citation's own finding answers for exactly its lines."""
+    markdown = (
+        "- The step integrates the error [src/pid.c:8-13].\n"
+        "- The step doubles the gain [src/pid.c:8-12].\n"
+    )
+    findings = [
+        {
+            "claim": "integrates",
+            "citations": [
+                {
+                    "path": "src/pid.c",
+                    "start_line": 8,
+                    "end_line": 13,
+                    "quote": "s->integral += error * dt;",
+                }
+            ],
+        },
+        {
+            "claim": "doubles",
+            "citations": [
+                {
+                    "path": "src/pid.c",
+                    "start_line": 8,
+                    "end_line": 12,
+                    "quote": "the gain is doubled on each step",
+                }
+            ],
+        },
+    ]
+    result = verify_report(env, markdown, findings)
+    assert result["stats"] == {"citations": 2, "verified": 1, "unverified": 0, "dropped": 1}
+    assert "[src/pid.c:8-13]" in result["markdown"] and "doubles" not in result["markdown"]

@@ -8,9 +8,9 @@ The rules:
 
 - A citation is *verified* when its file is readable (`env.read_source`: inside the root, not
   ignored, not binary), its lines exist, and a quote that the extract step's findings give for
-  that file and overlapping lines occurs, whitespace-normalised, in the cited lines (a quote may
-  span lines; one elided with `...` occurs when its parts do, in order). An empty quote proves
-  nothing.
+  exactly these lines (else, when none does, for overlapping lines of the file) occurs,
+  whitespace-normalised, in the cited lines (a quote may span lines; one elided with `...`
+  occurs when its parts do, in order). An empty quote proves nothing.
 - A citation *fails* when its file is missing or unreadable, its lines are past the end, or no
   quote of its findings occurs in its lines. The reason says which: "no such file",
   "outside the workspace", "not readable (...)", "lines 900-910 past the end (812 lines)",
@@ -268,7 +268,12 @@ def _judge(cite: _Cite, read: _Read, quotes: list[tuple[int, int, str]]) -> None
     if why is not None:
         cite.hard, cite.reason = True, why
         return
-    supporting = [q for s, e, q in quotes if s <= cite.last and cite.first <= e]
+    # the finding that cites exactly these lines answers for them: another finding's quote
+    # on overlapping lines must not vouch for a fabricated one (a paraphrase cited one line
+    # off true evidence was kept verified that way); else any overlapping finding's quote
+    supporting = [q for s, e, q in quotes if (s, e) == (cite.first, cite.last)] or [
+        q for s, e, q in quotes if s <= cite.last and cite.first <= e
+    ]
     if not supporting:
         cite.reason = "no finding quotes these lines"
         return
