@@ -255,6 +255,9 @@ FABRICATIONS = (
     "outside-root",
     "empty-quote",
 )
+# and one per question: a paraphrased quote cited on lines that hold a true finding's quote
+# (a verifier taking any finding's quote for overlapping lines would keep it)
+BORROWED = "borrowed-lines"
 
 
 def key_line(lines: list[str], label: Label) -> tuple[int, str]:
@@ -327,6 +330,17 @@ def plant(src: Path, questions: list[Question]) -> dict[int, list[Planted]]:
                 cites.append(Planted(kind, "../../../../etc/passwd", 1, 2, "root:x:0:0:root"))
             else:  # empty-quote
                 cites.append(Planted(kind, label.path, at + 2, label.end_line, ""))
+        label = q.answers[qi % len(q.answers)]
+        name = label.what.split(":")[0].split("/")[0].strip().split()[0]
+        cites.append(
+            Planted(
+                BORROWED,
+                label.path,
+                label.start_line,
+                max(label.end_line - 1, key_line(file_lines(src, label.path), label)[0]),
+                f"{name} is where the work is done for this case",
+            )
+        )
         # every citation's token once in the report, so each one's fate can be read off it
         tokens: set[str] = set()
         for c in cites:
@@ -337,13 +351,12 @@ def plant(src: Path, questions: list[Question]) -> dict[int, list[Planted]]:
     for cites in out.values():
         for c in cites:
             assert c.true == quoted(src, c), (c, "the bench planted a wrong citation")
-            # the verifier may take any finding's quote for overlapping lines of the file
-            # (verify.py's rule): a fabricated citation must not hold a true one's quote
-            assert c.true or not any(
+            # only the borrowed-lines kind holds a true citation's quote on its lines
+            assert c.true or (c.kind == BORROWED) == any(
                 quoted(src, Planted(c.kind, c.path, c.start_line, c.end_line, t.quote))
                 for t in cites
                 if t.true and t.path == c.path
-            ), (c, "a fabricated citation holds a true quote")
+            ), (c, "a fabricated citation holds a true quote, or a borrowed one none")
     return out
 
 
@@ -753,7 +766,7 @@ async def verify_section(
         await http.close()
         server.stop()
     rows = []
-    for kind in ("true", "true-ws", "true-line", *FABRICATIONS):
+    for kind in ("true", "true-ws", "true-line", *FABRICATIONS, BORROWED):
         got = outcomes.get(kind, [])
         rows.append([kind, "kept" if kind.startswith("true") else "caught", share(got)])
     true_all = [r for k, v in outcomes.items() if k.startswith("true") for r in v]
