@@ -248,18 +248,19 @@ async def gather(ctx: RunContext) -> dict[str, Any]:
     if with_notes and globs != [None]:
         globs.append(NOTES_GLOB)  # the notes too, whatever the file globs
     queries = _queries(ctx)
-    # the hits of each query, best first
+    own_report = f"{NOTES_PREFIX}{ctx.job['note_id']}" if ctx.job.get("note_id") else None
+    # the hits of each query, best first. The question's own search (the plan's first query)
+    # is the best single one (bench/results/research.md: one search of the question read more
+    # labelled places than the plan's queries read round-robin): it gets half the budget.
+    first_k = max(budget.hits_per_query, budget.max_sources // 2)
     per_query: list[list[tuple[str, dict[str, Any]]]] = []
     for n, (_, query) in enumerate(queries):
         ctx.progress(0.5 * n / len(queries), f"searching: {query[:80]}")
+        k = first_k if n == 0 else budget.hits_per_query
         found: list[dict[str, Any]] = []
         for glob in globs:
             for language in languages:
-                request: dict[str, Any] = {
-                    "q": query[:MAX_QUERY_CHARS],
-                    "k": budget.hits_per_query,
-                    "mode": "hybrid",
-                }
+                request: dict[str, Any] = {"q": query[:MAX_QUERY_CHARS], "k": k, "mode": "hybrid"}
                 if glob:
                     request["path"] = glob
                 if language:
@@ -268,7 +269,6 @@ async def gather(ctx: RunContext) -> dict[str, Any]:
                     found += await env.search.raw(request)
                 except BadRequest as e:
                     log.info("research search %r refused: %s", query[:80], e.message)
-        own_report = f"{NOTES_PREFIX}{ctx.job['note_id']}" if ctx.job.get("note_id") else None
         hits = [
             h
             for h in found
@@ -277,27 +277,40 @@ async def gather(ctx: RunContext) -> dict[str, Any]:
         ]
         if len(globs) * len(languages) > 1:
             hits.sort(key=lambda h: -float(h.get("score") or 0))
-        per_query.append([(query, h) for h in hits[: budget.hits_per_query]])
+        per_query.append([(query, h) for h in hits[:k]])
 
-    # read around the hits, round-robin over the queries so that each gets its best ones read
-    order: list[tuple[str, dict[str, Any]]] = []
+    # the question's hits first, then the other queries' round-robin, each its best first
+    order: list[tuple[str, dict[str, Any]]] = list(per_query[0]) if per_query else []
     for depth in range(budget.hits_per_query):
-        order += [hits[depth] for hits in per_query if depth < len(hits)]
+        order += [hits[depth] for hits in per_query[1:] if depth < len(hits)]
     expand_budget = budget if env.expansion else dataclasses.replace(budget, callers=0, callees=0)
     files: dict[str, tuple[str, str] | None] = {}
     sources: list[Source] = []
     taken: set[tuple[str, int, int]] = set()
     seen: set[Any] = set()  # shared with expand, which may remember what it read
-    for n, (query, hit) in enumerate(order):
-        if len(sources) >= budget.max_sources:
-            break
-        ctx.progress(0.5 + 0.5 * n / max(len(order), 1), f"reading {hit.get('path')}")
-        key = _key(hit)
-        if key not in taken:
+
+    async def take(item: dict[str, Any], why: str, query: str) -> None:
+        key = _key(item)
+        if key not in taken and item.get("path") != own_report:
             taken.add(key)
             seen.add(key)
-            await _read(env, files, str(hit.get("path")))
-            sources.append(_source(files, hit, "hit", query))
+            await _read(env, files, str(item.get("path")))
+            sources.append(_source(files, item, why, query))
+
+    # 1. the hits, up to two thirds of the budget: expansion must not crowd out the later
+    # hits (it did: callers of the first hits filled the budget before the rest were read)
+    hit_share = max(1, (2 * budget.max_sources) // 3)
+    read = 0
+    while read < len(order) and len(sources) < hit_share:
+        query, hit = order[read]
+        ctx.progress(0.5 + 0.3 * read / max(len(order), 1), f"reading {hit.get('path')}")
+        await take(hit, "hit", query)
+        read += 1
+    # 2. around each hit read, best first: its definition, callers, callees, notes, tasks
+    for n, (query, hit) in enumerate(order[:read]):
+        if len(sources) >= budget.max_sources:
+            break
+        ctx.progress(0.8 + 0.15 * n / max(read, 1), f"reading around {hit.get('path')}")
         try:
             around = await expand(env, hit, expand_budget, seen)
         except Exception:  # expansion adds sources; a job never fails for it
@@ -306,14 +319,12 @@ async def gather(ctx: RunContext) -> dict[str, Any]:
         for item in around:
             if len(sources) >= budget.max_sources:
                 break
-            key = _key(dict(item))
-            if key not in taken and item.get("path") != own_report:
-                taken.add(key)
-                seen.add(key)
-                await _read(env, files, str(item.get("path")))
-                sources.append(
-                    _source(files, dict(item), str(item.get("why") or "definition"), query)
-                )
+            await take(dict(item), str(item.get("why") or "definition"), query)
+    # 3. what is left of the budget: the hits not read yet
+    for query, hit in order[read:]:
+        if len(sources) >= budget.max_sources:
+            break
+        await take(hit, "hit", query)
     ctx.progress(1.0, f"{len(sources)} passages read")
     return {"sources": sources, "queries": [q for _, q in queries]}
 
