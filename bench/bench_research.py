@@ -24,7 +24,8 @@ this script starts on the same folder and state dir:
    carrying true citations (every label, its real lines quoted; half of them with the
    whitespace changed, some as `[path:line]`) and fabricated ones (a file that does not exist,
    lines past the end, a range shifted off its quote, a paraphrased quote, a quote from another
-   file, a path outside the root, an empty quote), and its report citing each once. From the
+   file, a path outside the root, an empty quote; and one paraphrased quote cited on lines that
+   do hold a true finding's quote, "borrowed-lines"), and its report citing each once. From the
    final note body (the verify checkpoint's markdown): a fabricated citation is caught when it
    is gone or marked unverified; a true one is kept when it is there unmarked. Goal: 100 % both.
 3. **Time per job** (server's started → ended) by depth and mode, with the median of plain
