@@ -623,7 +623,7 @@ def test_usage_is_read_from_the_last_chunk_and_priced_when_litellm_knows_the_mod
     assert nothing == {}
 
 
-async def test_notes_read_carry_their_hash_and_a_job_never_reads_its_own_report(
+async def test_notes_read_carry_their_hash_and_research_reports_are_never_read(
     research_env, api, workspace
 ):
     env = await research_env(llm_state="no_model")
@@ -639,12 +639,19 @@ async def test_notes_read_carry_their_hash_and_a_job_never_reads_its_own_report(
         return {f"@notes/{other['id']}", f"@notes/{own['id']}"} <= paths
 
     await until(both_indexed, timeout=60, interval=0.3)
+    # the second note is the report of an earlier job: no job reads it
+    await env.store.run(
+        lambda conn: conn.execute(
+            "INSERT INTO research_jobs(question, depth, status, note_id, created, updated) "
+            "VALUES ('pipe depth?', 'quick', 'done', ?, '2026-12-04', '2026-12-04')",
+            (own["id"],),
+        )
+    )
     job = {
         "id": 1,
         "question": "What caps the depth of a pipe (CFE_SB_MAX_PIPE_DEPTH)?",
         "depth": "quick",
         "scope": {"paths": [], "languages": [], "notes": True},
-        "note_id": own["id"],
     }
     ctx = RunContext(env, job, BUDGETS["quick"])
     ctx.outputs["plan"] = await agent.plan(ctx)

@@ -18,6 +18,7 @@ import asyncio
 import dataclasses
 import logging
 import re
+import sqlite3
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -248,7 +249,9 @@ async def gather(ctx: RunContext) -> dict[str, Any]:
     if with_notes and globs != [None]:
         globs.append(NOTES_GLOB)  # the notes too, whatever the file globs
     queries = _queries(ctx)
-    own_report = f"{NOTES_PREFIX}{ctx.job['note_id']}" if ctx.job.get("note_id") else None
+    # research reports (this job's and others') are never sources: a report would cite what
+    # another model wrote instead of the code and notes it read
+    reports = await env.store.run(_report_notes)
     # the hits of each query, best first. The question's own search (the plan's first query)
     # is the best single one (bench/results/research.md: one search of the question read more
     # labelled places than the plan's queries read round-robin): it gets half the budget.
@@ -273,7 +276,7 @@ async def gather(ctx: RunContext) -> dict[str, Any]:
             h
             for h in found
             if (with_notes or not str(h.get("path", "")).startswith(NOTES_PREFIX))
-            and h.get("path") != own_report
+            and h.get("path") not in reports
         ]
         if len(globs) * len(languages) > 1:
             hits.sort(key=lambda h: -float(h.get("score") or 0))
@@ -291,7 +294,7 @@ async def gather(ctx: RunContext) -> dict[str, Any]:
 
     async def take(item: dict[str, Any], why: str, query: str) -> None:
         key = _key(item)
-        if key not in taken and item.get("path") != own_report:
+        if key not in taken and item.get("path") not in reports:
             taken.add(key)
             seen.add(key)
             await _read(env, files, str(item.get("path")))
@@ -327,6 +330,11 @@ async def gather(ctx: RunContext) -> dict[str, Any]:
         await take(hit, "hit", query)
     ctx.progress(1.0, f"{len(sources)} passages read")
     return {"sources": sources, "queries": [q for _, q in queries]}
+
+
+def _report_notes(conn: sqlite3.Connection) -> set[str]:
+    rows = conn.execute("SELECT note_id FROM research_jobs WHERE note_id IS NOT NULL")
+    return {f"{NOTES_PREFIX}{row[0]}" for row in rows}
 
 
 async def _read(env: ResearchEnv, files: dict[str, tuple[str, str] | None], path: str) -> None:

@@ -430,7 +430,6 @@ class ResearchManager:
                     "question": job["question"],
                     "depth": job["depth"],
                     "scope": job["scope"],
-                    "note_id": job["note_id"],  # its report: not a source of itself
                 },
                 budget=BUDGETS[job["depth"]],
                 outputs=outputs,
