@@ -9,6 +9,8 @@ the heavy work happens in the sidecar, which it asks: search (`SearchManager`), 
   safely and hashing it.
 - `jobs.py`: `ResearchManager`: validation, the durable queue (at most `concurrency` jobs run),
   resume after a restart at the last checkpoint, cancel, re-run, delete, standing jobs, events.
+- `records.py`: the rows: a scope validated, a job read with its steps and sources, the updates
+  of its life (end, fail, re-queue).
 - `agent.py`: the steps, in `protocol.RESEARCH_STEPS` order: plan → gather → extract → write →
   verify; each `async (RunContext) -> dict` whose dict is the step's JSON checkpoint; a
   retrieval-only path when no LLM answers.

@@ -31,7 +31,7 @@ import math
 import os
 import sqlite3
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +44,16 @@ from ..pipelines.config import glob_matcher
 from ..sidecar_client import SidecarGone
 from ..tasking import cancel_and_wait
 from .env import BUDGETS, ResearchEnv, RunContext, content_hash, read_source
+from .records import (
+    checkpoints,
+    end,
+    fail,
+    job_of_row,
+    load,
+    requeue,
+    still_running,
+    validate_scope,
+)
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +61,6 @@ Step = Callable[[RunContext], Awaitable[dict[str, Any]]]
 
 STEPS = protocol.RESEARCH_STEPS
 MIN_QUESTION, MAX_QUESTION = 3, 2000
-MAX_SCOPE_PATHS, MAX_GLOB_CHARS = 20, 500
 MAX_SOURCES_CHECKED = 200  # files hashed for one job's sources_changed
 MAX_LIST_PATHS = 2000  # distinct files hashed for a whole list
 PUBLISH_EVERY = 0.5  # seconds between progress events of one job
@@ -60,7 +69,6 @@ MAX_DETAIL = 200
 MAX_ERROR = 500
 CANCELLED_NOW = "cancelled now"
 _FIELDS = {"question", "scope", "depth", "standing"}
-_SCOPE_FIELDS = {"paths", "languages", "notes"}
 
 
 _Jobs = list[dict[str, Any]]
@@ -248,7 +256,7 @@ class ResearchManager:
             rows = conn.execute(
                 "SELECT * FROM research_jobs ORDER BY id DESC LIMIT ?", (limit,)
             ).fetchall()
-            jobs = [_job(row) for row in rows]
+            jobs = [job_of_row(row) for row in rows]
             steps: dict[int, builtins.list[Any]] = {}
             if jobs:
                 low = jobs[-1]["id"]
@@ -270,7 +278,7 @@ class ResearchManager:
         return jobs
 
     async def get(self, job_id: int, with_sources: bool = True) -> dict[str, Any]:
-        job = await self.store.run(lambda conn: _load(conn, job_id, with_sources))
+        job = await self.store.run(lambda conn: load(conn, job_id, with_sources))
         self._overlay(job)
         if job["status"] == "done":
             job["sources_changed"] = bool(await self._changed_jobs([job_id], MAX_SOURCES_CHECKED))
@@ -286,7 +294,7 @@ class ResearchManager:
                 if row is None:
                     raise NotFound(f"unknown research job id: {job_id}")
                 if row[0] == "queued" or (row[0] == "running" and job_id in self._resume):
-                    _end(conn, job_id, "cancelled", None)
+                    end(conn, job_id, "cancelled", None)
                     return CANCELLED_NOW
                 return str(row[0])
 
@@ -303,13 +311,13 @@ class ResearchManager:
                 continue
             await cancel_and_wait(task)
             await self.store.run(
-                lambda conn: _end(conn, job_id, "cancelled", None, only_running=True)
+                lambda conn: end(conn, job_id, "cancelled", None, only_running=True)
             )
             return await self._publish(job_id)
         raise Conflict(f"research job {job_id} could not be cancelled yet; try again")
 
     async def rerun(self, job_id: int) -> dict[str, Any]:
-        def requeue(conn: sqlite3.Connection) -> None:
+        def again(conn: sqlite3.Connection) -> None:
             row = conn.execute(
                 "SELECT status FROM research_jobs WHERE id = ?", (job_id,)
             ).fetchone()
@@ -317,9 +325,9 @@ class ResearchManager:
                 raise NotFound(f"unknown research job id: {job_id}")
             if row[0] in ("running", "queued"):
                 raise Conflict(f"research job {job_id} is {row[0]} already")
-            _requeue(conn, job_id)
+            requeue(conn, job_id)
 
-        await self.store.run(requeue)
+        await self.store.run(again)
         self._wake.set()
         return await self._publish(job_id)
 
@@ -345,7 +353,7 @@ class ResearchManager:
         return await self._publish(job_id)
 
     async def delete(self, job_id: int) -> None:
-        await self.store.run(lambda conn: _load(conn, job_id, False))
+        await self.store.run(lambda conn: load(conn, job_id, False))
         if job_id in self._resume:
             self._resume.remove(job_id)
         task = self._running.get(job_id)
@@ -395,7 +403,7 @@ class ResearchManager:
         marked running (a fresh run: runs + 1, started now) in the same transaction."""
         while self._resume:
             job_id = self._resume.pop(0)
-            still = await self.store.run(_still_running(job_id))
+            still = await self.store.run(still_running(job_id))
             if still:
                 return job_id
 
@@ -422,7 +430,7 @@ class ResearchManager:
         steps = self.steps or {}
         step = STEPS[0]
         try:
-            job, outputs = await self.store.run(lambda conn: _checkpoints(conn, job_id))
+            job, outputs = await self.store.run(lambda conn: checkpoints(conn, job_id))
             ctx = RunContext(
                 env=self.env,
                 job={
@@ -455,7 +463,7 @@ class ResearchManager:
             if not isinstance(e, WorkspaceError):
                 log.warning("research job %d failed at %s", job_id, step, exc_info=True)
             error = f"{step}: {_error_text(e)}"
-            await self.store.run(lambda conn: _fail(conn, job_id, step, error))
+            await self.store.run(lambda conn: fail(conn, job_id, step, error))
             await self._publish(job_id)
 
     async def _call(self, job_id: int, step: Step, ctx: RunContext) -> dict[str, Any]:
@@ -860,185 +868,3 @@ class ResearchManager:
         with contextlib.suppress(NotFound, Conflict):
             await self.rerun(job_id)
             log.info("research job %d: a standing re-run, its sources changed", job_id)
-
-
-# -- validation ---------------------------------------------------------------------------------
-def validate_scope(value: Any, known_languages: Iterable[str]) -> dict[str, Any]:
-    """A job's scope: root-relative path globs, language names, whether notes count."""
-    if value is None:
-        value = {}
-    if not isinstance(value, dict):
-        raise BadRequest("'scope' must be an object with paths, languages and notes")
-    fields.reject_unknown(value, _SCOPE_FIELDS, "research scope")
-    paths = value.get("paths", [])
-    if not isinstance(paths, list):
-        raise BadRequest("'scope.paths' must be a list of root-relative globs")
-    if len(paths) > MAX_SCOPE_PATHS:
-        raise BadRequest(f"'scope.paths' has {len(paths)} globs; at most {MAX_SCOPE_PATHS}")
-    globs: list[str] = []
-    for raw in paths:
-        glob = fields.text(raw, "scope.paths[]", max_chars=MAX_GLOB_CHARS, strip=True)
-        if not glob:
-            raise BadRequest("'scope.paths' must not contain an empty glob")
-        posix = glob.replace("\\", "/")
-        if posix.startswith("/") or (len(posix) > 1 and posix[1] == ":") or posix.startswith("~"):
-            raise BadRequest(f"scope path {glob!r} must be relative to the served folder")
-        if ".." in posix.split("/"):
-            raise BadRequest(f"scope path {glob!r} must not leave the served folder ('..')")
-        if any(ord(c) < 32 for c in glob):
-            raise BadRequest(f"scope path {glob!r} must not contain control characters")
-        globs.append(posix.removeprefix("./"))
-    languages = value.get("languages", [])
-    if not isinstance(languages, list):
-        raise BadRequest("'scope.languages' must be a list of language names")
-    known = set(known_languages)
-    names: list[str] = []
-    for raw in languages:
-        name = fields.text(raw, "scope.languages[]", max_chars=64, strip=True).lower()
-        if name not in known:
-            raise BadRequest(
-                f"unknown language {name[:64]!r} in 'scope.languages'; known: "
-                f"{', '.join(sorted(known))}"
-            )
-        if name not in names:
-            names.append(name)
-    notes = fields.boolean(value.get("notes", True), "scope.notes")
-    return {"paths": globs, "languages": names, "notes": notes}
-
-
-# -- rows -----------------------------------------------------------------------------------------
-_COLUMNS = (
-    "id",
-    "question",
-    "depth",
-    "status",
-    "mode",
-    "step",
-    "progress",
-    "note_id",
-    "error",
-    "tokens_in",
-    "tokens_out",
-    "cost",
-    "runs",
-    "created",
-    "updated",
-    "started",
-    "ended",
-)
-
-
-def _job(row: sqlite3.Row) -> dict[str, Any]:
-    job = {key: row[key] for key in _COLUMNS}
-    try:
-        job["scope"] = json.loads(row["scope"] or "{}")
-    except ValueError:
-        job["scope"] = {}
-    job["standing"] = bool(row["standing"])
-    job["detail"] = None
-    job["sources_changed"] = False
-    return job
-
-
-def _load(conn: sqlite3.Connection, job_id: int, with_sources: bool) -> dict[str, Any]:
-    row = conn.execute("SELECT * FROM research_jobs WHERE id = ?", (job_id,)).fetchone()
-    if row is None:
-        raise NotFound(f"unknown research job id: {job_id}")
-    job = _job(row)
-    rows = {
-        r["name"]: r
-        for r in conn.execute(
-            "SELECT name, status, detail, started, ended FROM research_steps WHERE job_id = ?",
-            (job_id,),
-        )
-    }
-    job["steps"] = [
-        {
-            "name": name,
-            "status": rows[name]["status"] if name in rows else "pending",
-            "detail": rows[name]["detail"] if name in rows else None,
-            "started": rows[name]["started"] if name in rows else None,
-            "ended": rows[name]["ended"] if name in rows else None,
-        }
-        for name in STEPS
-    ]
-    current = rows.get(job["step"]) if job["step"] else None
-    job["detail"] = current["detail"] if current is not None else None
-    if job["status"] == "failed":
-        job["detail"] = job["error"]
-    if with_sources:
-        job["sources"] = [
-            {"path": r[0], "hash": r[1], "cited": bool(r[2])}
-            for r in conn.execute(
-                "SELECT path, hash, cited FROM research_sources WHERE job_id = ? "
-                "ORDER BY cited DESC, path",
-                (job_id,),
-            )
-        ]
-    return job
-
-
-def _checkpoints(
-    conn: sqlite3.Connection, job_id: int
-) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
-    job = _load(conn, job_id, False)
-    outputs: dict[str, dict[str, Any]] = {}
-    for name, output in conn.execute(
-        "SELECT name, output FROM research_steps WHERE job_id = ? AND status = 'done'",
-        (job_id,),
-    ):
-        try:
-            outputs[name] = json.loads(output)
-        except (TypeError, ValueError):
-            continue  # an unreadable checkpoint: the step runs again
-    # a later step's checkpoint without an earlier one's is not a resume point
-    kept: dict[str, dict[str, Any]] = {}
-    for name in STEPS:
-        if name not in outputs:
-            break
-        kept[name] = outputs[name]
-    return job, kept
-
-
-def _still_running(job_id: int) -> Callable[[sqlite3.Connection], bool]:
-    def read(conn: sqlite3.Connection) -> bool:
-        return bool(
-            conn.execute(
-                "SELECT 1 FROM research_jobs WHERE id = ? AND status = 'running'", (job_id,)
-            ).fetchone()
-        )
-
-    return read
-
-
-def _end(
-    conn: sqlite3.Connection,
-    job_id: int,
-    status: str,
-    error: str | None,
-    only_running: bool = False,
-) -> None:
-    stamp = fields.now()
-    conn.execute(
-        "UPDATE research_steps SET status = 'failed', detail = ?, ended = ? "
-        "WHERE job_id = ? AND status = 'running'",
-        (status if error is None else error, stamp, job_id),
-    )
-    conn.execute(
-        "UPDATE research_jobs SET status = ?, error = ?, ended = ?, updated = ? WHERE id = ?"
-        + (" AND status = 'running'" if only_running else ""),
-        (status, error, stamp, stamp, job_id),
-    )
-
-
-def _fail(conn: sqlite3.Connection, job_id: int, step: str, error: str) -> None:
-    _end(conn, job_id, "failed", error, only_running=True)
-
-
-def _requeue(conn: sqlite3.Connection, job_id: int) -> None:
-    conn.execute("DELETE FROM research_steps WHERE job_id = ?", (job_id,))
-    conn.execute(
-        "UPDATE research_jobs SET status = 'queued', step = NULL, progress = 0, error = NULL, "
-        "ended = NULL, updated = ? WHERE id = ?",
-        (fields.now(), job_id),
-    )
