@@ -298,3 +298,49 @@ def test_unknown_name_and_the_module_entry_point(tmp_path):
     empty = command("--list", "--state-dir", str(tmp_path / "elsewhere"))
     assert empty.returncode == 0 and "no backups in" in empty.stdout
     assert list_backups(tmp_path / "elsewhere" / "backups") == []
+
+
+def test_as_a_subcommand_of_jupyter_workspace(tmp_path):
+    """The line the lead adds to WorkspaceApp, tried on a subclass (app.py is not ours)."""
+    state_dir = tmp_path / ".jupyter-workspace"
+    store = Store(state_dir / "workspace.sqlite")
+    store.open()
+    made = DatabaseBackups(store.path, state_dir / "backups").backup_sync()
+    store.close()
+    script = textwrap.dedent(
+        """
+        import sys
+        from jupyter_workspace.server.app import WorkspaceApp
+        from jupyter_workspace.server.backups import SUBCOMMANDS
+
+        class App(WorkspaceApp):
+            subcommands = SUBCOMMANDS
+
+        App.launch_instance(sys.argv[1:])
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, "restore-backup", "--list", "--root", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split()[0] == made.name
+
+
+async def test_a_database_locked_past_the_timeout_fails_the_backup(tmp_path):
+    database = tmp_path / "locked.sqlite"
+    holder = sqlite3.connect(database, isolation_level=None)
+    holder.execute("CREATE TABLE t(x)")
+    holder.execute("BEGIN EXCLUSIVE")  # rollback-journal mode: no reader gets in
+    holder.execute("INSERT INTO t VALUES (1)")
+    try:
+        backups = DatabaseBackups(database, tmp_path / "backups", busy_timeout_s=0.3)
+        with pytest.raises(BackupError, match="locked"):
+            await asyncio.wait_for(backups.backup_now(), timeout=20)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert [p.name for p in (tmp_path / "backups").iterdir()] == []
+    assert (await backups.backup_now()).exists()  # once released, it works

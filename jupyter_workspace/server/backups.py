@@ -197,17 +197,35 @@ def copy_database(
         dst = sqlite3.connect(destination, isolation_level=None)
         try:
             deadline = time.monotonic() + paged_budget_s
+            locked_since: float | None = None
 
-            def pause(status: int, remaining: int, total: int) -> None:
-                if time.monotonic() > deadline:
-                    raise _PagedTooLong
-                time.sleep(page_pause_s)
+            def watch(status: int, remaining: int, total: int, paged: bool = True) -> None:
+                # Python's backup() retries a locked source for ever: bound it here.
+                nonlocal locked_since
+                now = time.monotonic()
+                if status in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+                    locked_since = locked_since or now
+                    if now - locked_since > busy_timeout_s:
+                        raise BackupError(
+                            f"{source} stayed locked for more than {busy_timeout_s:g} s"
+                        )
+                    return
+                locked_since = None
+                if paged:
+                    if now > deadline:
+                        raise _PagedTooLong
+                    time.sleep(page_pause_s)
+
+            def watch_one_step(status: int, remaining: int, total: int) -> None:
+                watch(status, remaining, total, paged=False)
 
             try:
-                src.backup(dst, pages=pages, progress=pause)
-            except _PagedTooLong:
-                src.backup(dst, pages=-1)
-            except sqlite3.Error as error:  # locked past the timeout, disk full, ...
+                try:
+                    src.backup(dst, pages=pages, progress=watch, sleep=0.05)
+                except _PagedTooLong:
+                    locked_since = None
+                    src.backup(dst, pages=-1, progress=watch_one_step, sleep=0.05)
+            except sqlite3.Error as error:  # disk full, I/O error, ...
                 raise BackupError(f"copying {source} to {destination}: {error}") from error
             dst.execute(f"PRAGMA journal_mode={journal_mode}")
             problems = [row[0] for row in dst.execute("PRAGMA integrity_check").fetchall()]
@@ -286,7 +304,9 @@ def restore_backup(state_dir: Path, backup: Path) -> Path | None:
     pid = running_server_pid(state_dir)
     if pid is not None:
         raise BackupError(
-            f"a Jupyter server (pid {pid}) is using {state_dir}; stop it, then restore"
+            f"a Jupyter server (pid {pid}) is using {state_dir}; stop it, then restore "
+            f"(if no server runs there, that pid belongs to another program: delete "
+            f"{state_dir / PID_FILE_NAME})"
         )
     if not backup.is_file():
         raise BackupError(f"no backup at {backup}")
@@ -342,9 +362,13 @@ class RestoreBackupApp(Application):
     state_dir = Unicode(
         "",
         config=True,
-        help="""The workspace's state folder (WorkspaceApp.state_dir); relative to --root.
-        Default: .jupyter-workspace in the root.""",
+        help="""The workspace's state folder (WorkspaceApp.state_dir), relative to --root;
+        empty: .jupyter-workspace in the root.""",
     )
+    examples = """
+    jupyter workspace restore-backup --list
+    jupyter workspace restore-backup workspace-20261204-161040.sqlite --root ~/project
+    """
 
     aliases = {"root": "RestoreBackupApp.root", "state-dir": "RestoreBackupApp.state_dir"}
     flags = {
@@ -402,6 +426,16 @@ def _size(size: int) -> str:
             return f"{amount:.1f} {unit}"
         amount /= 1024
     return f"{amount:.1f} GB"
+
+
+# For WorkspaceApp: `subcommands = SUBCOMMANDS` makes `jupyter workspace restore-backup` this
+# command (by import string: the server does not import it to start).
+SUBCOMMANDS = {
+    "restore-backup": (
+        "jupyter_workspace.server.backups.RestoreBackupApp",
+        "List the workspace database's backups, or restore one (the server must be stopped).",
+    )
+}
 
 
 def main_restore(argv: list[str] | None = None) -> None:
