@@ -92,14 +92,21 @@ async def test_backup_taken_while_writes_go_on_holds_what_was_committed(state):
     assert backups.list()[0]["path"] == str(path) and backups.list()[0]["size"] > 200 * 2000
 
 
-async def test_paged_copy_that_keeps_restarting_falls_back_to_one_step(state):
+async def test_paged_copy_that_keeps_restarting_falls_back_to_one_step(state, caplog):
     state_dir, store, notes = state
     for number in range(100):
         await notes.create({"title": f"n{number}", "body": "y" * 4000})
     # one page per step, slow steps, and a budget far too short: the one-step copy finishes it
+    log = logging.getLogger("test-backups")
     backups = DatabaseBackups(
-        store.path, state_dir / "backups", pages=1, page_pause_s=0.01, paged_budget_s=0.05
+        store.path,
+        state_dir / "backups",
+        pages=1,
+        page_pause_s=0.01,
+        paged_budget_s=0.05,
+        log=log,
     )
+    caplog.set_level(logging.INFO, logger="test-backups")
     stop = asyncio.Event()
 
     async def keep_writing() -> None:
@@ -112,6 +119,7 @@ async def test_paged_copy_that_keeps_restarting_falls_back_to_one_step(state):
     await writer
     assert integrity(path) == "ok"
     assert note_titles(path)[:100] == [f"n{n}" for n in range(100)]
+    assert "copied it in one step" in caplog.text
 
 
 async def test_keeps_the_newest_k(state):
@@ -344,3 +352,25 @@ async def test_a_database_locked_past_the_timeout_fails_the_backup(tmp_path):
         holder.close()
     assert [p.name for p in (tmp_path / "backups").iterdir()] == []
     assert (await backups.backup_now()).exists()  # once released, it works
+
+
+async def test_a_restarted_server_backs_up_when_the_newest_backup_is_old(state):
+    state_dir, store, notes = state
+    await notes.create({"title": "one"})
+    backups = DatabaseBackups(store.path, state_dir / "backups", interval_s=3600, keep=10)
+    old = backups.backup_sync()
+    assert 3590 < backups.first_delay() <= 3600  # a fresh backup: a whole interval to wait
+    hour_ago = old.stat().st_mtime - 3600
+    os.utime(old, (hour_ago, hour_ago))
+    assert backups.first_delay() == 0
+    backups.start()
+    try:
+        for _ in range(100):
+            if len(backups.list()) == 2:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        await backups.stop()
+    assert len(backups.list()) == 2
+    assert backups.describe()["last_error"] is None
+    assert backups.describe()["last_backup"] == backups.list()[0]["path"]

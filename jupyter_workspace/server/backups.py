@@ -97,11 +97,35 @@ class DatabaseBackups:
             if int(self.pid_path.read_text().strip()) == os.getpid():
                 self.pid_path.unlink()
 
+    def describe(self) -> dict[str, Any]:
+        """For the status endpoint."""
+        return {
+            "dir": str(self.backup_dir),
+            "interval_s": self.interval_s,
+            "keep": self.keep,
+            "last_backup": str(self.last_backup) if self.last_backup else None,
+            "last_error": self.last_error,
+        }
+
+    def first_delay(self) -> float:
+        """Seconds until the first backup: a server restarted more often than the interval
+        would otherwise never take one, so the newest backup's age counts."""
+        try:
+            newest = Path(self.list()[0]["path"]).stat().st_mtime
+        except (IndexError, OSError):
+            return self.interval_s
+        return min(self.interval_s, max(0.0, newest + self.interval_s - time.time()))
+
     async def _every_interval(self) -> None:
+        await asyncio.sleep(await asyncio.to_thread(self.first_delay))
         while True:
-            await asyncio.sleep(self.interval_s)
-            with contextlib.suppress(BackupError):  # logged by backup_now; try again next time
+            try:
                 await self.backup_now()
+            except BackupError:
+                pass  # logged by backup_now; try again next time
+            except Exception:  # a bug must not end the backups for the server's lifetime
+                self.log.exception("workspace: database backup failed")
+            await asyncio.sleep(self.interval_s)
 
     # -- work ----------------------------------------------------------------------------------
     async def backup_now(self) -> Path:
@@ -130,7 +154,7 @@ class DatabaseBackups:
         final = self._new_name()
         temporary = final.with_name(f".{final.name}.partial-{os.getpid()}")
         try:
-            copy_database(
+            paged = copy_database(
                 self.store_path,
                 temporary,
                 pages=self.pages,
@@ -140,6 +164,12 @@ class DatabaseBackups:
             )
             os.replace(temporary, final)
             _fsync_dir(self.backup_dir)
+            if not paged:
+                self.log.info(
+                    "workspace: the database kept changing for %g s during its paged backup; "
+                    "copied it in one step",
+                    self.paged_budget_s,
+                )
         except (OSError, sqlite3.Error, BackupError) as error:
             _remove_quietly(temporary)
             if isinstance(error, BackupError):
@@ -182,9 +212,10 @@ def copy_database(
     paged_budget_s: float = 10.0,
     busy_timeout_s: float = 30.0,
     journal_mode: str = "DELETE",
-) -> None:
+) -> bool:
     """Copy the SQLite database `source` into a new file `destination` with the online backup
-    API, check it, and fsync it. Blocking.
+    API, check it, and fsync it. Blocking. Returns whether the paged copy finished (False: it
+    was taken in one step).
 
     The copy goes `pages` pages at a time with a short pause between steps, so the source's
     lock is held only briefly. A write to the source from another connection restarts a paged
@@ -216,6 +247,8 @@ def copy_database(
                         raise _PagedTooLong
                     time.sleep(page_pause_s)
 
+            paged = True
+
             def watch_one_step(status: int, remaining: int, total: int) -> None:
                 watch(status, remaining, total, paged=False)
 
@@ -223,6 +256,7 @@ def copy_database(
                 try:
                     src.backup(dst, pages=pages, progress=watch, sleep=0.05)
                 except _PagedTooLong:
+                    paged = False
                     locked_since = None
                     src.backup(dst, pages=-1, progress=watch_one_step, sleep=0.05)
             except sqlite3.Error as error:  # disk full, I/O error, ...
@@ -239,6 +273,7 @@ def copy_database(
         src.close()
     with open(destination, "rb+") as handle:
         os.fsync(handle.fileno())
+    return paged
 
 
 class _PagedTooLong(Exception):
