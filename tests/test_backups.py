@@ -374,3 +374,26 @@ async def test_a_restarted_server_backs_up_when_the_newest_backup_is_old(state):
     assert len(backups.list()) == 2
     assert backups.describe()["last_error"] is None
     assert backups.describe()["last_backup"] == backups.list()[0]["path"]
+
+
+async def test_the_wiring_for_the_server_backs_up_a_live_workspace(workspace, api):
+    """What the coordinator runs (start, backup, stop), against a real server and its Store."""
+    backups = DatabaseBackups(
+        workspace.state_path / "workspace.sqlite",
+        workspace.state_path / "backups",
+        interval_s=3600,
+        keep=4,
+        log=workspace.log,
+    )
+    backups.start()
+    try:
+        for number in range(5):
+            status, _ = await api("POST", "notes", {"title": f"live {number}"})
+            assert status == 201
+        path = await backups.backup_now()
+        status, _ = await api("POST", "notes", {"title": "after the backup"})
+        assert status == 201  # the server goes on writing
+    finally:
+        await backups.stop()
+    assert note_titles(path) == [f"live {n}" for n in range(5)]
+    assert integrity(path) == "ok"
