@@ -43,6 +43,8 @@ PIPELINES_CHANGED: Final = "pipelines.changed"
 LLM_STATE: Final = "llm.state"
 RESEARCH_JOB: Final = "research.job"
 RESEARCH_DELETED: Final = "research.deleted"
+SNAPSHOT_SAVED: Final = "snapshot.saved"
+SNAPSHOT_DELETED: Final = "snapshot.deleted"
 # What a client sends on the socket to keep it open; the coordinator answers PONG.
 PING: Final = "ping"
 
@@ -235,6 +237,23 @@ class ResearchDeletedEvent(TypedDict):
     origin: NotRequired[str | None]
 
 
+class SnapshotSavedEvent(TypedDict):
+    """A document's unsaved buffer was stored (issue 17)."""
+
+    type: str
+    snapshot: dict[str, Any]  # as `PUT /snapshots` answers it: metadata, no content
+    origin: NotRequired[str | None]
+
+
+class SnapshotDeletedEvent(TypedDict):
+    """Snapshots were dropped: discarded, saved, or beyond the history or store cap."""
+
+    type: str
+    path: str
+    ids: list[int]
+    origin: NotRequired[str | None]
+
+
 # Why pipelines.changed was sent: workspace.toml was trusted, it changed, or a watch run found it
 # untrusted.
 PIPELINES_CHANGED_REASONS: Final = ("trusted", "config", "untrusted")
@@ -267,6 +286,8 @@ EVENTS: Final[dict[str, type | None]] = {
     PIPELINES_CHANGED: PipelinesChangedEvent,
     RESEARCH_JOB: ResearchJobEvent,
     RESEARCH_DELETED: ResearchDeletedEvent,
+    SNAPSHOT_SAVED: SnapshotSavedEvent,
+    SNAPSHOT_DELETED: SnapshotDeletedEvent,
 }
 
 # --- The sidecar's chat stream (`POST /chat`, server-sent events) ---------------------------------

@@ -34,6 +34,7 @@ from .pipelines import PipelineManager
 from .research import ResearchManager
 from .research.env import ResearchEnv
 from .search import SearchManager
+from .snapshots import SnapshotsManager
 from .store import Store
 from .supervisor import Supervisor
 from .tasks import TasksManager
@@ -221,6 +222,28 @@ class WorkspaceApp(ExtensionApp):
         help="Research jobs that may wait in the queue; more are refused (429) until some run.",
     )
 
+    snapshot_max_bytes = Int(
+        5 * 1024 * 1024,
+        config=True,
+        help="""Largest document (UTF-8 bytes) whose unsaved buffer is snapshotted; a bigger
+        one is refused (413) and its previous snapshot kept.""",
+    )
+    snapshot_history = Int(
+        5, config=True, help="Snapshots kept per document and browser tab (the newest)."
+    )
+    snapshot_store_bytes = Int(
+        200 * 1024 * 1024,
+        config=True,
+        help="""Bytes (compressed) all snapshots together may take in the database; beyond
+        it the oldest are dropped.""",
+    )
+
+    @validate("snapshot_max_bytes", "snapshot_history", "snapshot_store_bytes")
+    def _check_snapshot_limits(self, proposal: Any) -> int:
+        if proposal["value"] < 1:
+            raise ValueError(f"{proposal['trait'].name} must be at least 1")
+        return proposal["value"]
+
     @validate("research_concurrency", "research_max_queued")
     def _check_research_counts(self, proposal: Any) -> int:
         if proposal["value"] < 1:
@@ -292,6 +315,15 @@ class WorkspaceApp(ExtensionApp):
             self.state_path,
             allow_hidden=bool(getattr(self.serverapp.contents_manager, "allow_hidden", False)),
             secret_patterns=self.index_secret_patterns,
+        )
+        self.snapshots = SnapshotsManager(
+            self.store,
+            self.bus,
+            self.root_dir,
+            self.rules,
+            max_bytes=self.snapshot_max_bytes,
+            history=self.snapshot_history,
+            store_bytes=self.snapshot_store_bytes,
         )
         self.watcher = FileWatcher(self.root_dir, self.rules, self.bus, self.watch_debounce)
         sidecar_env = {protocol.LLM_API_KEY_BASE_ENV: self.llm_api_base}
@@ -394,6 +426,7 @@ class WorkspaceApp(ExtensionApp):
                 self.watcher.listen(self.indexer.files_settled)
         else:
             self.supervisor.error = "the AI sidecar is switched off (WorkspaceApp.sidecar_enabled)"
+        self.snapshots.start()
         await self.pipelines.start()
         await self.research.start()
         if self.watch_files:
@@ -407,6 +440,7 @@ class WorkspaceApp(ExtensionApp):
         return settings.get("terminal_manager")
 
     async def stop_extension(self) -> None:
+        await self.snapshots.stop()
         await self.research.stop()
         await self.pipelines.stop()
         await self.indexer.stop()

@@ -53,7 +53,7 @@ class WorkspaceHandler(ExtensionHandlerMixin, APIHandler):
     def data_received(self, chunk: bytes) -> None:
         """Keep the body up to the limit and only count the rest (json_body answers 413)."""
         self._body_bytes += len(chunk)
-        if self._body_bytes <= self.workspace.limits.max_body_bytes:
+        if self._body_bytes <= self.body_limit:
             self.request.body += chunk
 
     @property
@@ -65,9 +65,14 @@ class WorkspaceHandler(ExtensionHandlerMixin, APIHandler):
         value = self.request.headers.get(protocol.CLIENT_HEADER)
         return value[:64] if value else None
 
+    @property
+    def body_limit(self) -> int:
+        """The largest body this route reads (a route that takes more overrides it)."""
+        return self.workspace.limits.max_body_bytes
+
     def json_body(self) -> dict[str, Any]:
         """The request body as a JSON object, or a 4xx that says what is wrong with it."""
-        limit = self.workspace.limits.max_body_bytes
+        limit = self.body_limit
         if self._body_bytes > limit:
             raise TooLarge(f"request body is {self._body_bytes} bytes; the limit is {limit}")
         return fields.json_object(self.request.body)
@@ -598,6 +603,52 @@ class EventsHandler(
         self.extensionapp.bus.unsubscribe(self._send)  # type: ignore[attr-defined]
 
 
+class SnapshotsHandler(WorkspaceHandler):
+    auth_resource = "jupyter_workspace:snapshots"
+
+    @property
+    def body_limit(self) -> int:
+        # a document up to the snapshot cap, JSON-escaped (a notebook's quotes and newlines)
+        return max(self.workspace.limits.max_body_bytes, 2 * self.workspace.snapshot_max_bytes)
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        snapshots = await self.workspace.snapshots.list(self.get_query_argument("path", None))
+        self.reply({"snapshots": snapshots})
+
+    @web.authenticated
+    @authorized
+    async def put(self) -> None:
+        status, answer = await self.workspace.snapshots.put(self.json_body(), self.origin)
+        self.reply(answer, status)
+
+    @web.authenticated
+    @authorized
+    async def delete(self) -> None:
+        path = self.get_query_argument("path", None)
+        if path is None:
+            raise BadRequest("say which document's snapshots to discard: ?path=")
+        self.reply({"deleted": await self.workspace.snapshots.delete_path(path, self.origin)})
+
+
+class SnapshotHandler(WorkspaceHandler):
+    auth_resource = "jupyter_workspace:snapshots"
+
+    @web.authenticated
+    @authorized
+    async def get(self, record_id: str) -> None:
+        self.reply(await self.workspace.snapshots.get(fields.record_id(record_id, "snapshot")))
+
+    @web.authenticated
+    @authorized
+    async def delete(self, record_id: str) -> None:
+        snapshot_id = fields.record_id(record_id, "snapshot")
+        await self.workspace.snapshots.delete(snapshot_id, self.origin)
+        self.set_status(204)
+        self.finish()
+
+
 default_handlers = [
     (rf"{API}/status", StatusHandler),
     (rf"{API}/notes", NotesHandler),
@@ -629,5 +680,7 @@ default_handlers = [
     (rf"{API}/research/{ID}", ResearchJobHandler),
     (rf"{API}/research/{ID}/cancel", ResearchCancelHandler),
     (rf"{API}/research/{ID}/rerun", ResearchRerunHandler),
+    (rf"{API}/snapshots", SnapshotsHandler),
+    (rf"{API}/snapshots/{ID}", SnapshotHandler),
     (rf"{API}/events", EventsHandler),
 ]

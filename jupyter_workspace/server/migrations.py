@@ -222,6 +222,22 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX research_sources_path ON research_sources(path);
     """,
+    # 11: snapshots of unsaved work (an editor's buffer), kept until the document is saved
+    """
+    CREATE TABLE snapshots (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        path TEXT NOT NULL,  -- root-relative, or `@notes/<id>` for a note draft
+        kind TEXT NOT NULL CHECK (kind IN ('file', 'notebook', 'note')),
+        client TEXT NOT NULL DEFAULT '',  -- the tab's id: two tabs on one file are both kept
+        content BLOB NOT NULL,  -- zlib-compressed UTF-8
+        content_hash TEXT NOT NULL,  -- sha256 of the uncompressed UTF-8
+        size INTEGER NOT NULL,  -- uncompressed bytes
+        base_hash TEXT,  -- sha256 of the file on disk the buffer was based on (the client's word)
+        base_mtime REAL,
+        created TEXT NOT NULL
+    );
+    CREATE INDEX snapshots_path ON snapshots(path, created);
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

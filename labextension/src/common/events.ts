@@ -102,6 +102,29 @@ export type WorkspaceEvent =
   /** A research job was queued, moved on, ended, or its sources changed (no `sources`). */
   | { type: 'research.job'; job: IResearchJob; origin?: string | null }
   | { type: 'research.deleted'; id: number; origin?: string | null }
+  /** A document's unsaved buffer was stored: metadata only, as `PUT snapshots` answers. */
+  | {
+      type: 'snapshot.saved';
+      snapshot: {
+        id: number;
+        path: string;
+        kind: 'file' | 'notebook' | 'note';
+        client: string;
+        size: number;
+        created: string;
+        content_hash: string;
+        base_hash: string | null;
+        base_mtime: number | null;
+      };
+      origin?: string | null;
+    }
+  /** Snapshots were dropped: discarded, saved, or beyond the history or store cap. */
+  | {
+      type: 'snapshot.deleted';
+      path: string;
+      ids: number[];
+      origin?: string | null;
+    }
   | { type: 'pong' };
 
 export type ConnectionState = 'connecting' | 'open' | 'closed';
