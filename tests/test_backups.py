@@ -397,3 +397,25 @@ async def test_the_wiring_for_the_server_backs_up_a_live_workspace(workspace, ap
         await backups.stop()
     assert note_titles(path) == [f"live {n}" for n in range(5)]
     assert integrity(path) == "ok"
+
+
+async def test_a_copy_left_half_written_by_a_killed_server_is_cleaned_up(state):
+    state_dir, store, notes = state
+    await notes.create({"title": "one"})
+    backups = DatabaseBackups(store.path, state_dir / "backups")
+    first = await backups.backup_now()
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        text=True,
+        capture_output=True,
+        check=True,
+    ).stdout.strip()
+    left = first.parent / f".workspace-20260101-000000.sqlite.partial-{dead}"
+    left.write_bytes(b"half a database")
+    someone_elses = first.parent / f".workspace-20260101-000000.sqlite.partial-{os.getppid()}"
+    someone_elses.write_bytes(b"still being written")
+    second = await backups.backup_now()
+    assert sorted(p.name for p in first.parent.iterdir()) == sorted(
+        [first.name, second.name, someone_elses.name]
+    )
+    assert [entry["name"] for entry in backups.list()] == [second.name, first.name]

@@ -151,6 +151,7 @@ class DatabaseBackups:
             self.backup_dir.mkdir(parents=True, exist_ok=True)
         except OSError as error:
             raise BackupError(f"cannot create {self.backup_dir}: {error}") from error
+        self._remove_partial_copies()
         final = self._new_name()
         temporary = final.with_name(f".{final.name}.partial-{os.getpid()}")
         try:
@@ -177,6 +178,13 @@ class DatabaseBackups:
             raise BackupError(f"copying {self.store_path} to {final}: {error}") from error
         self.prune()
         return final
+
+    def _remove_partial_copies(self) -> None:
+        """Delete what a backup killed mid-copy (the server's `kill -9`) left behind."""
+        for path in self.backup_dir.glob(f".{_PREFIX}*{_SUFFIX}.partial-*"):
+            pid = path.name.rpartition("-")[2]
+            if pid.isdigit() and (int(pid) == os.getpid() or not _alive(int(pid))):
+                _remove_quietly(path)
 
     def _new_name(self) -> Path:
         stamp = datetime.now(UTC).strftime(_STAMP)
@@ -318,17 +326,17 @@ def running_server_pid(state_dir: Path) -> int | None:
         pid = int((Path(state_dir) / PID_FILE_NAME).read_text().strip())
     except (OSError, ValueError):
         return None
-    if pid <= 0:
-        return None
+    return pid if pid > 0 and _alive(pid) else None
+
+
+def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
-    except ProcessLookupError:
-        return None
     except PermissionError:  # alive, someone else's
-        return pid
-    except OSError:
-        return None
-    return pid
+        return True
+    except OSError:  # ProcessLookupError: gone
+        return False
+    return True
 
 
 def restore_backup(state_dir: Path, backup: Path) -> Path | None:
