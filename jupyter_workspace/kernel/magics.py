@@ -152,6 +152,11 @@ def build_parser() -> Parser:
     run = sub.add_parser("run", help="run a pipeline from workspace.toml and stream its output")
     run.add_argument("pipeline")
     run.add_argument("--no-follow", action="store_true", help="start it and return at once")
+    snapshots = sub.add_parser(
+        "snapshots",
+        help="unsaved work the workspace keeps (the newest snapshot of each document and tab)",
+    )
+    snapshots.add_argument("--path", help="only this document (root-relative, or @notes/ID)")
     index = sub.add_parser("index", help="the index: status").add_subparsers(
         dest="action", metavar="ACTION", parser_class=Parser
     )
@@ -318,6 +323,16 @@ class WorkspaceMagics(Magics):
             return self._follow(job)
         print(_queued_text(job, "queued"))
         return ResearchJob(job)
+
+    def do_snapshots(self, args: Parsed, cell: str | None) -> Result:
+        params = {"path": args.path} if args.path else None
+        snapshots = self.client.request("GET", "snapshots", params=params)["snapshots"]
+        rows = [dict(row, state=_snapshot_state(row["disk"])) for row in snapshots]
+        return Result(
+            rows,
+            f"{len(rows)} unsaved documents" if len(rows) != 1 else "1 unsaved document",
+            ["id", "path", "kind", "client", "size", "created", "state"],
+        )
 
     def do_index(self, args: Parsed, cell: str | None) -> Result:
         status = self.client.request("GET", "index")
@@ -707,6 +722,17 @@ def _index_text(index: dict[str, Any]) -> str:
         f"{state}, {index.get('files_indexed', 0)} of {index.get('files_total', 0)} files, "
         f"{index.get('chunks', 0)} chunks"
     )
+
+
+def _snapshot_state(disk: dict[str, Any]) -> str:
+    """What a snapshot is, next to the document on disk now."""
+    if not disk.get("exists"):
+        return "deleted on disk"
+    if disk.get("same_as_disk"):
+        return "same as disk"
+    if disk.get("changed_since_base"):
+        return "unsaved; the file changed on disk since"
+    return "unsaved"
 
 
 def _run_line(run: dict[str, Any]) -> str:
