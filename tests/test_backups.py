@@ -412,6 +412,7 @@ async def test_a_copy_left_half_written_by_a_killed_server_is_cleaned_up(state):
     ).stdout.strip()
     left = first.parent / f".workspace-20260101-000000.sqlite.partial-{dead}"
     left.write_bytes(b"half a database")
+    Path(f"{left}-journal").write_bytes(b"its journal")
     someone_elses = first.parent / f".workspace-20260101-000000.sqlite.partial-{os.getppid()}"
     someone_elses.write_bytes(b"still being written")
     second = await backups.backup_now()

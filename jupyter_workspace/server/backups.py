@@ -36,6 +36,7 @@ PID_FILE_NAME = "server.pid"
 _PREFIX = "workspace-"
 _SUFFIX = ".sqlite"
 _STAMP = "%Y%m%d-%H%M%S"
+_PARTIAL = re.compile(r"\.partial-(?P<pid>\d+)(?:-journal|-wal|-shm)?$")
 _NAME = re.compile(r"workspace-(?P<stamp>\d{8}-\d{6})(?:-(?P<number>\d+))?\.sqlite")
 
 
@@ -172,7 +173,8 @@ class DatabaseBackups:
                     self.paged_budget_s,
                 )
         except (OSError, sqlite3.Error, BackupError) as error:
-            _remove_quietly(temporary)
+            for leftover in ("", "-journal", "-wal", "-shm"):
+                _remove_quietly(Path(f"{temporary}{leftover}"))
             if isinstance(error, BackupError):
                 raise
             raise BackupError(f"copying {self.store_path} to {final}: {error}") from error
@@ -182,8 +184,11 @@ class DatabaseBackups:
     def _remove_partial_copies(self) -> None:
         """Delete what a backup killed mid-copy (the server's `kill -9`) left behind."""
         for path in self.backup_dir.glob(f".{_PREFIX}*{_SUFFIX}.partial-*"):
-            pid = path.name.rpartition("-")[2]
-            if pid.isdigit() and (int(pid) == os.getpid() or not _alive(int(pid))):
+            match = _PARTIAL.search(path.name)
+            if match is None:
+                continue
+            pid = int(match["pid"])
+            if pid == os.getpid() or not _alive(pid):
                 _remove_quietly(path)
 
     def _new_name(self) -> Path:
