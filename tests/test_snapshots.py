@@ -82,6 +82,8 @@ BAD = [
     ("hidden", put(".hidden/a.py", "x"), None, 400, "not snapshotted"),
     ("secret", put(".env", "KEY=1"), None, 400, "not snapshotted"),
     ("secret key", put("server.pem", "x"), None, 400, "not snapshotted"),
+    ("a folder", put("src", "x"), None, 400, "folder"),
+    ("the root", put(".", "x"), None, 400, "inside the served root"),
     ("kind unknown", put("a.py", "x", kind="image"), None, 400, "'kind'"),
     ("kind missing", {"path": "a.py", "content": "x"}, None, 400, "'kind'"),
     ("content missing", {"path": "a.py", "kind": "file"}, None, 400, "'content'"),
@@ -108,6 +110,7 @@ BAD = [
 async def test_bad_input_is_a_400(api, jp_root_dir, tmp_path_factory, body, raw, status, message):
     outside = tmp_path_factory.mktemp("outside")
     (jp_root_dir / "out").symlink_to(outside)
+    (jp_root_dir / "src").mkdir()
     got, error = await api("PUT", "snapshots", body, raw=raw)
     assert got == status and message in error["error"], error
     assert await listed(api) == []
@@ -296,6 +299,21 @@ async def test_disk_full_is_a_503_and_the_server_keeps_working(api, workspace):
     finally:
         workspace.store.run_sync(lambda conn: conn.execute("PRAGMA max_page_count = 1073741823"))
     status, _ = await api("PUT", "snapshots", put("a.py", "fits now\n"))
+    assert status == 201
+
+
+async def test_a_locked_database_is_a_503_and_the_server_keeps_working(api, workspace):
+    workspace.store.run_sync(lambda conn: conn.execute("PRAGMA busy_timeout = 100"))
+    other = sqlite3.connect(workspace.store.path, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+        status, error = await api("PUT", "snapshots", put("a.py", "x = 1\n"))
+        assert status == 503 and "locked" in error["error"]
+        other.execute("ROLLBACK")
+    finally:
+        other.close()
+        workspace.store.run_sync(lambda conn: conn.execute("PRAGMA busy_timeout = 5000"))
+    status, _ = await api("PUT", "snapshots", put("a.py", "x = 1\n"))
     assert status == 201
 
 

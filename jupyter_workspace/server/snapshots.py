@@ -148,12 +148,14 @@ class SnapshotsManager:
         client = "" if client is None else fields.text(client, "client", max_chars=MAX_CLIENT_CHARS)
         content_hash = sha256(raw)
         disk = await self._disk(path)
+        # a notebook is compared as JSON: parse off the loop, and outside the write
+        saved = await asyncio.to_thread(_equal, kind, content_hash, content, disk)
         packed = zlib.compress(raw, 6)
 
         def write(conn: sqlite3.Connection) -> tuple[int, Any, list[int]]:
-            if kind == "note":
-                disk.update(_note_disk(conn, path))
-            if _equal(kind, content_hash, content, disk):
+            # a note: its body now, in this transaction
+            is_saved = _note_disk(conn, path)["hash"] == content_hash if kind == "note" else saved
+            if is_saved:
                 dropped = _ids(conn, "path = ? AND client = ?", (path, client))
                 conn.execute("DELETE FROM snapshots WHERE path = ? AND client = ?", (path, client))
                 return 200, {"saved": True, "deleted": len(dropped)}, dropped
@@ -224,17 +226,16 @@ class SnapshotsManager:
         for row in rows:
             if row["path"] not in disks:
                 disks[row["path"]] = await self._disk_state(row["path"])
-            answer.append({**_meta(row), "disk": _disk_view(row, disks[row["path"]])})
+            view = await asyncio.to_thread(_disk_view, row, disks[row["path"]])
+            answer.append({**_meta(row), "disk": view})
         return answer
 
     async def get(self, snapshot_id: int) -> dict[str, Any]:
         row = await self._run(lambda conn: _load(conn, snapshot_id))
         disk = await self._disk_state(row["path"], text=True)
-        return {
-            **_meta(row),
-            "content": _unpack(row["content"]),
-            "disk": {**_disk_view(row, disk), "text": disk.get("text")},
-        }
+        view = await asyncio.to_thread(_disk_view, row, disk)
+        content = await asyncio.to_thread(_unpack, row["content"])
+        return {**_meta(row), "content": content, "disk": {**view, "text": disk.get("text")}}
 
     async def delete(self, snapshot_id: int, origin: str | None = None) -> None:
         def remove(conn: sqlite3.Connection) -> str:
@@ -268,6 +269,8 @@ class SnapshotsManager:
         if isinstance(raw, str) and raw.startswith("@notes/"):
             raise BadRequest("'path' @notes/<id> is for kind 'note'")
         path = paths.confine(self.root, raw)
+        if (self.root / path).is_dir():
+            raise BadRequest(f"{path} is a folder, not a document")
         if self.rules.ignored(path):
             raise BadRequest(
                 f"{path} is not snapshotted: hidden, secret or ignored files never are"
