@@ -343,3 +343,16 @@ def test_a_snapshot_answered_201_survives_kill_9(tmp_path):
     finally:
         stop(proc)
         proc.stderr.close()
+
+
+async def test_a_saved_note_drops_its_equal_draft(jp_serverapp, api, events):
+    await jp_serverapp._post_start()
+    client = await events()
+    _, note = await api("POST", "notes", {"title": "n", "body": "stored"})
+    path = f"@notes/{note['id']}"
+    await api("PUT", "snapshots", put(path, "draft A", kind="note", client="A"))
+    await api("PUT", "snapshots", put(path, "draft B", kind="note", client="B"))
+    await api("PATCH", f"notes/{note['id']}", {"body": "draft A"})  # tab A saved its draft
+    dropped = await client.next("snapshot.deleted")
+    assert dropped["path"] == path
+    assert [row["client"] for row in await listed(api)] == ["B"]
