@@ -481,6 +481,7 @@ class WorkspaceApp(ExtensionApp):
             "limits": {
                 "max_body_bytes": self.limits.max_body_bytes,
                 "max_title_chars": self.limits.max_title_chars,
+                "snapshot_max_bytes": self.snapshot_max_bytes,
             },
         }
 
