@@ -308,27 +308,16 @@ def test_unknown_name_and_the_module_entry_point(tmp_path):
     assert list_backups(tmp_path / "elsewhere" / "backups") == []
 
 
-def test_as_a_subcommand_of_jupyter_workspace(tmp_path):
-    """The line the lead adds to WorkspaceApp, tried on a subclass (app.py is not ours)."""
+def test_jupyter_workspace_restore_backup_lists_them(tmp_path):
+    """The real command: `jupyter workspace restore-backup --list`."""
     state_dir = tmp_path / ".jupyter-workspace"
     store = Store(state_dir / "workspace.sqlite")
     store.open()
     made = DatabaseBackups(store.path, state_dir / "backups").backup_sync()
     store.close()
-    script = textwrap.dedent(
-        """
-        import sys
-        from jupyter_workspace.server.app import WorkspaceApp
-        from jupyter_workspace.server.backups import SUBCOMMANDS
-
-        class App(WorkspaceApp):
-            subcommands = SUBCOMMANDS
-
-        App.launch_instance(sys.argv[1:])
-        """
-    )
     done = subprocess.run(
-        [sys.executable, "-c", script, "restore-backup", "--list", "--root", str(tmp_path)],
+        [sys.executable, "-m", "jupyter_workspace.server.app", "restore-backup", "--list"]
+        + ["--root", str(tmp_path)],
         capture_output=True,
         text=True,
         timeout=60,
@@ -376,27 +365,21 @@ async def test_a_restarted_server_backs_up_when_the_newest_backup_is_old(state):
     assert backups.describe()["last_backup"] == backups.list()[0]["path"]
 
 
-async def test_the_wiring_for_the_server_backs_up_a_live_workspace(workspace, api):
-    """What the coordinator runs (start, backup, stop), against a real server and its Store."""
-    backups = DatabaseBackups(
-        workspace.state_path / "workspace.sqlite",
-        workspace.state_path / "backups",
-        interval_s=3600,
-        keep=4,
-        log=workspace.log,
-    )
-    backups.start()
-    try:
-        for number in range(5):
-            status, _ = await api("POST", "notes", {"title": f"live {number}"})
-            assert status == 201
-        path = await backups.backup_now()
-        status, _ = await api("POST", "notes", {"title": "after the backup"})
-        assert status == 201  # the server goes on writing
-    finally:
-        await backups.stop()
+async def test_the_server_backs_up_its_live_database(jp_serverapp, workspace, api):
+    """The coordinator's own backups (WorkspaceApp.backup_interval): taken while it writes,
+    reported in the status, the pid file naming this server."""
+    await jp_serverapp._post_start()  # the extension's start: the backups' timer and pid file
+    assert (workspace.state_path / "server.pid").read_text().strip() == str(os.getpid())
+    for number in range(5):
+        status, _ = await api("POST", "notes", {"title": f"live {number}"})
+        assert status == 201
+    path = await workspace.backups.backup_now()
+    status, _ = await api("POST", "notes", {"title": "after the backup"})
+    assert status == 201  # the server goes on writing
     assert note_titles(path) == [f"live {n}" for n in range(5)]
     assert integrity(path) == "ok"
+    _, described = await api("GET", "status")
+    assert described["backups"]["interval_s"] == 15 * 60
 
 
 async def test_a_copy_left_half_written_by_a_killed_server_is_cleaned_up(state):

@@ -358,3 +358,15 @@ async def test_a_saved_note_drops_its_equal_draft(jp_serverapp, api, events):
     dropped = await client.next("snapshot.deleted")
     assert dropped["path"] == path
     assert [row["client"] for row in await listed(api)] == ["B"]
+
+
+async def test_a_gitignored_file_is_snapshotted_a_file_in_a_secret_folder_is_not(api, jp_root_dir):
+    """Unsaved edits of a gitignored scratch file are work; secrets stay out, hidden or not."""
+    (jp_root_dir / ".gitignore").write_text("scratch/\n")
+    (jp_root_dir / "scratch").mkdir()
+    (jp_root_dir / "scratch" / "try.py").write_text("x = 1\n")
+    status, _ = await api("PUT", "snapshots", put("scratch/try.py", "x = 2\n"))
+    assert status == 201
+    (jp_root_dir / "keys").mkdir()
+    status, answer = await api("PUT", "snapshots", put("keys/server.pem", "x"))
+    assert status == 400 and "not snapshotted" in answer["error"]

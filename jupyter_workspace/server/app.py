@@ -19,6 +19,7 @@ from .. import __version__, protocol
 from ..entity_patterns import DEFAULT_PATTERNS, compile_patterns
 from . import handlers
 from .assistant import Assistant, LLMConfig, is_http_url
+from .backups import BACKUP_DIR_NAME, SUBCOMMANDS, DatabaseBackups
 from .catalog import Catalog, SizeLimit
 from .chat import ChatManager
 from .detections import Detections, refine_note
@@ -50,6 +51,8 @@ class WorkspaceApp(ExtensionApp):
     version = __version__
     extension_url = "/lab"
     load_other_extensions = True
+    # `jupyter workspace restore-backup` (backups.py; imported only when it is run)
+    subcommands = SUBCOMMANDS
 
     state_dir = Unicode(
         "",
@@ -238,6 +241,21 @@ class WorkspaceApp(ExtensionApp):
         it the oldest are dropped.""",
     )
 
+    backup_interval = Float(
+        15.0,
+        config=True,
+        help="""Minutes between copies of the workspace database into <state_dir>/backups
+        (SQLite's online backup API, checked with integrity_check); 0: no copies.
+        `jupyter workspace restore-backup` lists and restores them.""",
+    )
+    backup_keep = Int(4, config=True, help="How many database backups to keep (the newest).")
+
+    @validate("backup_interval", "backup_keep")
+    def _check_backups(self, proposal: Any) -> Any:
+        if proposal["value"] < 0:
+            raise ValueError(f"{proposal['trait'].name} must be >= 0")
+        return proposal["value"]
+
     @validate("snapshot_max_bytes", "snapshot_history", "snapshot_store_bytes")
     def _check_snapshot_limits(self, proposal: Any) -> int:
         if proposal["value"] < 1:
@@ -308,6 +326,13 @@ class WorkspaceApp(ExtensionApp):
         self.bus = EventBus()
         self.store = Store(self.state_path / DATABASE_NAME, synchronous=self.sqlite_synchronous)
         self.schema_version = self.store.open()
+        self.backups = DatabaseBackups(
+            self.state_path / DATABASE_NAME,
+            self.state_path / BACKUP_DIR_NAME,
+            self.backup_interval * 60,
+            max(self.backup_keep, 1),
+            log=self.log,
+        )
         self.notes = NotesManager(self.store, self.bus, self.limits)
         self.tasks = TasksManager(self.store, self.bus, self.limits, self.root_dir)
         self.rules = IgnoreRules(
@@ -426,6 +451,7 @@ class WorkspaceApp(ExtensionApp):
                 self.watcher.listen(self.indexer.files_settled)
         else:
             self.supervisor.error = "the AI sidecar is switched off (WorkspaceApp.sidecar_enabled)"
+        self.backups.start()
         self.snapshots.start()
         await self.pipelines.start()
         await self.research.start()
@@ -448,6 +474,7 @@ class WorkspaceApp(ExtensionApp):
         await self.llm_probe.stop()
         await self.supervisor.stop()
         await self.watcher.stop()
+        await self.backups.stop()
         self.store.close()
 
     async def refine_entities(self, note_id: int) -> list[dict[str, Any]]:
@@ -478,6 +505,7 @@ class WorkspaceApp(ExtensionApp):
             "sidecar": self.supervisor.describe(),
             "index": await self.index_status(),
             "llm": self.llm_probe.describe(),
+            "backups": self.backups.describe(),
             "limits": {
                 "max_body_bytes": self.limits.max_body_bytes,
                 "max_title_chars": self.limits.max_title_chars,

@@ -90,6 +90,16 @@ class IgnoreRules:
             level = below
         return self.ignored_in(level, parts[-1])
 
+    def private(self, rel: str) -> bool:
+        """True if the root-relative path is hidden, holds secrets (by name or in a folder that
+        does) or is the workspace's own state: never copied anywhere, whatever the gitignore
+        says. Unlike `ignored`, a gitignored file is not private (its unsaved edits are work)."""
+        parts = PurePosixPath(rel).parts
+        if any(self._hidden(part) for part in parts) or self._in_state_dir(rel):
+            return True
+        folders = ("/".join(parts[:i]) + "/" for i in range(1, len(parts)))
+        return self._secret(rel) or any(self._secret(folder) for folder in folders)
+
     def top(self) -> Level:
         """The root, as the start of a walk down the tree."""
         return self._level("", ())

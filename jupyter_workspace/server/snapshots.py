@@ -271,10 +271,8 @@ class SnapshotsManager:
         path = paths.confine(self.root, raw)
         if (self.root / path).is_dir():
             raise BadRequest(f"{path} is a folder, not a document")
-        if self.rules.ignored(path):
-            raise BadRequest(
-                f"{path} is not snapshotted: hidden, secret or ignored files never are"
-            )
+        if self.rules.private(path):
+            raise BadRequest(f"{path} is not snapshotted: hidden and secret files never are")
         return path
 
     def _any_path(self, raw: Any) -> str:
