@@ -30,6 +30,7 @@ from playwright.sync_api import Locator, Page, expect
 
 from tests.browser.pages import editor_tab, expect_cursor_at, open_lab, open_panel
 from tests.fake_llm import FakeLLM
+from tests.research_corpus import CONFIG_H, DEPTH_LINE, LOOP_LINE, SEND_C
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("lab_log")]
 
@@ -47,37 +48,6 @@ THEMES = {"light": "JupyterLab Light", "dark": "JupyterLab Dark"}
 # Wide enough for the questions and actions to be read in the pictures.
 LEFT_SIDEBAR_PX = 420
 
-SEND_C = """\
-/* Software bus: sending a message to every pipe subscribed to its id */
-#include "sb_config.h"
-
-int CFE_SB_Send(CFE_SB_Msg_t *msg)
-{
-    CFE_SB_Route_t *route = CFE_SB_FindRoute(msg->id);
-    if (route == NULL) {
-        return CFE_SB_NO_SUBSCRIBERS;
-    }
-    for (int i = 0; i < route->pipe_count; i++) {
-        CFE_SB_Deliver(route->pipes[i], msg);
-    }
-    return CFE_SUCCESS;
-}
-
-void CFE_SB_Deliver(CFE_SB_Pipe_t *pipe, CFE_SB_Msg_t *msg)
-{
-    if (pipe->depth >= CFE_SB_MAX_PIPE_DEPTH) {
-        pipe->overflows++;
-        return;
-    }
-    pipe->queue[pipe->depth++] = msg;
-}
-"""
-CONFIG_H = """\
-/* Limits of the software bus */
-#define CFE_SB_MAX_PIPES 64
-#define CFE_SB_MAX_PIPE_DEPTH 256
-#define CFE_SB_MAX_DEST_PER_PKT 16
-"""
 ROUTE_PY = '''\
 """Ground tool: print which pipes a message id is routed to."""
 
@@ -86,8 +56,6 @@ def routes_for(table, msg_id):
     """The pipes subscribed to msg_id, in subscription order."""
     return [pipe for pipe in table.get(msg_id, [])]
 '''
-LOOP_LINE = SEND_C.splitlines().index("    for (int i = 0; i < route->pipe_count; i++) {") + 1
-DEPTH_LINE = CONFIG_H.splitlines().index("#define CFE_SB_MAX_PIPE_DEPTH 256") + 1
 
 PLAN = {
     "sub_questions": [
