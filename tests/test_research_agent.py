@@ -83,17 +83,7 @@ def research_env(jp_serverapp, workspace, api):
             return status if status["state"] == "idle" and status["files_indexed"] >= 3 else None
 
         await until(idle, timeout=INDEX_TIMEOUT, interval=0.2)
-        env = getattr(workspace, "research_env", None)
-        if env is None:  # built from its parts until the app makes one
-            env = ResearchEnv(
-                root_dir=workspace.root_dir,
-                rules=workspace.rules,
-                store=workspace.store,
-                search=workspace.search,
-                supervisor=workspace.supervisor,
-                assistant=workspace.assistant,
-                notes=workspace.notes,
-            )
+        env: ResearchEnv = workspace.research_env
         return dataclasses.replace(env, llm_state=lambda: llm_state)
 
     return start
