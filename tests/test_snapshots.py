@@ -370,3 +370,20 @@ async def test_a_gitignored_file_is_snapshotted_a_file_in_a_secret_folder_is_not
     (jp_root_dir / "keys").mkdir()
     status, answer = await api("PUT", "snapshots", put("keys/server.pem", "x"))
     assert status == 400 and "not snapshotted" in answer["error"]
+
+
+async def test_delete_discards_the_older_versions_of_the_same_tab_only(api):
+    ids = []
+    for n in range(3):
+        _, meta = await api("PUT", "snapshots", put("hist.py", f"v{n}\n", client="tab-1"))
+        ids.append(meta["id"])
+    _, other = await api("PUT", "snapshots", put("hist.py", "other\n", client="tab-2"))
+    status, _ = await api("DELETE", f"snapshots/{ids[1]}")
+    assert status == 204
+    # the newest of tab-1 and tab-2's are kept; the discarded one and the one before it are gone
+    assert sorted(row["id"] for row in await listed(api, "hist.py")) == [ids[2], other["id"]]
+    for gone in ids[:2]:
+        status, _ = await api("GET", f"snapshots/{gone}")
+        assert status == 404
+    status, _ = await api("DELETE", f"snapshots/{ids[2]}")
+    assert [row["client"] for row in await listed(api, "hist.py")] == ["tab-2"]

@@ -238,13 +238,19 @@ class SnapshotsManager:
         return {**_meta(row), "content": content, "disk": {**view, "text": disk.get("text")}}
 
     async def delete(self, snapshot_id: int, origin: str | None = None) -> None:
-        def remove(conn: sqlite3.Connection) -> str:
-            path = _load(conn, snapshot_id)["path"]
-            conn.execute("DELETE FROM snapshots WHERE id = ?", (snapshot_id,))
-            return str(path)
+        """Discard a snapshot and the older versions of the same document from the same tab
+        (what the list showed as one recoverable document; a newer one is kept)."""
 
-        path = await self._run(remove)
-        self._deleted(path, [snapshot_id], origin)
+        def remove(conn: sqlite3.Connection) -> tuple[str, list[int]]:
+            row = _load(conn, snapshot_id)
+            where = "path = ? AND client = ? AND id <= ?"
+            params = (row["path"], row["client"], snapshot_id)
+            ids = _ids(conn, where, params)
+            conn.execute(f"DELETE FROM snapshots WHERE {where}", params)
+            return str(row["path"]), ids
+
+        path, ids = await self._run(remove)
+        self._deleted(path, ids, origin)
 
     async def delete_path(self, raw_path: Any, origin: str | None = None) -> int:
         path = self._any_path(raw_path)
