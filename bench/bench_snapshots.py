@@ -1,0 +1,584 @@
+"""Snapshots of unsaved work (issue 17): what they cost while typing, and what they keep.
+
+Sections (`BENCH_SNAPSHOTS_SECTIONS`, default `put,store,browser`), each independent (one that
+fails is reported as FAILED and the others still run):
+
+  put      API only, one `jupyter server` (harness Server, sidecar and index off): PUT latency of
+           a ~1 MB notebook that is on disk (each PUT one character different, so the server
+           compares it with the file as JSON), of the same notebook with no file on disk, of a
+           tiny .py file, against GET /api/status; interleaved blocks, p50/p95 and ratios.
+  store    API only: an hour of simulated editing compressed (no sleeping): 10 documents (.py
+           5-50 KB, notebooks 100 KB-1 MB), the frontend's PUTs every ~1-10 s of simulated
+           editing in bursts, some saves (the file written on disk with the buffer's content,
+           which the watcher's file.changed turns into dropped snapshots); then the store's rows,
+           stored (compressed) bytes, database + WAL size and bytes sent, with the defaults and
+           again with a `snapshot_store_bytes` cap low enough to bite.
+  browser  headless Chromium (playwright, /usr/bin/chromium) on a real `jupyter lab` with the
+           workspace extension and the built labextension: a ~1 MB notebook opened, typing into
+           a cell for 60 s at ~8 keys/s and with ~1.5 s pauses between words (the snapshot PUTs
+           and their body bytes counted from page.on("request")); key press -> character painted
+           in the editor with snapshots on vs off (interleaved blocks); last keystroke -> the
+           snapshot committed (GET snapshots?path= shows the typed content's sha256), for a small
+           .py file and the 1 MB notebook.
+
+Generated documents come from a fixed seed. Prints figures only; asserts nothing about timings.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import hashlib
+import itertools
+import json
+import os
+import random
+import sqlite3
+import struct
+import sys
+import time
+import traceback
+import zlib
+from pathlib import Path
+from typing import Any
+
+from _harness import HOST, HttpClient, Server, percentile, table
+
+SECTIONS = os.environ.get("BENCH_SNAPSHOTS_SECTIONS", "put,store,browser").split(",")
+PUT_N = int(os.environ.get("BENCH_SNAPSHOTS_PUT_N", "200"))
+SIM_MINUTES = float(os.environ.get("BENCH_SNAPSHOTS_SIM_MINUTES", "60"))
+STORE_CAP = int(os.environ.get("BENCH_SNAPSHOTS_STORE_CAP", "0"))  # 0: a third of the uncapped
+SEED = int(os.environ.get("BENCH_SNAPSHOTS_SEED", "17"))
+BLOCKS = 10
+API_ARGS = ["--WorkspaceApp.sidecar_enabled=False", "--WorkspaceApp.index_enabled=False"]
+SNAPSHOTS = "/workspace/api/snapshots"
+MB = 1024 * 1024
+
+
+# -- generated documents ----------------------------------------------------------------------
+_WORDS = [
+    "data",
+    "frame",
+    "value",
+    "index",
+    "result",
+    "model",
+    "train",
+    "test",
+    "loss",
+    "mean",
+    "std",
+    "count",
+    "total",
+    "rate",
+    "step",
+    "signal",
+    "sample",
+    "window",
+    "filter",
+    "batch",
+    "score",
+    "error",
+    "weight",
+    "shape",
+    "array",
+    "query",
+    "field",
+    "record",
+]
+
+
+def _png(rng: random.Random, noise_bytes: int) -> bytes:
+    """A valid RGB PNG whose compressed size is ~noise_bytes (a plot's area of noise, white
+    elsewhere): what a matplotlib figure's PNG weighs, and as incompressible."""
+    width = 400
+    rows = max(1, noise_bytes // (width * 3) + 1)
+    height = rows + 60
+    raw = bytearray()
+    for y in range(height):
+        raw.append(0)
+        if y < rows:
+            raw += rng.randbytes(width * 3)
+        else:
+            raw += b"\xff" * (width * 3)
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(bytes(raw), 9))
+        + chunk(b"IEND", b"")
+    )
+
+
+def _code_lines(rng: random.Random, n: int) -> list[str]:
+    lines = []
+    for _ in range(n):
+        a, b, c = rng.sample(_WORDS, 3)
+        shape = rng.randrange(5)
+        if shape == 0:
+            lines.append(f"{a}_{b} = {c}.{rng.choice(_WORDS)}({rng.randint(0, 999)})")
+        elif shape == 1:
+            lines.append(f"for {a} in range(len({b}_{c})):")
+            lines.append(f"    {b}[{a}] = {c}[{a}] * {rng.random():.4f}")
+        elif shape == 2:
+            lines.append(f"# {a} {b} {c}: {' '.join(rng.sample(_WORDS, 5))}")
+        elif shape == 3:
+            lines.append(f"print(f'{a} {{{b}_{c}:.3f}}')")
+        else:
+            lines.append(f"{a} = np.{b}({c}, axis={rng.randint(0, 2)})")
+    return lines
+
+
+def make_notebook(rng: random.Random, target: int) -> dict[str, Any]:
+    """~target bytes of nbformat 4 JSON: code cells with sources, stream outputs, and
+    text/png display outputs added until the size is reached (~1 cell in 4 for 1 MB)."""
+    cells: list[dict[str, Any]] = []
+    n_cells = max(10, target // 5000)
+    for i in range(n_cells):
+        if i % 10 == 0:
+            cells.append(
+                {
+                    "cell_type": "markdown",
+                    "id": f"md-{i}",
+                    "metadata": {},
+                    "source": f"## Step {i // 10}: " + " ".join(rng.sample(_WORDS, 8)),
+                }
+            )
+            continue
+        outputs: list[dict[str, Any]] = []
+        if rng.random() < 0.7:
+            text = "".join(f"{rng.choice(_WORDS)} {rng.random():.6f}\n" for _ in range(8))
+            outputs.append({"output_type": "stream", "name": "stdout", "text": text})
+        cells.append(
+            {
+                "cell_type": "code",
+                "id": f"code-{i}",
+                "execution_count": i,
+                "metadata": {},
+                "outputs": outputs,
+                "source": "\n".join(_code_lines(rng, rng.randint(4, 12))),
+            }
+        )
+    nb = {
+        "cells": cells,
+        "metadata": {
+            "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+            "language_info": {"name": "python"},
+        },
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+    code = [c for c in cells if c["cell_type"] == "code"]
+    while len(dump_notebook(nb)) < target:
+        cell = rng.choice(code)
+        png = _png(rng, rng.randint(8000, 16000))
+        cell["outputs"].append(
+            {
+                "output_type": "display_data",
+                "data": {
+                    "image/png": base64.b64encode(png).decode(),
+                    "text/plain": ["<Figure size 640x480 with 1 Axes>"],
+                },
+                "metadata": {},
+            }
+        )
+    return nb
+
+
+def dump_notebook(nb: dict[str, Any]) -> str:
+    """As nbformat writes a notebook (indent 1, sorted keys, trailing newline)."""
+    return json.dumps(nb, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def make_py(rng: random.Random, target: int) -> str:
+    lines: list[str] = ['"""Generated module."""', "import numpy as np", ""]
+    size = sum(len(x) + 1 for x in lines)
+    while size < target:
+        name = "_".join(rng.sample(_WORDS, 2))
+        block = [f"def {name}({rng.choice(_WORDS)}, {rng.choice(_WORDS)}):"]
+        block += ["    " + line for line in _code_lines(rng, rng.randint(3, 10))]
+        block += [f"    return {rng.choice(_WORDS)}", "", ""]
+        lines += block
+        size += sum(len(x) + 1 for x in block)
+    return "\n".join(lines)
+
+
+def sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+# -- a client that sends a body already encoded ----------------------------------------------
+class Client(HttpClient):
+    """The harness client with `send(method, path, payload)`: the body is encoded once, before
+    the clock starts (a browser's JSON.stringify is not what the server's latency is)."""
+
+    async def send(self, method: str, path: str, payload: bytes | None) -> tuple[int, Any]:
+        if self.writer is None:
+            await self._connect()
+        assert self.reader is not None and self.writer is not None
+        head = (
+            f"{method} {path} HTTP/1.1\r\nHost: {HOST}:{self.port}\r\n"
+            f"Authorization: token {self.token}\r\nAccept: application/json\r\n"
+        )
+        body = payload or b""
+        if method != "GET":
+            head += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+        self.writer.write(head.encode() + b"\r\n" + body)
+        status_line = await self.reader.readline()
+        if not status_line:
+            raise ConnectionError("server closed the connection")
+        status = int(status_line.split()[1])
+        headers: dict[str, str] = {}
+        while (line := await self.reader.readline()) not in (b"\r\n", b"\n", b""):
+            name, _, value = line.decode("latin-1").partition(":")
+            headers[name.strip().lower()] = value.strip()
+        data = await self.reader.readexactly(int(headers.get("content-length", "0")))
+        if headers.get("connection", "").lower() == "close":
+            await self.close()
+        return status, (json.loads(data) if data else None)
+
+
+def put_body(path: str, kind: str, content: str, client: str = "bench-tab", **extra: Any) -> str:
+    return json.dumps({"path": path, "kind": kind, "content": content, "client": client, **extra})
+
+
+def db_figures(root: Path, path: str | None = None) -> dict[str, float]:
+    """The workspace database's snapshots (one document's: `path`), read-only, and its file
+    sizes."""
+    db = root / ".jupyter-workspace" / "workspace.sqlite"
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
+    where, params = ("WHERE path = ?", (path,)) if path else ("", ())
+    try:
+        rows, stored, raw = conn.execute(
+            "SELECT COUNT(*), COALESCE(SUM(length(content)), 0), COALESCE(SUM(size), 0) "
+            f"FROM snapshots {where}",
+            params,
+        ).fetchone()
+        docs = conn.execute("SELECT COUNT(DISTINCT path) FROM snapshots").fetchone()[0]
+        page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+        free = conn.execute("PRAGMA freelist_count").fetchone()[0] * page_size
+    finally:
+        conn.close()
+    wal = Path(f"{db}-wal")
+    return {
+        "rows": rows,
+        "docs": docs,
+        "stored": stored,
+        "raw": raw,
+        "db": db.stat().st_size,
+        "wal": wal.stat().st_size if wal.exists() else 0,
+        "free": free,
+    }
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1e3:.1f}"
+
+
+def mib(n: float) -> str:
+    return f"{n / MB:.2f}"
+
+
+# -- section put: PUT latency, API only --------------------------------------------------------
+async def _put_section(server: Server, nb_text: str) -> dict[str, list[float]]:
+    http = Client(server.port, server.token)
+    nb = json.loads(nb_text)
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    counter = 0
+    tiny = itertools.count()
+
+    def variant(nb_path: str) -> bytes:
+        # one character different from the previous PUT (and from the disk): the buffer while
+        # typing; the same cell each time, as a user types in one place
+        nonlocal counter
+        counter += 1
+        cell = code[len(code) // 2]
+        source = cell["source"]
+        cell["source"] = source + f"\nx = {counter}"
+        text = dump_notebook(nb)
+        cell["source"] = source
+        return put_body(nb_path, "notebook", text).encode()
+
+    samples: dict[str, list[float]] = {"status": [], "nb_disk": [], "nb_new": [], "tiny": []}
+    answers: dict[str, dict[int, int]] = {k: {} for k in samples}
+
+    async def one(key: str, method: str, path: str, payload: bytes | None) -> None:
+        t = time.perf_counter()
+        status, data = await http.send(method, path, payload)
+        dt = time.perf_counter() - t
+        if status not in (200, 201):
+            raise RuntimeError(f"{method} {path} -> {status} {data}")
+        samples[key].append(dt)
+        answers[key][status] = answers[key].get(status, 0) + 1
+
+    async def block(n: int) -> None:
+        for _ in range(n):
+            await one("status", "GET", "/api/status", None)
+        for _ in range(n):
+            await one("nb_disk", "PUT", SNAPSHOTS, variant("big.ipynb"))
+        for _ in range(n):
+            await one("nb_new", "PUT", SNAPSHOTS, variant("unsaved.ipynb"))
+        for _ in range(n):
+            text = f"print('hello')\nx = {next(tiny)}\n"
+            await one("tiny", "PUT", SNAPSHOTS, put_body("tiny.py", "file", text).encode())
+
+    await block(10)  # warm-up
+    for values in samples.values():
+        values.clear()
+    for values in answers.values():
+        values.clear()
+    for _ in range(BLOCKS):
+        await block(max(1, PUT_N // BLOCKS))
+    await http.close()
+    print(f"  answers: {answers}", flush=True)
+    return samples
+
+
+def section_put() -> None:
+    rng = random.Random(SEED)
+    nb_text = dump_notebook(make_notebook(rng, MB))
+    print(
+        f"\n== put: PUT {SNAPSHOTS} latency, {PUT_N} of each in {BLOCKS} interleaved blocks "
+        f"(notebook {len(nb_text.encode()) / 1e6:.2f} MB)",
+        flush=True,
+    )
+    with Server(extra_args=API_ARGS) as server:
+        (server.root / "big.ipynb").write_text(nb_text)
+        (server.root / "tiny.py").write_text("print('hello')\n")
+        server.wait_ready(["/api/status", "/workspace/api/status"])
+        samples = asyncio.run(_put_section(server, nb_text))
+    base50, base95 = percentile(samples["status"], 50), percentile(samples["status"], 95)
+    labels = [
+        ("status", "GET /api/status (baseline)"),
+        ("tiny", "PUT tiny .py (~25 B)"),
+        ("nb_new", "PUT 1 MB notebook, no file on disk"),
+        ("nb_disk", "PUT 1 MB notebook, file on disk (JSON compare)"),
+    ]
+    rows = []
+    for key, label in labels:
+        p50, p95 = percentile(samples[key], 50), percentile(samples[key], 95)
+        rows.append(
+            [
+                label,
+                str(len(samples[key])),
+                ms(p50),
+                ms(p95),
+                f"{p50 / base50:.1f}",
+                f"{p95 / base95:.1f}",
+            ]
+        )
+    print(table(["what", "n", "p50 ms", "p95 ms", "p50/base", "p95/base"], rows))
+
+
+# -- section store: an hour of simulated editing -----------------------------------------------
+class Doc:
+    def __init__(self, path: str, kind: str, rng: random.Random, target: int) -> None:
+        self.path = path
+        self.kind = kind
+        self.rng = rng
+        if kind == "notebook":
+            self.nb: dict[str, Any] | None = make_notebook(rng, target)
+            self.lines: list[str] = []
+        else:
+            self.nb = None
+            self.lines = make_py(rng, target).split("\n")
+        self.text = self.render()
+        self.disk_hash = sha256(self.text)
+        self.sent_hash = self.disk_hash
+
+    def render(self) -> str:
+        return dump_notebook(self.nb) if self.nb is not None else "\n".join(self.lines)
+
+    def edit(self) -> None:
+        """A few seconds of typing: 1-40 characters inserted somewhere near the last edit."""
+        rng = self.rng
+        typed = " ".join(rng.sample(_WORDS, 6))[: rng.randint(1, 40)]
+        if self.nb is not None:
+            code = [c for c in self.nb["cells"] if c["cell_type"] == "code"]
+            cell = code[rng.randrange(len(code))]
+            pos = rng.randint(0, len(cell["source"]))
+            cell["source"] = cell["source"][:pos] + typed + cell["source"][pos:]
+        else:
+            i = rng.randrange(len(self.lines))
+            self.lines[i] = self.lines[i] + typed
+        self.text = self.render()
+
+
+async def _simulate(server: Server, docs: list[Doc], rng: random.Random) -> dict[str, Any]:
+    http = Client(server.port, server.token)
+    figures: dict[str, Any] = {
+        "puts": 0,
+        "sent": 0,
+        "answers": {},
+        "saves": 0,
+        "save_dropped": 0,
+        "left_after_save": 0,
+        "peak_stored": 0,
+        "put_s": [],
+    }
+    sim_end = SIM_MINUTES * 60
+    clock = 0.0
+    weights = [3 if d.kind == "file" else 2 for d in docs]
+    while clock < sim_end:
+        doc = rng.choices(docs, weights)[0]
+        burst_end = clock + rng.uniform(20, 240)
+        while clock < burst_end and clock < sim_end:
+            clock += rng.uniform(1, 10)  # the frontend's PUTs: every 1-10 s of editing
+            doc.edit()
+            payload = put_body(
+                doc.path, doc.kind, doc.text, base_hash=doc.disk_hash, base_mtime=1.7e9
+            ).encode()
+            t = time.perf_counter()
+            status, data = await http.send("PUT", SNAPSHOTS, payload)
+            figures["put_s"].append(time.perf_counter() - t)
+            key = str(status)
+            if status == 200 and isinstance(data, dict):
+                key = "200 " + ",".join(sorted(data))
+            figures["answers"][key] = figures["answers"].get(key, 0) + 1
+            figures["puts"] += 1
+            figures["sent"] += len(payload)
+            doc.sent_hash = sha256(doc.text)
+            if figures["puts"] % 25 == 0:
+                figures["peak_stored"] = max(
+                    figures["peak_stored"], db_figures(server.root)["stored"]
+                )
+        if rng.random() < 0.4:  # a save: the buffer written on disk as it is
+            (server.root / doc.path).write_text(doc.text)
+            doc.disk_hash = sha256(doc.text)
+            figures["saves"] += 1
+            # the watcher's file.changed drops the equal snapshots: wait for it (real time)
+            # (only the snapshots equal to the file: the older versions of the buffer stay)
+            deadline = time.perf_counter() + 10
+            while time.perf_counter() < deadline:
+                status, data = await http.send("GET", f"{SNAPSHOTS}?path={doc.path}", None)
+                if status == 200 and all(
+                    s["content_hash"] != doc.disk_hash for s in data["snapshots"]
+                ):
+                    figures["save_dropped"] += 1
+                    figures["left_after_save"] += db_figures(server.root, doc.path)["rows"]
+                    break
+                await asyncio.sleep(0.05)
+        clock += rng.uniform(0, 60)  # thinking, reading, running cells: no edits
+    figures["peak_stored"] = max(figures["peak_stored"], db_figures(server.root)["stored"])
+    status, data = await http.send("GET", SNAPSHOTS, None)
+    listed = data["snapshots"] if status == 200 else []
+    figures["listed"] = f"{len(listed)} ({sum(not s['disk']['same_as_disk'] for s in listed)})"
+    await http.close()
+    return figures
+
+
+def _store_run(cap: int | None) -> dict[str, Any]:
+    rng = random.Random(SEED)
+    docs = [
+        Doc(f"src/module_{i}.py", "file", rng, size)
+        for i, size in enumerate((5_000, 12_000, 20_000, 35_000, 50_000))
+    ] + [
+        Doc(f"notebooks/analysis_{i}.ipynb", "notebook", rng, size)
+        for i, size in enumerate((100_000, 200_000, 400_000, 700_000, 1_000_000))
+    ]
+    args = list(API_ARGS)
+    if cap is not None:
+        args.append(f"--WorkspaceApp.snapshot_store_bytes={cap}")
+    with Server(extra_args=args) as server:
+        for doc in docs:
+            (server.root / doc.path).parent.mkdir(parents=True, exist_ok=True)
+            (server.root / doc.path).write_text(doc.text)
+        server.wait_ready(["/api/status", "/workspace/api/status"])
+        t = time.perf_counter()
+        figures = asyncio.run(_simulate(server, docs, rng))
+        figures["wall"] = time.perf_counter() - t
+        figures.update(db_figures(server.root))
+        figures["docs_bytes"] = sum(len(d.text.encode()) for d in docs)
+    return figures
+
+
+def section_store() -> None:
+    print(
+        f"\n== store: {SIM_MINUTES:g} min of simulated editing, 10 documents, server defaults "
+        "(snapshot_history 5), then with a store cap that bites",
+        flush=True,
+    )
+    runs: list[tuple[str, dict[str, Any]]] = []
+    free = _store_run(None)
+    runs.append(("default (200 MB cap)", free))
+    print(f"  default cap: done in {free['wall']:.1f} s wall", flush=True)
+    cap = STORE_CAP or max(MB, int(free["stored"] // 3))
+    capped = _store_run(cap)
+    runs.append((f"cap {mib(cap)} MiB", capped))
+    print(f"  cap {mib(cap)} MiB: done in {capped['wall']:.1f} s wall", flush=True)
+    rows = []
+    for name, f in runs:
+        answers = " ".join(f"{k}:{v}" for k, v in sorted(f["answers"].items()))
+        rows.append(
+            [
+                name,
+                str(f["puts"]),
+                mib(f["sent"]),
+                f"{f['saves']} ({f['save_dropped']}, {f['left_after_save']})",
+                str(f["rows"]),
+                f["listed"],
+                mib(f["raw"]),
+                mib(f["stored"]),
+                mib(f["peak_stored"]),
+                mib(f["db"]),
+                mib(f["wal"]),
+                mib(f["free"]),
+                answers,
+            ]
+        )
+    print(
+        f"documents: {mib(free['docs_bytes'])} MiB at the end; PUT p50/p95 "
+        f"{ms(percentile(free['put_s'], 50))}/{ms(percentile(free['put_s'], 95))} ms"
+    )
+    print(
+        table(
+            [
+                "store",
+                "PUTs",
+                "sent MiB",
+                "saves (dropped, rows left)",
+                "rows",
+                "listed (not as on disk)",
+                "content MiB",
+                "stored MiB",
+                "peak stored MiB",
+                "db MiB",
+                "WAL MiB",
+                "db free MiB",
+                "answers",
+            ],
+            rows,
+        )
+    )
+
+
+# -- main --------------------------------------------------------------------------------------
+def main() -> None:
+    print(
+        f"bench_snapshots: sections {','.join(SECTIONS)}; python {sys.version.split()[0]}, "
+        f"{os.cpu_count()} cores, load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}",
+        flush=True,
+    )
+    runners = {"put": section_put, "store": section_store}
+    for name in SECTIONS:
+        runner = runners.get(name.strip())
+        if runner is None:
+            print(f"\n== {name}: unknown section", flush=True)
+            continue
+        t = time.perf_counter()
+        try:
+            runner()
+        except Exception:
+            print(f"\n== {name}: FAILED\n{traceback.format_exc()}", flush=True)
+        print(f"({name}: {time.perf_counter() - t:.0f} s)", flush=True)
+
+
+if __name__ == "__main__":
+    with contextlib.suppress(KeyboardInterrupt):
+        main()
