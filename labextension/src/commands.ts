@@ -23,6 +23,7 @@ export namespace CommandIDs {
   export const applyCode = 'workspace:apply-code';
   export const openResearch = 'workspace:open-research';
   export const research = 'workspace:research';
+  export const recoverUnsaved = 'workspace:recover-unsaved';
 }
 
 /** The command palette's category of every Workspace command. */

@@ -12,6 +12,7 @@ import { magicsLoaderPlugin } from './magics/magicsloader';
 import { notesPlugin } from './notes/plugin';
 import { pipelinesPlugin } from './pipelines/plugin';
 import { problemsPlugin } from './problems/plugin';
+import { recoveryPlugin } from './recovery/plugin';
 import { researchPlugin } from './research/plugin';
 import { searchPlugin } from './search/plugin';
 import { sidecarPlugin } from './sidecar/plugin';
@@ -30,6 +31,7 @@ const plugins: JupyterFrontEndPlugin<unknown>[] = [
   sidecarPlugin,
   symbolsPlugin,
   diffPlugin,
+  recoveryPlugin,
   magicsLoaderPlugin
 ];
 

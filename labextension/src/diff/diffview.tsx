@@ -276,27 +276,30 @@ function HunkView(props: IHunkViewProps): JSX.Element {
           {trans.__('Reject')}
         </Button>
       </div>
-      <pre className="jp-Workspace-diffLines">
-        {hunk.lines.map((line, i) => (
-          <div
-            key={i}
-            className="jp-Workspace-diffLine"
-            data-kind={
-              line.kind === '+'
-                ? 'added'
-                : line.kind === '-'
-                  ? 'removed'
-                  : 'kept'
-            }
-          >
-            <span className="jp-Workspace-diffMark" aria-hidden="true">
-              {line.kind}
-            </span>
-            {line.text}
-          </div>
-        ))}
-      </pre>
+      <HunkLines hunk={hunk} />
     </section>
+  );
+}
+
+/** A hunk's lines, marked kept, removed or added (read-only). */
+export function HunkLines(props: { hunk: IHunk }): JSX.Element {
+  return (
+    <pre className="jp-Workspace-diffLines">
+      {props.hunk.lines.map((line, i) => (
+        <div
+          key={i}
+          className="jp-Workspace-diffLine"
+          data-kind={
+            line.kind === '+' ? 'added' : line.kind === '-' ? 'removed' : 'kept'
+          }
+        >
+          <span className="jp-Workspace-diffMark" aria-hidden="true">
+            {line.kind}
+          </span>
+          {line.text}
+        </div>
+      ))}
+    </pre>
   );
 }
 

@@ -4,7 +4,12 @@
 import { ISignal, Signal } from '@lumino/signaling';
 
 import { INote, updateNote } from '../common/api';
-import { WorkspaceRequestError, errorMessage } from '../common/request';
+import {
+  CLIENT_ID,
+  WorkspaceRequestError,
+  errorMessage
+} from '../common/request';
+import { putSnapshot } from '../recovery/snapshotapi';
 
 /**
  * - `saved`: what is shown is what the server has.
@@ -232,6 +237,7 @@ export class NoteDraft {
           this._error = errorMessage(error);
           this._state = 'error';
         }
+        this._keepDraft();
       } finally {
         this._saving = null;
       }
@@ -243,6 +249,22 @@ export class NoteDraft {
       }
     })();
     return this._saving;
+  }
+
+  /**
+   * An edit the server refused (a conflict, an error) is kept as a snapshot,
+   * so a crash of the page before it is resolved loses nothing: _Recover
+   * Unsaved Work_ lists it. A saved note drops it (the server compares).
+   */
+  private _keepDraft(): void {
+    void putSnapshot({
+      path: `@notes/${this.id}`,
+      kind: 'note',
+      content: this._body,
+      base_hash: null,
+      base_mtime: null,
+      client: CLIENT_ID
+    }).catch(() => undefined);
   }
 
   private _adopt(note: INote): void {

@@ -1,0 +1,104 @@
+/**
+ * The snapshots API: unsaved buffers kept by the coordinator until saved
+ * (`PUT/GET/DELETE workspace/api/snapshots`).
+ */
+import { requestAPI } from '../common/request';
+
+export type SnapshotKind = 'file' | 'notebook' | 'note';
+
+/** A stored snapshot without its content, as listed. */
+export interface ISnapshot {
+  id: number;
+  path: string;
+  kind: SnapshotKind;
+  /** The tab that sent it. */
+  client: string;
+  /** UTF-8 bytes of the content. */
+  size: number;
+  /** When it was stored (ISO 8601, UTC). */
+  created: string;
+  content_hash: string;
+  base_hash: string | null;
+  base_mtime: number | null;
+}
+
+/** The document on disk now, as the server sees it. */
+export interface IDiskState {
+  exists: boolean;
+  hash: string | null;
+  /** Seconds since 1970 (a note: null). */
+  mtime: number | null;
+  /** The file is no longer the one the buffer was based on. */
+  changed_since_base: boolean;
+  /** The snapshot equals the document on disk: nothing to recover. */
+  same_as_disk: boolean;
+}
+
+export interface IListedSnapshot extends ISnapshot {
+  disk: IDiskState;
+}
+
+export interface IFullSnapshot extends ISnapshot {
+  content: string;
+  /** With the file's text now (null: missing, binary or too large). */
+  disk: IDiskState & { text: string | null };
+}
+
+export interface ISnapshotBody {
+  path: string;
+  kind: SnapshotKind;
+  content: string;
+  base_hash: string | null;
+  base_mtime: number | null;
+  client: string;
+}
+
+/** 201: stored; 200: unchanged or equal to disk (`saved`: this tab's dropped). */
+export type PutAnswer =
+  | ISnapshot
+  | { unchanged: true }
+  | { saved: true; deleted: number };
+
+export function putSnapshot(
+  body: ISnapshotBody,
+  init: RequestInit = {}
+): Promise<PutAnswer> {
+  return requestAPI<PutAnswer>('snapshots', {
+    ...init,
+    method: 'PUT',
+    body: JSON.stringify(body)
+  });
+}
+
+export async function listSnapshots(path?: string): Promise<IListedSnapshot[]> {
+  const query = path === undefined ? '' : `?path=${encodeURIComponent(path)}`;
+  const data = await requestAPI<{ snapshots: IListedSnapshot[] }>(
+    `snapshots${query}`
+  );
+  return data.snapshots;
+}
+
+export function getSnapshot(id: number): Promise<IFullSnapshot> {
+  return requestAPI<IFullSnapshot>(`snapshots/${id}`);
+}
+
+/** Discard a snapshot and the older versions of it from the same tab. */
+export async function discardSnapshot(id: number): Promise<void> {
+  await requestAPI<void>(`snapshots/${id}`, { method: 'DELETE' });
+}
+
+/**
+ * Whether a listed snapshot holds work the document on disk lacks, and was
+ * not sent by this page (its own live buffer is not "lost").
+ */
+export function isRecoverable(
+  snapshot: IListedSnapshot,
+  ownIds: ReadonlySet<number>
+): boolean {
+  return !snapshot.disk.same_as_disk && !ownIds.has(snapshot.id);
+}
+
+/** A short label for the tab that sent a snapshot. */
+export function tabLabel(client: string): string {
+  return client.slice(0, 8);
+}
