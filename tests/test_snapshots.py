@@ -387,3 +387,32 @@ async def test_delete_discards_the_older_versions_of_the_same_tab_only(api):
         assert status == 404
     status, _ = await api("DELETE", f"snapshots/{ids[2]}")
     assert [row["client"] for row in await listed(api, "hist.py")] == ["tab-2"]
+
+
+async def test_a_notebook_opened_and_given_a_kernel_but_not_edited_is_same_as_disk(
+    api, jp_root_dir
+):
+    on_disk = {
+        "cells": [{"cell_type": "code", "source": "x = 1", "metadata": {}, "outputs": []}],
+        "metadata": {"kernelspec": {"name": "python3"}},
+        "nbformat": 4,
+        "nbformat_minor": 4,
+    }
+    (jp_root_dir / "k.ipynb").write_text(json.dumps(on_disk))
+    # what JupyterLab holds after opening it and starting a kernel: nothing typed
+    opened = json.loads(json.dumps(on_disk))
+    opened["nbformat_minor"] = 5
+    opened["cells"][0]["id"] = "a1b2"
+    opened["metadata"]["language_info"] = {"name": "python", "version": "3.11"}
+    opened["metadata"]["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
+    status, answer = await api("PUT", "snapshots", put("k.ipynb", json.dumps(opened), "notebook"))
+    assert status == 200 and answer["saved"] is True
+    # a typed edit is work
+    opened["cells"][0]["source"] = "x = 2"
+    status, _ = await api("PUT", "snapshots", put("k.ipynb", json.dumps(opened), "notebook"))
+    assert status == 201
+    # and so is a changed notebook-level metadata field the user set
+    opened["cells"][0]["source"] = "x = 1"
+    opened["metadata"]["title"] = "Orbit"
+    status, _ = await api("PUT", "snapshots", put("k.ipynb", json.dumps(opened), "notebook"))
+    assert status == 201

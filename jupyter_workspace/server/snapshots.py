@@ -389,7 +389,8 @@ def _note_disk(conn: sqlite3.Connection, path: str) -> dict[str, Any]:
 
 def _equal(kind: str, content_hash: str, content: str, disk: dict[str, Any]) -> bool:
     """The buffer equals what is on disk: byte for byte, or, for a notebook, as JSON (the
-    browser serialises a notebook differently from nbformat's writer)."""
+    browser serialises a notebook differently from nbformat's writer), less what JupyterLab
+    changes by itself when it opens one (a kernel's language_info, cell ids)."""
     if not disk["exists"]:
         return False
     if disk["hash"] == content_hash:
@@ -397,9 +398,34 @@ def _equal(kind: str, content_hash: str, content: str, disk: dict[str, Any]) -> 
     if kind != "notebook" or disk.get("bytes") is None:
         return False
     try:
-        return bool(json.loads(content) == json.loads(disk["bytes"]))
+        return _notebook_work(json.loads(content)) == _notebook_work(json.loads(disk["bytes"]))
     except (ValueError, RecursionError):
         return False
+
+
+# What opening a notebook changes without the user: the kernel's language_info and kernelspec
+# (written when a kernel starts), cell ids and nbformat_minor (added by an upgrade on load).
+_NOTEBOOK_NOISE = ("language_info", "kernelspec")
+
+
+def _notebook_work(data: Any) -> Any:
+    """A notebook without what JupyterLab changes by itself: equal means nothing to recover."""
+    if not isinstance(data, dict):
+        return data
+    metadata = data.get("metadata")
+    cells = data.get("cells")
+    return {
+        **{k: v for k, v in data.items() if k not in ("metadata", "cells", "nbformat_minor")},
+        "metadata": {k: v for k, v in metadata.items() if k not in _NOTEBOOK_NOISE}
+        if isinstance(metadata, dict)
+        else metadata,
+        "cells": [
+            {k: v for k, v in cell.items() if k != "id"} if isinstance(cell, dict) else cell
+            for cell in cells
+        ]
+        if isinstance(cells, list)
+        else cells,
+    }
 
 
 def _equal_row(row: sqlite3.Row, disk: dict[str, Any]) -> bool:

@@ -231,25 +231,16 @@ def indexing_args(fake_llm: FakeLLM) -> list[str]:
     ]
 
 
-@pytest.fixture(scope="module")
-def lab_server(
-    tmp_path_factory: pytest.TempPathFactory,
-    lab_server_args: list[str],
-    lab_server_seed: Callable[[Path], None] | None,
-) -> Iterator[LabServer]:
-    """`jupyter lab` with the workspace extension, serving a folder (`.root`), empty unless
-    `lab_server_seed` fills it."""
-    base = tmp_path_factory.mktemp("lab")
-    root = base / "project"
-    root.mkdir()
-    if lab_server_seed is not None:
-        lab_server_seed(root)
+def launch_lab(
+    base: Path, root: Path, args: list[str], port: int | None = None, token: str | None = None
+) -> tuple[LabServer, subprocess.Popen[bytes]]:
+    """Start `jupyter lab` on `root` with its config, settings and workspaces under `base`
+    (made on first use, kept across restarts) and wait until it answers."""
     _write_settings(base / "settings")
     for name in ("config", "workspaces", "runtime"):
-        (base / name).mkdir()
-
-    port = _free_port()
-    token = secrets.token_hex(16)
+        (base / name).mkdir(exist_ok=True)
+    port = port or _free_port()
+    token = token or secrets.token_hex(16)
     server = LabServer(url=f"http://127.0.0.1:{port}", token=token, root=root, log=base / "lab.log")
     env = {
         **os.environ,
@@ -275,25 +266,54 @@ def lab_server(
         # Serve this checkout's build ahead of any installed copy, so a rebuilt frontend is
         # tested without reinstalling the package.
         extensions = base / "labextensions"
-        extensions.mkdir()
-        (extensions / "jupyter-workspace").symlink_to(BUILT_LABEXTENSION, target_is_directory=True)
+        extensions.mkdir(exist_ok=True)
+        link = extensions / "jupyter-workspace"
+        if not link.exists():
+            link.symlink_to(BUILT_LABEXTENSION, target_is_directory=True)
         command.append(f"--LabApp.extra_labextensions_path={extensions}")
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         command.append("--allow-root")
-    command.extend(lab_server_args)
+    command.extend(args)
 
-    with server.log.open("wb") as log:
+    with server.log.open("ab") as log:
         process = subprocess.Popen(command, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         _wait_until_up(server, process)
+    except BaseException:
+        stop_lab(process)
+        raise
+    return server, process
+
+
+def stop_lab(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM (a clean shutdown), SIGKILL after 15 s."""
+    if process.poll() is None:
+        process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=5)
+
+
+@pytest.fixture(scope="module")
+def lab_server(
+    tmp_path_factory: pytest.TempPathFactory,
+    lab_server_args: list[str],
+    lab_server_seed: Callable[[Path], None] | None,
+) -> Iterator[LabServer]:
+    """`jupyter lab` with the workspace extension, serving a folder (`.root`), empty unless
+    `lab_server_seed` fills it."""
+    base = tmp_path_factory.mktemp("lab")
+    root = base / "project"
+    root.mkdir()
+    if lab_server_seed is not None:
+        lab_server_seed(root)
+    server, process = launch_lab(base, root, lab_server_args)
+    try:
         yield server
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
+        stop_lab(process)
 
 
 @pytest.fixture(scope="module")

@@ -91,7 +91,9 @@ export const recoveryPlugin: JupyterFrontEndPlugin<void> = {
     }
 
     // The limit on a document, so one over it is not sent again and again.
-    void requestAPI<{ limits?: { snapshot_max_bytes?: number } }>('status').then(
+    void requestAPI<{ limits?: { snapshot_max_bytes?: number } }>(
+      'status'
+    ).then(
       status => {
         recovery.policy.maxBytes = status.limits?.snapshot_max_bytes ?? 0;
       },

@@ -45,7 +45,11 @@ export function newerThanDisk(snapshot: IListedSnapshot): boolean {
 export class Recovery {
   constructor(private readonly _options: Recovery.IOptions) {}
 
-  readonly policy: ISnapshotPolicy = { delay: 1000, maxWait: 10000, maxBytes: 0 };
+  readonly policy: ISnapshotPolicy = {
+    delay: 1000,
+    maxWait: 10000,
+    maxBytes: 0
+  };
 
   /** Every snapshot id this page sent: its own live buffers are not "lost". */
   readonly ownIds = new Set<number>();
@@ -55,34 +59,46 @@ export class Recovery {
   }
 
   /** Snapshot a document opened in `widget`, and offer what it left unsaved. */
-  attach(widget: Widget, context: DocumentRegistry.Context, kind: SnapshotKind): void {
+  attach(
+    widget: Widget,
+    context: DocumentRegistry.Context,
+    kind: SnapshotKind
+  ): void {
     let snapshotter = this._snapshotters.get(context);
     if (!snapshotter) {
-      snapshotter = new DocumentSnapshotter(context, kind, {
-        policy: () => this.policy,
-        notices: {
-          tooLarge: (path, bytes, cap) =>
-            Notification.warning(
-              this.trans.__(
-                '%1 is too large for crash snapshots (%2 MB, the limit is %3 MB): its unsaved changes are not kept until saved; an earlier snapshot that fit is kept.',
-                path,
-                (bytes / 1048576).toFixed(1),
-                (cap / 1048576).toFixed(1)
-              ),
-              { autoClose: 10000 }
-            ),
-          refused: (path, message) =>
-            console.info(`jupyter-workspace: no snapshots of ${path}: ${message}`)
-        },
-        ownIds: new Set<number>(),
-        onSent: id => this.ownIds.add(id),
-        onDisposed: s => this._snapshotters.delete(s.context)
-      });
+      snapshotter = this._snapshotter(context, kind);
       this._snapshotters.set(context, snapshotter);
       void context.ready.then(() => this._offer(context, kind));
     }
     const owner = snapshotter;
     widget.disposed.connect(() => owner.viewClosing());
+  }
+
+  /** A document's snapshotter; it disposes of itself with the document's context. */
+  private _snapshotter(
+    context: DocumentRegistry.Context,
+    kind: SnapshotKind
+  ): DocumentSnapshotter {
+    return new DocumentSnapshotter(context, kind, {
+      policy: () => this.policy,
+      notices: {
+        tooLarge: (path, bytes, cap) =>
+          Notification.warning(
+            this.trans.__(
+              '%1 is too large for crash snapshots (%2 MB, the limit is %3 MB): its unsaved changes are not kept until saved; an earlier snapshot that fit is kept.',
+              path,
+              (bytes / 1048576).toFixed(1),
+              (cap / 1048576).toFixed(1)
+            ),
+            { autoClose: 10000 }
+          ),
+        refused: (path, message) =>
+          console.info(`jupyter-workspace: no snapshots of ${path}: ${message}`)
+      },
+      ownIds: new Set<number>(),
+      onSent: id => this.ownIds.add(id),
+      onDisposed: s => this._snapshotters.delete(s.context)
+    });
   }
 
   /** Send every open document's unsaved changes now (the page is hidden or unloading). */
@@ -126,7 +142,12 @@ export class Recovery {
         );
         return true;
       }
-      const busy = context !== null && context.model.dirty;
+      // Edits typed in this page and not saved (a notebook is dirty from a
+      // kernel's start alone: only what the server kept as work counts).
+      const busy =
+        context !== null &&
+        context.model.dirty &&
+        (this._snapshotters.get(context)?.ownIds.size ?? 0) > 0;
       if (disk.changed_since_base || busy) {
         const copy = await this._freeCopyPath(path);
         await this._write(copy, snapshot);
@@ -206,7 +227,8 @@ export class Recovery {
     let found: IListedSnapshot[];
     try {
       found = (await listSnapshots(path)).filter(
-        s => isRecoverable(s, this.ownIds) && s.kind === kind && newerThanDisk(s)
+        s =>
+          isRecoverable(s, this.ownIds) && s.kind === kind && newerThanDisk(s)
       );
     } catch {
       return; // the server is away: the Recover panel lists them later
@@ -263,7 +285,11 @@ export class Recovery {
   private async _write(path: string, snapshot: IFullSnapshot): Promise<void> {
     const model: Partial<Contents.IModel> =
       snapshot.kind === 'notebook'
-        ? { type: 'notebook', format: 'json', content: JSON.parse(snapshot.content) }
+        ? {
+            type: 'notebook',
+            format: 'json',
+            content: JSON.parse(snapshot.content)
+          }
         : { type: 'file', format: 'text', content: snapshot.content };
     await this._options.contents.save(path, model);
   }
@@ -299,7 +325,10 @@ export class Recovery {
     if (!answer.button.accept) {
       return false;
     }
-    await updateNote(id, { body: snapshot.content, base_revision: note.revision });
+    await updateNote(id, {
+      body: snapshot.content,
+      base_revision: note.revision
+    });
     await discardSnapshot(snapshot.id);
     Notification.success(trans.__('The note “%1” was restored.', note.title), {
       autoClose: 6000
@@ -307,7 +336,10 @@ export class Recovery {
     return true;
   }
 
-  private _snapshotters = new Map<DocumentRegistry.Context, DocumentSnapshotter>();
+  private _snapshotters = new Map<
+    DocumentRegistry.Context,
+    DocumentSnapshotter
+  >();
   private _offered = new Set<string>();
 }
 

@@ -24,7 +24,9 @@ function outputLines(output: Record<string, unknown>): string[] {
     return joined(output.text).split('\n');
   }
   if (output.output_type === 'error') {
-    return [`${String(output.ename ?? 'Error')}: ${String(output.evalue ?? '')}`];
+    return [
+      `${String(output.ename ?? 'Error')}: ${String(output.evalue ?? '')}`
+    ];
   }
   const data = (output.data ?? {}) as Record<string, unknown>;
   if ('text/plain' in data) {
@@ -51,7 +53,9 @@ export function notebookText(json: string): string {
   const lines: string[] = [];
   data.cells.forEach((raw: unknown, index: number) => {
     const cell = (raw ?? {}) as ICellLike;
-    lines.push(`# ── cell ${index + 1} (${String(cell.cell_type ?? 'code')}) ──`);
+    lines.push(
+      `# ── cell ${index + 1} (${String(cell.cell_type ?? 'code')}) ──`
+    );
     lines.push(...joined(cell.source).split('\n'));
     if (Array.isArray(cell.outputs)) {
       for (const output of cell.outputs) {

@@ -45,7 +45,10 @@ function sizeLabel(bytes: number): string {
 }
 
 /** The state of the document on disk, in words. */
-function diskWords(snapshot: IListedSnapshot, trans: TranslationBundle): string {
+function diskWords(
+  snapshot: IListedSnapshot,
+  trans: TranslationBundle
+): string {
   const { disk } = snapshot;
   if (!disk.exists) {
     return snapshot.kind === 'note'
@@ -149,7 +152,10 @@ function RecoveryDiffView(props: {
 
   const snapshot = view.state === 'ready' ? view.snapshot : null;
   return (
-    <div className="jp-Workspace-diff jp-Workspace-recoveryDiff" data-state={view.state}>
+    <div
+      className="jp-Workspace-diff jp-Workspace-recoveryDiff"
+      data-state={view.state}
+    >
       <div className="jp-Workspace-diffHeader">
         <h2 className="jp-Workspace-diffTitle">
           {trans.__('Unsaved changes to %1', listed.path)}
@@ -186,14 +192,19 @@ function RecoveryDiffView(props: {
         >
           {trans.__('Discard')}
         </Button>
-        <Button type="button" className="jp-Workspace-textButton" onClick={onClose}>
+        <Button
+          type="button"
+          className="jp-Workspace-textButton"
+          onClick={onClose}
+        >
           {trans.__('Close')}
         </Button>
       </div>
       <div className="jp-Workspace-diffStatus" role="status" aria-live="polite">
         {view.state === 'loading' && trans.__('Loading…')}
         {view.state === 'done' && view.message}
-        {view.state === 'error' && trans.__('Cannot show the diff: %1', view.message)}
+        {view.state === 'error' &&
+          trans.__('Cannot show the diff: %1', view.message)}
       </div>
       {snapshot && snapshot.disk.exists && snapshot.disk.text === null && (
         <p className="jp-Workspace-diffSame">
@@ -209,7 +220,9 @@ function RecoveryDiffView(props: {
       )}
       {snapshot && parts.length === 0 && (
         <p className="jp-Workspace-diffSame">
-          {trans.__('The recovered version reads the same as the file on disk.')}
+          {trans.__(
+            'The recovered version reads the same as the file on disk.'
+          )}
         </p>
       )}
       {parts.map((hunk, i) => (
@@ -260,7 +273,10 @@ export class RecoveryListModel {
     events: WorkspaceEvents
   ) {
     events.received.connect((_, event) => {
-      if (event.type === 'snapshot.saved' || event.type === 'snapshot.deleted') {
+      if (
+        event.type === 'snapshot.saved' ||
+        event.type === 'snapshot.deleted'
+      ) {
         this._soon();
       }
     });
@@ -374,7 +390,10 @@ function RecoveryRow(props: {
         <Button
           type="button"
           className="jp-Workspace-textButton jp-Workspace-recoveryDiscard"
-          aria-label={trans.__('Discard the unsaved changes to %1', snapshot.path)}
+          aria-label={trans.__(
+            'Discard the unsaved changes to %1',
+            snapshot.path
+          )}
           disabled={busy}
           onClick={() => void run(() => actions.discard(snapshot.id))}
         >
@@ -413,7 +432,10 @@ function RecoveryView(props: {
               {trans.__('Nothing to recover: no unsaved work was left behind.')}
             </p>
           )}
-          <ul className="jp-Workspace-recoveryList" aria-label={trans.__('Recoverable documents')}>
+          <ul
+            className="jp-Workspace-recoveryList"
+            aria-label={trans.__('Recoverable documents')}
+          >
             {model.items.map(snapshot => (
               <RecoveryRow
                 key={snapshot.id}

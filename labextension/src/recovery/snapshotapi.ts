@@ -55,9 +55,7 @@ export interface ISnapshotBody {
 
 /** 201: stored; 200: unchanged or equal to disk (`saved`: this tab's dropped). */
 export type PutAnswer =
-  | ISnapshot
-  | { unchanged: true }
-  | { saved: true; deleted: number };
+  ISnapshot | { unchanged: true } | { saved: true; deleted: number };
 
 export function putSnapshot(
   body: ISnapshotBody,

@@ -210,7 +210,8 @@ export class DocumentSnapshotter implements IDisposable {
     const status = error instanceof WorkspaceRequestError ? error.status : 0;
     if (status === 413) {
       const cap = Number(
-        (error as WorkspaceRequestError).body?.cap ?? this._options.policy().maxBytes
+        (error as WorkspaceRequestError).body?.cap ??
+          this._options.policy().maxBytes
       );
       if (!this._toldTooLarge) {
         this._toldTooLarge = true;

@@ -1,0 +1,305 @@
+"""Crash recovery in headless Chromium against a real `jupyter lab` (issue 17).
+
+What a user does and sees: edits typed into a `.py` file and into a notebook and never saved
+are offered back (Restore) when the document is opened again after the page was killed, and
+after the Jupyter server was killed with SIGKILL and started again; the restored text is
+identical to what was typed; saving drops the snapshot; a file changed on disk meanwhile shows
+both sides in the diff and the restore keeps both (a recovered copy beside the file, the file
+untouched); the Recover Unsaved Work panel lists what is left and discards it.
+
+Selectors are the stable DOM hooks documented in labextension/README.md.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import LabServer, launch_lab, stop_lab
+
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("lab_log")]
+
+# No sidecar: recovery is the coordinator's and the page's alone.
+ARGS = ["--WorkspaceApp.sidecar_enabled=False", "--WorkspaceApp.watch_debounce=0.1"]
+DIALOG = ".jp-Dialog"
+PY = "ekf.py"
+PY_TEXT = '"""Extended Kalman filter."""\n\n\ndef predict(x, P):\n    return x, P\n'
+TYPED = "# gain schedule: never saved"
+# The debounce (1 s) plus a PUT on a loaded machine.
+SNAPSHOT_TIMEOUT_S = 20
+
+
+def notebook(source: str) -> dict:
+    return {
+        "metadata": {
+            "kernelspec": {"language": "python", "name": "python3", "display_name": "Python 3"}
+        },
+        "nbformat": 4,
+        "nbformat_minor": 5,
+        "cells": [
+            {
+                "cell_type": "code",
+                "id": "c1",
+                "metadata": {},
+                "execution_count": None,
+                "outputs": [],
+                "source": source,
+            }
+        ],
+    }
+
+
+@pytest.fixture(scope="module")
+def lab_server_args() -> list[str]:
+    return ARGS
+
+
+@pytest.fixture(scope="module")
+def lab_server_seed() -> Callable[[Path], None]:
+    def seed(root: Path) -> None:
+        (root / PY).write_text(PY_TEXT)
+        (root / "drift.py").write_text(PY_TEXT)
+        (root / "panel.py").write_text(PY_TEXT)
+        (root / "orbit.ipynb").write_text(json.dumps(notebook("mu = 398600.4418")))
+
+    return seed
+
+
+# -- what a user does ------------------------------------------------------------------------
+def open_document(page: Page, server: LabServer, path: str) -> None:
+    page.goto(f"{server.url}/lab/tree/{path}?reset&token={server.token}")
+    expect(page.locator("#jupyterlab-splash")).to_have_count(0, timeout=60_000)
+    widget = ".jp-Notebook" if path.endswith(".ipynb") else ".jp-FileEditor"
+    page.locator(widget).first.wait_for(timeout=30_000)
+
+
+def type_at_end(page: Page, editor: str, text: str) -> None:
+    page.locator(editor).first.click()
+    page.keyboard.press("Control+End")
+    page.keyboard.press("Enter")
+    page.keyboard.type(text)
+
+
+def editor_text(page: Page, editor: str) -> str:
+    return page.locator(editor).first.evaluate(
+        "node => [...node.querySelectorAll('.cm-line')].map(l => l.textContent).join('\\n')"
+    )
+
+
+def wait_for_snapshot(server: LabServer, path: str, contains: str) -> dict:
+    """The newest stored snapshot of `path`, once its content holds `contains`."""
+    deadline = time.monotonic() + SNAPSHOT_TIMEOUT_S
+    while True:
+        for row in server.api("GET", f"snapshots?path={path}")["snapshots"]:
+            full = server.api("GET", f"snapshots/{row['id']}")
+            if contains in full["content"]:
+                return full
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no snapshot of {path} holding {contains!r}")
+        time.sleep(0.2)
+
+
+def wait_until_no_snapshots(server: LabServer, path: str) -> None:
+    deadline = time.monotonic() + SNAPSHOT_TIMEOUT_S
+    while server.api("GET", f"snapshots?path={path}")["snapshots"]:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the snapshots of {path} were not dropped")
+        time.sleep(0.2)
+
+
+def offer(page: Page, name: str):
+    dialog = page.locator(DIALOG)
+    expect(dialog).to_be_visible(timeout=30_000)
+    expect(dialog).to_contain_text(f"Unsaved changes to {name}")
+    return dialog
+
+
+def save(page: Page) -> None:
+    page.keyboard.press("Control+s")
+
+
+# -- the tests -------------------------------------------------------------------------------
+def test_a_py_file_typed_and_never_saved_is_offered_after_the_page_is_killed(
+    browser, lab_server: LabServer
+) -> None:
+    first = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = first.new_page()
+    open_document(page, lab_server, PY)
+    type_at_end(page, ".jp-FileEditor", TYPED)
+    typed = editor_text(page, ".jp-FileEditor")
+    snapshot = wait_for_snapshot(lab_server, PY, TYPED)
+    assert snapshot["content"].rstrip("\n") == typed.rstrip("\n")
+    first.close()  # the tab killed: no save, no prompt
+    assert (lab_server.root / PY).read_text() == PY_TEXT
+
+    second = browser.new_context(viewport={"width": 1280, "height": 800})
+    try:
+        page = second.new_page()
+        open_document(page, lab_server, PY)
+        dialog = offer(page, PY)
+        expect(dialog).not_to_contain_text("changed on disk")
+        dialog.get_by_role("button", name="Restore").click()
+        expect(page.locator(DIALOG)).to_have_count(0)
+        expect(page.locator(".jp-FileEditor .cm-content").first).to_contain_text(TYPED)
+        assert editor_text(page, ".jp-FileEditor").rstrip("\n") == typed.rstrip("\n")
+        # restored into the editor, not written: the file is untouched until the user saves
+        assert (lab_server.root / PY).read_text() == PY_TEXT
+        save(page)
+        deadline = time.monotonic() + 10
+        while TYPED not in (lab_server.root / PY).read_text():
+            assert time.monotonic() < deadline, "the restored text was not saved"
+            time.sleep(0.1)
+        assert (lab_server.root / PY).read_text() == snapshot["content"]
+        wait_until_no_snapshots(lab_server, PY)
+    finally:
+        second.close()
+
+
+def test_a_notebook_typed_and_never_saved_is_offered_and_restored_identical(
+    browser, lab_server: LabServer
+) -> None:
+    first = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = first.new_page()
+    open_document(page, lab_server, "orbit.ipynb")
+    type_at_end(page, ".jp-Notebook .jp-Cell .cm-content", "r = 6771.0  # not saved")
+    snapshot = wait_for_snapshot(lab_server, "orbit.ipynb", "not saved")
+    assert snapshot["kind"] == "notebook"
+    typed_cells = [cell["source"] for cell in json.loads(snapshot["content"])["cells"]]
+    assert typed_cells == ["mu = 398600.4418\nr = 6771.0  # not saved"]
+    first.close()
+
+    second = browser.new_context(viewport={"width": 1280, "height": 800})
+    try:
+        page = second.new_page()
+        open_document(page, lab_server, "orbit.ipynb")
+        offer(page, "orbit.ipynb").get_by_role("button", name="Restore").click()
+        expect(page.locator(".jp-Notebook .jp-Cell").first).to_contain_text("# not saved")
+        save(page)
+        deadline = time.monotonic() + 15
+        while True:
+            on_disk = json.loads((lab_server.root / "orbit.ipynb").read_text())
+            sources = ["".join(cell["source"]) for cell in on_disk["cells"]]
+            if sources == typed_cells:
+                break
+            assert time.monotonic() < deadline, f"the notebook on disk is {sources}"
+            time.sleep(0.2)
+        wait_until_no_snapshots(lab_server, "orbit.ipynb")
+    finally:
+        second.close()
+
+
+def test_a_file_changed_on_disk_meanwhile_shows_both_and_the_restore_keeps_both(
+    browser, lab_server: LabServer
+) -> None:
+    first = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = first.new_page()
+    open_document(page, lab_server, "drift.py")
+    type_at_end(page, ".jp-FileEditor", "# typed in the browser")
+    snapshot = wait_for_snapshot(lab_server, "drift.py", "typed in the browser")
+    first.close()
+    changed = PY_TEXT + "# written on disk by someone else\n"
+    (lab_server.root / "drift.py").write_text(changed)
+
+    second = browser.new_context(viewport={"width": 1280, "height": 800})
+    try:
+        page = second.new_page()
+        open_document(page, lab_server, "drift.py")
+        # the disk is newer than the snapshot: no dialog, the panel has it
+        page.wait_for_timeout(1500)
+        expect(page.locator(DIALOG)).to_have_count(0)
+        page.keyboard.press("Control+Shift+c")
+        palette = page.locator(".lm-CommandPalette-input")
+        palette.fill("Recover Unsaved Work")
+        palette.press("Enter")
+        row = page.locator('.jp-Workspace-recoveryRow[data-path="drift.py"]')
+        expect(row).to_be_visible(timeout=15_000)
+        expect(row).to_have_attribute("data-state", "changed")
+        expect(row).to_contain_text("changed on disk since")
+        row.locator(".jp-Workspace-recoveryShowDiff").click()
+        diff = page.locator(".jp-Workspace-recoveryDiff")
+        removed = diff.locator(".jp-Workspace-diffLine[data-kind='removed']")
+        added = diff.locator(".jp-Workspace-diffLine[data-kind='added']")
+        expect(removed.filter(has_text="written on disk by someone else")).to_have_count(1)
+        expect(added.filter(has_text="typed in the browser")).to_have_count(1)
+        expect(diff).to_contain_text("changed on disk since")
+        diff.locator(".jp-Workspace-recoveryRestore").click()
+        expect(diff.locator(".jp-Workspace-diffStatus")).to_contain_text("Restored", timeout=15_000)
+        copies = sorted(lab_server.root.glob("drift (recovered *).py"))
+        assert len(copies) == 1, copies
+        assert copies[0].read_text() == snapshot["content"]
+        assert (lab_server.root / "drift.py").read_text() == changed  # never overwritten
+        wait_until_no_snapshots(lab_server, "drift.py")
+        expect(row).to_have_count(0, timeout=15_000)
+    finally:
+        second.close()
+
+
+def test_the_recover_panel_lists_and_discards(browser, lab_server: LabServer) -> None:
+    first = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = first.new_page()
+    open_document(page, lab_server, "panel.py")
+    type_at_end(page, ".jp-FileEditor", "# to be discarded")
+    wait_for_snapshot(lab_server, "panel.py", "to be discarded")
+    first.close()
+
+    second = browser.new_context(viewport={"width": 1280, "height": 800})
+    try:
+        page = second.new_page()
+        open_document(page, lab_server, PY)  # another file: a notification says work waits
+        toast = page.locator(".Toastify__toast", has_text="never saved")
+        expect(toast).to_be_visible(timeout=20_000)
+        toast.get_by_role("button", name="Recover…").click()
+        row = page.locator('.jp-Workspace-recoveryRow[data-path="panel.py"]')
+        expect(row).to_be_visible(timeout=15_000)
+        expect(row).to_contain_text("unsaved")
+        row.locator(".jp-Workspace-recoveryDiscard").click()
+        expect(row).to_have_count(0, timeout=15_000)
+        wait_until_no_snapshots(lab_server, "panel.py")
+        assert (lab_server.root / "panel.py").read_text() == PY_TEXT
+    finally:
+        second.close()
+
+
+def test_edits_sent_before_a_kill_9_of_the_server_are_offered_after_its_restart(
+    browser, tmp_path: Path
+) -> None:
+    root = tmp_path / "project"
+    root.mkdir()
+    (root / "guidance.py").write_text(PY_TEXT)
+    server, process = launch_lab(tmp_path, root, ARGS)
+    try:
+        first = browser.new_context(viewport={"width": 1280, "height": 800})
+        page = first.new_page()
+        open_document(page, server, "guidance.py")
+        type_at_end(page, ".jp-FileEditor", "# typed before the server died")
+        typed = editor_text(page, ".jp-FileEditor")
+        wait_for_snapshot(server, "guidance.py", "before the server died")
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+        first.close()
+
+        port = int(server.url.rsplit(":", 1)[1])
+        server, process = launch_lab(tmp_path, root, ARGS, port=port, token=server.token)
+        second = browser.new_context(viewport={"width": 1280, "height": 800})
+        try:
+            page = second.new_page()
+            open_document(page, server, "guidance.py")
+            offer(page, "guidance.py").get_by_role("button", name="Restore").click()
+            expect(page.locator(".jp-FileEditor .cm-content").first).to_contain_text(
+                "before the server died"
+            )
+            assert editor_text(page, ".jp-FileEditor").rstrip("\n") == typed.rstrip("\n")
+            assert (root / "guidance.py").read_text() == PY_TEXT
+        finally:
+            second.close()
+    finally:
+        with contextlib.suppress(Exception):
+            stop_lab(process)
