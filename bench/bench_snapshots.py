@@ -196,6 +196,11 @@ def dump_notebook(nb: dict[str, Any]) -> str:
     return json.dumps(nb, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
 
 
+def sent_notebook(nb: dict[str, Any]) -> str:
+    """As the frontend sends a notebook: JSON.stringify(model.toJSON()), no whitespace."""
+    return json.dumps(nb, separators=(",", ":"), ensure_ascii=False)
+
+
 def make_py(rng: random.Random, target: int) -> str:
     lines: list[str] = ['"""Generated module."""', "import numpy as np", ""]
     size = sum(len(x) + 1 for x in lines)
@@ -301,7 +306,7 @@ async def _put_section(server: Server, nb_text: str) -> dict[str, list[float]]:
         cell = code[len(code) // 2]
         source = cell["source"]
         cell["source"] = source + f"\nx = {counter}"
-        text = dump_notebook(nb)
+        text = sent_notebook(nb)
         cell["source"] = source
         return put_body(nb_path, "notebook", text).encode()
 
@@ -389,11 +394,15 @@ class Doc:
             self.nb = None
             self.lines = make_py(rng, target).split("\n")
         self.text = self.render()
-        self.disk_hash = sha256(self.text)
-        self.sent_hash = self.disk_hash
+        self.disk_hash = sha256(self.saved_text())
 
     def render(self) -> str:
-        return dump_notebook(self.nb) if self.nb is not None else "\n".join(self.lines)
+        """The buffer as the frontend sends it."""
+        return sent_notebook(self.nb) if self.nb is not None else "\n".join(self.lines)
+
+    def saved_text(self) -> str:
+        """The buffer as JupyterLab writes it on disk."""
+        return dump_notebook(self.nb) if self.nb is not None else self.text
 
     def edit(self) -> None:
         """A few seconds of typing: 1-40 characters inserted somewhere near the last edit."""
@@ -416,9 +425,11 @@ async def _simulate(server: Server, docs: list[Doc], rng: random.Random) -> dict
         "puts": 0,
         "sent": 0,
         "answers": {},
-        "saves": 0,
+        "saves_page": 0,
+        "left_after_page_save": 0,
+        "saves_disk": 0,
         "save_dropped": 0,
-        "left_after_save": 0,
+        "left_after_disk_save": 0,
         "peak_stored": 0,
         "put_s": [],
     }
@@ -443,27 +454,43 @@ async def _simulate(server: Server, docs: list[Doc], rng: random.Random) -> dict
             figures["answers"][key] = figures["answers"].get(key, 0) + 1
             figures["puts"] += 1
             figures["sent"] += len(payload)
-            doc.sent_hash = sha256(doc.text)
             if figures["puts"] % 25 == 0:
                 figures["peak_stored"] = max(
                     figures["peak_stored"], db_figures(server.root)["stored"]
                 )
-        if rng.random() < 0.4:  # a save: the buffer written on disk as it is
-            (server.root / doc.path).write_text(doc.text)
-            doc.disk_hash = sha256(doc.text)
-            figures["saves"] += 1
-            # the watcher's file.changed drops the equal snapshots: wait for it (real time)
-            # (only the snapshots equal to the file: the older versions of the buffer stay)
-            deadline = time.perf_counter() + 10
-            while time.perf_counter() < deadline:
-                status, data = await http.send("GET", f"{SNAPSHOTS}?path={doc.path}", None)
-                if status == 200 and all(
-                    s["content_hash"] != doc.disk_hash for s in data["snapshots"]
-                ):
-                    figures["save_dropped"] += 1
-                    figures["left_after_save"] += db_figures(server.root, doc.path)["rows"]
-                    break
-                await asyncio.sleep(0.05)
+        saved = rng.random()
+        if saved < 0.4:  # a save: the buffer written on disk as it is
+            on_disk = doc.saved_text()
+            (server.root / doc.path).write_text(on_disk)
+            doc.disk_hash = sha256(on_disk)
+            if saved < 0.3:
+                # saved in the page: the frontend sends the saved buffer once more, which the
+                # server finds equal to the file and drops this tab's snapshots of it
+                payload = put_body(
+                    doc.path, doc.kind, doc.text, base_hash=doc.disk_hash, base_mtime=1.7e9
+                ).encode()
+                status, data = await http.send("PUT", SNAPSHOTS, payload)
+                key = f"{status} " + ",".join(sorted(data or {}))
+                figures["answers"][key] = figures["answers"].get(key, 0) + 1
+                figures["puts"] += 1
+                figures["sent"] += len(payload)
+                figures["saves_page"] += 1
+                figures["left_after_page_save"] += db_figures(server.root, doc.path)["rows"]
+            else:
+                # written by something else (another tool, a git checkout): only the watcher's
+                # file.changed drops the snapshots equal to the file, i.e. the newest; the
+                # older versions of the buffer stay. Wait for it (real time).
+                figures["saves_disk"] += 1
+                deadline = time.perf_counter() + 10
+                while time.perf_counter() < deadline:
+                    status, data = await http.send("GET", f"{SNAPSHOTS}?path={doc.path}", None)
+                    if status == 200 and all(
+                        not s["disk"]["same_as_disk"] for s in data["snapshots"]
+                    ):
+                        figures["save_dropped"] += 1
+                        figures["left_after_disk_save"] += db_figures(server.root, doc.path)["rows"]
+                        break
+                    await asyncio.sleep(0.05)
         clock += rng.uniform(0, 60)  # thinking, reading, running cells: no edits
     figures["peak_stored"] = max(figures["peak_stored"], db_figures(server.root)["stored"])
     status, data = await http.send("GET", SNAPSHOTS, None)
@@ -488,7 +515,7 @@ def _store_run(cap: int | None) -> dict[str, Any]:
     with Server(extra_args=args) as server:
         for doc in docs:
             (server.root / doc.path).parent.mkdir(parents=True, exist_ok=True)
-            (server.root / doc.path).write_text(doc.text)
+            (server.root / doc.path).write_text(doc.saved_text())
         server.wait_ready(["/api/status", "/workspace/api/status"])
         t = time.perf_counter()
         figures = asyncio.run(_simulate(server, docs, rng))
@@ -520,7 +547,8 @@ def section_store() -> None:
                 name,
                 str(f["puts"]),
                 mib(f["sent"]),
-                f"{f['saves']} ({f['save_dropped']}, {f['left_after_save']})",
+                f"{f['saves_page']} ({f['left_after_page_save']})",
+                f"{f['saves_disk']} ({f['save_dropped']}, {f['left_after_disk_save']})",
                 str(f["rows"]),
                 f["listed"],
                 mib(f["raw"]),
@@ -542,7 +570,8 @@ def section_store() -> None:
                 "store",
                 "PUTs",
                 "sent MiB",
-                "saves (dropped, rows left)",
+                "page saves (rows left)",
+                "disk writes (seen, rows left)",
                 "rows",
                 "listed (not as on disk)",
                 "content MiB",
@@ -558,6 +587,441 @@ def section_store() -> None:
     )
 
 
+# -- section browser: the real frontend in Chromium ----------------------------------------
+TYPE_SECONDS = float(os.environ.get("BENCH_SNAPSHOTS_TYPE_SECONDS", "60"))
+LATENCY_KEYS = int(os.environ.get("BENCH_SNAPSHOTS_LATENCY_KEYS", "300"))
+BURSTS = int(os.environ.get("BENCH_SNAPSHOTS_BURSTS", "20"))
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+CHECKOUT = Path(__file__).resolve().parents[1]
+BUILT = CHECKOUT / "jupyter_workspace" / "labextension"
+RECOVERY = "jupyter-workspace:recovery"
+KEY_GAP_MS = 100  # + ~25 ms per key of CDP round trip: ~8 keystrokes a second
+
+# In the page: for every printable key, the time from the keydown event's creation to the end of
+# the first frame whose editor line holds the character (a rAF callback sees it in the DOM; a
+# message posted from there runs after that frame is painted).
+LATENCY_JS = """() => {
+  if (window.__lat) { return; }
+  const lat = (window.__lat = { samples: [], lost: 0 });
+  const lineLength = () => {
+    const node = getSelection()?.focusNode;
+    const el = node && (node.nodeType === 1 ? node : node.parentElement);
+    const line = el ? el.closest('.cm-line') : null;
+    return line ? line.textContent.length : -1;
+  };
+  window.addEventListener('keydown', event => {
+    if (event.key.length !== 1) { return; }
+    const t0 = event.timeStamp;
+    const before = lineLength();
+    if (before < 0) { lat.lost += 1; return; }
+    const frame = () => {
+      if (lineLength() > before) {
+        const channel = new MessageChannel();
+        channel.port1.onmessage = () => lat.samples.push(performance.now() - t0);
+        channel.port2.postMessage(0);
+      } else if (performance.now() - t0 < 5000) {
+        requestAnimationFrame(frame);
+      } else {
+        lat.lost += 1;
+      }
+    };
+    requestAnimationFrame(frame);
+  }, true);
+}"""
+
+# The open document's content as the snapshotter sends it (its _content()).
+CONTENT_JS = """kind => {
+  const model = window.jupyterapp.shell.currentWidget.context.model;
+  return kind === 'notebook' ? JSON.stringify(model.toJSON()) : model.toString();
+}"""
+
+# The page's own settings registry (so the open snapshotters see a change at once).
+SET_DELAY_JS = """async delay => {
+  const app = window.jupyterapp;
+  const services = app.pluginRegistry ? app.pluginRegistry._services : app._services;
+  const token = [...services.keys()].find(
+    t => t.name.endsWith(':ISettingRegistry')
+  );
+  const registry = await app.resolveRequiredService(token);
+  await registry.set('PLUGIN', 'delay', delay);
+  return (await registry.get('PLUGIN', 'delay')).composite;
+}""".replace("PLUGIN", RECOVERY)
+
+
+def http_json(url: str, token: str, method: str = "GET", body: Any = None) -> tuple[int, Any]:
+    import urllib.error
+    import urllib.request
+
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(
+        url,
+        data=data,
+        method=method,
+        headers={"Authorization": f"token {token}", "Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            text = response.read()
+            return response.status, json.loads(text) if text else None
+    except urllib.error.HTTPError as error:
+        return error.code, None
+    except (urllib.error.URLError, ConnectionError, TimeoutError):
+        return 0, None
+
+
+class Lab:
+    """`jupyter lab` with the workspace extension (sidecar and index off) and this checkout's
+    built labextension (a copy, so a rebuild meanwhile breaks nothing), in fresh temp dirs."""
+
+    def __init__(self) -> None:
+        import secrets
+        import tempfile
+
+        from _harness import free_port
+
+        self.base = Path(tempfile.mkdtemp(prefix="jw-bench-snapshots-lab-"))
+        self.root = self.base / "root"
+        self.root.mkdir()
+        self.port = free_port()
+        self.token = secrets.token_hex(16)
+        self.url = f"http://{HOST}:{self.port}"
+        self.proc: Any = None
+
+    def start(self) -> None:
+        import shutil
+        import subprocess
+
+        extensions = self.base / "labextensions"
+        shutil.copytree(BUILT, extensions / "jupyter-workspace")
+        settings = self.base / "settings"
+        apputils = settings / "@jupyterlab" / "apputils-extension"
+        apputils.mkdir(parents=True)
+        (apputils / "notification.jupyterlab-settings").write_text(
+            json.dumps({"fetchNews": "false", "checkForUpdates": False})
+        )
+        for name in ("config", "workspaces", "runtime"):
+            (self.base / name).mkdir()
+        env = {
+            **os.environ,
+            "JUPYTER_CONFIG_DIR": str(self.base / "config"),
+            "JUPYTERLAB_SETTINGS_DIR": str(settings),
+            "JUPYTERLAB_WORKSPACES_DIR": str(self.base / "workspaces"),
+            "JUPYTER_RUNTIME_DIR": str(self.base / "runtime"),
+        }
+        env.pop("JUPYTER_TOKEN", None)
+        argv = [
+            sys.executable,
+            "-m",
+            "jupyterlab",
+            "--no-browser",
+            f"--ServerApp.ip={HOST}",
+            f"--ServerApp.port={self.port}",
+            "--ServerApp.port_retries=0",
+            f"--IdentityProvider.token={self.token}",
+            f"--ServerApp.root_dir={self.root}",
+            "--ServerApp.jpserver_extensions=jupyter_workspace=True",
+            f"--LabApp.extra_labextensions_path={extensions}",
+            "--LabApp.expose_app_in_browser=True",
+            "--allow-root",
+            *API_ARGS,
+        ]
+        with (self.base / "lab.log").open("wb") as log:
+            self.proc = subprocess.Popen(
+                argv,
+                cwd=self.root,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        deadline = time.perf_counter() + 90
+        while http_json(f"{self.url}/workspace/api/status", self.token)[0] != 200:
+            if self.proc.poll() is not None or time.perf_counter() > deadline:
+                raise RuntimeError(f"jupyter lab not up; log tail:\n{self.log_tail()}")
+            time.sleep(0.2)
+
+    def log_tail(self) -> str:
+        return (self.base / "lab.log").read_text(errors="replace")[-3000:]
+
+    def snapshots(self, path: str) -> list[dict[str, Any]]:
+        from urllib.parse import quote
+
+        status, data = http_json(f"{self.url}{SNAPSHOTS}?path={quote(path)}", self.token)
+        return data["snapshots"] if status == 200 else []
+
+    def stop(self) -> None:
+        import shutil
+        import signal
+        import subprocess
+
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        shutil.rmtree(self.base, ignore_errors=True)
+
+
+class PutLog:
+    """The page's snapshot PUTs: when each left, its body bytes, its answer."""
+
+    def __init__(self, page: Any) -> None:
+        self.requests: list[tuple[float, Any]] = []
+        page.on("request", self._on_request)
+
+    def _on_request(self, request: Any) -> None:
+        if request.method == "PUT" and SNAPSHOTS in request.url:
+            self.requests.append((time.perf_counter(), request))
+
+    def between(self, t0: float, t1: float) -> list[tuple[float, int, int]]:
+        """(time, body bytes, status) of the PUTs sent in [t0, t1]."""
+        out = []
+        for t, request in self.requests:
+            if t0 <= t <= t1:
+                body = request.post_data_buffer
+                size = len(body) if body is not None else request.sizes()["requestBodySize"]
+                response = request.response()
+                out.append((t, size, response.status if response else 0))
+        return out
+
+
+def _words(rng: random.Random, n: int) -> list[str]:
+    return [
+        "".join(rng.choices("abcdefghijklmnopqrstuvwxyz", k=rng.randint(4, 7))) for _ in range(n)
+    ]
+
+
+def _open(page: Any, lab: Lab, path: str, kind: str) -> None:
+    """Open `path` in a fresh page, the cursor on a new line at the end of its first code
+    cell (a notebook) or of the file."""
+    page.goto(f"{lab.url}/lab/tree/{path}?reset&token={lab.token}", timeout=120_000)
+    page.locator("#jupyterlab-splash").wait_for(state="detached", timeout=120_000)
+    if kind == "notebook":
+        editor = page.locator(".jp-NotebookPanel .jp-CodeCell .cm-content").first
+    else:
+        editor = page.locator(".jp-FileEditor .cm-content").first
+    editor.wait_for(timeout=120_000)
+    page.wait_for_timeout(2000)  # the rest of the page settles (kernel, toolbars)
+    editor.click()
+    page.keyboard.press("Control+End")
+    page.keyboard.press("Enter")
+    page.evaluate(LATENCY_JS)
+
+
+def _rate(page: Any, puts: PutLog, rng: random.Random, pauses: bool) -> dict[str, float]:
+    """Type for TYPE_SECONDS (continuously, or a word then 1.5 s of pause); the PUTs sent."""
+    delay_s = 1.0
+    t0 = time.perf_counter()
+    keys = 0
+    while time.perf_counter() - t0 < TYPE_SECONDS:
+        word = _words(rng, 1)[0] + " "
+        page.keyboard.type(word, delay=KEY_GAP_MS)
+        keys += len(word)
+        if pauses:
+            page.wait_for_timeout(1500)
+    t1 = time.perf_counter()
+    page.wait_for_timeout((delay_s + 2) * 1000)  # the last quiet-time snapshot
+    sent = puts.between(t0, t1)
+    after = puts.between(t1, t1 + delay_s + 2)
+    page.evaluate("() => window.__lat.samples.splice(0)")
+    minutes = (t1 - t0) / 60
+    return {
+        "seconds": t1 - t0,
+        "keys": keys,
+        "puts": len(sent),
+        "after": len(after),
+        "bytes": sum(size for _, size, _ in sent),
+        "per_min": len(sent) / minutes,
+        "bytes_per_min": sum(size for _, size, _ in sent) / minutes,
+        "statuses": ",".join(sorted({str(status) for _, _, status in sent})),
+    }
+
+
+def _latency(page: Any, puts: PutLog, rng: random.Random) -> dict[str, Any]:
+    """Key -> painted, snapshots on (delay 1000) vs off (0), interleaved blocks of words, each
+    word followed by ~1 s of quiet so the snapshot timer fires about when the next word starts."""
+    per_block = 50
+    blocks = max(2, -(-LATENCY_KEYS // per_block))
+    samples: dict[str, list[float]] = {"on": [], "off": []}
+    lost = {"on": 0, "off": 0}
+    put_counts = {"on": 0, "off": 0}
+    for i in range(blocks * 2):
+        arm = ("on", "off")[i % 2] if (i // 2) % 2 == 0 else ("off", "on")[i % 2]
+        shown = page.evaluate(SET_DELAY_JS, 1000 if arm == "on" else 0)
+        if shown != (1000 if arm == "on" else 0):
+            raise RuntimeError(f"the recovery setting did not change: delay {shown}")
+        page.wait_for_timeout(1500)  # a snapshot still scheduled from the block before
+        page.evaluate("() => { window.__lat.samples.length = 0; window.__lat.lost = 0; }")
+        t0 = time.perf_counter()
+        typed = 0
+        while typed < per_block:
+            word = _words(rng, 1)[0] + " "
+            page.keyboard.type(word, delay=KEY_GAP_MS)
+            typed += len(word)
+            page.wait_for_timeout(rng.uniform(950, 1150))
+        t1 = time.perf_counter()
+        page.wait_for_timeout(300)
+        got = page.evaluate(
+            "() => { const l = window.__lat; return [l.samples.splice(0), l.lost]; }"
+        )
+        samples[arm] += got[0]
+        lost[arm] += got[1]
+        put_counts[arm] += len(puts.between(t0, t1))
+    page.evaluate(SET_DELAY_JS, 1000)
+    return {"samples": samples, "lost": lost, "puts": put_counts}
+
+
+def _durable(page: Any, lab: Lab, path: str, kind: str, rng: random.Random) -> list[float]:
+    """Type a burst, stop; the time until GET snapshots shows the typed content's sha256."""
+    times = []
+    for _ in range(BURSTS):
+        word = _words(rng, 1)[0] + " "
+        page.keyboard.type(word[:-1], delay=KEY_GAP_MS)  # (type() waits `delay` after a key)
+        page.keyboard.press(word[-1])
+        t_last = time.perf_counter()
+        expected = None
+        while True:
+            newest = lab.snapshots(path)
+            now = time.perf_counter()
+            if newest:
+                if expected is None:
+                    # read the buffer only once something arrived (reading it sooner would
+                    # take the page's main thread while its snapshot timer is due)
+                    expected = sha256(page.evaluate(CONTENT_JS, kind))
+                if newest[0]["content_hash"] == expected:
+                    times.append(now - t_last)
+                    break
+            if now - t_last > 15:
+                raise RuntimeError(f"no snapshot of {path} with the typed content after 15 s")
+            time.sleep(0.02)
+        page.wait_for_timeout(rng.uniform(200, 600))
+    return times
+
+
+def section_browser() -> None:
+    from playwright.sync_api import sync_playwright
+
+    if not (BUILT / "package.json").exists() or not any(
+        RECOVERY.encode() in f.read_bytes() for f in (BUILT / "static").glob("*.js")
+    ):
+        raise RuntimeError(
+            f"no labextension build with {RECOVERY} at {BUILT}: build it (jlpm build:prod)"
+        )
+    rng = random.Random(SEED)
+    nb = make_notebook(rng, MB)
+    nb_text = dump_notebook(nb)
+    small = make_py(rng, 2_000)
+    print(
+        f"\n== browser: Chromium on `jupyter lab`, notebook {len(nb_text.encode()) / 1e6:.2f} MB "
+        f"({len(nb['cells'])} cells), typing {TYPE_SECONDS:g} s, {KEY_GAP_MS} ms between keys; "
+        f"latency >= {LATENCY_KEYS} keys per arm; {BURSTS} bursts per document",
+        flush=True,
+    )
+    lab = Lab()
+    playwright = sync_playwright().start()
+    try:
+        (lab.root / "bench.ipynb").write_text(nb_text)
+        (lab.root / "small.py").write_text(small)
+        lab.start()
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 1280, "height": 800})
+        context.set_default_timeout(30_000)
+        page = context.new_page()
+        puts = PutLog(page)
+        t = time.perf_counter()
+        _open(page, lab, "bench.ipynb", "notebook")
+        print(f"  notebook open and focused in {time.perf_counter() - t:.1f} s", flush=True)
+        rates = {}
+        for pauses in (False, True):
+            rates[pauses] = _rate(page, puts, rng, pauses)
+            r = rates[pauses]
+            print(
+                f"  {'word + 1.5 s pause' if pauses else 'continuous'}: {r['keys']} keys in "
+                f"{r['seconds']:.0f} s, {r['puts']} PUTs (+{r['after']} after the last key), "
+                f"{mib(r['bytes'])} MiB "
+                f"(answers {r['statuses']})",
+                flush=True,
+            )
+        latency = _latency(page, puts, rng)
+        print(f"  latency: PUTs during the blocks {latency['puts']}", flush=True)
+        durable = {"notebook": _durable(page, lab, "bench.ipynb", "notebook", rng)}
+        page.close()
+        page = context.new_page()
+        _open(page, lab, "small.py", "file")
+        durable["file"] = _durable(page, lab, "small.py", "file", rng)
+        context.close()
+        browser.close()
+    finally:
+        playwright.stop()
+        lab.stop()
+
+    rows = []
+    for pauses, label in ((False, "continuous typing"), (True, "a word, 1.5 s pause, ...")):
+        r = rates[pauses]
+        rows.append(
+            [
+                label,
+                f"{r['keys'] / r['seconds']:.1f}",
+                f"{r['per_min']:.1f}",
+                f"{r['bytes_per_min'] / 1e6:.1f}",
+                f"{r['bytes'] / max(1, r['puts']) / 1e6:.2f}",
+            ]
+        )
+    print("\nSnapshot cost while typing into the 1 MB notebook (delay 1000, maxWait 10000)")
+    print(table(["pattern", "keys/s", "PUTs/min", "MB sent/min", "MB per PUT"], rows))
+
+    on, off = latency["samples"]["on"], latency["samples"]["off"]
+    rows = []
+    for arm, values in (("snapshots on (delay 1000)", on), ("snapshots off (delay 0)", off)):
+        key = "on" if values is on else "off"
+        rows.append(
+            [
+                arm,
+                str(len(values)),
+                f"{percentile(values, 50):.1f}",
+                f"{percentile(values, 95):.1f}",
+                f"{percentile(values, 99):.1f}",
+                f"{max(values, default=float('nan')):.1f}",
+                str(latency["lost"][key]),
+                str(latency["puts"][key]),
+            ]
+        )
+    print("\nKey press -> character painted in the notebook's editor (ms; interleaved blocks)")
+    print(table(["arm", "keys", "p50", "p95", "p99", "max", "lost", "PUTs"], rows))
+    print(
+        f"on/off: p50 {percentile(on, 50) / percentile(off, 50):.2f}x, "
+        f"p95 {percentile(on, 95) / percentile(off, 95):.2f}x"
+    )
+
+    rows = []
+    for kind, label in (("file", f"small .py ({len(small)} B)"), ("notebook", "1 MB notebook")):
+        values = durable[kind]
+        rows.append(
+            [
+                label,
+                str(len(values)),
+                f"{percentile(values, 50):.2f}",
+                f"{percentile(values, 95):.2f}",
+                f"{max(values, default=float('nan')):.2f}",
+                "yes" if percentile(values, 95) <= 2.0 else "NO",
+            ]
+        )
+    print("\nLast keystroke -> snapshot committed (GET snapshots shows its sha256), seconds")
+    print(table(["document", "bursts", "p50", "p95", "max", "p95 <= 2 s"], rows))
+
+
 # -- main --------------------------------------------------------------------------------------
 def main() -> None:
     print(
@@ -565,7 +1029,7 @@ def main() -> None:
         f"{os.cpu_count()} cores, load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}",
         flush=True,
     )
-    runners = {"put": section_put, "store": section_store}
+    runners = {"put": section_put, "store": section_store, "browser": section_browser}
     for name in SECTIONS:
         runner = runners.get(name.strip())
         if runner is None:
