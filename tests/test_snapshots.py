@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import os
@@ -416,3 +417,19 @@ async def test_a_notebook_opened_and_given_a_kernel_but_not_edited_is_same_as_di
     opened["metadata"]["title"] = "Orbit"
     status, _ = await api("PUT", "snapshots", put("k.ipynb", json.dumps(opened), "notebook"))
     assert status == 201
+
+
+async def test_a_snapshot_is_live_while_its_tab_has_the_event_socket_open(api, jp_ws_fetch):
+    await api("PUT", "snapshots", put("live.py", "typed\n", client="tab-open"))
+    await api("PUT", "snapshots", put("live.py", "gone\n", client="tab-gone"))
+    connection = await jp_ws_fetch("workspace", "api", "events", params={"client": "tab-open"})
+    await connection.read_message()  # hello: the socket is registered
+    live = {row["client"]: row["live"] for row in await listed(api, "live.py")}
+    assert live == {"tab-open": True, "tab-gone": False}
+    connection.close()
+    for _ in range(100):  # the server sees the close a moment later
+        live = {row["client"]: row["live"] for row in await listed(api, "live.py")}
+        if not live["tab-open"]:
+            break
+        await asyncio.sleep(0.02)
+    assert live == {"tab-open": False, "tab-gone": False}

@@ -8,6 +8,7 @@ closed client never blocks the others.
 from __future__ import annotations
 
 import asyncio
+import collections
 import json
 import logging
 from collections.abc import Callable
@@ -34,6 +35,22 @@ class EventBus:
     def __init__(self) -> None:
         self._subscribers: set[Subscriber] = set()
         self._queues: set[asyncio.Queue[dict[str, Any]]] = set()
+        # The browser tabs (their X-Workspace-Client ids) with an open event socket.
+        self._live: collections.Counter[str] = collections.Counter()
+
+    def client_opened(self, client: str) -> None:
+        if client:
+            self._live[client] += 1
+
+    def client_closed(self, client: str) -> None:
+        if self._live.get(client, 0) > 1:
+            self._live[client] -= 1
+        else:
+            self._live.pop(client, None)
+
+    def is_live(self, client: str) -> bool:
+        """Whether the tab that sent `client` is open now (its event socket is connected)."""
+        return bool(client) and client in self._live
 
     @property
     def client_count(self) -> int:

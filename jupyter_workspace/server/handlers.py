@@ -23,6 +23,7 @@ from tornado import web, websocket
 from .. import __version__, protocol
 from . import events, fields
 from .errors import BadRequest, TooLarge, WorkspaceError
+from .snapshots import MAX_CLIENT_CHARS
 
 if TYPE_CHECKING:
     from .app import WorkspaceApp
@@ -572,6 +573,9 @@ class EventsHandler(
         super().open(*args, **kwargs)
         bus = self.extensionapp.bus  # type: ignore[attr-defined]
         bus.subscribe(self._send)
+        # the tab's id: its snapshots are a live buffer, not lost work, while it is connected
+        self._client = self.get_query_argument("client", "")[:MAX_CLIENT_CHARS]
+        bus.client_opened(self._client)
         self._send(
             json.dumps(
                 {
@@ -600,7 +604,9 @@ class EventsHandler(
             self._send(json.dumps({"type": protocol.PONG}))
 
     def on_close(self) -> None:
-        self.extensionapp.bus.unsubscribe(self._send)  # type: ignore[attr-defined]
+        bus = self.extensionapp.bus  # type: ignore[attr-defined]
+        bus.unsubscribe(self._send)
+        bus.client_closed(getattr(self, "_client", ""))
 
 
 class SnapshotsHandler(WorkspaceHandler):

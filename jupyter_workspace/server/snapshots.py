@@ -227,7 +227,7 @@ class SnapshotsManager:
             if row["path"] not in disks:
                 disks[row["path"]] = await self._disk_state(row["path"])
             view = await asyncio.to_thread(_disk_view, row, disks[row["path"]])
-            answer.append({**_meta(row), "disk": view})
+            answer.append({**_meta(row), "live": self.bus.is_live(row["client"]), "disk": view})
         return answer
 
     async def get(self, snapshot_id: int) -> dict[str, Any]:

@@ -118,10 +118,11 @@ class LabServer:
                 raise AssertionError(f"sidecar not {state} after {timeout}s: {sidecar}")
             time.sleep(0.2)
 
-    def put_settings(self, values: dict) -> None:
-        """Write this extension's user settings through JupyterLab's settings API."""
+    def put_settings(self, values: dict, plugin: str = "plugin") -> None:
+        """Write this extension's user settings (of `jupyter-workspace:<plugin>`) through
+        JupyterLab's settings API."""
         request = urllib.request.Request(
-            f"{self.url}/lab/api/settings/jupyter-workspace:plugin",
+            f"{self.url}/lab/api/settings/jupyter-workspace:{plugin}",
             data=json.dumps({"raw": json.dumps(values)}).encode(),
             method="PUT",
             headers={"Authorization": f"token {self.token}", "Content-Type": "application/json"},

@@ -29,6 +29,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("lab_log")]
 
 # No sidecar: recovery is the coordinator's and the page's alone.
 ARGS = ["--WorkspaceApp.sidecar_enabled=False", "--WorkspaceApp.watch_debounce=0.1"]
+# A document over this is not snapshotted (the test's big file is 300 KB).
+CAP_ARGS = ["--WorkspaceApp.snapshot_max_bytes=200000"]
 DIALOG = ".jp-Dialog"
 PY = "ekf.py"
 PY_TEXT = '"""Extended Kalman filter."""\n\n\ndef predict(x, P):\n    return x, P\n'
@@ -59,7 +61,7 @@ def notebook(source: str) -> dict:
 
 @pytest.fixture(scope="module")
 def lab_server_args() -> list[str]:
-    return ARGS
+    return ARGS + CAP_ARGS
 
 
 @pytest.fixture(scope="module")
@@ -69,6 +71,9 @@ def lab_server_seed() -> Callable[[Path], None]:
         (root / "drift.py").write_text(PY_TEXT)
         (root / "panel.py").write_text(PY_TEXT)
         (root / "orbit.ipynb").write_text(json.dumps(notebook("mu = 398600.4418")))
+        for name in ("hidden.py", "twice.py"):
+            (root / name).write_text(PY_TEXT)
+        (root / "big.py").write_text("# telemetry table\n" + "x = 1  # padding\n" * 18_000)
 
     return seed
 
@@ -303,3 +308,91 @@ def test_edits_sent_before_a_kill_9_of_the_server_are_offered_after_its_restart(
     finally:
         with contextlib.suppress(Exception):
             stop_lab(process)
+
+
+def test_a_hidden_page_sends_at_once_and_the_delay_is_a_setting(
+    browser, lab_server: LabServer
+) -> None:
+    lab_server.put_settings({"delay": 60_000}, plugin="recovery")
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    try:
+        page = context.new_page()
+        open_document(page, lab_server, "hidden.py")
+        type_at_end(page, ".jp-FileEditor", "# typed, then the tab hidden")
+        page.wait_for_timeout(2500)  # well past the default 1 s: the 60 s setting holds it
+        assert lab_server.api("GET", "snapshots?path=hidden.py")["snapshots"] == []
+        page.evaluate(
+            """() => {
+                Object.defineProperty(document, 'visibilityState', {
+                    value: 'hidden', configurable: true
+                });
+                document.dispatchEvent(new Event('visibilitychange'));
+            }"""
+        )
+        wait_for_snapshot(lab_server, "hidden.py", "then the tab hidden")
+    finally:
+        context.close()
+        lab_server.put_settings({}, plugin="recovery")
+
+
+def test_two_tabs_editing_one_file_are_both_kept_and_labelled(
+    browser, lab_server: LabServer
+) -> None:
+    contexts = [browser.new_context(viewport={"width": 1280, "height": 800}) for _ in range(2)]
+    try:
+        for context, text in zip(contexts, ("# from tab one", "# from tab two"), strict=True):
+            page = context.new_page()
+            open_document(page, lab_server, "twice.py")
+            type_at_end(page, ".jp-FileEditor", text)
+            wait_for_snapshot(lab_server, "twice.py", text)
+        rows = lab_server.api("GET", "snapshots?path=twice.py")["snapshots"]
+        assert len(rows) == 2 and rows[0]["client"] != rows[1]["client"]
+        for context in contexts:
+            context.close()
+        contexts = [browser.new_context(viewport={"width": 1280, "height": 800})]
+        page = contexts[0].new_page()
+        open_document(page, lab_server, "twice.py")
+        dialog = offer(page, "twice.py")
+        expect(dialog).to_contain_text("One more version from another tab")
+        dialog.get_by_role("button", name="Later").click()
+        page.keyboard.press("Control+Shift+c")
+        palette = page.locator(".lm-CommandPalette-input")
+        palette.fill("Recover Unsaved Work")
+        palette.press("Enter")
+        listed = page.locator('.jp-Workspace-recoveryRow[data-path="twice.py"]')
+        expect(listed).to_have_count(2, timeout=15_000)
+        labels = {row["client"][:8]: row for row in rows}  # each row names the tab that sent it
+        for label in labels:
+            expect(listed.filter(has_text=f"tab {label}")).to_have_count(1)
+    finally:
+        for context in contexts:
+            context.close()
+
+
+def test_a_document_over_the_cap_is_said_and_not_sent(browser, lab_server: LabServer) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    try:
+        page = context.new_page()
+        sent: list[int] = []
+        page.on(
+            "request",
+            lambda request: (
+                sent.append(len(request.post_data_buffer or b""))
+                if request.method == "PUT" and "/workspace/api/snapshots" in request.url
+                else None
+            ),
+        )
+        open_document(page, lab_server, "big.py")
+        page.locator(".jp-FileEditor .cm-content").first.click()
+        page.keyboard.press("Control+Home")
+        page.keyboard.type("# edited ")
+        toast = page.locator(".Toastify__toast", has_text="too large for crash snapshots")
+        expect(toast).to_be_visible(timeout=20_000)
+        expect(toast).to_contain_text("big.py")
+        page.keyboard.type("again ")
+        page.wait_for_timeout(2500)
+        assert sent == []  # the page knows the cap: nothing over it goes out
+        assert lab_server.api("GET", "snapshots?path=big.py")["snapshots"] == []
+        expect(page.locator(".Toastify__toast", has_text="too large")).to_have_count(1)
+    finally:
+        context.close()

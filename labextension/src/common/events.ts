@@ -17,7 +17,7 @@ import type { IResearchJob } from '../research/researchapi';
 import type { IIndexStatus, ISourceRef } from '../search/searchapi';
 import type { ILLMState } from '../sidecar/llmapi';
 import type { INote, ITask } from './api';
-import { API_PREFIX, serverSettings } from './request';
+import { API_PREFIX, CLIENT_ID, serverSettings } from './request';
 
 /** The events the coordinator sends (docs/api.md, "Events"). */
 export type WorkspaceEvent =
@@ -232,8 +232,13 @@ export class WorkspaceEvents implements IDisposable {
 
   private _url(): string {
     const url = URLExt.join(this._settings.wsUrl, API_PREFIX, 'events');
+    // The tab's id: while this socket is open its snapshots are a live buffer.
+    const query = [`client=${encodeURIComponent(CLIENT_ID)}`];
     const token = this._settings.token;
-    return token ? `${url}?token=${encodeURIComponent(token)}` : url;
+    if (token) {
+      query.push(`token=${encodeURIComponent(token)}`);
+    }
+    return `${url}?${query.join('&')}`;
   }
 
   private _scheduleReconnect(): void {

@@ -157,7 +157,7 @@ export const recoveryPlugin: JupyterFrontEndPlugin<void> = {
         let waiting: IListedSnapshot[];
         try {
           waiting = (await recovery.recoverable()).filter(
-            s => !recovery.isOpen(s.path) && newerThanDisk(s)
+            s => !s.live && !recovery.isOpen(s.path) && newerThanDisk(s)
           );
         } catch {
           return;

@@ -228,7 +228,10 @@ export class Recovery {
     try {
       found = (await listSnapshots(path)).filter(
         s =>
-          isRecoverable(s, this.ownIds) && s.kind === kind && newerThanDisk(s)
+          isRecoverable(s, this.ownIds) &&
+          !s.live &&
+          s.kind === kind &&
+          newerThanDisk(s)
       );
     } catch {
       return; // the server is away: the Recover panel lists them later

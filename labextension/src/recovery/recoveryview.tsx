@@ -58,7 +58,9 @@ function diskWords(
   if (disk.changed_since_base) {
     return trans.__('changed on disk since');
   }
-  return trans.__('unsaved');
+  return snapshot.live
+    ? trans.__('unsaved, open in another tab')
+    : trans.__('unsaved');
 }
 
 /** The restore offer's text: when, from which tab, and what changed on disk. */
@@ -345,6 +347,7 @@ function RecoveryRow(props: {
     <li
       className="jp-Workspace-recoveryRow"
       data-path={snapshot.path}
+      data-live={snapshot.live}
       data-state={
         !snapshot.disk.exists
           ? 'deleted'

@@ -35,6 +35,8 @@ export interface IDiskState {
 }
 
 export interface IListedSnapshot extends ISnapshot {
+  /** The tab that sent it is open now: its buffer is live, not lost. */
+  live: boolean;
   disk: IDiskState;
 }
 
