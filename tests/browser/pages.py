@@ -6,7 +6,9 @@ Selectors are the stable DOM hooks documented in labextension/README.md.
 
 from __future__ import annotations
 
+import json
 import re
+import urllib.request
 
 from playwright.sync_api import Locator, Page, expect
 
@@ -18,6 +20,7 @@ PROBLEMS_TAB = 'li[data-id="jupyter-workspace:problems"]'
 ANSWER = '.jp-Workspace-chatMessage[data-role="assistant"]'
 QUESTION = '.jp-Workspace-chatMessage[data-role="user"]'
 TASK = ".jp-Workspace-taskItem"
+THEMES = {"light": "JupyterLab Light", "dark": "JupyterLab Dark"}
 # A kernel's start, or a call to the sidecar from the kernel, on a slow machine.
 KERNEL_TIMEOUT_MS = 60_000
 
@@ -155,3 +158,22 @@ def run_cell(page: Page, code: str) -> Locator:
 def expect_no_error(cell: Locator) -> None:
     errors = cell.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')
     expect(errors).to_have_count(0)
+
+
+# -- themes ----------------------------------------------------------------------------------
+def set_theme(lab_server, name: str) -> None:
+    """The theme a user chose in Settings → Theme (`light` / `dark`), for the next page load."""
+    put = urllib.request.Request(
+        f"{lab_server.url}/lab/api/settings/@jupyterlab/apputils-extension:themes",
+        data=json.dumps({"raw": json.dumps({"theme": THEMES[name]})}).encode(),
+        method="PUT",
+        headers={"Authorization": f"token {lab_server.token}", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(put, timeout=10):
+        pass
+
+
+def luminance(css_colour: str) -> float:
+    """0 (black) to 1 (white), from a computed `rgb(...)`/`rgba(...)` colour."""
+    r, g, b = (int(v) for v in re.findall(r"\d+", css_colour)[:3])
+    return (0.2126 * r + 0.7152 * g + 0.0722 * b) / 255

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import signal
 import time
 from collections.abc import Callable
@@ -24,6 +25,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import LabServer, launch_lab, stop_lab
+from tests.browser.pages import THEMES, luminance, set_theme
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("lab_log")]
 
@@ -37,6 +39,12 @@ PY_TEXT = '"""Extended Kalman filter."""\n\n\ndef predict(x, P):\n    return x, 
 TYPED = "# gain schedule: never saved"
 # The debounce (1 s) plus a PUT on a loaded machine.
 SNAPSHOT_TIMEOUT_S = 20
+SCREENSHOTS = (
+    Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+    if os.environ.get("WORKSPACE_UPDATE_SCREENSHOT") == "1"
+    else Path(__file__).resolve().parent / "artifacts" / "screenshots"
+)
+HOSTILE = '<img src=x onerror="window.pwned=1">.py'
 
 
 def notebook(source: str) -> dict:
@@ -71,7 +79,7 @@ def lab_server_seed() -> Callable[[Path], None]:
         (root / "drift.py").write_text(PY_TEXT)
         (root / "panel.py").write_text(PY_TEXT)
         (root / "orbit.ipynb").write_text(json.dumps(notebook("mu = 398600.4418")))
-        for name in ("hidden.py", "twice.py"):
+        for name in ("hidden.py", "twice.py", "attitude.py", HOSTILE):
             (root / name).write_text(PY_TEXT)
         (root / "big.py").write_text("# telemetry table\n" + "x = 1  # padding\n" * 18_000)
 
@@ -396,3 +404,87 @@ def test_a_document_over_the_cap_is_said_and_not_sent(browser, lab_server: LabSe
         expect(page.locator(".Toastify__toast", has_text="too large")).to_have_count(1)
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("theme", list(THEMES))
+def test_the_panel_in_the_theme_with_a_hostile_file_name(
+    browser, lab_server: LabServer, theme: str
+) -> None:
+    """What a crashed tab left, as the panel shows it; a file name is text, never markup."""
+    client = f"crashed-tab-{theme}"
+    lab_server.api(
+        "PUT",
+        "snapshots",
+        {
+            "path": "attitude.py",
+            "kind": "file",
+            "content": PY_TEXT + "# quaternion normalised before use\n",
+            "client": client,
+        },
+    )
+    lab_server.api(
+        "PUT",
+        "snapshots",
+        {"path": HOSTILE, "kind": "file", "content": "pwned = 1\n", "client": client},
+    )
+    set_theme(lab_server, theme)
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    try:
+        page = context.new_page()
+        open_document(page, lab_server, PY)
+        expect(page.locator("body")).to_have_attribute("data-jp-theme-name", THEMES[theme])
+        page.keyboard.press("Control+Shift+c")
+        palette = page.locator(".lm-CommandPalette-input")
+        palette.fill("Recover Unsaved Work")
+        palette.press("Enter")
+        panel = page.locator(".jp-Workspace-recovery")
+        hostile = panel.locator(".jp-Workspace-recoveryRow").filter(has_text="onerror")
+        expect(hostile).to_have_count(1, timeout=15_000)
+        expect(hostile.locator(".jp-Workspace-recoveryPath")).to_have_text(HOSTILE)
+        assert panel.locator("img").count() == 0
+        assert page.evaluate("() => window.pwned") is None
+        row = panel.locator('.jp-Workspace-recoveryRow[data-path="attitude.py"]')
+        row.locator(".jp-Workspace-recoveryShowDiff").click()
+        diff = page.locator(".jp-Workspace-recoveryDiff")
+        expect(diff.locator(".jp-Workspace-diffLine[data-kind='added']")).to_have_text(
+            "+# quaternion normalised before use"
+        )
+        colours = page.evaluate(
+            """() => {
+                const panel = document.querySelector('.jp-Workspace-recovery');
+                const probe = document.createElement('div');
+                const root = getComputedStyle(document.body);
+                probe.style.background = root.getPropertyValue('--jp-layout-color1');
+                document.body.appendChild(probe);
+                const result = {
+                    panel: getComputedStyle(panel).backgroundColor,
+                    layout: getComputedStyle(probe).backgroundColor,
+                    text: getComputedStyle(panel).color,
+                };
+                probe.remove();
+                return result;
+            }"""
+        )
+        assert colours["panel"] == colours["layout"], colours
+        assert (luminance(colours["panel"]) < 0.3) == (theme == "dark"), colours
+        assert (luminance(colours["text"]) > 0.6) == (theme == "dark"), colours
+        page.wait_for_timeout(600)  # the layout settles, fonts load
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        path = SCREENSHOTS / f"recovery-{theme}.png"
+        page.screenshot(path=str(path))
+        assert path.stat().st_size > 0
+    finally:
+        context.close()
+        set_theme(lab_server, "light")
+        for row in lab_server.api("GET", "snapshots")["snapshots"]:
+            if row["client"] == client:
+                lab_server.api("DELETE", f"snapshots/{row['id']}")
+
+
+def test_the_stylesheet_uses_only_theme_colours() -> None:
+    css = (
+        Path(__file__).resolve().parents[2] / "labextension" / "style" / "recovery.css"
+    ).read_text()
+    without_comments = re.sub(r"/\*.*?\*/", "", css, flags=re.S)
+    literal = re.findall(r"#[0-9a-fA-F]{3,8}\b|\brgba?\(|\bhsla?\(", without_comments)
+    assert not literal, f"recovery.css hard-codes colours: {literal}"

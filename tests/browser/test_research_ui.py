@@ -28,7 +28,15 @@ from typing import Any
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from tests.browser.pages import editor_tab, expect_cursor_at, open_lab, open_panel
+from tests.browser.pages import (
+    THEMES,
+    editor_tab,
+    expect_cursor_at,
+    luminance,
+    open_lab,
+    open_panel,
+    set_theme,
+)
 from tests.fake_llm import FakeLLM
 from tests.research_corpus import CONFIG_H, DEPTH_LINE, LOOP_LINE, SEND_C
 
@@ -44,7 +52,6 @@ SCREENSHOTS = (
     if os.environ.get("WORKSPACE_UPDATE_SCREENSHOT") == "1"
     else Path(__file__).resolve().parent / "artifacts" / "screenshots"
 )
-THEMES = {"light": "JupyterLab Light", "dark": "JupyterLab Dark"}
 # Wide enough for the questions and actions to be read in the pictures.
 LEFT_SIDEBAR_PX = 420
 
@@ -390,17 +397,6 @@ def wait_until_ended(lab_server, job_id: int) -> None:
     settle()
 
 
-def set_theme(lab_server, name: str) -> None:
-    put = urllib.request.Request(
-        f"{lab_server.url}/lab/api/settings/@jupyterlab/apputils-extension:themes",
-        data=json.dumps({"raw": json.dumps({"theme": THEMES[name]})}).encode(),
-        method="PUT",
-        headers={"Authorization": f"token {lab_server.token}", "Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(put, timeout=10):
-        pass
-
-
 def drag_sidebar(page: Page, width: int) -> None:
     """Drag the left sidebar's edge so the panel is `width` pixels wide (as a user would)."""
     box = page.locator("#jp-main-split-panel > .lm-SplitPanel-handle:visible").first.bounding_box()
@@ -411,12 +407,6 @@ def drag_sidebar(page: Page, width: int) -> None:
     page.mouse.down()
     page.mouse.move(width, y, steps=5)
     page.mouse.up()
-
-
-def luminance(css_colour: str) -> float:
-    """0 (black) to 1 (white), from a computed `rgb(...)`/`rgba(...)` colour."""
-    r, g, b = (int(v) for v in re.findall(r"\d+", css_colour)[:3])
-    return (0.2126 * r + 0.7152 * g + 0.0722 * b) / 255
 
 
 @pytest.mark.parametrize("theme", list(THEMES))
