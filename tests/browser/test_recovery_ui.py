@@ -25,7 +25,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import LabServer, launch_lab, stop_lab
-from tests.browser.pages import THEMES, luminance, set_theme
+from tests.browser.pages import THEMES, luminance, note_item, open_workspace, set_theme
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("lab_log")]
 
@@ -488,3 +488,101 @@ def test_the_stylesheet_uses_only_theme_colours() -> None:
     without_comments = re.sub(r"/\*.*?\*/", "", css, flags=re.S)
     literal = re.findall(r"#[0-9a-fA-F]{3,8}\b|\brgba?\(|\bhsla?\(", without_comments)
     assert not literal, f"recovery.css hard-codes colours: {literal}"
+
+
+def test_a_note_edit_the_server_refused_is_kept_and_restored_from_the_panel(
+    browser, lab_server: LabServer
+) -> None:
+    note = lab_server.api("POST", "notes", {"title": "Thermal review", "body": "Radiator: ok\n"})
+    lab_server.put_settings({"autosaveDelay": 4000})  # time to change it elsewhere meanwhile
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    try:
+        page = context.new_page()
+        open_document(page, lab_server, PY)
+        open_workspace(page)
+        note_item(page, "Thermal review").click()
+        body = page.locator(".jp-Workspace-noteBody")
+        body.click()
+        page.keyboard.press("Control+End")
+        page.keyboard.type("Heater: stuck on in eclipse")
+        # another tab saves the note first: this tab's save meets a conflict
+        lab_server.api(
+            "PATCH",
+            f"notes/{note['id']}",
+            {"body": "Radiator: replaced\n", "base_revision": note["revision"]},
+        )
+        expect(page.locator(".jp-Workspace-saveState")).to_have_attribute(
+            "data-state", "conflict", timeout=15_000
+        )
+        draft = wait_for_snapshot(lab_server, f"@notes/{note['id']}", "stuck on in eclipse")
+        assert draft["kind"] == "note"
+        assert draft["content"] == "Radiator: ok\nHeater: stuck on in eclipse"
+        context.close()  # the page dies with the conflict unresolved
+
+        context = browser.new_context(viewport={"width": 1280, "height": 800})
+        page = context.new_page()
+        open_document(page, lab_server, PY)
+        page.keyboard.press("Control+Shift+c")
+        palette = page.locator(".lm-CommandPalette-input")
+        palette.fill("Recover Unsaved Work")
+        palette.press("Enter")
+        row = page.locator(f'.jp-Workspace-recoveryRow[data-path="@notes/{note["id"]}"]')
+        expect(row).to_be_visible(timeout=15_000)
+        row.locator(".jp-Workspace-recoveryRestore").click()
+        dialog = page.locator(DIALOG)
+        expect(dialog).to_contain_text("Restore the note “Thermal review”?")
+        dialog.get_by_role("button", name="Replace the Text").click()
+        expect(row).to_have_count(0, timeout=15_000)
+        stored = lab_server.api("GET", f"notes/{note['id']}")
+        assert stored["body"] == "Radiator: ok\nHeater: stuck on in eclipse"
+    finally:
+        context.close()
+        lab_server.put_settings({})
+
+
+def test_a_file_deleted_on_disk_is_written_back_by_restore(browser, lab_server: LabServer) -> None:
+    (lab_server.root / "gone.py").write_text(PY_TEXT)
+    lab_server.api(
+        "PUT",
+        "snapshots",
+        {"path": "gone.py", "kind": "file", "content": "kept = True\n", "client": "crashed"},
+    )
+    (lab_server.root / "gone.py").unlink()
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    try:
+        page = context.new_page()
+        open_document(page, lab_server, PY)
+        page.keyboard.press("Control+Shift+c")
+        palette = page.locator(".lm-CommandPalette-input")
+        palette.fill("Recover Unsaved Work")
+        palette.press("Enter")
+        row = page.locator('.jp-Workspace-recoveryRow[data-path="gone.py"]')
+        expect(row).to_have_attribute("data-state", "deleted", timeout=15_000)
+        expect(row).to_contain_text("deleted on disk")
+        row.locator(".jp-Workspace-recoveryRestore").click()
+        expect(row).to_have_count(0, timeout=15_000)
+        assert (lab_server.root / "gone.py").read_text() == "kept = True\n"
+    finally:
+        context.close()
+
+
+def test_a_file_renamed_in_jupyterlab_takes_its_snapshot_along(
+    browser, lab_server: LabServer
+) -> None:
+    (lab_server.root / "before.py").write_text(PY_TEXT)
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    try:
+        page = context.new_page()
+        open_document(page, lab_server, "before.py")
+        type_at_end(page, ".jp-FileEditor", "# typed before the rename")
+        wait_for_snapshot(lab_server, "before.py", "typed before the rename")
+        item = page.locator(".jp-DirListing-item", has_text="before.py")
+        item.click(button="right")
+        page.locator(".lm-Menu-item", has_text="Rename").click()
+        editor = page.locator(".jp-DirListing-editor")
+        editor.fill("after.py")
+        editor.press("Enter")
+        wait_for_snapshot(lab_server, "after.py", "typed before the rename")
+        wait_until_no_snapshots(lab_server, "before.py")
+    finally:
+        context.close()
