@@ -46,7 +46,7 @@ from typing import Any
 from _harness import HOST, HttpClient, Server, percentile, table
 
 SECTIONS = os.environ.get("BENCH_SNAPSHOTS_SECTIONS", "put,store,browser").split(",")
-PUT_N = int(os.environ.get("BENCH_SNAPSHOTS_PUT_N", "200"))
+PUT_N = int(os.environ.get("BENCH_SNAPSHOTS_PUT_N", "100"))
 SIM_MINUTES = float(os.environ.get("BENCH_SNAPSHOTS_SIM_MINUTES", "60"))
 STORE_CAP = int(os.environ.get("BENCH_SNAPSHOTS_STORE_CAP", "0"))  # 0: a third of the uncapped
 SEED = int(os.environ.get("BENCH_SNAPSHOTS_SEED", "17"))
@@ -395,6 +395,7 @@ class Doc:
             self.lines = make_py(rng, target).split("\n")
         self.text = self.render()
         self.disk_hash = sha256(self.saved_text())
+        self.saved_buffer = sha256(self.text)  # the buffer when last saved
 
     def render(self) -> str:
         """The buffer as the frontend sends it."""
@@ -463,6 +464,7 @@ async def _simulate(server: Server, docs: list[Doc], rng: random.Random) -> dict
             on_disk = doc.saved_text()
             (server.root / doc.path).write_text(on_disk)
             doc.disk_hash = sha256(on_disk)
+            doc.saved_buffer = sha256(doc.text)
             if saved < 0.3:
                 # saved in the page: the frontend sends the saved buffer once more, which the
                 # server finds equal to the file and drops this tab's snapshots of it
@@ -495,6 +497,13 @@ async def _simulate(server: Server, docs: list[Doc], rng: random.Random) -> dict
     figures["peak_stored"] = max(figures["peak_stored"], db_figures(server.root)["stored"])
     status, data = await http.send("GET", SNAPSHOTS, None)
     listed = data["snapshots"] if status == 200 else []
+    # the documents left with unsaved edits: is their last buffer (or at least some version)
+    # still in the store?
+    unsaved = [d for d in docs if sha256(d.text) != d.saved_buffer]
+    newest = {s["path"]: s["content_hash"] for s in listed}
+    figures["unsaved"] = len(unsaved)
+    figures["kept_last"] = sum(newest.get(d.path) == sha256(d.text) for d in unsaved)
+    figures["kept_none"] = sum(d.path not in newest for d in unsaved)
     figures["listed"] = f"{len(listed)} ({sum(not s['disk']['same_as_disk'] for s in listed)})"
     await http.close()
     return figures
@@ -551,6 +560,7 @@ def section_store() -> None:
                 f"{f['saves_disk']} ({f['save_dropped']}, {f['left_after_disk_save']})",
                 str(f["rows"]),
                 f["listed"],
+                f"{f['unsaved']} ({f['kept_last']}, {f['kept_none']})",
                 mib(f["raw"]),
                 mib(f["stored"]),
                 mib(f["peak_stored"]),
@@ -574,6 +584,7 @@ def section_store() -> None:
                 "disk writes (seen, rows left)",
                 "rows",
                 "listed (not as on disk)",
+                "unsaved docs (last kept, none kept)",
                 "content MiB",
                 "stored MiB",
                 "peak stored MiB",
@@ -627,7 +638,7 @@ LATENCY_JS = """() => {
     const frame = () => {
       if (lineLength() > before) {
         const channel = new MessageChannel();
-        channel.port1.onmessage = () => lat.samples.push(performance.now() - t0);
+        channel.port1.onmessage = () => lat.samples.push([t0, performance.now() - t0]);
         channel.port2.postMessage(0);
       } else if (performance.now() - t0 < 5000) {
         requestAnimationFrame(frame);
@@ -637,6 +648,16 @@ LATENCY_JS = """() => {
     };
     requestAnimationFrame(frame);
   }, true);
+}"""
+
+# A block's key samples ([keydown time, ms to painted]) and its snapshot requests' [start, end]
+# (resource timing; the page's clock).
+BLOCK_JS = """() => {
+  const lat = window.__lat;
+  const puts = performance.getEntriesByType('resource')
+    .filter(e => e.name.includes('/workspace/api/snapshots') && e.initiatorType === 'fetch')
+    .map(e => [e.startTime, e.responseEnd]);
+  return { samples: lat.samples.splice(0), lost: lat.lost, puts };
 }"""
 
 # The open document's content as the snapshotter sends it (its _content()).
@@ -852,9 +873,11 @@ def _rate(page: Any, puts: PutLog, rng: random.Random, pauses: bool) -> dict[str
 def _latency(page: Any, puts: PutLog, rng: random.Random) -> dict[str, Any]:
     """Key -> painted, snapshots on (delay 1000) vs off (0), interleaved blocks of words, each
     word followed by ~1 s of quiet so the snapshot timer fires about when the next word starts."""
-    per_block = 50
+    per_block = 100
     blocks = max(2, -(-LATENCY_KEYS // per_block))
     samples: dict[str, list[float]] = {"on": [], "off": []}
+    during: list[float] = []  # snapshots on: keys pressed while a snapshot was being sent
+    apart: list[float] = []
     lost = {"on": 0, "off": 0}
     put_counts = {"on": 0, "off": 0}
     for i in range(blocks * 2):
@@ -863,7 +886,10 @@ def _latency(page: Any, puts: PutLog, rng: random.Random) -> dict[str, Any]:
         if shown != (1000 if arm == "on" else 0):
             raise RuntimeError(f"the recovery setting did not change: delay {shown}")
         page.wait_for_timeout(1500)  # a snapshot still scheduled from the block before
-        page.evaluate("() => { window.__lat.samples.length = 0; window.__lat.lost = 0; }")
+        page.evaluate(
+            "() => { window.__lat.samples.length = 0; window.__lat.lost = 0;"
+            " performance.clearResourceTimings(); }"
+        )
         t0 = time.perf_counter()
         typed = 0
         while typed < per_block:
@@ -873,14 +899,25 @@ def _latency(page: Any, puts: PutLog, rng: random.Random) -> dict[str, Any]:
             page.wait_for_timeout(rng.uniform(950, 1150))
         t1 = time.perf_counter()
         page.wait_for_timeout(300)
-        got = page.evaluate(
-            "() => { const l = window.__lat; return [l.samples.splice(0), l.lost]; }"
-        )
-        samples[arm] += got[0]
-        lost[arm] += got[1]
+        got = page.evaluate(BLOCK_JS)
+        # a key "during a snapshot": pressed from 300 ms before its request left (the page
+        # serialises the document first) until its answer came
+        windows = [(start - 300, end) for start, end in got["puts"]]
+        for t_key, dur in got["samples"]:
+            samples[arm].append(dur)
+            if arm == "on":
+                near = any(a <= t_key <= b for a, b in windows)
+                (during if near else apart).append(dur)
+        lost[arm] += got["lost"]
         put_counts[arm] += len(puts.between(t0, t1))
     page.evaluate(SET_DELAY_JS, 1000)
-    return {"samples": samples, "lost": lost, "puts": put_counts}
+    return {
+        "samples": samples,
+        "lost": lost,
+        "puts": put_counts,
+        "during": during,
+        "apart": apart,
+    }
 
 
 def _durable(page: Any, lab: Lab, path: str, kind: str, rng: random.Random) -> list[float]:
@@ -906,7 +943,7 @@ def _durable(page: Any, lab: Lab, path: str, kind: str, rng: random.Random) -> l
             if now - t_last > 15:
                 raise RuntimeError(f"no snapshot of {path} with the typed content after 15 s")
             time.sleep(0.02)
-        page.wait_for_timeout(rng.uniform(200, 600))
+        page.wait_for_timeout(rng.uniform(100, 300))
     return times
 
 
@@ -996,6 +1033,22 @@ def section_browser() -> None:
                 f"{max(values, default=float('nan')):.1f}",
                 str(latency["lost"][key]),
                 str(latency["puts"][key]),
+            ]
+        )
+    for label, values in (
+        ("  on: keys while a snapshot was sent", latency["during"]),
+        ("  on: the other keys", latency["apart"]),
+    ):
+        rows.append(
+            [
+                label,
+                str(len(values)),
+                f"{percentile(values, 50):.1f}",
+                f"{percentile(values, 95):.1f}",
+                f"{percentile(values, 99):.1f}",
+                f"{max(values, default=float('nan')):.1f}",
+                "",
+                "",
             ]
         )
     print("\nKey press -> character painted in the notebook's editor (ms; interleaved blocks)")
