@@ -433,3 +433,39 @@ async def test_a_snapshot_is_live_while_its_tab_has_the_event_socket_open(api, j
             break
         await asyncio.sleep(0.02)
     assert live == {"tab-open": False, "tab-gone": False}
+
+
+async def test_a_gzip_body_is_inflated_within_the_limit(jp_fetch, workspace):
+    import gzip
+
+    from tornado.httpclient import HTTPClientError
+
+    async def send(body: bytes, encoding: str = "gzip"):
+        try:
+            response = await jp_fetch(
+                "workspace",
+                "api",
+                "snapshots",
+                method="PUT",
+                body=body,
+                headers={"Content-Encoding": encoding, "Content-Type": "application/json"},
+            )
+            return response.code, json.loads(response.body or b"null")
+        except HTTPClientError as e:
+            return e.code, json.loads(e.response.body)
+
+    document = json.dumps(put("zipped.py", "x = 1\n" * 150)).encode()
+    status, meta = await send(gzip.compress(document))
+    assert status == 201 and meta["size"] == 900
+    status, _ = await send(gzip.compress(document))
+    assert status == 200  # unchanged: the same content, however it was sent
+    # a bomb: 1 KB that inflates past the route's limit is refused before it is inflated
+    limit = max(workspace.limits.max_body_bytes, 2 * workspace.snapshot_max_bytes)
+    status, error = await send(gzip.compress(b" " * (limit + 10)))
+    assert status == 413 and "inflates to more than" in error["error"]
+    status, error = await send(b"not gzip at all")
+    assert status == 400 and "not valid gzip" in error["error"]
+    status, error = await send(gzip.compress(document)[:-12])
+    assert status == 400 and "truncated" in error["error"]
+    status, error = await send(document, encoding="br")
+    assert status == 400 and "unsupported Content-Encoding" in error["error"]

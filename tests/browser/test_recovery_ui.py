@@ -82,6 +82,7 @@ def lab_server_seed() -> Callable[[Path], None]:
         for name in ("hidden.py", "twice.py", "attitude.py", HOSTILE):
             (root / name).write_text(PY_TEXT)
         (root / "big.py").write_text("# telemetry table\n" + "x = 1  # padding\n" * 18_000)
+        (root / "table.py").write_text("# gains\n" + "k = 0.25  # per axis\n" * 5_000)
 
     return seed
 
@@ -584,5 +585,34 @@ def test_a_file_renamed_in_jupyterlab_takes_its_snapshot_along(
         editor.press("Enter")
         wait_for_snapshot(lab_server, "after.py", "typed before the rename")
         wait_until_no_snapshots(lab_server, "before.py")
+    finally:
+        context.close()
+
+
+def test_a_big_buffer_goes_gzipped_and_arrives_whole(browser, lab_server: LabServer) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    try:
+        page = context.new_page()
+        sent: list[tuple[str | None, int]] = []
+        page.on(
+            "request",
+            lambda request: (
+                sent.append(
+                    (request.headers.get("content-encoding"), len(request.post_data_buffer or b""))
+                )
+                if request.method == "PUT" and "/workspace/api/snapshots" in request.url
+                else None
+            ),
+        )
+        open_document(page, lab_server, "table.py")
+        page.locator(".jp-FileEditor .cm-content").first.click()
+        page.keyboard.press("Control+Home")
+        page.keyboard.type("# retuned ")
+        snapshot = wait_for_snapshot(lab_server, "table.py", "# retuned ")
+        text = (lab_server.root / "table.py").read_text()
+        assert snapshot["content"] == "# retuned " + text
+        page.wait_for_timeout(200)  # Playwright hands events over during its own calls
+        assert sent and sent[0][0] == "gzip", sent
+        assert sent[0][1] < len(text) / 10, sent  # 110 KB of repeated lines
     finally:
         context.close()

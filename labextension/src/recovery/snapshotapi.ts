@@ -59,14 +59,44 @@ export interface ISnapshotBody {
 export type PutAnswer =
   ISnapshot | { unchanged: true } | { saved: true; deleted: number };
 
-export function putSnapshot(
+/** Bodies from this size up are sent gzipped (a notebook's JSON shrinks 3–10×). */
+const COMPRESS_FROM = 16 * 1024;
+
+async function gzipped(text: string): Promise<ArrayBuffer | null> {
+  if (typeof CompressionStream === 'undefined') {
+    return null;
+  }
+  const stream = new Blob([text])
+    .stream()
+    .pipeThrough(new CompressionStream('gzip'));
+  return new Response(stream).arrayBuffer();
+}
+
+export async function putSnapshot(
   body: ISnapshotBody,
   init: RequestInit = {}
 ): Promise<PutAnswer> {
+  const json = JSON.stringify(body);
+  // Not while the page unloads: the request must leave before any await.
+  const packed =
+    json.length >= COMPRESS_FROM && !init.keepalive
+      ? await gzipped(json)
+      : null;
+  if (packed) {
+    return requestAPI<PutAnswer>('snapshots', {
+      ...init,
+      method: 'PUT',
+      body: packed,
+      headers: {
+        'Content-Type': 'application/json',
+        'Content-Encoding': 'gzip'
+      }
+    });
+  }
   return requestAPI<PutAnswer>('snapshots', {
     ...init,
     method: 'PUT',
-    body: JSON.stringify(body)
+    body: json
   });
 }
 
