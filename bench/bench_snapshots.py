@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import gzip as gzip_module
 import hashlib
 import itertools
 import json
@@ -223,7 +224,9 @@ class Client(HttpClient):
     """The harness client with `send(method, path, payload)`: the body is encoded once, before
     the clock starts (a browser's JSON.stringify is not what the server's latency is)."""
 
-    async def send(self, method: str, path: str, payload: bytes | None) -> tuple[int, Any]:
+    async def send(
+        self, method: str, path: str, payload: bytes | None, gzip: bool = False
+    ) -> tuple[int, Any]:
         if self.writer is None:
             await self._connect()
         assert self.reader is not None and self.writer is not None
@@ -234,6 +237,8 @@ class Client(HttpClient):
         body = payload or b""
         if method != "GET":
             head += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+        if gzip:
+            head += "Content-Encoding: gzip\r\n"
         self.writer.write(head.encode() + b"\r\n" + body)
         status_line = await self.reader.readline()
         if not status_line:
@@ -251,6 +256,18 @@ class Client(HttpClient):
 
 def put_body(path: str, kind: str, content: str, client: str = "bench-tab", **extra: Any) -> str:
     return json.dumps({"path": path, "kind": kind, "content": content, "client": client, **extra})
+
+
+COMPRESS_FROM = 16 * 1024  # the page gzips a PUT body from this size up (snapshotapi.ts)
+
+
+def wire(body: str) -> tuple[bytes, bool]:
+    """The body as the page sends it: gzipped (CompressionStream, zlib's default level) from
+    16 KB up."""
+    raw = body.encode()
+    if len(body) >= COMPRESS_FROM:
+        return gzip_module.compress(raw, 6, mtime=0), True
+    return raw, False
 
 
 def db_figures(root: Path, path: str | None = None) -> dict[str, float]:
@@ -298,7 +315,7 @@ async def _put_section(server: Server, nb_text: str) -> dict[str, list[float]]:
     counter = 0
     tiny = itertools.count()
 
-    def variant(nb_path: str) -> bytes:
+    def variant(nb_path: str) -> str:
         # one character different from the previous PUT (and from the disk): the buffer while
         # typing; the same cell each time, as a user types in one place
         nonlocal counter
@@ -308,14 +325,23 @@ async def _put_section(server: Server, nb_text: str) -> dict[str, list[float]]:
         cell["source"] = source + f"\nx = {counter}"
         text = sent_notebook(nb)
         cell["source"] = source
-        return put_body(nb_path, "notebook", text).encode()
+        return put_body(nb_path, "notebook", text)
 
-    samples: dict[str, list[float]] = {"status": [], "nb_disk": [], "nb_new": [], "tiny": []}
+    samples: dict[str, list[float]] = {
+        "status": [],
+        "nb_disk": [],
+        "nb_gzip": [],
+        "nb_new": [],
+        "tiny": [],
+        "list": [],
+    }
     answers: dict[str, dict[int, int]] = {k: {} for k in samples}
 
-    async def one(key: str, method: str, path: str, payload: bytes | None) -> None:
+    async def one(
+        key: str, method: str, path: str, payload: bytes | None, gzip: bool = False
+    ) -> None:
         t = time.perf_counter()
-        status, data = await http.send(method, path, payload)
+        status, data = await http.send(method, path, payload, gzip)
         dt = time.perf_counter() - t
         if status not in (200, 201):
             raise RuntimeError(f"{method} {path} -> {status} {data}")
@@ -326,9 +352,14 @@ async def _put_section(server: Server, nb_text: str) -> dict[str, list[float]]:
         for _ in range(n):
             await one("status", "GET", "/api/status", None)
         for _ in range(n):
-            await one("nb_disk", "PUT", SNAPSHOTS, variant("big.ipynb"))
+            await one("nb_disk", "PUT", SNAPSHOTS, variant("big.ipynb").encode())
         for _ in range(n):
-            await one("nb_new", "PUT", SNAPSHOTS, variant("unsaved.ipynb"))
+            packed, _ = wire(variant("big.ipynb"))
+            await one("nb_gzip", "PUT", SNAPSHOTS, packed, gzip=True)
+        for _ in range(n):
+            await one("nb_new", "PUT", SNAPSHOTS, variant("unsaved.ipynb").encode())
+        for _ in range(n):
+            await one("list", "GET", SNAPSHOTS, None)
         for _ in range(n):
             text = f"print('hello')\nx = {next(tiny)}\n"
             await one("tiny", "PUT", SNAPSHOTS, put_body("tiny.py", "file", text).encode())
@@ -364,6 +395,8 @@ def section_put() -> None:
         ("tiny", "PUT tiny .py (~25 B)"),
         ("nb_new", "PUT 1 MB notebook, no file on disk"),
         ("nb_disk", "PUT 1 MB notebook, file on disk (JSON compare)"),
+        ("nb_gzip", "  the same gzipped, as the page sends it"),
+        ("list", "GET snapshots (list: 3 documents, the 1 MB one on disk)"),
     ]
     rows = []
     for key, label in labels:
@@ -379,6 +412,32 @@ def section_put() -> None:
             ]
         )
     print(table(["what", "n", "p50 ms", "p95 ms", "p50/base", "p95/base"], rows))
+    print(_put_parts(nb_text))
+
+
+def _put_parts(nb_text: str) -> str:
+    """What the server does with a 1 MB notebook PUT, timed here (median of 5): where the
+    latency above goes."""
+    nb = json.loads(nb_text)
+    sent = sent_notebook(nb)
+    body = put_body("big.ipynb", "notebook", sent).encode()
+    raw = sent.encode()
+    parts = {
+        "json.loads(body)": lambda: json.loads(body),
+        "sha256": lambda: hashlib.sha256(raw).hexdigest(),
+        "zlib level 6": lambda: zlib.compress(raw, 6),
+        "JSON compare with the file": lambda: json.loads(sent) == json.loads(nb_text),
+    }
+    shown = []
+    for name, fn in parts.items():
+        times = []
+        for _ in range(5):
+            t = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t)
+        shown.append(f"{name} {ms(sorted(times)[2])} ms")
+    ratio = len(zlib.compress(raw, 6)) / len(raw)
+    return f"in this process, for the 1 MB notebook: {', '.join(shown)} (compressed to {ratio:.0%})"
 
 
 # -- section store: an hour of simulated editing -----------------------------------------------
@@ -420,11 +479,29 @@ class Doc:
         self.text = self.render()
 
 
+async def _sim_put(http: Client, doc: Doc, figures: dict[str, Any]) -> tuple[int, Any]:
+    """The frontend's PUT of the buffer (gzipped from 16 KB up, as the page does)."""
+    body = put_body(doc.path, doc.kind, doc.text, base_hash=doc.disk_hash, base_mtime=1.7e9)
+    payload, packed = wire(body)
+    t = time.perf_counter()
+    status, data = await http.send("PUT", SNAPSHOTS, payload, packed)
+    figures["put_s"].append(time.perf_counter() - t)
+    key = str(status)
+    if status == 200 and isinstance(data, dict):
+        key = "200 " + ",".join(sorted(data))
+    figures["answers"][key] = figures["answers"].get(key, 0) + 1
+    figures["puts"] += 1
+    figures["sent"] += len(payload)
+    figures["sent_json"] += len(body.encode())
+    return status, data
+
+
 async def _simulate(server: Server, docs: list[Doc], rng: random.Random) -> dict[str, Any]:
     http = Client(server.port, server.token)
     figures: dict[str, Any] = {
         "puts": 0,
         "sent": 0,
+        "sent_json": 0,
         "answers": {},
         "saves_page": 0,
         "left_after_page_save": 0,
@@ -443,18 +520,7 @@ async def _simulate(server: Server, docs: list[Doc], rng: random.Random) -> dict
         while clock < burst_end and clock < sim_end:
             clock += rng.uniform(1, 10)  # the frontend's PUTs: every 1-10 s of editing
             doc.edit()
-            payload = put_body(
-                doc.path, doc.kind, doc.text, base_hash=doc.disk_hash, base_mtime=1.7e9
-            ).encode()
-            t = time.perf_counter()
-            status, data = await http.send("PUT", SNAPSHOTS, payload)
-            figures["put_s"].append(time.perf_counter() - t)
-            key = str(status)
-            if status == 200 and isinstance(data, dict):
-                key = "200 " + ",".join(sorted(data))
-            figures["answers"][key] = figures["answers"].get(key, 0) + 1
-            figures["puts"] += 1
-            figures["sent"] += len(payload)
+            status, data = await _sim_put(http, doc, figures)
             if figures["puts"] % 25 == 0:
                 figures["peak_stored"] = max(
                     figures["peak_stored"], db_figures(server.root)["stored"]
@@ -468,14 +534,7 @@ async def _simulate(server: Server, docs: list[Doc], rng: random.Random) -> dict
             if saved < 0.3:
                 # saved in the page: the frontend sends the saved buffer once more, which the
                 # server finds equal to the file and drops this tab's snapshots of it
-                payload = put_body(
-                    doc.path, doc.kind, doc.text, base_hash=doc.disk_hash, base_mtime=1.7e9
-                ).encode()
-                status, data = await http.send("PUT", SNAPSHOTS, payload)
-                key = f"{status} " + ",".join(sorted(data or {}))
-                figures["answers"][key] = figures["answers"].get(key, 0) + 1
-                figures["puts"] += 1
-                figures["sent"] += len(payload)
+                await _sim_put(http, doc, figures)
                 figures["saves_page"] += 1
                 figures["left_after_page_save"] += db_figures(server.root, doc.path)["rows"]
             else:
@@ -555,7 +614,7 @@ def section_store() -> None:
             [
                 name,
                 str(f["puts"]),
-                mib(f["sent"]),
+                f"{mib(f['sent'])} ({mib(f['sent_json'])})",
                 f"{f['saves_page']} ({f['left_after_page_save']})",
                 f"{f['saves_disk']} ({f['save_dropped']}, {f['left_after_disk_save']})",
                 str(f["rows"]),
@@ -579,7 +638,7 @@ def section_store() -> None:
             [
                 "store",
                 "PUTs",
-                "sent MiB",
+                "sent MiB (as JSON)",
                 "page saves (rows left)",
                 "disk writes (seen, rows left)",
                 "rows",
@@ -623,7 +682,10 @@ KEY_GAP_MS = 100  # + ~25 ms per key of CDP round trip: ~8 keystrokes a second
 # message posted from there runs after that frame is painted).
 LATENCY_JS = """() => {
   if (window.__lat) { return; }
-  const lat = (window.__lat = { samples: [], lost: 0 });
+  const lat = (window.__lat = { samples: [], lost: 0, long: [] });
+  new PerformanceObserver(list => {
+    for (const e of list.getEntries()) { lat.long.push(e.duration); }
+  }).observe({ type: 'longtask' });
   const lineLength = () => {
     const node = getSelection()?.focusNode;
     const el = node && (node.nodeType === 1 ? node : node.parentElement);
@@ -657,7 +719,7 @@ BLOCK_JS = """() => {
   const puts = performance.getEntriesByType('resource')
     .filter(e => e.name.includes('/workspace/api/snapshots') && e.initiatorType === 'fetch')
     .map(e => [e.startTime, e.responseEnd]);
-  return { samples: lat.samples.splice(0), lost: lat.lost, puts };
+  return { samples: lat.samples.splice(0), lost: lat.lost, long: lat.long.splice(0), puts };
 }"""
 
 # The open document's content as the snapshotter sends it (its _content()).
@@ -800,11 +862,20 @@ class PutLog:
 
     def __init__(self, page: Any) -> None:
         self.requests: list[tuple[float, Any]] = []
+        self.others: list[tuple[float, str]] = []
         page.on("request", self._on_request)
 
     def _on_request(self, request: Any) -> None:
-        if request.method == "PUT" and SNAPSHOTS in request.url:
-            self.requests.append((time.perf_counter(), request))
+        if SNAPSHOTS in request.url:
+            if request.method == "PUT":
+                self.requests.append((time.perf_counter(), request))
+            else:
+                self.others.append((time.perf_counter(), request.method))
+
+    def others_between(self, t0: float, t1: float) -> int:
+        """The page's other requests to the snapshots API (GET: the recovery offer, the
+        Recover panel) in [t0, t1]."""
+        return sum(t0 <= t <= t1 for t, _ in self.others)
 
     def between(self, t0: float, t1: float) -> list[tuple[float, int, int]]:
         """(time, body bytes, status) of the PUTs sent in [t0, t1]."""
@@ -867,6 +938,9 @@ def _rate(page: Any, puts: PutLog, rng: random.Random, pauses: bool) -> dict[str
         "per_min": len(sent) / minutes,
         "bytes_per_min": sum(size for _, size, _ in sent) / minutes,
         "statuses": ",".join(sorted({str(status) for _, _, status in sent})),
+        "sizes": f"{min((z for _, z, _ in sent), default=0) / 1e6:.2f}-"
+        f"{max((z for _, z, _ in sent), default=0) / 1e6:.2f} MB",
+        "others": puts.others_between(t0, t1 + delay_s + 2),
     }
 
 
@@ -879,6 +953,9 @@ def _latency(page: Any, puts: PutLog, rng: random.Random) -> dict[str, Any]:
     during: list[float] = []  # snapshots on: keys pressed while a snapshot was being sent
     apart: list[float] = []
     lost = {"on": 0, "off": 0}
+    long_tasks: dict[str, list[float]] = {"on": [], "off": []}  # the page's tasks over 50 ms
+    seconds = {"on": 0.0, "off": 0.0}
+    other_counts = {"on": 0, "off": 0}
     put_counts = {"on": 0, "off": 0}
     for i in range(blocks * 2):
         arm = ("on", "off")[i % 2] if (i // 2) % 2 == 0 else ("off", "on")[i % 2]
@@ -887,8 +964,8 @@ def _latency(page: Any, puts: PutLog, rng: random.Random) -> dict[str, Any]:
             raise RuntimeError(f"the recovery setting did not change: delay {shown}")
         page.wait_for_timeout(1500)  # a snapshot still scheduled from the block before
         page.evaluate(
-            "() => { window.__lat.samples.length = 0; window.__lat.lost = 0;"
-            " performance.clearResourceTimings(); }"
+            "() => { const l = window.__lat; l.samples.length = 0; l.lost = 0;"
+            " l.long.length = 0; performance.clearResourceTimings(); }"
         )
         t0 = time.perf_counter()
         typed = 0
@@ -900,18 +977,37 @@ def _latency(page: Any, puts: PutLog, rng: random.Random) -> dict[str, Any]:
         t1 = time.perf_counter()
         page.wait_for_timeout(300)
         got = page.evaluate(BLOCK_JS)
-        # a key "during a snapshot": pressed from 300 ms before its request left (the page
-        # serialises the document first) until its answer came
-        windows = [(start - 300, end) for start, end in got["puts"]]
+        # a key "during a snapshot": pressed from 150 ms before its request left (the page
+        # serialises the document first) to 50 ms after (the upload is off the main thread)
+        windows = [(start - 150, start + 50) for start, _ in got["puts"]]
         for t_key, dur in got["samples"]:
             samples[arm].append(dur)
             if arm == "on":
                 near = any(a <= t_key <= b for a, b in windows)
                 (during if near else apart).append(dur)
         lost[arm] += got["lost"]
+        long_tasks[arm] += got["long"]
+        seconds[arm] += t1 - t0
         put_counts[arm] += len(puts.between(t0, t1))
+        other_counts[arm] += puts.others_between(t0, t1)
     page.evaluate(SET_DELAY_JS, 1000)
+    serialise = page.evaluate(
+        """() => {
+          const model = window.jupyterapp.shell.currentWidget.context.model;
+          const times = [];
+          for (let i = 0; i < 7; i++) {
+            const t = performance.now();
+            JSON.stringify(model.toJSON());
+            times.push(performance.now() - t);
+          }
+          return times.sort((a, b) => a - b)[3];
+        }"""
+    )
     return {
+        "serialise_ms": serialise,
+        "others": other_counts,
+        "long": long_tasks,
+        "seconds": seconds,
         "samples": samples,
         "lost": lost,
         "puts": put_counts,
@@ -987,12 +1083,16 @@ def section_browser() -> None:
             print(
                 f"  {'word + 1.5 s pause' if pauses else 'continuous'}: {r['keys']} keys in "
                 f"{r['seconds']:.0f} s, {r['puts']} PUTs (+{r['after']} after the last key), "
-                f"{mib(r['bytes'])} MiB "
-                f"(answers {r['statuses']})",
+                f"{mib(r['bytes'])} MiB, bodies {r['sizes']} (answers {r['statuses']}; "
+                f"{r['others']} other requests to the snapshots API)",
                 flush=True,
             )
         latency = _latency(page, puts, rng)
-        print(f"  latency: PUTs during the blocks {latency['puts']}", flush=True)
+        print(
+            f"  latency: PUTs during the blocks {latency['puts']}, other requests to the "
+            f"snapshots API {latency['others']}",
+            flush=True,
+        )
         durable = {"notebook": _durable(page, lab, "bench.ipynb", "notebook", rng)}
         page.close()
         page = context.new_page()
@@ -1036,7 +1136,7 @@ def section_browser() -> None:
             ]
         )
     for label, values in (
-        ("  on: keys while a snapshot was sent", latency["during"]),
+        ("  on: keys from 150 ms before a PUT to 50 ms after", latency["during"]),
         ("  on: the other keys", latency["apart"]),
     ):
         rows.append(
@@ -1056,6 +1156,17 @@ def section_browser() -> None:
     print(
         f"on/off: p50 {percentile(on, 50) / percentile(off, 50):.2f}x, "
         f"p95 {percentile(on, 95) / percentile(off, 95):.2f}x"
+    )
+    for arm in ("on", "off"):
+        tasks = latency["long"][arm]
+        print(
+            f"  {arm}: the page's long tasks (> 50 ms) during the blocks: {len(tasks)}, "
+            f"{sum(tasks) / 1e3:.2f} s in {latency['seconds'][arm]:.0f} s, longest "
+            f"{max(tasks, default=0):.0f} ms"
+        )
+    print(
+        f"  the page's JSON.stringify(model.toJSON()) of the notebook (what each snapshot "
+        f"costs its main thread before the PUT): median of 7 {latency['serialise_ms']:.1f} ms"
     )
 
     rows = []
