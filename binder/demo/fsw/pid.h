@@ -2,7 +2,7 @@
  * pid.h - PID controller for the reaction-wheel speed loop.
  *
  * Owner: Maria Rivera (GNC)
- * Requirements: REQ-101 .. REQ-106 (see notes/design-review-pid.md).
+ * Requirements: REQ-101 .. REQ-105 (the design review note: "Design review: wheel speed loop").
  */
 #ifndef FSW_PID_H
 #define FSW_PID_H
