@@ -52,7 +52,9 @@ def find(url: str | None, token: str | None) -> Api:
     if url:
         return Api(url, token or "")
     if os.environ.get("JUPYTER_WORKSPACE_URL"):
-        return Api(os.environ["JUPYTER_WORKSPACE_URL"], os.environ.get("JUPYTER_WORKSPACE_TOKEN", ""))
+        return Api(
+            os.environ["JUPYTER_WORKSPACE_URL"], os.environ.get("JUPYTER_WORKSPACE_TOKEN", "")
+        )
     try:
         from jupyter_workspace.kernel.client import find_server
     except ImportError:

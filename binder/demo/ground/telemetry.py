@@ -61,7 +61,9 @@ CHANNELS = {
             (0.0, 40.0),
             (-10.0, 50.0),
         ),
-        Channel(3, "WHEEL_SPD", "rad/s", ((0, -600.0), (4095, 600.0)), (-400.0, 400.0), (-500.0, 500.0)),
+        Channel(
+            3, "WHEEL_SPD", "rad/s", ((0, -600.0), (4095, 600.0)), (-400.0, 400.0), (-500.0, 500.0)
+        ),
         Channel(4, "BUS_I", "A", ((0, 0.0), (4095, 10.0)), (0.0, 6.0), (0.0, 8.0)),
     )
 }
@@ -147,4 +149,4 @@ def decode_frame(data: bytes) -> Frame:
 
 def missing_frames(seqs: list[int]) -> int:
     """Frames lost between consecutive counters (the counter wraps at 65536)."""
-    return sum((b - a - 1) % 65536 for a, b in zip(seqs, seqs[1:]))
+    return sum((b - a - 1) % 65536 for a, b in zip(seqs, seqs[1:], strict=False))

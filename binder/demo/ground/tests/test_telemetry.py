@@ -1,7 +1,6 @@
 """Tests of the ground tool's telemetry decoding (notes/test-plan.md, TP-4xx)."""
 
 import pytest
-
 import telemetry
 from telemetry import CHANNELS, FrameError, Level
 
