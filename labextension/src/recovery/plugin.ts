@@ -136,7 +136,6 @@ export const recoveryPlugin: JupyterFrontEndPlugin<void> = {
         app.shell.add(panel, 'main');
       }
       app.shell.activateById(panel.id);
-      void model.refresh();
     };
     app.commands.addCommand(CommandIDs.recoverUnsaved, {
       label: trans.__('Workspace: Recover Unsaved Work'),

@@ -7,6 +7,7 @@ import { ReactWidget, UseSignal } from '@jupyterlab/apputils';
 import { Time } from '@jupyterlab/coreutils';
 import { TranslationBundle } from '@jupyterlab/translation';
 import { Button } from '@jupyterlab/ui-components';
+import { Message } from '@lumino/messaging';
 import { ISignal, Signal } from '@lumino/signaling';
 import * as React from 'react';
 
@@ -312,12 +313,27 @@ export class RecoveryListModel {
     this._changed.emit(undefined);
   }
 
+  /**
+   * Whether a view shows the list: only then do snapshot events refetch it
+   * (every open tab sends snapshots; a hidden list need not follow them).
+   */
+  set active(value: boolean) {
+    this._active = value;
+    if (value) {
+      void this.refresh();
+    }
+  }
+
   private _soon(): void {
+    if (!this._active) {
+      return;
+    }
     window.clearTimeout(this._timer);
     this._timer = window.setTimeout(() => void this.refresh(), 300);
   }
 
   private _items: IListedSnapshot[] = [];
+  private _active = false;
   private _error = '';
   private _loaded = false;
   private _timer = 0;
@@ -465,6 +481,16 @@ export class RecoveryPanel extends ReactWidget {
     this.addClass('jp-Workspace-recoveryPanel');
     this.title.label = _trans.__('Recover Unsaved Work');
     this.title.closable = true;
+  }
+
+  protected onAfterAttach(msg: Message): void {
+    super.onAfterAttach(msg);
+    this.model.active = true;
+  }
+
+  protected onBeforeDetach(msg: Message): void {
+    this.model.active = false;
+    super.onBeforeDetach(msg);
   }
 
   protected render(): JSX.Element {
