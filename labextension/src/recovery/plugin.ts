@@ -171,7 +171,9 @@ export const recoveryPlugin: JupyterFrontEndPlugin<void> = {
             waiting.length
           ),
           {
-            autoClose: false,
+            // The bell in the status bar keeps it after the toast goes: the toast
+            // must not stay over the chat or an editor's corner.
+            autoClose: 10000,
             actions: [
               {
                 label: trans.__('Recover…'),
