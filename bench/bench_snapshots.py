@@ -661,6 +661,8 @@ def section_store() -> None:
 TYPE_SECONDS = float(os.environ.get("BENCH_SNAPSHOTS_TYPE_SECONDS", "60"))
 LATENCY_KEYS = int(os.environ.get("BENCH_SNAPSHOTS_LATENCY_KEYS", "300"))
 BURSTS = int(os.environ.get("BENCH_SNAPSHOTS_BURSTS", "20"))
+# latency arms: on, off, and nogzip (on, the page's gzip of the body switched off)
+ARMS = os.environ.get("BENCH_SNAPSHOTS_ARMS", "on,off").split(",")
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless",
@@ -720,6 +722,13 @@ BLOCK_JS = """() => {
     .filter(e => e.name.includes('/workspace/api/snapshots') && e.initiatorType === 'fetch')
     .map(e => [e.startTime, e.responseEnd]);
   return { samples: lat.samples.splice(0), lost: lat.lost, long: lat.long.splice(0), puts };
+}"""
+
+# Hide (false) or give back (true) the page's CompressionStream: snapshotapi.ts checks for it
+# at each PUT and sends the body uncompressed without it.
+GZIP_JS = """on => {
+  if (!('__cs' in window)) { window.__cs = window.CompressionStream; }
+  window.CompressionStream = on ? window.__cs : undefined;
 }"""
 
 # The open document's content as the snapshotter sends it (its _content()).
@@ -945,24 +954,33 @@ def _rate(page: Any, puts: PutLog, rng: random.Random, pauses: bool) -> dict[str
 
 
 def _latency(page: Any, puts: PutLog, rng: random.Random) -> dict[str, Any]:
-    """Key -> painted, snapshots on (delay 1000) vs off (0), interleaved blocks of words, each
-    word followed by ~1 s of quiet so the snapshot timer fires about when the next word starts."""
+    """Key -> painted, snapshots on (delay 1000) vs off (0) (and, in ARMS, `nogzip`: on, with
+    the page's CompressionStream hidden so snapshotapi.ts sends the body as it is),
+    interleaved blocks of words, each word followed by ~1 s of quiet so the snapshot timer
+    fires about when the next word starts."""
     per_block = 100
     blocks = max(2, -(-LATENCY_KEYS // per_block))
-    samples: dict[str, list[float]] = {"on": [], "off": []}
-    during: list[float] = []  # snapshots on: keys pressed while a snapshot was being sent
-    apart: list[float] = []
-    lost = {"on": 0, "off": 0}
-    long_tasks: dict[str, list[float]] = {"on": [], "off": []}  # the page's tasks over 50 ms
-    seconds = {"on": 0.0, "off": 0.0}
-    other_counts = {"on": 0, "off": 0}
-    long_near: dict[str, list[float]] = {"before": [], "after": []}
-    put_counts = {"on": 0, "off": 0}
-    for i in range(blocks * 2):
-        arm = ("on", "off")[i % 2] if (i // 2) % 2 == 0 else ("off", "on")[i % 2]
-        shown = page.evaluate(SET_DELAY_JS, 1000 if arm == "on" else 0)
-        if shown != (1000 if arm == "on" else 0):
+    samples: dict[str, list[float]] = {arm: [] for arm in ARMS}
+    # snapshots on: keys pressed while a snapshot was being sent, and the others
+    during: dict[str, list[float]] = {arm: [] for arm in ARMS}
+    apart: dict[str, list[float]] = {arm: [] for arm in ARMS}
+    lost = dict.fromkeys(ARMS, 0)
+    long_tasks: dict[str, list[float]] = {arm: [] for arm in ARMS}  # the page's tasks > 50 ms
+    long_before: dict[str, list[float]] = {arm: [] for arm in ARMS}
+    long_after: dict[str, list[float]] = {arm: [] for arm in ARMS}
+    seconds = dict.fromkeys(ARMS, 0.0)
+    other_counts = dict.fromkeys(ARMS, 0)
+    put_counts = dict.fromkeys(ARMS, 0)
+    order: list[str] = []
+    for r in range(blocks):
+        turn = ARMS[r % len(ARMS) :] + ARMS[: r % len(ARMS)]
+        order += turn if r % 2 == 0 else turn[::-1]
+    for arm in order:
+        delay = 0 if arm == "off" else 1000
+        shown = page.evaluate(SET_DELAY_JS, delay)
+        if shown != delay:
             raise RuntimeError(f"the recovery setting did not change: delay {shown}")
+        page.evaluate(GZIP_JS, arm != "nogzip")
         page.wait_for_timeout(1500)  # a snapshot still scheduled from the block before
         page.evaluate(
             "() => { const l = window.__lat; l.samples.length = 0; l.lost = 0;"
@@ -980,25 +998,24 @@ def _latency(page: Any, puts: PutLog, rng: random.Random) -> dict[str, Any]:
         got = page.evaluate(BLOCK_JS)
         # a key "during a snapshot": pressed from 150 ms before its request left (the page
         # serialises the document first) to 50 ms after (the upload is off the main thread)
-        windows = [(start - 150, start + 50) for start, _ in got["puts"]]
+        starts = [start for start, _ in got["puts"]]
         for t_key, dur in got["samples"]:
             samples[arm].append(dur)
-            if arm == "on":
-                near = any(a <= t_key <= b for a, b in windows)
-                (during if near else apart).append(dur)
+            near = any(a - 150 <= t_key <= a + 50 for a in starts)
+            (during if near else apart)[arm].append(dur)
         lost[arm] += got["lost"]
-        long_tasks[arm] += [dur for _, dur in got["long"]]
-        starts = [start for start, _ in got["puts"]]
-        for t_task, dur in got["long"] if arm == "on" else []:
+        for t_task, dur in got["long"]:
+            long_tasks[arm].append(dur)
             # the page works on a snapshot before its request leaves (serialise, gzip) and
             # after (its answer, the snapshot.saved event, the Recover list's refresh)
             if any(a - 1000 <= t_task <= a for a in starts):
-                long_near["before"].append(dur)
+                long_before[arm].append(dur)
             elif any(a < t_task <= a + 1000 for a in starts):
-                long_near["after"].append(dur)
+                long_after[arm].append(dur)
         seconds[arm] += t1 - t0
         put_counts[arm] += len(puts.between(t0, t1))
         other_counts[arm] += puts.others_between(t0, t1)
+    page.evaluate(GZIP_JS, True)
     page.evaluate(SET_DELAY_JS, 1000)
     serialise = page.evaluate(
         """() => {
@@ -1029,7 +1046,8 @@ def _latency(page: Any, puts: PutLog, rng: random.Random) -> dict[str, Any]:
     return {
         "serialise_ms": serialise,
         "gzip_ms": gzip_ms,
-        "long_near": long_near,
+        "long_before": long_before,
+        "long_after": long_after,
         "others": other_counts,
         "long": long_tasks,
         "seconds": seconds,
@@ -1144,57 +1162,60 @@ def section_browser() -> None:
     print("\nSnapshot cost while typing into the 1 MB notebook (delay 1000, maxWait 10000)")
     print(table(["pattern", "keys/s", "PUTs/min", "MB sent/min", "MB per PUT"], rows))
 
-    on, off = latency["samples"]["on"], latency["samples"]["off"]
+    names = {
+        "on": "snapshots on (delay 1000)",
+        "off": "snapshots off (delay 0)",
+        "nogzip": "on, the page's gzip off",
+    }
+
+    def stats(label: str, values: list[float], *extra: str) -> list[str]:
+        return [
+            label,
+            str(len(values)),
+            f"{percentile(values, 50):.1f}",
+            f"{percentile(values, 95):.1f}",
+            f"{percentile(values, 99):.1f}",
+            f"{max(values, default=float('nan')):.1f}",
+            *extra,
+        ]
+
     rows = []
-    for arm, values in (("snapshots on (delay 1000)", on), ("snapshots off (delay 0)", off)):
-        key = "on" if values is on else "off"
+    for arm in ARMS:
         rows.append(
-            [
-                arm,
-                str(len(values)),
-                f"{percentile(values, 50):.1f}",
-                f"{percentile(values, 95):.1f}",
-                f"{percentile(values, 99):.1f}",
-                f"{max(values, default=float('nan')):.1f}",
-                str(latency["lost"][key]),
-                str(latency["puts"][key]),
-            ]
+            stats(
+                names.get(arm, arm),
+                latency["samples"][arm],
+                str(latency["lost"][arm]),
+                str(latency["puts"][arm]),
+            )
         )
-    for label, values in (
-        ("  on: keys from 150 ms before a PUT to 50 ms after", latency["during"]),
-        ("  on: the other keys", latency["apart"]),
-    ):
-        rows.append(
-            [
-                label,
-                str(len(values)),
-                f"{percentile(values, 50):.1f}",
-                f"{percentile(values, 95):.1f}",
-                f"{percentile(values, 99):.1f}",
-                f"{max(values, default=float('nan')):.1f}",
-                "",
-                "",
-            ]
-        )
+    for arm in ARMS:
+        if arm != "off":
+            rows.append(
+                stats(f"  {arm}: keys 150 ms before a PUT to 50 ms after", latency["during"][arm])
+                + ["", ""]
+            )
+            rows.append(stats(f"  {arm}: the other keys", latency["apart"][arm]) + ["", ""])
     print("\nKey press -> character painted in the notebook's editor (ms; interleaved blocks)")
     print(table(["arm", "keys", "p50", "p95", "p99", "max", "lost", "PUTs"], rows))
-    print(
-        f"on/off: p50 {percentile(on, 50) / percentile(off, 50):.2f}x, "
-        f"p95 {percentile(on, 95) / percentile(off, 95):.2f}x"
-    )
-    for arm in ("on", "off"):
+    off = latency["samples"]["off"]
+    for arm in ARMS:
+        if arm != "off" and "off" in ARMS:
+            values = latency["samples"][arm]
+            print(
+                f"{arm}/off: p50 {percentile(values, 50) / percentile(off, 50):.2f}x, "
+                f"p95 {percentile(values, 95) / percentile(off, 95):.2f}x"
+            )
+    for arm in ARMS:
         tasks = latency["long"][arm]
+        before, after = latency["long_before"][arm], latency["long_after"][arm]
         print(
             f"  {arm}: the page's long tasks (> 50 ms) during the blocks: {len(tasks)}, "
             f"{sum(tasks) / 1e3:.2f} s in {latency['seconds'][arm]:.0f} s, longest "
-            f"{max(tasks, default=0):.0f} ms"
+            f"{max(tasks, default=0):.0f} ms; of those {len(before)} ({sum(before) / 1e3:.2f} s)"
+            f" began within 1 s before a snapshot PUT left, {len(after)} "
+            f"({sum(after) / 1e3:.2f} s) within 1 s after"
         )
-    near = latency["long_near"]
-    print(
-        f"  on: of those, {len(near['before'])} ({sum(near['before']) / 1e3:.2f} s) started "
-        f"within 1 s before a snapshot PUT left, {len(near['after'])} "
-        f"({sum(near['after']) / 1e3:.2f} s) within 1 s after"
-    )
     print(
         f"  in the page, for the notebook: JSON.stringify(model.toJSON()) median of 7 "
         f"{latency['serialise_ms']:.1f} ms; gzip of the PUT body (CompressionStream, as "
