@@ -469,3 +469,36 @@ async def test_a_gzip_body_is_inflated_within_the_limit(jp_fetch, workspace):
     assert status == 400 and "truncated" in error["error"]
     status, error = await send(document, encoding="br")
     assert status == 400 and "unsupported Content-Encoding" in error["error"]
+
+
+async def test_the_store_cap_takes_history_before_a_documents_only_copy(api, workspace):
+    # store 20,000 bytes, history 3: each snapshot ~2,100 stored bytes
+    first = await api("PUT", "snapshots", put("only.txt", os.urandom(1900).hex()))
+    assert first[0] == 201
+    for _ in range(9):  # a big edit session on another document: history kept, then capped
+        status, _ = await api("PUT", "snapshots", put("busy.txt", os.urandom(1900).hex()))
+        assert status == 201
+    for _ in range(4):
+        await api("PUT", "snapshots", put(f"new{_}.txt", os.urandom(1900).hex()))
+    # busy.txt's older versions went first: only.txt, unsaved, still has its one copy
+    assert "only.txt" in {row["path"] for row in await listed(api)}
+    stored = workspace.store.run_sync(
+        lambda conn: conn.execute("SELECT SUM(length(content)) FROM snapshots").fetchone()[0]
+    )
+    assert stored <= 20000
+
+
+async def test_a_file_written_equal_to_a_version_drops_the_versions_it_superseded(
+    jp_serverapp, api, jp_root_dir, events
+):
+    await jp_serverapp._post_start()  # the file watcher and the snapshots' listener
+    ids = []
+    for n in range(3):  # the fixture keeps 3 versions: none trimmed
+        ids.append((await api("PUT", "snapshots", put("sup.py", f"v{n}\n", client="tab-1")))[1])
+    other = await api("PUT", "snapshots", put("sup.py", "theirs\n", client="tab-2"))
+    client = await events()
+    (jp_root_dir / "sup.py").write_text("v1\n")  # written by another program, equal to v1
+    dropped = await client.next("snapshot.deleted")
+    assert sorted(dropped["ids"]) == [ids[0]["id"], ids[1]["id"]]  # v1 and the v0 it superseded
+    left = {row["client"]: row["id"] for row in await listed(api, "sup.py")}
+    assert left == {"tab-1": ids[2]["id"], "tab-2": other[1]["id"]}  # typed after: kept

@@ -104,9 +104,17 @@ class SnapshotsManager:
 
         def drop(conn: sqlite3.Connection) -> list[int]:
             rows = conn.execute(
-                "SELECT id, kind, content, content_hash FROM snapshots WHERE path = ?", (path,)
+                "SELECT id, kind, client, content, content_hash FROM snapshots WHERE path = ? "
+                "ORDER BY id DESC",
+                (path,),
             ).fetchall()
-            ids = [row["id"] for row in rows if _equal_row(row, disk)]
+            # a tab's version equal to the file, and the older versions of that tab it
+            # superseded; a newer version (typed after what was written) stays
+            saved_at: dict[str, int] = {}
+            for row in rows:
+                if row["client"] not in saved_at and _equal_row(row, disk):
+                    saved_at[row["client"]] = row["id"]
+            ids = [row["id"] for row in rows if row["id"] <= saved_at.get(row["client"], -1)]
             conn.executemany("DELETE FROM snapshots WHERE id = ?", [(i,) for i in ids])
             return ids
 
@@ -150,7 +158,8 @@ class SnapshotsManager:
         disk = await self._disk(path)
         # a notebook is compared as JSON: parse off the loop, and outside the write
         saved = await asyncio.to_thread(_equal, kind, content_hash, content, disk)
-        packed = zlib.compress(raw, 6)
+        # ~30 ms for a 1 MB notebook: off the event loop, which every request shares
+        packed = await asyncio.to_thread(zlib.compress, raw, 6)
 
         def write(conn: sqlite3.Connection) -> tuple[int, Any, list[int]]:
             # a note: its body now, in this transaction
@@ -287,13 +296,19 @@ class SnapshotsManager:
         return paths.confine(self.root, raw)
 
     def _over_store_cap(self, conn: sqlite3.Connection, keep: int) -> dict[str, builtins.list[int]]:
-        """The oldest snapshots beyond the whole-store cap (stored, compressed bytes), by path."""
+        """The snapshots beyond the whole-store cap (stored, compressed bytes), by path: older
+        versions first, oldest first; a document's newest version only when no history is left
+        (a low cap must not cost a still unsaved document its only copy to keep another's
+        history)."""
         total = conn.execute("SELECT COALESCE(SUM(length(content)), 0) FROM snapshots")
         left = total.fetchone()[0]
         dropped: dict[str, list[int]] = {}
         if left <= self.store_bytes:
             return dropped
-        for row in conn.execute("SELECT id, path, length(content) FROM snapshots ORDER BY id"):
+        for row in conn.execute(
+            "SELECT id, path, length(content) FROM snapshots ORDER BY "
+            "id IN (SELECT MAX(id) FROM snapshots GROUP BY path, client), id"
+        ):
             if left <= self.store_bytes:
                 break
             if row[0] == keep:
