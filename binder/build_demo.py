@@ -52,11 +52,12 @@ def step(name: str):
 def configure() -> None:
     """The environment's own config (sys.prefix), so any server started from it serves the
     demo, whatever folder Binder starts it in."""
-    server_d = Path(sys.prefix) / "etc" / "jupyter" / "jupyter_server_config.d"
-    server_d.mkdir(parents=True, exist_ok=True)
-    (server_d / "jupyter_workspace_demo.json").write_text(
-        json.dumps({"ServerApp": {"root_dir": str(DEMO)}}, indent=2) + "\n"
-    )
+    # (not jupyter_server_config.d/: only extensions are read from there)
+    config = Path(sys.prefix) / "etc" / "jupyter" / "jupyter_server_config.json"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    current = json.loads(config.read_text()) if config.exists() else {}
+    current.setdefault("ServerApp", {})["root_dir"] = str(DEMO)
+    config.write_text(json.dumps(current, indent=2) + "\n")
     settings = Path(sys.prefix) / "share" / "jupyter" / "lab" / "settings"
     settings.mkdir(parents=True, exist_ok=True)
     overrides = settings / "overrides.json"
@@ -112,6 +113,8 @@ def index() -> None:
                 f"--ServerApp.root_dir={DEMO}",
                 "--ServerApp.open_browser=False",
                 '--ServerApp.jpserver_extensions={"jupyter_workspace": True}',
+                # a container or CI runner building as root (Binder builds as its user)
+                *(["--allow-root"] if os.geteuid() == 0 else []),
             ],
             stdout=out,
             stderr=subprocess.STDOUT,

@@ -72,10 +72,8 @@ def test_repo2docker_accepts_the_binder_folder() -> None:
 
 def test_the_build_configures_jupyter_and_indexes_the_demo(binder: Binder) -> None:
     demo = binder.repo / "binder" / "demo"
-    config = binder.venv / "etc" / "jupyter" / "jupyter_server_config.d"
-    assert json.loads((config / "jupyter_workspace_demo.json").read_text()) == {
-        "ServerApp": {"root_dir": str(demo)}
-    }
+    config = binder.venv / "etc" / "jupyter" / "jupyter_server_config.json"
+    assert json.loads(config.read_text())["ServerApp"]["root_dir"] == str(demo)
     workspaces = list((binder.home / ".jupyter" / "lab" / "workspaces").glob("*"))
     assert len(workspaces) == 1
     layout = json.loads(workspaces[0].read_text())
@@ -89,6 +87,11 @@ def test_the_build_configures_jupyter_and_indexes_the_demo(binder: Binder) -> No
 
 def test_the_tour_runs_top_to_bottom_without_an_llm(binder: Binder, lab: Lab) -> None:
     demo = binder.repo / "binder" / "demo"
+    # Binder starts the server in the repository: the image's config serves the demo, with
+    # the index and notes postBuild made (no second index, no repository-wide one)
+    status = lab.api("workspace/api/status")
+    assert status["state_dir"] == str(demo / ".jupyter-workspace"), status
+    assert not (binder.repo / ".jupyter-workspace").exists()
     executed = binder.work / "tour.executed.ipynb"
     env = {**binder.env, "JUPYTER_WORKSPACE_URL": lab.url, "JUPYTER_WORKSPACE_TOKEN": lab.token}
     script = (
