@@ -4,13 +4,16 @@ Sections (`BENCH_SNAPSHOTS_SECTIONS`, default `put,store,browser`), each indepen
 fails is reported as FAILED and the others still run):
 
   put      API only, one `jupyter server` (harness Server, sidecar and index off): PUT latency of
-           a ~1 MB notebook that is on disk (each PUT one character different, so the server
-           compares it with the file as JSON), of the same notebook with no file on disk, of a
-           tiny .py file, against GET /api/status; interleaved blocks, p50/p95 and ratios.
+           a ~1 MB notebook that is on disk (each PUT one line different, so the server
+           compares it with the file as JSON), the same gzipped as the page sends it, the same
+           notebook with no file on disk, a tiny .py file, and GET snapshots (the list the
+           page fetches after each snapshot.saved), against GET /api/status; interleaved
+           blocks, p50/p95 and ratios; then where a 1 MB PUT's server time goes.
   store    API only: an hour of simulated editing compressed (no sleeping): 10 documents (.py
            5-50 KB, notebooks 100 KB-1 MB), the frontend's PUTs every ~1-10 s of simulated
-           editing in bursts, some saves (the file written on disk with the buffer's content,
-           which the watcher's file.changed turns into dropped snapshots); then the store's rows,
+           editing in bursts (gzipped from 16 KB up, as the page sends them), some saves (the
+           file written with the buffer's content, then the page's PUT of the saved buffer, or
+           only the watcher's file.changed for a file written by something else); the rows,
            stored (compressed) bytes, database + WAL size and bytes sent, with the defaults and
            again with a `snapshot_store_bytes` cap low enough to bite.
   browser  headless Chromium (playwright, /usr/bin/chromium) on a real `jupyter lab` with the
@@ -19,7 +22,9 @@ fails is reported as FAILED and the others still run):
            and their body bytes counted from page.on("request")); key press -> character painted
            in the editor with snapshots on vs off (interleaved blocks); last keystroke -> the
            snapshot committed (GET snapshots?path= shows the typed content's sha256), for a small
-           .py file and the 1 MB notebook.
+           .py file and the 1 MB notebook. Also the page's long tasks per arm, and an optional
+           arm (BENCH_SNAPSHOTS_ARMS=on,off,nogzip) with snapshots on but the page's gzip of
+           the body off.
 
 Generated documents come from a fixed seed. Prints figures only; asserts nothing about timings.
 """
