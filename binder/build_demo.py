@@ -83,10 +83,21 @@ def configure() -> None:
     )
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def stop(server: subprocess.Popen[bytes]) -> None:
+    """SIGTERM (a clean shutdown), then SIGKILL of its session after 30 s."""
+    if server.poll() is None:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
 
 
 def _get(url: str, token: str) -> dict:
@@ -97,7 +108,7 @@ def _get(url: str, token: str) -> dict:
 
 def index() -> None:
     """A real server on the demo until its index is idle; then the notes and the trust."""
-    port, token = _free_port(), secrets.token_hex(16)
+    port, token = free_port(), secrets.token_hex(16)
     url = f"http://127.0.0.1:{port}"
     log = BINDER / ".build_demo.log"
     with step("start the server on the demo"), log.open("wb") as out:
@@ -150,13 +161,7 @@ def index() -> None:
             )
     finally:
         with step("stop the server"):
-            if server.poll() is None:
-                server.send_signal(signal.SIGTERM)
-                try:
-                    server.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    os.killpg(server.pid, signal.SIGKILL)
-                    server.wait()
+            stop(server)
     log.unlink(missing_ok=True)
 
 

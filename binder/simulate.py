@@ -15,8 +15,6 @@ import json
 import os
 import secrets
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -26,6 +24,11 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+
+try:
+    from binder.build_demo import free_port, stop
+except ModuleNotFoundError:  # `python binder/simulate.py`: binder/ itself is on sys.path
+    from build_demo import free_port, stop  # type: ignore[no-redef]
 
 REPO = Path(__file__).resolve().parents[1]
 # Built by ./dev setup, ignored by git: the wheel built from the copy reuses it (no Node.js).
@@ -125,7 +128,7 @@ class Binder:
     def launch(self, extra: list[str] | None = None) -> Iterator[Lab]:
         """`jupyter lab` as Binder starts it: from the repository, the image's config
         (`extra`: more command-line options, e.g. the baseline without the workspace)."""
-        port, token = _free_port(), secrets.token_hex(16)
+        port, token = free_port(), secrets.token_hex(16)
         log = (self.work / "lab.log").open("wb")
         argv = [
             str(self.venv / "bin" / "jupyter"),
@@ -152,13 +155,7 @@ class Binder:
         try:
             yield lab
         finally:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-                try:
-                    process.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    os.killpg(process.pid, signal.SIGKILL)
-                    process.wait()
+            stop(process)
             log.close()
 
     def log_tail(self) -> str:
@@ -202,12 +199,6 @@ class Lab:
     def tree_rss(self) -> dict[str, int]:
         """RSS in bytes of the server and every process below it (sidecar, kernels)."""
         return {f"{pid} {name}": rss for pid, name, rss in _tree(self.process.pid)}
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _tree(root: int) -> list[tuple[int, str, int]]:

@@ -51,6 +51,14 @@ def open_panel(page: Page, tab_selector: str, panel_selector: str) -> None:
     expect(panel).to_be_visible()
 
 
+def run_command(page: Page, label: str) -> None:
+    """Run a command by its label from the command palette (Ctrl+Shift+C), as a user would."""
+    page.keyboard.press("Control+Shift+c")
+    palette = page.locator(".lm-CommandPalette-input")
+    palette.fill(label)
+    palette.press("Enter")
+
+
 def editor_tab(page: Page, name: str) -> Locator:
     """The current main-area tab, if its label holds `name`."""
     return page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab.lm-mod-current", has_text=name)

@@ -25,7 +25,14 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import LabServer, launch_lab, stop_lab
-from tests.browser.pages import THEMES, luminance, note_item, open_workspace, set_theme
+from tests.browser.pages import (
+    THEMES,
+    luminance,
+    note_item,
+    open_workspace,
+    run_command,
+    set_theme,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("lab_log")]
 
@@ -88,6 +95,11 @@ def lab_server_seed() -> Callable[[Path], None]:
 
 
 # -- what a user does ------------------------------------------------------------------------
+def new_context(browser):
+    """A fresh browser tab's state (no storage shared with the others): a new page load."""
+    return browser.new_context(viewport={"width": 1280, "height": 800})
+
+
 def open_document(page: Page, server: LabServer, path: str) -> None:
     page.goto(f"{server.url}/lab/tree/{path}?reset&token={server.token}")
     expect(page.locator("#jupyterlab-splash")).to_have_count(0, timeout=60_000)
@@ -144,7 +156,7 @@ def save(page: Page) -> None:
 def test_a_py_file_typed_and_never_saved_is_offered_after_the_page_is_killed(
     browser, lab_server: LabServer
 ) -> None:
-    first = browser.new_context(viewport={"width": 1280, "height": 800})
+    first = new_context(browser)
     page = first.new_page()
     open_document(page, lab_server, PY)
     type_at_end(page, ".jp-FileEditor", TYPED)
@@ -154,7 +166,7 @@ def test_a_py_file_typed_and_never_saved_is_offered_after_the_page_is_killed(
     first.close()  # the tab killed: no save, no prompt
     assert (lab_server.root / PY).read_text() == PY_TEXT
 
-    second = browser.new_context(viewport={"width": 1280, "height": 800})
+    second = new_context(browser)
     try:
         page = second.new_page()
         open_document(page, lab_server, PY)
@@ -180,7 +192,7 @@ def test_a_py_file_typed_and_never_saved_is_offered_after_the_page_is_killed(
 def test_a_notebook_typed_and_never_saved_is_offered_and_restored_identical(
     browser, lab_server: LabServer
 ) -> None:
-    first = browser.new_context(viewport={"width": 1280, "height": 800})
+    first = new_context(browser)
     page = first.new_page()
     open_document(page, lab_server, "orbit.ipynb")
     type_at_end(page, ".jp-Notebook .jp-Cell .cm-content", "r = 6771.0  # not saved")
@@ -190,7 +202,7 @@ def test_a_notebook_typed_and_never_saved_is_offered_and_restored_identical(
     assert typed_cells == ["mu = 398600.4418\nr = 6771.0  # not saved"]
     first.close()
 
-    second = browser.new_context(viewport={"width": 1280, "height": 800})
+    second = new_context(browser)
     try:
         page = second.new_page()
         open_document(page, lab_server, "orbit.ipynb")
@@ -213,7 +225,7 @@ def test_a_notebook_typed_and_never_saved_is_offered_and_restored_identical(
 def test_a_file_changed_on_disk_meanwhile_shows_both_and_the_restore_keeps_both(
     browser, lab_server: LabServer
 ) -> None:
-    first = browser.new_context(viewport={"width": 1280, "height": 800})
+    first = new_context(browser)
     page = first.new_page()
     open_document(page, lab_server, "drift.py")
     type_at_end(page, ".jp-FileEditor", "# typed in the browser")
@@ -222,17 +234,14 @@ def test_a_file_changed_on_disk_meanwhile_shows_both_and_the_restore_keeps_both(
     changed = PY_TEXT + "# written on disk by someone else\n"
     (lab_server.root / "drift.py").write_text(changed)
 
-    second = browser.new_context(viewport={"width": 1280, "height": 800})
+    second = new_context(browser)
     try:
         page = second.new_page()
         open_document(page, lab_server, "drift.py")
         # the disk is newer than the snapshot: no dialog, the panel has it
         page.wait_for_timeout(1500)
         expect(page.locator(DIALOG)).to_have_count(0)
-        page.keyboard.press("Control+Shift+c")
-        palette = page.locator(".lm-CommandPalette-input")
-        palette.fill("Recover Unsaved Work")
-        palette.press("Enter")
+        run_command(page, "Recover Unsaved Work")
         row = page.locator('.jp-Workspace-recoveryRow[data-path="drift.py"]')
         expect(row).to_be_visible(timeout=15_000)
         expect(row).to_have_attribute("data-state", "changed")
@@ -257,14 +266,14 @@ def test_a_file_changed_on_disk_meanwhile_shows_both_and_the_restore_keeps_both(
 
 
 def test_the_recover_panel_lists_and_discards(browser, lab_server: LabServer) -> None:
-    first = browser.new_context(viewport={"width": 1280, "height": 800})
+    first = new_context(browser)
     page = first.new_page()
     open_document(page, lab_server, "panel.py")
     type_at_end(page, ".jp-FileEditor", "# to be discarded")
     wait_for_snapshot(lab_server, "panel.py", "to be discarded")
     first.close()
 
-    second = browser.new_context(viewport={"width": 1280, "height": 800})
+    second = new_context(browser)
     try:
         page = second.new_page()
         open_document(page, lab_server, PY)  # another file: a notification says work waits
@@ -290,7 +299,7 @@ def test_edits_sent_before_a_kill_9_of_the_server_are_offered_after_its_restart(
     (root / "guidance.py").write_text(PY_TEXT)
     server, process = launch_lab(tmp_path, root, ARGS)
     try:
-        first = browser.new_context(viewport={"width": 1280, "height": 800})
+        first = new_context(browser)
         page = first.new_page()
         open_document(page, server, "guidance.py")
         type_at_end(page, ".jp-FileEditor", "# typed before the server died")
@@ -302,7 +311,7 @@ def test_edits_sent_before_a_kill_9_of_the_server_are_offered_after_its_restart(
 
         port = int(server.url.rsplit(":", 1)[1])
         server, process = launch_lab(tmp_path, root, ARGS, port=port, token=server.token)
-        second = browser.new_context(viewport={"width": 1280, "height": 800})
+        second = new_context(browser)
         try:
             page = second.new_page()
             open_document(page, server, "guidance.py")
@@ -323,7 +332,7 @@ def test_a_hidden_page_sends_at_once_and_the_delay_is_a_setting(
     browser, lab_server: LabServer
 ) -> None:
     lab_server.put_settings({"delay": 60_000}, plugin="recovery")
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    context = new_context(browser)
     try:
         page = context.new_page()
         open_document(page, lab_server, "hidden.py")
@@ -347,7 +356,7 @@ def test_a_hidden_page_sends_at_once_and_the_delay_is_a_setting(
 def test_two_tabs_editing_one_file_are_both_kept_and_labelled(
     browser, lab_server: LabServer
 ) -> None:
-    contexts = [browser.new_context(viewport={"width": 1280, "height": 800}) for _ in range(2)]
+    contexts = [new_context(browser) for _ in range(2)]
     try:
         for context, text in zip(contexts, ("# from tab one", "# from tab two"), strict=True):
             page = context.new_page()
@@ -358,16 +367,13 @@ def test_two_tabs_editing_one_file_are_both_kept_and_labelled(
         assert len(rows) == 2 and rows[0]["client"] != rows[1]["client"]
         for context in contexts:
             context.close()
-        contexts = [browser.new_context(viewport={"width": 1280, "height": 800})]
+        contexts = [new_context(browser)]
         page = contexts[0].new_page()
         open_document(page, lab_server, "twice.py")
         dialog = offer(page, "twice.py")
         expect(dialog).to_contain_text("One more version from another tab")
         dialog.get_by_role("button", name="Later").click()
-        page.keyboard.press("Control+Shift+c")
-        palette = page.locator(".lm-CommandPalette-input")
-        palette.fill("Recover Unsaved Work")
-        palette.press("Enter")
+        run_command(page, "Recover Unsaved Work")
         listed = page.locator('.jp-Workspace-recoveryRow[data-path="twice.py"]')
         expect(listed).to_have_count(2, timeout=15_000)
         labels = {row["client"][:8]: row for row in rows}  # each row names the tab that sent it
@@ -379,7 +385,7 @@ def test_two_tabs_editing_one_file_are_both_kept_and_labelled(
 
 
 def test_a_document_over_the_cap_is_said_and_not_sent(browser, lab_server: LabServer) -> None:
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    context = new_context(browser)
     try:
         page = context.new_page()
         sent: list[int] = []
@@ -429,15 +435,12 @@ def test_the_panel_in_the_theme_with_a_hostile_file_name(
         {"path": HOSTILE, "kind": "file", "content": "pwned = 1\n", "client": client},
     )
     set_theme(lab_server, theme)
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    context = new_context(browser)
     try:
         page = context.new_page()
         open_document(page, lab_server, PY)
         expect(page.locator("body")).to_have_attribute("data-jp-theme-name", THEMES[theme])
-        page.keyboard.press("Control+Shift+c")
-        palette = page.locator(".lm-CommandPalette-input")
-        palette.fill("Recover Unsaved Work")
-        palette.press("Enter")
+        run_command(page, "Recover Unsaved Work")
         panel = page.locator(".jp-Workspace-recovery")
         hostile = panel.locator(".jp-Workspace-recoveryRow").filter(has_text="onerror")
         expect(hostile).to_have_count(1, timeout=15_000)
@@ -496,7 +499,7 @@ def test_a_note_edit_the_server_refused_is_kept_and_restored_from_the_panel(
 ) -> None:
     note = lab_server.api("POST", "notes", {"title": "Thermal review", "body": "Radiator: ok\n"})
     lab_server.put_settings({"autosaveDelay": 4000})  # time to change it elsewhere meanwhile
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    context = new_context(browser)
     try:
         page = context.new_page()
         open_document(page, lab_server, PY)
@@ -520,13 +523,10 @@ def test_a_note_edit_the_server_refused_is_kept_and_restored_from_the_panel(
         assert draft["content"] == "Radiator: ok\nHeater: stuck on in eclipse"
         context.close()  # the page dies with the conflict unresolved
 
-        context = browser.new_context(viewport={"width": 1280, "height": 800})
+        context = new_context(browser)
         page = context.new_page()
         open_document(page, lab_server, PY)
-        page.keyboard.press("Control+Shift+c")
-        palette = page.locator(".lm-CommandPalette-input")
-        palette.fill("Recover Unsaved Work")
-        palette.press("Enter")
+        run_command(page, "Recover Unsaved Work")
         row = page.locator(f'.jp-Workspace-recoveryRow[data-path="@notes/{note["id"]}"]')
         expect(row).to_be_visible(timeout=15_000)
         row.locator(".jp-Workspace-recoveryRestore").click()
@@ -549,14 +549,11 @@ def test_a_file_deleted_on_disk_is_written_back_by_restore(browser, lab_server: 
         {"path": "gone.py", "kind": "file", "content": "kept = True\n", "client": "crashed"},
     )
     (lab_server.root / "gone.py").unlink()
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    context = new_context(browser)
     try:
         page = context.new_page()
         open_document(page, lab_server, PY)
-        page.keyboard.press("Control+Shift+c")
-        palette = page.locator(".lm-CommandPalette-input")
-        palette.fill("Recover Unsaved Work")
-        palette.press("Enter")
+        run_command(page, "Recover Unsaved Work")
         row = page.locator('.jp-Workspace-recoveryRow[data-path="gone.py"]')
         expect(row).to_have_attribute("data-state", "deleted", timeout=15_000)
         expect(row).to_contain_text("deleted on disk")
@@ -571,7 +568,7 @@ def test_a_file_renamed_in_jupyterlab_takes_its_snapshot_along(
     browser, lab_server: LabServer
 ) -> None:
     (lab_server.root / "before.py").write_text(PY_TEXT)
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    context = new_context(browser)
     try:
         page = context.new_page()
         open_document(page, lab_server, "before.py")
@@ -590,7 +587,7 @@ def test_a_file_renamed_in_jupyterlab_takes_its_snapshot_along(
 
 
 def test_a_big_buffer_goes_gzipped_and_arrives_whole(browser, lab_server: LabServer) -> None:
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    context = new_context(browser)
     try:
         page = context.new_page()
         sent: list[tuple[str | None, int]] = []

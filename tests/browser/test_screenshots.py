@@ -13,11 +13,9 @@ Selectors are the stable DOM hooks documented in labextension/README.md.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import time
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
@@ -27,6 +25,7 @@ from playwright.sync_api import FloatRect, Page, expect
 from tests.browser.pages import (
     ANSWER,
     TASK,
+    THEMES,
     ask,
     detected_task,
     expect_no_error,
@@ -38,6 +37,7 @@ from tests.browser.pages import (
     open_search,
     open_workspace,
     run_cell,
+    set_theme,
 )
 from tests.fake_llm import FakeLLM
 
@@ -55,7 +55,6 @@ SCREENSHOTS = (
     if os.environ.get("WORKSPACE_UPDATE_SCREENSHOT") == "1"
     else Path(__file__).resolve().parent / "artifacts" / "screenshots"
 )
-THEMES = {"light": "JupyterLab Light", "dark": "JupyterLab Dark"}
 # Wide enough for titles, snippets and links to be read in the pictures.
 LEFT_SIDEBAR_PX = 420
 RIGHT_SIDEBAR_PX = 470
@@ -138,14 +137,7 @@ def content(lab_server, indexed) -> None:
 def theme(request: pytest.FixtureRequest, lab_server) -> str:
     """The theme a user chose in Settings → Theme, before the page loads."""
     name = request.param
-    put = urllib.request.Request(
-        f"{lab_server.url}/lab/api/settings/@jupyterlab/apputils-extension:themes",
-        data=json.dumps({"raw": json.dumps({"theme": THEMES[name]})}).encode(),
-        method="PUT",
-        headers={"Authorization": f"token {lab_server.token}", "Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(put, timeout=10):
-        pass
+    set_theme(lab_server, name)
     return name
 
 

@@ -432,7 +432,7 @@ function RecoveryView(props: {
   return (
     <UseSignal signal={model.changed}>
       {() => (
-        <div className="jp-Workspace-recovery">
+        <div className="jp-Workspace-diff jp-Workspace-recovery">
           <h2 className="jp-Workspace-diffTitle">
             {trans.__('Recover Unsaved Work')}
           </h2>

@@ -35,10 +35,15 @@ const KEEPALIVE_BYTES = 60 * 1024;
 
 const encoder = new TextEncoder();
 
-/** The UTF-8 size of a text, without encoding it when it cannot fit anyway. */
-export function utf8Bytes(text: string, cap: number): number {
-  if (cap > 0 && text.length > cap) {
-    return text.length; // at least one byte per UTF-16 unit: over the cap already
+/**
+ * The UTF-8 size of a text, or a bound of it that is enough to compare with
+ * `limit`: a UTF-16 unit takes 1 to 3 UTF-8 bytes, so the text is encoded
+ * (a copy as big as the document, on every snapshot) only when its length
+ * alone cannot tell.
+ */
+export function utf8Bytes(text: string, limit: number): number {
+  if (limit > 0 && (text.length > limit || text.length * 3 <= limit)) {
+    return text.length > limit ? text.length : text.length * 3;
   }
   return encoder.encode(text).length;
 }
@@ -194,7 +199,9 @@ export class DocumentSnapshotter implements IDisposable {
           ...this._base(),
           client: CLIENT_ID
         },
-        unloading && bytes < KEEPALIVE_BYTES ? { keepalive: true } : {}
+        unloading && utf8Bytes(content, KEEPALIVE_BYTES) <= KEEPALIVE_BYTES
+          ? { keepalive: true }
+          : {}
       );
       this._lastSent = content;
       if ('id' in answer) {
