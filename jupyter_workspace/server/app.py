@@ -25,6 +25,7 @@ from .chat import ChatManager
 from .detections import Detections, refine_note
 from .events import EventBus
 from .fields import Limits
+from .headless_index import SUBCOMMANDS as INDEX_SUBCOMMANDS
 from .ignore import DEFAULT_SECRET_PATTERNS, IgnoreRules
 from .index_feeder import Indexer
 from .lab_defaults import use_lab_defaults
@@ -51,8 +52,9 @@ class WorkspaceApp(ExtensionApp):
     version = __version__
     extension_url = "/lab"
     load_other_extensions = True
-    # `jupyter workspace restore-backup` (backups.py; imported only when it is run)
-    subcommands = SUBCOMMANDS
+    # `jupyter workspace restore-backup` (backups.py) and `jupyter workspace index`
+    # (headless_index.py): their classes are imported only when they are run
+    subcommands = {**SUBCOMMANDS, **INDEX_SUBCOMMANDS}
 
     state_dir = Unicode(
         "",
@@ -144,7 +146,10 @@ class WorkspaceApp(ExtensionApp):
     embedding_backend = Unicode(
         "auto",
         config=True,
-        help="How to run the embedding model: auto (fastest available), onnx-int8, torch.",
+        help="""How to run the embedding model: auto (fastest available), onnx-int8, torch,
+        or a remote endpoint: openai:<model> (an OpenAI-compatible /embeddings server such as
+        text-embeddings-inference; base URL in JUPYTER_WORKSPACE_EMBEDDING_API_BASE, key in
+        JUPYTER_WORKSPACE_EMBEDDING_API_KEY) or litellm:<provider/model>.""",
     )
     model_cache_dir = Unicode(
         "",

@@ -15,6 +15,10 @@ Backends (`load_embedder(model, backend, cache_dir)`):
 - ``onnx-fp32``: the same graph, not quantized: cosine 1.0 to the reference, ~1.3× its speed.
 - ``litellm:<model>``: a remote embedding endpoint through ``litellm.embedding``
   (``JUPYTER_WORKSPACE_EMBEDDING_API_BASE``, key in ``JUPYTER_WORKSPACE_LLM_API_KEY``).
+- ``openai:<model>``: an OpenAI-compatible ``/embeddings`` endpoint over plain HTTP
+  (text-embeddings-inference, Infinity, a litellm proxy): several batches in flight, bounded
+  retries on 429 / 5xx / dropped connections (``openai_http``; base URL in
+  ``JUPYTER_WORKSPACE_EMBEDDING_API_BASE``, key in ``JUPYTER_WORKSPACE_EMBEDDING_API_KEY``).
 - ``auto``: ``onnx-int8`` if onnxruntime is there and the export (or the cached one) works and
   passes its quality check, else ``torch``; the reason is logged.
 
@@ -40,7 +44,8 @@ imported inside functions only: importing this package is cheap.
 
 Modules: ``spec`` (the interface, the model's files, errors), ``onnx_runtime`` (run),
 ``onnx_cache`` (where a build lives, its key, pruning, the build lock), ``onnx_build`` (export,
-fuse, quantize, check; the child process), ``torch_backend``, ``remote`` (litellm).
+fuse, quantize, check; the child process), ``torch_backend``, ``remote`` (litellm),
+``openai_http`` (plain HTTP).
 """
 
 from __future__ import annotations
@@ -49,6 +54,7 @@ import logging
 from pathlib import Path
 
 from .onnx_runtime import OnnxEmbedder
+from .openai_http import OpenAIHTTPEmbedder
 from .remote import API_BASE_ENV, LiteLLMEmbedder
 from .spec import (
     BACKENDS,
@@ -73,6 +79,7 @@ __all__ = [
     "LiteLLMEmbedder",
     "ModelSpec",
     "OnnxEmbedder",
+    "OpenAIHTTPEmbedder",
     "TorchEmbedder",
     "cpu_threads",
     "default_cache_dir",
@@ -89,6 +96,8 @@ def load_embedder(
     """Load `model` with `backend` (see the module docstring); raises EmbedderError."""
     if backend.startswith("litellm:"):
         return LiteLLMEmbedder(backend.split(":", 1)[1])
+    if backend.startswith("openai:"):
+        return OpenAIHTTPEmbedder(backend.split(":", 1)[1])
     spec = resolve_model(model)
     cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     if backend == "torch":

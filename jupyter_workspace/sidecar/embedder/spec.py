@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     import numpy
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
-BACKENDS = ("auto", "onnx-int8", "onnx-fp32", "torch", "litellm:<model>")
+BACKENDS = ("auto", "onnx-int8", "onnx-fp32", "torch", "litellm:<model>", "openai:<model>")
 THREADS_ENV = "JUPYTER_WORKSPACE_EMBED_THREADS"
 
 # Probe texts for the quality check: code, prose, a query, and one long enough to be truncated.
