@@ -496,3 +496,58 @@ def test_local_model_on_a_few_files(tmp_path):
         assert hits["results"][0]["symbol"] == "quaternion_norm"
     finally:
         service.close()
+
+
+# -- a real server on the tree the command indexed ---------------------------------------------
+@pytest.fixture
+def headless_first(jp_root_dir, remote_env):
+    """The tree in the server's root, indexed by the command before the server starts."""
+    root = make_tree(jp_root_dir / "tree")
+    summary = summary_of(run_index(root, *remote_args(remote_env)))
+    return root, summary, remote_env.texts
+
+
+@pytest.fixture
+def jp_server_config(jp_server_config, jp_root_dir, headless_first):
+    from .chat_helpers import FAKE_KEY
+
+    config = dict(jp_server_config)
+    config["ServerApp"] = {**config["ServerApp"], "root_dir": str(jp_root_dir / "tree")}
+    config["WorkspaceApp"] = {
+        **config["WorkspaceApp"],
+        "sidecar_enabled": True,
+        "index_enabled": True,
+        "embedding_backend": "openai:fake-embed",
+        "llm_model": "openai/none",
+        "llm_api_key": FAKE_KEY,
+    }
+    return config
+
+
+async def test_a_server_on_the_tree_uses_the_index_and_embeds_nothing_again(
+    headless_first, remote_env, jp_serverapp, api
+):
+    from .chat_helpers import sidecar_ready
+    from .waiting import until
+
+    root, summary, texts_after_command = headless_first
+    await jp_serverapp._post_start()
+    await sidecar_ready(api)
+
+    async def idle():
+        _, status = await api("GET", "index")
+        done = status["state"] == "idle" and status["files_indexed"] == len(VISIBLE)
+        return status if done else None
+
+    status = await until(idle, timeout=120, interval=0.2)
+    assert status["chunks"] == summary["chunks_in_index"] and status["files_error"] == 0
+    # every file was sent to the sidecar again (a new catalog), and not one chunk embedded:
+    # the only text since the command is the sidecar's dimension probe
+    assert remote_env.texts - texts_after_command == 1
+    code, answer = await api("GET", "search", params={"q": "proportional_navigation"})
+    assert code == 200 and answer["results"][0]["path"] == "src/guidance.c"
+    # the sidecar loaded the same index (not rebuilt) and took every vector from it
+    _, status = await api("GET", "status")
+    assert status["sidecar"]["state"] == "ready"
+    manifest = read_manifest(summary["uri"])
+    assert set(manifest["files"]) == VISIBLE
