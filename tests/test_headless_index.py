@@ -1,10 +1,11 @@
 """`jupyter workspace index PATH`: the headless indexer and the `openai:<model>` backend.
 
-The remote endpoint is a small OpenAI-compatible embeddings server written here, on
-127.0.0.1: deterministic vectors (a hashed bag of words, 384-d, normalised), failures and
-delays on demand, and a count of the requests in flight at once. The command runs as a real
-subprocess (`python -m jupyter_workspace.server.app index ...`, what `jupyter workspace index`
-runs), and what it wrote is opened by the sidecar's own IndexService.
+The remote endpoint is a small OpenAI-compatible embeddings server on 127.0.0.1
+(tests/fake_embeddings.py): deterministic vectors (a hashed bag of words, 384-d, normalised),
+failures and delays on demand, and a count of the requests in flight at once. The command
+runs as a real subprocess (`python -m jupyter_workspace.server.app index ...`, what
+`jupyter workspace index` runs), and what it wrote is opened by the sidecar's own
+IndexService and by a real server's sidecar.
 """
 
 from __future__ import annotations
@@ -12,15 +13,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import shutil
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -30,106 +28,11 @@ import pytest
 from jupyter_workspace.sidecar.embedder import EmbedderError, load_embedder, openai_http
 from jupyter_workspace.sidecar.manifest import file_sha256, read_manifest
 
+from .fake_embeddings import DIM, FakeEmbeddings, bag_of_words
+
 FIXTURES = Path(__file__).parent / "fixtures" / "code"
 REPO = Path(__file__).resolve().parent.parent
-DIM = 384
 KEY = "sk-embed-secret-4242"
-
-
-# -- the fake embeddings server ----------------------------------------------------------------
-def bag_of_words(text: str, dim: int = DIM) -> list[float]:
-    """A deterministic unit vector: words (and the parts of snake_case / camelCase names)
-    hashed into `dim` signed buckets."""
-    vector = np.zeros(dim, dtype=np.float64)
-    words = re.findall(r"[A-Za-z][a-z0-9]*|[0-9]+", text.replace("_", " "))
-    for word in [w.lower() for w in words] + [w.lower() for w in text.split()]:
-        h = int.from_bytes(hashlib.blake2b(word.encode(), digest_size=8).digest(), "big")
-        vector[h % dim] += 1.0 if (h >> 32) & 1 else -1.0
-    norm = np.linalg.norm(vector)
-    if not norm:
-        vector[0], norm = 1.0, 1.0
-    return (vector / norm).tolist()
-
-
-class FakeEmbeddings:
-    """OpenAI-compatible POST /v1/embeddings on 127.0.0.1, in a thread."""
-
-    def __init__(self, delay: float = 0.0, per_text: float = 0.0) -> None:
-        self.delay = delay  # seconds per request ...
-        self.per_text = per_text  # ... plus per text
-        self.failures: list[Any] = []  # next answers: a status (int), "drop" or "malformed"
-        self.dim = DIM
-        self.lock = threading.Lock()
-        self.requests = 0
-        self.texts = 0
-        self.in_flight = 0
-        self.max_in_flight = 0
-        self.authorization: set[str | None] = set()
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                with fake.lock:
-                    fake.requests += 1
-                    fake.in_flight += 1
-                    fake.max_in_flight = max(fake.max_in_flight, fake.in_flight)
-                    fake.authorization.add(self.headers.get("Authorization"))
-                    failure = fake.failures.pop(0) if fake.failures else None
-                try:
-                    self.answer(body, failure)
-                finally:
-                    with fake.lock:
-                        fake.in_flight -= 1
-
-            def answer(self, body: dict[str, Any], failure: Any) -> None:
-                inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
-                time.sleep(fake.delay + fake.per_text * len(inputs))
-                if failure == "drop":
-                    self.close_connection = True
-                    self.connection.shutdown(2)
-                    return
-                if isinstance(failure, int):
-                    # a careless server echoes the request's Authorization header
-                    echo = self.headers.get("Authorization") or ""
-                    return self.json(failure, {"error": {"message": f"no ({echo})"}})
-                if failure == "malformed":
-                    return self.json(200, {"object": "list", "vectors": []})
-                if self.path != "/v1/embeddings":
-                    return self.json(404, {"error": {"message": "not found"}})
-                with fake.lock:
-                    fake.texts += len(inputs)
-                data = [
-                    {"object": "embedding", "index": i, "embedding": bag_of_words(t, fake.dim)}
-                    for i, t in enumerate(inputs)
-                ]
-                data.reverse()  # out of order: the client sorts by index
-                self.json(200, {"object": "list", "data": data, "model": body["model"]})
-
-            def json(self, status: int, payload: Any) -> None:
-                raw = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(raw)))
-                self.end_headers()
-                self.wfile.write(raw)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/v1"
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture
