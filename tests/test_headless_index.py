@@ -369,7 +369,7 @@ def test_openai_backend_orders_normalises_and_checks_answers(remote_env):
 
 def test_defaults_match_the_server(tmp_path):
     """The indexer reads the files the server would: same limits, same secret patterns."""
-    from jupyter_workspace.server import headless_index
+    from jupyter_workspace.headless import index as headless_index
     from jupyter_workspace.server.app import WorkspaceApp
 
     traits = WorkspaceApp.class_traits()

@@ -25,7 +25,6 @@ from .chat import ChatManager
 from .detections import Detections, refine_note
 from .events import EventBus
 from .fields import Limits
-from .headless_index import SUBCOMMANDS as INDEX_SUBCOMMANDS
 from .ignore import DEFAULT_SECRET_PATTERNS, IgnoreRules
 from .index_feeder import Indexer
 from .lab_defaults import use_lab_defaults
@@ -52,9 +51,15 @@ class WorkspaceApp(ExtensionApp):
     version = __version__
     extension_url = "/lab"
     load_other_extensions = True
-    # `jupyter workspace restore-backup` (backups.py) and `jupyter workspace index`
-    # (headless_index.py): their classes are imported only when they are run
-    subcommands = {**SUBCOMMANDS, **INDEX_SUBCOMMANDS}
+    # `jupyter workspace restore-backup` (backups.py) and `jupyter workspace index` (its own
+    # process, headless/index.py): by import string, their classes load only when they run
+    subcommands = {
+        **SUBCOMMANDS,
+        "index": (
+            "jupyter_workspace.headless.index.IndexApp",
+            "Index a folder without a Jupyter server (CI, a big machine); resumable.",
+        ),
+    }
 
     state_dir = Unicode(
         "",

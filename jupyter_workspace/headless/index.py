@@ -40,9 +40,9 @@ from traitlets import Bool, Float, Int, Unicode
 from traitlets.config import Application
 
 from .. import __version__, protocol
-from .backups import running_server_pid
-from .catalog import Content, SizeLimit, read_text, resolve_inside, scan
-from .ignore import DEFAULT_SECRET_PATTERNS, IgnoreRules
+from ..server.backups import running_server_pid
+from ..server.catalog import Content, SizeLimit, read_text, resolve_inside, scan
+from ..server.ignore import DEFAULT_SECRET_PATTERNS, IgnoreRules
 
 STATE_DIR = ".jupyter-workspace"  # WorkspaceApp.state_dir's default
 # what the server indexes (WorkspaceApp.index_max_file_bytes / index_max_source_bytes)
@@ -660,17 +660,8 @@ class IndexApp(Application):
         self.exit(status)
 
 
-# For WorkspaceApp.subcommands (by import string: the server does not import this to start).
-SUBCOMMANDS = {
-    "index": (
-        "jupyter_workspace.server.headless_index.IndexApp",
-        "Index a folder without a Jupyter server (CI, a big machine); resumable.",
-    )
-}
-
-
 def main(argv: list[str] | None = None) -> None:
-    """`python -m jupyter_workspace.server.headless_index PATH ...`."""
+    """`python -m jupyter_workspace.headless.index PATH ...`."""
     IndexApp.launch_instance(argv)
 
 
