@@ -41,12 +41,15 @@ from typing import Any
 from _harness import free_port, median, table
 from bench_search import sdist
 
-PACKAGE = "lz4"
+# BENCH_STARTUP_CORPUS: the sdists copied into the fresh folder (several: one subfolder each);
+# `lz4,zstandard,pybind11,more-itertools` is a 288-file folder (issue 19's "300-file folder")
+PACKAGES = os.environ.get("BENCH_STARTUP_CORPUS", "lz4").split(",")
 WORD = "LZ4_compress_fast_extState"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 SIDEBAR_TAB = 'li[data-id="jupyter-workspace:sidebar"]'
 TIMEOUT_S = float(os.environ.get("BENCH_STARTUP_FIRST_USE_TIMEOUT", "600"))
 MARKS = ("http", "page", "answers", "search", "sidecar", "idle")
+# the first search's answer said `words_only` (the embedding model was still loading)
 
 
 def jupyter() -> str:
@@ -108,12 +111,16 @@ def snapshot_frontend(dest: Path) -> Path:
 
 
 def one_run(
-    corpus: Path, browser: Any | None, frontend: Path, *, baseline: bool
+    corpus: list[Path], browser: Any | None, frontend: Path, *, baseline: bool
 ) -> dict[str, float]:
     """One fresh folder; `baseline`: plain `jupyter lab` on it, the workspace switched off."""
     work = Path(tempfile.mkdtemp(prefix="jw-bench-first-use-"))
-    root = work / PACKAGE
-    shutil.copytree(corpus, root)
+    root = work / "project"
+    if len(corpus) == 1:
+        shutil.copytree(corpus[0], root)
+    else:
+        for unpacked in corpus:
+            shutil.copytree(unpacked, root / unpacked.name)
     targets = files_with(root, WORD)
     port, token = free_port(), "bench-first-use-token"
     base = f"http://127.0.0.1:{port}"
@@ -201,6 +208,7 @@ def first_search(
                 marks.setdefault("answers", since())
                 if {hit["path"] for hit in body.get("results", [])} & targets:
                     marks["search"] = since()
+                    marks["words_only"] = float(bool(body.get("words_only")))
         _, status = get_json(f"{base}/workspace/api/status", token)
         status = status or {}
         if "sidecar" not in marks and status.get("sidecar", {}).get("state") == "ready":
@@ -217,10 +225,11 @@ def load() -> str:
 
 
 def run(rounds: int) -> None:
-    corpus = sdist("lz4")
-    n_files = sum(1 for p in corpus.rglob("*") if p.is_file())
+    corpus = [sdist(name) for name in PACKAGES]
+    n_files = sum(1 for unpacked in corpus for p in unpacked.rglob("*") if p.is_file())
+    names = " + ".join(unpacked.name for unpacked in corpus)
     print(
-        f"\n== section 2: `jupyter workspace` on a fresh copy of {corpus.name} ({n_files} files), "
+        f"\n== section 2: `jupyter workspace` on a fresh copy of {names} ({n_files} files), "
         f"{rounds} runs, each after a baseline run of plain `jupyter lab` on a fresh copy; first "
         f"search: q={WORD!r} (hybrid); load average {load()}",
         flush=True,
@@ -246,6 +255,8 @@ def run(rounds: int) -> None:
                 shown = "  ".join(f"{key} {marks[key]:.1f}s" for key in MARKS if key in marks)
                 if "chunks" in marks:
                     shown += f"  ({marks['files']:.0f} files, {marks['chunks']:.0f} chunks)"
+                if marks.get("words_only"):
+                    shown += "  (first hit: words only, meaning coming)"
                 print(f"  run {i + 1} {name}: {shown}", flush=True)
     finally:
         shutil.rmtree(frontend, ignore_errors=True)

@@ -5,6 +5,7 @@ records what it is sent."""
 
 from __future__ import annotations
 
+import json
 import random
 import threading
 import time
@@ -17,9 +18,9 @@ import pytest
 
 from jupyter_workspace.sidecar import chunk_store as index_module
 from jupyter_workspace.sidecar import index_service as indexing_module
-from jupyter_workspace.sidecar.chunk_store import ChunkIndex
+from jupyter_workspace.sidecar.chunk_store import META_FILE, ChunkIndex
 from jupyter_workspace.sidecar.chunker import Chunk
-from jupyter_workspace.sidecar.index_service import IndexService
+from jupyter_workspace.sidecar.index_service import IndexService, ModelLoading, expected_model
 
 from .fake_sidecar import FakeSidecar
 from .waiting import until
@@ -284,3 +285,48 @@ async def test_the_sidecar_runs_with_few_malloc_arenas_unless_the_environment_sa
         finally:
             await supervisor.stop()
         assert seen.read_text().split()[0] == expected
+
+
+def test_words_are_searchable_before_the_model_loads_and_meaning_follows(tmp_path):
+    """The index opens for the model it expects without loading it: text search answers (and
+    says it is by words only), a vector search is refused as not ready, and the rows written
+    meanwhile get their vectors once the model has loaded."""
+    svc = IndexService(str(tmp_path / "index"), "all-MiniLM-L6-v2", "auto", None)
+    try:
+        opened = svc.open_early()
+        assert opened is not None and opened["vectors"] == "loading"
+        assert svc.embedder is None
+        svc.index_files(
+            [
+                {
+                    "path": "src/pump.c",
+                    "text": "int prime_pump(int rpm) {\n  return rpm > 100;\n}\n",
+                    "language": "c",
+                },
+                {"path": "@notes/1", "text": "# Valve\n\nSeal the valve.", "language": "markdown"},
+            ]
+        )
+        early = svc.search({"q": "prime_pump", "mode": "hybrid", "k": 5})
+        assert early["words_only"] is True
+        assert [h["symbol"] for h in early["results"]][:1] == ["prime_pump"]
+        with pytest.raises(ModelLoading):
+            svc.search({"q": "start the pump", "mode": "vector", "k": 5})
+        loaded = svc.load_model()
+        assert loaded["vectors"] == "ready" and loaded["model_id"] == opened["model_id"]
+        assert loaded["index_id"] == opened["index_id"]  # the same index, not a rebuilt one
+        assert svc.wait_vectors(60)
+        later = svc.search({"q": "start the pump", "mode": "vector", "k": 5})
+        assert "words_only" not in later and later["results"][0]["path"] == "src/pump.c"
+    finally:
+        svc.close()
+
+
+def test_a_remote_backend_opens_early_only_from_an_index_built_with_it(tmp_path):
+    """Only the index's own meta file can say a remote model's dimension before it answers."""
+    uri = tmp_path / "index"
+    assert IndexService(str(uri), "m", "openai:text-embed", None).open_early() is None
+    uri.mkdir()
+    (uri / META_FILE).write_text(json.dumps({"model_id": "openai:text-embed", "dim": 768}))
+    assert expected_model("m", "openai:text-embed", str(uri)) == ("openai:text-embed", 768)
+    assert expected_model("m", "openai:other", str(uri)) is None
+    assert expected_model("no-such-model", "auto", str(uri)) is None

@@ -121,7 +121,10 @@ def test_nothing_the_sidecar_prints_holds_the_key():
 class _EchoingIndex:
     """An index whose remote embedding provider echoes the key in its errors."""
 
-    def load(self):
+    def open_early(self):
+        return None  # a remote backend with no index of it yet: the model must load first
+
+    def load_model(self):
         raise RuntimeError(f"embeddings refused Authorization: Bearer {KEY}")
 
     def stats(self, paths):

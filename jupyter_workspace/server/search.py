@@ -50,17 +50,24 @@ class SearchManager:
     async def search(self, args: dict[str, str | None]) -> dict[str, Any]:
         request = parse_query(args)
         started = time.monotonic()
-        results = await self.raw(request)
+        answer = await self._ask(request)
+        results = answer.get("results", [])
         for hit in results:
             hit.pop("text", None)
-        return {
+        found: dict[str, Any] = {
             "results": results,
             "query": request,
             "took_ms": round((time.monotonic() - started) * 1000, 1),
         }
+        if answer.get("words_only"):  # the embedding model still loads: say meaning is coming
+            found["words_only"] = True
+        return found
 
     async def raw(self, request: dict[str, Any]) -> list[dict[str, Any]]:
         """Hits with their full chunk text (for grounding chat)."""
+        return (await self._ask(request)).get("results", [])
+
+    async def _ask(self, request: dict[str, Any]) -> dict[str, Any]:
         client = self.supervisor.client
         if self.supervisor.state != "ready" or client is None:
             raise Unavailable(
@@ -76,4 +83,4 @@ class SearchManager:
             raise Unavailable(f"search unavailable: {e.message}") from None
         except SidecarGone as e:
             raise Unavailable(f"search unavailable: {e}") from None
-        return answer.get("results", [])
+        return answer

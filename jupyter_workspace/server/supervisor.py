@@ -205,7 +205,11 @@ class Supervisor:
                 )
             with contextlib.suppress(SidecarGone):
                 health = await self.client.health()
-                if health.get("state") == "ready":
+                # up once litellm has loaded, or its index is open (search before chat)
+                if health.get("state") == "ready" or (
+                    health.get("state") == "loading"
+                    and (health.get("index") or {}).get("state") == "ready"
+                ):
                     return
                 if health.get("state") == "failed":
                     raise LaunchFailed(health.get("error") or "the sidecar failed to load")

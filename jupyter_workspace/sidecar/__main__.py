@@ -37,8 +37,8 @@ async def serve(token: str, parent_pid: int) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    state.loaded = asyncio.ensure_future(state.load())
     state.index_loaded = asyncio.ensure_future(state.load_index())
+    state.loaded = asyncio.ensure_future(state.load())
     while not stop.is_set():
         if not parent_alive(parent_pid):
             break

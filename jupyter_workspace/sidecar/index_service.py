@@ -81,25 +81,67 @@ class IndexService:
         return service
 
     def load(self) -> dict[str, Any]:
+        """Open the index and load the embedding model (blocking: tests, the headless indexer).
+        The sidecar calls the two halves itself: `open_early`, then `load_model`."""
+        self.open_early()
+        return self.load_model()
+
+    def open_early(self) -> dict[str, Any] | None:
+        """Open the index before the embedding model loads, when the model it will be filled
+        for is known without loading it (`expected_model`): full-text search and writes
+        (text first, vectors pending) work at once, and the model's load (seconds; an ONNX
+        export on first use) no longer stands between a server's start and its first search.
+        None when it must wait for the model (a remote backend and no index of it yet)."""
+        expected = expected_model(self.model, self.backend, self.uri)
+        if expected is None:
+            return None
+        model_id, dim = expected
+        index = ChunkIndex(self.uri, model_id, dim)
+        index.open()
+        self.index = index
+        return self.info(vectors="loading")
+
+    def load_model(self) -> dict[str, Any]:
+        """Load the embedding model; open the index now if `open_early` could not, or open it
+        afresh if the model loaded is not the one it was opened for (`auto` fell back to
+        torch: the vectors would not compare). Then start filling in vectors."""
         from .embedder import load_embedder
 
         started = time.monotonic()
-        self.embedder = load_embedder(self.model, self.backend, self.cache_dir)
-        self.index = ChunkIndex(self.uri, self.embedder.model_id, self.embedder.dim)
-        self.index.open()
+        embedder = load_embedder(self.model, self.backend, self.cache_dir)
+        index = self.index
+        if index is None or (index.model_id, index.dim) != (embedder.model_id, embedder.dim):
+            if index is not None:
+                log.warning(
+                    "the index was opened for %s, the model loaded is %s: opening it afresh",
+                    index.model_id,
+                    embedder.model_id,
+                )
+            fresh = ChunkIndex(self.uri, embedder.model_id, embedder.dim)
+            fresh.open()
+            fresh.rebuilt = fresh.rebuilt or (index is not None and index.rebuilt)
+            self.index = fresh
+        self.embedder = embedder
         self._worker = threading.Thread(target=self._embed_loop, name="index-embedder", daemon=True)
         self._worker.start()
+        with self._work:  # rows written while the model loaded wait for their vectors
+            self._work.notify_all()
+        return {**self.info(vectors="ready"), "seconds": time.monotonic() - started}
+
+    def info(self, vectors: str) -> dict[str, Any]:
+        """What the coordinator learns of the open index (the sidecar's /health `index`)."""
+        assert self.index is not None
         return {
-            "model_id": self.embedder.model_id,
-            "seconds": time.monotonic() - started,
+            "model_id": self.index.model_id,
             "rebuilt": self.index.rebuilt,
             "index_id": self.index.identity,
+            "vectors": vectors,
         }
 
     def stats(self, paths: bool = False) -> dict[str, Any]:
         assert self.index is not None
         answer = {
-            "model_id": self.embedder.model_id,
+            "model_id": self.index.model_id,
             "chunks": self.index.chunk_count,
             "embedded": self.embed_calls,
             "vectors_pending": self.index.pending_count,
@@ -155,12 +197,16 @@ class IndexService:
                 else:
                     slots.append(vector)
             plans.append((path, language, chunks, slots))
-        inline = len(texts) <= self.inline_embed and not self.index.pending_count
+        inline = (
+            self.embedder is not None
+            and len(texts) <= self.inline_embed
+            and not self.index.pending_count
+        )
         fresh = self._embed(texts) if texts and inline else None
         total = 0
         writes = []
         for path, language, chunks, slots in plans:
-            vectors = np.zeros((len(chunks), self.embedder.dim), dtype=np.float32)
+            vectors = np.zeros((len(chunks), self.index.dim), dtype=np.float32)
             for i, slot in enumerate(slots):
                 if not isinstance(slot, int):
                     vectors[i] = slot
@@ -342,9 +388,80 @@ class IndexService:
             if mode in ("hybrid", "text")
             else None
         )
-        vector = self.embedder.embed([query])[0] if mode in ("hybrid", "vector") else None
-        results = self.index.search(query, vector, k, mode, filters, text_hits=text)
-        return {"results": results}
+        embedder = self.embedder
+        index = self.index
+        # until the model is loaded, or while no row has its vector yet, a search is by words
+        # only (the answer says so: the Search panel tells the user meaning is coming)
+        words_only = mode != "vector" and (
+            embedder is None or index.pending_count >= index.chunk_count > 0
+        )
+        vector = (
+            embedder.embed([query])[0]
+            if embedder is not None and mode in ("hybrid", "vector")
+            else None
+        )
+        if mode == "vector" and vector is None:
+            raise ModelLoading("the embedding model is still loading: search by words meanwhile")
+        results = index.search(query, vector, k, mode, filters, text_hits=text)
+        answer: dict[str, Any] = {"results": results}
+        if words_only:
+            answer["words_only"] = True
+        return answer
+
+
+class ModelLoading(Exception):
+    """A request that needs the embedding model, made while it loads (a 503, not a 400)."""
+
+
+def expected_model(model: str, backend: str, uri: str) -> tuple[str, int] | None:
+    """(model_id, dim) of the embedder `load_embedder(model, backend)` will give, without
+    loading it, or None when only loading can tell. A local sentence-transformers model says
+    its dimension in its files; a remote one is known only from an index built with it before
+    (its meta file). `auto` is expected to be onnx-int8 when onnxruntime is installed: if the
+    export fails and it falls back to torch, `load_model` opens the index afresh."""
+    import importlib.util
+
+    from .chunk_store import META_FILE
+    from .embedder.spec import EmbedderError, resolve_model
+
+    if ":" in backend:  # litellm:<model>, openai:<model>
+        model_id = backend  # what those embedders call themselves
+        try:
+            meta = json.loads((Path(uri) / META_FILE).read_text())
+        except (OSError, ValueError):
+            return None
+        if meta.get("model_id") == model_id and isinstance(meta.get("dim"), int):
+            return model_id, meta["dim"]
+        return None
+    try:
+        spec = resolve_model(model)
+    except EmbedderError:
+        return None  # load_model says why
+    if backend == "auto":
+        backend = "onnx-int8" if importlib.util.find_spec("onnxruntime") else "torch"
+    suffix = {"onnx-int8": "onnx-int8", "onnx-fp32": "onnx-fp32", "torch": "torch-fp32"}
+    if backend not in suffix:
+        return None
+    dim = _model_dim(spec.path)
+    return (f"{spec.name}/{suffix[backend]}", dim) if dim else None
+
+
+def _model_dim(path: Path) -> int | None:
+    """The sentence vector's size from a sentence-transformers folder: the pooling layer's
+    `word_embedding_dimension`, unless a Dense layer after it changes it."""
+    try:
+        modules = json.loads((path / "modules.json").read_text())
+        dim = None
+        for module in modules:
+            kind = module.get("type", "")
+            if kind.endswith(".Dense"):
+                return None
+            if kind.endswith(".Pooling"):
+                config = json.loads((path / module.get("path", "") / "config.json").read_text())
+                dim = int(config["word_embedding_dimension"])
+        return dim
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def definitions(chunks: list[Chunk]) -> list[list[Any]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
+import logging
 import os
 import platform
 import time
@@ -16,7 +17,9 @@ from tornado.iostream import StreamClosedError
 
 from .. import __version__, protocol
 from . import code_context, llm
-from .index_service import IndexService
+from .index_service import IndexService, ModelLoading
+
+log = logging.getLogger(__name__)
 
 MAX_BODY = protocol.SIDECAR_MAX_BODY
 
@@ -33,9 +36,10 @@ class SidecarState:
         }
         self.loaded: asyncio.Future[None] | None = None
         self.load_error: str | None = None
-        # The index loads after the LLM layer: chat works while the model still loads.
+        # The index opens first, the embedding model and litellm load meanwhile.
         self.index = IndexService.from_environment()
         self.index_loaded: asyncio.Future[None] | None = None
+        self.model_loaded: asyncio.Future[None] | None = None
         self.index_error: str | None = None
         self.index_info: dict[str, Any] = {}
         # one writer thread (indexing), one reader thread (search): searches never wait for a
@@ -46,6 +50,8 @@ class SidecarState:
     async def load(self) -> None:
         """Import the heavy modules off the loop; the server answers /health meanwhile."""
         loop = asyncio.get_running_loop()
+        if self.index_loaded is not None:  # the index opens first: a first search waits less
+            await asyncio.wait([self.index_loaded])
         try:
             self.versions["litellm"] = await loop.run_in_executor(None, llm.load)
         except Exception as e:
@@ -53,18 +59,39 @@ class SidecarState:
             raise
 
     async def load_index(self) -> None:
+        """Open the index, then load its embedding model: the index is `ready` (full-text
+        search, writes) as soon as it is open; vectors follow once the model has loaded
+        (`vectors` in /health: loading, ready, failed). Neither waits for litellm."""
         if self.index is None:
             return
-        assert self.loaded is not None
-        await asyncio.wait([self.loaded])
+        loop = asyncio.get_running_loop()
+        try:
+            early = await loop.run_in_executor(self.writer, self.index.open_early)
+        except Exception as e:  # chat keeps working without the index
+            self.index_error = llm.mask_keys(f"cannot open the index: {type(e).__name__}: {e}")
+            raise
+        if early is not None:
+            self.index_info = early
+            self.model_loaded = asyncio.ensure_future(self._load_model(fatal=False))
+            return
+        await self._load_model(fatal=True)
+
+    async def _load_model(self, fatal: bool) -> None:
+        """Load the embedding model (its own thread: the writer keeps indexing text). Fatal
+        when the index could not open without it; else search stays by words only."""
+        assert self.index is not None
         try:
             self.index_info = await asyncio.get_running_loop().run_in_executor(
-                self.writer, self.index.load
+                None, self.index.load_model
             )
-        except Exception as e:  # chat keeps working without the index
+        except Exception as e:
             # a remote embedding provider's error may echo the key it was sent
-            self.index_error = llm.mask_keys(f"cannot load the index: {type(e).__name__}: {e}")
-            raise
+            error = llm.mask_keys(f"cannot load the embedding model: {type(e).__name__}: {e}")
+            if fatal:
+                self.index_error = error
+                raise
+            log.error("%s (search stays by words only)", error)
+            self.index_info = {**self.index_info, "vectors": "failed", "vectors_error": error}
 
     @property
     def index_state(self) -> str:
@@ -145,7 +172,9 @@ class ChatHandler(SidecarHandler):
         if not isinstance(request.get("model"), str) or not isinstance(messages, list):
             raise web.HTTPError(400, reason="'model' (string) and 'messages' (list) are required")
         assert self.state.loaded is not None
-        await self.state.loaded
+        await asyncio.wait([self.state.loaded])
+        if self.state.load_error:
+            raise web.HTTPError(503, reason=self.state.load_error)
         self.set_header("Content-Type", "text/event-stream")
         self.set_header("Cache-Control", "no-cache")
         self._task = asyncio.ensure_future(self._relay(request))
@@ -196,6 +225,8 @@ class IndexHandler(SidecarHandler):
     async def run(self, pool: ThreadPoolExecutor, fn: Any, *args: Any) -> None:
         try:
             result = await asyncio.get_running_loop().run_in_executor(pool, fn, *args)
+        except ModelLoading as e:
+            raise web.HTTPError(503, reason=str(e)) from None
         except (ValueError, KeyError, TypeError) as e:
             raise web.HTTPError(400, reason=f"bad index request: {e}") from None
         self.finish(result)

@@ -95,6 +95,8 @@ export interface ISearchAnswer {
   results: ISearchHit[];
   query: Record<string, unknown>;
   took_ms: number;
+  /** The embedding model is still loading: matched by words only, meaning comes later. */
+  words_only?: boolean;
 }
 
 export type IndexStateName =

@@ -96,6 +96,11 @@ export class SearchModel implements IDisposable {
     return this._tookMs;
   }
 
+  /** The shown results matched words only: the index has no vectors yet. */
+  get wordsOnly(): boolean {
+    return this._wordsOnly;
+  }
+
   /**
    * True while a search is waiting for its quiet time or its answer (not
    * while the shown results are asked again because the index has grown).
@@ -217,6 +222,7 @@ export class SearchModel implements IDisposable {
         return;
       }
       this._error = null;
+      this._wordsOnly = answer.words_only === true;
       this._setResults(query.q, answer.results, answer.took_ms);
     } catch (error) {
       if (
@@ -230,6 +236,7 @@ export class SearchModel implements IDisposable {
         status: error instanceof WorkspaceRequestError ? error.status : 0,
         message: errorMessage(error)
       };
+      this._wordsOnly = false;
       this._setResults(null, [], null);
     } finally {
       if (generation === this._generation) {
@@ -412,6 +419,7 @@ export class SearchModel implements IDisposable {
   private _ordered: ISearchHit[] = [];
   private _searched: string | null = null;
   private _tookMs: number | null = null;
+  private _wordsOnly = false;
   private _error: ISearchError | null = null;
   private _active = -1;
   private _timer: number | undefined = undefined;

@@ -322,6 +322,10 @@ function Results(props: IResultsProps): JSX.Element {
         ? trans.__('%1 · %2 ms', found, Math.round(model.tookMs))
         : found;
   }
+  if (summary && model.wordsOnly) {
+    // the embedding model still loads: hits match words; meaning-based ones come later
+    summary = trans.__('%1 · words only, meaning coming', summary);
+  }
 
   return (
     <>
@@ -330,6 +334,7 @@ function Results(props: IResultsProps): JSX.Element {
         role="status"
         aria-live="polite"
         data-searching={model.searching}
+        data-words-only={model.wordsOnly}
       >
         {summary}
       </div>
