@@ -401,8 +401,11 @@ def test_neither_user_reaches_the_other_workspace(hub, users):
                 follow_redirects=False,
             )
         )
+    # a refused body is left unread and its connection closed: the proxy must not send bob's
+    # next request down that socket (it answered 503 "socket hang up" before Connection: close)
+    assert bob.api("GET", "notes").status_code == 200
     page = alice.session.get(f"{bob.prefix}lab")
-    assert page.status_code == 403, (page.status_code, page.url)
+    assert page.status_code == 403, (page.status_code, page.url, page.history)
     assert not alice.session.cookies.get(f"jupyterhub-user-{bob.name}", path=bob.prefix)
     # alice's hub token, her server's token (as her kernels have it), her server's own token
     alice_server = alice.server_info()
