@@ -55,6 +55,7 @@ FILES = {
         "radiator panel temperature heat",
     ),
 }
+MAX_TITLE_CHARS = 150  # not the default (200): shows the JSON config file is read
 START_TIMEOUT = 120.0  # seconds: a server with its sidecar and model on a loaded machine
 
 
@@ -125,6 +126,9 @@ c.JupyterHub.spawner_class = SimpleLocalProcessSpawner
 c.SimpleLocalProcessSpawner.home_dir_template = "{tmp}/home/{{username}}"
 c.Spawner.cmd = [{singleuser!r}]
 c.Spawner.args = {args!r}
+# the workspace's settings in a JSON config file, as Zero to JupyterHub's singleuser.extraFiles
+# mounts /etc/jupyter/jupyter_server_config.json (docs/deploy.md)
+c.Spawner.environment = {{"JUPYTER_CONFIG_PATH": "{tmp}/etc/jupyter"}}
 c.Spawner.default_url = "/lab"
 c.Spawner.start_timeout = 120
 c.Spawner.http_timeout = 120
@@ -150,19 +154,23 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
     for name, (filename, _, text, _) in FILES.items():
         (tmp / "home" / name).mkdir(parents=True)
         (tmp / "home" / name / filename).write_text(text)
-    args = [
-        # root in CI (JupyterHub's own spawners would refuse it; this is the test's machine)
-        "--allow-root",
+    # root in CI (JupyterHub's own spawners would refuse it; this is the test's machine)
+    args = ["--allow-root"]
+    settings = {
         # the converted embedding model of this machine, shared as an image would ship it
-        "--WorkspaceApp.model_cache_dir="
-        + str(
+        "model_cache_dir": str(
             Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
             / "jupyter-workspace"
             / "models"
         ),
-        "--WorkspaceApp.sqlite_synchronous=NORMAL",
-        "--WorkspaceApp.watch_debounce=0.1",
-    ]
+        "sqlite_synchronous": "NORMAL",
+        "watch_debounce": 0.1,
+        "max_title_chars": MAX_TITLE_CHARS,
+    }
+    (tmp / "etc" / "jupyter").mkdir(parents=True)
+    (tmp / "etc" / "jupyter" / "jupyter_server_config.json").write_text(
+        json.dumps({"WorkspaceApp": settings})
+    )
     (tmp / "jupyterhub_config.py").write_text(
         HUB_CONFIG.format(
             passwords=PASSWORDS,
@@ -332,6 +340,7 @@ def test_each_user_has_a_server_state_dir_and_sidecar_of_their_own(hub, users):
         assert Path(status["state_dir"]) == user.home / ".jupyter-workspace"
         assert (user.home / ".jupyter-workspace" / "workspace.sqlite").is_file()
         assert (user.home / ".jupyter-workspace" / "index").is_dir()
+        assert status["limits"]["max_title_chars"] == MAX_TITLE_CHARS
         info = user.server_info()
         assert info["base_url"] == user.prefix
         # the sidecar is a child of this user's server, running in this user's home
@@ -348,6 +357,8 @@ def test_notes_and_search_by_cookie_and_token(hub, users):
         response = user.api("POST", "notes", json={"title": title, "body": "by cookie"})
         assert response.status_code == 201, response.text
         user.notes.append(title)
+        long_title = "x" * (MAX_TITLE_CHARS + 1)  # the limit of the config file
+        assert user.api("POST", "notes", json={"title": long_title}).status_code == 400
         # an API token of the user's, as a script or an external agent would use
         title = f"{user.name}'s token note {uuid.uuid4().hex[:8]}"
         response = httpx.post(
