@@ -332,6 +332,12 @@ def parent_pid(pid: int) -> int:
         return int(f.read().rsplit(")", 1)[1].split()[1])
 
 
+def rss_mib(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        kib = next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+    return round(kib / 1024)
+
+
 def test_each_user_has_a_server_state_dir_and_sidecar_of_their_own(hub, users):
     sidecars = set()
     for user in users.values():
@@ -348,6 +354,11 @@ def test_each_user_has_a_server_state_dir_and_sidecar_of_their_own(hub, users):
         assert parent_pid(pid) == info["pid"]
         assert Path(os.readlink(f"/proc/{pid}/cwd")) == user.home
         sidecars.add(pid)
+        # what each user's server costs under the hub (docs/deploy.md's per-user figures)
+        print(
+            f"{user.name}: server RSS {rss_mib(info['pid'])} MiB, "
+            f"sidecar RSS {rss_mib(pid)} MiB (index ready, one file)"
+        )
     assert len(sidecars) == 2
 
 
