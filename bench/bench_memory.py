@@ -12,7 +12,13 @@ memory counts both). With `MALLOC_ARENA_MAX=2`, as the server starts its sidecar
 per-chunk cost is the slope between the two sizes, which cancels what any open costs
 regardless of size.
 
-    python3 bench/bench_memory.py              # ~1-1.5 min
+Then the sidecar itself (`python -m jupyter_workspace.sidecar`, an empty index), once with the
+default local model (`auto`: ONNX int8, the model cache of this user) and once with
+`openai:<model>` against `tests/fake_embeddings.py` (an OpenAI-compatible server in this
+process): `VmRSS` when `/health` says the index is ready, i.e. what a remote embedding backend
+saves each user's sidecar.
+
+    python3 bench/bench_memory.py              # ~1.5-2 min
     BENCH_MEMORY_SIZES=20000,200000 python3 bench/bench_memory.py
 """
 
@@ -21,6 +27,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import secrets
 import subprocess
 import sys
 import time
@@ -28,7 +35,9 @@ from pathlib import Path
 
 from _harness import table
 from index_search100k import arrow_table, synthetic_rows, vocabulary
-from index_shared import DIM, rmtree, tmpdir
+from index_shared import DIM, MODEL, Http, proc_status, rmtree, tmpdir
+
+from jupyter_workspace import protocol
 
 SIZES = [int(n) for n in os.environ.get("BENCH_MEMORY_SIZES", "10000,100000").split(",")]
 MODEL_ID = "bench-memory/synthetic"  # recorded in the index; the child opens with the same
@@ -102,6 +111,89 @@ def measure(uri: Path, words: list[str]) -> dict[str, float]:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def sidecar_ready_rss(backend: str, extra_env: dict[str, str]) -> dict[str, float]:
+    """Start a sidecar on an empty index with `backend`; its RSS once the index is ready."""
+    work = tmpdir("jw-bench-memory-sidecar-")
+    token = secrets.token_urlsafe(32)
+    path = os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])
+    env = {
+        "MALLOC_ARENA_MAX": "2",
+        **os.environ,
+        "PYTHONPATH": path,
+        protocol.SIDECAR_TOKEN_ENV: token,
+        protocol.INDEX_URI_ENV: str(work / "index"),
+        protocol.EMBEDDING_MODEL_ENV: MODEL,
+        protocol.EMBEDDING_BACKEND_ENV: backend,
+        **extra_env,
+    }
+    env.pop(protocol.SIDECAR_PARENT_ENV, None)
+    started = time.monotonic()
+    with open(work / "sidecar.log", "wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "jupyter_workspace.sidecar"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=log,
+            cwd=work,
+            env=env,
+        )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline().decode()  # the ready line, with the port
+        if not line:
+            raise RuntimeError(f"no port: {(work / 'sidecar.log').read_text()[-2000:]}")
+        client = Http(json.loads(line.split(" ", 1)[1])["port"], f"Bearer {token}")
+        deadline = time.monotonic() + 150
+        while True:
+            code, health = client.request("GET", "/health", timeout=5)
+            state = (health or {}).get("index", {}).get("state") if code == 200 else None
+            if state == "ready":
+                break
+            if state == "failed" or proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"{backend}: index {state}: {(work / 'sidecar.log').read_text()[-2000:]}"
+                )
+            time.sleep(0.1)
+        ready_s = time.monotonic() - started
+        time.sleep(0.5)
+        status = proc_status(proc.pid)
+        client.close()
+        return {"ready_s": ready_s, "rss": status["VmRSS"], "hwm": status["VmHWM"]}
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+        rmtree(work)
+
+
+def sidecars() -> None:
+    sys.path.insert(0, str(REPO))
+    from tests.fake_embeddings import FakeEmbeddings
+
+    fake = FakeEmbeddings(cheap=True)
+    try:
+        local = sidecar_ready_rss("auto", {})
+        remote = sidecar_ready_rss(
+            f"openai:{MODEL}", {"JUPYTER_WORKSPACE_EMBEDDING_API_BASE": fake.url}
+        )
+    finally:
+        fake.stop()
+    print()
+    print(
+        table(
+            ["sidecar, empty index", "ready after s", "RSS MiB", "peak (VmHWM) MiB"],
+            [
+                [name, f"{r['ready_s']:.1f}", f"{r['rss']:.0f}", f"{r['hwm']:.0f}"]
+                for name, r in (("auto (local ONNX int8)", local), ("openai: (remote)", remote))
+            ],
+        )
+    )
+    print(f"a remote embedding backend saves {local['rss'] - remote['rss']:.0f} MiB when ready")
+
+
 def main() -> None:
     if len(SIZES) != 2 or not 0 < SIZES[0] < SIZES[1]:
         sys.exit("BENCH_MEMORY_SIZES: two sizes, the smaller first")
@@ -154,6 +246,7 @@ def main() -> None:
     ):
         per = (big[key] - big["imports"] - (small[key] - small["imports"])) * 1024 * 1024 / span
         print(f"per chunk, {what}: {per:.0f} bytes (the vector alone: {DIM * 4} bytes)")
+    sidecars()
     print(
         f"\n{time.monotonic() - started:.0f} s; load average {load:.2f} at the start, "
         f"{os.getloadavg()[0]:.2f} at the end; {os.cpu_count()} cores"
