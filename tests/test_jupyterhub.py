@@ -600,3 +600,28 @@ def test_runtime_file_without_token_takes_the_hub_token(monkeypatch, tmp_path):
     assert client.find_server(runtime_dir=str(tmp_path)).token == "hub-token"
     (tmp_path / "jpserver-1.json").write_text(json.dumps({**info, "base_url": "/"}))
     assert client.find_server(runtime_dir=str(tmp_path)).token == ""
+
+
+def test_hub_environment_wins_over_an_unrelated_running_server(monkeypatch, tmp_path):
+    """Another Jupyter server of this OS user (not the kernel's) is not taken for the hub's:
+    the hub's environment names the server this kernel belongs to."""
+    from jupyter_workspace.kernel import client
+
+    monkeypatch.delenv("JUPYTER_WORKSPACE_URL", raising=False)
+    monkeypatch.setenv("JUPYTERHUB_SERVICE_URL", "http://127.0.0.1:41234/user/alice/")
+    monkeypatch.setenv("JUPYTERHUB_SERVICE_PREFIX", "/user/alice/")
+    monkeypatch.setenv("JUPYTERHUB_API_TOKEN", "hub-token")
+    # a live process that is not an ancestor of this one stands for the other server
+    stranger = subprocess.Popen(["sleep", "60"])
+    try:
+        other = {"pid": stranger.pid, "url": "http://127.0.0.1:8888/", "token": "other"}
+        (tmp_path / "jpserver-1.json").write_text(json.dumps({**other, "base_url": "/"}))
+        server = client.find_server(runtime_dir=str(tmp_path))
+        assert (server.url, server.token) == ("http://127.0.0.1:41234/user/alice/", "hub-token")
+        # without the hub's environment, the only running server is still found
+        monkeypatch.delenv("JUPYTERHUB_SERVICE_URL")
+        server = client.find_server(runtime_dir=str(tmp_path))
+        assert (server.url, server.token) == ("http://127.0.0.1:8888/", "other")
+    finally:
+        stranger.kill()
+        stranger.wait()
