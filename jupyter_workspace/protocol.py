@@ -358,6 +358,11 @@ ENTITY_PATTERNS_ENV: Final = "JUPYTER_WORKSPACE_ENTITY_PATTERNS"  # JSON: {kind:
 # Where a kernel finds its workspace when it cannot find the server itself.
 WORKSPACE_URL_ENV: Final = "JUPYTER_WORKSPACE_URL"
 WORKSPACE_TOKEN_ENV: Final = "JUPYTER_WORKSPACE_TOKEN"
+# What JupyterHub puts in a single-user server's environment (its kernels inherit it): the
+# server's own URL (with the /user/<name>/ prefix), that prefix, and the server's API token.
+HUB_SERVICE_URL_ENV: Final = "JUPYTERHUB_SERVICE_URL"
+HUB_SERVICE_PREFIX_ENV: Final = "JUPYTERHUB_SERVICE_PREFIX"
+HUB_API_TOKEN_ENV: Final = "JUPYTERHUB_API_TOKEN"
 
 # --- MIME types of the kernel magics' output, rendered by the labextension ----------------------
 RESULTS_MIME: Final = "application/vnd.jupyter-workspace.results+json"

@@ -127,6 +127,8 @@ async def test_unauthenticated_body_is_refused_before_it_is_read(
     )
     answer = await raw_request(jp_http_port, head, b'{"title": ')
     assert answer.startswith(b"HTTP/1.1 403"), answer[:200]
+    # the body is left unread and the connection closed: the answer says so, for proxies
+    assert b"\r\nConnection: close\r\n" in answer.split(b"\r\n\r\n", 1)[0], answer[:400]
     _, notes = await api("GET", "notes")
     assert notes["notes"] == []
 

@@ -3,7 +3,9 @@ events. Standard library plus tornado (which every ipykernel has); no AI librari
 
 The server: `JUPYTER_WORKSPACE_URL` (+ `JUPYTER_WORKSPACE_TOKEN`) if set; else the running
 servers Jupyter lists in its runtime dir, preferring the one that started this kernel (its pid
-is an ancestor of ours); else the only one running.
+is an ancestor of ours); else, under JupyterHub, the single-user server the hub's environment
+names (`JUPYTERHUB_SERVICE_URL`, with its /user/<name>/ prefix, and `JUPYTERHUB_API_TOKEN`,
+which that server accepts); else the only one running.
 """
 
 from __future__ import annotations
@@ -71,6 +73,9 @@ def find_server(runtime_dir: str | None = None) -> Server:
         )
     servers = running_servers(runtime_dir)
     if not servers:
+        hub = hub_server()
+        if hub is not None:
+            return hub
         raise NoServer(
             "no running Jupyter server found (looked in "
             f"{runtime_dir or _runtime_dir()}); start one with `jupyter workspace` "
@@ -80,6 +85,11 @@ def find_server(runtime_dir: str | None = None) -> Server:
     for info in servers:
         if info.get("pid") in ancestors:
             return _server(info, "the Jupyter server that started this kernel")
+    # A kernel of a JupyterHub single-user server inherits the hub's variables for that
+    # server: they name it even where its runtime file is out of reach (another runtime dir)
+    hub = hub_server()
+    if hub is not None:
+        return hub
     if len(servers) == 1:
         return _server(servers[0], "the only running Jupyter server")
     listed = ", ".join(info.get("url", "?") for info in servers)
@@ -105,8 +115,32 @@ def running_servers(runtime_dir: str | None = None) -> list[dict[str, Any]]:
 
 
 def _server(info: dict[str, Any], source: str) -> Server:
+    token = info.get("token") or ""
+    if not token and info.get("base_url") == os.environ.get(protocol.HUB_SERVICE_PREFIX_ENV):
+        # JupyterHub's single-user server (its runtime file may carry no token of its own)
+        token = os.environ.get(protocol.HUB_API_TOKEN_ENV, "")
+    return Server(info["url"].rstrip("/") + "/", token, source, info.get("root_dir"))
+
+
+def hub_server() -> Server | None:
+    """The JupyterHub single-user server whose environment this process inherited, if any.
+
+    Its URL is the address the server listens on (`http://0.0.0.0:8888/user/<name>/` in a
+    container, `http://:8888/...` when it listens on every interface): such an address is
+    reached on this machine, as 127.0.0.1. Its token is the server's own hub API token, which
+    the server accepts as its owner's (JupyterHub's `access:servers!server` scope)."""
+    url = os.environ.get(protocol.HUB_SERVICE_URL_ENV, "").strip()
+    if not url.startswith(("http://", "https://")):
+        return None
+    parts = urllib.parse.urlsplit(url)
+    host = parts.hostname or ""
+    if host in ("", "0.0.0.0", "::"):
+        netloc = "127.0.0.1" + (f":{parts.port}" if parts.port else "")
+        url = urllib.parse.urlunsplit(parts._replace(netloc=netloc))
     return Server(
-        info["url"].rstrip("/") + "/", info.get("token") or "", source, info.get("root_dir")
+        url.rstrip("/") + "/",
+        os.environ.get(protocol.HUB_API_TOKEN_ENV, ""),
+        f"JupyterHub's environment ({protocol.HUB_SERVICE_URL_ENV})",
     )
 
 

@@ -57,13 +57,20 @@ class WorkspaceHandler(ExtensionHandlerMixin, APIHandler):
 
     async def prepare(self) -> None:  # type: ignore[override]  # as APIHandler.prepare
         """Refuse a body from a user we do not know before reading any of it; the verb's
-        own decorators still decide everything else."""
+        own decorators still decide everything else.
+
+        An answer given here leaves the body unread, so tornado closes the connection after
+        it; the answer says so (`Connection: close`, in write_error). Without it a proxy that
+        keeps connections alive (JupyterHub's configurable-http-proxy) sends the next request,
+        perhaps the server owner's, down the closed socket and answers it 503."""
+        announced = {"Content-Length", "Transfer-Encoding"} & set(self.request.headers)
+        self._body_unread = bool(announced)
         await super().prepare()
         self.request.body = bytearray()  # type: ignore[assignment]  # grown in place
         self._body_bytes = 0
-        announced = {"Content-Length", "Transfer-Encoding"} & set(self.request.headers)
         if announced and self.current_user is None:
             raise web.HTTPError(403)
+        self._body_unread = False  # the verb runs once tornado has read the whole body
 
     def data_received(self, chunk: bytes) -> None:
         """Keep the body up to the limit and only count the rest (json_body answers 413)."""
@@ -118,6 +125,8 @@ class WorkspaceHandler(ExtensionHandlerMixin, APIHandler):
             body = {"error": HTTPStatus(status_code).phrase}
         else:
             body = {"error": "internal error in jupyter-workspace; see the server log"}
+        if getattr(self, "_body_unread", False):
+            self.set_header("Connection", "close")
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps(body))
 
