@@ -19,7 +19,7 @@ import numpy as np
 
 from .. import protocol
 from ..entity_patterns import DEFAULT_PATTERNS
-from .chunk_store import ChunkIndex, Filters
+from .chunk_store import KEEP_VERSIONS, ChunkIndex, Filters
 from .chunker import Chunk, chunk_file, language_of, parse
 from .detect import extract
 from .ranking import DEFINITION_KINDS
@@ -42,6 +42,7 @@ MAX_SYMBOLS = 2000
 # cost CPU the searches waited for, and left a version). One asked for sooner is made by the
 # worker when the gap has passed.
 OPTIMIZE_GAP = 10.0
+CLEANUP_PASSES = 2  # after a compaction, once its kept versions are old: see `_cleanup`
 
 
 class IndexService:
@@ -59,6 +60,9 @@ class IndexService:
         self._worker: threading.Thread | None = None
         self._closed = False
         self._optimized_at = -OPTIMIZE_GAP  # monotonic time of the last compaction
+        # when the versions a compaction left (kept `KEEP_VERSIONS` for readers) may go
+        self._cleanup_at: float | None = None
+        self._cleanups_left = 0
         self.embed_error: str | None = None
         # the full-text half of a hybrid search runs here while the query is embedded
         self._text_pool = ThreadPoolExecutor(1, thread_name_prefix="index-text")
@@ -262,12 +266,19 @@ class IndexService:
         assert self.index is not None
         while True:
             with self._work:
-                while not (self._closed or self.index.pending_count or self._optimize_due()):
+                while not (
+                    self._closed
+                    or self.index.pending_count
+                    or self._optimize_due()
+                    or self._cleanup_due()
+                ):
                     self._work.wait(self._optimize_wait())
                 if self._closed:
                     return
             if self._optimize_due():
                 self._optimize()
+            elif self._cleanup_due():
+                self._cleanup()
             if not self.index.pending_count:
                 continue
             try:
@@ -293,15 +304,40 @@ class IndexService:
         )
 
     def _optimize_wait(self) -> float:
-        """How long the idle worker may sleep before a compaction falls due."""
+        """How long the idle worker may sleep before a compaction or a cleanup falls due."""
         assert self.index is not None
-        if not self.index.writes_since_optimize:
-            return 5.0
-        return max(0.05, OPTIMIZE_GAP - (time.monotonic() - self._optimized_at))
+        now = time.monotonic()
+        wait = 5.0
+        if self.index.writes_since_optimize:
+            wait = OPTIMIZE_GAP - (now - self._optimized_at)
+        if self._cleanup_at is not None:
+            wait = min(wait, self._cleanup_at - now)
+        return max(0.05, wait)
 
     def _optimize(self) -> None:
         assert self.index is not None
         self._optimized_at = time.monotonic()
+        self.index.optimize()
+        # The compaction keeps the versions of the last `KEEP_VERSIONS` (a query in flight
+        # may read one), and with them the files it replaced: without later passes they stay
+        # until the next write, 2.1x the compacted size after a cold index (bench_disk.py).
+        self._cleanups_left = CLEANUP_PASSES
+        self._cleanup_at = time.monotonic() + KEEP_VERSIONS.total_seconds() + 1.0
+
+    def _cleanup_due(self) -> bool:
+        return self._cleanup_at is not None and time.monotonic() >= self._cleanup_at
+
+    def _cleanup(self) -> None:
+        """Remove the versions the last compaction had to keep, now that they are old. LanceDB
+        (without pylance) removes versions only as part of an optimize, which makes a version
+        of its own: the second pass removes the one the first left beside it."""
+        assert self.index is not None
+        self._cleanups_left -= 1
+        self._cleanup_at = (
+            time.monotonic() + KEEP_VERSIONS.total_seconds() + 1.0
+            if self._cleanups_left > 0
+            else None
+        )
         self.index.optimize()
 
     def _embed_step(self) -> None:
