@@ -15,8 +15,9 @@ bench_search.py: zstandard, lz4, pybind11, more-itertools; `--sdist` to choose).
    worker's 60 s schedule is what it would be in an hour only if --pace is 10: the figure
    shown is for the pace used.
 
-Each time: bytes on disk and LanceDB versions of the index folder, against a copy of the same
-folder compacted with every old version removed (`optimize(cleanup_older_than=0,
+Each time, at once and once the index has been idle `SETTLE` s (the worker's compaction and
+its cleanup passes): bytes on disk and LanceDB versions of the index folder, against a copy
+of the same folder compacted with every old version removed (`optimize(cleanup_older_than=0,
 delete_unverified=True)`). Prints figures only; asserts nothing.
 """
 
@@ -43,6 +44,13 @@ from jupyter_workspace.sidecar.chunk_store import TABLE  # noqa: E402
 from jupyter_workspace.sidecar.index_service import IndexService  # noqa: E402
 
 BATCH_FILES = 16  # server/index_feeder.py
+# idle time for the worker's compaction (OPTIMIZE_GAP after the last write) and its cleanup
+# passes (each KEEP_VERSIONS + 1 s after the one before)
+SETTLE = (
+    index_service.OPTIMIZE_GAP
+    + index_service.CLEANUP_PASSES * (index_service.KEEP_VERSIONS.total_seconds() + 1)
+    + 5
+)
 SOURCE = {".c", ".h", ".cpp", ".hpp", ".cc", ".py", ".pyx", ".md", ".rst", ".txt", ".toml"}
 
 
@@ -119,15 +127,16 @@ def main() -> None:
         svc.optimize_soon()
         loader.join()
         assert svc.wait_vectors(3600), "vectors never came"
-        time.sleep(index_service.OPTIMIZE_GAP + 5)  # the worker's compaction once idle
         cold_s = time.monotonic() - started
+        rows.append(row("cold index: at its last vector", uri, svc.index.chunk_count))
+        time.sleep(SETTLE)  # the worker's compaction once idle, and its cleanup passes
         chunks = svc.index.chunk_count if svc.index else 0
         print(
             f"cold: {len(files)} files of {', '.join(names)}, {chunks} chunks in {cold_s:.0f} s "
             f"(model load {time.monotonic() - loading - cold_s:.0f} s overlapped)",
             flush=True,
         )
-        rows.append(row("after the cold index", uri, chunks))
+        rows.append(row(f"cold index: idle {SETTLE:.0f} s", uri, chunks))
         print(table(["when", "chunks", "MB", "versions", "compacted MB", "ratio"], rows))
         rng = random.Random(19)
         started = time.monotonic()
@@ -141,9 +150,10 @@ def main() -> None:
             svc.optimize_soon()
             time.sleep(args.pace)
         assert svc.wait_vectors(600)
-        time.sleep(index_service.OPTIMIZE_GAP + 5)
         print(f"edits: {args.edits} saves in {time.monotonic() - started:.0f} s", flush=True)
-        rows.append(row(f"after {args.edits} saves, {args.pace} s apart", uri, chunks))
+        rows.append(row(f"{args.edits} saves {args.pace} s apart: at the last", uri, chunks))
+        time.sleep(SETTLE)
+        rows.append(row(f"{args.edits} saves: idle {SETTLE:.0f} s", uri, chunks))
         print(table(["when", "chunks", "MB", "versions", "compacted MB", "ratio"], rows))
     finally:
         svc.close()
