@@ -355,6 +355,12 @@ EMBEDDING_MODEL_ENV: Final = "JUPYTER_WORKSPACE_EMBEDDING_MODEL"
 EMBEDDING_BACKEND_ENV: Final = "JUPYTER_WORKSPACE_EMBEDDING_BACKEND"
 INLINE_EMBED_ENV: Final = "JUPYTER_WORKSPACE_INLINE_EMBED"
 ENTITY_PATTERNS_ENV: Final = "JUPYTER_WORKSPACE_ENTITY_PATTERNS"  # JSON: {kind: regex}
+# A shared base index opened read-only under the local one (sidecar/overlay.py): its LanceDB
+# URI, its storage_options (JSON: {name: string}; may hold keys: never logged or shown), and
+# the served root, where the sidecar looks which of the base's files the user still has.
+BASE_INDEX_URI_ENV: Final = "JUPYTER_WORKSPACE_BASE_INDEX_URI"
+BASE_INDEX_OPTIONS_ENV: Final = "JUPYTER_WORKSPACE_BASE_INDEX_OPTIONS"
+INDEX_ROOT_ENV: Final = "JUPYTER_WORKSPACE_INDEX_ROOT"
 # Where a kernel finds its workspace when it cannot find the server itself.
 WORKSPACE_URL_ENV: Final = "JUPYTER_WORKSPACE_URL"
 WORKSPACE_TOKEN_ENV: Final = "JUPYTER_WORKSPACE_TOKEN"
