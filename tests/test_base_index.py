@@ -306,3 +306,71 @@ def test_a_base_of_another_model_or_unreachable_is_refused_with_a_clear_error(tm
     with pytest.raises(BaseIndexError, match="no manifest"):
         BaseSource(f"s3://{BUCKET}/nothing-here", s3).manifest()
     assert describe_uri("s3://user:pw@bucket/x") == "s3://bucket/x"
+
+
+# -- a real Jupyter server and its sidecar on the user's clone ----------------------------------
+@pytest.fixture
+def clone_on_base(tmp_path, jp_root_dir, s3, fake):
+    """The base built from the CI tree into S3; the user's clone (one file changed, one added,
+    one deleted) as the server's root."""
+    base_root, uri, commit, summary = build_base(tmp_path, s3, fake, "served")
+    root = working_copy(base_root, jp_root_dir)
+    return root, uri, commit, summary, set(fake.inputs)
+
+
+@pytest.fixture
+def jp_server_config(jp_server_config, clone_on_base, s3):
+    from .chat_helpers import FAKE_KEY
+
+    root, uri, _, _, _ = clone_on_base
+    config = dict(jp_server_config)
+    config["ServerApp"] = {**config["ServerApp"], "root_dir": str(root)}
+    config["WorkspaceApp"] = {
+        **config["WorkspaceApp"],
+        "sidecar_enabled": True,
+        "index_enabled": True,
+        "embedding_backend": "openai:fake-embed",
+        "base_index_uri": uri,
+        "base_index_storage_options": s3,
+        "llm_model": "openai/none",
+        "llm_api_key": FAKE_KEY,
+    }
+    return config
+
+
+async def test_a_server_searches_the_base_and_the_users_changes(
+    clone_on_base, fake, jp_serverapp, api
+):
+    from .chat_helpers import sidecar_ready
+    from .waiting import until
+
+    root, uri, commit, summary, base_texts = clone_on_base
+    fake.inputs.clear()
+    await jp_serverapp._post_start()
+    await sidecar_ready(api)
+    tree = (VISIBLE - {"docs/notes.txt"}) | {"telemetry_check.py"}
+
+    async def idle() -> dict[str, Any] | None:
+        _, status = await api("GET", "index")
+        done = status["state"] == "idle" and status["files_indexed"] == len(tree)
+        return status if done else None
+
+    status = await until(idle, timeout=120, interval=0.2)
+    base = status["base"]
+    assert base["uri"] == uri and base["commit"] == commit
+    assert base["chunks"] == summary["chunks_in_index"]
+    assert base["overlay_files"] == 2 and base["files_in_view"] == len(VISIBLE) - 2
+    # only the changed and the added file's chunks reached the embeddings server
+    embedded = [text for text in fake.inputs if text != PROBE]
+    assert embedded and not set(embedded) & base_texts
+    code, answer = await api("GET", "search", params={"q": "augmented_navigation"})
+    assert code == 200 and answer["results"][0]["path"] == "src/guidance.c"
+    assert "target_accel" in answer["results"][0]["snippet"] + answer["results"][0].get("text", "")
+    _, answer = await api("GET", "search", params={"q": "pyro valves", "k": "50"})
+    assert all(hit["path"] != "docs/notes.txt" for hit in answer["results"])
+    _, answer = await api("GET", "search", params={"q": "pid_step", "mode": "text"})
+    assert answer["results"][0]["path"] == "pid.c"
+    # the keys went to the sidecar, never to what the browser sees
+    _, everything = await api("GET", "status")
+    assert everything["index"]["base"]["uri"] == uri
+    assert SECRET_KEY not in json.dumps(everything)

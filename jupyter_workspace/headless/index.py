@@ -229,7 +229,6 @@ def _run(options: Options) -> dict[str, Any]:
     from ..sidecar import manifest as manifest_module
     from ..sidecar.embedder import openai_http
     from ..sidecar.index_service import IndexService
-    from ..sidecar.overlay import check_storage_options
 
     started = time.monotonic()
     root = options.root.expanduser()
@@ -270,7 +269,7 @@ def _run(options: Options) -> dict[str, Any]:
         os.environ[openai_http.RETRIES_ENV] = str(options.retries)
 
     try:
-        storage_options = check_storage_options(options.storage_options)
+        storage_options = protocol.check_storage_options(options.storage_options)
     except ValueError as e:
         raise UsageError(str(e)) from None
     if storage_options and local_index is not None:

@@ -22,7 +22,7 @@ from ..entity_patterns import DEFAULT_PATTERNS
 from .chunk_store import ChunkIndex, Filters
 from .chunker import Chunk, chunk_file, language_of, parse
 from .detect import extract
-from .overlay import BaseSource, OverlayIndex, check_storage_options, text_sha256
+from .overlay import BaseSource, OverlayIndex, text_sha256
 from .ranking import DEFINITION_KINDS
 
 log = logging.getLogger(__name__)
@@ -85,7 +85,7 @@ class IndexService:
         base = None
         if base_uri := os.environ.get(protocol.BASE_INDEX_URI_ENV):
             options = json.loads(os.environ.get(protocol.BASE_INDEX_OPTIONS_ENV) or "{}")
-            base = BaseSource(base_uri, check_storage_options(options))
+            base = BaseSource(base_uri, protocol.check_storage_options(options))
         root = os.environ.get(protocol.INDEX_ROOT_ENV)
         service = cls(
             uri,
@@ -287,13 +287,16 @@ class IndexService:
             total += sum(r["chunks"] for r in results if r.get("base"))
         with self._work:  # vectors to fill behind, or a compaction to plan
             self._work.notify_all()
-        return {
+        answer = {
             "files": results,
             "chunks": total,
             "embedded": len(texts) if inline else 0,
             "vectors_pending": self.index.pending_count,
             "seconds": round(time.monotonic() - started, 4),
         }
+        if (base := self.base_status()) is not None:
+            answer["base"] = base
+        return answer
 
     def _extract(self, path: str, text: str, language: str, tree: Any) -> dict[str, Any]:
         """Tasks and entity mentions: never fails the file (its chunks still count)."""

@@ -85,24 +85,6 @@ def text_sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def check_storage_options(options: Any) -> dict[str, str]:
-    """LanceDB's storage_options as given in configuration: a flat object of strings."""
-    if options in (None, ""):
-        return {}
-    if not isinstance(options, dict):
-        raise ValueError("the base index's storage options must be an object of strings")
-    checked: dict[str, str] = {}
-    for key, value in options.items():
-        if not isinstance(key, str) or not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", key):
-            raise ValueError(f"not a storage option name: {key!r}")
-        if isinstance(value, bool):
-            value = "true" if value else "false"
-        if not isinstance(value, (str, int, float)):
-            raise ValueError(f"storage option {key} must be a string")
-        checked[key.lower()] = str(value)
-    return checked
-
-
 class BaseSource:
     """Where the base is and how to reach it; reads its manifest once."""
 
@@ -222,6 +204,7 @@ class OverlayIndex(ChunkIndex):
         self._state_lock = threading.Lock()
         self._df: dict[str, int] = {}  # word -> base chunks holding it (the base is fixed)
         self._overlay_rows = 0  # chunks in the overlay table
+        self._shown_rows = 0  # base chunks in view
 
     # -- opening -------------------------------------------------------------------------------
     @property
@@ -429,6 +412,7 @@ class OverlayIndex(ChunkIndex):
         """The SQL condition that keeps base full-text hits to the paths in view, and the
         overlay's size (under `_lock`, after every change of either)."""
         self._overlay_rows = sum(len(self._m.by_path.get(p, ())) for p in self._overlay)
+        self._shown_rows = sum(len(self._m.by_path.get(p, ())) for p in self._shown)
         hidden = [p for p in self._base_files if p not in self._shown]
         if not hidden:
             self._view_sql = (None, False)
@@ -538,23 +522,21 @@ class OverlayIndex(ChunkIndex):
 
     # -- status --------------------------------------------------------------------------------
     def describe(self) -> dict[str, Any]:
-        """The base and the overlay for /health and status (no storage option, no secret)."""
+        """The base and the overlay for /health and status (no storage option, no secret).
+        Takes no lock: the sidecar's event loop asks for it."""
         manifest = self.base.manifest()
-        with self._lock:
-            overlay_chunks = sum(len(self._m.by_path.get(p, ())) for p in self._overlay)
-            shown_chunks = sum(len(self._m.by_path.get(p, ())) for p in self._shown)
-            return {
-                "uri": describe_uri(self.base.uri),
-                "commit": manifest.get("commit"),
-                "dirty": bool(manifest.get("dirty")),
-                "build": manifest.get("build"),
-                "model_id": manifest.get("model_id"),
-                "files": len(self._base_files),
-                "chunks": self._base_chunks,
-                "files_in_view": len(self._shown),
-                "chunks_in_view": shown_chunks,
-                "files_hidden": len(self._base_files) - len(self._shown),
-                "overlay_files": len(self._overlay),
-                "overlay_chunks": overlay_chunks,
-                "deleted_files": len(self._tombstones),
-            }
+        return {
+            "uri": describe_uri(self.base.uri),
+            "commit": manifest.get("commit"),
+            "dirty": bool(manifest.get("dirty")),
+            "build": manifest.get("build"),
+            "model_id": manifest.get("model_id"),
+            "files": len(self._base_files),
+            "chunks": self._base_chunks,
+            "files_in_view": len(self._shown),
+            "chunks_in_view": self._shown_rows,
+            "files_hidden": len(self._base_files) - len(self._shown),
+            "overlay_files": len(self._overlay),
+            "overlay_chunks": self._overlay_rows,
+            "deleted_files": len(self._tombstones),
+        }
