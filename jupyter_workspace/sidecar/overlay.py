@@ -205,6 +205,9 @@ class OverlayIndex(ChunkIndex):
         self._df: dict[str, int] = {}  # word -> base chunks holding it (the base is fixed)
         self._overlay_rows = 0  # chunks in the overlay table
         self._shown_rows = 0  # base chunks in view
+        # each word's rows and scores in the overlay, until the overlay is written again
+        self._overlay_version = 0
+        self._word_cache: tuple[int, dict[str, dict[Key, float]]] = (0, {})
 
     # -- opening -------------------------------------------------------------------------------
     @property
@@ -411,6 +414,7 @@ class OverlayIndex(ChunkIndex):
     def _update_view(self) -> None:
         """The SQL condition that keeps base full-text hits to the paths in view, and the
         overlay's size (under `_lock`, after every change of either)."""
+        self._overlay_version += 1
         self._overlay_rows = sum(len(self._m.by_path.get(p, ())) for p in self._overlay)
         self._shown_rows = sum(len(self._m.by_path.get(p, ())) for p in self._shown)
         hidden = [p for p in self._base_files if p not in self._shown]
@@ -498,8 +502,16 @@ class OverlayIndex(ChunkIndex):
         if not n_overlay or not n_base:
             return hits
         rescored: dict[Key, float] = {}
+        version = self._overlay_version
+        if self._word_cache[0] != version:  # the overlay was written: its answers changed
+            self._word_cache = (version, {})
+        cache = self._word_cache[1]
         for word in dict.fromkeys(terms(query)):
-            found = _fts(self._reader, word, max(n_overlay, 1))
+            found = cache.get(word)
+            if found is None:
+                found = _fts(self._reader, word, max(n_overlay, 1))
+                if len(cache) < 10_000:
+                    cache[word] = found
             if not found:
                 continue
             # as one table of both: its chunks and the documents holding the word add up
