@@ -163,6 +163,13 @@ def _fts(table: Any, word: str, limit: int) -> dict[Key, float]:
     return {(r["path"], r["start_line"], r["end_line"], r["cell"]): r["_score"] for r in rows}
 
 
+def _relative(path: Any) -> bool:
+    """A root-relative POSIX path that stays inside the root."""
+    if not isinstance(path, str) or not path or path.startswith("/") or "\\" in path:
+        return False
+    return all(part not in ("", ".", "..") for part in path.split("/"))
+
+
 def _first_line(error: Exception) -> str:
     return (str(error).strip().splitlines() or [""])[0][:300]
 
@@ -226,7 +233,9 @@ class OverlayIndex(ChunkIndex):
                 f"this sidecar embeds with {self.model_id} ({self.dim}-d): configure the same "
                 "embedding backend and model, or no base index"
             )
-        self._base_files = dict(manifest.get("files") or {})
+        files = manifest.get("files") or {}
+        # a manifest is read from shared storage: only root-relative paths of the tree count
+        self._base_files = {p: sha for p, sha in files.items() if _relative(p)}
         self._base_table = self.base.open_table()
         missing = {*COLUMNS, "terms", "vector"} - set(self._base_table.schema.names)
         if missing:
