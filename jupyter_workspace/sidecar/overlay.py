@@ -61,6 +61,7 @@ STATE_FORMAT = 1
 # the hidden ones itself.
 SQL_PATHS = 500
 OVERFETCH = 4
+HIDDEN_EXACT = 2000
 # A word's document frequency in the base is counted up to this (past it, its idf is small and
 # barely changes: ln(1 + N / 10,000) at N = 1M is 4.6, at 100,000 holding it 2.3)
 DF_CAP = 10_000
@@ -163,6 +164,22 @@ def _fts(table: Any, word: str, limit: int) -> dict[Key, float]:
     return {(r["path"], r["start_line"], r["end_line"], r["cell"]): r["_score"] for r in rows}
 
 
+def _count(table: Any, word: str, limit: int) -> int:
+    """How many rows hold `word` (at most `limit`), from the full-text index alone."""
+    try:
+        rows = (
+            table.search(word, query_type="fts", fts_columns="terms")
+            .with_row_id(True)
+            .select(["_score"])
+            .limit(limit)
+            .to_arrow()
+        )
+    except Exception as e:
+        log.debug("full-text count of %r failed: %s", word, e)
+        return 0
+    return int(rows.num_rows)
+
+
 def _relative(path: Any) -> bool:
     """A root-relative POSIX path that stays inside the root."""
     if not isinstance(path, str) or not path or path.startswith("/") or "\\" in path:
@@ -172,6 +189,43 @@ def _relative(path: Any) -> bool:
 
 def _first_line(error: Exception) -> str:
     return (str(error).strip().splitlines() or [""])[0][:300]
+
+
+class _RowKeys:
+    """The base's row ids -> (path, start_line, end_line, cell), in sorted numpy arrays (24
+    bytes a row): a full-text query on the base then asks for row ids and scores only, which
+    its index answers alone, with no read of the table's data (from object storage, a
+    request or more per query)."""
+
+    def __init__(self, row_ids: list[int], columns: dict[str, list[Any]]) -> None:
+        order = np.argsort(np.asarray(row_ids, dtype=np.uint64), kind="stable")
+        self.ids = np.asarray(row_ids, dtype=np.uint64)[order]
+        self.paths: list[str] = []
+        codes: dict[str, int] = {}
+        path_codes = [codes.setdefault(p, len(codes)) for p in columns["path"]]
+        self.paths = list(codes)
+        self.path = np.asarray(path_codes, dtype=np.int32)[order]
+        self.lines = np.asarray(
+            [columns["start_line"], columns["end_line"], columns["cell"]], dtype=np.int32
+        ).reshape(3, -1)[:, order]
+
+    def keys(self, row_ids: list[int]) -> list[Key | None]:
+        if not len(self.ids):
+            return [None] * len(row_ids)
+        wanted = np.asarray(row_ids, dtype=np.uint64)
+        at = np.minimum(np.searchsorted(self.ids, wanted), len(self.ids) - 1)
+        found = self.ids[at] == wanted
+        return [
+            (
+                self.paths[int(self.path[i])],
+                int(self.lines[0, i]),
+                int(self.lines[1, i]),
+                int(self.lines[2, i]),
+            )
+            if ok
+            else None
+            for i, ok in zip(at.tolist(), found.tolist(), strict=True)
+        ]
 
 
 @dataclass(frozen=True)
@@ -210,6 +264,7 @@ class OverlayIndex(ChunkIndex):
         self._view_sql: tuple[str | None, bool] = (None, False)  # (condition, post-filter)
         self._state_lock = threading.Lock()
         self._df: dict[str, int] = {}  # word -> base chunks holding it (the base is fixed)
+        self._keys: _RowKeys | None = None  # the base's row ids -> keys
         self._overlay_rows = 0  # chunks in the overlay table
         self._shown_rows = 0  # base chunks in view
         # each word's rows and scores in the overlay, until the overlay is written again
@@ -311,6 +366,8 @@ class OverlayIndex(ChunkIndex):
     def _read_base(self, paths: Sequence[str] | None) -> dict[str, tuple[list[Chunk], np.ndarray]]:
         """The base's rows (of `paths`, or all), by path, in line order."""
         query = self._base_table.search().select([*COLUMNS, "vector"]).limit(None)
+        if paths is None:  # at open: every row's id too, for full-text hits by row id
+            query = query.with_row_id(True)
         if paths is not None:
             if not paths:
                 return {}
@@ -318,6 +375,7 @@ class OverlayIndex(ChunkIndex):
             query = query.where(f"path IN ({quoted})", prefilter=True)
         columns: dict[str, list[Any]] = {name: [] for name in COLUMNS}
         parts: list[np.ndarray] = []
+        row_ids: list[int] = []
         try:
             batches = query.to_batches(READ_BATCH)
             for batch in batches:
@@ -326,6 +384,8 @@ class OverlayIndex(ChunkIndex):
                     continue
                 for name in COLUMNS:
                     columns[name].extend(batch.column(name).to_pylist())
+                if paths is None:
+                    row_ids.extend(batch.column("_rowid").to_pylist())
                 flat = batch.column("vector").flatten().to_numpy(zero_copy_only=False)
                 parts.append(np.asarray(flat, dtype=np.float32).reshape(n, self.dim))
         except Exception as e:
@@ -334,6 +394,8 @@ class OverlayIndex(ChunkIndex):
                 f"{type(e).__name__}: {_first_line(e)}"
             ) from None
         vectors = np.concatenate(parts) if parts else np.zeros((0, self.dim), np.float32)
+        if paths is None:
+            self._keys = _RowKeys(row_ids, columns)
         by_path: dict[str, list[int]] = {}
         for i, path in enumerate(columns["path"]):
             by_path.setdefault(path, []).append(i)
@@ -486,13 +548,42 @@ class OverlayIndex(ChunkIndex):
         base_text = self._base_text
         if base_text is None:
             return own
-        condition, post = self._view_sql
-        view = _InView(filters.path, filters.language, filters.kind, condition)
-        hits = base_text.text_search(query, pool * (OVERFETCH if post else 1), view)
+        if not (filters.path or filters.language or filters.kind) and self._keys is not None:
+            hits = self._base_hits(query, pool)
+        else:  # the filters need the table's columns: LanceDB applies them
+            condition, post = self._view_sql
+            view = _InView(filters.path, filters.language, filters.kind, condition)
+            hits = base_text.text_search(query, pool * (OVERFETCH if post else 1), view)
         shown = self._shown
         base = [(key, score) for key, score in hits if key[0] in shown]
         merged = sorted(own + base, key=lambda h: (-h[1], h[0][0], h[0][3], h[0][1]))
         return merged[:pool]
+
+    def _base_hits(self, query: str, pool: int) -> list[tuple[Key, float]]:
+        """The base's full-text hits by row id (no data read), enough of them that `pool`
+        remain once the hidden paths' rows are dropped: exactly so while the hidden rows are
+        at most HIDDEN_EXACT, else OVERFETCH times `pool`."""
+        words = terms(query)
+        keys = self._keys
+        if not words or keys is None:
+            return []
+        hidden_rows = max(0, self._base_chunks - self._shown_rows)
+        limit = pool + hidden_rows if hidden_rows <= HIDDEN_EXACT else pool * OVERFETCH
+        try:
+            rows = (
+                self._base_table.search(" ".join(words), query_type="fts", fts_columns="terms")
+                .with_row_id(True)
+                .select(["_score"])
+                .limit(limit)
+                .to_list()
+            )
+        except Exception as e:
+            log.debug("full-text search of the base failed: %s", e)
+            return []
+        found = keys.keys([row["_rowid"] for row in rows])
+        hits = [(key, row["_score"]) for key, row in zip(found, rows, strict=True) if key]
+        hits.sort(key=lambda h: (-h[1], h[0][0], h[0][3], h[0][1]))
+        return hits
 
     def _as_in_base(self, query: str, hits: list[tuple[Key, float]]) -> list[tuple[Key, float]]:
         """The overlay's BM25 scores with the base's inverse document frequencies.
@@ -535,7 +626,7 @@ class OverlayIndex(ChunkIndex):
         """How many of the base's chunks hold `word` (at most DF_CAP)."""
         known = self._df.get(word)
         if known is None:
-            known = len(_fts(self._base_table, word, DF_CAP))
+            known = _count(self._base_table, word, DF_CAP)
             if len(self._df) > 100_000:
                 self._df.clear()
             self._df[word] = known
