@@ -288,6 +288,13 @@ class OverlayIndex(ChunkIndex):
                 f"this sidecar embeds with {self.model_id} ({self.dim}-d): configure the same "
                 "embedding backend and model, or no base index"
             )
+        wanted_id = super().identity  # model and format, without the base
+        if manifest.get("index_id") not in (None, wanted_id):
+            raise BaseIndexError(
+                f"the base index at {describe_uri(self.base.uri)} is of another index format "
+                f"({manifest.get('index_id')}; this version reads {wanted_id}): build it again "
+                "with this version"
+            )
         files = manifest.get("files") or {}
         # a manifest is read from shared storage: only root-relative paths of the tree count
         self._base_files = {p: sha for p, sha in files.items() if _relative(p)}
