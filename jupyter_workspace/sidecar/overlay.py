@@ -41,6 +41,7 @@ import os
 import re
 import threading
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -265,6 +266,7 @@ class OverlayIndex(ChunkIndex):
         self._state_lock = threading.Lock()
         self._df: dict[str, int] = {}  # word -> base chunks holding it (the base is fixed)
         self._keys: _RowKeys | None = None  # the base's row ids -> keys
+        self._base_pool = ThreadPoolExecutor(1, thread_name_prefix="index-base-text")
         self._overlay_rows = 0  # chunks in the overlay table
         self._shown_rows = 0  # base chunks in view
         # each word's rows and scores in the overlay, until the overlay is written again
@@ -548,23 +550,28 @@ class OverlayIndex(ChunkIndex):
     # -- searching -----------------------------------------------------------------------------
     def text_search(self, query: str, pool: int, filters: Filters) -> list[tuple[Key, float]]:
         """The overlay's full-text hits and the base's in view, merged by score: the overlay's
-        scored as if its chunks were in the base (`_as_in_base`)."""
+        scored as if its chunks were in the base (`_as_in_base`). The base is asked on a
+        thread of its own meanwhile (LanceDB releases the GIL; from object storage its
+        first asks wait on the network)."""
+        base = self._base_pool.submit(self._base_text_hits, query, pool, filters)
         own = super().text_search(query, pool, filters)
         if own:
             own = self._as_in_base(query, own)
+        shown = self._shown
+        in_view = [(key, score) for key, score in base.result() if key[0] in shown]
+        merged = sorted(own + in_view, key=lambda h: (-h[1], h[0][0], h[0][3], h[0][1]))
+        return merged[:pool]
+
+    def _base_text_hits(self, query: str, pool: int, filters: Filters) -> list[tuple[Key, float]]:
         base_text = self._base_text
         if base_text is None:
-            return own
+            return []
         if not (filters.path or filters.language or filters.kind) and self._keys is not None:
-            hits = self._base_hits(query, pool)
-        else:  # the filters need the table's columns: LanceDB applies them
-            condition, post = self._view_sql
-            view = _InView(filters.path, filters.language, filters.kind, condition)
-            hits = base_text.text_search(query, pool * (OVERFETCH if post else 1), view)
-        shown = self._shown
-        base = [(key, score) for key, score in hits if key[0] in shown]
-        merged = sorted(own + base, key=lambda h: (-h[1], h[0][0], h[0][3], h[0][1]))
-        return merged[:pool]
+            return self._base_hits(query, pool)
+        # the filters need the table's columns: LanceDB applies them
+        condition, post = self._view_sql
+        view = _InView(filters.path, filters.language, filters.kind, condition)
+        return base_text.text_search(query, pool * (OVERFETCH if post else 1), view)
 
     def _base_hits(self, query: str, pool: int) -> list[tuple[Key, float]]:
         """The base's full-text hits by row id (no data read), enough of them that `pool`
