@@ -8,6 +8,7 @@ types are the ones named here. Imports nothing heavy: every process may import i
 
 from __future__ import annotations
 
+import re
 from typing import Any, Final, NotRequired, TypedDict
 
 # --- URLs -------------------------------------------------------------------------------------
@@ -355,6 +356,35 @@ EMBEDDING_MODEL_ENV: Final = "JUPYTER_WORKSPACE_EMBEDDING_MODEL"
 EMBEDDING_BACKEND_ENV: Final = "JUPYTER_WORKSPACE_EMBEDDING_BACKEND"
 INLINE_EMBED_ENV: Final = "JUPYTER_WORKSPACE_INLINE_EMBED"
 ENTITY_PATTERNS_ENV: Final = "JUPYTER_WORKSPACE_ENTITY_PATTERNS"  # JSON: {kind: regex}
+# A shared base index opened read-only under the local one (sidecar/overlay.py): its LanceDB
+# URI, its storage_options (JSON: {name: string}; may hold keys: never logged or shown), and
+# the served root, where the sidecar looks which of the base's files the user still has.
+BASE_INDEX_URI_ENV: Final = "JUPYTER_WORKSPACE_BASE_INDEX_URI"
+BASE_INDEX_OPTIONS_ENV: Final = "JUPYTER_WORKSPACE_BASE_INDEX_OPTIONS"
+INDEX_ROOT_ENV: Final = "JUPYTER_WORKSPACE_INDEX_ROOT"
+
+
+def check_storage_options(options: Any) -> dict[str, str]:
+    """LanceDB storage options as configuration gives them (BASE_INDEX_OPTIONS_ENV, the
+    headless indexer's flags): names to strings, booleans and numbers written as LanceDB reads
+    them. Checked where they enter either process; errors name the option, never its value
+    (it may be a key)."""
+    if options is None or options == "":
+        return {}
+    if not isinstance(options, dict):
+        raise ValueError("storage options must be an object of names to strings")
+    checked: dict[str, str] = {}
+    for name, value in options.items():
+        if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", name):
+            raise ValueError(f"not a storage option name: {str(name)[:40]!r}")
+        if isinstance(value, bool):
+            value = "true" if value else "false"
+        if not isinstance(value, str | int | float):
+            raise ValueError(f"storage option {name} must be a string")
+        checked[name.lower()] = str(value)
+    return checked
+
+
 # Where a kernel finds its workspace when it cannot find the server itself.
 WORKSPACE_URL_ENV: Final = "JUPYTER_WORKSPACE_URL"
 WORKSPACE_TOKEN_ENV: Final = "JUPYTER_WORKSPACE_TOKEN"

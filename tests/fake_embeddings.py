@@ -58,6 +58,7 @@ class FakeEmbeddings:
         self.lock = threading.Lock()
         self.requests = 0
         self.texts = 0
+        self.inputs: list[str] = []  # every text embedded, in the order received
         self.in_flight = 0
         self.max_in_flight = 0
         self.authorization: set[str | None] = set()
@@ -100,6 +101,7 @@ class FakeEmbeddings:
                     return self.json(404, {"error": {"message": "not found"}})
                 with fake.lock:
                     fake.texts += len(inputs)
+                    fake.inputs.extend(inputs)
                 vector = hashed if fake.cheap else bag_of_words
                 data = [
                     {"object": "embedding", "index": i, "embedding": vector(t, fake.dim)}

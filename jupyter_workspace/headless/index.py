@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from traitlets import Bool, Float, Int, Unicode
+from traitlets import Bool, Dict, Float, Int, Unicode
 from traitlets.config import Application
 
 from .. import __version__, protocol
@@ -137,6 +137,8 @@ class Options:
     concurrency: int = 0  # 0: the backend's default (or its environment variable)
     batch_size: int = 0
     retries: int = -1
+    # LanceDB's storage_options for an object-store --uri (endpoint, region, keys, allow_http)
+    storage_options: dict[str, str] = field(default_factory=dict)
     model_cache_dir: str = ""
     max_file_bytes: int = MAX_FILE_BYTES
     max_source_bytes: int = MAX_SOURCE_BYTES
@@ -266,6 +268,16 @@ def _run(options: Options) -> dict[str, Any]:
     if options.retries >= 0:
         os.environ[openai_http.RETRIES_ENV] = str(options.retries)
 
+    try:
+        storage_options = protocol.check_storage_options(options.storage_options)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    if storage_options and local_index is not None:
+        raise UsageError("--storage-option is for an object-store --uri (s3://, gs://, az://)")
+    for name, value in storage_options.items():
+        # the chunk table's writer reads them from the environment, as LanceDB does
+        os.environ[name.upper()] = value
+
     stream = options.stream or sys.stderr
     git = git_state(root)  # before the index is written (under root, by default)
     service = IndexService(
@@ -290,6 +302,7 @@ def _run(options: Options) -> dict[str, Any]:
             observed,
             stream,
             started,
+            storage_options,
         )
     finally:
         service.close()
@@ -312,10 +325,11 @@ def _index(
     observed: dict[str, Any],
     stream: IO[str],
     started: float,
+    storage_options: dict[str, str],
 ) -> dict[str, Any]:
     embedder = service.embedder
     model_id, dim = embedder.model_id, embedder.dim
-    manifest = manifest_module.Manifest(uri)
+    manifest = manifest_module.Manifest(uri, storage_options or None)
     previous = manifest.previous_info()
     entries = manifest.entries()
     if entries and (
@@ -596,6 +610,15 @@ class IndexApp(Application):
         -1, config=True, help="Retries of a failed embedding request (openai:; default 5)."
     )
     model_cache_dir = Unicode("", config=True, help="Where converted local models are cached.")
+    storage_options = Dict(
+        {},
+        config=True,
+        help="""LanceDB storage options for an object-store --uri, one NAME=VALUE each, e.g.
+        --storage-option aws_endpoint=http://minio:9000 --storage-option allow_http=true
+        --storage-option aws_region=us-east-1. Keys are better left to the environment LanceDB
+        reads (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, ...): a command line is visible to
+        other users of the machine.""",
+    )
     max_file_bytes = Int(MAX_FILE_BYTES, config=True, help="As WorkspaceApp.index_max_file_bytes.")
     max_source_bytes = Int(
         MAX_SOURCE_BYTES, config=True, help="As WorkspaceApp.index_max_source_bytes."
@@ -616,6 +639,7 @@ class IndexApp(Application):
         "concurrency": "IndexApp.concurrency",
         "batch-size": "IndexApp.batch_size",
         "retries": "IndexApp.retries",
+        "storage-option": "IndexApp.storage_options",
         "model-cache-dir": "IndexApp.model_cache_dir",
         "max-file-bytes": "IndexApp.max_file_bytes",
         "max-source-bytes": "IndexApp.max_source_bytes",
@@ -639,6 +663,7 @@ class IndexApp(Application):
             concurrency=self.concurrency,
             batch_size=self.batch_size,
             retries=self.retries,
+            storage_options=dict(self.storage_options),
             model_cache_dir=self.model_cache_dir,
             max_file_bytes=self.max_file_bytes,
             max_source_bytes=self.max_source_bytes,

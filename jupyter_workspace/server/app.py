@@ -143,6 +143,26 @@ class WorkspaceApp(ExtensionApp):
         help="""Where the LanceDB index lives: a folder (default: index/ in the state dir) or
         a LanceDB URI such as s3://bucket/path.""",
     )
+    base_index_uri = Unicode(
+        "",
+        config=True,
+        help="""A team's shared base index, opened read-only: a LanceDB URI (s3://bucket/path,
+        gs://..., az://...) or a folder, built by `jupyter workspace index PATH --uri URI` from
+        the same repository with the same embedding backend and model. Files whose content is
+        the base's are searched from it (nothing embedded here); the user's changed, new and
+        deleted files are kept in the local index (index_uri), which shadows the base.
+        Default: $JUPYTER_WORKSPACE_BASE_INDEX_URI, else none.""",
+    )
+    base_index_storage_options = Dict(
+        {},
+        config=True,
+        help="""LanceDB storage_options for base_index_uri, name -> string: e.g.
+        {"aws_endpoint": "http://minio.minio:9000", "aws_region": "us-east-1",
+        "allow_http": "true"}. Keys may go here, or in the environment LanceDB reads
+        (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AZURE_STORAGE_ACCOUNT_KEY,
+        GOOGLE_SERVICE_ACCOUNT, ...); they reach the AI sidecar only, never a log or the
+        browser. Default: $JUPYTER_WORKSPACE_BASE_INDEX_OPTIONS (JSON), else none.""",
+    )
     embedding_model = Unicode(
         "all-MiniLM-L6-v2",
         config=True,
@@ -300,6 +320,24 @@ class WorkspaceApp(ExtensionApp):
     def _sidecar_command_default(self) -> list[str]:
         return [sys.executable, "-m", "jupyter_workspace.sidecar"]
 
+    @default("base_index_uri")
+    def _base_index_uri_default(self) -> str:
+        return os.environ.get(protocol.BASE_INDEX_URI_ENV, "")
+
+    @default("base_index_storage_options")
+    def _base_index_storage_options_default(self) -> dict[str, str]:
+        raw = os.environ.get(protocol.BASE_INDEX_OPTIONS_ENV)
+        if not raw:
+            return {}
+        try:
+            return protocol.check_storage_options(json.loads(raw))
+        except ValueError as e:  # the value itself may hold a key: not shown
+            raise ValueError(f"{protocol.BASE_INDEX_OPTIONS_ENV}: {e}") from None
+
+    @validate("base_index_storage_options")
+    def _check_base_storage_options(self, proposal: Any) -> dict[str, str]:
+        return protocol.check_storage_options(proposal["value"])
+
     @validate("llm_api_bases")
     def _check_api_bases(self, proposal: Any) -> list[str]:
         for base in proposal["value"]:
@@ -381,6 +419,12 @@ class WorkspaceApp(ExtensionApp):
             )
             if self.model_cache_dir:
                 sidecar_env[protocol.MODEL_CACHE_ENV] = self.model_cache_dir
+            if self.base_index_uri:
+                sidecar_env[protocol.BASE_INDEX_URI_ENV] = self.base_index_uri
+                sidecar_env[protocol.BASE_INDEX_OPTIONS_ENV] = json.dumps(
+                    self.base_index_storage_options
+                )
+                sidecar_env[protocol.INDEX_ROOT_ENV] = str(self.root_dir)
         self.supervisor = Supervisor(
             list(self.sidecar_command),
             self.bus.publish,

@@ -78,6 +78,9 @@ class Indexer:
         self.rate = 0.0  # chunks/s of the last batch
         # chunks written without vectors yet (the sidecar embeds them behind); -1: ask it
         self.vectors_pending = -1
+        # a shared base index under the sidecar's local one: its URI, commit and chunks, and
+        # the overlay's counts, as the sidecar last told them (None: no base)
+        self.base: dict[str, Any] | None = None
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._events: asyncio.Queue[dict[str, Any]] | None = None
@@ -125,6 +128,7 @@ class Indexer:
             "chunks": summary["chunks"],
             "chunks_per_s": round(self.rate, 1),
             "vectors_pending": max(self.vectors_pending, 0),
+            **({"base": self.base} if self.base is not None else {}),
         }
 
     # -- changes from the watcher --------------------------------------------------------------
@@ -305,6 +309,7 @@ class Indexer:
                 health = await client.health()
                 index = health.get("index", {})
                 if index.get("state") == "ready":
+                    self.base = index.get("base")
                     await self._check_index(index, self.supervisor.pid)
                     self.error = None
                     return client
@@ -426,6 +431,7 @@ class Indexer:
         elapsed = max(time.monotonic() - started, 1e-6)
         self.rate = answer.get("chunks", 0) / elapsed
         self.vectors_pending = int(answer.get("vectors_pending") or 0)
+        self.base = answer.get("base", self.base)
         return answer
 
     async def _give_up(self, content: Content, reason: str) -> None:

@@ -22,6 +22,7 @@ from ..entity_patterns import DEFAULT_PATTERNS
 from .chunk_store import KEEP_VERSIONS, ChunkIndex, Filters
 from .chunker import Chunk, chunk_file, language_of, parse
 from .detect import extract
+from .overlay import BaseSource, OverlayIndex, text_sha256
 from .ranking import DEFINITION_KINDS
 
 log = logging.getLogger(__name__)
@@ -46,11 +47,23 @@ CLEANUP_PASSES = 2  # after a compaction, once its kept versions are old: see `_
 
 
 class IndexService:
-    def __init__(self, uri: str, model: str, backend: str, cache_dir: Path | None) -> None:
+    def __init__(
+        self,
+        uri: str,
+        model: str,
+        backend: str,
+        cache_dir: Path | None,
+        base: BaseSource | None = None,
+        root: Path | None = None,
+    ) -> None:
         self.uri = uri
         self.model = model
         self.backend = backend
         self.cache_dir = cache_dir
+        # a shared base index opened read-only, `uri` then holding the local overlay
+        # (overlay.py); `root`: the user's tree, to see which base files it still has
+        self.base = base
+        self.root = root
         self.embedder: Any = None
         self.index: ChunkIndex | None = None
         self.embed_calls = 0  # texts embedded since start (tests check unchanged files cost 0)
@@ -73,11 +86,18 @@ class IndexService:
         if not uri:
             return None
         cache = os.environ.get(protocol.MODEL_CACHE_ENV)
+        base = None
+        if base_uri := os.environ.get(protocol.BASE_INDEX_URI_ENV):
+            options = json.loads(os.environ.get(protocol.BASE_INDEX_OPTIONS_ENV) or "{}")
+            base = BaseSource(base_uri, protocol.check_storage_options(options))
+        root = os.environ.get(protocol.INDEX_ROOT_ENV)
         service = cls(
             uri,
             os.environ.get(protocol.EMBEDDING_MODEL_ENV, "all-MiniLM-L6-v2"),
             os.environ.get(protocol.EMBEDDING_BACKEND_ENV, "auto"),
             Path(cache) if cache else None,
+            base=base,
+            root=Path(root) if root else None,
         )
         service.inline_embed = int(os.environ.get(protocol.INLINE_EMBED_ENV) or INLINE_EMBED)
         if patterns := os.environ.get(protocol.ENTITY_PATTERNS_ENV):
@@ -97,10 +117,14 @@ class IndexService:
         export on first use) no longer stands between a server's start and its first search.
         None when it must wait for the model (a remote backend and no index of it yet)."""
         expected = expected_model(self.model, self.backend, self.uri)
+        if expected is None and self.base is not None and ":" in self.backend:
+            # a remote model's dimension, from the base built with it
+            model = self.base.model()
+            expected = model if model is not None and model[0] == self.backend else None
         if expected is None:
             return None
         model_id, dim = expected
-        index = ChunkIndex(self.uri, model_id, dim)
+        index = self._new_index(model_id, dim)
         index.open()
         self.index = index
         return self.info(vectors="loading")
@@ -121,7 +145,7 @@ class IndexService:
                     index.model_id,
                     embedder.model_id,
                 )
-            fresh = ChunkIndex(self.uri, embedder.model_id, embedder.dim)
+            fresh = self._new_index(embedder.model_id, embedder.dim)
             fresh.open()
             fresh.rebuilt = fresh.rebuilt or (index is not None and index.rebuilt)
             self.index = fresh
@@ -132,15 +156,28 @@ class IndexService:
             self._work.notify_all()
         return {**self.info(vectors="ready"), "seconds": time.monotonic() - started}
 
+    def _new_index(self, model_id: str, dim: int) -> ChunkIndex:
+        if self.base is None:
+            return ChunkIndex(self.uri, model_id, dim)
+        return OverlayIndex(self.uri, model_id, dim, self.base, self.root)
+
     def info(self, vectors: str) -> dict[str, Any]:
         """What the coordinator learns of the open index (the sidecar's /health `index`)."""
         assert self.index is not None
-        return {
+        answer = {
             "model_id": self.index.model_id,
             "rebuilt": self.index.rebuilt,
             "index_id": self.index.identity,
             "vectors": vectors,
         }
+        if (base := self.base_status()) is not None:
+            answer["base"] = base
+        return answer
+
+    def base_status(self) -> dict[str, Any] | None:
+        """The base index and the overlay (counts change as files come and go), or None."""
+        index = self.index
+        return index.describe() if isinstance(index, OverlayIndex) else None
 
     def stats(self, paths: bool = False) -> dict[str, Any]:
         assert self.index is not None
@@ -151,6 +188,8 @@ class IndexService:
             "vectors_pending": self.index.pending_count,
             "embed_error": self.embed_error,
         }
+        if (base := self.base_status()) is not None:
+            answer["base"] = base
         if paths:
             answer["paths"] = sorted(self.index.paths())
         return answer
@@ -168,8 +207,12 @@ class IndexService:
         results: list[dict[str, Any]] = []
         pending: list[tuple[str, str, list[Chunk]]] = []
         found: dict[str, dict[str, Any]] = {}
+        overlay = self.index if isinstance(self.index, OverlayIndex) else None
+        from_base: list[str] = []  # files whose content is the base's: nothing to write
         for item in files:
-            path, text = item["path"], item["text"][:MAX_FILE_CHARS]
+            path, text = item["path"], item["text"]
+            same = overlay is not None and overlay.matches_base(path, text_sha256(text))
+            text = text[:MAX_FILE_CHARS]
             language = item.get("language") or language_of(path, text)
             try:
                 tree = parse(text, language)
@@ -186,6 +229,20 @@ class IndexService:
                 )
                 continue
             found[path] = self._extract(path, text, language, tree)
+            if same:
+                from_base.append(path)
+                results.append(
+                    {
+                        "path": path,
+                        "language": language,
+                        "chunks": len(chunks),
+                        "error": None,
+                        "symbols": definitions(chunks),
+                        "base": True,
+                        **found[path],
+                    }
+                )
+                continue
             pending.append((path, language, chunks))
         # Reuse the vectors of chunks that did not change; embed the rest in one batch.
         plans: list[tuple[str, str, list[Chunk], list[Any]]] = []
@@ -229,15 +286,21 @@ class IndexService:
                 }
             )
         self.index.replace_many(writes)
+        if overlay is not None and from_base:
+            overlay.show_base(from_base)
+            total += sum(r["chunks"] for r in results if r.get("base"))
         with self._work:  # vectors to fill behind, or a compaction to plan
             self._work.notify_all()
-        return {
+        answer = {
             "files": results,
             "chunks": total,
             "embedded": len(texts) if inline else 0,
             "vectors_pending": self.index.pending_count,
             "seconds": round(time.monotonic() - started, 4),
         }
+        if (base := self.base_status()) is not None:
+            answer["base"] = base
+        return answer
 
     def _extract(self, path: str, text: str, language: str, tree: Any) -> dict[str, Any]:
         """Tasks and entity mentions: never fails the file (its chunks still count)."""

@@ -156,9 +156,16 @@ class HealthHandler(SidecarHandler):
                     "state": self.state.index_state,
                     "error": self.state.index_error,
                     **self.state.index_info,
+                    **self._base(),
                 },
             }
         )
+
+    def _base(self) -> dict[str, Any]:
+        """The base index and the overlay as they are now (their counts move with edits)."""
+        index = self.state.index
+        base = index.base_status() if index is not None and index.index is not None else None
+        return {"base": base} if base is not None else {}
 
 
 class ChatHandler(SidecarHandler):
