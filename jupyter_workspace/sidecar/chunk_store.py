@@ -75,6 +75,7 @@ RESCORE = 2000
 LOAD_BATCH = 16384  # rows read at a time when the mirror is filled from the table
 CENTRE_ROWS = 65536  # rows the binary codes' centre is taken from (then it stays)
 TEXT_COMPACT_BYTES = 64 * 1024 * 1024  # dead text bytes before the text file is rewritten
+NAME_MERGE_ROWS = 65536  # name entries added or dropped before the sorted arrays are redone
 _DONTNEED = getattr(mmap, "MADV_DONTNEED", None)
 
 
@@ -259,7 +260,7 @@ class _NameIndex:
         return sorted({t >> 32 for t in tagged if int(version[t >> 32]) == t & 0xFFFFFFFF})
 
     def maybe_merge(self, version: np.ndarray) -> None:
-        if self.recent_count + self.dead < max(65536, len(self.hashes) // 4):
+        if self.recent_count + self.dead < max(NAME_MERGE_ROWS, len(self.hashes) // 4):
             return
         hashes = [self.hashes] + [
             np.full(len(tagged), h, dtype=np.int64) for h, tagged in self.recent.items()
