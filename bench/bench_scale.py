@@ -121,6 +121,7 @@ class _Copy:
     write spends it: the build time below leaves it out, and says how much it is)."""
 
     cache: dict[int, str] = {}
+    paths: dict[str, str] = {}
 
 
 def copies(chunks: list[Any], n: int) -> list[list[Any]]:
@@ -138,7 +139,10 @@ def copies(chunks: list[Any], n: int) -> list[list[Any]]:
             rest = _Copy.cache.get(self.source)
             if rest is None:
                 rest = _Copy.cache[self.source] = Chunk.terms(replace(self, path=""))
-            return " ".join(terms(self.path)) + rest
+            words = _Copy.paths.get(self.path)
+            if words is None:
+                words = _Copy.paths[self.path] = " ".join(terms(self.path))
+            return words + rest
 
     by_path: list[list[Any]] = []
     for k in range(n // len(chunks) + 1):
@@ -165,12 +169,16 @@ def copies(chunks: list[Any], n: int) -> list[list[Any]]:
 
 
 def row_vectors(base: np.ndarray, first: int, count: int, n_real: int) -> np.ndarray:
-    """The vectors of rows first..first+count: real vector plus noise (seeded by the row)."""
+    """The vectors of rows first..first+count: a mix of two real vectors (the row's own
+    source and another, weight 0-0.5) plus noise, seeded by the row. With noise alone each
+    real vector would have hundreds of near-copies at 1M rows, and a query's top 10 would
+    be decided by the noise among them."""
     rng = np.random.default_rng(first)
     rows = np.arange(first, first + count)
-    v = base[(rows % n_real) % len(base)] + NOISE * rng.standard_normal(
-        (count, DIM), dtype=np.float32
-    )
+    other = rng.integers(0, len(base), count)
+    weight = rng.uniform(0.0, 0.5, (count, 1)).astype(np.float32)
+    v = (1 - weight) * base[(rows % n_real) % len(base)] + weight * base[other]
+    v += NOISE * rng.standard_normal((count, DIM), dtype=np.float32)
     return (v / np.linalg.norm(v, axis=1, keepdims=True)).astype(np.float32)
 
 

@@ -285,7 +285,7 @@ class _Chunks:
         m = self.m
         if slot >= m.size or not m.live[slot]:
             return None
-        names, text = json.loads(m.text.read(int(m.text_at[slot]), int(m.text_len[slot])))
+        names, text = _unpack(m.text.read(int(m.text_at[slot]), int(m.text_len[slot])))
         return Chunk(
             m.names["path"][m.codes["path"][slot]],
             m.names["language"][m.codes["language"][slot]],
@@ -355,14 +355,8 @@ class _Mirror:
             self.names[column].append(value)
         return found
 
-    def put(
-        self,
-        chunks: Sequence[Chunk],
-        vectors: np.ndarray,
-        embedded: np.ndarray,
-        append: bool = False,
-    ) -> None:
-        """Add the rows of one path (whose old rows are gone, unless `append`)."""
+    def put(self, chunks: Sequence[Chunk], vectors: np.ndarray, embedded: np.ndarray) -> None:
+        """Add the rows of one path (whose old rows are gone)."""
         if not chunks:
             return
         slots = [self.free.pop() for _ in range(min(len(self.free), len(chunks)))]
@@ -386,13 +380,48 @@ class _Mirror:
             [c.cell for c in chunks],
         ]
         self.text_at[index], self.text_len[index] = self.text.append(
-            [json.dumps([c.names, c.text]).encode() for c in chunks]
+            [_pack(c.names, c.text) for c in chunks]
         )
         for slot, chunk in zip(slots, chunks, strict=True):
             self.symbols[slot] = chunk.symbol or None
             self.by_name.add(_names_of(chunk), slot << 32 | int(self.version[slot]))
-        old = self.by_path.get(path) if append else None
-        self.by_path[path] = index if old is None else np.concatenate([old, index])
+        self.by_path[path] = index
+
+    def load(self, columns: dict[str, list[Any]], vectors: np.ndarray) -> None:
+        """Append rows read from the table (at open, into an empty mirror): `put` by the
+        batch rather than by the path, ~3x faster at 1M rows."""
+        n = len(vectors)
+        index = np.arange(self.size, self.size + n)
+        self._grow(self.size + n)
+        self.size += n
+        embedded = np.abs(vectors).sum(axis=1) > 0
+        self.vectors.set(index, vectors)
+        self.live[index] = True
+        self.embedded[index] = embedded
+        self.pending += int(n - embedded.sum())
+        for name in CODED:
+            self.codes[name][index] = [self.code(name, value) for value in columns[name]]
+        self.lines[:, index] = [columns["start_line"], columns["end_line"], columns["cell"]]
+        self.text_at[index], self.text_len[index] = self.text.append(
+            [
+                _pack(names, text)
+                for names, text in zip(columns["names"], columns["text"], strict=True)
+            ]
+        )
+        self.symbols.extend(symbol or None for symbol in columns["symbol"])
+        version = self.version
+        for slot, symbol, names in zip(
+            index.tolist(), columns["symbol"], columns["names"], strict=True
+        ):
+            self.by_name.add(_names(symbol, names), slot << 32 | int(version[slot]))
+        by_path: dict[str, list[int]] = {}
+        for slot, path in zip(index.tolist(), columns["path"], strict=True):
+            by_path.setdefault(path, []).append(slot)
+        for path, slots in by_path.items():
+            old = self.by_path.get(path)  # a path's rows may straddle two batches
+            new = np.asarray(slots)
+            self.by_path[path] = new if old is None else np.concatenate([old, new])
+        self.by_name.maybe_merge(self.version)
 
     def drop(self, path: str) -> None:
         slots = self.by_path.pop(path, None)
@@ -556,16 +585,9 @@ class ChunkIndex:
                 continue
             columns = {name: batch.column(name).to_pylist() for name in COLUMNS}
             flat = batch.column("vector").flatten().to_numpy(zero_copy_only=False)
-            vectors = np.asarray(flat, dtype=np.float32).reshape(n, self.dim)
-            embedded = np.abs(vectors).sum(axis=1) > 0
-            by_path: dict[str, list[int]] = {}
-            for i, path in enumerate(columns["path"]):
-                by_path.setdefault(path, []).append(i)
-            for rows in by_path.values():
-                chunks = [Chunk(**{name: columns[name][i] for name in columns}) for i in rows]
-                # a path's rows may straddle two batches: add to what the first one put
-                self._m.put(chunks, vectors[rows], embedded[rows], append=True)
+            self._m.load(columns, np.asarray(flat, dtype=np.float32).reshape(n, self.dim))
         self._m.settle()
+        _release_heap()
 
     def _has_fts_index(self) -> bool:
         try:
@@ -924,11 +946,39 @@ def _key(chunk: Chunk) -> Key:
 def _names_of(chunk: Chunk) -> set[str]:
     """The lower-case names a chunk answers to: its symbol, the symbol's last part, and the
     names it lists."""
-    names = {n.lower() for n in chunk.names.split()}
-    if chunk.symbol:
-        names.add(chunk.symbol.lower())
-        names.add(ranking.short_name(chunk.symbol).lower())
+    return _names(chunk.symbol, chunk.names)
+
+
+def _names(symbol: str, listed: str) -> set[str]:
+    names = {n.lower() for n in listed.split()}
+    if symbol:
+        names.add(symbol.lower())
+        names.add(ranking.short_name(symbol).lower())
     return names
+
+
+def _release_heap() -> None:
+    """Give the heap freed by the load back to the system: the batches' strings die between
+    long-lived small objects, and glibc kept ~200 MB of them at 100k rows (measured:
+    RSS 469 -> 271 MiB). Elsewhere (no glibc) this does nothing."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
+def _pack(names: str, text: str) -> bytes:
+    """A text-file record: the names' length, a NUL, the names, the text."""
+    return f"{len(names)}\0{names}{text}".encode()
+
+
+def _unpack(record: bytes) -> tuple[str, str]:
+    length, rest = record.decode().split("\0", 1)
+    return rest[: int(length)], rest[int(length) :]
 
 
 def _schema(dim: int) -> Any:
