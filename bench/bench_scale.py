@@ -55,6 +55,8 @@ N_REAL = int(os.environ.get("BENCH_SCALE_REAL", "40000"))  # real chunks before 
 N_EMBED = int(os.environ.get("BENCH_SCALE_EMBED", "1000"))  # real chunks embedded
 N_QUERIES = int(os.environ.get("BENCH_SCALE_QUERIES", "120"))
 NOISE = 0.03
+MIX = float(os.environ.get("BENCH_SCALE_MIX", "0.5"))  # the other real vector's top weight
+RESCORES = [1000, 2000, 4000, 8000]  # chunk_store.RESCORE values whose recall is measured
 DIM = 384
 K = 10
 WRITE_PATHS = 500  # paths per replace_many call (the sidecar's batches are ~this size)
@@ -176,7 +178,7 @@ def row_vectors(base: np.ndarray, first: int, count: int, n_real: int) -> np.nda
     rng = np.random.default_rng(first)
     rows = np.arange(first, first + count)
     other = rng.integers(0, len(base), count)
-    weight = rng.uniform(0.0, 0.5, (count, 1)).astype(np.float32)
+    weight = rng.uniform(0.0, MIX, (count, 1)).astype(np.float32)
     v = (1 - weight) * base[(rows % n_real) % len(base)] + weight * base[other]
     v += NOISE * rng.standard_normal((count, DIM), dtype=np.float32)
     return (v / np.linalg.norm(v, axis=1, keepdims=True)).astype(np.float32)
@@ -287,6 +289,28 @@ def measure(uri: str, qfile: str, out: str) -> None:
         load.kill()
         load.wait()
     result["rss_after_mib"] = proc.memory_info().rss / 2**20
+    # recall and latency of the vector half as RESCORE varies
+    from jupyter_workspace.sidecar import chunk_store
+
+    sweep = {}
+    for rescore in RESCORES:
+        chunk_store.RESCORE = rescore
+        tops, times = [], []
+        for qv in qvecs:
+            t0 = now()
+            with index._lock:
+                ranked = index._vector_ranking(qv, K, Filters())
+            times.append(now() - t0)
+            m = index._m
+            tops.append(
+                [(m.names["path"][m.codes["path"][s]], int(m.lines[0, s])) for s, _ in ranked]
+            )
+        sweep[rescore] = {
+            "tops": tops,
+            "p50": 1000 * median(times),
+            "p95": 1000 * percentile(times, 95),
+        }
+    result["sweep"] = sweep
     # float32 brute force over the same rows, for comparison (maps the whole vector file)
     m = index._m
     brute = []
@@ -304,7 +328,10 @@ def measure(uri: str, qfile: str, out: str) -> None:
 def main() -> None:
     from jupyter_workspace.sidecar.embedder import load_embedder
 
-    print(f"load average {os.getloadavg()}", flush=True)
+    print(
+        f"load average {os.getloadavg()}; row vectors: real + up to {MIX} of another + noise",
+        flush=True,
+    )
     chunks, chunk_s = real_chunks(N_REAL)
     print(f"{len(chunks)} real chunks in {chunk_s:.1f} s", flush=True)
     embedder = load_embedder()
@@ -325,6 +352,7 @@ def main() -> None:
     gc.collect()
     rows_out = []
     lat_rows = []
+    sweep_rows: list[list[str]] = []
     for size in SIZES:
         files = copies(chunks, size)
         with tempfile.TemporaryDirectory(prefix="bench-scale-", dir="/var/tmp") as tmp:
@@ -357,6 +385,16 @@ def main() -> None:
             )
             for label in ("quiet", "loaded")
         }
+        for rescore, r in got["sweep"].items():
+            hit = np.mean(
+                [
+                    len({tuple(x) for x in top} & set(t)) / K
+                    for top, t in zip(r["tops"], truth, strict=True)
+                ]
+            )
+            sweep_rows.append(
+                [f"{size:,}", rescore, f"{hit:.4f}", f"{r['p50']:.1f} / {r['p95']:.1f}"]
+            )
         rows_out.append(
             [
                 f"{size:,}",
@@ -414,6 +452,8 @@ def main() -> None:
             lat_rows,
         )
     )
+    print()
+    print(table(["rows", "RESCORE", "recall@10", "vector half p50 / p95 ms"], sweep_rows))
 
 
 if __name__ == "__main__":
