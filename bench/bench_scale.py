@@ -184,6 +184,23 @@ def row_vectors(base: np.ndarray, first: int, count: int, n_real: int) -> np.nda
     return (v / np.linalg.norm(v, axis=1, keepdims=True)).astype(np.float32)
 
 
+def cached_vectors(texts: list[str], embedder: Any) -> np.ndarray:
+    """The texts' vectors, from BENCH_SCALE_CACHE (a .npz) when it holds these texts'."""
+    import hashlib
+
+    cache = os.environ.get("BENCH_SCALE_CACHE")
+    digest = hashlib.sha256("\0".join(texts).encode()).hexdigest()
+    if cache and Path(cache).exists():
+        stored = np.load(cache)
+        if str(stored["digest"]) == digest:
+            print(f"vectors from {cache}", flush=True)
+            return np.asarray(stored["vectors"], dtype=np.float32)
+    vectors = np.asarray(embedder.embed(texts), dtype=np.float32)
+    if cache:
+        np.savez(cache, digest=digest, vectors=vectors)
+    return vectors
+
+
 # -- the build (parent) ----------------------------------------------------------------------
 def build(
     uri: str, files: list[list[Any]], base: np.ndarray, n_real: int, qvecs: np.ndarray
@@ -337,8 +354,9 @@ def main() -> None:
     embedder = load_embedder()
     step = max(1, len(chunks) // N_EMBED)
     sample = chunks[::step][:N_EMBED]
+    texts = [c.embedding_text() for c in sample]
     t = now()
-    base = np.asarray(embedder.embed([c.embedding_text() for c in sample]), dtype=np.float32)
+    base = cached_vectors(texts, embedder)
     embed_s = now() - t
     print(
         f"{len(sample)} chunks embedded in {embed_s:.1f} s ({len(sample) / embed_s:.0f}/s)",
