@@ -2,9 +2,17 @@
 
 LanceDB keeps every chunk with its vector, text, path, lines, symbol, kind and language, and
 answers full-text queries from its native FTS index (rows added since the index was built are
-searched too). Vector search runs on an in-memory float32 matrix: brute force over 100k x 384
-is a ~40 MFLOP product, milliseconds here, where LanceDB without an ANN index takes ~300 ms
-(shared/FACTS.md). Hybrid search fuses both rankings with reciprocal rank fusion.
+searched too). Vector search runs on the mirror, in this process: LanceDB without an ANN index
+takes ~300 ms at 100k rows (shared/FACTS.md), and an ANN index takes minutes to build. Hybrid
+search fuses both rankings (ranking.py).
+
+The mirror holds per row only what a scan or the ranking touches (~250 bytes at 384
+dimensions: a binary code, filter codes, lines, the symbol, names in a hash index): a vector
+search scans the binary codes for the RESCORE rows nearest in Hamming distance and rescores
+those with their float32 vectors, read from an unlinked memory-mapped file; the text of the
+few rows a search shows comes from a second unlinked file. Both files are rebuilt from the
+table on every open. At 1M rows float32 vectors and text as Python objects were ~3 GB; this
+is ~300 MiB (bench/bench_scale.py, bench/results/scale.md).
 
 Rows can be written before their vectors exist (a zero vector: real embeddings are unit length),
 so full-text search answers while the embedder catches up; `pending()` / `fill()` are how the
