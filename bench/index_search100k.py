@@ -279,7 +279,7 @@ def section_search(res: dict[str, Any]) -> None:
         index._vector_ranking(qv, 50, Filters())
         parts["vector_half"].append(now() - t0)
         t0 = now()
-        _ = m.vectors[: m.size] @ qv
+        _ = m.vectors.rows[: m.size] @ qv
         parts["matvec"].append(now() - t0)
         t0 = now()
         service.search({"q": q, "mode": "hybrid", "k": 10})

@@ -2,9 +2,17 @@
 
 LanceDB keeps every chunk with its vector, text, path, lines, symbol, kind and language, and
 answers full-text queries from its native FTS index (rows added since the index was built are
-searched too). Vector search runs on an in-memory float32 matrix: brute force over 100k x 384
-is a ~40 MFLOP product, milliseconds here, where LanceDB without an ANN index takes ~300 ms
-(shared/FACTS.md). Hybrid search fuses both rankings with reciprocal rank fusion.
+searched too). Vector search runs on the mirror, in this process: LanceDB without an ANN index
+takes ~300 ms at 100k rows (shared/FACTS.md), and an ANN index takes minutes to build. Hybrid
+search fuses both rankings (ranking.py).
+
+The mirror holds per row only what a scan or the ranking touches (~250 bytes at 384
+dimensions: a binary code, filter codes, lines, the symbol, names in a hash index): a vector
+search scans the binary codes for the RESCORE rows nearest in Hamming distance and rescores
+those with their float32 vectors, read from an unlinked memory-mapped file; the text of the
+few rows a search shows comes from a second unlinked file. Both files are rebuilt from the
+table on every open. At 1M rows float32 vectors and text as Python objects were ~3 GB; this
+is ~300 MiB (bench/bench_scale.py, bench/results/scale.md).
 
 Rows can be written before their vectors exist (a zero vector: real embeddings are unit length),
 so full-text search answers while the embedder catches up; `pending()` / `fill()` are how the
@@ -28,8 +36,12 @@ from __future__ import annotations
 import fnmatch
 import json
 import logging
+import mmap
+import os
 import re
+import tempfile
 import threading
+import weakref
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -65,6 +77,17 @@ KEEP_VERSIONS = timedelta(seconds=10)
 # working set at 100k rows is ~10 MiB (bench/results/index.md), so queries still hit the cache.
 INDEX_CACHE_BYTES = 16 * 1024 * 1024
 METADATA_CACHE_BYTES = 8 * 1024 * 1024
+# Vector search rescores exactly the RESCORE rows nearest by binary code. Recall@10 against
+# float32 brute force at 1M rows, RESCORE 2000 -> 4000 (bench/results/scale.md): 0.92 -> 0.96
+# on rows derived from 6,000 real vectors, 0.9945 -> 0.9975 from 12k (the lead's prototype);
+# the rescoring's float32 reads cost ~5-8 ms more.
+RESCORE = 4000
+LOAD_BATCH = 16384  # rows read at a time when the mirror is filled from the table
+CENTRE_ROWS = 65536  # rows the binary codes' centre is taken from (then it stays)
+HEAP_ARENAS = 2  # see _limit_heap_arenas
+TEXT_COMPACT_BYTES = 64 * 1024 * 1024  # dead text bytes before the text file is rewritten
+NAME_MERGE_ROWS = 65536  # name entries added or dropped before the sorted arrays are redone
+_DONTNEED = getattr(mmap, "MADV_DONTNEED", None)
 
 
 @dataclass(frozen=True)
@@ -102,24 +125,223 @@ def _sql_quote(value: str) -> str:
     return value.replace("'", "''")
 
 
-class _Mirror:
-    """Row-aligned arrays of the table in memory; slots are reused after deletes."""
+class _VectorFile:
+    """The vectors by slot: float32 rows in an unlinked file, memory-mapped, and their binary
+    codes (one bit per dimension: above or below the mean vector) in memory, column-major.
 
-    def __init__(self, dim: int) -> None:
+    A search scans the codes (48 bytes a row at 384 dimensions, 48 MB at 1M rows) for the
+    RESCORE rows nearest in Hamming distance and rescores those exactly from the file: the
+    float32 rows (1.5 GB at 1M) stay in the page cache, not in the process. After each use the
+    mapping is dropped from the process (MADV_DONTNEED; the kernel maps ~64 KB around every
+    touched page, so 2,000 rows touched would map the whole file). Where fewer valid rows
+    than RESCORE are left, all are scored exactly: brute force.
+    """
+
+    def __init__(self, dim: int, directory: str | None) -> None:
         self.dim = dim
+        self.words = (dim + 63) // 64
+        # unlinked at once: nothing is left behind, whatever ends the process
+        self.file = tempfile.TemporaryFile(  # noqa: SIM115 - lives as long as the mirror
+            prefix="jupyter-workspace-vectors-", dir=directory
+        )
+        weakref.finalize(self, self.file.close)
+        self.capacity = 0
+        self._map: mmap.mmap | None = None
+        self.rows = np.zeros((0, dim), dtype=np.float32)
+        self.bits = np.zeros((self.words, 0), dtype=np.uint64)
+        self.centre = np.zeros(dim, dtype=np.float32)
+        self.centred_at = 0  # embedded rows when the centre was last taken
+
+    def grow(self, capacity: int) -> None:
+        self.rows = np.zeros((0, self.dim), dtype=np.float32)  # no view may outlive the map
+        if self._map is not None:
+            self._map.close()
+        os.ftruncate(self.file.fileno(), capacity * self.dim * 4)
+        self._map = mmap.mmap(self.file.fileno(), capacity * self.dim * 4)
+        self.rows = np.frombuffer(self._map, dtype=np.float32).reshape(capacity, self.dim)
+        bits = np.zeros((self.words, capacity), dtype=np.uint64)
+        bits[:, : self.capacity] = self.bits
+        self.bits = bits
+        self.capacity = capacity
+
+    def release(self) -> None:
+        """Unmap the pages this process touched (they stay in the page cache)."""
+        if self._map is not None and _DONTNEED is not None:
+            self._map.madvise(_DONTNEED)
+
+    def encode(self, vectors: np.ndarray) -> np.ndarray:
+        """Binary codes of `vectors`, (words, n)."""
+        signs = np.zeros((len(vectors), self.words * 64), dtype=bool)
+        signs[:, : self.dim] = vectors > self.centre
+        return np.packbits(signs, axis=1).view(np.uint64).T
+
+    def set(self, slots: np.ndarray, vectors: np.ndarray) -> None:
+        self.rows[slots] = vectors
+        self.bits[:, slots] = self.encode(vectors)
+        self.release()  # written pages stay mapped (and in RSS) otherwise: 1.5 GB at 1M
+
+    def recentre(self, embedded: np.ndarray, size: int) -> None:
+        """Take the centre again when the embedded rows have doubled since it was taken, up to
+        CENTRE_ROWS of them (then it no longer moves): sign bits around the mean split the
+        rows far better than around zero (MiniLM's vectors share a large common part), and
+        re-encoding is cheap while the index is small."""
+        count = int(embedded[:size].sum())
+        if not count or count < 2 * self.centred_at or self.centred_at >= CENTRE_ROWS:
+            return
+        sample = np.flatnonzero(embedded[:size])
+        if len(sample) > CENTRE_ROWS:
+            sample = sample[:: len(sample) // CENTRE_ROWS][:CENTRE_ROWS]
+        self.centre = self.rows[sample].mean(axis=0).astype(np.float32)
+        for start in range(0, size, 65536):
+            self.bits[:, start : start + 65536] = self.encode(self.rows[start : start + 65536])
+        self.centred_at = count
+        self.release()
+
+    def nearest(self, query: np.ndarray, valid: np.ndarray, pool: int) -> list[tuple[int, float]]:
+        """The best `pool` of the `valid` rows by exact cosine (rows are unit length), with
+        their cosines, best first."""
+        size = len(valid)
+        candidates = np.flatnonzero(valid)
+        if len(candidates) > max(RESCORE, pool):
+            distance = np.zeros(size, dtype=np.uint16)
+            code = self.encode(query[None, :])[:, 0]
+            for word in range(self.words):
+                distance += np.bitwise_count(self.bits[word, :size] ^ code[word])
+            distance[~valid] = np.iinfo(np.uint16).max
+            # the smallest distance that keeps RESCORE rows: distances are small integers, so
+            # a histogram finds it in one pass where a partial sort takes several
+            counts = np.cumsum(np.bincount(distance, minlength=self.words * 64 + 1))
+            threshold = int(np.searchsorted(counts, max(RESCORE, pool)))
+            candidates = np.flatnonzero(distance <= threshold)
+        if not len(candidates):
+            return []
+        scores = self.rows[candidates] @ query
+        self.release()
+        pool = min(pool, len(scores))
+        top = np.argpartition(-scores, pool - 1)[:pool]
+        top = top[np.lexsort((candidates[top], -scores[top]))]
+        return [(int(candidates[i]), float(scores[i])) for i in top]
+
+
+class _TextFile:
+    """What ranking does not need for every row (a chunk's text and listed names), appended
+    to an unlinked file and read back by (offset, length) for the few rows a search shows:
+    at 1M chunks the text is ~1.5 GB, too much to keep as Python strings."""
+
+    def __init__(self, directory: str | None) -> None:
+        self.file = tempfile.TemporaryFile(  # noqa: SIM115 - lives as long as the mirror
+            prefix="jupyter-workspace-text-", dir=directory
+        )
+        weakref.finalize(self, self.file.close)
+        self.end = 0
+        self.dead = 0  # bytes of records no slot points to
+
+    def append(self, records: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
+        lengths = np.array([len(r) for r in records], dtype=np.int64)
+        offsets = self.end + np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+        os.pwrite(self.file.fileno(), b"".join(records), self.end)
+        self.end += int(lengths.sum())
+        return offsets, lengths
+
+    def read(self, offset: int, length: int) -> bytes:
+        return os.pread(self.file.fileno(), length, offset)
+
+
+class _NameIndex:
+    """Rows by the lower-case names they answer to, as sorted (hash, slot, version) arrays
+    plus a small dict of recent additions: a dict of sets held ~400 MB at 1M rows. A dropped
+    row's entries are left behind and skipped (its slot's version moved on) until the next
+    merge sweeps them out."""
+
+    def __init__(self) -> None:
+        self.hashes = np.zeros(0, dtype=np.int64)
+        self.slots = np.zeros(0, dtype=np.int64)  # slot << 32 | version
+        self.recent: dict[int, list[int]] = {}
+        self.recent_count = 0
+        self.dead = 0
+
+    def add(self, names: Iterable[str], tagged: int) -> None:
+        for name in names:
+            self.recent.setdefault(hash(name), []).append(tagged)
+            self.recent_count += 1
+
+    def get(self, name: str, version: np.ndarray) -> list[int]:
+        h = hash(name)
+        lo, hi = np.searchsorted(self.hashes, h, "left"), np.searchsorted(self.hashes, h, "right")
+        tagged = [*self.slots[lo:hi].tolist(), *self.recent.get(h, ())]
+        return sorted({t >> 32 for t in tagged if int(version[t >> 32]) == t & 0xFFFFFFFF})
+
+    def maybe_merge(self, version: np.ndarray) -> None:
+        if self.recent_count + self.dead < max(NAME_MERGE_ROWS, len(self.hashes) // 4):
+            return
+        hashes = [self.hashes] + [
+            np.full(len(tagged), h, dtype=np.int64) for h, tagged in self.recent.items()
+        ]
+        slots = [self.slots] + [np.array(t, dtype=np.int64) for t in self.recent.values()]
+        all_hashes, all_slots = np.concatenate(hashes), np.concatenate(slots)
+        keep = version[all_slots >> 32].astype(np.int64) == all_slots & 0xFFFFFFFF
+        all_hashes, all_slots = all_hashes[keep], all_slots[keep]
+        order = np.argsort(all_hashes, kind="stable")
+        self.hashes, self.slots = all_hashes[order], all_slots[order]
+        self.recent, self.recent_count, self.dead = {}, 0, 0
+
+
+class _Chunks:
+    """`mirror.chunks[slot]`: the chunk a slot holds (None for a free slot), put together
+    from the mirror's columns and the text file."""
+
+    def __init__(self, mirror: _Mirror) -> None:
+        self.m = mirror
+
+    def __getitem__(self, slot: int) -> Chunk | None:
+        m = self.m
+        if slot >= m.size or not m.live[slot]:
+            return None
+        names, text = _unpack(m.text.read(int(m.text_at[slot]), int(m.text_len[slot])))
+        return Chunk(
+            m.names["path"][m.codes["path"][slot]],
+            m.names["language"][m.codes["language"][slot]],
+            m.names["kind"][m.codes["kind"][slot]],
+            m.symbols[slot] or "",
+            int(m.lines[0, slot]),
+            int(m.lines[1, slot]),
+            text,
+            names,
+            int(m.lines[2, slot]),
+        )
+
+
+class _Mirror:
+    """Row-aligned columns of the table in memory; slots are reused after deletes.
+
+    Per row in memory: the binary code, the filter codes, lines and cell, the symbol, where
+    the text is in the text file, and the row's names in the name index (~150 bytes at 384
+    dimensions). The float32 vectors and the text live in unlinked files (rebuilt from the
+    table on every open).
+    """
+
+    def __init__(self, dim: int, directory: str | None = None) -> None:
+        self.dim = dim
+        self.directory = directory
         self.size = 0  # slots in use or freed: arrays are valid up to here
-        self.vectors = np.zeros((0, dim), dtype=np.float32)
+        self.vectors = _VectorFile(dim, directory)
+        self.text = _TextFile(directory)
         self.live = np.zeros(0, dtype=bool)
         self.embedded = np.zeros(0, dtype=bool)
+        self.version = np.zeros(0, dtype=np.uint32)  # bumped when a slot is dropped
         self.codes = {name: np.zeros(0, dtype=np.int32) for name in CODED}
         self.vocab: dict[str, dict[str, int]] = {name: {} for name in CODED}
-        self.chunks: list[Chunk | None] = []
+        self.names: dict[str, list[str]] = {name: [] for name in CODED}  # code -> value
+        self.lines = np.zeros((3, 0), dtype=np.int32)  # start_line, end_line, cell
+        self.text_at = np.zeros(0, dtype=np.int64)
+        self.text_len = np.zeros(0, dtype=np.int64)
+        self.symbols: list[str | None] = []
+        self.chunks = _Chunks(self)
         self.free: list[int] = []
-        self.by_path: dict[str, list[int]] = {}
-        self.by_key: dict[Key, int] = {}
+        self.by_path: dict[str, np.ndarray] = {}
         self.generation: dict[str, int] = {}  # bumped by every write of a path
         self.pending = 0  # live rows without a vector
-        self.by_name: dict[str, set[int]] = {}  # lower-case symbol, short name, listed name
+        self.by_name = _NameIndex()  # lower-case symbol, short name, listed name
 
     def _grow(self, need: int) -> None:
         capacity = len(self.live)
@@ -127,17 +349,22 @@ class _Mirror:
             return
         new = max(need, 2 * capacity, 1024)
         grow = new - capacity
-        self.vectors = np.concatenate([self.vectors, np.zeros((grow, self.dim), np.float32)])
+        self.vectors.grow(new)
         self.live = np.concatenate([self.live, np.zeros(grow, bool)])
         self.embedded = np.concatenate([self.embedded, np.zeros(grow, bool)])
+        self.version = np.concatenate([self.version, np.zeros(grow, np.uint32)])
         for name in CODED:
             self.codes[name] = np.concatenate([self.codes[name], np.zeros(grow, np.int32)])
+        self.lines = np.concatenate([self.lines, np.zeros((3, grow), np.int32)], axis=1)
+        self.text_at = np.concatenate([self.text_at, np.zeros(grow, np.int64)])
+        self.text_len = np.concatenate([self.text_len, np.zeros(grow, np.int64)])
 
     def code(self, column: str, value: str) -> int:
         vocab = self.vocab[column]
         found = vocab.get(value)
         if found is None:
             found = vocab[value] = len(vocab)
+            self.names[column].append(value)
         return found
 
     def put(self, chunks: Sequence[Chunk], vectors: np.ndarray, embedded: np.ndarray) -> None:
@@ -150,44 +377,109 @@ class _Mirror:
             self._grow(self.size + extra)
             slots += range(self.size, self.size + extra)
             self.size += extra
-            self.chunks.extend([None] * extra)
+            self.symbols.extend([None] * extra)
         index = np.asarray(slots)
-        self.vectors[index] = vectors
+        self.vectors.set(index, vectors)
         self.live[index] = True
         self.embedded[index] = embedded
         self.pending += int(len(chunks) - embedded.sum())
         path = chunks[0].path
         for name in CODED:
             self.codes[name][index] = [self.code(name, getattr(c, name)) for c in chunks]
+        self.lines[:, index] = [
+            [c.start_line for c in chunks],
+            [c.end_line for c in chunks],
+            [c.cell for c in chunks],
+        ]
+        self.text_at[index], self.text_len[index] = self.text.append(
+            [_pack(c.names, c.text) for c in chunks]
+        )
         for slot, chunk in zip(slots, chunks, strict=True):
-            self.chunks[slot] = chunk
-            self.by_key[_key(chunk)] = slot
-            for name in _names_of(chunk):
-                self.by_name.setdefault(name, set()).add(slot)
-        self.by_path[path] = slots
+            self.symbols[slot] = chunk.symbol or None
+            self.by_name.add(_names_of(chunk), slot << 32 | int(self.version[slot]))
+        self.by_path[path] = index
+
+    def load(self, columns: dict[str, list[Any]], vectors: np.ndarray) -> None:
+        """Append rows read from the table (at open, into an empty mirror): `put` by the
+        batch rather than by the path, ~3x faster at 1M rows."""
+        n = len(vectors)
+        index = np.arange(self.size, self.size + n)
+        self._grow(self.size + n)
+        self.size += n
+        embedded = np.abs(vectors).sum(axis=1) > 0
+        self.vectors.set(index, vectors)
+        self.live[index] = True
+        self.embedded[index] = embedded
+        self.pending += int(n - embedded.sum())
+        for name in CODED:
+            self.codes[name][index] = [self.code(name, value) for value in columns[name]]
+        self.lines[:, index] = [columns["start_line"], columns["end_line"], columns["cell"]]
+        self.text_at[index], self.text_len[index] = self.text.append(
+            [
+                _pack(names, text)
+                for names, text in zip(columns["names"], columns["text"], strict=True)
+            ]
+        )
+        self.symbols.extend(symbol or None for symbol in columns["symbol"])
+        version = self.version
+        for slot, symbol, names in zip(
+            index.tolist(), columns["symbol"], columns["names"], strict=True
+        ):
+            self.by_name.add(_names(symbol, names), slot << 32 | int(version[slot]))
+        by_path: dict[str, list[int]] = {}
+        for slot, path in zip(index.tolist(), columns["path"], strict=True):
+            by_path.setdefault(path, []).append(slot)
+        for path, slots in by_path.items():
+            old = self.by_path.get(path)  # a path's rows may straddle two batches
+            new = np.asarray(slots)
+            self.by_path[path] = new if old is None else np.concatenate([old, new])
+        self.by_name.maybe_merge(self.version)
 
     def drop(self, path: str) -> None:
         slots = self.by_path.pop(path, None)
         self.generation[path] = self.generation.get(path, 0) + 1
-        if not slots:
+        if slots is None or not len(slots):
             return
-        index = np.asarray(slots)
-        self.pending -= int(len(slots) - self.embedded[index].sum())
-        self.live[index] = False
-        self.embedded[index] = False
-        self.vectors[index] = 0.0
-        for slot in slots:
-            chunk = self.chunks[slot]
-            assert chunk is not None
-            self.by_key.pop(_key(chunk), None)
-            for name in _names_of(chunk):
-                holders = self.by_name.get(name)
-                if holders is not None:
-                    holders.discard(slot)
-                    if not holders:
-                        del self.by_name[name]
-            self.chunks[slot] = None
-        self.free.extend(slots)
+        self.pending -= int(len(slots) - self.embedded[slots].sum())
+        self.live[slots] = False
+        self.embedded[slots] = False
+        self.version[slots] += 1
+        self.text.dead += int(self.text_len[slots].sum())
+        self.by_name.dead += len(slots)
+        for slot in slots.tolist():
+            self.symbols[slot] = None
+        self.free.extend(slots.tolist())
+
+    def settle(self) -> None:
+        """After a batch of writes: re-centre the codes while the index is small, fold the new
+        names into the sorted index, and rewrite the text file once it is mostly dead."""
+        self.vectors.recentre(self.embedded, self.size)
+        self.by_name.maybe_merge(self.version)
+        if self.text.dead > max(TEXT_COMPACT_BYTES, self.text.end - self.text.dead):
+            live = np.flatnonzero(self.live[: self.size])
+            fresh = _TextFile(self.directory)
+            for start in range(0, len(live), 65536):
+                part = live[start : start + 65536]
+                records = [
+                    self.text.read(at, length)
+                    for at, length in zip(
+                        self.text_at[part].tolist(), self.text_len[part].tolist(), strict=True
+                    )
+                ]
+                self.text_at[part], self.text_len[part] = fresh.append(records)
+            self.text.file.close()
+            self.text = fresh
+
+    def rows_named(self, name: str) -> list[int]:
+        return self.by_name.get(name, self.version)
+
+    def slot_of(self, key: Key) -> int | None:
+        slots = self.by_path.get(key[0])
+        if slots is None:
+            return None
+        lines = self.lines[:, slots]
+        found = slots[(lines[0] == key[1]) & (lines[1] == key[2]) & (lines[2] == key[3])]
+        return int(found[-1]) if len(found) else None
 
     def mask(self, filters: Filters) -> np.ndarray | None:
         """Rows the filters admit (over [0, size)), or None when there are no filters."""
@@ -240,8 +532,8 @@ class ChunkIndex:
     # -- opening -------------------------------------------------------------------------------
     def open(self) -> None:
         import lancedb
-        import pyarrow as pa
 
+        _limit_heap_arenas()  # before LanceDB starts its threads
         with self._write, self._lock:
             local = "://" not in self.uri
             if local:
@@ -268,22 +560,7 @@ class ChunkIndex:
                 else:
                     self._table = table
             if TABLE not in names:
-                schema = pa.schema(
-                    [
-                        pa.field("path", pa.string()),
-                        pa.field("language", pa.string()),
-                        pa.field("kind", pa.string()),
-                        pa.field("symbol", pa.string()),
-                        pa.field("start_line", pa.int32()),
-                        pa.field("end_line", pa.int32()),
-                        pa.field("text", pa.string()),
-                        pa.field("names", pa.string()),
-                        pa.field("cell", pa.int32()),
-                        pa.field("terms", pa.string()),
-                        pa.field("vector", pa.list_(pa.float32(), self.dim)),
-                    ]
-                )
-                self._table = db.create_table(TABLE, schema=schema)
+                self._table = db.create_table(TABLE, schema=_schema(self.dim))
             if local:
                 self._write_meta(
                     {"model_id": self.model_id, "dim": self.dim, "format": INDEX_FORMAT}
@@ -309,22 +586,21 @@ class ChunkIndex:
         tmp.replace(self._meta_path())
 
     def _load_mirror(self) -> None:
-        table = self._table.to_arrow().drop_columns(["terms"])
-        n = table.num_rows
-        columns = {name: table.column(name).to_pylist() for name in COLUMNS}
-        if n:
-            flat = table.column("vector").combine_chunks().flatten().to_numpy()
-            vectors = np.ascontiguousarray(flat.reshape(n, self.dim), dtype=np.float32)
-        else:
-            vectors = np.zeros((0, self.dim), dtype=np.float32)
-        by_path: dict[str, list[int]] = {}
-        for i, path in enumerate(columns["path"]):
-            by_path.setdefault(path, []).append(i)
-        self._m = _Mirror(self.dim)
-        embedded = np.abs(vectors).sum(axis=1) > 0 if n else np.zeros(0, bool)
-        for rows in by_path.values():
-            chunks = [Chunk(**{name: columns[name][i] for name in columns}) for i in rows]
-            self._m.put(chunks, vectors[rows], embedded[rows])
+        """Read the table into a new mirror, LOAD_BATCH rows at a time (the whole table at
+        once would be ~3 GB of Arrow at 1M rows, text and vectors)."""
+        self._m = _Mirror(self.dim, self.uri if "://" not in self.uri else None)
+        batches = (
+            self._table.search().select([*COLUMNS, "vector"]).limit(None).to_batches(LOAD_BATCH)
+        )
+        for batch in batches:
+            n = batch.num_rows
+            if not n:
+                continue
+            columns = {name: batch.column(name).to_pylist() for name in COLUMNS}
+            flat = batch.column("vector").flatten().to_numpy(zero_copy_only=False)
+            self._m.load(columns, np.asarray(flat, dtype=np.float32).reshape(n, self.dim))
+        self._m.settle()
+        _release_heap()
 
     def _has_fts_index(self) -> bool:
         try:
@@ -354,10 +630,11 @@ class ChunkIndex:
         with self._lock:
             m = self._m
             known = {}
-            for slot in m.by_path.get(path, []):
+            for slot in m.by_path.get(path, np.zeros(0, np.int64)).tolist():
                 chunk = m.chunks[slot]
                 if chunk is not None and m.embedded[slot]:
-                    known[(chunk.kind, chunk.symbol, chunk.text)] = m.vectors[slot].copy()
+                    known[(chunk.kind, chunk.symbol, chunk.text)] = m.vectors.rows[slot].copy()
+            m.vectors.release()
             return known
 
     def replace(self, path: str, chunks: Sequence[Chunk], vectors: np.ndarray | None) -> None:
@@ -382,21 +659,20 @@ class ChunkIndex:
             )
         if not batch:
             return
-        records = [
-            record for chunks, vectors in batch.values() for record in _records(chunks, vectors)
-        ]
+        records = _records([(chunks, vectors) for chunks, vectors in batch.values()], self.dim)
         with self._write:
             with self._lock:
                 present = [path for path in batch if path in self._m.by_path]
             self._table_delete(present)
-            if records:
+            if records.num_rows:
                 self._table.add(records)
-            self.writes_since_optimize += bool(present) + bool(records)
+            self.writes_since_optimize += bool(present) + bool(records.num_rows)
             with self._lock:
                 for path, (chunks, vectors) in batch.items():
                     self._m.drop(path)
                     self._m.put(chunks, vectors, np.abs(vectors).sum(axis=1) > 0)
-            if records and not self._fts_ready:
+                self._m.settle()
+            if records.num_rows and not self._fts_ready:
                 self._build_fts()
 
     def delete(self, paths: Iterable[str]) -> None:
@@ -407,6 +683,7 @@ class ChunkIndex:
             with self._lock:
                 for path in present:
                     self._m.drop(path)
+                self._m.settle()
 
     def pending(self, budget: int) -> list[tuple[str, int, list[Chunk]]]:
         """Paths with rows that still lack vectors, with their generation and chunks: whole
@@ -424,7 +701,7 @@ class ChunkIndex:
                 if chunk is None or chunk.path in seen:
                     continue
                 seen.add(chunk.path)
-                chunks = [m.chunks[s] for s in m.by_path[chunk.path]]
+                chunks = [m.chunks[s] for s in m.by_path[chunk.path].tolist()]
                 taken.append((chunk.path, m.generation.get(chunk.path, 0), chunks))  # type: ignore[arg-type]
                 count += len(chunks)
                 if count >= budget:
@@ -446,7 +723,7 @@ class ChunkIndex:
                         path,
                         generation,
                         vectors,
-                        [c for s in m.by_path[path] if (c := m.chunks[s]) is not None],
+                        [c for s in m.by_path[path].tolist() if (c := m.chunks[s]) is not None],
                     )
                     for path, generation, vectors in fills
                     if m.generation.get(path, 0) == generation and path in m.by_path
@@ -455,17 +732,14 @@ class ChunkIndex:
                 return 0
             self._table_delete([path for path, _, _, _ in current])
             self._table.add(
-                [
-                    record
-                    for _, _, vectors, chunks in current
-                    for record in _records(chunks, vectors)
-                ]
+                _records([(chunks, vectors) for _, _, vectors, chunks in current], self.dim)
             )
             with self._lock:
                 for path, generation, vectors, chunks in current:
                     self._m.drop(path)
                     self._m.put(chunks, vectors, np.ones(len(chunks), bool))
                     self._m.generation[path] = generation  # a fill is not a new version
+                self._m.settle()
             self.writes_since_optimize += 2
         return len(current)
 
@@ -531,7 +805,11 @@ class ChunkIndex:
             if mode in ("hybrid", "text"):
                 if isinstance(text_hits, Future):
                     text_hits = text_hits.result()
-                rows = [(m.by_key[key], score) for key, score in text_hits or () if key in m.by_key]
+                rows = [
+                    (slot, score)
+                    for key, score in text_hits or ()
+                    if (slot := m.slot_of(key)) is not None
+                ]
                 lists.append((rows[:pool], w_text))
             scores, best = ranking.fuse(lists)
             mask = m.mask(filters)
@@ -539,30 +817,27 @@ class ChunkIndex:
             def admit(row: int) -> bool:
                 return bool(m.live[row]) and (mask is None or bool(mask[row]))
 
+            seen: dict[int, ranking.Row | None] = {}
+
             def row_info(row: int) -> ranking.Row | None:
-                c = m.chunks[row]
-                return (
-                    None
-                    if c is None
-                    else ranking.Row(
-                        c.path, c.kind, c.symbol, c.start_line, c.end_line, c.text, c.cell
-                    )
-                )
+                # the text is read from the text file only if ranking asks for it
+                if row not in seen:
+                    seen[row] = _StoredRow(m, row) if m.live[row] else None
+                return seen[row]
 
             def definitions_of(name: str) -> list[int]:
                 return [
                     row
-                    for row in m.by_name.get(name.lower(), ())
-                    if (c := m.chunks[row]) is not None
-                    and c.kind in ranking.DEFINITION_KINDS
-                    and ranking.short_name(c.symbol).lower() == name.lower()
+                    for row in m.rows_named(name.lower())
+                    if m.names["kind"][m.codes["kind"][row]] in ranking.DEFINITION_KINDS
+                    and ranking.short_name(m.symbols[row] or "").lower() == name.lower()
                 ]
 
             ordered = ranking.order(
                 scores,
                 best,
                 row_info,
-                lambda name: sorted(m.by_name.get(name.lower(), ())),
+                lambda name: m.rows_named(name.lower()),
                 ranking.looked_up_names(query) if mode != "vector" else [],
                 definitions_of,
                 admit,
@@ -581,20 +856,16 @@ class ChunkIndex:
     def _vector_ranking(
         self, query_vector: np.ndarray, pool: int, filters: Filters
     ) -> list[tuple[int, float]]:
-        """The best `pool` rows by cosine, with their cosines."""
+        """The best `pool` rows by cosine, with their cosines: binary codes pick the
+        candidates, float32 rescores them (_VectorFile)."""
         m = self._m
         if not m.size:
             return []
-        scores = m.vectors[: m.size] @ query_vector.astype(np.float32)
         valid = m.embedded[: m.size]
         mask = m.mask(filters)
         if mask is not None:
             valid = valid & mask
-        scores = np.where(valid, scores, -np.inf)
-        pool = min(pool, len(scores))
-        top = np.argpartition(-scores, pool - 1)[:pool]
-        top = top[np.argsort(-scores[top])]
-        return [(int(i), float(scores[i])) for i in top if np.isfinite(scores[i])]
+        return m.vectors.nearest(np.asarray(query_vector, dtype=np.float32), valid, pool)
 
     def text_search(self, query: str, pool: int, filters: Filters) -> list[tuple[Key, float]]:
         """Full-text hits as ((path, start_line, end_line, cell), BM25 score), best first.
@@ -688,30 +959,111 @@ def _key(chunk: Chunk) -> Key:
 def _names_of(chunk: Chunk) -> set[str]:
     """The lower-case names a chunk answers to: its symbol, the symbol's last part, and the
     names it lists."""
-    names = {n.lower() for n in chunk.names.split()}
-    if chunk.symbol:
-        names.add(chunk.symbol.lower())
-        names.add(ranking.short_name(chunk.symbol).lower())
+    return _names(chunk.symbol, chunk.names)
+
+
+def _names(symbol: str, listed: str) -> set[str]:
+    names = {n.lower() for n in listed.split()}
+    if symbol:
+        names.add(symbol.lower())
+        names.add(ranking.short_name(symbol).lower())
     return names
 
 
-def _records(chunks: Sequence[Chunk], vectors: np.ndarray) -> list[dict[str, Any]]:
-    return [
-        {
-            "path": c.path,
-            "language": c.language,
-            "kind": c.kind,
-            "symbol": c.symbol,
-            "start_line": c.start_line,
-            "end_line": c.end_line,
-            "text": c.text,
-            "names": c.names,
-            "cell": c.cell,
-            "terms": c.terms(),
-            "vector": vectors[i].tolist(),
-        }
-        for i, c in enumerate(chunks)
-    ]
+def _libc() -> Any:
+    import ctypes
+    import ctypes.util
+
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+    except OSError:
+        return None
+
+
+def _limit_heap_arenas() -> None:
+    """At most HEAP_ARENAS glibc heaps for the process's threads. LanceDB reads on many
+    threads, each with a heap of its own that keeps what it freed: reading a 1M-row table
+    (the mirror's load) left 593 MiB of RSS after malloc_trim with the default (8 per
+    core), 88 MiB with 2 or 1. Elsewhere (no glibc) this does nothing."""
+    libc = _libc()
+    if libc is not None and hasattr(libc, "mallopt"):
+        libc.mallopt(-8, HEAP_ARENAS)  # M_ARENA_MAX
+
+
+def _release_heap() -> None:
+    """Give the heap freed by the load back to the system: the batches' strings die between
+    long-lived small objects, and glibc kept ~200 MB of them at 100k rows (measured:
+    RSS 469 -> 271 MiB)."""
+    libc = _libc()
+    if libc is not None and hasattr(libc, "malloc_trim"):
+        libc.malloc_trim(0)
+
+
+def _pack(names: str, text: str) -> bytes:
+    """A text-file record: the names' length, a NUL, the names, the text."""
+    return f"{len(names)}\0{names}{text}".encode()
+
+
+def _unpack(record: bytes) -> tuple[str, str]:
+    length, rest = record.decode().split("\0", 1)
+    return rest[: int(length)], rest[int(length) :]
+
+
+def _schema(dim: int) -> Any:
+    import pyarrow as pa
+
+    return pa.schema(
+        [
+            pa.field("path", pa.string()),
+            pa.field("language", pa.string()),
+            pa.field("kind", pa.string()),
+            pa.field("symbol", pa.string()),
+            pa.field("start_line", pa.int32()),
+            pa.field("end_line", pa.int32()),
+            pa.field("text", pa.string()),
+            pa.field("names", pa.string()),
+            pa.field("cell", pa.int32()),
+            pa.field("terms", pa.string()),
+            pa.field("vector", pa.list_(pa.float32(), dim)),
+        ]
+    )
+
+
+def _records(items: Sequence[tuple[Sequence[Chunk], np.ndarray]], dim: int) -> Any:
+    """The rows of `items` as one Arrow table, the vectors passed as one buffer (a list of
+    floats per row cost seconds per 100k rows)."""
+    import pyarrow as pa
+
+    chunks = [c for part, _ in items for c in part]
+    vectors = np.concatenate([v for _, v in items]) if items else np.zeros((0, dim), np.float32)
+    flat = pa.array(np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1))
+    columns: dict[str, Any] = {name: [getattr(c, name) for c in chunks] for name in COLUMNS}
+    columns["terms"] = [c.terms() for c in chunks]
+    columns["vector"] = pa.FixedSizeListArray.from_arrays(flat, dim)
+    return pa.Table.from_pydict(columns, schema=_schema(dim))
+
+
+class _StoredRow(ranking.Row):
+    """A mirror row as ranking sees it; its text is read from the text file when asked for."""
+
+    def __init__(self, m: _Mirror, slot: int) -> None:
+        self._m, self._slot = m, slot
+        self._text: str | None = None
+        self.path = m.names["path"][m.codes["path"][slot]]
+        self.kind = m.names["kind"][m.codes["kind"][slot]]
+        self.symbol = m.symbols[slot] or ""
+        self.start_line, self.end_line, self.cell = m.lines[:, slot].tolist()
+
+    @property
+    def text(self) -> str:
+        if self._text is None:
+            chunk = self._m.chunks[self._slot]
+            self._text = chunk.text if chunk is not None else ""
+        return self._text
+
+    @text.setter
+    def text(self, value: str) -> None:
+        self._text = value
 
 
 def _stale_reason(meta: dict[str, Any] | None, table: Any, model_id: str) -> str | None:
