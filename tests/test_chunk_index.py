@@ -340,15 +340,7 @@ def test_binary_codes_with_exact_rescoring_find_brute_forces_top_10(
 
     monkeypatch.setattr(chunk_store, "RESCORE", 120)
     chunks, vectors, queries = real_rows
-    index = ChunkIndex(str(tmp_path / "index"), "test-model", vectors.shape[1])
-    index.open()
-    rows = by_path(chunks, vectors)
-    index.replace_many(
-        [
-            (path, [c for c, _ in part], np.stack([v for _, v in part]))
-            for path, part in rows.items()
-        ]
-    )
+    index, rows = filled_index(tmp_path, chunks, vectors)
     m = index._m
     recall, by_codes = [], []
     for query in [*queries, *vectors[::37]]:
@@ -374,11 +366,8 @@ def test_binary_codes_with_exact_rescoring_find_brute_forces_top_10(
         assert hit["text"].startswith(chunk.text.split("\n")[0])
 
 
-def test_filters_hold_on_the_quantized_path(tmp_path, real_rows, monkeypatch):
-    from jupyter_workspace.sidecar import chunk_store
-
-    monkeypatch.setattr(chunk_store, "RESCORE", 120)
-    chunks, vectors, queries = real_rows
+def filled_index(tmp_path, chunks, vectors):
+    """An index of the real rows, each path's in one write; the rows by path."""
     index = ChunkIndex(str(tmp_path / "index"), "test-model", vectors.shape[1])
     index.open()
     rows = by_path(chunks, vectors)
@@ -388,6 +377,15 @@ def test_filters_hold_on_the_quantized_path(tmp_path, real_rows, monkeypatch):
             for path, part in rows.items()
         ]
     )
+    return index, rows
+
+
+def test_filters_hold_on_the_quantized_path(tmp_path, real_rows, monkeypatch):
+    from jupyter_workspace.sidecar import chunk_store
+
+    monkeypatch.setattr(chunk_store, "RESCORE", 120)
+    chunks, vectors, queries = real_rows
+    index, rows = filled_index(tmp_path, chunks, vectors)
     cases = [
         (Filters(kind="class"), lambda c: c.kind == "class"),
         (Filters(path="difflib.py"), lambda c: c.path == "difflib.py"),

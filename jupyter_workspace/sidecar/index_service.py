@@ -231,17 +231,7 @@ class IndexService:
             found[path] = self._extract(path, text, language, tree)
             if same:
                 from_base.append(path)
-                results.append(
-                    {
-                        "path": path,
-                        "language": language,
-                        "chunks": len(chunks),
-                        "error": None,
-                        "symbols": definitions(chunks),
-                        "base": True,
-                        **found[path],
-                    }
-                )
+                results.append({**indexed(path, language, chunks, found[path]), "base": True})
                 continue
             pending.append((path, language, chunks))
         # Reuse the vectors of chunks that did not change; embed the rest in one batch.
@@ -275,16 +265,7 @@ class IndexService:
                     vectors[i] = fresh[slot]
             writes.append((path, chunks, vectors))
             total += len(chunks)
-            results.append(
-                {
-                    "path": path,
-                    "language": language,
-                    "chunks": len(chunks),
-                    "error": None,
-                    "symbols": definitions(chunks),
-                    **found[path],
-                }
-            )
+            results.append(indexed(path, language, chunks, found[path]))
         self.index.replace_many(writes)
         if overlay is not None and from_base:
             overlay.show_base(from_base)
@@ -561,6 +542,20 @@ def _model_dim(path: Path) -> int | None:
         return dim
     except (OSError, ValueError, KeyError, TypeError):
         return None
+
+
+def indexed(
+    path: str, language: str, chunks: list[Chunk], extracted: dict[str, Any]
+) -> dict[str, Any]:
+    """What `index_files` answers for a file it chunked: its definitions and extractions."""
+    return {
+        "path": path,
+        "language": language,
+        "chunks": len(chunks),
+        "error": None,
+        "symbols": definitions(chunks),
+        **extracted,
+    }
 
 
 def definitions(chunks: list[Chunk]) -> list[list[Any]]:
