@@ -130,6 +130,9 @@ class _EchoingIndex:
     def stats(self, paths):
         raise ValueError(f"cannot use key {KEY}")
 
+    def base_status(self):
+        return None  # no base index under this one
+
 
 async def test_sidecar_errors_never_carry_the_key(monkeypatch):
     """Health (the coordinator shows its errors in status) and error replies, status line too."""

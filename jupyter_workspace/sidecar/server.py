@@ -164,7 +164,7 @@ class HealthHandler(SidecarHandler):
     def _base(self) -> dict[str, Any]:
         """The base index and the overlay as they are now (their counts move with edits)."""
         index = self.state.index
-        base = index.base_status() if index is not None and index.index is not None else None
+        base = index.base_status() if index is not None else None
         return {"base": base} if base is not None else {}
 
 
