@@ -8,6 +8,7 @@ types are the ones named here. Imports nothing heavy: every process may import i
 
 from __future__ import annotations
 
+import fnmatch
 import re
 from typing import Any, Final, NotRequired, TypedDict
 
@@ -406,6 +407,17 @@ ANSWER_MIME: Final = "application/vnd.jupyter-workspace.answer+json"
 # The workspace's own notes are indexed, searched and cited as `@notes/<id>`.
 NOTES_PREFIX: Final = "@notes/"
 SEARCH_MODES: Final = ("hybrid", "vector", "text")
+
+
+def path_glob(pattern: str | None) -> re.Pattern[str] | None:
+    """Search's `path` filter as a regex on root-relative paths: a glob (`src/**/*.c`; `*`
+    crosses folders too), or without a wildcard a prefix (`src/` is everything under it)."""
+    if not pattern:
+        return None
+    glob = pattern if any(c in pattern for c in "*?[") else pattern + "*"
+    return re.compile(fnmatch.translate(glob))
+
+
 PRIORITIES: Final = ("low", "normal", "high", "urgent")
 # Research jobs (server/research/): how far a job looks, where it is, and its steps in order.
 RESEARCH_DEPTHS: Final = ("quick", "standard", "deep")

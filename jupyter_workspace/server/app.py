@@ -39,6 +39,7 @@ from .snapshots import SnapshotsManager
 from .store import Store
 from .supervisor import Supervisor
 from .tasks import TasksManager
+from .unindexed import PendingFiles
 from .watcher import FileWatcher
 
 DATABASE_NAME = "workspace.sqlite"
@@ -438,7 +439,15 @@ class WorkspaceApp(ExtensionApp):
         self.llm = LLMConfig(
             self.llm_model, self.llm_api_base, self.llm_timeout, tuple(self.llm_api_bases)
         )
-        self.search = SearchManager(self.supervisor)
+        self.catalog = Catalog(self.store)
+        index_size_limit = SizeLimit(self.index_max_file_bytes, self.index_max_source_bytes)
+        self.search = SearchManager(
+            self.supervisor,
+            # until the index holds a file, search reads it (the indexer runs with the sidecar)
+            PendingFiles(self.root_dir, self.rules, self.catalog, index_size_limit)
+            if self.sidecar_enabled and self.index_enabled
+            else None,
+        )
         self.llm_probe = LLMProbe(lambda: self.assistant.config, self.bus.publish)
         self.assistant = Assistant(self.supervisor, self.llm, self.llm_probe.observe)
         self.chat = ChatManager(
@@ -448,7 +457,6 @@ class WorkspaceApp(ExtensionApp):
             self.limits,
             self.search if self.index_enabled else None,
         )
-        self.catalog = Catalog(self.store)
         self.lookup = LookupManager(self.store)
         self.extracted = Detections(self.store, self.bus, self.max_title_chars)
         self.pipelines = PipelineManager(
@@ -485,7 +493,7 @@ class WorkspaceApp(ExtensionApp):
             self.catalog,
             self.bus,
             self.supervisor,
-            SizeLimit(self.index_max_file_bytes, self.index_max_source_bytes),
+            index_size_limit,
             logger=self.log,
             notes=self.notes,
             extracted=self.extracted,

@@ -217,10 +217,12 @@ class Indexer:
         scanned = False
         while True:
             try:
-                client = await self._sidecar()
-                if not scanned or self._rescan:
-                    await self._scan(first=not scanned)
+                if not scanned:  # before the sidecar is up: search reads pending files
+                    await self._scan(first=True)
                     scanned = True
+                client = await self._sidecar()
+                if self._rescan:
+                    await self._scan(first=False)
                 worked = await self._delete_batch(client) or await self._index_batch(client)
                 if worked:
                     self._dirty = True

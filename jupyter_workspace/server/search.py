@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 import time
 from typing import Any
@@ -11,6 +12,7 @@ from . import fields
 from .errors import BadRequest, Unavailable
 from .sidecar_client import SidecarGone, SidecarRefused
 from .supervisor import Supervisor
+from .unindexed import PendingFiles
 
 MAX_QUERY_CHARS = 1000
 MAX_K = 100
@@ -44,13 +46,14 @@ def parse_query(args: dict[str, str | None]) -> dict[str, Any]:
 
 
 class SearchManager:
-    def __init__(self, supervisor: Supervisor) -> None:
+    def __init__(self, supervisor: Supervisor, pending: PendingFiles | None = None) -> None:
         self.supervisor = supervisor
+        self.pending = pending  # files the index does not hold yet, searched by words
 
     async def search(self, args: dict[str, str | None]) -> dict[str, Any]:
         request = parse_query(args)
         started = time.monotonic()
-        answer = await self._ask(request)
+        answer = await self._gather(request)
         results = answer.get("results", [])
         for hit in results:
             hit.pop("text", None)
@@ -59,13 +62,41 @@ class SearchManager:
             "query": request,
             "took_ms": round((time.monotonic() - started) * 1000, 1),
         }
-        if answer.get("words_only"):  # the embedding model still loads: say meaning is coming
-            found["words_only"] = True
+        for key in ("words_only", "unindexed", "index_unavailable"):
+            if answer.get(key):
+                found[key] = answer[key]
         return found
 
     async def raw(self, request: dict[str, Any]) -> list[dict[str, Any]]:
         """Hits with their full chunk text (for grounding chat)."""
-        return (await self._ask(request)).get("results", [])
+        return (await self._gather(request)).get("results", [])
+
+    async def _gather(self, request: dict[str, Any]) -> dict[str, Any]:
+        """The index's answer, with the files it does not hold yet searched by words: on a
+        fresh folder those are all of them, and hits come before the sidecar is up."""
+        extra = await self.pending.search(request) if self.pending is not None else None
+        try:
+            answer = await self._ask(request)
+        except Unavailable as e:
+            if extra is None:
+                raise
+            # words from the files themselves, and why the index did not answer
+            answer = {"results": [], "words_only": True, "index_unavailable": e.message}
+        if extra is None:
+            return answer
+        looked = set(extra["searched"])
+        # an indexed version of a file read afresh here is older: its hits give way
+        indexed = [hit for hit in answer.get("results", []) if hit["path"] not in looked]
+        merged = [
+            hit
+            for pair in itertools.zip_longest(indexed, extra["results"])
+            for hit in pair
+            if hit is not None
+        ]  # alternating: the two scores are not on one scale
+        answer["results"] = merged[: request["k"]]
+        answer["unindexed"] = {"files": len(looked), "partial": extra["partial"]}
+        answer["words_only"] = True
+        return answer
 
     async def _ask(self, request: dict[str, Any]) -> dict[str, Any]:
         client = self.supervisor.client

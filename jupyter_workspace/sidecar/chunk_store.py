@@ -33,7 +33,6 @@ second handle).
 
 from __future__ import annotations
 
-import fnmatch
 import json
 import logging
 import mmap
@@ -51,6 +50,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import protocol
 from . import ranking
 from .chunker import Chunk
 from .terms import terms
@@ -115,10 +115,7 @@ class Filters:
         return " AND ".join(parts) or None
 
     def path_matcher(self) -> re.Pattern[str] | None:
-        if not self.path:
-            return None
-        pattern = self.path if any(c in self.path for c in "*?[") else self.path + "*"
-        return re.compile(fnmatch.translate(pattern))
+        return protocol.path_glob(self.path)
 
 
 def _sql_quote(value: str) -> str:

@@ -17,10 +17,9 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
-from pathlib import PurePosixPath
 from typing import Any
 
-from ..languages import EXTENSIONS
+from ..languages import language_of
 from .terms import spelled_out, split_identifier, terms
 
 _FOOTER = re.compile(
@@ -83,35 +82,6 @@ class Chunk:
 
 # -- languages -----------------------------------------------------------------------------
 # Other text files still get a language name (for filters) and the fallback chunker.
-OTHER_LANGUAGES = {
-    ".txt": "text",
-    ".rst": "rst",
-    ".json": "json",
-    ".yaml": "yaml",
-    ".yml": "yaml",
-    ".toml": "toml",
-    ".ini": "ini",
-    ".cfg": "ini",
-    ".sh": "shell",
-    ".bash": "shell",
-    ".java": "java",
-    ".go": "go",
-    ".rs": "rust",
-    ".m": "matlab",
-    ".ada": "ada",
-    ".adb": "ada",
-    ".ads": "ada",
-    ".cmake": "cmake",
-    ".mk": "make",
-    ".sql": "sql",
-    ".xml": "xml",
-    ".html": "html",
-    ".css": "css",
-    ".ipynb": "notebook",
-    ".tex": "latex",
-    ".r": "r",
-}
-FILENAMES = {"makefile": "make", "cmakelists.txt": "cmake", "dockerfile": "docker"}
 
 _GRAMMARS: dict[str, tuple[str, str]] = {
     "python": ("tree_sitter_python", "language"),
@@ -123,25 +93,6 @@ _GRAMMARS: dict[str, tuple[str, str]] = {
     "tsx": ("tree_sitter_typescript", "language_tsx"),
     "markdown": ("tree_sitter_markdown", "language"),
 }
-
-
-# what only C++ says, to tell a C++ header (`.h` is both languages' suffix) from a C one; an
-# `extern "C"` block guarded by `__cplusplus` is C
-_CPP_SIGNS = re.compile(
-    r"^[ \t]*(namespace[ \t]+\w+[ \t]*\{|template[ \t]*<|(public|private|protected)[ \t]*:"
-    r"|class[ \t]+\w+[ \t]*(final[ \t]*)?[:{]|using[ \t]+namespace\b)|\bstd::",
-    re.MULTILINE,
-)
-
-
-def language_of(path: str, text: str | None = None) -> str:
-    """The language by the file's name; for a `.h` file with its `text`, C++ when the text says
-    so (a C++ header parsed as C is mostly ERROR nodes: its definitions go unnamed)."""
-    name = PurePosixPath(path).name.lower()
-    suffix = PurePosixPath(name).suffix
-    if suffix == ".h" and text is not None and _CPP_SIGNS.search(text, 0, 200_000):
-        return "cpp"
-    return EXTENSIONS.get(suffix) or OTHER_LANGUAGES.get(suffix) or FILENAMES.get(name) or "text"
 
 
 @cache
