@@ -78,6 +78,8 @@ export interface ISourceRef {
 export interface ISearchHit extends ISourceRef {
   snippet: string;
   score: number;
+  /** Found by words in a file the index does not hold yet (read from disk). */
+  unindexed?: boolean;
 }
 
 export interface ISearchQuery {
@@ -97,6 +99,10 @@ export interface ISearchAnswer {
   took_ms: number;
   /** The embedding model is still loading: matched by words only, meaning comes later. */
   words_only?: boolean;
+  /** Files the index does not hold yet, searched by words from disk. */
+  unindexed?: { files: number; partial: boolean };
+  /** Why the index did not answer (its hits are then all `unindexed` ones). */
+  index_unavailable?: string;
 }
 
 export type IndexStateName =

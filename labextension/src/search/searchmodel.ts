@@ -97,6 +97,11 @@ export class SearchModel implements IDisposable {
   }
 
   /** The shown results matched words only: the index has no vectors yet. */
+  /** Files not in the index yet that the last search read from disk (0: none). */
+  get unindexedFiles(): number {
+    return this._unindexedFiles;
+  }
+
   get wordsOnly(): boolean {
     return this._wordsOnly;
   }
@@ -223,6 +228,7 @@ export class SearchModel implements IDisposable {
       }
       this._error = null;
       this._wordsOnly = answer.words_only === true;
+      this._unindexedFiles = answer.unindexed?.files ?? 0;
       this._setResults(query.q, answer.results, answer.took_ms);
     } catch (error) {
       if (
@@ -237,6 +243,7 @@ export class SearchModel implements IDisposable {
         message: errorMessage(error)
       };
       this._wordsOnly = false;
+      this._unindexedFiles = 0;
       this._setResults(null, [], null);
     } finally {
       if (generation === this._generation) {
@@ -420,6 +427,7 @@ export class SearchModel implements IDisposable {
   private _searched: string | null = null;
   private _tookMs: number | null = null;
   private _wordsOnly = false;
+  private _unindexedFiles = 0;
   private _error: ISearchError | null = null;
   private _active = -1;
   private _timer: number | undefined = undefined;

@@ -326,6 +326,14 @@ function Results(props: IResultsProps): JSX.Element {
     // the embedding model still loads: hits match words; meaning-based ones come later
     summary = trans.__('%1 · words only, meaning coming', summary);
   }
+  if (summary && model.unindexedFiles > 0) {
+    // files the index does not hold yet were read from disk for the query's words
+    summary = trans.__(
+      '%1 · %2 not indexed yet searched by words',
+      summary,
+      files(model.unindexedFiles, trans)
+    );
+  }
 
   return (
     <>
@@ -335,6 +343,7 @@ function Results(props: IResultsProps): JSX.Element {
         aria-live="polite"
         data-searching={model.searching}
         data-words-only={model.wordsOnly}
+        data-unindexed-files={model.unindexedFiles}
       >
         {summary}
       </div>
@@ -551,7 +560,9 @@ function HitView(props: IHitViewProps): JSX.Element {
     typeof hit.cell === 'number'
       ? trans.__('cell %1: %2', hit.cell + 1, range)
       : range;
-  const symbol = hit.symbol || trans.__('(top level)');
+  const symbol =
+    hit.symbol ||
+    (hit.unindexed ? trans.__('(matching lines)') : trans.__('(top level)'));
   return (
     <div
       id={hitId(index)}
@@ -606,6 +617,17 @@ function HitView(props: IHitViewProps): JSX.Element {
         {hit.kind && (
           <span className="jp-Workspace-kindBadge" data-kind={hit.kind}>
             {hit.kind}
+          </span>
+        )}
+        {hit.unindexed && (
+          <span
+            className="jp-Workspace-kindBadge"
+            data-kind="unindexed"
+            title={trans.__(
+              'Found by words in the file itself: the index does not hold it yet'
+            )}
+          >
+            {trans.__('not indexed yet')}
           </span>
         )}
         <span className="jp-Workspace-searchLines">{lines}</span>
