@@ -339,6 +339,7 @@ def test_binary_codes_with_exact_rescoring_find_brute_forces_top_10(
     from jupyter_workspace.sidecar import chunk_store
 
     monkeypatch.setattr(chunk_store, "RESCORE", 120)
+    monkeypatch.setattr(chunk_store, "CANDIDATES", 200)
     chunks, vectors, queries = real_rows
     index, rows = filled_index(tmp_path, chunks, vectors)
     m = index._m
@@ -366,6 +367,36 @@ def test_binary_codes_with_exact_rescoring_find_brute_forces_top_10(
         assert hit["text"].startswith(chunk.text.split("\n")[0])
 
 
+def test_the_asymmetric_score_keeps_more_of_the_top_10_than_the_hamming_distance(
+    tmp_path, real_rows, monkeypatch
+):
+    """Keeping 15 of ~300 rows for the exact stage: chosen by the query's own values over the
+    codes' bits they hold more of brute force's top 10 than chosen by Hamming distance, and
+    the asymmetric score is the query's dot product with the code as 0/1."""
+    from jupyter_workspace.sidecar import chunk_store
+
+    chunks, vectors, queries = real_rows
+    index, rows = filled_index(tmp_path, chunks, vectors)
+    vf = index._m.vectors
+    size = index._m.size
+    every = np.arange(size)
+    bits = np.unpackbits(np.ascontiguousarray(vf.bits[:, :size].T).view(np.uint8), axis=1)
+    query = queries[0]
+    centred = query - vf.centre
+    assert np.allclose(vf.asymmetric(query, every), bits[:, : vf.dim] @ centred, atol=1e-4)
+    monkeypatch.setattr(chunk_store, "RESCORE", 15)
+    recall = {}
+    for label, candidates in (("hamming", 15), ("asymmetric", 10_000)):
+        monkeypatch.setattr(chunk_store, "CANDIDATES", candidates)
+        recall[label] = np.mean(
+            [
+                overlap(ranked(index, q, Filters()), brute_force(rows, q))
+                for q in [*queries, *vectors[::7]]
+            ]
+        )
+    assert recall["asymmetric"] >= recall["hamming"] + 0.015 and recall["asymmetric"] >= 0.9, recall
+
+
 def filled_index(tmp_path, chunks, vectors):
     """An index of the real rows, each path's in one write; the rows by path."""
     index = ChunkIndex(str(tmp_path / "index"), "test-model", vectors.shape[1])
@@ -384,6 +415,7 @@ def test_filters_hold_on_the_quantized_path(tmp_path, real_rows, monkeypatch):
     from jupyter_workspace.sidecar import chunk_store
 
     monkeypatch.setattr(chunk_store, "RESCORE", 120)
+    monkeypatch.setattr(chunk_store, "CANDIDATES", 200)
     chunks, vectors, queries = real_rows
     index, rows = filled_index(tmp_path, chunks, vectors)
     cases = [
@@ -413,6 +445,7 @@ def test_deleted_and_reused_slots_answer_for_their_new_rows(tmp_path, real_rows,
     from jupyter_workspace.sidecar import chunk_store
 
     monkeypatch.setattr(chunk_store, "RESCORE", 120)
+    monkeypatch.setattr(chunk_store, "CANDIDATES", 200)
     monkeypatch.setattr(chunk_store, "NAME_MERGE_ROWS", 50)
     monkeypatch.setattr(chunk_store, "TEXT_COMPACT_BYTES", 20_000)
     chunks, vectors, queries = real_rows
