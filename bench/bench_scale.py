@@ -56,7 +56,9 @@ N_EMBED = int(os.environ.get("BENCH_SCALE_EMBED", "1000"))  # real chunks embedd
 N_QUERIES = int(os.environ.get("BENCH_SCALE_QUERIES", "120"))
 NOISE = 0.03
 MIX = float(os.environ.get("BENCH_SCALE_MIX", "0.5"))  # the other real vector's top weight
-RESCORES = [1000, 2000, 4000, 8000]  # chunk_store.RESCORE values whose recall is measured
+# (chunk_store.CANDIDATES, RESCORE) pairs whose recall is measured; 0 candidates: Hamming
+# distance alone picks the rows rescored exactly (no asymmetric stage)
+SWEEP = [(0, 4000), (0, 8000), (20000, 2000), (20000, 4000), (30000, 4000), (50000, 4000)]
 DIM = 384
 K = 10
 WRITE_PATHS = 500  # paths per replace_many call (the sidecar's batches are ~this size)
@@ -306,12 +308,12 @@ def measure(uri: str, qfile: str, out: str) -> None:
         load.kill()
         load.wait()
     result["rss_after_mib"] = proc.memory_info().rss / 2**20
-    # recall and latency of the vector half as RESCORE varies
+    # recall and latency of the vector half as CANDIDATES and RESCORE vary
     from jupyter_workspace.sidecar import chunk_store
 
     sweep = {}
-    for rescore in RESCORES:
-        chunk_store.RESCORE = rescore
+    for candidates, rescore in SWEEP:
+        chunk_store.CANDIDATES, chunk_store.RESCORE = candidates, rescore
         tops, times = [], []
         for qv in qvecs:
             t0 = now()
@@ -322,7 +324,7 @@ def measure(uri: str, qfile: str, out: str) -> None:
             tops.append(
                 [(m.names["path"][m.codes["path"][s]], int(m.lines[0, s])) for s, _ in ranked]
             )
-        sweep[rescore] = {
+        sweep[f"{candidates or 'none'} -> {rescore}"] = {
             "tops": tops,
             "p50": 1000 * median(times),
             "p95": 1000 * percentile(times, 95),
@@ -471,7 +473,11 @@ def main() -> None:
         )
     )
     print()
-    print(table(["rows", "RESCORE", "recall@10", "vector half p50 / p95 ms"], sweep_rows))
+    print(
+        table(
+            ["rows", "asymmetric of -> exact", "recall@10", "vector half p50 / p95 ms"], sweep_rows
+        )
+    )
 
 
 if __name__ == "__main__":
