@@ -499,6 +499,8 @@ class WorkspaceApp(ExtensionApp):
             extracted=self.extracted,
             rescan_interval=self.index_rescan_interval,
         )
+        if self.search.pending is not None:
+            self.search.pending.scanned = self.indexer.scanned
         self.log.info("jupyter-workspace %s: state in %s", __version__, self.state_path)
 
     def initialize_handlers(self) -> None:

@@ -81,6 +81,7 @@ class Indexer:
         # a shared base index under the sidecar's local one: its URI, commit and chunks, and
         # the overlay's counts, as the sidecar last told them (None: no base)
         self.base: dict[str, Any] | None = None
+        self.scanned = asyncio.Event()  # the first scan is in the catalog
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._events: asyncio.Queue[dict[str, Any]] | None = None
@@ -220,6 +221,7 @@ class Indexer:
                 if not scanned:  # before the sidecar is up: search reads pending files
                     await self._scan(first=True)
                     scanned = True
+                    self.scanned.set()
                 client = await self._sidecar()
                 if self._rescan:
                     await self._scan(first=False)

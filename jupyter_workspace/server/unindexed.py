@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import contextlib
 import math
 import re
 import time
@@ -28,6 +29,7 @@ from .ignore import IgnoreRules
 MAX_FILES = 2000  # pending files looked at per search
 MAX_BYTES = 64 * 1024 * 1024  # of text read per search
 BUDGET_S = 1.0  # seconds of reading per search
+SCAN_WAIT_S = 3.0  # how long a search waits for the indexer's first scan (0.05 s for 300 files)
 PER_FILE = 3  # windows a file may give
 CONTEXT = 2  # lines shown before and after the best line
 _WORD = re.compile(r"[A-Za-z0-9_]{2,}")
@@ -141,12 +143,18 @@ class PendingFiles:
         self.rules = rules
         self.catalog = catalog
         self.max_bytes = max_bytes
+        # set by the indexer once its first scan is in the catalog: until then the catalog
+        # may not know the files yet, and a search waits for it (briefly)
+        self.scanned: asyncio.Event | None = None
 
     async def search(self, request: dict[str, Any]) -> dict[str, Any] | None:
         """Hits in the files the index does not hold yet; None when there are none to look
         in, or the request asks what words cannot answer (meaning alone, a kind of chunk)."""
         if request["mode"] == "vector" or request.get("kind"):
             return None
+        if self.scanned is not None and not self.scanned.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.scanned.wait(), SCAN_WAIT_S)
         paths = await self.catalog.take("pending", MAX_FILES)
         if not paths:
             return None
