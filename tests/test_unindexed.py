@@ -150,3 +150,48 @@ def test_the_search_stops_at_its_budget_and_says_so(tmp_path, monkeypatch):
         100,
     )
     assert found["partial"] is True and found["searched"] == []
+
+
+async def test_index_hits_and_pending_files_alternate_and_a_pending_files_stale_hits_go(
+    tmp_path,
+):
+    """The index answers for what it holds; a file pending since (changed) is read afresh,
+    and the index's older hits for it give way to the file's own."""
+    from jupyter_workspace.server.search import SearchManager
+
+    (tmp_path / "a.c").write_text("int valve_open;\nint valve_close;\n")
+
+    class Catalog:
+        async def take(self, state, limit):
+            return ["a.c"] if state == "pending" else []
+
+    class Client:
+        async def call(self, method, path, body, timeout=None):
+            hit = {"symbol": None, "kind": "function", "language": "c", "snippet": "s"}
+            return {
+                "results": [
+                    {**hit, "path": "b.c", "start_line": 3, "end_line": 4, "score": 0.9},
+                    {**hit, "path": "a.c", "start_line": 7, "end_line": 9, "score": 0.8},
+                    {**hit, "path": "c.c", "start_line": 1, "end_line": 2, "score": 0.7},
+                ]
+            }
+
+    class Supervisor:
+        state, client, error = "ready", Client(), None
+
+    pending = unindexed.PendingFiles(
+        tmp_path, IgnoreRules(tmp_path, tmp_path / ".state"), Catalog(), SizeLimit(10**6, 10**6)
+    )
+    manager = SearchManager(Supervisor(), pending)
+    found = await manager.search({"q": "valve_close"})
+    assert [(h["path"], h["start_line"]) for h in found["results"]] == [
+        ("b.c", 3),
+        ("a.c", 1),
+        ("c.c", 1),
+    ]
+    assert found["results"][1]["unindexed"] is True and "unindexed" not in found["results"][0]
+    assert found["unindexed"] == {"files": 1, "partial": False} and found["words_only"] is True
+    assert "index_unavailable" not in found
+    vector = await manager.search({"q": "valve_close", "mode": "vector"})
+    assert [h["path"] for h in vector["results"]] == ["b.c", "a.c", "c.c"]  # words: none
+    assert "unindexed" not in vector
