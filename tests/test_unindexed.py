@@ -130,25 +130,12 @@ def test_the_search_stops_at_its_budget_and_says_so(tmp_path, monkeypatch):
         (tmp_path / f"f{i:02}.c").write_text("int needle;\n" * 50)
     monkeypatch.setattr(unindexed, "MAX_BYTES", 100)
     paths = [f"f{i:02}.c" for i in range(30)]
-    found = unindexed.search(
-        tmp_path,
-        IgnoreRules(tmp_path, tmp_path / ".state"),
-        SizeLimit(10**6, 10**6),
-        paths,
-        "needle",
-        100,
-    )
+    rules, limit = IgnoreRules(tmp_path, tmp_path / ".state"), SizeLimit(10**6, 10**6)
+    found = unindexed.search(tmp_path, rules, limit, paths, "needle", 100)
     assert found["partial"] is True and len(found["searched"]) == 1
     monkeypatch.setattr(unindexed, "MAX_BYTES", 10**9)
     monkeypatch.setattr(unindexed, "BUDGET_S", -1.0)  # spent before the first file
-    found = unindexed.search(
-        tmp_path,
-        IgnoreRules(tmp_path, tmp_path / ".state"),
-        SizeLimit(10**6, 10**6),
-        paths,
-        "needle",
-        100,
-    )
+    found = unindexed.search(tmp_path, rules, limit, paths, "needle", 100)
     assert found["partial"] is True and found["searched"] == []
 
 
