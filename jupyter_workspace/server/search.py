@@ -94,8 +94,8 @@ class SearchManager:
             if hit is not None
         ]  # alternating: the two scores are not on one scale
         answer["results"] = merged[: request["k"]]
+        # `words_only` stays the index's own: with its model loaded its hits are by meaning
         answer["unindexed"] = {"files": len(looked), "partial": extra["partial"]}
-        answer["words_only"] = True
         return answer
 
     async def _ask(self, request: dict[str, Any]) -> dict[str, Any]:

@@ -4,8 +4,9 @@ On a fresh folder the index is empty until the AI sidecar has started (its impor
 and the first batches are written: ~10 s on a loaded laptop for 300 files. The catalog knows
 every file from the first scan (a stat per file, 0.05 s for 300) and which are still pending,
 so search reads those files itself, looks for the query's words line by line, and returns the
-best windows as hits marked `unindexed`, after the index's own. Bounded: at most MAX_FILES
-files, MAX_BYTES read and BUDGET_S seconds per search; `partial` says when it stopped early.
+best windows as hits marked `unindexed`, alternating with the index's own. Bounded: at most
+MAX_FILES files, MAX_BYTES read and BUDGET_S seconds per search; `partial` says when it stopped
+early.
 Files are read as the indexer reads them (`read_text`: confined to the root, ignore rules,
 size limit, binary check), so nothing is shown here that the index would not show.
 """
