@@ -13,6 +13,7 @@ import json
 import os
 import re
 import shutil
+import time
 import urllib.error
 from collections.abc import Callable
 from pathlib import Path
@@ -179,8 +180,30 @@ def test_a_gcc_error_notifies_links_to_its_line_and_becomes_a_task(
     context, lab_server, llm
 ) -> None:
     page = pipelines_page(context, lab_server)
+
+    def answer_after_the_end(route) -> None:
+        """The run request's answer (the run `running`) reaches the page after the events of
+        the run's end, as it can on a loaded machine: the panel keeps `failed`."""
+        response = route.fetch()
+        run_id = response.json()["id"]
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if lab_server.api("GET", f"runs/{run_id}")["status"] != "running":
+                break
+            time.sleep(0.1)
+        time.sleep(1.0)  # the end's events reach the page first
+        route.fulfill(response=response)
+        answered.append(run_id)
+
+    answered: list[int] = []
+    page.route(re.compile(r"/workspace/api/pipelines/compile/run(\?|$)"), answer_after_the_end)
     compile_item = pipeline_item(page, "compile")
     compile_item.locator(".jp-Workspace-runPipeline").click()
+    for _ in range(300):
+        if answered:
+            break
+        page.wait_for_timeout(100)
+    assert answered, "the run request never answered"
 
     expect(compile_item).to_have_attribute("data-status", "failed", timeout=RUN_TIMEOUT_MS)
     expect(compile_item.locator(".jp-Workspace-runStatusLabel")).to_have_text("Failed")

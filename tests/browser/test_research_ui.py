@@ -529,10 +529,34 @@ def test_a_failed_job_shows_its_error_in_the_list_and_a_notification(
     cleared()
     llm.fail = (500, "the model is down")  # a model failure, not a missing model: the job fails
     page = context.new_page()
+
+    def answer_after_the_failure(route) -> None:
+        """The queue request's answer (the job `queued`) reaches the page after the events
+        of the job's failure, as it did on a loaded machine: the panel keeps `failed`."""
+        if route.request.method != "POST":
+            route.continue_()
+            return
+        response = route.fetch()
+        queued = response.json()
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            jobs = lab_server.api("GET", "research")["jobs"]
+            if any(j["id"] == queued["id"] and j["status"] == "failed" for j in jobs):
+                break
+            time.sleep(0.1)
+        time.sleep(1.0)  # the failure's events reach the page first
+        route.fulfill(response=response)
+
+    page.route(re.compile(r"/workspace/api/research(\?|$)"), answer_after_the_failure)
     open_lab(page, lab_server)
-    open_research(page)
-    job = queue(page, "Why does a pipe overflow?")
+    panel = open_research(page)
+    panel.locator(".jp-Workspace-researchQuestion").fill("Why does a pipe overflow?")
+    panel.locator(".jp-Workspace-researchQuestion").press("Control+Enter")
+    # The form clears once the queue request has answered.
+    expect(panel.locator(".jp-Workspace-researchQuestion")).to_have_value("", timeout=30_000)
+    job = panel.locator(JOB, has_text="Why does a pipe overflow?")
     expect_status(lab_server, job, "failed")
+    page.unroute(re.compile(r"/workspace/api/research(\?|$)"))
     expect(job.locator(".jp-Workspace-researchError")).to_contain_text("the model is down")
     expect(job.locator('.jp-Workspace-researchStep[data-step="plan"]')).to_have_attribute(
         "data-status", "failed"

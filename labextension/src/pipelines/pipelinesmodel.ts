@@ -233,7 +233,7 @@ export class PipelinesModel extends PanelModel {
 
   /** Put a run where it shows: its pipeline's last run, its history. */
   private _apply(run: IRun): void {
-    if (this._isDisposed) {
+    if (this._isDisposed || this._hasEnded(run)) {
       return;
     }
     this._track(run, true);
@@ -262,6 +262,23 @@ export class PipelinesModel extends PanelModel {
       );
     }
     this._emit();
+  }
+
+  /**
+   * Whether `run` is an older state of a run already shown as ended: a run
+   * request's answer (`running`) can arrive after the events of a run that
+   * ended at once. A run never runs again once ended.
+   */
+  private _hasEnded(run: IRun): boolean {
+    if (run.status !== 'running') {
+      return false;
+    }
+    const pipeline = this._pipelines.find(p => p.name === run.pipeline);
+    const known =
+      pipeline?.last_run?.id === run.id
+        ? pipeline.last_run
+        : this._history.get(run.pipeline)?.find(r => r.id === run.id);
+    return known !== undefined && known.status !== 'running';
   }
 
   /**

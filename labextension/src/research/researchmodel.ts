@@ -149,8 +149,13 @@ export class ResearchModel extends PanelModel {
     if (this._isDisposed || this._deleted.has(job.id)) {
       return;
     }
-    this._track(job);
     const known = this._jobs.find(other => other.id === job.id);
+    // A request's answer can arrive after the events of the job's next steps
+    // (a job that fails at once): an older state never replaces a newer one.
+    if (known && isOlder(job, known)) {
+      return;
+    }
+    this._track(job);
     // An event's job carries no sources: keep those fetched before.
     const merged: IResearchJob = { ...known, ...job };
     this._jobs = sortJobs([
@@ -194,6 +199,24 @@ export namespace ResearchModel {
   export interface IOptions {
     events: WorkspaceEvents;
   }
+}
+
+/** Where a status stands in a run: queued, then running, then ended. */
+function rank(job: IResearchJob): number {
+  return job.status === 'queued' ? 0 : job.status === 'running' ? 1 : 2;
+}
+
+/**
+ * Whether `job` is an older state of `known`: updated before it, or in the
+ * same millisecond but less far along its run.
+ */
+function isOlder(job: IResearchJob, known: IResearchJob): boolean {
+  const updated = Date.parse(job.updated);
+  const knownUpdated = Date.parse(known.updated);
+  if (isNaN(updated) || isNaN(knownUpdated) || updated !== knownUpdated) {
+    return updated < knownUpdated;
+  }
+  return rank(job) < rank(known);
 }
 
 function sortJobs(jobs: IResearchJob[]): IResearchJob[] {
