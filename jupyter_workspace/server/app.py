@@ -30,6 +30,7 @@ from .index_feeder import Indexer
 from .lab_defaults import use_lab_defaults
 from .llm_probe import LLMProbe
 from .lookup import LookupManager
+from .mcp import MCPService
 from .notes import NotesManager
 from .pipelines import PipelineManager
 from .research import ResearchManager
@@ -59,6 +60,10 @@ class WorkspaceApp(ExtensionApp):
         "index": (
             "jupyter_workspace.headless.index.IndexApp",
             "Index a folder without a Jupyter server (CI, a big machine); resumable.",
+        ),
+        "mcp": (
+            "jupyter_workspace.server.mcp_stdio.MCPStdioApp",
+            "Serve the running workspace's MCP tools over stdio (for agents).",
         ),
     }
 
@@ -250,6 +255,13 @@ class WorkspaceApp(ExtensionApp):
         help="""Research jobs read around each search hit: the enclosing definition, its
         callers and callees. Off: only the enclosing definition.""",
     )
+    mcp_write_tools = Bool(
+        False,
+        config=True,
+        help="""Offer agents connected over MCP (/workspace/mcp, `jupyter workspace mcp`) the
+        tools that write: note_create, task_create, task_update, research_start and
+        pipeline_run (which also needs the terminals permission). Off: read-only tools.""",
+    )
     research_max_queued = Int(
         200,
         config=True,
@@ -382,6 +394,7 @@ class WorkspaceApp(ExtensionApp):
             max(self.backup_keep, 1),
             log=self.log,
         )
+        self.mcp = MCPService(self)
         self.notes = NotesManager(self.store, self.bus, self.limits)
         self.tasks = TasksManager(self.store, self.bus, self.limits, self.root_dir)
         self.rules = IgnoreRules(
@@ -530,6 +543,7 @@ class WorkspaceApp(ExtensionApp):
         return settings.get("terminal_manager")
 
     async def stop_extension(self) -> None:
+        await self.mcp.stop()
         await self.snapshots.stop()
         await self.research.stop()
         await self.pipelines.stop()

@@ -22,7 +22,7 @@ from jupyter_server.utils import ensure_async
 from tornado import web, websocket
 
 from .. import __version__, protocol
-from . import events, fields
+from . import events, fields, mcp
 from .errors import BadRequest, TooLarge, WorkspaceError
 from .snapshots import MAX_CLIENT_CHARS
 
@@ -687,7 +687,34 @@ class SnapshotHandler(WorkspaceHandler):
         self.finish()
 
 
+class MCPHandler(WorkspaceHandler):
+    """`/workspace/mcp`: MCP's streamable HTTP (mcp.py). Jupyter authenticates here; each tool
+    then asks for its own permission (mcp.TOOLS)."""
+
+    auth_resource = "jupyter_workspace:mcp"
+
+    @web.authenticated
+    @authorized("read")
+    async def post(self) -> None:
+        if self._body_bytes > self.body_limit:
+            raise TooLarge(
+                f"request body is {self._body_bytes} bytes; the limit is {self.body_limit}"
+            )
+        await mcp.serve(self, self.workspace.mcp)
+
+    @web.authenticated
+    @authorized("read")
+    async def get(self) -> None:
+        await mcp.serve(self, self.workspace.mcp)
+
+    @web.authenticated
+    @authorized("read")
+    async def delete(self) -> None:
+        await mcp.serve(self, self.workspace.mcp)
+
+
 default_handlers = [
+    (r"/workspace/mcp", MCPHandler),
     (rf"{API}/status", StatusHandler),
     (rf"{API}/notes", NotesHandler),
     (rf"{API}/notes/{ID}", NoteHandler),

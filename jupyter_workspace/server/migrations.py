@@ -238,6 +238,12 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX snapshots_path ON snapshots(path, created);
     """,
+    # 12: who last wrote a note or task when it was not a person in JupyterLab: an agent over
+    # MCP ('mcp:<client name>'); NULL for the user (panels, magics, the REST API)
+    """
+    ALTER TABLE notes ADD COLUMN written_by TEXT;
+    ALTER TABLE tasks ADD COLUMN written_by TEXT;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

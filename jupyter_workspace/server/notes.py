@@ -17,7 +17,8 @@ _FIELDS = {"title", "body", "base_revision"}
 
 
 def _note(row: sqlite3.Row) -> dict[str, Any]:
-    return {key: row[key] for key in ("id", "title", "body", "revision", "created", "updated")}
+    keys = ("id", "title", "body", "revision", "created", "updated", "written_by")
+    return {key: row[key] for key in keys}
 
 
 def fts_query(text: str) -> str | None:
@@ -53,7 +54,11 @@ class NotesManager:
     async def get(self, note_id: int) -> dict[str, Any]:
         return await self.store.run(lambda conn: _load(conn, note_id))
 
-    async def create(self, data: dict[str, Any], origin: str | None = None) -> dict[str, Any]:
+    async def create(
+        self, data: dict[str, Any], origin: str | None = None, written_by: str | None = None
+    ) -> dict[str, Any]:
+        """`origin`: the tab or client whose request it is (events carry it back); `written_by`:
+        an agent's name ('mcp:<client>'), None for the user."""
         fields.reject_unknown(data, {"title", "body"}, "note")
         title = fields.title(data.get("title", "Untitled"), self.limits)
         body = fields.text(data.get("body", ""), "body")
@@ -61,8 +66,9 @@ class NotesManager:
         def insert(conn: sqlite3.Connection) -> dict[str, Any]:
             stamp = fields.now()
             cursor = conn.execute(
-                "INSERT INTO notes(title, body, created, updated) VALUES (?, ?, ?, ?)",
-                (title, body, stamp, stamp),
+                "INSERT INTO notes(title, body, created, updated, written_by) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (title, body, stamp, stamp, written_by),
             )
             return _load(conn, cursor.lastrowid)
 
@@ -71,7 +77,11 @@ class NotesManager:
         return note
 
     async def update(
-        self, note_id: int, data: dict[str, Any], origin: str | None = None
+        self,
+        note_id: int,
+        data: dict[str, Any],
+        origin: str | None = None,
+        written_by: str | None = None,
     ) -> dict[str, Any]:
         fields.reject_unknown(data, _FIELDS, "note")
         changes: dict[str, Any] = {}
@@ -95,9 +105,9 @@ class NotesManager:
                 return current
             assignments = ", ".join(f"{name} = ?" for name in changes)
             conn.execute(
-                f"UPDATE notes SET {assignments}, revision = revision + 1, updated = ? "
-                "WHERE id = ?",
-                (*changes.values(), fields.now(), note_id),
+                f"UPDATE notes SET {assignments}, revision = revision + 1, updated = ?, "
+                "written_by = ? WHERE id = ?",
+                (*changes.values(), fields.now(), written_by, note_id),
             )
             return _load(conn, note_id)
 

@@ -56,6 +56,7 @@ def task_json(row: sqlite3.Row) -> dict[str, Any]:
         "completed": row["completed"],
         "origin": row["origin"],
         "detected": detected,
+        "written_by": row["written_by"],
     }
 
 
@@ -121,7 +122,11 @@ class TasksManager:
     async def get(self, task_id: int) -> dict[str, Any]:
         return await self.store.run(lambda conn: _load(conn, task_id))
 
-    async def create(self, data: dict[str, Any], origin: str | None = None) -> dict[str, Any]:
+    async def create(
+        self, data: dict[str, Any], origin: str | None = None, written_by: str | None = None
+    ) -> dict[str, Any]:
+        """`origin`: the tab or client whose request it is (events carry it back); `written_by`:
+        an agent's name ('mcp:<client>'), None for the user."""
         fields.reject_unknown(data, _EDITABLE, "task")
         if "title" not in data:
             raise BadRequest("a task needs a 'title'")
@@ -129,7 +134,7 @@ class TasksManager:
 
         def insert(conn: sqlite3.Connection) -> dict[str, Any]:
             stamp = fields.now()
-            row = {**columns, "created": stamp, "updated": stamp}
+            row = {**columns, "created": stamp, "updated": stamp, "written_by": written_by}
             if row.get("done"):
                 row["completed"] = stamp
             names = ", ".join(row)
@@ -144,7 +149,11 @@ class TasksManager:
         return task
 
     async def update(
-        self, task_id: int, data: dict[str, Any], origin: str | None = None
+        self,
+        task_id: int,
+        data: dict[str, Any],
+        origin: str | None = None,
+        written_by: str | None = None,
     ) -> dict[str, Any]:
         fields.reject_unknown(data, _EDITABLE | {"base_revision"}, "task")
         columns = self._columns(data)
@@ -167,9 +176,9 @@ class TasksManager:
                 return current, False
             assignments = ", ".join(f"{name} = ?" for name in changes)
             conn.execute(
-                f"UPDATE tasks SET {assignments}, revision = revision + 1, updated = ? "
-                "WHERE id = ?",
-                (*changes.values(), fields.now(), task_id),
+                f"UPDATE tasks SET {assignments}, revision = revision + 1, updated = ?, "
+                "written_by = ? WHERE id = ?",
+                (*changes.values(), fields.now(), written_by, task_id),
             )
             return _load(conn, task_id), True
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -330,3 +331,57 @@ def test_the_chat_opens_at_a_usable_width(context, lab_server) -> None:
     assert 360 <= width <= 440, f"the chat opened {width:.0f} px wide"
     main = page.locator("#jp-main-dock-panel").bounding_box()
     assert main and main["width"] >= 500
+
+
+def set_written_by(root: Path, table: str, row_id: int, writer: str) -> None:
+    """Mark a note or task as last written by `writer`, as an agent's write over MCP does
+    (REST writes always store NULL): straight into the running server's database."""
+    database = root / ".jupyter-workspace" / "workspace.sqlite"
+    conn = sqlite3.connect(database, timeout=10)
+    try:
+        with conn:
+            conn.execute(f"UPDATE {table} SET written_by = ? WHERE id = ?", (writer, row_id))
+    finally:
+        conn.close()
+
+
+def test_agent_writes_are_marked_until_a_person_edits(context, lab_server) -> None:
+    by_agent = lab_server.api("POST", "notes", {"title": "Agent summary", "body": "drafted"})
+    lab_server.api("POST", "notes", {"title": "Own musings", "body": "typed"})
+    task = lab_server.api("POST", "tasks", {"title": "Triage the agent's findings"})
+    odd_task = lab_server.api("POST", "tasks", {"title": "Task from an oddly named agent"})
+    set_written_by(lab_server.root, "notes", by_agent["id"], "mcp:test-agent")
+    set_written_by(lab_server.root, "tasks", task["id"], "mcp:test-agent")
+    # A client names itself: the name is text, never markup.
+    set_written_by(lab_server.root, "tasks", odd_task["id"], "mcp:<b>test-agent</b>")
+
+    page = context.new_page()
+    open_lab(page, lab_server)
+    open_workspace(page)
+    badge = note_item(page, "Agent summary").locator(".jp-Workspace-writtenBy")
+    expect(badge).to_have_text("mcp:test-agent")
+    expect(badge).to_have_attribute("data-written-by", "mcp:test-agent")
+    expect(badge).to_have_attribute("title", re.compile("mcp:test-agent"))
+    expect(note_item(page, "Own musings").locator(".jp-Workspace-writtenBy")).to_have_count(0)
+    task_badge = page.locator(f'{TASK}[data-id="{task["id"]}"] .jp-Workspace-writtenBy')
+    expect(task_badge).to_have_text("mcp:test-agent")
+    odd_badge = page.locator(f'{TASK}[data-id="{odd_task["id"]}"] .jp-Workspace-writtenBy')
+    expect(odd_badge).to_have_text("mcp:<b>test-agent</b>")
+    expect(odd_badge.locator("b")).to_have_count(0)
+
+    # A person's edit (here through REST) makes the note theirs again: the badge goes.
+    lab_server.api("PATCH", f"notes/{by_agent['id']}", {"title": "Agent summary, reviewed"})
+    reviewed = note_item(page, "Agent summary, reviewed")
+    expect(reviewed).to_have_count(1, timeout=SYNC_TIMEOUT_MS)
+    expect(reviewed.locator(".jp-Workspace-writtenBy")).to_have_count(0)
+    page.close()
+
+    # And stays gone in a fresh page; the task, not edited, keeps its badge.
+    page = context.new_page()
+    open_lab(page, lab_server)
+    open_workspace(page)
+    reviewed = note_item(page, "Agent summary, reviewed")
+    expect(reviewed).to_have_count(1)
+    expect(reviewed.locator(".jp-Workspace-writtenBy")).to_have_count(0)
+    task_badge = page.locator(f'{TASK}[data-id="{task["id"]}"] .jp-Workspace-writtenBy')
+    expect(task_badge).to_have_text("mcp:test-agent")

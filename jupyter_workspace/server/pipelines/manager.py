@@ -36,7 +36,7 @@ from .config import (
 )
 from .runs import ActiveRun, failure_task, run_json
 
-TRIGGERS = ("user", "watch", "magic")
+TRIGGERS = ("user", "watch", "magic", "mcp")
 SCOPE = "@pipelines/"
 
 

@@ -13,6 +13,11 @@ export interface INote {
   revision: number;
   created: string;
   updated: string;
+  /**
+   * Who wrote it last when not the user: an agent over MCP (`mcp:<client>`);
+   * `null` for the user, missing from servers before MCP.
+   */
+  written_by?: string | null;
 }
 
 export type Priority = 'low' | 'normal' | 'high' | 'urgent';
@@ -68,6 +73,8 @@ export interface ITask {
   /** Missing from servers before detected tasks; read it as `user`. */
   origin?: TaskOrigin;
   detected?: IDetected | null;
+  /** As for notes: an agent's `mcp:<client>`, or `null` for the user. */
+  written_by?: string | null;
 }
 
 /** `open` leaves resolved detected tasks out; `resolved` lists only them. */

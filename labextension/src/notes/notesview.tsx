@@ -16,6 +16,7 @@ import { useActionError, useClock, useRerenderOn } from '../common/hooks';
 import { MarkdownPreview } from '../common/markdownpreview';
 import { ISegmentedChoice, SegmentedButtons } from '../common/segmented';
 import { useTranslation } from '../common/translation';
+import { WrittenBy } from '../common/writtenby';
 import { useLLMBlocked } from '../sidecar/llmgate';
 import { IEntity } from './entitiesapi';
 import { NoteEntities } from './entitiesmodel';
@@ -205,6 +206,7 @@ function NoteItem(props: INoteItemProps): JSX.Element {
         title={title}
       >
         <span className="jp-Workspace-noteItemTitle">{title}</span>
+        <WrittenBy writer={note.written_by} />
         <time
           className="jp-Workspace-noteUpdated"
           dateTime={note.updated}

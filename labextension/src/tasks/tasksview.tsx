@@ -28,6 +28,7 @@ import { errorMessage } from '../common/request';
 import { ISegmentedChoice, SegmentedButtons } from '../common/segmented';
 import { SourceLink } from '../common/sourcelink';
 import { useTranslation } from '../common/translation';
+import { WrittenBy } from '../common/writtenby';
 import { TasksModel, isFailure, isResolved } from './tasksmodel';
 
 function statusFilters(
@@ -468,6 +469,7 @@ function TaskItem(props: ITaskItemProps): JSX.Element {
       </div>
       <div className="jp-Workspace-taskMeta">
         {detected && <DetectedMarks detected={detected} />}
+        <WrittenBy writer={task.written_by} />
         <HTMLSelect
           className="jp-Workspace-taskPriority jp-Workspace-select"
           aria-label={trans.__('Priority')}
