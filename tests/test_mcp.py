@@ -95,6 +95,11 @@ async def test_the_read_only_tools_are_listed_and_answer_as_rest_does(connect, a
             await client.call_tool("read", {"path": "pump.c", "start_line": 3, "end_line": 3})
         )
         assert lines["text"] == "3:     return 42;" and lines["lines"] == 4
+        # the resources: a note's markdown, the index's state
+        resource = await client.read_resource(f"workspace://notes/{note['id']}")
+        assert resource.contents[0].text == "# Pump review\n\nflow is *fine*"
+        with pytest.raises(Exception, match="unknown note id"):
+            await client.read_resource("workspace://notes/4242")
 
 
 async def test_connections_without_the_token_or_with_a_wrong_one_are_refused(
@@ -237,7 +242,7 @@ async def test_each_tool_asks_for_the_permission_of_its_rest_route(
         settings["authorizer"],
         {("execute", "terminals"), ("read", "jupyter_workspace:notes")},
     )
-    _, note = await api("GET", "status")  # the REST API still answers what it may
+    _, note = await api("POST", "notes", {"title": "Private", "body": "not for this agent"})
     async with connect() as client:
         names = {tool.name for tool in (await client.list_tools()).tools}
         assert "pipeline_run" not in names and "notes_list" not in names
@@ -246,6 +251,10 @@ async def test_each_tool_asks_for_the_permission_of_its_rest_route(
         assert "'execute' permission on 'terminals'" in message
         message = error_text(await client.call_tool("notes_list", {}))
         assert "'read' permission on 'jupyter_workspace:notes'" in message
+        with pytest.raises(Exception, match="jupyter_workspace:notes"):
+            await client.read_resource(f"workspace://notes/{note['id']}")
+        status = await client.read_resource("workspace://index/status")
+        assert json.loads(status.contents[0].text)["state"] == "off"
     # a user who may not read the workspace at all cannot reach the route
     settings["authorizer"] = RefusingAuthorizer(
         settings["authorizer"].inner, {("read", "jupyter_workspace:mcp")}

@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
-from mcp.server.mcpserver.exceptions import ToolError
-from mcp_types import CallToolResult, ListToolsResult, TextContent
+from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError
+from mcp.shared.exceptions import MCPError
+from mcp_types import INVALID_REQUEST, CallToolResult, ListToolsResult, TextContent
 
 from .. import __version__
 from . import fields
@@ -88,6 +89,15 @@ def build_server(app: WorkspaceApp) -> Any:
             tools = await self.list_tools()
             shown = [tool for tool in tools if refusal(ctx, tool.name) is None]
             return ListToolsResult(tools=shown)
+
+        async def _handle_read_resource(self, ctx: Any, params: Any) -> Any:
+            # a resource stands for the tool that reads the same thing, and its permission
+            reader = "note_read" if str(params.uri).startswith("workspace://notes/") else "search"
+            tool = TOOLS[reader]
+            if not _allowed(_handler(ctx), tool):
+                message = f"reading it needs the '{tool.action}' permission on '{tool.resource}'"
+                raise MCPError(code=INVALID_REQUEST, message=message)
+            return await super()._handle_read_resource(ctx, params)
 
         async def _handle_call_tool(self, ctx: Any, params: Any) -> Any:
             why = refusal(ctx, params.name)
@@ -353,7 +363,10 @@ def build_server(app: WorkspaceApp) -> Any:
         mime_type="text/markdown",
     )
     async def note_resource(note_id: str) -> str:
-        note = await call(app.notes.get(fields.record_id(note_id, "note")))
+        try:
+            note = await app.notes.get(fields.record_id(note_id, "note"))
+        except WorkspaceError as error:
+            raise ResourceNotFoundError(error.message) from None
         return f"# {note['title']}\n\n{note['body']}"
 
     return server
