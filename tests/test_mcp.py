@@ -292,3 +292,24 @@ async def test_jupyter_workspace_mcp_relays_stdio_to_the_server(
     with pytest.raises(Exception):  # noqa: B017 - the SDK's own error, whichever it is
         async with Client(bad, read_timeout_seconds=20) as c:
             await c.list_tools()
+
+
+async def test_symbols_finds_definitions_as_the_lookup_does(connect, api, workspace):
+    """The definitions the sidecar's chunker reported for a real fixture file."""
+    from jupyter_workspace.server.catalog import Content
+
+    from .test_lookup import indexed
+
+    result = indexed("nav/kalman.cpp")
+    await workspace.catalog.mark_changed(result["path"])
+    await workspace.catalog.record(
+        [result], {result["path"]: Content(result["path"], "", "h", 1, 1.0)}
+    )
+    async with connect() as client:
+        found = structured(await client.call_tool("symbols", {"name": "gai"}))
+    _, rest = await api("GET", "lookup", params={"q": "gai", "types": "symbol", "k": "10"})
+    assert (
+        [(s["name"], s["path"], s["line"]) for s in found["symbols"]]
+        == [(h["name"], h["path"], h["line"]) for h in rest["results"]]
+        == [("nav.Kalman::gain", "nav/kalman.cpp", 15)]
+    )
