@@ -62,7 +62,7 @@ class WorkspaceApp(ExtensionApp):
             "Index a folder without a Jupyter server (CI, a big machine); resumable.",
         ),
         "mcp": (
-            "jupyter_workspace.server.mcp_stdio.MCPStdioApp",
+            "jupyter_workspace.kernel.mcp_stdio.MCPStdioApp",
             "Serve the running workspace's MCP tools over stdio (for agents).",
         ),
     }

@@ -7,7 +7,7 @@ the Origin and XSRF rules before the SDK sees a byte; the request is then handed
 `StreamableHTTPSessionManager` as an ASGI call (`_asgi`). Each tool asks the server's
 authorizer for the same permission as the REST route it stands for (`Tool.resource`,
 `Tool.action`): `pipeline_run` needs `execute` on `terminals`, as a terminal does. `jupyter
-workspace mcp` (mcp_stdio.py) relays stdio to this route for agents that speak only stdio.
+workspace mcp` (kernel/mcp_stdio.py) relays stdio to this route for agents that speak only stdio.
 
 Read-only by default: tools that write (notes, tasks, research jobs, pipeline runs) are neither
 listed nor run unless `WorkspaceApp.mcp_write_tools` is on, and what they write carries

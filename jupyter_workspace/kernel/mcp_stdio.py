@@ -1,5 +1,8 @@
 """`jupyter workspace mcp`: the workspace's MCP server for agents that speak only stdio.
 
+A client of the running server, as the magics are (hence here, beside kernel/client.py): its
+own process, started by the agent.
+
 It finds the running workspace server as the `%workspace` magics do (JUPYTER_WORKSPACE_URL and
 JUPYTER_WORKSPACE_TOKEN, else the only running Jupyter server, else JupyterHub's variables) and
 relays MCP messages between stdin/stdout and that server's `/workspace/mcp` with its token:
@@ -46,7 +49,7 @@ class MCPStdioApp(Application):
     aliases = {"url": "MCPStdioApp.url"}
 
     def start(self) -> None:
-        from ..kernel.client import NoServer, Server, find_server
+        from .client import NoServer, Server, find_server
 
         try:
             if self.url:
