@@ -36,5 +36,9 @@ def http_routes() -> Iterator[tuple[str, str, type]]:
     for pattern, handler in handlers.default_handlers:
         if issubclass(handler, tornado.websocket.WebSocketHandler):
             continue
+        if not pattern.startswith("/workspace/api/"):
+            # /workspace/mcp speaks MCP, not the REST API: tests/test_mcp.py covers its
+            # authentication (no token, a wrong one) and bad input with the SDK's client
+            continue
         for method in verbs(handler):
             yield method, pattern, handler
