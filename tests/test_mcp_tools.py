@@ -4,11 +4,10 @@ ready), a pipeline run started by an agent and followed to its end, a research j
 
 from __future__ import annotations
 
-import sys
-
 import pytest
 
 from .test_mcp import connect, error_text, mcp_url, structured  # noqa: F401 - fixtures
+from .test_unindexed import NEVER_READY_SIDECAR
 from .waiting import until
 
 CONFIG = """\
@@ -29,10 +28,7 @@ def jp_server_config(jp_server_config, jp_root_dir):
     config = dict(jp_server_config)
     config["WorkspaceApp"] = {
         **config["WorkspaceApp"],
-        "sidecar_enabled": True,
-        "index_enabled": True,
-        "sidecar_command": [sys.executable, "-c", "import time; time.sleep(600)"],
-        "sidecar_start_timeout": 600.0,
+        **NEVER_READY_SIDECAR,
         "mcp_write_tools": True,
     }
     return config

@@ -29,6 +29,15 @@ void seal_valve(void)
 """
 
 
+# a sidecar that never answers its health check: the index stays out of reach
+NEVER_READY_SIDECAR = {
+    "sidecar_enabled": True,
+    "index_enabled": True,
+    "sidecar_command": [sys.executable, "-c", "import time; time.sleep(600)"],
+    "sidecar_start_timeout": 600.0,
+}
+
+
 @pytest.fixture
 def jp_server_config(jp_server_config, jp_root_dir):
     (jp_root_dir / "src").mkdir()
@@ -42,14 +51,7 @@ def jp_server_config(jp_server_config, jp_root_dir):
     (jp_root_dir / "blob.bin").write_bytes(b"\x00prime_pump\x00" * 100)
     (jp_root_dir / "latin1.c").write_bytes("/* prime_pump caf\xe9 */\n".encode("latin-1"))
     config = dict(jp_server_config)
-    config["WorkspaceApp"] = {
-        **config["WorkspaceApp"],
-        "sidecar_enabled": True,
-        "index_enabled": True,
-        # a sidecar that never answers its health check: the index stays out of reach
-        "sidecar_command": [sys.executable, "-c", "import time; time.sleep(600)"],
-        "sidecar_start_timeout": 600.0,
-    }
+    config["WorkspaceApp"] = {**config["WorkspaceApp"], **NEVER_READY_SIDECAR}
     return config
 
 
