@@ -203,6 +203,83 @@ def cached_vectors(texts: list[str], embedder: Any) -> np.ndarray:
     return vectors
 
 
+def sidecar_model_id() -> str:
+    """The id the sidecar's default model is stored under, so that the real sidecar opens the
+    built index as its own (an index of another model would be dropped and rebuilt)."""
+    from jupyter_workspace.sidecar.embedder.spec import DEFAULT_MODEL
+    from jupyter_workspace.sidecar.index_service import expected_model
+
+    expected = expected_model(DEFAULT_MODEL, "auto", "")
+    assert expected is not None and expected[1] == DIM, expected
+    return expected[0]
+
+
+# -- the whole sidecar -----------------------------------------------------------------------
+def whole_sidecar(uri: str, queries: list[str]) -> dict[str, Any]:
+    """The sidecar as the server starts it (`python -m jupyter_workspace.sidecar`, its model,
+    its HTTP server, MALLOC_ARENA_MAX=2) on the built index: VmRSS once the index is ready
+    and after the queries (hybrid `POST /search` over loopback, the query's embedding
+    included), VmHWM, and the requests' latency."""
+    import secrets
+
+    from index_shared import Http, proc_status
+
+    from jupyter_workspace import protocol
+
+    token = secrets.token_urlsafe(32)
+    env = {
+        "MALLOC_ARENA_MAX": "2",
+        **os.environ,
+        protocol.SIDECAR_TOKEN_ENV: token,
+        protocol.INDEX_URI_ENV: uri,
+        "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
+    }
+    env.pop(protocol.SIDECAR_PARENT_ENV, None)
+    t = now()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "jupyter_workspace.sidecar"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env=env,
+        start_new_session=True,
+    )
+    try:
+        assert proc.stdout is not None
+        port = json.loads(proc.stdout.readline().decode().split(" ", 1)[1])["port"]
+        client = Http(port, f"Bearer {token}")
+        health: dict[str, Any] = {}
+        while now() - t < 600 and proc.poll() is None:  # litellm, the index, then the model
+            code, health = client.request("GET", "/health", timeout=5)
+            if code == 200 and "failed" in (health["state"], health["index"]["state"]):
+                break
+            if code == 200 and health["state"] == health["index"]["state"] == "ready":
+                code, _ = client.request("POST", "/search", {"q": "x", "mode": "vector"})
+                if code == 200:
+                    break
+            time.sleep(0.2)
+        assert health and health["state"] == health["index"]["state"] == "ready", health
+        out: dict[str, Any] = {"ready_s": now() - t, "ready": proc_status(proc.pid)}
+        code, stats = client.request("GET", "/index")
+        assert code == 200 and stats["chunks"] > 0, (code, stats)
+        times = []
+        for q in [*queries[:5], *queries]:  # 5 warm-up
+            t0 = now()
+            code, answer = client.request("POST", "/search", {"q": q, "k": K, "mode": "hybrid"})
+            assert code == 200 and not answer.get("words_only"), (code, answer)
+            times.append(now() - t0)
+        out["after"] = proc_status(proc.pid)
+        out["request"] = {"p50": 1000 * median(times[5:]), "p95": 1000 * percentile(times[5:], 95)}
+        return out
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 # -- the build (parent) ----------------------------------------------------------------------
 def build(
     uri: str, files: list[list[Any]], base: np.ndarray, n_real: int, qvecs: np.ndarray
@@ -211,7 +288,7 @@ def build(
     (path, start_line) keys."""
     from jupyter_workspace.sidecar.chunk_store import ChunkIndex
 
-    index = ChunkIndex(uri, "bench-scale-model", DIM)
+    index = ChunkIndex(uri, sidecar_model_id(), DIM)
     index.open()
     best_scores = np.full((len(qvecs), K), -np.inf, dtype=np.float32)
     best_keys: list[list[tuple[str, int]]] = [[("", 0)] * K for _ in qvecs]
@@ -259,7 +336,7 @@ def measure(uri: str, qfile: str, out: str) -> None:
     proc = psutil.Process()
     rss_before = proc.memory_info().rss
     t = now()
-    index = ChunkIndex(uri, "bench-scale-model", DIM)
+    index = ChunkIndex(uri, sidecar_model_id(), DIM)
     index.open()
     open_s = now() - t
     gc.collect()
@@ -373,6 +450,7 @@ def main() -> None:
     rows_out = []
     lat_rows = []
     sweep_rows: list[list[str]] = []
+    sidecar_rows: list[list[str]] = []
     for size in SIZES:
         files = copies(chunks, size)
         with tempfile.TemporaryDirectory(prefix="bench-scale-", dir="/var/tmp") as tmp:
@@ -392,6 +470,17 @@ def main() -> None:
                 [sys.executable, __file__, "--measure", uri, qfile, out], check=True, env=env
             )
             got = json.loads(Path(out).read_text())
+            sidecar = whole_sidecar(uri, queries)
+            sidecar_rows.append(
+                [
+                    f"{size:,}",
+                    f"{sidecar['ready_s']:.0f} s",
+                    f"{sidecar['ready']['VmRSS']:.0f} MiB",
+                    f"{sidecar['after']['VmRSS']:.0f} MiB",
+                    f"{sidecar['after']['VmHWM']:.0f} MiB",
+                    f"{sidecar['request']['p50']:.1f} / {sidecar['request']['p95']:.1f}",
+                ]
+            )
             disk = sum(f.stat().st_size for f in Path(uri).rglob("*") if f.is_file())
         truth = built["truth"]
         recall = {
@@ -476,6 +565,20 @@ def main() -> None:
     print(
         table(
             ["rows", "asymmetric of -> exact", "recall@10", "vector half p50 / p95 ms"], sweep_rows
+        )
+    )
+    print()
+    print(
+        table(
+            [
+                "rows",
+                "whole sidecar ready after",
+                "RSS ready",
+                "RSS after queries",
+                "peak (VmHWM)",
+                "hybrid request p50 / p95 ms",
+            ],
+            sidecar_rows,
         )
     )
 

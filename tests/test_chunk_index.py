@@ -448,13 +448,14 @@ def test_deleted_and_reused_slots_answer_for_their_new_rows(tmp_path, real_rows,
     monkeypatch.setattr(chunk_store, "CANDIDATES", 200)
     monkeypatch.setattr(chunk_store, "NAME_MERGE_ROWS", 50)
     monkeypatch.setattr(chunk_store, "TEXT_COMPACT_BYTES", 20_000)
+    monkeypatch.setattr(chunk_store, "SYMBOL_COMPACT_BYTES", 500)
     chunks, vectors, queries = real_rows
     rng = random.Random(11)
     index = ChunkIndex(str(tmp_path / "index"), "test-model", vectors.shape[1])
     index.open()
     paths = [f"pkg/m{i}.py" for i in range(12)]
     truth: dict[str, list[tuple[Chunk, np.ndarray]]] = {}
-    written = 0
+    written = symbol_bytes = 0
     for step in range(60):
         path = rng.choice(paths)
         if rng.random() < 0.3:
@@ -481,7 +482,9 @@ def test_deleted_and_reused_slots_answer_for_their_new_rows(tmp_path, real_rows,
         index.replace(path, [c for c, _ in part], np.stack([v for _, v in part]))
         truth[path] = part
         written += len(part)
+        symbol_bytes += sum(len(c.symbol.encode()) for c, _ in part)
     assert index._m.size < written  # slots were freed and reused
+    assert len(index._m.symbols.blob) < symbol_bytes / 2  # the symbols' buffer was rewritten
 
     def check(ix: ChunkIndex) -> None:
         m = ix._m

@@ -87,10 +87,15 @@ RESCORE = 4000
 # the asymmetric score (the query unquantized against the codes): at 1M rows (the same data)
 # recall@10 0.953 -> 0.990 at 30,000 (0.988 at 20,000) for ~10 ms more (numpy, same run)
 CANDIDATES = 30000
+SCAN_BLOCK = 32768  # rows per step of the Hamming scan (its buffers stay in the CPU's cache)
+ASYMMETRIC_BLOCK = 2048  # rows per step of the asymmetric score
 LOAD_BATCH = 16384  # rows read at a time when the mirror is filled from the table
 CENTRE_ROWS = 65536  # rows the binary codes' centre is taken from (then it stays)
-HEAP_ARENAS = 2  # see _limit_heap_arenas
+HEAP_ARENAS = 2  # see _tune_heap
+HEAP_MMAP_BYTES = 1024 * 1024
+HEAP_TRIM_BYTES = 4 * 1024 * 1024
 TEXT_COMPACT_BYTES = 64 * 1024 * 1024  # dead text bytes before the text file is rewritten
+SYMBOL_COMPACT_BYTES = 1024 * 1024  # dead symbol bytes before their buffer is rewritten
 NAME_MERGE_ROWS = 65536  # name entries added or dropped before the sorted arrays are redone
 _DONTNEED = getattr(mmap, "MADV_DONTNEED", None)
 # bit k of each byte value, in np.packbits' order (the first dimension in the highest bit)
@@ -137,9 +142,11 @@ class _VectorFile:
     CANDIDATES rows nearest in Hamming distance, keeps the RESCORE best by the asymmetric
     score (`asymmetric`) and rescores those exactly from the file: the
     float32 rows (1.5 GB at 1M) stay in the page cache, not in the process. After each use the
-    mapping is dropped from the process (MADV_DONTNEED; the kernel maps ~64 KB around every
-    touched page, so 2,000 rows touched would map the whole file). Where fewer valid rows
-    than RESCORE are left, all are scored exactly: brute force.
+    mapping is dropped from the process (MADV_DONTNEED): the kernel maps the whole page-cache
+    folio around a touched page, ~2 MB on this machine's ext4 (Linux 6.18), so the 4,000 rows
+    a search rescores map ~1.45 GB of the file for the ~8 ms of their reading (VmHWM shows
+    it; VmRSS between searches does not). Where fewer valid rows than RESCORE are left, all
+    are scored exactly: brute force.
     """
 
     def __init__(self, dim: int, directory: str | None) -> None:
@@ -156,6 +163,9 @@ class _VectorFile:
         self.bits = np.zeros((self.words, 0), dtype=np.uint64)
         self.centre = np.zeros(dim, dtype=np.float32)
         self.centred_at = 0  # embedded rows when the centre was last taken
+        self._distance = np.zeros(0, dtype=np.uint16)  # `hamming`'s buffers
+        self._xor = np.empty(SCAN_BLOCK, dtype=np.uint64)
+        self._count = np.empty(SCAN_BLOCK, dtype=np.uint8)
 
     def grow(self, capacity: int) -> None:
         self.rows = np.zeros((0, self.dim), dtype=np.float32)  # no view may outlive the map
@@ -170,7 +180,7 @@ class _VectorFile:
         self.capacity = capacity
 
     def release(self) -> None:
-        """Unmap the pages this process touched (they stay in the page cache)."""
+        """Unmap the pages this process touched (they stay in the page cache): see the class."""
         if self._map is not None and _DONTNEED is not None:
             self._map.madvise(_DONTNEED)
 
@@ -196,11 +206,15 @@ class _VectorFile:
         sample = np.flatnonzero(embedded[:size])
         if len(sample) > CENTRE_ROWS:
             sample = sample[:: len(sample) // CENTRE_ROWS][:CENTRE_ROWS]
-        self.centre = self.rows[sample].mean(axis=0).astype(np.float32)
+        total = np.zeros(self.dim, dtype=np.float64)
+        for start in range(0, len(sample), 4096):  # each row read maps ~2 MB: see `release`
+            total += self.rows[sample[start : start + 4096]].sum(axis=0)
+            self.release()
+        self.centre = (total / len(sample)).astype(np.float32)
         for start in range(0, size, 65536):
             self.bits[:, start : start + 65536] = self.encode(self.rows[start : start + 65536])
+            self.release()  # else the whole file is mapped by the end: 1.5 GB more RSS at 1M
         self.centred_at = count
-        self.release()
 
     def nearest(self, query: np.ndarray, valid: np.ndarray, pool: int) -> list[tuple[int, float]]:
         """The best `pool` of the `valid` rows by exact cosine (rows are unit length), with
@@ -208,15 +222,10 @@ class _VectorFile:
         nearest by Hamming distance between codes; of those the RESCORE best by the query's
         own values summed over each code's bits (asymmetric: only the rows are quantized);
         those scored exactly."""
-        size = len(valid)
         candidates = np.flatnonzero(valid)
         keep = max(RESCORE, pool)
         if len(candidates) > keep:
-            distance = np.zeros(size, dtype=np.uint16)
-            code = self.encode(query[None, :])[:, 0]
-            for word in range(self.words):
-                distance += np.bitwise_count(self.bits[word, :size] ^ code[word])
-            distance[~valid] = np.iinfo(np.uint16).max
+            distance = self.hamming(self.encode(query[None, :])[:, 0], valid)
             # the smallest distance that keeps enough rows: distances are small integers, so
             # a histogram finds it in one pass where a partial sort takes several
             counts = np.cumsum(np.bincount(distance, minlength=self.words * 64 + 1))
@@ -235,6 +244,29 @@ class _VectorFile:
         top = top[np.lexsort((candidates[top], -scores[top]))]
         return [(int(candidates[i]), float(scores[i])) for i in top]
 
+    def hamming(self, code: np.ndarray, valid: np.ndarray) -> np.ndarray:
+        """The Hamming distance of every row's code to `code` (the maximum where not `valid`),
+        SCAN_BLOCK rows at a time into buffers kept between searches: whole-array
+        temporaries (8 MB per code word at 1M rows) leave the CPU's cache and, allocated per
+        search, grow the heap (glibc serves them from freed memory it keeps) or fault in
+        fresh pages (when it maps them)."""
+        size = len(valid)
+        if len(self._distance) < size:
+            self._distance = np.empty(self.capacity, dtype=np.uint16)
+        distance = self._distance[:size]
+        xor, count = self._xor, self._count
+        for start in range(0, size, SCAN_BLOCK):
+            end = min(start + SCAN_BLOCK, size)
+            n = end - start
+            out = distance[start:end]
+            out.fill(0)
+            for word in range(self.words):
+                np.bitwise_xor(self.bits[word, start:end], code[word], out=xor[:n])
+                np.bitwise_count(xor[:n], out=count[:n])
+                np.add(out, count[:n], out=out)
+            np.putmask(out, ~valid[start:end], np.iinfo(np.uint16).max)
+        return distance
+
     def asymmetric(self, query: np.ndarray, rows: np.ndarray) -> np.ndarray:
         """For each of `rows`, the sum of the centred query's values over the dimensions its
         code has above the centre: the query's dot product with the code (as 0/1), whose
@@ -243,9 +275,13 @@ class _VectorFile:
         centred = np.zeros(self.words * 64, dtype=np.float32)
         centred[: self.dim] = query - self.centre
         table = (centred.reshape(-1, 8) @ _BYTE_BITS.T).ravel()  # (bytes * 256)
-        codes = np.ascontiguousarray(self.bits[:, rows].T).view(np.uint8)  # (rows, bytes)
-        offsets = np.arange(codes.shape[1], dtype=np.intp) * 256
-        return np.take(table, codes + offsets).sum(axis=1)
+        offsets = np.arange(self.words * 8, dtype=np.intp) * 256
+        out = np.empty(len(rows), dtype=np.float32)
+        for start in range(0, len(rows), ASYMMETRIC_BLOCK):  # small temporaries: see `hamming`
+            part = rows[start : start + ASYMMETRIC_BLOCK]
+            codes = np.ascontiguousarray(self.bits[:, part].T).view(np.uint8)  # (rows, bytes)
+            np.take(table, codes + offsets).sum(axis=1, out=out[start : start + len(part)])
+        return out
 
 
 class _TextFile:
@@ -311,6 +347,50 @@ class _NameIndex:
         self.recent, self.recent_count, self.dead = {}, 0, 0
 
 
+class _Symbols:
+    """Each slot's symbol, UTF-8 in one buffer, by (offset, length): as a list of Python
+    strings the symbols held 73 MiB at 1M rows, ~12 bytes a row plus the text this way.
+    A dropped slot's bytes stay behind until `compact` rewrites the buffer."""
+
+    def __init__(self) -> None:
+        self.blob = bytearray()
+        self.at = np.zeros(0, dtype=np.int64)
+        self.length = np.zeros(0, dtype=np.int32)
+        self.dead = 0
+
+    def reserve(self, capacity: int) -> None:
+        grow = capacity - len(self.at)
+        self.at = np.concatenate([self.at, np.zeros(grow, np.int64)])
+        self.length = np.concatenate([self.length, np.zeros(grow, np.int32)])
+
+    def __getitem__(self, slot: int) -> str:
+        at = int(self.at[slot])
+        return self.blob[at : at + int(self.length[slot])].decode()
+
+    def set(self, slots: np.ndarray, symbols: Iterable[str | None]) -> None:
+        encoded = [(symbol or "").encode() for symbol in symbols]
+        lengths = np.fromiter(map(len, encoded), dtype=np.int32, count=len(encoded))
+        self.dead += int(self.length[slots].sum())
+        self.at[slots] = len(self.blob) + np.cumsum(lengths) - lengths
+        self.length[slots] = lengths
+        self.blob += b"".join(encoded)
+
+    def drop(self, slots: np.ndarray) -> None:
+        self.dead += int(self.length[slots].sum())
+        self.length[slots] = 0
+
+    def compact(self, live: np.ndarray) -> None:
+        """Rewrite the buffer with the `live` slots' symbols once most of it is dead."""
+        if self.dead <= max(len(self.blob) // 2, SYMBOL_COMPACT_BYTES):
+            return
+        slots = np.flatnonzero(live)
+        parts = [self[slot].encode() for slot in slots.tolist()]
+        lengths = self.length[slots]
+        self.blob = bytearray(b"".join(parts))
+        self.at[slots] = np.cumsum(lengths) - lengths
+        self.dead = 0
+
+
 class _Chunks:
     """`mirror.chunks[slot]`: the chunk a slot holds (None for a free slot), put together
     from the mirror's columns and the text file."""
@@ -327,7 +407,7 @@ class _Chunks:
             m.names["path"][m.codes["path"][slot]],
             m.names["language"][m.codes["language"][slot]],
             m.names["kind"][m.codes["kind"][slot]],
-            m.symbols[slot] or "",
+            m.symbols[slot],
             int(m.lines[0, slot]),
             int(m.lines[1, slot]),
             text,
@@ -360,7 +440,7 @@ class _Mirror:
         self.lines = np.zeros((3, 0), dtype=np.int32)  # start_line, end_line, cell
         self.text_at = np.zeros(0, dtype=np.int64)
         self.text_len = np.zeros(0, dtype=np.int64)
-        self.symbols: list[str | None] = []
+        self.symbols = _Symbols()
         self.chunks = _Chunks(self)
         self.free: list[int] = []
         self.by_path: dict[str, np.ndarray] = {}
@@ -368,11 +448,13 @@ class _Mirror:
         self.pending = 0  # live rows without a vector
         self.by_name = _NameIndex()  # lower-case symbol, short name, listed name
 
-    def _grow(self, need: int) -> None:
+    def reserve(self, need: int) -> None:
         capacity = len(self.live)
         if need <= capacity:
             return
-        new = max(need, 2 * capacity, 1024)
+        # a quarter more, not twice: at 1M rows each doubling left ~0.7M slots unused (~60 MiB
+        # of codes and columns); `_load_mirror` reserves the table's rows at once
+        new = max(need, capacity + capacity // 4, 1024)
         grow = new - capacity
         self.vectors.grow(new)
         self.live = np.concatenate([self.live, np.zeros(grow, bool)])
@@ -383,6 +465,7 @@ class _Mirror:
         self.lines = np.concatenate([self.lines, np.zeros((3, grow), np.int32)], axis=1)
         self.text_at = np.concatenate([self.text_at, np.zeros(grow, np.int64)])
         self.text_len = np.concatenate([self.text_len, np.zeros(grow, np.int64)])
+        self.symbols.reserve(new)
 
     def code(self, column: str, value: str) -> int:
         vocab = self.vocab[column]
@@ -399,10 +482,9 @@ class _Mirror:
         slots = [self.free.pop() for _ in range(min(len(self.free), len(chunks)))]
         extra = len(chunks) - len(slots)
         if extra:
-            self._grow(self.size + extra)
+            self.reserve(self.size + extra)
             slots += range(self.size, self.size + extra)
             self.size += extra
-            self.symbols.extend([None] * extra)
         index = np.asarray(slots)
         self.vectors.set(index, vectors)
         self.live[index] = True
@@ -419,8 +501,8 @@ class _Mirror:
         self.text_at[index], self.text_len[index] = self.text.append(
             [_pack(c.names, c.text) for c in chunks]
         )
+        self.symbols.set(index, [c.symbol for c in chunks])
         for slot, chunk in zip(slots, chunks, strict=True):
-            self.symbols[slot] = chunk.symbol or None
             self.by_name.add(_names_of(chunk), slot << 32 | int(self.version[slot]))
         self.by_path[path] = index
 
@@ -429,7 +511,7 @@ class _Mirror:
         batch rather than by the path, ~3x faster at 1M rows."""
         n = len(vectors)
         index = np.arange(self.size, self.size + n)
-        self._grow(self.size + n)
+        self.reserve(self.size + n)
         self.size += n
         embedded = np.abs(vectors).sum(axis=1) > 0
         self.vectors.set(index, vectors)
@@ -445,7 +527,7 @@ class _Mirror:
                 for names, text in zip(columns["names"], columns["text"], strict=True)
             ]
         )
-        self.symbols.extend(symbol or None for symbol in columns["symbol"])
+        self.symbols.set(index, columns["symbol"])
         version = self.version
         for slot, symbol, names in zip(
             index.tolist(), columns["symbol"], columns["names"], strict=True
@@ -471,8 +553,7 @@ class _Mirror:
         self.version[slots] += 1
         self.text.dead += int(self.text_len[slots].sum())
         self.by_name.dead += len(slots)
-        for slot in slots.tolist():
-            self.symbols[slot] = None
+        self.symbols.drop(slots)
         self.free.extend(slots.tolist())
 
     def settle(self) -> None:
@@ -480,6 +561,7 @@ class _Mirror:
         names into the sorted index, and rewrite the text file once it is mostly dead."""
         self.vectors.recentre(self.embedded, self.size)
         self.by_name.maybe_merge(self.version)
+        self.symbols.compact(self.live[: self.size])
         if self.text.dead > max(TEXT_COMPACT_BYTES, self.text.end - self.text.dead):
             live = np.flatnonzero(self.live[: self.size])
             fresh = _TextFile(self.directory)
@@ -558,7 +640,7 @@ class ChunkIndex:
     def open(self) -> None:
         import lancedb
 
-        _limit_heap_arenas()  # before LanceDB starts its threads
+        _tune_heap()  # before LanceDB starts its threads
         with self._write, self._lock:
             local = "://" not in self.uri
             if local:
@@ -614,6 +696,8 @@ class ChunkIndex:
         """Read the table into a new mirror, LOAD_BATCH rows at a time (the whole table at
         once would be ~3 GB of Arrow at 1M rows, text and vectors)."""
         self._m = _Mirror(self.dim, self.uri if "://" not in self.uri else None)
+        rows = self._table.count_rows()
+        self._m.reserve(rows + rows // 16)  # room for edits before the first growth
         batches = (
             self._table.search().select([*COLUMNS, "vector"]).limit(None).to_batches(LOAD_BATCH)
         )
@@ -855,7 +939,7 @@ class ChunkIndex:
                     row
                     for row in m.rows_named(name.lower())
                     if m.names["kind"][m.codes["kind"][row]] in ranking.DEFINITION_KINDS
-                    and ranking.short_name(m.symbols[row] or "").lower() == name.lower()
+                    and ranking.short_name(m.symbols[row]).lower() == name.lower()
                 ]
 
             ordered = ranking.order(
@@ -1005,14 +1089,25 @@ def _libc() -> Any:
         return None
 
 
-def _limit_heap_arenas() -> None:
-    """At most HEAP_ARENAS glibc heaps for the process's threads. LanceDB reads on many
-    threads, each with a heap of its own that keeps what it freed: reading a 1M-row table
-    (the mirror's load) left 593 MiB of RSS after malloc_trim with the default (8 per
-    core), 88 MiB with 2 or 1. Elsewhere (no glibc) this does nothing."""
+def _tune_heap() -> None:
+    """glibc's heap, for a process that holds a big index and searches it (elsewhere, no
+    glibc, this does nothing):
+    - at most HEAP_ARENAS heaps for the process's threads. LanceDB reads on many threads,
+      each with a heap of its own that keeps what it freed: reading a 1M-row table (the
+      mirror's load) left 593 MiB of RSS after malloc_trim with the default (8 per core),
+      88 MiB with 2 or 1;
+    - blocks from HEAP_MMAP_BYTES up mapped on their own and unmapped when freed, and the
+      heap's free top given back past HEAP_TRIM_BYTES. By default glibc raises the first
+      threshold to the largest block freed so far (up to 32 MiB) and then keeps such blocks
+      in the heap: at 1M rows, 40 full-text searches (LanceDB's buffers) left the sidecar
+      +130 MiB, and the whole search round +190 MiB, against +37 MiB with these settings.
+      The searches' own large temporaries are avoided (`_VectorFile.hamming`), so these
+      settings cost them nothing measurable (bench/results/scale.md)."""
     libc = _libc()
     if libc is not None and hasattr(libc, "mallopt"):
         libc.mallopt(-8, HEAP_ARENAS)  # M_ARENA_MAX
+        libc.mallopt(-3, HEAP_MMAP_BYTES)  # M_MMAP_THRESHOLD
+        libc.mallopt(-1, HEAP_TRIM_BYTES)  # M_TRIM_THRESHOLD
 
 
 def _release_heap() -> None:
@@ -1076,7 +1171,7 @@ class _StoredRow(ranking.Row):
         self._text: str | None = None
         self.path = m.names["path"][m.codes["path"][slot]]
         self.kind = m.names["kind"][m.codes["kind"][slot]]
-        self.symbol = m.symbols[slot] or ""
+        self.symbol = m.symbols[slot]
         self.start_line, self.end_line, self.cell = m.lines[:, slot].tolist()
 
     @property
