@@ -22,6 +22,7 @@ pytest.importorskip("moto.server")
 
 from moto.server import ThreadedMotoServer
 
+from jupyter_workspace.sidecar import overlay
 from jupyter_workspace.sidecar.embedder import openai_http
 from jupyter_workspace.sidecar.index_service import IndexService
 from jupyter_workspace.sidecar.manifest import read_manifest
@@ -181,11 +182,15 @@ def paths(service: IndexService, q: str, mode: str = "hybrid") -> set[str]:
     return {hit["path"] for hit in hits(service, q, mode)}
 
 
-def test_a_base_on_s3_under_a_local_overlay(tmp_path, s3, fake):
+def test_a_base_on_s3_under_a_local_overlay(tmp_path, s3, fake, monkeypatch):
+    # the base is read in batches at open: a few rows each here, so that the rows in view, the
+    # vectors held for the changed file and the full-text keys all come from several
+    monkeypatch.setattr(overlay, "READ_BATCH", 4)
     base_root, uri, commit, summary = build_base(tmp_path, s3, fake, "index")
     manifest = read_manifest(uri, s3)
     assert manifest["commit"] == commit and manifest["complete"] is True
     base_chunks = summary["chunks_in_index"]
+    assert base_chunks > 3 * overlay.READ_BATCH
     base_texts = set(fake.inputs)
 
     root = working_copy(base_root, tmp_path)

@@ -66,7 +66,7 @@ HIDDEN_EXACT = 2000
 # A word's document frequency in the base is counted up to this (past it, its idf is small and
 # barely changes: ln(1 + N / 10,000) at N = 1M is 4.6, at 100,000 holding it 2.3)
 DF_CAP = 10_000
-READ_BATCH = 65536  # rows per Arrow batch when the base is read at open
+READ_BATCH = 16384  # rows per Arrow batch when the base is read at open
 REMOTE = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
 
 
@@ -196,19 +196,40 @@ class _RowKeys:
     """The base's row ids -> (path, start_line, end_line, cell), in sorted numpy arrays (24
     bytes a row): a full-text query on the base then asks for row ids and scores only, which
     its index answers alone, with no read of the table's data (from object storage, a
-    request or more per query)."""
+    request or more per query). Filled batch by batch (`add`), then `finish`ed."""
 
-    def __init__(self, row_ids: list[int], columns: dict[str, list[Any]]) -> None:
-        order = np.argsort(np.asarray(row_ids, dtype=np.uint64), kind="stable")
-        self.ids = np.asarray(row_ids, dtype=np.uint64)[order]
+    def __init__(self) -> None:
+        self._codes: dict[str, int] = {}
+        self._parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self.ids = np.zeros(0, dtype=np.uint64)
         self.paths: list[str] = []
-        codes: dict[str, int] = {}
-        path_codes = [codes.setdefault(p, len(codes)) for p in columns["path"]]
-        self.paths = list(codes)
-        self.path = np.asarray(path_codes, dtype=np.int32)[order]
-        self.lines = np.asarray(
+        self.path = np.zeros(0, dtype=np.int32)
+        self.lines = np.zeros((3, 0), dtype=np.int32)
+
+    def add(self, row_ids: np.ndarray, columns: dict[str, list[Any]]) -> None:
+        codes = self._codes
+        path = np.fromiter(
+            (codes.setdefault(p, len(codes)) for p in columns["path"]),
+            dtype=np.int32,
+            count=len(row_ids),
+        )
+        lines = np.asarray(
             [columns["start_line"], columns["end_line"], columns["cell"]], dtype=np.int32
-        ).reshape(3, -1)[:, order]
+        ).reshape(3, -1)
+        # a copy: a view would keep the whole Arrow batch it came from alive (its buffers
+        # share one allocation), ~38 MB per 16k rows
+        self._parts.append((np.array(row_ids, dtype=np.uint64, copy=True), path, lines))
+
+    def finish(self) -> _RowKeys:
+        if self._parts:
+            ids = np.concatenate([ids for ids, _, _ in self._parts])
+            order = np.argsort(ids, kind="stable")
+            self.ids = ids[order]
+            self.path = np.concatenate([path for _, path, _ in self._parts])[order]
+            self.lines = np.concatenate([lines for _, _, lines in self._parts], axis=1)[:, order]
+        self.paths = list(self._codes)
+        self._parts, self._codes = [], {}
+        return self
 
     def keys(self, row_ids: list[int]) -> list[Key | None]:
         if not len(self.ids):
@@ -341,21 +362,49 @@ class OverlayIndex(ChunkIndex):
             for path in self._base_files
             if path not in wanted and (local is None or path in local)
         }
-        rows = self._read_base(None)
-        self._base_chunks = sum(len(chunks) for chunks, _ in rows.values())
         with self._lock:
-            for path, (chunks, vectors) in rows.items():
-                if path in wanted:
-                    self._m.put(chunks, vectors, np.abs(vectors).sum(axis=1) > 0)
-                    self._shown.add(path)
-                elif path in held:
-                    self._held[path] = {
-                        (c.kind, c.symbol, c.text): vectors[i] for i, c in enumerate(chunks)
-                    }
-            settle = getattr(self._m, "settle", None)  # a mirror that folds its batches
-            if settle is not None:
-                settle()
+            self._base_chunks = self._load_base(wanted, held)
+            self._m.settle()
             self._update_view()
+
+    def _load_base(self, wanted: set[str], held: set[str]) -> int:
+        """Read the base at open, READ_BATCH rows at a time: the rows of the paths in view
+        into the mirror, the vectors of the held paths, every row's key (`_RowKeys`). One
+        batch's Python objects at a time: all rows at once as `Chunk`s came to several GB at
+        1M rows. Returns the base's row count."""
+        query = self._base_table.search().select([*COLUMNS, "vector"]).limit(None)
+        keys = _RowKeys()
+        count = 0
+        try:
+            total = self._base_table.count_rows()
+            batches = query.with_row_id(True).to_batches(READ_BATCH)
+            self._m.reserve(self._m.size + total + total // 16)
+            for batch in batches:
+                n = batch.num_rows
+                if not n:
+                    continue
+                columns = {name: batch.column(name).to_pylist() for name in COLUMNS}
+                flat = batch.column("vector").flatten().to_numpy(zero_copy_only=False)
+                vectors = np.asarray(flat, dtype=np.float32).reshape(n, self.dim)
+                keys.add(batch.column("_rowid").to_numpy(), columns)
+                count += n
+                take = [i for i, path in enumerate(columns["path"]) if path in wanted]
+                if take:
+                    self._m.load(
+                        {name: [columns[name][i] for i in take] for name in COLUMNS}, vectors[take]
+                    )
+                    self._shown.update(columns["path"][i] for i in take)
+                for i, path in enumerate(columns["path"]):
+                    if path in held:
+                        key = (columns["kind"][i], columns["symbol"][i], columns["text"][i])
+                        self._held.setdefault(path, {})[key] = vectors[i]
+        except Exception as e:
+            raise BaseIndexError(
+                f"cannot read the base index at {describe_uri(self.base.uri)}: "
+                f"{type(e).__name__}: {_first_line(e)}"
+            ) from None
+        self._keys = keys.finish()
+        return count
 
     def _local_sizes(self) -> dict[str, int] | None:
         """Size of each base path in the user's tree (missing: not there); None without a
@@ -372,11 +421,9 @@ class OverlayIndex(ChunkIndex):
             sizes[path] = st.st_size
         return sizes
 
-    def _read_base(self, paths: Sequence[str] | None) -> dict[str, tuple[list[Chunk], np.ndarray]]:
-        """The base's rows (of `paths`, or all), by path, in line order."""
+    def _read_base(self, paths: Sequence[str]) -> dict[str, tuple[list[Chunk], np.ndarray]]:
+        """The base's rows of `paths`, by path, in line order."""
         query = self._base_table.search().select([*COLUMNS, "vector"]).limit(None)
-        if paths is None:  # at open: every row's id too, for full-text hits by row id
-            query = query.with_row_id(True)
         if paths is not None:
             if not paths:
                 return {}
@@ -384,7 +431,6 @@ class OverlayIndex(ChunkIndex):
             query = query.where(f"path IN ({quoted})", prefilter=True)
         columns: dict[str, list[Any]] = {name: [] for name in COLUMNS}
         parts: list[np.ndarray] = []
-        row_ids: list[int] = []
         try:
             batches = query.to_batches(READ_BATCH)
             for batch in batches:
@@ -393,8 +439,6 @@ class OverlayIndex(ChunkIndex):
                     continue
                 for name in COLUMNS:
                     columns[name].extend(batch.column(name).to_pylist())
-                if paths is None:
-                    row_ids.extend(batch.column("_rowid").to_pylist())
                 flat = batch.column("vector").flatten().to_numpy(zero_copy_only=False)
                 parts.append(np.asarray(flat, dtype=np.float32).reshape(n, self.dim))
         except Exception as e:
@@ -403,8 +447,6 @@ class OverlayIndex(ChunkIndex):
                 f"{type(e).__name__}: {_first_line(e)}"
             ) from None
         vectors = np.concatenate(parts) if parts else np.zeros((0, self.dim), np.float32)
-        if paths is None:
-            self._keys = _RowKeys(row_ids, columns)
         by_path: dict[str, list[int]] = {}
         for i, path in enumerate(columns["path"]):
             by_path.setdefault(path, []).append(i)
