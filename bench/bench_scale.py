@@ -58,7 +58,7 @@ NOISE = 0.03
 MIX = float(os.environ.get("BENCH_SCALE_MIX", "0.5"))  # the other real vector's top weight
 # (chunk_store.CANDIDATES, RESCORE) pairs whose recall is measured; 0 candidates: Hamming
 # distance alone picks the rows rescored exactly (no asymmetric stage)
-SWEEP = [(0, 4000), (0, 8000), (20000, 2000), (20000, 4000), (30000, 4000), (50000, 4000)]
+SWEEP = [(0, 4000), (20000, 4000), (30000, 3000), (30000, 4000), (30000, 5000), (40000, 4000), (50000, 4000)]
 DIM = 384
 K = 10
 WRITE_PATHS = 500  # paths per replace_many call (the sidecar's batches are ~this size)
