@@ -15,8 +15,8 @@ regardless of size.
 Then the sidecar itself (`python -m jupyter_workspace.sidecar`, an empty index), once with the
 default local model (`auto`: ONNX int8, the model cache of this user) and once with
 `openai:<model>` against `tests/fake_embeddings.py` (an OpenAI-compatible server in this
-process): `VmRSS` when `/health` says the index is ready, i.e. what a remote embedding backend
-saves each user's sidecar.
+process): `VmRSS` when `/health` says the sidecar and its index are ready, i.e. what a remote
+embedding backend saves each user's sidecar.
 
     python3 bench/bench_memory.py              # ~1.5-2 min
     BENCH_MEMORY_SIZES=20000,200000 python3 bench/bench_memory.py
@@ -112,7 +112,8 @@ def measure(uri: Path, words: list[str]) -> dict[str, float]:
 
 
 def sidecar_ready_rss(backend: str, extra_env: dict[str, str]) -> dict[str, float]:
-    """Start a sidecar on an empty index with `backend`; its RSS once the index is ready."""
+    """Start a sidecar on an empty index with `backend`; its RSS once it and its index are
+    ready (the model and litellm loaded)."""
     work = tmpdir("jw-bench-memory-sidecar-")
     token = secrets.token_urlsafe(32)
     path = os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])
@@ -146,10 +147,13 @@ def sidecar_ready_rss(backend: str, extra_env: dict[str, str]) -> dict[str, floa
         deadline = time.monotonic() + 150
         while True:
             code, health = client.request("GET", "/health", timeout=5)
-            state = (health or {}).get("index", {}).get("state") if code == 200 else None
-            if state == "ready":
+            # the index is ready before the model and litellm have loaded (words first):
+            # wait for both
+            states = (health["state"], health["index"]["state"]) if code == 200 else ()
+            state = "/".join(states)
+            if states == ("ready", "ready"):
                 break
-            if state == "failed" or proc.poll() is not None or time.monotonic() > deadline:
+            if "failed" in states or proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(
                     f"{backend}: index {state}: {(work / 'sidecar.log').read_text()[-2000:]}"
                 )
