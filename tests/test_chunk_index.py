@@ -354,6 +354,12 @@ def test_binary_codes_with_exact_rescoring_find_brute_forces_top_10(
             np.bitwise_count(m.vectors.bits[w, : m.size] ^ code[w]) for w in range(m.vectors.words)
         )
         top = np.argsort(distance, kind="stable")[:10]
+        # the scan's own distances and histogram, with every third row left out
+        valid = np.arange(m.size) % 3 > 0
+        scanned, histogram = m.vectors.hamming(code, valid)
+        assert (scanned[valid] == distance[valid]).all()
+        assert (scanned[~valid] > m.vectors.words * 64).all()
+        assert (histogram == np.bincount(distance[valid], minlength=len(histogram))).all()
         by_codes.append(
             overlap([(c.path, c.start_line) for s in top if (c := m.chunks[int(s)])], want)
         )

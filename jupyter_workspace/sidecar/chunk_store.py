@@ -222,21 +222,23 @@ class _VectorFile:
         nearest by Hamming distance between codes; of those the RESCORE best by the query's
         own values summed over each code's bits (asymmetric: only the rows are quantized);
         those scored exactly."""
-        candidates = np.flatnonzero(valid)
         keep = max(RESCORE, pool)
-        if len(candidates) > keep:
-            distance = self.hamming(self.encode(query[None, :])[:, 0], valid)
+        count = int(np.count_nonzero(valid))
+        if count > keep:
+            distance, histogram = self.hamming(self.encode(query[None, :])[:, 0], valid)
             # the smallest distance that keeps enough rows: distances are small integers, so
             # a histogram finds it in one pass where a partial sort takes several
-            counts = np.cumsum(np.bincount(distance, minlength=self.words * 64 + 1))
-            first = min(max(CANDIDATES, keep), len(candidates))
-            threshold = int(np.searchsorted(counts, first))
+            first = min(max(CANDIDATES, keep), count)
+            threshold = int(np.searchsorted(np.cumsum(histogram), first))
             candidates = np.flatnonzero(distance <= threshold)
             if len(candidates) > keep:
                 closer = self.asymmetric(query, candidates)
-                candidates = candidates[np.argpartition(-closer, keep - 1)[:keep]]
+                candidates = np.sort(candidates[np.argpartition(-closer, keep - 1)[:keep]])
+        else:
+            candidates = np.flatnonzero(valid)
         if not len(candidates):
             return []
+        # in file order: the pages are mapped in one sweep, not back and forth
         scores = self.rows[candidates] @ query
         self.release()
         pool = min(pool, len(scores))
@@ -244,17 +246,20 @@ class _VectorFile:
         top = top[np.lexsort((candidates[top], -scores[top]))]
         return [(int(candidates[i]), float(scores[i])) for i in top]
 
-    def hamming(self, code: np.ndarray, valid: np.ndarray) -> np.ndarray:
-        """The Hamming distance of every row's code to `code` (the maximum where not `valid`),
-        SCAN_BLOCK rows at a time into buffers kept between searches: whole-array
-        temporaries (8 MB per code word at 1M rows) leave the CPU's cache and, allocated per
-        search, grow the heap (glibc serves them from freed memory it keeps) or fault in
-        fresh pages (when it maps them)."""
+    def hamming(self, code: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The Hamming distance of every row's code to `code` (more than any where not `valid`)
+        and the histogram of the valid rows' distances, SCAN_BLOCK rows at a time into
+        buffers kept between searches: whole-array temporaries (8 MB per code word at 1M
+        rows; `bincount` of the whole array casts it to int64) leave the CPU's cache and,
+        allocated per search, grow the heap (glibc serves them from freed memory it keeps)
+        or fault in fresh pages (when it maps them)."""
         size = len(valid)
         if len(self._distance) < size:
             self._distance = np.empty(self.capacity, dtype=np.uint16)
         distance = self._distance[:size]
         xor, count = self._xor, self._count
+        bins = self.words * 64 + 1
+        histogram = np.zeros(bins, dtype=np.int64)
         for start in range(0, size, SCAN_BLOCK):
             end = min(start + SCAN_BLOCK, size)
             n = end - start
@@ -264,8 +269,9 @@ class _VectorFile:
                 np.bitwise_xor(self.bits[word, start:end], code[word], out=xor[:n])
                 np.bitwise_count(xor[:n], out=count[:n])
                 np.add(out, count[:n], out=out)
-            np.putmask(out, ~valid[start:end], np.iinfo(np.uint16).max)
-        return distance
+            np.putmask(out, ~valid[start:end], bins)  # beyond any code's distance
+            histogram += np.bincount(out, minlength=bins + 1)[:bins]
+        return distance, histogram
 
     def asymmetric(self, query: np.ndarray, rows: np.ndarray) -> np.ndarray:
         """For each of `rows`, the sum of the centred query's values over the dimensions its
