@@ -8,9 +8,9 @@ Method: synthetic chunks as `index_search100k.py` makes them (stdlib words, Zipf
 a fresh process by `ChunkIndex.open()` as a sidecar start does; `VmRSS` before the open (the
 imports done), after it, after 20 full-text and 20 hybrid searches (which load the FTS
 index), and after `malloc_trim(0)` (what is held, not the allocator's free lists: the pod's
-memory counts both). With `MALLOC_ARENA_MAX=2`, as the server starts its sidecar. The
-per-chunk cost is the slope between the two sizes, which cancels what any open costs
-regardless of size.
+memory counts both). With `MALLOC_ARENA_MAX=2` and one OpenBLAS thread, as the server starts
+its sidecar. The per-chunk cost is the slope between the two sizes, which cancels what any open
+costs regardless of size.
 
 Then the sidecar itself (`python -m jupyter_workspace.sidecar`, an empty index), once with the
 default local model (`auto`: ONNX int8, the model cache of this user) and once with
@@ -95,6 +95,7 @@ def measure(uri: Path, words: list[str]) -> dict[str, float]:
     # as the server starts its sidecar (server/supervisor.py), unless the environment says otherwise
     env = {
         "MALLOC_ARENA_MAX": "2",
+        "OPENBLAS_NUM_THREADS": "1",
         **os.environ,
         "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
     }
@@ -119,6 +120,7 @@ def sidecar_ready_rss(backend: str, extra_env: dict[str, str]) -> dict[str, floa
     path = os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])
     env = {
         "MALLOC_ARENA_MAX": "2",
+        "OPENBLAS_NUM_THREADS": "1",
         **os.environ,
         "PYTHONPATH": path,
         protocol.SIDECAR_TOKEN_ENV: token,

@@ -58,7 +58,15 @@ NOISE = 0.03
 MIX = float(os.environ.get("BENCH_SCALE_MIX", "0.5"))  # the other real vector's top weight
 # (chunk_store.CANDIDATES, RESCORE) pairs whose recall is measured; 0 candidates: Hamming
 # distance alone picks the rows rescored exactly (no asymmetric stage)
-SWEEP = [(0, 4000), (20000, 4000), (30000, 3000), (30000, 4000), (30000, 5000), (40000, 4000), (50000, 4000)]
+SWEEP = [
+    (0, 4000),
+    (20000, 4000),
+    (30000, 3000),
+    (30000, 4000),
+    (30000, 5000),
+    (40000, 4000),
+    (50000, 4000),
+]
 DIM = 384
 K = 10
 WRITE_PATHS = 500  # paths per replace_many call (the sidecar's batches are ~this size)
@@ -229,6 +237,7 @@ def whole_sidecar(uri: str, queries: list[str]) -> dict[str, Any]:
     token = secrets.token_urlsafe(32)
     env = {
         "MALLOC_ARENA_MAX": "2",
+        "OPENBLAS_NUM_THREADS": "1",  # as the server starts it (supervisor.py)
         **os.environ,
         protocol.SIDECAR_TOKEN_ENV: token,
         protocol.INDEX_URI_ENV: uri,
@@ -461,6 +470,8 @@ def main() -> None:
             qfile, out = str(Path(tmp) / "q.npz"), str(Path(tmp) / "out.json")
             np.savez(qfile, vectors=qvecs, queries=json.dumps(queries))
             env = {
+                "MALLOC_ARENA_MAX": "2",  # the sidecar's environment (supervisor.py)
+                "OPENBLAS_NUM_THREADS": "1",
                 **os.environ,
                 "PYTHONPATH": os.pathsep.join(
                     [str(Path(__file__).resolve().parents[1]), os.environ.get("PYTHONPATH", "")]
