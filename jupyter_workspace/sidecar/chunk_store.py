@@ -708,12 +708,8 @@ class ChunkIndex:
             self._table.search().select([*COLUMNS, "vector"]).limit(None).to_batches(LOAD_BATCH)
         )
         for batch in batches:
-            n = batch.num_rows
-            if not n:
-                continue
-            columns = {name: batch.column(name).to_pylist() for name in COLUMNS}
-            flat = batch.column("vector").flatten().to_numpy(zero_copy_only=False)
-            self._m.load(columns, np.asarray(flat, dtype=np.float32).reshape(n, self.dim))
+            if batch.num_rows:
+                self._m.load(*batch_rows(batch, self.dim))
         self._m.settle()
         _release_heap()
 
@@ -1060,6 +1056,13 @@ class ChunkIndex:
         if len(ranges) > 1:  # the lines the text shows; the ones between (a `⋮`) it does not
             hit["ranges"] = ranges
         return hit
+
+
+def batch_rows(batch: Any, dim: int) -> tuple[dict[str, list[Any]], np.ndarray]:
+    """One Arrow batch of the table as its COLUMNS (Python lists) and its vectors (n, dim)."""
+    columns = {name: batch.column(name).to_pylist() for name in COLUMNS}
+    flat = batch.column("vector").flatten().to_numpy(zero_copy_only=False)
+    return columns, np.asarray(flat, dtype=np.float32).reshape(batch.num_rows, dim)
 
 
 def scores_with(scores: dict[int, float], ordered: list[int], group: list[int]) -> float:

@@ -48,7 +48,16 @@ from typing import Any
 
 import numpy as np
 
-from .chunk_store import COLUMNS, TABLE, ChunkIndex, Filters, Key, _sql_quote, _table_names
+from .chunk_store import (
+    COLUMNS,
+    TABLE,
+    ChunkIndex,
+    Filters,
+    Key,
+    _sql_quote,
+    _table_names,
+    batch_rows,
+)
 from .chunker import Chunk
 from .manifest import read_manifest
 from .terms import terms
@@ -383,9 +392,7 @@ class OverlayIndex(ChunkIndex):
                 n = batch.num_rows
                 if not n:
                     continue
-                columns = {name: batch.column(name).to_pylist() for name in COLUMNS}
-                flat = batch.column("vector").flatten().to_numpy(zero_copy_only=False)
-                vectors = np.asarray(flat, dtype=np.float32).reshape(n, self.dim)
+                columns, vectors = batch_rows(batch, self.dim)
                 keys.add(batch.column("_rowid").to_numpy(), columns)
                 count += n
                 take = [i for i, path in enumerate(columns["path"]) if path in wanted]
