@@ -92,10 +92,8 @@ def build(n: int, words: list[str]) -> Path:
 
 
 def measure(uri: Path, words: list[str]) -> dict[str, float]:
-    # as the server starts its sidecar (server/supervisor.py), unless the environment says otherwise
-    env = {
-        "MALLOC_ARENA_MAX": "2",
-        "OPENBLAS_NUM_THREADS": "1",
+    env = {  # as the server starts its sidecar, unless the environment says otherwise
+        **protocol.SIDECAR_ENV_DEFAULTS,
         **os.environ,
         "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
     }
@@ -119,8 +117,7 @@ def sidecar_ready_rss(backend: str, extra_env: dict[str, str]) -> dict[str, floa
     token = secrets.token_urlsafe(32)
     path = os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])
     env = {
-        "MALLOC_ARENA_MAX": "2",
-        "OPENBLAS_NUM_THREADS": "1",
+        **protocol.SIDECAR_ENV_DEFAULTS,  # as the server starts its sidecar
         **os.environ,
         "PYTHONPATH": path,
         protocol.SIDECAR_TOKEN_ENV: token,

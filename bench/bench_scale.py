@@ -236,8 +236,7 @@ def whole_sidecar(uri: str, queries: list[str]) -> dict[str, Any]:
 
     token = secrets.token_urlsafe(32)
     env = {
-        "MALLOC_ARENA_MAX": "2",
-        "OPENBLAS_NUM_THREADS": "1",  # as the server starts it (supervisor.py)
+        **protocol.SIDECAR_ENV_DEFAULTS,  # as the server starts its sidecar
         **os.environ,
         protocol.SIDECAR_TOKEN_ENV: token,
         protocol.INDEX_URI_ENV: uri,
@@ -431,6 +430,7 @@ def measure(uri: str, qfile: str, out: str) -> None:
 
 # -- main ------------------------------------------------------------------------------------
 def main() -> None:
+    from jupyter_workspace import protocol
     from jupyter_workspace.sidecar.embedder import load_embedder
 
     print(
@@ -470,8 +470,7 @@ def main() -> None:
             qfile, out = str(Path(tmp) / "q.npz"), str(Path(tmp) / "out.json")
             np.savez(qfile, vectors=qvecs, queries=json.dumps(queries))
             env = {
-                "MALLOC_ARENA_MAX": "2",  # the sidecar's environment (supervisor.py)
-                "OPENBLAS_NUM_THREADS": "1",
+                **protocol.SIDECAR_ENV_DEFAULTS,  # as the server starts its sidecar
                 **os.environ,
                 "PYTHONPATH": os.pathsep.join(
                     [str(Path(__file__).resolve().parents[1]), os.environ.get("PYTHONPATH", "")]

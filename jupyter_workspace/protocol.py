@@ -346,6 +346,13 @@ SIDECAR_READY_LINE: Final = "JUPYTER_WORKSPACE_SIDECAR_LISTENING"
 # on the command line, where `ps` shows it).
 SIDECAR_TOKEN_ENV: Final = "JUPYTER_WORKSPACE_SIDECAR_TOKEN"
 SIDECAR_PARENT_ENV: Final = "JUPYTER_WORKSPACE_SIDECAR_PARENT"
+# What the sidecar's environment holds unless the server's says otherwise: glibc's default of a
+# malloc arena per core-thread let LanceDB's many threads grow it under sustained writes
+# (bench_soak.py); OpenBLAS's threads, woken for the vector search's small products, spin on
+# the core the full-text half runs on (at 1M rows the vector half's CPU time 73 -> 35 ms for
+# the same answer, hybrid p50 114 -> 89-97 ms: bench/results/scale.md). The benchmarks start
+# their sidecars and index processes with it too.
+SIDECAR_ENV_DEFAULTS: Final = {"MALLOC_ARENA_MAX": "2", "OPENBLAS_NUM_THREADS": "1"}
 # The LLM key, if the server was given one, and the one base URL it may be sent to (empty: the
 # provider's default address); the sidecar sends no key anywhere else.
 LLM_API_KEY_ENV: Final = "JUPYTER_WORKSPACE_LLM_API_KEY"

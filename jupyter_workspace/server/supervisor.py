@@ -174,14 +174,8 @@ class Supervisor:
 
     async def _launch(self) -> None:
         token = secrets.token_urlsafe(32)
-        # glibc's default of a malloc arena per core-thread let LanceDB's many threads grow the
-        # sidecar under sustained writes (bench_soak.py); OpenBLAS's threads, woken for the
-        # vector search's small products, spin on the core the full-text half runs on (its
-        # CPU time 73 -> 35 ms at 1M rows for the same answer, hybrid p50 114 -> 89-97 ms):
-        # the environment may say otherwise
         env = {
-            "MALLOC_ARENA_MAX": "2",
-            "OPENBLAS_NUM_THREADS": "1",
+            **protocol.SIDECAR_ENV_DEFAULTS,  # the environment may say otherwise
             **os.environ,
             **self.env,
             protocol.SIDECAR_TOKEN_ENV: token,
