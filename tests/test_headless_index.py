@@ -442,6 +442,8 @@ async def test_a_server_on_the_tree_uses_the_index_and_embeds_nothing_again(
         done = status["state"] == "idle" and status["files_indexed"] == len(VISIBLE)
         return status if done else None
 
+    # the index answers by words before the embedding backend has loaded: wait for its probe
+    await until(lambda: remote_env.texts > texts_after_command, timeout=120, interval=0.2)
     status = await until(idle, timeout=120, interval=0.2)
     assert status["chunks"] == summary["chunks_in_index"] and status["files_error"] == 0
     # every file was sent to the sidecar again (a new catalog), and not one chunk embedded:
@@ -449,6 +451,7 @@ async def test_a_server_on_the_tree_uses_the_index_and_embeds_nothing_again(
     assert remote_env.texts - texts_after_command == 1
     code, answer = await api("GET", "search", params={"q": "proportional_navigation"})
     assert code == 200 and answer["results"][0]["path"] == "src/guidance.c"
+    assert "words_only" not in answer and remote_env.texts - texts_after_command == 2  # the query
     # the sidecar loaded the same index (not rebuilt) and took every vector from it
     _, status = await api("GET", "status")
     assert status["sidecar"]["state"] == "ready"
