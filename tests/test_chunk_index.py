@@ -519,3 +519,55 @@ def test_deleted_and_reused_slots_answer_for_their_new_rows(tmp_path, real_rows,
     reopened = ChunkIndex(str(tmp_path / "index"), "test-model", vectors.shape[1])
     reopened.open()
     check(reopened)
+
+
+def test_the_full_text_index_is_held_in_memory_as_it_grows(tmp_path, monkeypatch):
+    """The full-text handle's cache is sized to hold the whole full-text index (a 16 MiB
+    cache held a fifth of it at 1M rows, and every query read posting lists from disk): it
+    grows with the index, and the index is loaded into it at open and after it grew."""
+    from jupyter_workspace.sidecar import chunk_store
+
+    monkeypatch.setattr(chunk_store, "INDEX_CACHE_BYTES", 128 * 1024)  # the floor, scaled down
+    rng = random.Random(3)
+    index = ChunkIndex(str(tmp_path / "index"), "test-model", DIM)
+    index.open()
+    assert index.text_cache_bytes == 128 * 1024  # nothing to hold yet
+    vocabulary = [f"w{rng.getrandbits(40):x}" for _ in range(20_000)]
+    for batch in range(6):
+        items = []
+        for f in range(20):
+            path = f"src/b{batch}/f{f}.c"
+            chunks = [
+                Chunk(
+                    path,
+                    "c",
+                    "function",
+                    f"fn{i}",
+                    1 + 10 * i,
+                    9 + 10 * i,
+                    " ".join(rng.sample(vocabulary, 40)),
+                )
+                for i in range(25)
+            ]
+            items.append((path, chunks, np.stack([unit(rng) for _ in chunks])))
+        index.replace_many(items)
+        index.optimize()
+
+    def held(ix: ChunkIndex) -> None:
+        size = chunk_store._fts_index(ix._table).size_bytes
+        assert size > 4 * 128 * 1024  # the floor alone would hold a part of it
+        assert ix.text_cache_bytes >= chunk_store.TEXT_CACHE_FACTOR * size / 1.6
+        assert ix.warming is not None
+        ix.warming.join(60)
+        resident = ix._reader_session.size_bytes
+        assert resident >= size, (resident, size)  # all of it, loaded before any query
+        word = vocabulary[7]
+        hits = ix.search(word, None, k=3, mode="text")
+        assert hits and word in hits[0]["text"]
+        # read from memory: the query adds table metadata to the session, not index parts
+        assert ix._reader_session.size_bytes <= resident + size / 4
+
+    held(index)
+    reopened = ChunkIndex(str(tmp_path / "index"), "test-model", DIM)
+    reopened.open()
+    held(reopened)

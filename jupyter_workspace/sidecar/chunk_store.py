@@ -78,6 +78,16 @@ KEEP_VERSIONS = timedelta(seconds=10)
 # working set at 100k rows is ~10 MiB (bench/results/index.md), so queries still hit the cache.
 INDEX_CACHE_BYTES = 16 * 1024 * 1024
 METADATA_CACHE_BYTES = 8 * 1024 * 1024
+# ... but the full-text handle's index cache holds the whole full-text index, so that a query
+# reads no posting list from disk: at 1M rows (a 92 MB index) full-text p50/p95 was 14.6/27.8
+# ms with a 16 MiB cache, 3.6/6.3 ms with 128 MiB, after 0.3 s of `prewarm_index` at open
+# (bench/results/scale.md). LanceDB's form in memory is larger than its files (a 96 MiB cache
+# cannot hold that 92 MB index): the cap is TEXT_CACHE_FACTOR x the index's size on disk, at
+# least INDEX_CACHE_BYTES, at most TEXT_CACHE_MAX; the handle is opened again with a larger cap
+# when the index outgrows it (TEXT_CACHE_REFIT). Growth under writes stays within the cap.
+TEXT_CACHE_FACTOR = 2.0
+TEXT_CACHE_REFIT = 1.6  # reopen the full-text handle once this x the index's size passes its cap
+TEXT_CACHE_MAX = 512 * 1024 * 1024
 # Vector search rescores exactly the RESCORE rows nearest by binary code. Recall@10 against
 # float32 brute force at 1M rows, RESCORE 2000 -> 4000 (bench/results/scale.md): 0.92 -> 0.96
 # on rows derived from 6,000 real vectors, 0.9945 -> 0.9975 from 12k (the lead's prototype);
@@ -632,10 +642,13 @@ class ChunkIndex:
         self._table: Any = None
         self._reader: Any = None
         self._session: Any = None
+        self._reader_session: Any = None
         self.rebuilt = False  # True when opening found another model's vectors and dropped them
         self._m = _Mirror(dim)
         self._fts_ready = False
         self.writes_since_optimize = 0  # table commits not yet folded into the FTS index
+        self.text_cache_bytes = 0  # the full-text handle's index cache cap
+        self.warming: threading.Thread | None = None  # loads the full-text index into it
 
     @property
     def identity(self) -> str:
@@ -678,11 +691,9 @@ class ChunkIndex:
                 self._write_meta(
                     {"model_id": self.model_id, "dim": self.dim, "format": INDEX_FORMAT}
                 )
-            self._reader = lancedb.connect(
-                self.uri, session=self._session, read_consistency_interval=timedelta(0)
-            ).open_table(TABLE)
             self._load_mirror()
             self._fts_ready = self._has_fts_index()
+            self._open_reader()
 
     def _meta_path(self) -> Path:
         return Path(self.uri) / META_FILE
@@ -714,12 +725,34 @@ class ChunkIndex:
         _release_heap()
 
     def _has_fts_index(self) -> bool:
-        try:
-            return any(
-                "terms" in (getattr(ix, "columns", None) or []) for ix in self._table.list_indices()
-            )
-        except Exception:
-            return False
+        return _fts_index(self._table) is not None
+
+    def _open_reader(self) -> None:
+        """(Re)open the full-text handle with an index cache that holds the whole full-text
+        index (TEXT_CACHE_FACTOR), and load the index into it in the background. A query in
+        flight keeps the handle it started with."""
+        import lancedb
+
+        found = _fts_index(self._table)
+        cap = text_cache_bytes(getattr(found, "size_bytes", 0) or 0)
+        session = lancedb.Session(
+            index_cache_size_bytes=cap, metadata_cache_size_bytes=METADATA_CACHE_BYTES
+        )
+        reader = lancedb.connect(
+            self.uri, session=session, read_consistency_interval=timedelta(0)
+        ).open_table(TABLE)
+        self._reader, self._reader_session, self.text_cache_bytes = reader, session, cap
+        self.warming = warm_text_index(reader, found)
+
+    def _refit_reader(self) -> None:
+        """After the full-text index grew (built, optimized): a larger cache when it no
+        longer fits."""
+        found = _fts_index(self._table)
+        size = getattr(found, "size_bytes", 0) or 0
+        if size * TEXT_CACHE_REFIT > self.text_cache_bytes and (
+            self.text_cache_bytes < TEXT_CACHE_MAX
+        ):
+            self._open_reader()
 
     # -- writing -------------------------------------------------------------------------------
     @property
@@ -877,6 +910,7 @@ class ChunkIndex:
                 replace=True,
             )
             self._fts_ready = True
+            self._refit_reader()
         except Exception as e:  # full-text search degrades to vector-only
             log.warning("cannot build the full-text index: %s", e)
 
@@ -887,6 +921,7 @@ class ChunkIndex:
             try:
                 self._table.optimize(cleanup_older_than=KEEP_VERSIONS)
                 self.writes_since_optimize = 0
+                self._refit_reader()
             except Exception as e:
                 log.warning("index optimize failed: %s", e)
 
@@ -1219,6 +1254,47 @@ def snippet(text: str, query: str, lines: int = 6) -> str:
             at = max(0, i - 1)
             break
     return "\n".join(all_lines[at : at + lines])[:600]
+
+
+def _fts_index(table: Any) -> Any:
+    """The table's full-text index over `terms` (LanceDB's IndexConfig), or None."""
+    try:
+        return next(
+            (ix for ix in table.list_indices() if "terms" in (getattr(ix, "columns", None) or [])),
+            None,
+        )
+    except Exception:
+        return None
+
+
+def text_cache_bytes(index_bytes: int) -> int:
+    """The index cache that holds a full-text index of `index_bytes` on disk."""
+    wanted = int(index_bytes * TEXT_CACHE_FACTOR)
+    return max(INDEX_CACHE_BYTES, min(TEXT_CACHE_MAX, wanted))
+
+
+def warm_text_index(table: Any, found: Any) -> threading.Thread | None:
+    """Load the full-text index `found` of `table` into its handle's index cache, on a
+    thread (0.3 s at 1M rows, local; a remote base's index is downloaded). LanceDB refuses when
+    the cache cannot hold it all: then queries fill the cache as they go, as without this."""
+    name = getattr(found, "name", None)
+    if not name:
+        return None
+
+    def warm() -> None:
+        try:
+            table.prewarm_index(name)
+        except Exception as e:
+            log.info("the full-text index stays on disk until queried: %s", first_line(e))
+
+    thread = threading.Thread(target=warm, name="warm-text-index", daemon=True)
+    thread.start()
+    return thread
+
+
+def first_line(error: BaseException) -> str:
+    """An error's first line, for a log or a message."""
+    return (str(error).strip().splitlines() or [""])[0][:300]
 
 
 def _table_names(db: Any) -> list[str]:

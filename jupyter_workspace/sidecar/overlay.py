@@ -54,9 +54,12 @@ from .chunk_store import (
     ChunkIndex,
     Filters,
     Key,
+    _fts_index,
     _sql_quote,
     _table_names,
     batch_rows,
+    first_line,
+    warm_text_index,
 )
 from .chunker import Chunk
 from .manifest import read_manifest
@@ -113,7 +116,7 @@ class BaseSource:
             except Exception as e:
                 raise BaseIndexError(
                     f"cannot read the base index at {describe_uri(self.uri)}: "
-                    f"{type(e).__name__}: {_first_line(e)}"
+                    f"{type(e).__name__}: {first_line(e)}"
                 ) from None
             if not manifest.get("build"):
                 raise BaseIndexError(
@@ -147,7 +150,7 @@ class BaseSource:
         except Exception as e:
             raise BaseIndexError(
                 f"cannot open the base index at {describe_uri(self.uri)}: "
-                f"{type(e).__name__}: {_first_line(e)}"
+                f"{type(e).__name__}: {first_line(e)}"
             ) from None
 
 
@@ -195,10 +198,6 @@ def _relative(path: Any) -> bool:
     if not isinstance(path, str) or not path or path.startswith("/") or "\\" in path:
         return False
     return all(part not in ("", ".", "..") for part in path.split("/"))
-
-
-def _first_line(error: Exception) -> str:
-    return (str(error).strip().splitlines() or [""])[0][:300]
 
 
 class _RowKeys:
@@ -339,6 +338,9 @@ class OverlayIndex(ChunkIndex):
             )
         base_text = ChunkIndex(self.base.uri, self.model_id, self.dim)
         base_text._reader = self._base_table  # text_search reads only this handle
+        # its full-text index into memory (LanceDB's default caches hold it; read-only, so
+        # they do not grow past it): a query then fetches no posting list from the store
+        base_text.warming = warm_text_index(self._base_table, _fts_index(self._base_table))
         self._base_text = base_text
         Path(self.uri).mkdir(parents=True, exist_ok=True)
         state = self._read_state()
@@ -408,7 +410,7 @@ class OverlayIndex(ChunkIndex):
         except Exception as e:
             raise BaseIndexError(
                 f"cannot read the base index at {describe_uri(self.base.uri)}: "
-                f"{type(e).__name__}: {_first_line(e)}"
+                f"{type(e).__name__}: {first_line(e)}"
             ) from None
         self._keys = keys.finish()
         return count
@@ -451,7 +453,7 @@ class OverlayIndex(ChunkIndex):
         except Exception as e:
             raise BaseIndexError(
                 f"cannot read the base index at {describe_uri(self.base.uri)}: "
-                f"{type(e).__name__}: {_first_line(e)}"
+                f"{type(e).__name__}: {first_line(e)}"
             ) from None
         vectors = np.concatenate(parts) if parts else np.zeros((0, self.dim), np.float32)
         by_path: dict[str, list[int]] = {}
