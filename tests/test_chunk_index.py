@@ -571,3 +571,87 @@ def test_the_full_text_index_is_held_in_memory_as_it_grows(tmp_path, monkeypatch
     reopened = ChunkIndex(str(tmp_path / "index"), "test-model", DIM)
     reopened.open()
     held(reopened)
+
+
+def test_full_text_hits_are_keyed_by_row_id_through_writes_compaction_and_reuse(tmp_path):
+    """A full-text query asks LanceDB for row ids and scores alone and the mirror names their
+    rows; rows written since the last optimize are read from the table instead, a dropped
+    row's id names nothing (even once its slot holds another row), and after an optimize
+    (which compacts, renumbering rows) the ids are learned again. Every answer is the one the
+    key columns give."""
+    rng = random.Random(11)
+    index = ChunkIndex(str(tmp_path / "index"), "test-model", DIM)
+    index.open()
+
+    def body(path: str, i: int, extra: str = "") -> Chunk:
+        return Chunk(path, "c", "function", f"f{i}", 1 + 10 * i, 8 + 10 * i, f"relay {extra} {i}")
+
+    words = [
+        "alpha",
+        "bravo",
+        "charlie",
+        "delta",
+        "echo",
+        "foxtrot",
+        "golf",
+        "hotel",
+        "india",
+        "juliet",
+        "kilo",
+        "lima",
+    ]
+    for f in range(12):  # one write per file: many small fragments for optimize to compact
+        path = f"src/f{f}.c"
+        chunks = [body(path, i, words[f]) for i in range(6)]
+        index.replace(path, chunks, np.stack([unit(rng) for _ in chunks]))
+    index.optimize()
+
+    def by_columns(q: str) -> list:
+        saved = index._m.by_rowid
+        index._m.by_rowid = (np.zeros(0, np.int64), np.zeros(0, np.int64))
+        try:
+            return index.text_search(q, 200, Filters())  # more than all rows: no ties cut
+        finally:
+            index._m.by_rowid = saved
+
+    def check(q: str, rereads: int) -> list:
+        before = index.text_rereads
+        got = index.text_search(q, 200, Filters())
+        assert got == by_columns(q)
+        assert index.text_rereads - before == rereads, q
+        return got
+
+    hits = check("relay delta", 0)
+    assert hits[0][0][0] == "src/f3.c" and len(hits) == 72
+    stale = (
+        index._reader.search("delta", query_type="fts", fts_columns="terms")
+        .with_row_id(True)
+        .select(["_score"])
+        .limit(1)
+        .to_list()[0]["_rowid"]
+    )
+    assert index._m.keys_of_rowids([stale]) is not None
+
+    # a rewrite: its rows are new to the mirror until the next optimize
+    fresh = [body("src/f3.c", i, "delta quasar") for i in range(4)]
+    index.replace("src/f3.c", fresh, np.stack([unit(rng) for _ in fresh]))
+    assert index._m.keys_of_rowids([stale]) is None  # the old row's id names nothing now
+    assert [k[0] for k, _ in check("quasar", 1)] == ["src/f3.c"] * 4
+    check("hotel", 0)  # rows not written since are still named by id
+    # another path takes the freed slots
+    index.delete(["src/f5.c"])
+    other = [body("lib/g.c", i, "pulsar") for i in range(6)]
+    index.replace("lib/g.c", other, np.stack([unit(rng) for _ in other]))
+    assert not [k for k, _ in check("foxtrot", 0) if k[0] == "src/f5.c"]
+    assert {k[0] for k, _ in check("pulsar", 1)} == {"lib/g.c"}
+
+    index.optimize()  # compacts: every row may have a new id, and all are learned
+    for q in ("quasar", "pulsar", "relay delta", "hotel"):
+        check(q, 0)
+    assert index._m.keys_of_rowids([stale]) is None or stale in index._m.rowid
+
+    reopened = ChunkIndex(str(tmp_path / "index"), "test-model", DIM)
+    reopened.open()
+    index = reopened
+    for q in ("quasar", "pulsar", "relay bravo"):
+        check(q, 0)

@@ -19,6 +19,7 @@ half of each bench's queries.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -118,6 +119,7 @@ def lesser_factor(query: str) -> float:
     return 1.0 if _ASKS_FOR_TESTS.search(query) else TEST_FACTOR
 
 
+@functools.lru_cache(maxsize=65536)  # asked for every candidate row of every search
 def lesser_path(path: str) -> bool:
     """Tests and generated code: shown after the sources they test or come from."""
     return bool(_TEST_PATH.search(path) or _GENERATED.search(path))
