@@ -629,21 +629,13 @@ class OverlayIndex(ChunkIndex):
         remain once the hidden paths' rows are dropped: exactly so while the hidden rows are
         at most HIDDEN_EXACT, else OVERFETCH times `pool`."""
         words = terms(query)
-        keys = self._keys
-        if not words or keys is None:
+        keys, base_text = self._keys, self._base_text
+        if not words or keys is None or base_text is None:
             return []
         hidden_rows = max(0, self._base_chunks - self._shown_rows)
         limit = pool + hidden_rows if hidden_rows <= HIDDEN_EXACT else pool * OVERFETCH
-        try:
-            rows = (
-                self._base_table.search(" ".join(words), query_type="fts", fts_columns="terms")
-                .with_row_id(True)
-                .select(["_score"])
-                .limit(limit)
-                .to_list()
-            )
-        except Exception as e:
-            log.debug("full-text search of the base failed: %s", e)
+        rows = base_text._fts_rows(words, None, limit, [])  # row ids and scores
+        if rows is None:
             return []
         found = keys.keys([row["_rowid"] for row in rows])
         hits = [(key, row["_score"]) for key, row in zip(found, rows, strict=True) if key]
