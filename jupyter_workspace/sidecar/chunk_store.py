@@ -65,6 +65,7 @@ META_FILE = "index-meta.json"
 INDEX_FORMAT = 3
 COLUMNS = ("path", "language", "kind", "symbol", "start_line", "end_line", "text", "names", "cell")
 CODED = ("path", "language", "kind")  # filter columns kept as integer codes
+KEY_COLUMNS = ["path", "start_line", "end_line", "cell"]  # a row's Key
 # (path, start_line, end_line, cell): how a full-text hit finds its row
 Key = tuple[str, int, int, int]
 # Versions older than this are pruned by `optimize`. Only this process uses the table; a
@@ -631,23 +632,14 @@ class _Mirror:
         slot = slots[at]
         if not ((ids[at] == wanted) & (rowid[slot] == wanted) & live[slot]).all():
             return None
-        keys = [
-            (path_names[p], start, end, cell)
-            for p, start, end, cell in zip(
-                path_code[slot].tolist(),
-                lines[0, slot].tolist(),
-                lines[1, slot].tolist(),
-                lines[2, slot].tolist(),
-                strict=True,
-            )
-        ]
+        keys = keys_at(path_names, path_code, lines, slot)
         return keys if (rowid[slot] == wanted).all() else None
 
-    def align_rowids(self, scanned: Iterable[Any]) -> int:
+    def align_rowids(self, scanned: Iterable[Any]) -> None:
         """Set each slot's row id from batches of the table's `_rowid`, path, start_line,
         end_line and cell (after a compaction gave the rows new ids), matching rows to slots
         by their keys: a 64-bit hash of the key finds the slot, and the key itself confirms
-        it. The caller holds the writes off. Returns the rows matched."""
+        it. The caller holds the writes off."""
         live = np.flatnonzero(self.live[: self.size])
         hashed = _key_hash(
             self.codes["path"][live], self.lines[0, live], self.lines[1, live], self.lines[2, live]
@@ -656,7 +648,6 @@ class _Mirror:
         hashed, live = hashed[order], live[order]
         rowid = np.full(len(self.rowid), -1, dtype=np.int64)
         vocab = self.vocab["path"]
-        matched = 0
         for batch in scanned:
             if not batch.num_rows or not len(live):
                 continue
@@ -681,10 +672,8 @@ class _Mirror:
             )
             ids = batch.column("_rowid").to_numpy(zero_copy_only=False).astype(np.int64)
             rowid[slot[ok]] = ids[ok]
-            matched += int(ok.sum())
         self.rowid = rowid
         self.index_rowids()
-        return matched
 
     def rows_named(self, name: str) -> list[int]:
         return self.by_name.get(name, self.version)
@@ -786,8 +775,9 @@ class ChunkIndex:
                     {"model_id": self.model_id, "dim": self.dim, "format": INDEX_FORMAT}
                 )
             self._load_mirror()
-            self._fts_ready = self._has_fts_index()
-            self._open_reader()
+            found = _fts_index(self._table)
+            self._fts_ready = found is not None
+            self._open_reader(found)
 
     def _meta_path(self) -> Path:
         return Path(self.uri) / META_FILE
@@ -824,16 +814,12 @@ class ChunkIndex:
         self._m.settle()
         _release_heap()
 
-    def _has_fts_index(self) -> bool:
-        return _fts_index(self._table) is not None
-
-    def _open_reader(self) -> None:
+    def _open_reader(self, found: Any = None) -> None:
         """(Re)open the full-text handle with an index cache that holds the whole full-text
-        index (TEXT_CACHE_FACTOR), and load the index into it in the background. A query in
-        flight keeps the handle it started with."""
+        index `found` (TEXT_CACHE_FACTOR), and load the index into it in the background. A
+        query in flight keeps the handle it started with."""
         import lancedb
 
-        found = _fts_index(self._table)
         cap = text_cache_bytes(getattr(found, "size_bytes", 0) or 0)
         session = lancedb.Session(
             index_cache_size_bytes=cap, metadata_cache_size_bytes=METADATA_CACHE_BYTES
@@ -852,7 +838,7 @@ class ChunkIndex:
         if size * TEXT_CACHE_REFIT > self.text_cache_bytes and (
             self.text_cache_bytes < TEXT_CACHE_MAX
         ):
-            self._open_reader()
+            self._open_reader(found)
 
     # -- writing -------------------------------------------------------------------------------
     @property
@@ -999,7 +985,7 @@ class ChunkIndex:
         try:
             batches = (
                 self._table.search()
-                .select(["path", "start_line", "end_line", "cell"])
+                .select(KEY_COLUMNS)
                 .with_row_id(True)
                 .limit(None)
                 .to_batches(LOAD_BATCH)
@@ -1153,7 +1139,7 @@ class ChunkIndex:
             else:
                 self.text_rereads += 1
         if hits is None:
-            rows = self._fts_rows(words, where, limit, ["path", "start_line", "end_line", "cell"])
+            rows = self._fts_rows(words, where, limit, KEY_COLUMNS)
             if rows is None:
                 return []
             hits = [
@@ -1225,6 +1211,22 @@ class ChunkIndex:
         if len(ranges) > 1:  # the lines the text shows; the ones between (a `⋮`) it does not
             hit["ranges"] = ranges
         return hit
+
+
+def keys_at(
+    path_names: list[str], path_code: np.ndarray, lines: np.ndarray, at: np.ndarray
+) -> list[Key]:
+    """The keys of rows `at` of row-aligned columns: path codes into `path_names`, and
+    (start_line, end_line, cell) as `lines`' three rows."""
+    return list(
+        zip(
+            [path_names[p] for p in path_code[at].tolist()],
+            lines[0, at].tolist(),
+            lines[1, at].tolist(),
+            lines[2, at].tolist(),
+            strict=True,
+        )
+    )
 
 
 def _key_hash(path: np.ndarray, start: np.ndarray, end: np.ndarray, cell: np.ndarray) -> np.ndarray:

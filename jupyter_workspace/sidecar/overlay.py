@@ -50,6 +50,7 @@ import numpy as np
 
 from .chunk_store import (
     COLUMNS,
+    KEY_COLUMNS,
     TABLE,
     ChunkIndex,
     Filters,
@@ -59,6 +60,7 @@ from .chunk_store import (
     _table_names,
     batch_rows,
     first_line,
+    keys_at,
     warm_text_index,
 )
 from .chunker import Chunk
@@ -167,7 +169,7 @@ def _fts(table: Any, word: str, limit: int) -> dict[Key, float]:
     try:
         rows = (
             table.search(word, query_type="fts", fts_columns="terms")
-            .select(["path", "start_line", "end_line", "cell", "_score"])
+            .select([*KEY_COLUMNS, "_score"])
             .limit(limit)
             .to_list()
         )
@@ -244,18 +246,9 @@ class _RowKeys:
             return [None] * len(row_ids)
         wanted = np.asarray(row_ids, dtype=np.uint64)
         at = np.minimum(np.searchsorted(self.ids, wanted), len(self.ids) - 1)
-        found = self.ids[at] == wanted
-        return [
-            (
-                self.paths[int(self.path[i])],
-                int(self.lines[0, i]),
-                int(self.lines[1, i]),
-                int(self.lines[2, i]),
-            )
-            if ok
-            else None
-            for i, ok in zip(at.tolist(), found.tolist(), strict=True)
-        ]
+        found = (self.ids[at] == wanted).tolist()
+        keys = keys_at(self.paths, self.path, self.lines, at)
+        return [key if ok else None for key, ok in zip(keys, found, strict=True)]
 
 
 @dataclass(frozen=True)
