@@ -55,6 +55,7 @@ N_REAL = int(os.environ.get("BENCH_SCALE_REAL", "40000"))  # real chunks before 
 N_EMBED = int(os.environ.get("BENCH_SCALE_EMBED", "1000"))  # real chunks embedded
 N_QUERIES = int(os.environ.get("BENCH_SCALE_QUERIES", "120"))
 NOISE = 0.03
+KEEP = os.environ.get("BENCH_SCALE_KEEP")  # a folder: each size's index, queries and truth
 MIX = float(os.environ.get("BENCH_SCALE_MIX", "0.5"))  # the other real vector's top weight
 # (chunk_store.CANDIDATES, RESCORE) pairs whose recall is measured; 0 candidates: Hamming
 # distance alone picks the rows rescored exactly (no asymmetric stage)
@@ -492,6 +493,14 @@ def main() -> None:
                 ]
             )
             disk = sum(f.stat().st_size for f in Path(uri).rglob("*") if f.is_file())
+            if KEEP:  # for `--measure` runs on the same index while tuning
+                import shutil
+
+                kept = Path(KEEP) / f"{size}"
+                shutil.rmtree(kept, ignore_errors=True)
+                shutil.copytree(uri, kept / "index")
+                shutil.copy(qfile, kept / "q.npz")
+                (kept / "truth.json").write_text(json.dumps(built["truth"]))
         truth = built["truth"]
         recall = {
             label: float(

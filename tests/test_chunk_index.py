@@ -349,10 +349,8 @@ def test_binary_codes_with_exact_rescoring_find_brute_forces_top_10(
         recall.append(overlap(ranked(index, query, Filters()), want))
         assert exact_scores(index, query, Filters())
         # the codes alone (Hamming distance) rank far worse: the rescoring is what counts
-        code = m.vectors.encode(query[None, :])[:, 0]
-        distance = sum(
-            np.bitwise_count(m.vectors.bits[w, : m.size] ^ code[w]) for w in range(m.vectors.words)
-        )
+        code = m.vectors.encode(query[None, :])[0]
+        distance = np.bitwise_count(m.vectors.bits[: m.size] ^ code).sum(axis=1)
         top = np.argsort(distance, kind="stable")[:10]
         # the scan's own distances and histogram, with every third row left out
         valid = np.arange(m.size) % 3 > 0
@@ -386,10 +384,20 @@ def test_the_asymmetric_score_keeps_more_of_the_top_10_than_the_hamming_distance
     vf = index._m.vectors
     size = index._m.size
     every = np.arange(size)
-    bits = np.unpackbits(np.ascontiguousarray(vf.bits[:, :size].T).view(np.uint8), axis=1)
+    bits = np.unpackbits(vf.bits[:size].view(np.uint8), axis=1)
     query = queries[0]
     centred = query - vf.centre
-    assert np.allclose(vf.asymmetric(query, every), bits[:, : vf.dim] @ centred, atol=1e-4)
+    # every row (all within distance 0) and then those within a distance: in row order
+    kept, scores = vf.asymmetric(query, np.zeros(size, dtype=np.uint16), 0, size)
+    assert (kept == every).all()
+    assert np.allclose(scores, bits[:, : vf.dim] @ centred, atol=1e-4)
+    distance, _ = vf.hamming(vf.encode(query[None, :])[0], np.ones(size, dtype=bool))
+    threshold = int(np.median(distance))
+    near = np.flatnonzero(distance <= threshold)
+    assert 0 < len(near) < size
+    kept, scores = vf.asymmetric(query, distance, threshold, len(near))
+    assert (kept == near).all()
+    assert np.allclose(scores, bits[near, : vf.dim] @ centred, atol=1e-4)
     monkeypatch.setattr(chunk_store, "RESCORE", 15)
     recall = {}
     for label, candidates in (("hamming", 15), ("asymmetric", 10_000)):

@@ -52,7 +52,7 @@ from typing import Any
 import numpy as np
 
 from .. import protocol
-from . import ranking
+from . import kernels, ranking
 from .chunker import Chunk
 from .terms import terms
 
@@ -98,8 +98,6 @@ RESCORE = 4000
 # the asymmetric score (the query unquantized against the codes): at 1M rows (the same data)
 # recall@10 0.953 -> 0.990 at 30,000 (0.988 at 20,000) for ~10 ms more (numpy, same run)
 CANDIDATES = 30000
-SCAN_BLOCK = 32768  # rows per step of the Hamming scan (its buffers stay in the CPU's cache)
-ASYMMETRIC_BLOCK = 2048  # rows per step of the asymmetric score
 LOAD_BATCH = 16384  # rows read at a time when the mirror is filled from the table
 CENTRE_ROWS = 65536  # rows the binary codes' centre is taken from (then it stays)
 HEAP_ARENAS = 2  # see _tune_heap
@@ -147,7 +145,7 @@ def _sql_quote(value: str) -> str:
 
 class _VectorFile:
     """The vectors by slot: float32 rows in an unlinked file, memory-mapped, and their binary
-    codes (one bit per dimension: above or below the mean vector) in memory, column-major.
+    codes (one bit per dimension: above or below the mean vector) in memory, a row's together.
 
     A search scans the codes (48 bytes a row at 384 dimensions, 48 MB at 1M rows) for the
     CANDIDATES rows nearest in Hamming distance, keeps the RESCORE best by the asymmetric
@@ -171,12 +169,13 @@ class _VectorFile:
         self.capacity = 0
         self._map: mmap.mmap | None = None
         self.rows = np.zeros((0, dim), dtype=np.float32)
-        self.bits = np.zeros((self.words, 0), dtype=np.uint64)
+        self.bits = np.zeros((0, self.words), dtype=np.uint64)
         self.centre = np.zeros(dim, dtype=np.float32)
         self.centred_at = 0  # embedded rows when the centre was last taken
-        self._distance = np.zeros(0, dtype=np.uint16)  # `hamming`'s buffers
-        self._xor = np.empty(SCAN_BLOCK, dtype=np.uint64)
-        self._count = np.empty(SCAN_BLOCK, dtype=np.uint8)
+        # `hamming`'s buffer, kept between searches: 2 MB at 1M rows, allocated per search it
+        # grows the heap (glibc serves it from freed memory it keeps) or faults in fresh pages
+        self._distance = np.zeros(0, dtype=np.uint16)
+        kernels.warm(self.words)
 
     def grow(self, capacity: int) -> None:
         self.rows = np.zeros((0, self.dim), dtype=np.float32)  # no view may outlive the map
@@ -185,8 +184,8 @@ class _VectorFile:
         os.ftruncate(self.file.fileno(), capacity * self.dim * 4)
         self._map = mmap.mmap(self.file.fileno(), capacity * self.dim * 4)
         self.rows = np.frombuffer(self._map, dtype=np.float32).reshape(capacity, self.dim)
-        bits = np.zeros((self.words, capacity), dtype=np.uint64)
-        bits[:, : self.capacity] = self.bits
+        bits = np.zeros((capacity, self.words), dtype=np.uint64)
+        bits[: self.capacity] = self.bits
         self.bits = bits
         self.capacity = capacity
 
@@ -196,14 +195,14 @@ class _VectorFile:
             self._map.madvise(_DONTNEED)
 
     def encode(self, vectors: np.ndarray) -> np.ndarray:
-        """Binary codes of `vectors`, (words, n)."""
+        """Binary codes of `vectors`, (n, words)."""
         signs = np.zeros((len(vectors), self.words * 64), dtype=bool)
         signs[:, : self.dim] = vectors > self.centre
-        return np.packbits(signs, axis=1).view(np.uint64).T
+        return np.packbits(signs, axis=1).view(np.uint64)
 
     def set(self, slots: np.ndarray, vectors: np.ndarray) -> None:
         self.rows[slots] = vectors
-        self.bits[:, slots] = self.encode(vectors)
+        self.bits[slots] = self.encode(vectors)
         self.release()  # written pages stay mapped (and in RSS) otherwise: 1.5 GB at 1M
 
     def recentre(self, embedded: np.ndarray, size: int) -> None:
@@ -223,7 +222,7 @@ class _VectorFile:
             self.release()
         self.centre = (total / len(sample)).astype(np.float32)
         for start in range(0, size, 65536):
-            self.bits[:, start : start + 65536] = self.encode(self.rows[start : start + 65536])
+            self.bits[start : start + 65536] = self.encode(self.rows[start : start + 65536])
             self.release()  # else the whole file is mapped by the end: 1.5 GB more RSS at 1M
         self.centred_at = count
 
@@ -236,14 +235,14 @@ class _VectorFile:
         keep = max(RESCORE, pool)
         count = int(np.count_nonzero(valid))
         if count > keep:
-            distance, histogram = self.hamming(self.encode(query[None, :])[:, 0], valid)
+            distance, histogram = self.hamming(self.encode(query[None, :])[0], valid)
             # the smallest distance that keeps enough rows: distances are small integers, so
             # a histogram finds it in one pass where a partial sort takes several
             first = min(max(CANDIDATES, keep), count)
-            threshold = int(np.searchsorted(np.cumsum(histogram), first))
-            candidates = np.flatnonzero(distance <= threshold)
+            within = np.cumsum(histogram)
+            threshold = int(np.searchsorted(within, first))
+            candidates, closer = self.asymmetric(query, distance, threshold, int(within[threshold]))
             if len(candidates) > keep:
-                closer = self.asymmetric(query, candidates)
                 candidates = np.sort(candidates[np.argpartition(-closer, keep - 1)[:keep]])
         else:
             candidates = np.flatnonzero(valid)
@@ -259,46 +258,30 @@ class _VectorFile:
 
     def hamming(self, code: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The Hamming distance of every row's code to `code` (more than any where not `valid`)
-        and the histogram of the valid rows' distances, SCAN_BLOCK rows at a time into
-        buffers kept between searches: whole-array temporaries (8 MB per code word at 1M
-        rows; `bincount` of the whole array casts it to int64) leave the CPU's cache and,
-        allocated per search, grow the heap (glibc serves them from freed memory it keeps)
-        or fault in fresh pages (when it maps them)."""
+        and the histogram of the valid rows' distances (`kernels.hamming`)."""
         size = len(valid)
         if len(self._distance) < size:
             self._distance = np.empty(self.capacity, dtype=np.uint16)
         distance = self._distance[:size]
-        xor, count = self._xor, self._count
-        bins = self.words * 64 + 1
-        histogram = np.zeros(bins, dtype=np.int64)
-        for start in range(0, size, SCAN_BLOCK):
-            end = min(start + SCAN_BLOCK, size)
-            n = end - start
-            out = distance[start:end]
-            out.fill(0)
-            for word in range(self.words):
-                np.bitwise_xor(self.bits[word, start:end], code[word], out=xor[:n])
-                np.bitwise_count(xor[:n], out=count[:n])
-                np.add(out, count[:n], out=out)
-            np.putmask(out, ~valid[start:end], bins)  # beyond any code's distance
-            histogram += np.bincount(out, minlength=bins + 1)[:bins]
+        histogram = np.zeros(self.words * 64 + 1, dtype=np.int64)
+        kernels.hamming(self.bits, code, valid, distance, histogram)
         return distance, histogram
 
-    def asymmetric(self, query: np.ndarray, rows: np.ndarray) -> np.ndarray:
-        """For each of `rows`, the sum of the centred query's values over the dimensions its
-        code has above the centre: the query's dot product with the code (as 0/1), whose
-        order is that of the dot product with the code as -1/+1. A table per code byte
-        (256 sums of up to 8 values) turns it into one lookup per byte."""
+    def asymmetric(
+        self, query: np.ndarray, distance: np.ndarray, threshold: int, within: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The `within` rows whose `distance` is at most `threshold`, in order, and for each
+        the sum of the centred query's values over the dimensions its code has above the
+        centre: the query's dot product with the code (as 0/1), whose order is that of the
+        dot product with the code as -1/+1. A table per code byte (256 sums of up to 8
+        values) turns it into one lookup per byte (`kernels.asymmetric`)."""
         centred = np.zeros(self.words * 64, dtype=np.float32)
         centred[: self.dim] = query - self.centre
-        table = (centred.reshape(-1, 8) @ _BYTE_BITS.T).ravel()  # (bytes * 256)
-        offsets = np.arange(self.words * 8, dtype=np.intp) * 256
-        out = np.empty(len(rows), dtype=np.float32)
-        for start in range(0, len(rows), ASYMMETRIC_BLOCK):  # small temporaries: see `hamming`
-            part = rows[start : start + ASYMMETRIC_BLOCK]
-            codes = np.ascontiguousarray(self.bits[:, part].T).view(np.uint8)  # (rows, bytes)
-            np.take(table, codes + offsets).sum(axis=1, out=out[start : start + len(part)])
-        return out
+        table = np.ascontiguousarray(centred.reshape(-1, 8) @ _BYTE_BITS.T)  # (bytes, 256)
+        rows = np.empty(within, dtype=np.int64)
+        scores = np.empty(within, dtype=np.float32)
+        kernels.asymmetric(self.bits.view(np.uint8), distance, threshold, table, rows, scores)
+        return rows, scores
 
 
 class _TextFile:

@@ -1,0 +1,107 @@
+"""The vector search's two passes over the rows' binary codes, compiled (numba), in the sidecar
+only.
+
+In numpy the Hamming scan is three array operations per 64-bit code word (xor, popcount, add:
+18 passes over each block of rows at 384 dimensions, plus the mask and the histogram), and
+the asymmetric score gathers each candidate's code bytes into index arrays before summing
+their table entries: at 1M rows ~11 and ~10 ms of a search's ~34. Each loop here reads a
+row's code once: ~4 and ~1.5 ms (bench/results/scale.md). Both release the GIL, so the text
+half of a hybrid search runs beside them.
+
+`warm` compiles them (or loads them from the cache) when an index opens, not in its first search.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numba
+import numpy as np
+
+_M1 = np.uint64(0x5555555555555555)
+_M2 = np.uint64(0x3333333333333333)
+_M4 = np.uint64(0x0F0F0F0F0F0F0F0F)
+_H01 = np.uint64(0x0101010101010101)
+
+
+def _compiled(function: Callable[..., Any]) -> Any:
+    """`function` compiled on first use; the machine code is cached on disk (in the package's
+    `__pycache__`, else the user's cache folder), so later processes load it (~0.1 s) instead
+    of compiling it again (~1 s)."""
+    try:
+        return numba.njit(nogil=True, boundscheck=False, cache=True)(function)
+    except RuntimeError:  # no folder to cache in: compiled in each process
+        return numba.njit(nogil=True, boundscheck=False)(function)
+
+
+@_compiled
+def _popcount(x: np.uint64) -> int:  # pragma: no cover - compiled
+    x = x - ((x >> np.uint64(1)) & _M1)
+    x = (x & _M2) + ((x >> np.uint64(2)) & _M2)
+    x = (x + (x >> np.uint64(4))) & _M4
+    return int((x * _H01) >> np.uint64(56))
+
+
+@_compiled
+def hamming(
+    codes: np.ndarray,
+    code: np.ndarray,
+    valid: np.ndarray,
+    distance: np.ndarray,
+    histogram: np.ndarray,
+) -> None:  # pragma: no cover - compiled
+    """distance[i] = the Hamming distance of codes[i] ((rows, words) uint64) to `code` where
+    valid[i], len(histogram) (beyond any code's) where not; histogram (zeroed by the caller)
+    counts the valid rows' distances."""
+    beyond = histogram.shape[0]
+    words = code.shape[0]
+    for i in range(valid.shape[0]):
+        if valid[i]:
+            d = 0
+            for w in range(words):
+                d += _popcount(codes[i, w] ^ code[w])
+            distance[i] = d
+            histogram[d] += 1
+        else:
+            distance[i] = beyond
+
+
+@_compiled
+def asymmetric(
+    codes: np.ndarray,
+    distance: np.ndarray,
+    threshold: int,
+    table: np.ndarray,
+    rows: np.ndarray,
+    scores: np.ndarray,
+) -> int:  # pragma: no cover - compiled
+    """For each row i whose distance is at most `threshold`, in order: i into `rows` and the
+    sum over its code's bytes ((rows, bytes) uint8) of table[byte, value] into `scores`. The
+    number of such rows (the buffers hold at least that many)."""
+    count = 0
+    for i in range(distance.shape[0]):
+        if distance[i] <= threshold:
+            s = np.float32(0.0)
+            for b in range(table.shape[0]):
+                s += table[b, codes[i, b]]
+            rows[count] = i
+            scores[count] = s
+            count += 1
+    return count
+
+
+def warm(words: int) -> None:
+    """Compile both loops for the arrays a search passes them."""
+    codes = np.zeros((2, words), dtype=np.uint64)
+    distance = np.zeros(2, dtype=np.uint16)
+    hamming(codes, codes[0], np.ones(2, dtype=bool), distance, np.zeros(words * 64 + 1, np.int64))
+    table = np.zeros((words * 8, 256), dtype=np.float32)
+    asymmetric(
+        codes.view(np.uint8),
+        distance,
+        0,
+        table,
+        np.zeros(2, dtype=np.int64),
+        np.zeros(2, dtype=np.float32),
+    )
