@@ -331,8 +331,26 @@ def by_path(chunks: list[Chunk], vectors: np.ndarray) -> dict[str, list[tuple[Ch
     return rows
 
 
+@pytest.fixture(params=["numpy", "compiled"])
+def scans(request, monkeypatch) -> str:
+    """The vector search's scans in numpy (an index under COMPILED_ROWS) or compiled
+    (sidecar/kernels.py, loaded past it)."""
+    from jupyter_workspace.sidecar import chunk_store
+
+    compiled = chunk_store._COMPILED
+    if request.param == "numpy":
+        monkeypatch.setattr(compiled, "_module", None)
+    else:
+        monkeypatch.setattr(chunk_store, "COMPILED_ROWS", 1)
+        compiled.want(1)
+        assert compiled.loading is not None
+        compiled.loading.join(120)
+        assert compiled.ready() is not None
+    return request.param
+
+
 def test_binary_codes_with_exact_rescoring_find_brute_forces_top_10(
-    tmp_path, real_rows, monkeypatch
+    tmp_path, real_rows, monkeypatch, scans
 ):
     """With 120 rows of ~300 rescored, the top 10 is brute force's but for a rare miss, and
     its cosines are the exact ones; the binary codes' own order is far from it."""
@@ -372,7 +390,7 @@ def test_binary_codes_with_exact_rescoring_find_brute_forces_top_10(
 
 
 def test_the_asymmetric_score_keeps_more_of_the_top_10_than_the_hamming_distance(
-    tmp_path, real_rows, monkeypatch
+    tmp_path, real_rows, monkeypatch, scans
 ):
     """Keeping 15 of ~300 rows for the exact stage: chosen by the query's own values over the
     codes' bits they hold more of brute force's top 10 than chosen by Hamming distance, and
@@ -409,6 +427,60 @@ def test_the_asymmetric_score_keeps_more_of_the_top_10_than_the_hamming_distance
             ]
         )
     assert recall["asymmetric"] >= recall["hamming"] + 0.015 and recall["asymmetric"] >= 0.9, recall
+
+
+def test_a_small_index_never_loads_the_compiled_scans(tmp_path):
+    """numba (~130 MiB of RSS) is imported only once an index passes COMPILED_ROWS: a
+    sidecar with a small index searches in numpy without it; past the mark (lowered here)
+    the kernels load on a thread and the same searches answer the same."""
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent(
+        """
+        import sys
+        import numpy as np
+        from jupyter_workspace.sidecar import chunk_store
+        from jupyter_workspace.sidecar.chunk_store import ChunkIndex, Filters
+        from jupyter_workspace.sidecar.chunker import Chunk
+
+        rng = np.random.default_rng(7)
+        index = ChunkIndex(sys.argv[1], "test-model", 384)
+        index.open()
+        writes = []
+        for f in range(60):
+            chunks = [
+                Chunk(path=f"src/f{f}.py", start_line=10 * i + 1, end_line=10 * i + 9,
+                      text=f"def f{f}_{i}(): return {i}", symbol=f"f{f}_{i}",
+                      kind="function", language="python")
+                for i in range(100)
+            ]
+            v = rng.standard_normal((100, 384)).astype(np.float32)
+            writes.append((chunks[0].path, chunks, v / np.linalg.norm(v, axis=1)[:, None]))
+        index.replace_many(writes)
+        queries = rng.standard_normal((5, 384)).astype(np.float32)
+        def answers():
+            return [
+                [(h["path"], h["start_line"]) for h in index.search("", q, 10, "vector", Filters())]
+                for q in queries
+            ]
+        small = answers()
+        print("numba" in sys.modules)
+        chunk_store.COMPILED_ROWS = 1000
+        chunk_store._COMPILED.want(index._m.vectors.capacity)
+        chunk_store._COMPILED.loading.join(120)
+        print(chunk_store._COMPILED.ready() is not None, answers() == small)
+        """
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path / "index")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    ).stdout.split()
+    assert out == ["False", "True", "True"], out
 
 
 def filled_index(tmp_path, chunks, vectors):

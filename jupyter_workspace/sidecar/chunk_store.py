@@ -52,7 +52,7 @@ from typing import Any
 import numpy as np
 
 from .. import protocol
-from . import kernels, ranking
+from . import ranking
 from .chunker import Chunk
 from .terms import terms
 
@@ -98,6 +98,12 @@ RESCORE = 4000
 # the asymmetric score (the query unquantized against the codes): at 1M rows (the same data)
 # recall@10 0.953 -> 0.990 at 30,000 (0.988 at 20,000) for ~10 ms more (numpy, same run)
 CANDIDATES = 30000
+# Past this many rows the Hamming scan and the asymmetric score run compiled (sidecar/kernels.py,
+# numba): at 1M rows ~11 + ~7 ms in numpy, ~6 + ~4 ms compiled. Below it numpy costs a few ms
+# and numba (~130 MiB of RSS once loaded and compiled) is not loaded at all.
+COMPILED_ROWS = 200_000
+SCAN_BLOCK = 32768  # rows per step of numpy's Hamming scan (its buffers stay in the CPU's cache)
+ASYMMETRIC_BLOCK = 2048  # rows per step of numpy's asymmetric score
 LOAD_BATCH = 16384  # rows read at a time when the mirror is filled from the table
 CENTRE_ROWS = 65536  # rows the binary codes' centre is taken from (then it stays)
 HEAP_ARENAS = 2  # see _tune_heap
@@ -175,7 +181,8 @@ class _VectorFile:
         # `hamming`'s buffer, kept between searches: 2 MB at 1M rows, allocated per search it
         # grows the heap (glibc serves it from freed memory it keeps) or faults in fresh pages
         self._distance = np.zeros(0, dtype=np.uint16)
-        kernels.warm(self.words)
+        self._xor = np.empty(SCAN_BLOCK, dtype=np.uint64)
+        self._count = np.empty(SCAN_BLOCK, dtype=np.uint8)
 
     def grow(self, capacity: int) -> None:
         self.rows = np.zeros((0, self.dim), dtype=np.float32)  # no view may outlive the map
@@ -188,6 +195,7 @@ class _VectorFile:
         bits[: self.capacity] = self.bits
         self.bits = bits
         self.capacity = capacity
+        _COMPILED.want(capacity)
 
     def release(self) -> None:
         """Unmap the pages this process touched (they stay in the page cache): see the class."""
@@ -258,13 +266,32 @@ class _VectorFile:
 
     def hamming(self, code: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The Hamming distance of every row's code to `code` (more than any where not `valid`)
-        and the histogram of the valid rows' distances (`kernels.hamming`)."""
+        and the histogram of the valid rows' distances. Compiled (`kernels.hamming`) or in
+        numpy, SCAN_BLOCK rows at a time into buffers kept between searches: whole-array
+        temporaries (8 MB per code word at 1M rows; `bincount` of the whole array casts it to
+        int64) leave the CPU's cache and, allocated per search, grow the heap (glibc serves
+        them from freed memory it keeps) or fault in fresh pages (when it maps them)."""
         size = len(valid)
         if len(self._distance) < size:
             self._distance = np.empty(self.capacity, dtype=np.uint16)
         distance = self._distance[:size]
-        histogram = np.zeros(self.words * 64 + 1, dtype=np.int64)
-        kernels.hamming(self.bits, code, valid, distance, histogram)
+        bins = self.words * 64 + 1
+        histogram = np.zeros(bins, dtype=np.int64)
+        if (compiled := _COMPILED.ready()) is not None:
+            compiled.hamming(self.bits, code, valid, distance, histogram)
+            return distance, histogram
+        xor, count = self._xor, self._count
+        for start in range(0, size, SCAN_BLOCK):
+            end = min(start + SCAN_BLOCK, size)
+            n = end - start
+            out = distance[start:end]
+            out.fill(0)
+            for word in range(self.words):
+                np.bitwise_xor(self.bits[start:end, word], code[word], out=xor[:n])
+                np.bitwise_count(xor[:n], out=count[:n])
+                np.add(out, count[:n], out=out)
+            np.putmask(out, ~valid[start:end], bins)  # beyond any code's distance
+            histogram += np.bincount(out, minlength=bins + 1)[:bins]
         return distance, histogram
 
     def asymmetric(
@@ -274,14 +301,64 @@ class _VectorFile:
         the sum of the centred query's values over the dimensions its code has above the
         centre: the query's dot product with the code (as 0/1), whose order is that of the
         dot product with the code as -1/+1. A table per code byte (256 sums of up to 8
-        values) turns it into one lookup per byte (`kernels.asymmetric`)."""
+        values) turns it into one lookup per byte. The rows' codes are gathered first, so
+        that their cache misses overlap."""
         centred = np.zeros(self.words * 64, dtype=np.float32)
         centred[: self.dim] = query - self.centre
         table = np.ascontiguousarray(centred.reshape(-1, 8) @ _BYTE_BITS.T)  # (bytes, 256)
-        rows = np.empty(within, dtype=np.int64)
         scores = np.empty(within, dtype=np.float32)
-        kernels.asymmetric(self.bits.view(np.uint8), distance, threshold, table, rows, scores)
+        if (compiled := _COMPILED.ready()) is not None:
+            rows = np.empty(within + 1, dtype=np.int64)  # + 1: see `kernels.within`
+            found = compiled.within(distance, threshold, rows)
+            assert found == within, (found, within)
+            rows = rows[:within]
+            compiled.asymmetric(np.take(self.bits, rows, axis=0).view(np.uint8), table, scores)
+            return rows, scores
+        rows = np.flatnonzero(distance <= threshold)
+        offsets = np.arange(self.words * 8, dtype=np.intp) * 256
+        flat = table.ravel()
+        for start in range(0, len(rows), ASYMMETRIC_BLOCK):  # small temporaries: see `hamming`
+            codes = np.take(self.bits, rows[start : start + ASYMMETRIC_BLOCK], axis=0)
+            np.take(flat, codes.view(np.uint8) + offsets).sum(
+                axis=1, out=scores[start : start + len(codes)]
+            )
         return rows, scores
+
+
+class _Compiled:
+    """sidecar/kernels.py, imported and compiled on a thread once an index grows past
+    COMPILED_ROWS (searches meanwhile run in numpy); one per process."""
+
+    def __init__(self) -> None:
+        self._module: Any = None
+        self._lock = threading.Lock()
+        self.loading: threading.Thread | None = None
+
+    def want(self, rows: int) -> None:
+        if rows < COMPILED_ROWS or self.loading is not None:
+            return
+        with self._lock:
+            if self.loading is None:
+                self.loading = threading.Thread(
+                    target=self._load, name="index-kernels", daemon=True
+                )
+                self.loading.start()
+
+    def _load(self) -> None:
+        try:
+            from . import kernels
+
+            kernels.warm()
+            self._module = kernels
+        except Exception:  # e.g. numba missing on this platform: the numpy scans stay
+            log.exception("the vector search's compiled scans did not load: numpy scans")
+
+    def ready(self) -> Any:
+        """The compiled kernels, or None while they are not loaded (or not wanted)."""
+        return self._module
+
+
+_COMPILED = _Compiled()
 
 
 class _TextFile:

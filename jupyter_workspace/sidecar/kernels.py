@@ -8,7 +8,8 @@ their table entries: at 1M rows ~11 and ~10 ms of a search's ~34. Each loop here
 row's code once: ~4 and ~1.5 ms (bench/results/scale.md). Both release the GIL, so the text
 half of a hybrid search runs beside them.
 
-`warm` compiles them (or loads them from the cache) when an index opens, not in its first search.
+`warm` compiles them (or loads them from the cache) on a thread when an index grows past
+chunk_store.COMPILED_ROWS (numba costs ~130 MiB of RSS: a small index's scans stay in numpy).
 """
 
 from __future__ import annotations
@@ -68,40 +69,38 @@ def hamming(
 
 
 @_compiled
-def asymmetric(
-    codes: np.ndarray,
-    distance: np.ndarray,
-    threshold: int,
-    table: np.ndarray,
-    rows: np.ndarray,
-    scores: np.ndarray,
-) -> int:  # pragma: no cover - compiled
-    """For each row i whose distance is at most `threshold`, in order: i into `rows` and the
-    sum over its code's bytes ((rows, bytes) uint8) of table[byte, value] into `scores`. The
-    number of such rows (the buffers hold at least that many)."""
+def within(distance: np.ndarray, threshold: int, rows: np.ndarray) -> int:  # pragma: no cover
+    """The rows whose distance is at most `threshold` into `rows`, in order; their number.
+    Branch-free (which rows pass is unpredictable): every row is written at the next free
+    place, which moves on only past those that pass."""
     count = 0
+    last = rows.shape[0] - 1
     for i in range(distance.shape[0]):
-        if distance[i] <= threshold:
-            s = np.float32(0.0)
-            for b in range(table.shape[0]):
-                s += table[b, codes[i, b]]
-            rows[count] = i
-            scores[count] = s
-            count += 1
+        rows[min(count, last)] = i
+        count += distance[i] <= threshold
     return count
 
 
-def warm(words: int) -> None:
-    """Compile both loops for the arrays a search passes them."""
+@_compiled
+def asymmetric(
+    codes: np.ndarray, table: np.ndarray, scores: np.ndarray
+) -> None:  # pragma: no cover
+    """scores[j] = the sum over codes[j]'s bytes ((rows, bytes) uint8, contiguous: gathered
+    first, so that the rows' cache misses overlap) of table[byte, value]."""
+    for j in range(codes.shape[0]):
+        s = np.float32(0.0)
+        for b in range(table.shape[0]):
+            s += table[b, codes[j, b]]
+        scores[j] = s
+
+
+def warm(words: int = 6) -> None:
+    """Compile the loops for the arrays a search passes them (their types, whatever their
+    sizes: one compilation serves any number of code words)."""
     codes = np.zeros((2, words), dtype=np.uint64)
     distance = np.zeros(2, dtype=np.uint16)
     hamming(codes, codes[0], np.ones(2, dtype=bool), distance, np.zeros(words * 64 + 1, np.int64))
-    table = np.zeros((words * 8, 256), dtype=np.float32)
+    within(distance, 0, np.zeros(3, dtype=np.int64))
     asymmetric(
-        codes.view(np.uint8),
-        distance,
-        0,
-        table,
-        np.zeros(2, dtype=np.int64),
-        np.zeros(2, dtype=np.float32),
+        codes.view(np.uint8), np.zeros((words * 8, 256), np.float32), np.zeros(2, np.float32)
     )
