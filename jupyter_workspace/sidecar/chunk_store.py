@@ -195,7 +195,6 @@ class _VectorFile:
         bits[: self.capacity] = self.bits
         self.bits = bits
         self.capacity = capacity
-        _COMPILED.want(capacity)
 
     def release(self) -> None:
         """Unmap the pages this process touched (they stay in the page cache): see the class."""
@@ -241,6 +240,7 @@ class _VectorFile:
         own values summed over each code's bits (asymmetric: only the rows are quantized);
         those scored exactly."""
         keep = max(RESCORE, pool)
+        _COMPILED.want(len(valid))
         count = int(np.count_nonzero(valid))
         if count > keep:
             distance, histogram = self.hamming(self.encode(query[None, :])[0], valid)
@@ -326,8 +326,9 @@ class _VectorFile:
 
 
 class _Compiled:
-    """sidecar/kernels.py, imported and compiled on a thread once an index grows past
-    COMPILED_ROWS (searches meanwhile run in numpy); one per process."""
+    """sidecar/kernels.py, imported and compiled on a thread by the first search of an index
+    past COMPILED_ROWS (searches meanwhile run in numpy; an indexer that never searches never
+    loads it); one per process."""
 
     def __init__(self) -> None:
         self._module: Any = None

@@ -8,8 +8,9 @@ their table entries: at 1M rows ~11 and ~10 ms of a search's ~34. Each loop here
 row's code once: ~4 and ~1.5 ms (bench/results/scale.md). Both release the GIL, so the text
 half of a hybrid search runs beside them.
 
-`warm` compiles them (or loads them from the cache) on a thread when an index grows past
-chunk_store.COMPILED_ROWS (numba costs ~130 MiB of RSS: a small index's scans stay in numpy).
+`warm` compiles them (or loads them from the cache) on a thread, started by the first search
+of an index past chunk_store.COMPILED_ROWS (numba costs ~130 MiB of RSS: a small index's
+scans stay in numpy).
 """
 
 from __future__ import annotations
