@@ -8,7 +8,8 @@ search fuses both rankings (ranking.py).
 
 The mirror holds per row only what a scan or the ranking touches (~250 bytes at 384
 dimensions: a binary code, filter codes, lines, the symbol, names in a hash index): a vector
-search scans the binary codes for the CANDIDATES rows nearest in Hamming distance, keeps the
+search scans the binary codes for the CANDIDATES rows nearest in Hamming distance (at least
+CANDIDATE_SHARE of them), keeps the
 RESCORE best of them by the unquantized query's score against their codes, and rescores those
 with their float32 vectors, read from an unlinked memory-mapped file; the text of the
 few rows a search shows comes from a second unlinked file. Both files are rebuilt from the
@@ -94,13 +95,17 @@ TEXT_CACHE_MAX = 512 * 1024 * 1024
 # on rows derived from 6,000 real vectors, 0.9945 -> 0.9975 from 12k (the lead's prototype);
 # the rescoring's float32 reads cost ~5-8 ms more.
 RESCORE = 4000
-# ... and before that, of the CANDIDATES rows nearest by binary code keeps the RESCORE best by
-# the asymmetric score (the query unquantized against the codes): at 1M rows (the same data)
-# recall@10 0.953 -> 0.990 at 30,000 (0.988 at 20,000) for ~10 ms more (numpy, same run)
+# ... and before that, of the CANDIDATES rows nearest by binary code (at least CANDIDATE_SHARE
+# of the rows: the share a fixed count keeps falls as the index grows) keeps the RESCORE best
+# by the asymmetric score (the query unquantized against the codes). At 1M rows from 6,000
+# real vectors (bench/results/scale.md, 2026-12-06 night), recall@10 with Hamming alone
+# 0.948; 30,000: 0.9917 (0.9950 on the identifier queries, 0.9883 on the phrases); 50,000:
+# 0.9942 (0.9967 / 0.9917), for ~1-3 ms more with the compiled scans.
 CANDIDATES = 30000
+CANDIDATE_SHARE = 0.05
 # Past this many rows the Hamming scan and the asymmetric score run compiled (sidecar/kernels.py,
-# numba): at 1M rows ~11 + ~7 ms in numpy, ~6 + ~4 ms compiled. Below it numpy costs a few ms
-# and numba (~130 MiB of RSS once loaded and compiled) is not loaded at all.
+# numba): at 1M rows the vector half 27.5 -> 14.1 ms p50 (same run). Below it numpy costs a few
+# ms and numba (~130 MiB of RSS once loaded and compiled) is not loaded at all.
 COMPILED_ROWS = 200_000
 SCAN_BLOCK = 32768  # rows per step of numpy's Hamming scan (its buffers stay in the CPU's cache)
 ASYMMETRIC_BLOCK = 2048  # rows per step of numpy's asymmetric score
@@ -246,7 +251,7 @@ class _VectorFile:
             distance, histogram = self.hamming(self.encode(query[None, :])[0], valid)
             # the smallest distance that keeps enough rows: distances are small integers, so
             # a histogram finds it in one pass where a partial sort takes several
-            first = min(max(CANDIDATES, keep), count)
+            first = min(max(CANDIDATES, int(CANDIDATE_SHARE * count), keep), count)
             within = np.cumsum(histogram)
             threshold = int(np.searchsorted(within, first))
             candidates, closer = self.asymmetric(query, distance, threshold, int(within[threshold]))
