@@ -4,9 +4,11 @@ only.
 In numpy the Hamming scan is three array operations per 64-bit code word (xor, popcount, add:
 18 passes over each block of rows at 384 dimensions, plus the mask and the histogram), and
 the asymmetric score gathers each candidate's code bytes into index arrays before summing
-their table entries: at 1M rows ~11 and ~10 ms of a search's ~34. Each loop here reads a
-row's code once: ~4 and ~1.5 ms (bench/results/scale.md). Both release the GIL, so the text
-half of a hybrid search runs beside them.
+their table entries. Here one loop reads each row's code once, and the candidates' codes are
+gathered before they are scored (so their cache misses overlap). At 1M rows the vector half
+of a search is 27.5 -> 14.1 ms p50 with 30,000 candidates, 40.1 -> 16.6 ms with 50,000 (same
+runs, bench/results/scale.md). Both release the GIL, so the text half of a hybrid search runs
+beside them.
 
 `warm` compiles them (or loads them from the cache) on a thread, started by the first search
 of an index past chunk_store.COMPILED_ROWS (numba costs ~130 MiB of RSS: a small index's
