@@ -9,10 +9,10 @@ search fuses both rankings (ranking.py).
 The mirror holds per row only what a scan or the ranking touches (~250 bytes at 384
 dimensions: a binary code, filter codes, lines, the symbol, names in a hash index): a vector
 search scans the binary codes for the CANDIDATES rows nearest in Hamming distance (at least
-CANDIDATE_SHARE of them), keeps the
-RESCORE best of them by the unquantized query's score against their codes, and rescores those
-with their float32 vectors, read from an unlinked memory-mapped file; the text of the
-few rows a search shows comes from a second unlinked file. Both files are rebuilt from the
+CANDIDATE_SHARE of them), keeps the RESCORE best of them by the unquantized query's score
+against their codes, and rescores those with their float32 vectors, read from an unlinked
+memory-mapped file; the text of the few rows a search shows comes from a second unlinked
+file. Past COMPILED_ROWS the scans run compiled (kernels.py). Both files are rebuilt from the
 table on every open. At 1M rows float32 vectors and text as Python objects were ~3 GB; this
 is ~300 MiB (bench/bench_scale.py, bench/results/scale.md).
 
