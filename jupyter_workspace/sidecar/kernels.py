@@ -31,8 +31,8 @@ _H01 = np.uint64(0x0101010101010101)
 
 def _compiled(function: Callable[..., Any]) -> Any:
     """`function` compiled on first use; the machine code is cached on disk (in the package's
-    `__pycache__`, else the user's cache folder), so later processes load it (~0.1 s) instead
-    of compiling it again (~1 s)."""
+    `__pycache__`, else the user's cache folder), so later processes load it (~0.5 s with
+    numba's own start, measured here) instead of compiling it again (~1 s)."""
     try:
         return numba.njit(nogil=True, boundscheck=False, cache=True)(function)
     except RuntimeError:  # no folder to cache in: compiled in each process
@@ -97,13 +97,11 @@ def asymmetric(
         scores[j] = s
 
 
-def warm(words: int = 6) -> None:
-    """Compile the loops for the arrays a search passes them (their types, whatever their
-    sizes: one compilation serves any number of code words)."""
-    codes = np.zeros((2, words), dtype=np.uint64)
+def warm() -> None:
+    """Compile the loops for the array types a search passes them (one compilation serves any
+    sizes, so tiny arrays do)."""
+    codes = np.zeros((2, 1), dtype=np.uint64)
     distance = np.zeros(2, dtype=np.uint16)
-    hamming(codes, codes[0], np.ones(2, dtype=bool), distance, np.zeros(words * 64 + 1, np.int64))
+    hamming(codes, codes[0], np.ones(2, dtype=bool), distance, np.zeros(65, np.int64))
     within(distance, 0, np.zeros(3, dtype=np.int64))
-    asymmetric(
-        codes.view(np.uint8), np.zeros((words * 8, 256), np.float32), np.zeros(2, np.float32)
-    )
+    asymmetric(codes.view(np.uint8), np.zeros((8, 256), np.float32), np.zeros(2, np.float32))
